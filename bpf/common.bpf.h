@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Maps and helpers every fence program shares. The maps are __weak so
+ * that each .bpf.c file can include this header and the BPF linker
+ * (bpftool gen object) folds them into one. */
+#ifndef AF_COMMON_BPF_H
+#define AF_COMMON_BPF_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "fence.h"
+
+#define EPERM		1
+#define MAY_WRITE	0x00000002
+#define FMODE_READ	0x1
+#define FMODE_WRITE	0x2
+#define S_IFMT		00170000
+#define S_IFDIR		0040000
+#define S_IFCHR		0020000
+#define S_IFBLK		0060000
+
+/* cgroup id -> fence id, for the fence's cgroup and all its descendants. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, __u64);
+} af_member SEC(".maps") __weak;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u64);
+	__type(value, struct af_fence_cfg);
+} af_fences SEC(".maps") __weak;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct af_root_key);
+	__type(value, struct af_root_val);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+} af_roots SEC(".maps") __weak;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 256 * 1024);
+} af_events SEC(".maps") __weak;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, AF_CNT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} af_counters SEC(".maps") __weak;
+
+/* The verdict of a global lsm program. 6.9+ verifiers check the return
+ * range of lsm programs but do not track BPF_NEG, so keep clang from
+ * computing "deny ? -EPERM : 0" as -(deny & 1): the barrier gives the
+ * deny path a block of its own, and each path a constant. */
+static __always_inline int af_lsm_ret(bool deny)
+{
+	if (deny) {
+		asm volatile("" ::: "memory");
+		return -EPERM;
+	}
+	return 0;
+}
+
+static __always_inline void af_count(__u32 idx)
+{
+	__u64 *v = bpf_map_lookup_elem(&af_counters, &idx);
+
+	if (v)
+		*v += 1;
+}
+
+/* The fence the current task belongs to, or NULL. */
+static __always_inline struct af_fence_cfg *af_current_fence(__u64 *fence_id)
+{
+	__u64 cgid = bpf_get_current_cgroup_id();
+	__u64 *fid = bpf_map_lookup_elem(&af_member, &cgid);
+
+	if (!fid)
+		return NULL;
+	*fence_id = *fid;
+	return bpf_map_lookup_elem(&af_fences, fid);
+}
+
+static __always_inline __u64 af_task_cgroup_id(struct task_struct *t)
+{
+	return BPF_CORE_READ(t, cgroups, dfl_cgrp, kn, id);
+}
+
+static __always_inline void af_fill_hdr(struct af_hdr *h, __u16 type, __u16 size, __u64 fence_id)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+
+	h->type = type;
+	h->size = size;
+	h->pid = (__u32)id;
+	h->tgid = id >> 32;
+	h->ktime = bpf_ktime_get_ns();
+	h->fence_id = fence_id;
+}
+
+/* A self-protection decision: report it and return whether to deny. */
+static __always_inline bool af_sys_decide(__u64 fence_id, struct af_fence_cfg *cfg,
+					  __u32 op, __u64 arg)
+{
+	bool audit = cfg->flags & AF_FENCE_AUDIT;
+	struct af_ev_sys *ev;
+
+	af_count(audit ? AF_CNT_AUDIT : AF_CNT_DENY);
+	ev = bpf_ringbuf_reserve(&af_events, sizeof(*ev), 0);
+	if (!ev) {
+		af_count(AF_CNT_RB_DROP);
+		return !audit;
+	}
+	af_fill_hdr(&ev->hdr, AF_EV_SYS, sizeof(*ev), fence_id);
+	ev->op = op;
+	ev->verdict = audit ? AF_AUDITED : AF_DENIED;
+	ev->arg = arg;
+	bpf_get_current_comm(ev->comm, sizeof(ev->comm));
+	bpf_ringbuf_submit(ev, 0);
+	return !audit;
+}
+
+#endif /* AF_COMMON_BPF_H */

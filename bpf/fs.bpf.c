@@ -1,0 +1,446 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The filesystem fence: a write is allowed when the object, or for a
+ * change of a directory's entries the directory, has a writable root
+ * among its dentry ancestors. Roots are (dev, ino) pairs, so symlinks,
+ * "..", bind mounts and /proc/self/fd reopen are all decided on the
+ * object itself. The walk stays inside the object's filesystem: a
+ * filesystem mounted beneath a root is not covered unless it is a root
+ * itself (fail closed), and no mount can make an outside object inside.
+ *
+ * Each hot hook has two thin entry points over one decision function:
+ * lsm_cgroup/ (attached to the fence's cgroup, returns 1 allow, 0 deny)
+ * and lsm/ (global, for kernels without lsm_cgroup, filtered by the
+ * membership map). Cold hooks are global lsm/ programs only. */
+#include "common.bpf.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+/* x86_64 syscall numbers whose path argument names the object. */
+#define NR_open		2
+#define NR_access	21
+#define NR_truncate	76
+#define NR_rename	82
+#define NR_mkdir	83
+#define NR_rmdir	84
+#define NR_creat	85
+#define NR_link		86
+#define NR_unlink	87
+#define NR_symlink	88
+#define NR_chmod	90
+#define NR_chown	92
+#define NR_lchown	94
+#define NR_utime	132
+#define NR_mknod	133
+#define NR_setxattr	188
+#define NR_lsetxattr	189
+#define NR_removexattr	197
+#define NR_lremovexattr	198
+#define NR_utimes	235
+#define NR_openat	257
+#define NR_mkdirat	258
+#define NR_mknodat	259
+#define NR_fchownat	260
+#define NR_unlinkat	263
+#define NR_renameat	264
+#define NR_linkat	265
+#define NR_symlinkat	266
+#define NR_fchmodat	268
+#define NR_faccessat	269
+#define NR_utimensat	280
+#define NR_renameat2	316
+#define NR_openat2	437
+#define NR_faccessat2	439
+
+/* Scratch space for building a file event: too big for the stack. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct af_ev_file);
+} af_scratch SEC(".maps");
+
+struct walk_ctx {
+	__u64 dentry;		/* struct dentry *, read with BPF_CORE_READ */
+	__u64 fence_id;
+	__u32 kind;		/* nearest root's kind, 0 while none */
+	__u32 depth;		/* where it was found: 0 is the object itself */
+	bool at_top;		/* reached the filesystem's root */
+};
+
+static long walk_step(__u32 i, void *data)
+{
+	struct walk_ctx *c = data;
+	struct dentry *d = (struct dentry *)c->dentry, *parent;
+	struct af_root_key key = {};
+	struct af_root_val *val;
+
+	key.fence_id = c->fence_id;
+	key.ino = BPF_CORE_READ(d, d_inode, i_ino);
+	key.dev = BPF_CORE_READ(d, d_sb, s_dev);
+	val = bpf_map_lookup_elem(&af_roots, &key);
+	if (val) {
+		c->kind = val->kind;
+		c->depth = i;
+		return 1;
+	}
+	parent = BPF_CORE_READ(d, d_parent);
+	if (!parent || parent == d) {
+		c->at_top = true;
+		return 1;
+	}
+	c->dentry = (__u64)parent;
+	return 0;
+}
+
+/* Kind of the nearest root above d (d included), 0 for none, -1 when
+ * the bound was hit before an answer. */
+static __always_inline int nearest_root(__u64 fence_id, struct dentry *d, __u32 *depth)
+{
+	struct walk_ctx c = {
+		.dentry = (__u64)d,
+		.fence_id = fence_id,
+	};
+
+	bpf_loop(AF_WALK_MAX, walk_step, &c, 0);
+	*depth = c.depth;
+	if (c.kind)
+		return c.kind;
+	if (c.at_top)
+		return 0;
+	af_count(AF_CNT_WALK_BOUND);
+	return -1;
+}
+
+struct names_ctx {
+	__u64 dentry;
+	__u32 off;
+	bool trunc;
+};
+
+static long names_step(__u32 i, void *data)
+{
+	struct names_ctx *c = data;
+	struct dentry *d = (struct dentry *)c->dentry, *parent;
+	struct af_ev_file *ev;
+	const unsigned char *name;
+	__u32 zero = 0;
+	long n;
+
+	parent = BPF_CORE_READ(d, d_parent);
+	if (!parent || parent == d)
+		return 1;
+	if (c->off >= AF_PATH_MAX) {
+		c->trunc = true;
+		return 1;
+	}
+	ev = bpf_map_lookup_elem(&af_scratch, &zero);
+	if (!ev)
+		return 1;
+	name = BPF_CORE_READ(d, d_name.name);
+	n = bpf_probe_read_kernel_str(&ev->path[c->off & (AF_PATH_MAX - 1)], AF_PATH_MAX, name);
+	if (n <= 0)
+		return 1;
+	c->off += n;
+	c->dentry = (__u64)parent;
+	return 0;
+}
+
+/* The path argument of the system call in progress, for the message. */
+static __always_inline __s64 read_syscall_name(char *buf, __u32 size)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
+	__s64 nr = BPF_CORE_READ(regs, orig_ax);
+	unsigned long arg;
+
+	switch (nr) {
+	case NR_open: case NR_creat: case NR_mkdir: case NR_rmdir:
+	case NR_unlink: case NR_truncate: case NR_chmod: case NR_chown:
+	case NR_lchown: case NR_utime: case NR_utimes: case NR_mknod:
+	case NR_setxattr: case NR_lsetxattr: case NR_removexattr:
+	case NR_lremovexattr: case NR_rename:
+		arg = BPF_CORE_READ(regs, di);
+		break;
+	case NR_openat: case NR_openat2: case NR_mkdirat: case NR_mknodat:
+	case NR_unlinkat: case NR_fchownat: case NR_fchmodat: case NR_utimensat:
+	case NR_link: case NR_symlink: case NR_renameat: case NR_renameat2:
+		arg = BPF_CORE_READ(regs, si);
+		break;
+	case NR_symlinkat:
+		arg = BPF_CORE_READ(regs, dx);
+		break;
+	case NR_linkat:
+		arg = BPF_CORE_READ(regs, r10);
+		break;
+	default:
+		return nr;
+	}
+	if (arg)
+		bpf_probe_read_user_str(buf, size, (void *)arg);
+	return nr;
+}
+
+static __always_inline bool is_access_check(void)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
+	__s64 nr = BPF_CORE_READ(regs, orig_ax);
+
+	return nr == NR_access || nr == NR_faccessat || nr == NR_faccessat2;
+}
+
+/* Report a decision against d and return whether to deny. */
+static __always_inline bool file_verdict(__u64 fence_id, struct af_fence_cfg *cfg,
+					 __u32 op, struct dentry *d, __u32 flags)
+{
+	bool audit = cfg->flags & AF_FENCE_AUDIT;
+	struct names_ctx nc = { .dentry = (__u64)d };
+	struct af_ev_file *ev;
+	__u32 zero = 0;
+
+	af_count(audit ? AF_CNT_AUDIT : AF_CNT_DENY);
+	/* access(2) asks whether a write would work: answer, don't report. */
+	if (op == AF_OP_DIR_WRITE && is_access_check())
+		return !audit;
+	ev = bpf_map_lookup_elem(&af_scratch, &zero);
+	if (!ev)
+		return !audit;
+	af_fill_hdr(&ev->hdr, AF_EV_FILE, sizeof(*ev), fence_id);
+	ev->op = op;
+	ev->verdict = audit ? AF_AUDITED : AF_DENIED;
+	ev->dev = BPF_CORE_READ(d, d_sb, s_dev);
+	ev->ino = BPF_CORE_READ(d, d_inode, i_ino);
+	ev->flags = flags;
+	ev->name[0] = 0;
+	ev->sysno = read_syscall_name(ev->name, sizeof(ev->name));
+	bpf_get_current_comm(ev->comm, sizeof(ev->comm));
+	bpf_loop(AF_WALK_MAX, names_step, &nc, 0);
+	ev->path_len = nc.off;
+	if (nc.trunc)
+		ev->flags |= AF_EVF_PATH_TRUNC;
+	if (bpf_ringbuf_output(&af_events, ev, sizeof(*ev), 0))
+		af_count(AF_CNT_RB_DROP);
+	return !audit;
+}
+
+/* Deny unless d lies beneath a writable root. */
+static __always_inline bool check_write(__u64 fence_id, struct af_fence_cfg *cfg,
+					__u32 op, struct dentry *d)
+{
+	__u32 depth;
+	int kind = nearest_root(fence_id, d, &depth);
+
+	if (kind == AF_ROOT_WRITABLE)
+		return false;
+	return file_verdict(fence_id, cfg, op, d, kind < 0 ? AF_EVF_WALK_BOUND : 0);
+}
+
+static __always_inline bool decide_file_open(struct file *file, bool cg)
+{
+	struct af_fence_cfg *cfg;
+	struct dentry *d;
+	__u64 fence_id;
+	__u32 depth;
+	umode_t mode;
+	int kind;
+	unsigned int fmode = BPF_CORE_READ(file, f_mode);
+
+	cfg = af_current_fence(&fence_id);
+	/* An lsm_cgroup program runs only under a fence's cgroup: a task
+	 * there that is not in the membership map fails closed. */
+	if (!cfg)
+		return cg;
+	if (!(fmode & FMODE_WRITE) && !(cfg->flags & AF_FENCE_DENY_READ))
+		return false;
+	d = BPF_CORE_READ(file, f_path.dentry);
+	kind = nearest_root(fence_id, d, &depth);
+	if (fmode & FMODE_WRITE) {
+		mode = BPF_CORE_READ(d, d_inode, i_mode);
+		/* A block device is writable only when listed itself: a
+		 * device node beneath a root must not open the disk. */
+		if (kind == AF_ROOT_WRITABLE &&
+		    ((mode & S_IFMT) != S_IFBLK || depth == 0))
+			return false;
+		return file_verdict(fence_id, cfg, AF_OP_OPEN_WRITE, d,
+				    kind < 0 ? AF_EVF_WALK_BOUND : 0);
+	}
+	if (kind == AF_ROOT_DENY_READ || kind < 0)
+		return file_verdict(fence_id, cfg, AF_OP_OPEN_READ, d,
+				    kind < 0 ? AF_EVF_WALK_BOUND : 0);
+	return false;
+}
+
+static __always_inline bool decide_inode_permission(struct inode *inode, int mask, bool cg)
+{
+	struct af_fence_cfg *cfg;
+	struct hlist_node *alias;
+	struct dentry *d;
+	__u64 fence_id;
+	umode_t mode;
+
+	if (!(mask & MAY_WRITE))
+		return false;
+	mode = BPF_CORE_READ(inode, i_mode);
+	if ((mode & S_IFMT) != S_IFDIR)
+		return false;	/* file writes meet file_open and inode_setattr */
+	cfg = af_current_fence(&fence_id);
+	if (!cfg)
+		return cg;
+	/* A directory has exactly one dentry. */
+	alias = BPF_CORE_READ(inode, i_dentry.first);
+	if (!alias) {
+		af_count(AF_CNT_WALK_BOUND);
+		return true;
+	}
+	d = (struct dentry *)((void *)alias - bpf_core_field_offset(struct dentry, d_u.d_alias));
+	return check_write(fence_id, cfg, AF_OP_DIR_WRITE, d);
+}
+
+static __always_inline bool decide_setattr(struct dentry *d, bool cg)
+{
+	struct af_fence_cfg *cfg;
+	__u64 fence_id;
+
+	cfg = af_current_fence(&fence_id);
+	if (!cfg)
+		return cg;
+	return check_write(fence_id, cfg, AF_OP_SETATTR, d);
+}
+
+/* Cold hooks share this: in a fence, d must be beneath a writable root. */
+static __always_inline int cold_check(__u32 op, struct dentry *d)
+{
+	struct af_fence_cfg *cfg;
+	__u64 fence_id;
+
+	cfg = af_current_fence(&fence_id);
+	if (!cfg)
+		return 0;
+	return af_lsm_ret(check_write(fence_id, cfg, op, d));
+}
+
+/* ---- lsm_cgroup entry points: 1 allows, 0 denies with EPERM ---- */
+
+SEC("lsm_cgroup/file_open")
+int BPF_PROG(cg_file_open, struct file *file)
+{
+	return decide_file_open(file, true) ? 0 : 1;
+}
+
+SEC("lsm_cgroup/inode_permission")
+int BPF_PROG(cg_inode_perm, struct inode *inode, int mask)
+{
+	return decide_inode_permission(inode, mask, true) ? 0 : 1;
+}
+
+/* inode_setattr gained an idmap first argument in 6.8. */
+SEC("lsm_cgroup/inode_setattr")
+int BPF_PROG(cg_setattr, struct dentry *d, struct iattr *attr)
+{
+	return decide_setattr(d, true) ? 0 : 1;
+}
+
+SEC("lsm_cgroup/inode_setattr")
+int BPF_PROG(cg_setattr_idmap, void *idmap, struct dentry *d, struct iattr *attr)
+{
+	return decide_setattr(d, true) ? 0 : 1;
+}
+
+/* ---- global lsm entry points of the same decisions ---- */
+
+SEC("lsm/file_open")
+int BPF_PROG(lsm_file_open, struct file *file, int ret)
+{
+	if (ret)
+		return ret;
+	return af_lsm_ret(decide_file_open(file, false));
+}
+
+SEC("lsm/inode_permission")
+int BPF_PROG(lsm_inode_perm, struct inode *inode, int mask, int ret)
+{
+	if (ret)
+		return ret;
+	return af_lsm_ret(decide_inode_permission(inode, mask, false));
+}
+
+SEC("lsm/inode_setattr")
+int BPF_PROG(lsm_setattr, struct dentry *d, struct iattr *attr, int ret)
+{
+	if (ret)
+		return ret;
+	return af_lsm_ret(decide_setattr(d, false));
+}
+
+SEC("lsm/inode_setattr")
+int BPF_PROG(lsm_setattr_idmap, void *idmap, struct dentry *d, struct iattr *attr, int ret)
+{
+	if (ret)
+		return ret;
+	return af_lsm_ret(decide_setattr(d, false));
+}
+
+/* ---- cold hooks: global lsm on every BPF backend ---- */
+
+/* The source of a hard link: a link would give an outside inode a name
+ * beneath the workspace. */
+SEC("lsm/inode_link")
+int BPF_PROG(lsm_inode_link, struct dentry *old, struct inode *dir, struct dentry *new, int ret)
+{
+	if (ret)
+		return ret;
+	return cold_check(AF_OP_LINK, old);
+}
+
+/* Device nodes: one created beneath the workspace would open the disk. */
+SEC("lsm/inode_mknod")
+int BPF_PROG(lsm_inode_mknod, struct inode *dir, struct dentry *d, umode_t mode, dev_t dev, int ret)
+{
+	struct af_fence_cfg *cfg;
+	__u64 fence_id;
+
+	if (ret)
+		return ret;
+	if ((mode & S_IFMT) != S_IFCHR && (mode & S_IFMT) != S_IFBLK)
+		return 0;
+	cfg = af_current_fence(&fence_id);
+	if (!cfg)
+		return 0;
+	/* Reported like any change of the directory's entries. */
+	return af_lsm_ret(file_verdict(fence_id, cfg, AF_OP_DIR_WRITE, BPF_CORE_READ(d, d_parent), 0));
+}
+
+/* xattr hooks gained a user namespace first argument in 5.12. */
+SEC("lsm/inode_setxattr")
+int BPF_PROG(lsm_setxattr, void *userns, struct dentry *d, const char *name,
+	     const void *value, size_t size, int flags, int ret)
+{
+	if (ret)
+		return ret;
+	return cold_check(AF_OP_XATTR, d);
+}
+
+SEC("lsm/inode_removexattr")
+int BPF_PROG(lsm_removexattr, void *userns, struct dentry *d, const char *name, int ret)
+{
+	if (ret)
+		return ret;
+	return cold_check(AF_OP_XATTR, d);
+}
+
+/* POSIX ACLs have their own hooks since 6.2. */
+SEC("lsm/inode_set_acl")
+int BPF_PROG(lsm_set_acl, void *idmap, struct dentry *d, const char *name, void *acl, int ret)
+{
+	if (ret)
+		return ret;
+	return cold_check(AF_OP_XATTR, d);
+}
+
+SEC("lsm/inode_remove_acl")
+int BPF_PROG(lsm_remove_acl, void *idmap, struct dentry *d, const char *name, int ret)
+{
+	if (ret)
+		return ret;
+	return cold_check(AF_OP_XATTR, d);
+}

@@ -1,0 +1,155 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Fence membership and self-protection.
+ *
+ * Membership: userspace puts a fence's own cgroup into af_member; this
+ * file adds every cgroup created beneath it before mkdir(2) returns, so
+ * a task can never run in a fenced cgroup that global programs do not
+ * know. Self-protection: a fenced task may not change its mount tree
+ * (the fence decides "inside" through it), call bpf(2), load modules,
+ * or ptrace or signal tasks outside its fence. */
+#include "common.bpf.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+static __always_inline __u64 cgroup_id(struct cgroup *cgrp)
+{
+	return BPF_CORE_READ(cgrp, kn, id);
+}
+
+SEC("raw_tp/cgroup_mkdir")
+int BPF_PROG(af_cgroup_mkdir, struct cgroup *cgrp, const char *path)
+{
+	struct cgroup *parent = BPF_CORE_READ(cgrp, self.parent, cgroup);
+	__u64 pid, id, *fence;
+
+	if (!parent)
+		return 0;
+	pid = cgroup_id(parent);
+	fence = bpf_map_lookup_elem(&af_member, &pid);
+	if (!fence)
+		return 0;
+	id = cgroup_id(cgrp);
+	/* Full map: the new cgroup stays unknown, so lsm_cgroup programs
+	 * deny everything in it (fail closed); count it for doctor. */
+	if (bpf_map_update_elem(&af_member, &id, fence, BPF_ANY))
+		af_count(AF_CNT_WALK_BOUND);
+	return 0;
+}
+
+SEC("raw_tp/cgroup_rmdir")
+int BPF_PROG(af_cgroup_rmdir, struct cgroup *cgrp, const char *path)
+{
+	__u64 id = cgroup_id(cgrp);
+
+	bpf_map_delete_elem(&af_member, &id);
+	return 0;
+}
+
+static __always_inline int deny_in_fence(__u32 op, __u64 arg)
+{
+	struct af_fence_cfg *cfg;
+	__u64 fence_id;
+
+	cfg = af_current_fence(&fence_id);
+	if (!cfg)
+		return 0;
+	return af_lsm_ret(af_sys_decide(fence_id, cfg, op, arg));
+}
+
+/* Whether task t is outside the current task's fence. */
+static __always_inline int deny_outside(__u32 op, struct task_struct *t, __u64 arg)
+{
+	struct af_fence_cfg *cfg;
+	__u64 fence_id, cgid, *other;
+
+	cfg = af_current_fence(&fence_id);
+	if (!cfg)
+		return 0;
+	cgid = af_task_cgroup_id(t);
+	other = bpf_map_lookup_elem(&af_member, &cgid);
+	if (other && *other == fence_id)
+		return 0;
+	return af_lsm_ret(af_sys_decide(fence_id, cfg, op, arg));
+}
+
+SEC("lsm/sb_mount")
+int BPF_PROG(lsm_sb_mount, const char *dev, const struct path *path,
+	     const char *type, unsigned long flags, void *data, int ret)
+{
+	if (ret)
+		return ret;
+	return deny_in_fence(AF_OP_MOUNT, flags);
+}
+
+SEC("lsm/sb_umount")
+int BPF_PROG(lsm_sb_umount, struct vfsmount *mnt, int flags, int ret)
+{
+	if (ret)
+		return ret;
+	return deny_in_fence(AF_OP_MOUNT, flags);
+}
+
+SEC("lsm/move_mount")
+int BPF_PROG(lsm_move_mount, const struct path *from, const struct path *to, int ret)
+{
+	if (ret)
+		return ret;
+	return deny_in_fence(AF_OP_MOUNT, 0);
+}
+
+SEC("lsm/sb_pivotroot")
+int BPF_PROG(lsm_sb_pivotroot, const struct path *old, const struct path *new, int ret)
+{
+	if (ret)
+		return ret;
+	return deny_in_fence(AF_OP_MOUNT, 0);
+}
+
+SEC("lsm/bpf")
+int BPF_PROG(lsm_bpf, int cmd, union bpf_attr *attr, unsigned int size)
+{
+	/* The hook gained a "kernel" argument in 6.9, so the return value
+	 * of an earlier program is not at a fixed position here: this
+	 * program only ever denies, which cannot undo an earlier denial. */
+	return deny_in_fence(AF_OP_BPF, cmd);
+}
+
+SEC("lsm/ptrace_access_check")
+int BPF_PROG(lsm_ptrace, struct task_struct *child, unsigned int mode, int ret)
+{
+	if (ret)
+		return ret;
+	return deny_outside(AF_OP_PTRACE, child, BPF_CORE_READ(child, tgid));
+}
+
+SEC("lsm/task_kill")
+int BPF_PROG(lsm_task_kill, struct task_struct *p, struct kernel_siginfo *info,
+	     int sig, const struct cred *cred, int ret)
+{
+	if (ret)
+		return ret;
+	if (sig == 0)
+		return 0;
+	return deny_outside(AF_OP_SIGNAL, p, ((__u64)sig << 32) | BPF_CORE_READ(p, tgid));
+}
+
+SEC("lsm/kernel_read_file")
+int BPF_PROG(lsm_kernel_read_file, struct file *file, enum kernel_read_file_id id,
+	     bool contents, int ret)
+{
+	if (ret)
+		return ret;
+	if (id != bpf_core_enum_value(enum kernel_read_file_id, READING_MODULE))
+		return 0;
+	return deny_in_fence(AF_OP_MODULE, id);
+}
+
+SEC("lsm/kernel_load_data")
+int BPF_PROG(lsm_kernel_load_data, enum kernel_load_data_id id, bool contents, int ret)
+{
+	if (ret)
+		return ret;
+	if (id != bpf_core_enum_value(enum kernel_load_data_id, LOADING_MODULE))
+		return 0;
+	return deny_in_fence(AF_OP_MODULE, id);
+}

@@ -1,0 +1,123 @@
+# SPDX-License-Identifier: GPL-2.0
+# The command line: usage, errors and exit codes, policy check, doctor,
+# and that the man page documents every option --help shows.
+source "$(dirname "$0")/../lib.sh"
+
+MAN=$TOP/Documentation/agentfence.1.scd
+
+good_policy() {
+	mkdir -p ws
+	cat >p.yaml <<-YAML
+	apiVersion: agentfence/v1
+	kind: Policy
+	metadata: {name: clitest}
+	spec:
+	  filesystem:
+	    writable: ["\${WORKSPACE}", /tmp]
+	YAML
+}
+
+test_usage() {
+	assert_exit 2 "$AF"
+	assert_contains "$ERR" "Usage: agentfence" "usage on stderr"
+	assert_exit 0 "$AF" --help
+	assert_contains "$OUT" "run" "commands listed"
+	assert_exit 0 "$AF" --version
+	assert_exit 2 "$AF" frobnicate
+	assert_contains "$ERR" "agentfence: unknown command 'frobnicate'" "message"
+}
+
+test_run_usage_errors() {
+	good_policy
+	assert_exit 2 "$AF" run
+	assert_contains "$ERR" "agentfence run: no command to run" "no command"
+	assert_exit 2 "$AF" run --backend bogus -- true
+	assert_contains "$ERR" "unknown backend 'bogus'" "bad backend"
+	assert_exit 2 "$AF" run --workspace "$T/nope" -- true
+	assert_contains "$ERR" "workspace $T/nope: No such file or directory" "missing workspace"
+	assert_exit 2 "$AF" run --workspace "$T/p.yaml" -- true
+	assert_contains "$ERR" "not a directory" "workspace is a file"
+	assert_exit 2 "$AF" run --frob -- true
+	assert_exit 0 "$AF" run --help
+}
+
+test_run_bad_policy() {
+	mkdir ws
+	printf 'apiVersion: agentfence/v1\nkind: Policy\nmetadata: {name: x}\nspec:\n  filesystem:\n    writeable: [/tmp]\n' >bad.yaml
+	assert_exit 1 "$AF" run --policy bad.yaml --workspace ws -- true
+	assert_contains "$ERR" "bad.yaml:6:5: unknown key 'writeable'" "located error"
+	assert_exit 1 "$AF" run --policy "$T/missing.yaml" --workspace ws -- true
+	assert_contains "$ERR" "missing.yaml" "missing policy file"
+	assert_no_leftovers
+}
+
+test_run_refuses_network_until_supported() {
+	good_policy
+	printf '  network:\n    allow_loopback: true\n' >>p.yaml
+	assert_exit 1 "$AF" run --policy p.yaml --workspace ws -- true
+	assert_contains "$ERR" "p.yaml:7:3: spec.network: not supported yet" "network refused, located"
+}
+
+test_run_not_executable() {
+	good_policy
+	printf 'x' >ws/notexec
+	assert_exit 126 "$AF" run --policy p.yaml --workspace ws -- "$T/ws/notexec"
+	assert_contains "$ERR" "cannot execute" "message"
+	assert_exit 127 "$AF" run --policy p.yaml --workspace ws -- no-such-command-af
+}
+
+test_policy_check() {
+	good_policy
+	assert_exit 0 "$AF" policy check --workspace "$T/ws" p.yaml
+	assert_contains "$OUT" "$T/ws" "workspace expanded"
+	assert_contains "$OUT" "clitest" "name"
+	assert_exit 0 "$AF" policy check --json --workspace "$T/ws" p.yaml
+	printf '%s' "$OUT" | /usr/bin/python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["name"] == "clitest", d' ||
+		fail "policy check --json is not the JSON expected: $OUT"
+	for f in "$TOP"/policies/*.yaml; do
+		case $f in
+		*/example.yaml)
+			# It shows the network section, which this version refuses.
+			assert_exit 1 "$AF" policy check --workspace "$T/ws" "$f"
+			assert_contains "$ERR" "spec.network: not supported yet" "example.yaml"
+			;;
+		*) assert_exit 0 "$AF" policy check --workspace "$T/ws" "$f" ;;
+		esac
+	done
+}
+
+test_policy_check_errors() {
+	printf 'apiVersion: agentfence/v2\nkind: Policy\nmetadata: {name: x}\nspec: {}\n' >v2.yaml
+	assert_exit 1 "$AF" policy check v2.yaml
+	assert_contains "$ERR" "v2.yaml:1:13:" "located error"
+	assert_exit 1 "$AF" policy check --json v2.yaml
+	printf '%s' "$ERR" | /usr/bin/python3 -c 'import json,sys; json.loads(sys.stdin.readline())' ||
+		fail "--json error is not JSON: $ERR"
+	assert_exit 2 "$AF" policy check
+	assert_exit 2 "$AF" policy check a b
+	assert_exit 2 "$AF" policy frob x
+	assert_exit 2 "$AF" policy
+}
+
+test_doctor() {
+	assert_exit 0 "$AF" doctor
+	assert_contains "$OUT" "backend:" "doctor"
+	assert_contains "$OUT" "active LSMs:" "doctor"
+	assert_exit 0 "$AF" doctor --json
+	printf '%s' "$OUT" | /usr/bin/python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["backend"] in ("lsm_cgroup","lsm","landlock"), d' ||
+		fail "doctor --json: $OUT"
+	assert_exit 2 "$AF" doctor --frob
+}
+
+test_man_page_documents_every_option() {
+	[ -f "$MAN" ] || fail "no man page at $MAN"
+	local cmd opt
+	for cmd in run policy doctor; do
+		assert_contains "$(cat "$MAN")" "*$cmd*" "man page section for $cmd"
+		for opt in $("$AF" $cmd --help | grep -o -- '--[a-z][a-z-]*' | sort -u); do
+			grep -q -- "$opt" "$MAN" || fail "man page does not document '$cmd $opt'"
+		done
+	done
+}
+
+af_main "$@"

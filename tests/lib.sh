@@ -1,0 +1,105 @@
+# SPDX-License-Identifier: GPL-2.0
+# Test library for tests/host/*.sh and tests/vm/*.sh, in the manner of
+# the kernel selftests: a file defines test_* functions and ends with
+# `af_main "$@"`; each test runs in its own subshell with a fresh $T and
+# reports one line: "ok - FILE: NAME", "not ok - FILE: NAME: WHY" or
+# "skip - FILE: NAME: WHY". Assertions print what was expected and seen.
+
+set -u
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+AF_BUILD=${AF_BUILD:-$TOP/build}
+AF=${AF:-$AF_BUILD/agentfence}
+HELPERS=$AF_BUILD/tests/helpers
+AF_SKIP=77
+
+fail() {
+	printf '%s\n' "$*" >&2
+	exit 1
+}
+
+skip() {
+	printf '%s\n' "$*" >"$T/.skip"
+	exit $AF_SKIP
+}
+
+assert_eq() {	# expected actual what
+	[ "$1" = "$2" ] || fail "$3: expected '$1', got '$2'"
+}
+
+assert_contains() {	# haystack needle what
+	case "$1" in
+	*"$2"*) ;;
+	*) fail "$3: expected to contain '$2', got: $(printf '%s' "$1" | head -c 2000)" ;;
+	esac
+}
+
+assert_not_contains() {	# haystack needle what
+	case "$1" in
+	*"$2"*) fail "$3: expected not to contain '$2', got: $(printf '%s' "$1" | head -c 2000)" ;;
+	esac
+}
+
+# assert_exit CODE CMD...: run CMD, capture its output in $OUT and $ERR.
+assert_exit() {
+	local want=$1 got=0
+	shift
+	"$@" >"$T/.out" 2>"$T/.err" || got=$?
+	OUT=$(cat "$T/.out")
+	ERR=$(cat "$T/.err")
+	[ "$got" = "$want" ] || fail "exit status of '$*': expected $want, got $got
+stdout: $(head -c 2000 "$T/.out")
+stderr: $(head -c 2000 "$T/.err")"
+}
+
+assert_file_eq() {	# file content what
+	[ -e "$1" ] || fail "$3: $1 does not exist"
+	assert_eq "$2" "$(cat "$1")" "$3"
+}
+
+assert_missing() {	# path what
+	[ ! -e "$1" ] && [ ! -L "$1" ] || fail "$2: $1 exists"
+}
+
+# The cgroup2 mount, from mountinfo: never assume /sys/fs/cgroup.
+cgroup2_mount() {
+	awk '{ for (i = 1; i <= NF; i++) if ($i == "-") { if ($(i+1) == "cgroup2") { print $5; exit } break } }' /proc/self/mountinfo
+}
+
+# Nothing of a fence may be left: no run cgroup, no pin.
+assert_no_leftovers() {
+	local cg
+	cg=$(cgroup2_mount)
+	local left
+	left=$(ls -d "$cg"/agentfence/run-* /sys/fs/bpf/agentfence/* 2>/dev/null || true)
+	[ -z "$left" ] || fail "left behind: $left"
+}
+
+af_run_test() {	# file name
+	local file=$1 name=$2 rc=0
+	T=$(mktemp -d /tmp/aftest.XXXXXX)
+	export T
+	(
+		cd "$T" || exit 1
+		"$name"
+	) >"$T/.log" 2>&1 || rc=$?
+	case $rc in
+	0) echo "ok - $file: $name${AF_TEST_TAG:-}" ;;
+	"$AF_SKIP") echo "skip - $file: $name${AF_TEST_TAG:-}: $(cat "$T/.skip" 2>/dev/null || echo 'no reason given')" ;;
+	*)
+		echo "not ok - $file: $name${AF_TEST_TAG:-} (exit $rc)"
+		sed 's/^/#   /' "$T/.log" | tail -n 40
+		;;
+	esac
+	# Unmount what a test mounted beneath $T before removing it.
+	grep -o " $T[^ ]*" /proc/self/mounts 2>/dev/null | sort -r | while read -r m; do umount -l "$m" 2>/dev/null; done
+	rm -rf "$T"
+}
+
+af_main() {
+	local file name only=${AF_TEST_FILTER:-}
+	file=$(basename "${BASH_SOURCE[1]}")
+	for name in $(declare -F | awk '{ print $3 }' | grep '^test_'); do
+		[ -z "$only" ] || [[ $name == *$only* ]] || continue
+		af_run_test "$file" "$name"
+	done
+}

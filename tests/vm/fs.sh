@@ -1,0 +1,320 @@
+# SPDX-License-Identifier: GPL-2.0
+# The filesystem fence on a real kernel with BPF LSM, once per BPF
+# backend. For every hook: an allowed case and a denied case; then the
+# ways around it (symlinks, hard links, renames, "..", /proc/self/fd,
+# bind mounts, mounts, io_uring, inherited descriptors, device nodes).
+# Workspace $T/ws and outside $T/out share one tmpfs, so that hard links
+# and renames between them reach the LSM instead of failing with EXDEV.
+source "$(dirname "$0")/../lib.sh"
+
+PY=/usr/bin/python3
+
+setup() {	# mode
+	FENCE=("$AF" run --backend "$BACKEND" --policy "$T/p.yaml" --workspace "$T/ws")
+	mkdir -p ws out
+	echo orig >out/f
+	echo orig >ws/f
+	echo secret >secret
+	cat >p.yaml <<-YAML
+	apiVersion: agentfence/v1
+	kind: Policy
+	metadata: {name: vmtest}
+	spec:
+	  mode: ${1:-enforce}
+	  filesystem:
+	    writable: ["\${WORKSPACE}", /dev/null]
+	    deny_read: ["$T/secret"]
+	YAML
+}
+
+# In the background, run "${FENCE[@]}" itself, so that $! is agentfence.
+fence() {
+	"${FENCE[@]}" "$@"
+}
+
+# denied DESC SHELL-CMD: the command fails in the fence, and agentfence
+# reports DESC ("denied write /x").
+denied() {
+	local desc=$1
+	shift
+	assert_exit 0 fence -- sh -c "if ( $* ); then echo ALLOWED; else echo REFUSED; fi"
+	assert_eq REFUSED "$OUT" "'$*' in the fence"
+	assert_contains "$ERR" "$desc" "agentfence's report"
+}
+
+allowed() {
+	assert_exit 0 fence -- sh -c "$* && echo ALLOWED"
+	assert_eq ALLOWED "$OUT" "'$*' in the fence"
+	assert_not_contains "$ERR" "denied" "agentfence's report"
+}
+
+test_bpf_lsm_active() {
+	assert_contains "$(cat /sys/kernel/security/lsm)" "bpf" "active LSMs"
+	assert_exit 0 "$AF" doctor
+	assert_contains "$OUT" "backend:           lsm_cgroup" "doctor"
+}
+
+test_open_write() {
+	setup
+	allowed "echo new >$T/ws/f"
+	assert_file_eq ws/f new "inside"
+	denied "denied write $T/out/f" "echo new >$T/out/f"
+	assert_file_eq out/f orig "outside file"
+}
+
+test_open_trunc_append() {
+	setup
+	denied "denied write $T/out/f" ": >$T/out/f"
+	denied "denied write $T/out/f" "echo more >>$T/out/f"
+	assert_file_eq out/f orig "outside file"
+	allowed ": >$T/ws/f && echo a >>$T/ws/f"
+	assert_file_eq ws/f a "inside"
+}
+
+test_create_mkdir_mknod() {
+	setup
+	denied "denied create $T/out/new" "echo x >$T/out/new"
+	denied "denied mkdir $T/out/d" "mkdir $T/out/d"
+	denied "denied mknod $T/out/fifo" "mkfifo $T/out/fifo"
+	assert_missing out/new "created outside"
+	assert_missing out/d "mkdir outside"
+	assert_missing out/fifo "mkfifo outside"
+	allowed "echo x >$T/ws/new && mkdir $T/ws/d && mkfifo $T/ws/fifo"
+}
+
+test_unlink_rmdir() {
+	setup
+	mkdir out/d
+	denied "denied unlink $T/out/f" "rm -f $T/out/f"
+	denied "denied rmdir $T/out/d" "rmdir $T/out/d"
+	assert_file_eq out/f orig "outside file"
+	[ -d out/d ] || fail "outside dir removed"
+	allowed "rm $T/ws/f && mkdir $T/ws/d && rmdir $T/ws/d"
+}
+
+test_symlink_create() {
+	setup
+	denied "denied symlink $T/out/l" "ln -s /etc/passwd $T/out/l"
+	assert_missing out/l "symlink outside"
+}
+
+test_symlink_escape() {
+	setup
+	ln -s "$T/out/f" ws/link
+	denied "denied write $T/out/f" "echo pwned >$T/ws/link"
+	assert_file_eq out/f orig "file behind the symlink"
+	# A symlink inside pointing inside is fine.
+	ln -s "$T/ws/f" ws/inlink
+	allowed "echo ok >$T/ws/inlink"
+}
+
+test_dotdot() {
+	setup
+	denied "denied write $T/out/f" "echo pwned >$T/ws/../out/f"
+	assert_file_eq out/f orig "outside file"
+}
+
+test_hardlink_in() {
+	setup
+	denied "denied link $T/out/f" "ln $T/out/f $T/ws/hl"
+	assert_missing ws/hl "hard link of an outside file"
+}
+
+test_hardlink_out() {
+	setup
+	denied "denied link $T/out/hl" "ln $T/ws/f $T/out/hl"
+	assert_missing out/hl "hard link outside"
+}
+
+test_rename_in_out() {
+	setup
+	denied "denied rename in $T/out" "mv $T/out/f $T/ws/stolen"
+	assert_file_eq out/f orig "renamed in"
+	assert_missing ws/stolen "renamed in"
+	denied "denied rename in $T/out" "mv $T/ws/f $T/out/planted"
+	assert_missing out/planted "renamed out"
+	allowed "mv $T/ws/f $T/ws/g"
+	assert_file_eq ws/g orig "rename inside"
+}
+
+test_truncate_chmod_chown_utimes() {
+	setup
+	denied "denied write $T/out/f" "truncate -s 0 $T/out/f"
+	denied "denied truncate $T/out/f" "$PY -c 'import os; os.truncate(\"$T/out/f\", 0)'"
+	denied "denied chmod $T/out/f" "chmod 600 $T/out/f"
+	denied "denied chown $T/out/f" "chown 1:1 $T/out/f"
+	denied "denied utimes $T/out/f" "touch -d 2001-01-01 $T/out/f"
+	assert_file_eq out/f orig "truncated"
+	assert_eq 644 "$(stat -c %a out/f)" "mode"
+	assert_eq 0 "$(stat -c %u out/f)" "owner"
+	allowed "truncate -s 0 $T/ws/f && chmod 600 $T/ws/f && chown 1:1 $T/ws/f && touch -d 2001-01-01 $T/ws/f"
+}
+
+test_xattr() {
+	setup
+	denied "denied xattr $T/out/f" "$PY -c 'import os; os.setxattr(\"$T/out/f\", \"trusted.af\", b\"1\")'"
+	setfattr_ok=$($PY -c "import os; os.setxattr('$T/out/f', 'trusted.af', b'1'); print('y')")
+	assert_eq y "$setfattr_ok" "setxattr outside the fence"
+	denied "denied xattr $T/out/f" "$PY -c 'import os; os.removexattr(\"$T/out/f\", \"trusted.af\")'"
+	allowed "$PY -c 'import os; os.setxattr(\"$T/ws/f\", \"trusted.af\", b\"1\"); os.removexattr(\"$T/ws/f\", \"trusted.af\")'"
+}
+
+test_proc_fd_reopen() {
+	setup
+	# Read-only descriptor of an outside file, reopened for write.
+	denied "denied write $T/out/f" "exec 3<$T/out/f; echo pwned >/proc/self/fd/3"
+	assert_file_eq out/f orig "outside file"
+}
+
+test_preopened_descriptor() {
+	setup
+	# A descriptor opened before the fence is not passed into it.
+	exec 3>>out/f
+	assert_exit 0 fence -- sh -c 'echo pwned >&3 2>/dev/null && echo ALLOWED || echo REFUSED'
+	exec 3>&-
+	assert_eq REFUSED "$OUT" "write through an inherited descriptor"
+	assert_file_eq out/f orig "outside file"
+}
+
+test_bind_mounted_workspace() {
+	setup
+	mkdir bind
+	mount --bind ws bind
+	# The same directory seen through another mount is the same object.
+	allowed "echo viabind >$T/bind/f"
+	assert_file_eq ws/f viabind "write through the bind mount"
+	# An outside directory bind-mounted into the workspace stays outside.
+	mkdir ws/sub
+	mount --bind out ws/sub
+	denied "denied write $T/ws/sub/f" "echo pwned >$T/ws/sub/f"
+	assert_file_eq out/f orig "outside file behind a bind mount"
+}
+
+test_mount_denied() {
+	setup
+	mkdir ws/m
+	denied "denied mount" "mount -t tmpfs none $T/ws/m"
+	denied "denied mount" "mount --bind $T/out $T/ws/m"
+	grep -q " $T/ws/m " /proc/self/mounts && fail "a mount happened"
+	mount -t tmpfs none ws/m
+	denied "denied mount" "umount $T/ws/m"
+	umount ws/m
+}
+
+test_device_nodes() {
+	setup
+	denied "denied" "mknod $T/ws/disk b 7 0"
+	denied "denied" "mknod $T/ws/mem c 1 1"
+	assert_missing ws/disk "block device node"
+	# A device node that already lies beneath a root may not open a disk.
+	mknod ws/disk0 b 7 0
+	denied "denied write $T/ws/disk0" "echo x >$T/ws/disk0"
+	allowed "echo x >/dev/null"
+}
+
+test_deny_read() {
+	setup
+	denied "denied read $T/secret" "cat $T/secret >/dev/null"
+	allowed "cat $T/out/f >/dev/null"
+	[ "$(cat secret)" = secret ] || fail "outside the fence the file is readable"
+}
+
+test_io_uring() {
+	setup
+	[ -x "$HELPERS/uring_open" ] || fail "missing helper $HELPERS/uring_open"
+	assert_exit 0 fence -- "$HELPERS/uring_open" "$T/out/f"
+	assert_contains "$OUT" "uring openat: -1" "io_uring openat for write outside (EPERM)"
+	assert_exit 0 fence -- "$HELPERS/uring_open" "$T/ws/f"
+	assert_contains "$OUT" "uring openat: fd" "io_uring openat for write inside"
+}
+
+test_bpf_syscall_denied() {
+	setup
+	denied "denied bpf" "bpftool prog list >/dev/null 2>&1"
+}
+
+test_signal_outside_denied() {
+	setup
+	sleep 30 &
+	local victim=$!
+	denied "denied signal" "kill -TERM $victim"
+	kill -0 $victim || fail "the process outside the fence was killed"
+	kill $victim
+	allowed "sleep 5 & kill \$!"
+}
+
+test_descendant_cgroup() {
+	setup
+	# A cgroup made beneath the fence after it started is fenced too.
+	"${FENCE[@]}" -- sh -c "echo ready >$T/ws/ready; while [ ! -e $T/ws/go ]; do sleep 0.1; done; echo pwned >$T/out/f" >out.txt 2>err.txt &
+	local runner=$! i
+	for i in $(seq 100); do [ -e ws/ready ] && break; sleep 0.1; done
+	local cg pid
+	cg=$(cgroup2_mount)/agentfence/run-$runner
+	pid=$(head -1 "$cg/cgroup.procs")
+	mkdir "$cg/child"
+	echo "$pid" >"$cg/child/cgroup.procs"
+	touch ws/go
+	wait $runner
+	assert_file_eq out/f orig "write from a child cgroup"
+	assert_contains "$(cat err.txt)" "denied write $T/out/f" "report"
+}
+
+test_outside_process_unaffected() {
+	setup
+	"${FENCE[@]}" -- sleep 3 &
+	local runner=$!
+	sleep 1
+	echo new >out/f || fail "a process outside the fence was refused"
+	assert_file_eq out/f new "outside write"
+	wait $runner
+}
+
+test_audit_mode() {
+	setup audit
+	assert_exit 0 fence -- sh -c "echo new >$T/out/f && echo ALLOWED"
+	assert_eq ALLOWED "$OUT" "audit mode allows"
+	assert_contains "$ERR" "would deny write $T/out/f" "audit report"
+	assert_file_eq out/f new "audit mode wrote"
+}
+
+test_exit_status_and_cleanup() {
+	setup
+	assert_exit 7 fence -- sh -c 'exit 7'
+	assert_no_leftovers
+	assert_exit 137 fence -- sh -c 'kill -9 $$'
+	assert_no_leftovers
+	# SIGTERM to agentfence is forwarded; the fence comes down.
+	"${FENCE[@]}" -- sleep 30 &
+	local runner=$!
+	sleep 1
+	kill -TERM $runner
+	local rc=0
+	wait $runner || rc=$?
+	assert_eq 143 "$rc" "exit status after SIGTERM"
+	assert_no_leftovers
+	# Background processes the command left die with the fence.
+	assert_exit 0 fence -- sh -c 'sleep 100 & echo $! >'"$T"'/ws/bg'
+	kill -0 "$(cat ws/bg)" 2>/dev/null && fail "a background process outlived its fence"
+	assert_no_leftovers
+}
+
+test_loader_killed_fence_stays() {
+	setup
+	# SIGKILL the loader: the pinned fence keeps enforcing (fail closed).
+	"${FENCE[@]}" -- sh -c "sleep 2; echo pwned >$T/out/f; echo done >$T/ws/done" &
+	local runner=$!
+	sleep 1
+	kill -KILL $runner
+	for i in $(seq 50); do [ -e ws/done ] && break; sleep 0.1; done
+	[ -e ws/done ] || fail "the fenced command did not finish"
+	assert_file_eq out/f orig "write after the loader died"
+	# The next agentfence removes the dead fence's pins and cgroup.
+	assert_exit 0 fence -- true
+	assert_no_leftovers
+}
+
+for BACKEND in ${AF_VM_BACKENDS:-lsm_cgroup lsm}; do
+	export BACKEND AF_TEST_TAG=" [$BACKEND]"
+	af_main "$@"
+done

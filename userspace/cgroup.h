@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* cgroup v2: find the mount, make and destroy transient cgroups. */
+#ifndef AF_CGROUP_H
+#define AF_CGROUP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* The cgroup2 mount point, from /proc/self/mountinfo (never assumed). */
+int af_cgroup2_mount(char *buf, size_t size);
+
+/* The kernel's id of the cgroup at path (what bpf_get_current_cgroup_id
+ * returns for tasks in it); 0 with errno set on failure. */
+uint64_t af_cgroup_id(const char *path);
+
+/* Make <cgroup2>/agentfence/<name>; path receives its full path and *fd
+ * an O_DIRECTORY descriptor of it. */
+int af_cgroup_create(const char *name, char *path, size_t size, int *fd);
+
+/* Kill every task in the cgroup and its descendants, wait until they
+ * are gone (bounded), and remove the whole subtree. */
+int af_cgroup_destroy(const char *path);
+
+/* Whether any task is left in the cgroup or beneath it: 1, 0, -errno. */
+int af_cgroup_populated(const char *path);
+
+#endif /* AF_CGROUP_H */

@@ -1,0 +1,394 @@
+// SPDX-License-Identifier: GPL-2.0
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "backend.h"
+#include "cgroup.h"
+#include "cmds.h"
+#include "events.h"
+#include "fence.h"
+#include "landlock.h"
+#include "spawn.h"
+#include "util.h"
+#include "../bpf/fence.h"
+
+const char af_usage_run[] =
+	"Usage: agentfence run [OPTIONS] -- COMMAND [ARG...]\n"
+	"\n"
+	"Run COMMAND in a new fence, starting in the workspace: it and everything it\n"
+	"starts may write only beneath the policy's writable paths. Denials are\n"
+	"printed as they happen; what the command leaves running dies with the fence.\n"
+	"Exits with COMMAND's exit status (128+N when killed by signal N).\n"
+	"\n"
+	"  -p, --policy FILE      policy to enforce (default: the built-in coding-agent policy)\n"
+	"  -w, --workspace DIR    value of ${WORKSPACE} (default: the current directory)\n"
+	"  -b, --backend NAME     auto, lsm_cgroup, lsm or landlock (default: auto, the best\n"
+	"                         this kernel has; see agentfence doctor)\n"
+	"      --audit            allow everything, report what enforce would deny\n"
+	"      --strict           refuse to run when the backend cannot enforce the whole policy\n"
+	"  -q, --quiet            do not print denials\n"
+	"  -v, --verbose          debug output, libbpf's included\n";
+
+struct run_ctx {
+	bool quiet;
+	unsigned long events;
+	unsigned long bad_events;
+};
+
+static void print_event(void *ctx, const void *data, size_t size)
+{
+	struct run_ctx *rc = ctx;
+	char line[PATH_MAX + 512];
+
+	rc->events++;
+	if (af_event_format(data, size, line, sizeof(line))) {
+		rc->bad_events++;
+		return;
+	}
+	if (!rc->quiet)
+		fprintf(stderr, "agentfence: %s\n", line);
+}
+
+/* In the child, between fork and exec. */
+static void __attribute__((noreturn))
+exec_child(char **argv, const sigset_t *oldmask, const char *workspace,
+	   const struct af_policy *p, bool landlock)
+{
+	const char *why;
+	int err;
+
+	sigprocmask(SIG_SETMASK, oldmask, NULL);
+	if (chdir(workspace)) {
+		fprintf(stderr, "agentfence run: cannot enter the workspace %s: %s\n",
+			workspace, strerror(errno));
+		_exit(AF_EXIT_SETUP);
+	}
+	/* Descriptors opened before the fence (other than stdio) could
+	 * write outside it without meeting a hook: don't pass them. */
+	syscall(SYS_close_range, 3, ~0U, 0);
+	if (landlock) {
+		err = af_landlock_restrict(p, &why);
+		if (err) {
+			fprintf(stderr, "agentfence run: cannot restrict with Landlock: %s: %s\n",
+				why, strerror(-err));
+			_exit(AF_EXIT_SETUP);
+		}
+	}
+	execvp(argv[0], argv);
+	err = errno;
+	fprintf(stderr, "agentfence run: cannot execute '%s': %s\n", argv[0], strerror(err));
+	_exit(err == ENOENT ? AF_EXIT_NOTFOUND : AF_EXIT_NOEXEC);
+}
+
+static int choose_backend(enum af_backend want, const struct af_policy *p, bool strict,
+			  enum af_backend *out)
+{
+	const struct af_probe *pr = af_probe_kernel();
+	enum af_backend best = af_backend_best(pr);
+	char reason[512];
+
+	af_probe_bpf_lsm_reason(pr, reason, sizeof(reason));
+	if (!pr->cgroup2[0]) {
+		af_err("no enforcement available: no cgroup2 mount in /proc/self/mountinfo "
+		       "(mount -t cgroup2 none /sys/fs/cgroup)");
+		return -ENOTSUP;
+	}
+	if (want == AF_BACKEND_NONE)
+		want = best;
+	if (want == AF_BACKEND_NONE) {
+		af_err("no enforcement available: BPF LSM: %s; Landlock: %s (see agentfence doctor)",
+		       reason, strerror(-pr->landlock_abi));
+		return -ENOTSUP;
+	}
+	if ((want == AF_BACKEND_LSM_CGROUP && (pr->lsm_cgroup || pr->lsm_global)) ||
+	    (want == AF_BACKEND_LSM && pr->lsm_global)) {
+		af_err("backend %s is not available: %s (see agentfence doctor)",
+		       af_backend_name(want), reason);
+		return -ENOTSUP;
+	}
+	if (want == AF_BACKEND_LANDLOCK && pr->landlock_abi <= 0) {
+		af_err("backend landlock is not available: %s", strerror(-pr->landlock_abi));
+		return -ENOTSUP;
+	}
+	if (want == AF_BACKEND_LANDLOCK) {
+		const char *gaps = af_landlock_uncovered(p, pr->landlock_abi);
+
+		if (best == AF_BACKEND_LANDLOCK)
+			af_note("BPF LSM unavailable (%s); filesystem fence via Landlock", reason);
+		if (p->mode == AF_MODE_AUDIT) {
+			af_err("audit mode needs a BPF LSM backend: Landlock cannot allow and report");
+			return -ENOTSUP;
+		}
+		if (strict) {
+			af_err("--strict: the landlock backend does not cover: %s", gaps);
+			return -ENOTSUP;
+		}
+		af_note("landlock backend does not cover: %s", gaps);
+	}
+	*out = want;
+	return 0;
+}
+
+/* Reap every exited child: the command, and (as a subreaper) whatever
+ * it left that exited since. True once the command itself is gone. */
+static bool reap(pid_t child, int *status)
+{
+	bool gone = false;
+	pid_t pid;
+	int st;
+
+	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+		if (pid == child) {
+			*status = st;
+			gone = true;
+		}
+	}
+	return gone;
+}
+
+static int wait_loop(pid_t child, int sigfd, struct af_fence *fence, int *status)
+{
+	struct epoll_event ev = { .events = EPOLLIN }, got[4];
+	int ep, n, i, ret = 0;
+
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	if (ep < 0)
+		return -errno;
+	ev.data.fd = sigfd;
+	epoll_ctl(ep, EPOLL_CTL_ADD, sigfd, &ev);
+	if (fence) {
+		ev.data.fd = af_fence_events_fd(fence);
+		epoll_ctl(ep, EPOLL_CTL_ADD, ev.data.fd, &ev);
+	}
+	for (;;) {
+		n = epoll_wait(ep, got, ARRAY_SIZE(got), -1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			ret = -errno;
+			break;
+		}
+		for (i = 0; i < n; i++) {
+			struct signalfd_siginfo si;
+
+			if (got[i].data.fd != sigfd) {
+				af_fence_consume(fence);
+				continue;
+			}
+			if (read(sigfd, &si, sizeof(si)) != sizeof(si))
+				continue;
+			if (si.ssi_signo == SIGCHLD) {
+				if (reap(child, status))
+					goto out;
+				continue;
+			}
+			/* A terminal's ^C already reached the child, which
+			 * shares our process group: forward only signals sent
+			 * to us alone. */
+			if (si.ssi_code == SI_USER || si.ssi_code == SI_QUEUE ||
+			    (si.ssi_signo != SIGINT && si.ssi_signo != SIGQUIT))
+				kill(child, si.ssi_signo);
+		}
+	}
+out:
+	close(ep);
+	return ret;
+}
+
+int cmd_run(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "policy", required_argument, NULL, 'p' },
+		{ "workspace", required_argument, NULL, 'w' },
+		{ "backend", required_argument, NULL, 'b' },
+		{ "audit", no_argument, NULL, 'A' },
+		{ "strict", no_argument, NULL, 'S' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{}
+	};
+	const char *policy_file = NULL, *ws_arg = ".";
+	enum af_backend backend = AF_BACKEND_NONE;
+	char workspace[PATH_MAX], cgpath[PATH_MAX], why[1024], name[64];
+	struct run_ctx rc = {};
+	struct af_fence *fence = NULL;
+	struct af_policy *p = NULL;
+	bool audit = false, strict = false;
+	int c, cgfd = -1, sigfd = -1, pidfd = -1, status = 0, ret = AF_EXIT_SETUP;
+	sigset_t mask, oldmask;
+	struct stat st;
+	uint64_t drops;
+	pid_t child;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+p:w:b:qvh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			policy_file = optarg;
+			break;
+		case 'w':
+			ws_arg = optarg;
+			break;
+		case 'b':
+			if (af_backend_parse(optarg, &backend)) {
+				af_err("unknown backend '%s' (auto, lsm_cgroup, lsm, landlock)", optarg);
+				return AF_EXIT_USAGE;
+			}
+			break;
+		case 'A':
+			audit = true;
+			break;
+		case 'S':
+			strict = true;
+			break;
+		case 'q':
+			rc.quiet = true;
+			break;
+		case 'v':
+			af_verbose++;
+			break;
+		case 'h':
+			fputs(af_usage_run, stdout);
+			return AF_EXIT_OK;
+		default:
+			fputs(af_usage_run, stderr);
+			return AF_EXIT_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		af_err("no command to run (usage: agentfence run [OPTIONS] -- COMMAND [ARG...])");
+		return AF_EXIT_USAGE;
+	}
+	if (!realpath(ws_arg, workspace) || stat(workspace, &st)) {
+		af_err("workspace %s: %s", ws_arg, strerror(errno));
+		return AF_EXIT_USAGE;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		af_err("workspace %s: not a directory", ws_arg);
+		return AF_EXIT_USAGE;
+	}
+	if (geteuid() != 0)
+		af_warn("not running as root: creating a cgroup and loading BPF will likely fail");
+	/* Missing deny_read paths have nothing to protect: say so with -v. */
+	if (af_load_policy(policy_file, workspace, af_verbose > 0, &p))
+		return AF_EXIT_FAIL;
+	if (audit)
+		p->mode = AF_MODE_AUDIT;
+
+	/* Block the signals we forward before anything exists to clean up:
+	 * one that arrives during set-up waits in the signalfd and goes to
+	 * the command as soon as it starts. */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGCHLD);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGQUIT);
+	sigprocmask(SIG_BLOCK, &mask, &oldmask);
+
+	af_fence_gc();
+	if (choose_backend(backend, p, strict, &backend)) {
+		ret = AF_EXIT_NOFENCE;
+		goto out;
+	}
+	snprintf(name, sizeof(name), "run-%d", getpid());
+	c = af_cgroup_create(name, cgpath, sizeof(cgpath), &cgfd);
+	if (c) {
+		af_err("cannot create cgroup agentfence/%s: %s%s", name, strerror(-c),
+		       c == -EACCES || c == -EPERM || c == -EROFS ? " (run as root)" : "");
+		goto out;
+	}
+	if (backend != AF_BACKEND_LANDLOCK) {
+		struct af_fence_opts fo = {
+			.backend = backend,
+			.policy = p,
+			.cgroup_fd = cgfd,
+			.cgroup_id = af_cgroup_id(cgpath),
+			.on_event = print_event,
+			.ctx = &rc,
+		};
+
+		if (!fo.cgroup_id) {
+			af_err("cannot get the id of cgroup %s: %s", cgpath, strerror(errno));
+			goto out;
+		}
+		c = af_fence_open(&fo, &fence, why, sizeof(why));
+		if (c) {
+			af_err("cannot attach: %s", why);
+			goto out;
+		}
+		if (af_fence_uncovered(fence)[0]) {
+			if (strict) {
+				af_err("--strict: this kernel's fence does not cover: %s",
+				       af_fence_uncovered(fence));
+				ret = AF_EXIT_NOFENCE;
+				goto out;
+			}
+			af_note("this kernel's fence does not cover: %s", af_fence_uncovered(fence));
+		}
+		af_debug("fence %llu on %s via %s", (unsigned long long)fo.cgroup_id, cgpath,
+			 af_backend_name(backend));
+	}
+
+	sigfd = signalfd(-1, &mask, SFD_CLOEXEC);
+	if (sigfd < 0) {
+		af_err("signalfd: %s", strerror(errno));
+		goto out;
+	}
+	/* Orphans of the command come to us, not to init: we reap them
+	 * when the fence comes down, so none is left a zombie. */
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
+	fflush(NULL);
+	child = af_fork_into_cgroup(cgfd, &pidfd);
+	if (child < 0) {
+		af_err("cannot start the command in cgroup %s: %s", cgpath, strerror(errno));
+		goto out;
+	}
+	if (child == 0)
+		exec_child(argv + optind, &oldmask, workspace, p, backend == AF_BACKEND_LANDLOCK);
+	if (pidfd >= 0)
+		close(pidfd);
+	c = wait_loop(child, sigfd, fence, &status);
+	if (c)
+		af_err("waiting for the command: %s", strerror(-c));
+	ret = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	if (fence) {
+		af_fence_consume(fence);
+		drops = af_fence_counter(fence, AF_CNT_RB_DROP);
+		if (drops)
+			af_warn("%llu denial events were lost (ring buffer full); the denials still happened",
+				(unsigned long long)drops);
+	}
+out:
+	if (sigfd >= 0)
+		close(sigfd);
+	/* Kill what the command left behind before the fence comes down:
+	 * nothing may outlive its fence. */
+	if (cgfd >= 0) {
+		close(cgfd);
+		c = af_cgroup_destroy(cgpath);
+		if (c)
+			af_err("cannot remove cgroup %s: %s", cgpath, strerror(-c));
+		while (waitpid(-1, NULL, WNOHANG) > 0)
+			;
+	}
+	af_fence_close(fence);
+	af_policy_free(p);
+	sigprocmask(SIG_SETMASK, &oldmask, NULL);
+	return ret;
+}

@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Subcommands, one cmd_<name>.c each, dispatched by main.c's table. */
+#ifndef AF_CMDS_H
+#define AF_CMDS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "policy.h"
+
+int cmd_run(int argc, char **argv);
+int cmd_policy(int argc, char **argv);
+int cmd_doctor(int argc, char **argv);
+
+extern const char af_usage_run[];
+extern const char af_usage_policy[];
+extern const char af_usage_doctor[];
+
+/* The policy `run` uses when none is given: policies/coding-agent.yaml,
+ * compiled in. */
+extern const char af_default_policy[];
+extern const size_t af_default_policy_len;
+
+/* Load a policy from a file, or the built-in one for NULL, and refuse
+ * what this version cannot enforce; prints its own errors, and its
+ * warnings when asked. */
+int af_load_policy(const char *file, const char *workspace, bool warnings,
+		   struct af_policy **out);
+
+#endif /* AF_CMDS_H */

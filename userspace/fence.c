@@ -1,0 +1,456 @@
+// SPDX-License-Identifier: GPL-2.0
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+
+#include "cgroup.h"
+#include "fence.bpf.skel.h"
+#include "fence.h"
+#include "util.h"
+#include "../bpf/fence.h"
+
+#ifndef BPF_FS_MAGIC
+#define BPF_FS_MAGIC 0xcafe4a11
+#endif
+
+enum role {
+	ROLE_CGROUP,	/* hot hook, lsm_cgroup backend */
+	ROLE_GLOBAL,	/* hot hook, lsm backend */
+	ROLE_COLD,	/* global lsm program on every BPF backend */
+	ROLE_TRACE,	/* raw tracepoint on every BPF backend */
+};
+
+struct prog_desc {
+	const char *name;	/* program in the object */
+	const char *hook;	/* LSM hook; NULL for tracepoints */
+	int nargs;		/* the hook's argument count this variant reads; 0: any */
+	enum role role;
+	const char *covers;	/* what is lost when no variant loads */
+};
+
+/* Variants of one hook sit next to each other; exactly one loads. */
+static const struct prog_desc progs[] = {
+	{ "cg_file_open", "file_open", 0, ROLE_CGROUP, "writes by open" },
+	{ "cg_inode_perm", "inode_permission", 0, ROLE_CGROUP, "create, delete, rename" },
+	{ "cg_setattr", "inode_setattr", 2, ROLE_CGROUP, "chmod, chown, truncate, utimes" },
+	{ "cg_setattr_idmap", "inode_setattr", 3, ROLE_CGROUP, "chmod, chown, truncate, utimes" },
+	{ "lsm_file_open", "file_open", 0, ROLE_GLOBAL, "writes by open" },
+	{ "lsm_inode_perm", "inode_permission", 0, ROLE_GLOBAL, "create, delete, rename" },
+	{ "lsm_setattr", "inode_setattr", 2, ROLE_GLOBAL, "chmod, chown, truncate, utimes" },
+	{ "lsm_setattr_idmap", "inode_setattr", 3, ROLE_GLOBAL, "chmod, chown, truncate, utimes" },
+	{ "lsm_inode_link", "inode_link", 0, ROLE_COLD, "hard links" },
+	{ "lsm_inode_mknod", "inode_mknod", 0, ROLE_COLD, "device nodes" },
+	{ "lsm_setxattr", "inode_setxattr", 6, ROLE_COLD, "setxattr" },
+	{ "lsm_removexattr", "inode_removexattr", 3, ROLE_COLD, "removexattr" },
+	{ "lsm_set_acl", "inode_set_acl", 4, ROLE_COLD, NULL },	/* 6.2+; setxattr before */
+	{ "lsm_remove_acl", "inode_remove_acl", 3, ROLE_COLD, NULL },
+	{ "lsm_sb_mount", "sb_mount", 0, ROLE_COLD, "mount" },
+	{ "lsm_sb_umount", "sb_umount", 0, ROLE_COLD, "umount" },
+	{ "lsm_move_mount", "move_mount", 0, ROLE_COLD, "move_mount" },
+	{ "lsm_sb_pivotroot", "sb_pivotroot", 0, ROLE_COLD, "pivot_root" },
+	{ "lsm_bpf", "bpf", 0, ROLE_COLD, "bpf(2)" },
+	{ "lsm_ptrace", "ptrace_access_check", 0, ROLE_COLD, "ptrace" },
+	{ "lsm_task_kill", "task_kill", 0, ROLE_COLD, "signals" },
+	{ "lsm_kernel_read_file", "kernel_read_file", 0, ROLE_COLD, "module loading" },
+	{ "lsm_kernel_load_data", "kernel_load_data", 0, ROLE_COLD, "module loading" },
+	{ "af_cgroup_mkdir", NULL, 0, ROLE_TRACE, NULL },
+	{ "af_cgroup_rmdir", NULL, 0, ROLE_TRACE, NULL },
+};
+
+struct af_fence {
+	struct fence_bpf *skel;
+	struct bpf_link *links[ARRAY_SIZE(progs)];
+	struct ring_buffer *rb;
+	uint64_t id;
+	int ncpus;
+	char pin_dir[PATH_MAX];
+	char uncovered[512];
+};
+
+uint32_t af_kdev(uint64_t st_dev)
+{
+	return (uint32_t)(major(st_dev) << 20 | minor(st_dev));
+}
+
+/* Argument count of an LSM hook in this kernel, 0 when it has none. */
+static int hook_nargs(const struct btf *btf, const char *hook)
+{
+	char fn[128];
+	const struct btf_type *t;
+	int id;
+
+	snprintf(fn, sizeof(fn), "bpf_lsm_%s", hook);
+	id = btf__find_by_name_kind(btf, fn, BTF_KIND_FUNC);
+	if (id <= 0)
+		return 0;
+	t = btf__type_by_id(btf, id);
+	t = btf__type_by_id(btf, t->type);
+	return t ? btf_vlen(t) : 0;
+}
+
+static bool role_used(enum role r, enum af_backend b)
+{
+	switch (r) {
+	case ROLE_CGROUP:
+		return b == AF_BACKEND_LSM_CGROUP;
+	case ROLE_GLOBAL:
+		return b == AF_BACKEND_LSM;
+	default:
+		return true;
+	}
+}
+
+/* Choose which programs load: the backend's, in the variant that
+ * matches this kernel's hook signature. Hooks whose programs all drop
+ * out are named in f->uncovered; a missing hot hook is an error. */
+static int select_programs(struct af_fence *f, enum af_backend b, char *why, size_t n)
+{
+	struct btf *btf = btf__load_vmlinux_btf();
+	const char *last_hook = NULL;
+	bool hook_ok = true;
+	size_t i;
+	int ret = 0;
+
+	if (!btf) {
+		snprintf(why, n, "cannot load the kernel's BTF: %s", strerror(errno));
+		return -errno;
+	}
+	for (i = 0; i <= ARRAY_SIZE(progs); i++) {
+		const struct prog_desc *d = i < ARRAY_SIZE(progs) ? &progs[i] : NULL;
+		bool load;
+		int have;
+
+		/* Close the previous hook's group of variants. */
+		if (last_hook && (!d || !d->hook || strcmp(d->hook, last_hook) ||
+				  d->role != progs[i - 1].role)) {
+			const struct prog_desc *prev = &progs[i - 1];
+
+			if (!hook_ok && role_used(prev->role, b)) {
+				if (prev->role != ROLE_COLD) {
+					snprintf(why, n, "hook %s has a signature this build does not know",
+						 last_hook);
+					ret = -ENOTSUP;
+				} else if (prev->covers) {
+					size_t len = strlen(f->uncovered);
+
+					snprintf(f->uncovered + len, sizeof(f->uncovered) - len, "%s%s",
+						 len ? ", " : "", prev->covers);
+				}
+			}
+			last_hook = NULL;
+		}
+		if (!d)
+			break;
+		load = role_used(d->role, b);
+		if (d->hook) {
+			have = hook_nargs(btf, d->hook);
+			if (!last_hook) {
+				last_hook = d->hook;
+				hook_ok = false;
+			}
+			load = load && have && (!d->nargs || d->nargs == have);
+			if (load)
+				hook_ok = true;
+		}
+		bpf_program__set_autoload(bpf_object__find_program_by_name(f->skel->obj, d->name), load);
+	}
+	btf__free(btf);
+	return ret;
+}
+
+static int mount_bpffs(void)
+{
+	struct statfs st;
+
+	if (!statfs("/sys/fs/bpf", &st) && st.f_type == BPF_FS_MAGIC)
+		return 0;
+	if (mount("bpf", "/sys/fs/bpf", "bpf", 0, "mode=0700"))
+		return -errno;
+	af_debug("mounted bpffs on /sys/fs/bpf");
+	return 0;
+}
+
+static int fill_maps(struct af_fence *f, const struct af_fence_opts *o, char *why, size_t n)
+{
+	const struct af_policy *p = o->policy;
+	struct af_fence_cfg cfg = {};
+	const struct {
+		const struct af_path_rule *rules;
+		size_t count;
+		uint32_t kind;
+	} lists[] = {
+		{ p->writable, p->n_writable, AF_ROOT_WRITABLE },
+		{ p->deny_read, p->n_deny_read, AF_ROOT_DENY_READ },
+	};
+	size_t i, j;
+	int err;
+
+	for (i = 0; i < ARRAY_SIZE(lists); i++) {
+		for (j = 0; j < lists[i].count; j++) {
+			const struct af_path_rule *r = &lists[i].rules[j];
+			struct af_root_key key = { .fence_id = f->id };
+			struct af_root_val val = { .kind = lists[i].kind };
+			struct stat st;
+
+			if (stat(r->path, &st)) {
+				if (lists[i].kind == AF_ROOT_DENY_READ && errno == ENOENT)
+					continue;	/* the policy warned already */
+				snprintf(why, n, "%s:%d:%d: %s: %s", p->file, r->loc.line,
+					 r->loc.col, r->path, strerror(errno));
+				return -errno;
+			}
+			key.dev = af_kdev(st.st_dev);
+			key.ino = st.st_ino;
+			if (lists[i].kind == AF_ROOT_DENY_READ)
+				cfg.flags |= AF_FENCE_DENY_READ;
+			err = bpf_map_update_elem(bpf_map__fd(f->skel->maps.af_roots), &key, &val, BPF_ANY);
+			if (err) {
+				snprintf(why, n, "fill the roots map: %s", strerror(-err));
+				return err;
+			}
+		}
+	}
+	if (p->mode == AF_MODE_AUDIT)
+		cfg.flags |= AF_FENCE_AUDIT;
+	err = bpf_map_update_elem(bpf_map__fd(f->skel->maps.af_fences), &f->id, &cfg, BPF_ANY);
+	if (!err)
+		err = bpf_map_update_elem(bpf_map__fd(f->skel->maps.af_member), &f->id, &f->id, BPF_ANY);
+	if (err)
+		snprintf(why, n, "fill the fence maps: %s", strerror(-err));
+	return err;
+}
+
+static int attach_and_pin(struct af_fence *f, const struct af_fence_opts *o, char *why, size_t n)
+{
+	char pin[PATH_MAX + 64];
+	size_t i;
+	int err;
+
+	err = mount_bpffs();
+	if (err) {
+		snprintf(why, n, "mount bpffs on /sys/fs/bpf: %s (pins keep the fence when the loader dies)",
+			 strerror(-err));
+		return err;
+	}
+	if ((mkdir(AF_PIN_ROOT, 0700) && errno != EEXIST) ||
+	    snprintf(f->pin_dir, sizeof(f->pin_dir), AF_PIN_ROOT "/%llu",
+		     (unsigned long long)f->id) < 0 ||
+	    mkdir(f->pin_dir, 0700)) {
+		err = -errno;
+		snprintf(why, n, "create pin directory %s: %s", f->pin_dir, strerror(errno));
+		f->pin_dir[0] = 0;
+		return err;
+	}
+	for (i = 0; i < ARRAY_SIZE(progs); i++) {
+		struct bpf_program *prog = bpf_object__find_program_by_name(f->skel->obj, progs[i].name);
+		struct bpf_link *link;
+
+		if (!bpf_program__autoload(prog))
+			continue;
+		if (progs[i].role == ROLE_CGROUP)
+			link = bpf_program__attach_cgroup(prog, o->cgroup_fd);
+		else
+			link = bpf_program__attach(prog);
+		if (!link) {
+			err = -errno;
+			snprintf(why, n, "attach %s%s: %s%s", progs[i].role == ROLE_CGROUP ? "lsm_cgroup/" :
+				 progs[i].hook ? "lsm/" : "raw_tp/", progs[i].hook ? progs[i].hook : progs[i].name,
+				 strerror(errno), err == -EINVAL && progs[i].role == ROLE_CGROUP ?
+				 " (all 10 lsm_cgroup hook slots of this kernel may be taken; see agentfence doctor)" : "");
+			return err;
+		}
+		f->links[i] = link;
+		snprintf(pin, sizeof(pin), "%s/%s", f->pin_dir, progs[i].name);
+		err = bpf_link__pin(link, pin);
+		if (err) {
+			snprintf(why, n, "pin %s: %s", pin, strerror(-err));
+			return err;
+		}
+	}
+	return 0;
+}
+
+static int on_rb(void *ctx, void *data, size_t size)
+{
+	const struct af_fence_opts *o = ctx;
+
+	if (o->on_event)
+		o->on_event(o->ctx, data, size);
+	return 0;
+}
+
+int af_fence_open(const struct af_fence_opts *opts, struct af_fence **out, char *why, size_t n)
+{
+	struct af_fence_opts *o;
+	struct af_fence *f;
+	int err;
+
+	f = calloc(1, sizeof(*f) + sizeof(*o));
+	if (!f)
+		return -ENOMEM;
+	o = (struct af_fence_opts *)(f + 1);
+	*o = *opts;
+	f->id = opts->cgroup_id;
+	f->ncpus = libbpf_num_possible_cpus();
+	f->skel = fence_bpf__open();
+	if (!f->skel) {
+		err = -errno;
+		snprintf(why, n, "open BPF object: %s", strerror(errno));
+		goto fail;
+	}
+	err = select_programs(f, opts->backend, why, n);
+	if (err)
+		goto fail;
+	err = fence_bpf__load(f->skel);
+	if (err) {
+		snprintf(why, n, "load BPF programs: %s (run with -v for the verifier log)", strerror(-err));
+		goto fail;
+	}
+	err = fill_maps(f, opts, why, n);
+	if (err)
+		goto fail;
+	f->rb = ring_buffer__new(bpf_map__fd(f->skel->maps.af_events), on_rb, o, NULL);
+	if (!f->rb) {
+		err = -errno;
+		snprintf(why, n, "open the event ring buffer: %s", strerror(errno));
+		goto fail;
+	}
+	err = attach_and_pin(f, opts, why, n);
+	if (err)
+		goto fail;
+	*out = f;
+	return 0;
+fail:
+	af_fence_close(f);
+	return err;
+}
+
+int af_fence_events_fd(struct af_fence *f)
+{
+	return ring_buffer__epoll_fd(f->rb);
+}
+
+int af_fence_consume(struct af_fence *f)
+{
+	return ring_buffer__consume(f->rb);
+}
+
+uint64_t af_fence_counter(struct af_fence *f, unsigned int idx)
+{
+	uint64_t vals[f->ncpus > 0 ? f->ncpus : 1], sum = 0;
+	int i;
+
+	if (f->ncpus <= 0 || bpf_map_lookup_elem(bpf_map__fd(f->skel->maps.af_counters), &idx, vals))
+		return 0;
+	for (i = 0; i < f->ncpus; i++)
+		sum += vals[i];
+	return sum;
+}
+
+const char *af_fence_uncovered(struct af_fence *f)
+{
+	return f->uncovered;
+}
+
+static void unpin_dir(const char *dir)
+{
+	char path[PATH_MAX];
+	struct dirent *de;
+	DIR *d = opendir(dir);
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		unlink(path);
+	}
+	closedir(d);
+	rmdir(dir);
+}
+
+void af_fence_close(struct af_fence *f)
+{
+	size_t i;
+
+	if (!f)
+		return;
+	ring_buffer__free(f->rb);
+	for (i = 0; i < ARRAY_SIZE(progs); i++)
+		bpf_link__destroy(f->links[i]);
+	if (f->pin_dir[0])
+		unpin_dir(f->pin_dir);
+	fence_bpf__destroy(f->skel);
+	free(f);
+}
+
+/* Whether the cgroup with this id still exists and holds tasks; when it
+ * exists but is empty, remove it (its loader died before cleaning). */
+static bool cgroup_alive(uint64_t id)
+{
+	struct {
+		struct file_handle fh;
+		uint64_t id;
+	} h = { .fh.handle_bytes = sizeof(uint64_t), .fh.handle_type = 1, .id = id };
+	char mnt[PATH_MAX], link[64], path[PATH_MAX];
+	int mfd, fd, populated;
+	ssize_t len;
+
+	if (af_cgroup2_mount(mnt, sizeof(mnt)))
+		return true;	/* cannot tell: keep the fence */
+	mfd = open(mnt, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (mfd < 0)
+		return true;
+	fd = open_by_handle_at(mfd, &h.fh, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	close(mfd);
+	if (fd < 0)
+		return errno != ESTALE && errno != ENOENT;
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	len = readlink(link, path, sizeof(path) - 1);
+	close(fd);
+	if (len <= 0)
+		return true;
+	path[len] = 0;
+	populated = af_cgroup_populated(path);
+	if (populated != 0)
+		return true;
+	af_cgroup_destroy(path);
+	return false;
+}
+
+void af_fence_gc(void)
+{
+	char dir[PATH_MAX];
+	struct dirent *de;
+	DIR *d = opendir(AF_PIN_ROOT);
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		unsigned long id;
+
+		if (af_parse_ulong(de->d_name, ULONG_MAX, &id))
+			continue;
+		if (cgroup_alive(id))
+			continue;
+		snprintf(dir, sizeof(dir), AF_PIN_ROOT "/%s", de->d_name);
+		af_note("removed the pins of fence %lu: its cgroup is gone or empty", id);
+		unpin_dir(dir);
+	}
+	closedir(d);
+}

@@ -1,0 +1,106 @@
+// SPDX-License-Identifier: GPL-2.0
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/landlock.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "landlock.h"
+
+#ifndef LANDLOCK_ACCESS_FS_TRUNCATE
+#define LANDLOCK_ACCESS_FS_TRUNCATE (1ULL << 14)	/* ABI 3, 6.2 */
+#endif
+
+/* Rights that change the filesystem, by the ABI that introduced them. */
+#define WRITE_RIGHTS_V1 (LANDLOCK_ACCESS_FS_WRITE_FILE | LANDLOCK_ACCESS_FS_REMOVE_DIR | \
+			 LANDLOCK_ACCESS_FS_REMOVE_FILE | LANDLOCK_ACCESS_FS_MAKE_CHAR | \
+			 LANDLOCK_ACCESS_FS_MAKE_DIR | LANDLOCK_ACCESS_FS_MAKE_REG | \
+			 LANDLOCK_ACCESS_FS_MAKE_SOCK | LANDLOCK_ACCESS_FS_MAKE_FIFO | \
+			 LANDLOCK_ACCESS_FS_MAKE_BLOCK | LANDLOCK_ACCESS_FS_MAKE_SYM)
+/* Rights that apply to a file itself (a rule on a file may hold only these). */
+#define FILE_RIGHTS (LANDLOCK_ACCESS_FS_WRITE_FILE | LANDLOCK_ACCESS_FS_TRUNCATE)
+
+static __u64 write_rights(int abi)
+{
+	__u64 r = WRITE_RIGHTS_V1;
+
+	if (abi >= 2)
+		r |= LANDLOCK_ACCESS_FS_REFER;
+	if (abi >= 3)
+		r |= LANDLOCK_ACCESS_FS_TRUNCATE;
+	return r;
+}
+
+int af_landlock_abi(void)
+{
+	long abi = syscall(SYS_landlock_create_ruleset, NULL, 0, LANDLOCK_CREATE_RULESET_VERSION);
+
+	return abi < 0 ? -errno : (int)abi;
+}
+
+int af_landlock_restrict(const struct af_policy *p, const char **why)
+{
+	struct landlock_ruleset_attr attr = {};
+	int abi, ruleset, fd, ret = 0;
+	size_t i;
+
+	abi = af_landlock_abi();
+	if (abi < 0) {
+		*why = "landlock_create_ruleset";
+		return abi;
+	}
+	attr.handled_access_fs = write_rights(abi);
+	ruleset = syscall(SYS_landlock_create_ruleset, &attr, sizeof(attr), 0);
+	if (ruleset < 0) {
+		*why = "landlock_create_ruleset";
+		return -errno;
+	}
+	for (i = 0; i < p->n_writable; i++) {
+		struct landlock_path_beneath_attr rule = {};
+		struct stat st;
+
+		fd = open(p->writable[i].path, O_PATH | O_CLOEXEC);
+		if (fd < 0 || fstat(fd, &st)) {
+			ret = -errno;
+			*why = "open a writable root";
+			goto out;
+		}
+		rule.parent_fd = fd;
+		rule.allowed_access = attr.handled_access_fs;
+		if (!S_ISDIR(st.st_mode))
+			rule.allowed_access &= FILE_RIGHTS;
+		if (syscall(SYS_landlock_add_rule, ruleset, LANDLOCK_RULE_PATH_BENEATH, &rule, 0)) {
+			ret = -errno;
+			close(fd);
+			*why = "landlock_add_rule";
+			goto out;
+		}
+		close(fd);
+	}
+	/* Without CAP_SYS_ADMIN Landlock requires no_new_privs. */
+	if (syscall(SYS_landlock_restrict_self, ruleset, 0) &&
+	    (errno != EPERM || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) ||
+	     syscall(SYS_landlock_restrict_self, ruleset, 0))) {
+		ret = -errno;
+		*why = "landlock_restrict_self";
+	}
+out:
+	close(ruleset);
+	return ret;
+}
+
+const char *af_landlock_uncovered(const struct af_policy *p, int abi)
+{
+	static char buf[256];
+
+	snprintf(buf, sizeof(buf),
+		 "chmod, chown, utimes, xattrs%s%s, mount, bpf(2), ptrace and signals",
+		 abi < 3 ? ", truncate" : "",
+		 p->n_deny_read ? ", deny_read" : "");
+	return buf;
+}

@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Policy documents: parse (libyaml), validate, expand, print. */
+#ifndef AF_POLICY_H
+#define AF_POLICY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+enum af_mode {
+	AF_MODE_ENFORCE = 0,
+	AF_MODE_AUDIT = 1,
+};
+
+/* Where a value stood in its document, for located messages. */
+struct af_loc {
+	int line;	/* 1-based */
+	int col;	/* 1-based */
+};
+
+struct af_path_rule {
+	char *path;		/* absolute, ${VAR} expanded, lexically normalized */
+	char *raw;		/* as written in the document */
+	struct af_loc loc;
+	bool exists;		/* stat() succeeded at load time */
+};
+
+enum af_net_kind {
+	AF_NET_HOST = 1,	/* "api.example.com" or "*.example.com" */
+	AF_NET_CIDR = 2,
+};
+
+#define AF_NET_MAX_PORTS 32
+
+struct af_net_rule {
+	enum af_net_kind kind;
+	char *host;		/* AF_NET_HOST: lower-cased; leading "*." kept */
+	int family;		/* AF_NET_CIDR: AF_INET or AF_INET6 */
+	uint8_t addr[16];	/* AF_NET_CIDR: network byte order, host bits zero */
+	int prefix;		/* AF_NET_CIDR: 0..32 or 0..128 */
+	uint16_t ports[AF_NET_MAX_PORTS];
+	int nports;		/* 0: every port */
+	int protocol;		/* 0: tcp and udp; IPPROTO_TCP; IPPROTO_UDP */
+	struct af_loc loc;
+};
+
+struct af_policy {
+	char *file;		/* document name used in messages */
+	char *name;		/* metadata.name */
+	enum af_mode mode;
+
+	struct af_path_rule *writable;
+	size_t n_writable;
+	struct af_path_rule *deny_read;
+	size_t n_deny_read;
+
+	/* spec.network; has_network is false when the section is absent */
+	bool has_network;
+	struct af_loc network_loc;	/* of the "network" key */
+	struct af_net_rule *net_allow;
+	size_t n_net_allow;
+	bool allow_loopback;
+	char **dns_servers;	/* "system" or an IP address literal */
+	size_t n_dns_servers;
+	struct af_path_rule *unix_allow;
+	size_t n_unix_allow;
+
+	/* Non-fatal findings, each "file:line:col: warning: ..." */
+	char **warnings;
+	size_t n_warnings;
+};
+
+/* Values substituted for ${WORKSPACE} and ${HOME}; NULL leaves the
+ * variable undefined, and a document that uses it is then an error. */
+struct af_policy_vars {
+	const char *workspace;
+	const char *home;
+};
+
+#define AF_ERR_MAX 1024
+
+/* Document limits; a document beyond any of them is rejected. */
+#define AF_POLICY_MAX_BYTES	(1 << 20)	/* whole file */
+#define AF_POLICY_MAX_DEPTH	32		/* nested sequences/mappings */
+#define AF_POLICY_MAX_NODES	65536		/* scalars + collections */
+#define AF_POLICY_MAX_PATHS	64		/* per path list */
+#define AF_NET_MAX_ALLOW	256		/* spec.network.allow items */
+#define AF_NET_MAX_DNS		16		/* spec.network.dns.servers */
+
+/* On failure: returns -errno-like negative value (-EINVAL for a bad
+ * document, -ENOENT/-EACCES for an unreadable file, -ENOMEM) and writes
+ * one "file:line:col: message" (or "file: message") line to err. */
+int af_policy_load_file(const char *path, const struct af_policy_vars *vars,
+			struct af_policy **out, char err[AF_ERR_MAX]);
+int af_policy_load_buf(const char *buf, size_t len, const char *name,
+		       const struct af_policy_vars *vars,
+		       struct af_policy **out, char err[AF_ERR_MAX]);
+void af_policy_free(struct af_policy *p);
+
+/* "enforce" or "audit". */
+const char *af_mode_name(enum af_mode mode);
+
+/* The normalized policy, human-readable or as one JSON object (one line).
+ * Returns 0, or -EIO when writing to f failed. */
+int af_policy_print(FILE *f, const struct af_policy *p, bool json);
+
+#endif /* AF_POLICY_H */

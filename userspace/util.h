@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Messages, in one format: "agentfence <cmd>: what failed: why (hint)". */
+#ifndef AF_UTIL_H
+#define AF_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Exit codes, documented in agentfence(1). */
+enum af_exit {
+	AF_EXIT_OK = 0,
+	AF_EXIT_FAIL = 1,	/* the operation failed (policy invalid, ...) */
+	AF_EXIT_USAGE = 2,	/* bad command line */
+	AF_EXIT_NOFENCE = 3,	/* no backend can enforce what was asked */
+	AF_EXIT_SETUP = 125,	/* run: the fence could not be set up */
+	AF_EXIT_NOEXEC = 126,	/* run: the command could not be executed */
+	AF_EXIT_NOTFOUND = 127,	/* run: the command was not found */
+};
+
+extern const char *af_cmd;	/* subcommand in progress, for prefixes */
+extern int af_verbose;
+extern bool af_json_errors;	/* --json: errors are JSON objects too */
+
+void af_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void af_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void af_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void af_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Copy with truncation and NUL; returns -ENAMETOOLONG when cut. */
+int af_strlcpy(char *dst, const char *src, size_t size);
+
+/* Parse a whole decimal number; -EINVAL unless all of s is one. */
+int af_parse_ulong(const char *s, unsigned long max, unsigned long *out);
+
+#endif /* AF_UTIL_H */
