@@ -27,14 +27,14 @@ AF_CFLAGS := $(CFLAGS) -std=gnu11 -Wall -Wextra -Werror -MMD -MP \
 	-I$(OUTPUT) -Iuserspace -D_FORTIFY_SOURCE=2
 # libbpf, libelf, zlib, libyaml statically where Debian ships the .a, so
 # the binary runs on any node; glibc stays dynamic.
-STATIC_LIBS := -Wl,-Bstatic -lbpf -lelf -lz -lzstd -lyaml -Wl,-Bdynamic
+STATIC_LIBS := -Wl,-Bstatic -lbpf -lelf -lcrypto -lz -lzstd -lyaml -Wl,-Bdynamic
 LDLIBS := $(STATIC_LIBS)
 
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 	-I/usr/include/$(shell uname -m)-linux-gnu -Ibpf -I$(OUTPUT)
 
-FENCE_BPF := bpf/fs.bpf.c bpf/proc.bpf.c
-BPF_HDRS := bpf/vmlinux.h bpf/fence.h bpf/common.bpf.h
+FENCE_BPF := bpf/fs.bpf.c bpf/proc.bpf.c bpf/net.bpf.c bpf/events.bpf.c bpf/effects.bpf.c
+BPF_HDRS := bpf/vmlinux.h bpf/fence.h bpf/common.bpf.h bpf/events.h
 
 LIB_SRCS := $(filter-out userspace/main.c,$(wildcard userspace/*.c))
 LIB_OBJS := $(patsubst userspace/%.c,$(OUTPUT)/userspace/%.o,$(LIB_SRCS))
@@ -44,13 +44,14 @@ SKELS := $(OUTPUT)/fence.bpf.skel.h $(OUTPUT)/probe.skel.h
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
 TEST_HELPERS := $(patsubst tests/helpers/%.c,$(OUTPUT)/tests/helpers/%,$(wildcard tests/helpers/*.c))
+BENCH_BINS := $(patsubst bench/%.c,$(OUTPUT)/bench/%,$(wildcard bench/*.c))
 
 .DELETE_ON_ERROR:
 .PHONY: all deps run test test-unit test-host test-vm check-asan bench clean kernels vmlinux.h
 
-all: $(OUTPUT)/agentfence $(OUTPUT)/agentfence.1 $(UNIT_BINS) $(TEST_HELPERS)
+all: $(OUTPUT)/agentfence $(OUTPUT)/agentfence.1 $(UNIT_BINS) $(TEST_HELPERS) $(BENCH_BINS)
 
-$(OUTPUT) $(OUTPUT)/bpf $(OUTPUT)/userspace $(OUTPUT)/tests $(OUTPUT)/tests/helpers:
+$(OUTPUT) $(OUTPUT)/bpf $(OUTPUT)/userspace $(OUTPUT)/tests $(OUTPUT)/tests/helpers $(OUTPUT)/bench:
 	$(Q)mkdir -p $@
 
 $(OUTPUT)/bpf/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS) | $(OUTPUT)/bpf
@@ -81,7 +82,7 @@ $(OUTPUT)/default_policy.o: $(OUTPUT)/default_policy.c
 	$(Q)$(CC) $(AF_CFLAGS) -c $< -o $@
 
 # Objects that include a skeleton wait for it.
-$(OUTPUT)/userspace/fence.o: $(OUTPUT)/fence.bpf.skel.h
+$(OUTPUT)/userspace/fence.o $(OUTPUT)/userspace/net.o: $(OUTPUT)/fence.bpf.skel.h
 $(OUTPUT)/userspace/backend.o: $(OUTPUT)/probe.skel.h
 
 $(OUTPUT)/userspace/%.o: userspace/%.c | $(OUTPUT)/userspace
@@ -103,6 +104,11 @@ $(OUTPUT)/tests/%: tests/unit/%.c $(OUTPUT)/libagentfence.a | $(OUTPUT)/tests
 
 # Small programs the host and VM tests drive (io_uring, fd passing, ...).
 $(OUTPUT)/tests/helpers/%: tests/helpers/%.c | $(OUTPUT)/tests/helpers
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(AF_CFLAGS) $< -o $@
+
+# Benchmark programs (bench/run drives them; `make test` smoke-runs them).
+$(OUTPUT)/bench/%: bench/%.c | $(OUTPUT)/bench
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(AF_CFLAGS) $< -o $@
 
@@ -133,7 +139,7 @@ test-unit test-host test-vm: all
 
 check-asan:
 	$(Q)$(MAKE) OUTPUT=$(OUTPUT)/asan CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" \
-		STATIC_LIBS="-lbpf -lelf -lz -lzstd -lyaml" all
+		STATIC_LIBS="-lbpf -lelf -lcrypto -lz -lzstd -lyaml" all
 	$(Q)AF_BUILD=$(OUTPUT)/asan tests/run unit
 
 bench: deps all
@@ -141,6 +147,7 @@ bench: deps all
 
 clean:
 	$(Q)rm -rf $(OUTPUT)/agentfence $(OUTPUT)/userspace $(OUTPUT)/bpf $(OUTPUT)/tests \
-		$(OUTPUT)/*.o $(OUTPUT)/*.skel.h $(OUTPUT)/*.a $(OUTPUT)/default_policy.c $(OUTPUT)/asan
+		$(OUTPUT)/*.o $(OUTPUT)/*.skel.h $(OUTPUT)/*.a $(OUTPUT)/default_policy.c $(OUTPUT)/asan \
+		$(OUTPUT)/test-state
 
 -include $(wildcard $(OUTPUT)/userspace/*.d $(OUTPUT)/*.d)

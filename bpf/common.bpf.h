@@ -76,6 +76,21 @@ static __always_inline void af_count(__u32 idx)
 		*v += 1;
 }
 
+/* Whether the kernel is acting with credentials of its own on the
+ * task's behalf: overlayfs on its layers (creator's creds), cachefiles,
+ * access(2). The operation the task asked for met the hooks with its
+ * own creds first (for permission checks the overlay's own inode is
+ * checked right after), so these inner calls are not decisions of
+ * their own. A task cannot make cred differ from real_cred itself;
+ * io_uring personalities could, and are denied in a fence
+ * (uring_override_creds). */
+static __always_inline bool af_kernel_override(void)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+
+	return BPF_CORE_READ(t, cred) != BPF_CORE_READ(t, real_cred);
+}
+
 /* The fence the current task belongs to, or NULL. */
 static __always_inline struct af_fence_cfg *af_current_fence(__u64 *fence_id)
 {

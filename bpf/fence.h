@@ -22,6 +22,7 @@ enum af_root_kind {
 enum af_mode_bits {
 	AF_FENCE_AUDIT = 1 << 0,	/* allow, but report what would be denied */
 	AF_FENCE_DENY_READ = 1 << 1,	/* some deny_read root exists: check reads */
+	AF_FENCE_NET_ALLOWED = 1 << 2,	/* report allowed connects too (journal) */
 };
 
 struct af_root_key {
@@ -56,6 +57,8 @@ enum af_counter {
 enum af_event_type {
 	AF_EV_FILE = 1,		/* a filesystem decision that denied (or would) */
 	AF_EV_SYS = 2,		/* a self-protection decision (mount, bpf, ...) */
+	AF_EV_NET = 3,		/* a network decision (struct af_ev_net) */
+	/* 16..31: process and file events, bpf/events.h */
 };
 
 enum af_op {
@@ -70,12 +73,19 @@ enum af_op {
 	AF_OP_PTRACE,		/* ptrace of a task outside the fence */
 	AF_OP_SIGNAL,		/* signal to a task outside the fence */
 	AF_OP_MODULE,		/* kernel module load */
+	AF_OP_CONNECT,		/* connect(2) of a TCP or UDP socket */
+	AF_OP_SENDMSG,		/* sendto(2) of an unconnected UDP socket */
+	AF_OP_UNIX_CONNECT,	/* connect(2) of a unix socket */
+	AF_OP_UNIX_SENDMSG,	/* sendto(2) of an unconnected unix socket */
+	AF_OP_SOCKET,		/* socket(2) of a raw or other non-TCP/UDP inet socket */
+	AF_OP_URING_CREDS,	/* io_uring request with a registered personality */
 	AF_OP_MAX,
 };
 
 enum af_verdict {
 	AF_DENIED = 0,
 	AF_AUDITED = 1,		/* audit mode: allowed, would have been denied */
+	AF_ALLOWED = 2,		/* allowed (AF_FENCE_NET_ALLOWED) */
 };
 
 enum af_ev_flags {
@@ -123,5 +133,76 @@ struct af_ev_sys {
 	char comm[AF_COMM_LEN];
 };
 _Static_assert(sizeof(struct af_ev_sys) == 32 + 16 + 16, "af_ev_sys layout");
+
+/* The network fence (bpf/net.bpf.c). Allowlists are LPM tries whose
+ * key data is (family, fence id, address): prefixlen = 96 + the CIDR's
+ * prefix. IPv4 addresses, IPv4-mapped IPv6 ones included, live under
+ * family 4 in the first 4 address bytes. */
+#define AF_NET_KEY_BITS		96	/* family + fence id, before the address */
+#define AF_NET_VAL_PORTS	64	/* distinct ports per allowlist entry */
+#define AF_UNIX_PATH		112	/* sun_path (108) rounded up */
+
+enum af_net_proto_bits {
+	AF_NET_TCP = 1 << 0,
+	AF_NET_UDP = 1 << 1,
+};
+
+struct af_net_key {
+	__u32 prefixlen;
+	__u32 family;		/* 4 or 6 */
+	__u64 fence_id;
+	__u8 addr[16];		/* network byte order */
+};
+_Static_assert(sizeof(struct af_net_key) == 32, "af_net_key layout");
+
+struct af_net_port {
+	__u16 port;		/* host byte order */
+	__u8 protos;		/* enum af_net_proto_bits */
+	__u8 pad;
+};
+
+/* Everything every allow entry containing this prefix allows: the
+ * longest match then decides alone. */
+struct af_net_val {
+	__u8 any_port;		/* protocols allowed on every port */
+	__u8 nports;
+	__u16 pad;
+	__u32 pad2;
+	struct af_net_port ports[AF_NET_VAL_PORTS];
+};
+_Static_assert(sizeof(struct af_net_val) == 8 + 4 * AF_NET_VAL_PORTS, "af_net_val layout");
+
+/* Unix path allowlist: key data is (0, fence id, path bytes). A
+ * directory is stored with a trailing '/', a file with its NUL. */
+struct af_unix_key {
+	__u32 prefixlen;
+	__u32 pad;
+	__u64 fence_id;
+	char path[AF_UNIX_PATH];
+};
+_Static_assert(sizeof(struct af_unix_key) == 16 + AF_UNIX_PATH, "af_unix_key layout");
+
+enum af_net_ev_flags {
+	AF_NETF_ABSTRACT = 1 << 0,	/* unix: an abstract name, path holds it without the NUL */
+	AF_NETF_RELATIVE = 1 << 1,	/* unix: a relative path, which cannot be judged */
+	AF_NETF_DOTDOT = 1 << 2,	/* unix: a ".." component, which cannot be judged */
+	AF_NETF_PASSED = 1 << 3,	/* a socket made outside the fence, passed in */
+};
+
+struct af_ev_net {
+	struct af_hdr hdr;
+	__u32 op;		/* enum af_op */
+	__u32 verdict;		/* enum af_verdict */
+	__u16 family;		/* AF_INET, AF_INET6, AF_UNIX */
+	__u16 port;		/* host byte order; AF_OP_SOCKET: the socket type */
+	__u16 protocol;		/* IPPROTO_* */
+	__u16 path_len;		/* unix: bytes of path */
+	__u32 flags;		/* enum af_net_ev_flags */
+	__u32 pad;
+	__u8 addr[16];		/* network byte order; v4 in the first 4 bytes */
+	char comm[AF_COMM_LEN];
+	char path[AF_UNIX_PATH];
+};
+_Static_assert(sizeof(struct af_ev_net) == 32 + 24 + 16 + 16 + AF_UNIX_PATH, "af_ev_net layout");
 
 #endif /* AF_FENCE_H */

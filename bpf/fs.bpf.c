@@ -252,6 +252,8 @@ static __always_inline bool decide_file_open(struct file *file, bool cg)
 		return cg;
 	if (!(fmode & FMODE_WRITE) && !(cfg->flags & AF_FENCE_DENY_READ))
 		return false;
+	if (af_kernel_override())
+		return false;
 	d = BPF_CORE_READ(file, f_path.dentry);
 	kind = nearest_root(fence_id, d, &depth);
 	if (fmode & FMODE_WRITE) {
@@ -283,6 +285,8 @@ static __always_inline bool decide_inode_permission(struct inode *inode, int mas
 	mode = BPF_CORE_READ(inode, i_mode);
 	if ((mode & S_IFMT) != S_IFDIR)
 		return false;	/* file writes meet file_open and inode_setattr */
+	if (af_kernel_override())
+		return false;
 	cfg = af_current_fence(&fence_id);
 	if (!cfg)
 		return cg;
@@ -301,6 +305,8 @@ static __always_inline bool decide_setattr(struct dentry *d, bool cg)
 	struct af_fence_cfg *cfg;
 	__u64 fence_id;
 
+	if (af_kernel_override())
+		return false;
 	cfg = af_current_fence(&fence_id);
 	if (!cfg)
 		return cg;
@@ -313,6 +319,8 @@ static __always_inline int cold_check(__u32 op, struct dentry *d)
 	struct af_fence_cfg *cfg;
 	__u64 fence_id;
 
+	if (af_kernel_override())
+		return 0;
 	cfg = af_current_fence(&fence_id);
 	if (!cfg)
 		return 0;

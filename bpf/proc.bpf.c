@@ -153,3 +153,14 @@ int BPF_PROG(lsm_kernel_load_data, enum kernel_load_data_id id, bool contents, i
 		return 0;
 	return deny_in_fence(AF_OP_MODULE, id);
 }
+
+/* An io_uring personality runs requests with other credentials: in a
+ * fence that would make cred differ from real_cred, which the file
+ * hooks read as the kernel acting on its own (af_kernel_override). */
+SEC("lsm/uring_override_creds")
+int BPF_PROG(lsm_uring_creds, const struct cred *new, int ret)
+{
+	if (ret)
+		return ret;
+	return deny_in_fence(AF_OP_URING_CREDS, 0);
+}

@@ -24,22 +24,15 @@
 static int read_lsm_list(char *buf, size_t size)
 {
 	const char *path = "/sys/kernel/security/lsm";
-	ssize_t n;
-	int fd;
+	int ret = af_read_small(path, buf, size);
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 && errno == ENOENT &&
+	if (ret == -ENOENT &&
 	    !mount("securityfs", "/sys/kernel/security", "securityfs", 0, NULL)) {
 		af_debug("mounted securityfs on /sys/kernel/security");
-		fd = open(path, O_RDONLY | O_CLOEXEC);
+		ret = af_read_small(path, buf, size);
 	}
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, size - 1);
-	close(fd);
-	if (n < 0)
-		return -errno;
-	buf[n] = 0;
+	if (ret)
+		return ret;
 	buf[strcspn(buf, "\n")] = 0;
 	return 0;
 }
@@ -249,6 +242,10 @@ void af_probe_bpf_lsm_reason(const struct af_probe *p, char *buf, size_t size)
 	else if (!p->bpf_lsm_active)
 		snprintf(buf, size, "bpf is not an active LSM; boot with lsm=%s,bpf",
 			 p->lsm_list);
+	else if (p->lsm_global == -EPERM)
+		snprintf(buf, size, "lsm programs: %s: %s (refused even to root: a hypervisor, "
+			 "kernel lockdown or a security module forbids BPF LSM programs here)",
+			 p->lsm_global_step, strerror(EPERM));
 	else if (p->lsm_global)
 		snprintf(buf, size, "lsm programs: %s: %s", p->lsm_global_step,
 			 p->lsm_global == -ENOTSUP ? "not supported" : strerror(-p->lsm_global));

@@ -114,28 +114,13 @@ int af_cgroup_create(const char *name, char *path, size_t size, int *fd)
 	return 0;
 }
 
-static int read_small(const char *path, char *buf, size_t size)
-{
-	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, size - 1);
-	close(fd);
-	if (n < 0)
-		return -errno;
-	buf[n] = 0;
-	return 0;
-}
-
 int af_cgroup_populated(const char *path)
 {
 	char file[PATH_MAX], buf[256], *p;
 	int ret;
 
 	snprintf(file, sizeof(file), "%s/cgroup.events", path);
-	ret = read_small(file, buf, sizeof(buf));
+	ret = af_read_small(file, buf, sizeof(buf));
 	if (ret)
 		return ret;
 	p = strstr(buf, "populated ");

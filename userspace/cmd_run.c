@@ -22,8 +22,10 @@
 #include "events.h"
 #include "fence.h"
 #include "landlock.h"
+#include "recorder.h"
 #include "spawn.h"
 #include "util.h"
+#include "../bpf/events.h"
 #include "../bpf/fence.h"
 
 const char af_usage_run[] =
@@ -40,10 +42,18 @@ const char af_usage_run[] =
 	"                         this kernel has; see agentfence doctor)\n"
 	"      --audit            allow everything, report what enforce would deny\n"
 	"      --strict           refuse to run when the backend cannot enforce the whole policy\n"
-	"  -q, --quiet            do not print denials\n"
+	"      --journal FILE     write the journal to FILE, which must lie outside the\n"
+	"                         writable paths (default: $XDG_STATE_HOME/agentfence/\n"
+	"                         TIME-PID.jsonl, ~/.local/state when XDG_STATE_HOME is unset)\n"
+	"      --journal-max SIZE rotate the journal at SIZE bytes (suffix K, M or G;\n"
+	"                         default 64M); rotated files are gzip-compressed\n"
+	"      --no-journal       write no journal\n"
+	"  -q, --quiet            do not print denials nor the summary\n"
 	"  -v, --verbose          debug output, libbpf's included\n";
 
 struct run_ctx {
+	struct af_recorder *rec;	/* NULL: --no-journal */
+	struct af_fence *fence;		/* for the drop counter */
 	bool quiet;
 	unsigned long events;
 	unsigned long bad_events;
@@ -55,12 +65,86 @@ static void print_event(void *ctx, const void *data, size_t size)
 	char line[PATH_MAX + 512];
 
 	rc->events++;
+	af_recorder_event(rc->rec, data, size);
+	/* Drops happen when events pour in: look now and then, so that the
+	 * lost record sits where the loss was. */
+	if (rc->rec && rc->fence && !(rc->events & 1023))
+		af_recorder_lost(rc->rec, af_fence_counter(rc->fence, AF_CNT_RB_DROP));
+	/* Process and file events go to the journal only. */
+	if (size >= sizeof(struct af_hdr) && ((const struct af_hdr *)data)->type >= AF_EV_EXEC)
+		return;
 	if (af_event_format(data, size, line, sizeof(line))) {
 		rc->bad_events++;
 		return;
 	}
 	if (!rc->quiet)
 		fprintf(stderr, "agentfence: %s\n", line);
+}
+
+/* "4096", "512K", "64M", "1G". */
+static int parse_size(const char *s, uint64_t *out)
+{
+	unsigned long long v;
+	unsigned int shift = 0;
+	char *end;
+
+	if (*s < '0' || *s > '9')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno)
+		return -EINVAL;
+	switch (*end) {
+	case 'K': shift = 10; end++; break;
+	case 'M': shift = 20; end++; break;
+	case 'G': shift = 30; end++; break;
+	}
+	if (v > ULLONG_MAX >> shift)
+		return -ERANGE;
+	v <<= shift;
+	if (*end || v < 4096)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+/* Where the journal goes. The fenced command must not be able to edit,
+ * delete or rename it, and no backend can carve a read-only file out of
+ * a writable tree (Landlock cannot at all), so it must lie outside
+ * every writable path. */
+static int journal_path(const char *arg, const struct af_policy *p, char *out, size_t n)
+{
+	const char *root;
+	char *dir;
+
+	if (arg) {
+		if (arg[0] == '/') {
+			af_strlcpy(out, arg, n);
+		} else if (!(dir = getcwd(NULL, 0)) ||
+			   snprintf(out, n, "%s/%s", dir, arg) >= (int)n) {
+			free(dir);
+			af_err("--journal %s: path too long", arg);
+			return -ENAMETOOLONG;
+		} else {
+			free(dir);
+		}
+	} else if (af_journal_default_path(out, n)) {
+		af_err("no place for the journal: neither XDG_STATE_HOME nor HOME is set "
+		       "(--journal FILE, or --no-journal)");
+		return -ENOENT;
+	}
+	if (!access(out, F_OK)) {
+		af_err("--journal %s exists: a journal is never appended to (choose a new file)", out);
+		return -EEXIST;
+	}
+	root = af_policy_writable_root(p, out);
+	if (root) {
+		af_err("%s %s lies beneath the writable path %s, where the fenced command could "
+		       "edit or delete it (--journal FILE outside the writable paths, or --no-journal)",
+		       arg ? "--journal" : "the journal", out, root);
+		return -EPERM;
+	}
+	return 0;
 }
 
 /* In the child, between fork and exec. */
@@ -218,11 +302,17 @@ int cmd_run(int argc, char **argv)
 		{ "audit", no_argument, NULL, 'A' },
 		{ "strict", no_argument, NULL, 'S' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "journal", required_argument, NULL, 'J' },
+		{ "journal-max", required_argument, NULL, 'M' },
+		{ "no-journal", no_argument, NULL, 'N' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
-	const char *policy_file = NULL, *ws_arg = ".";
+	const char *policy_file = NULL, *ws_arg = ".", *journal_arg = NULL;
+	char journal[PATH_MAX];
+	uint64_t journal_max = 0;
+	bool no_journal = false;
 	enum af_backend backend = AF_BACKEND_NONE;
 	char workspace[PATH_MAX], cgpath[PATH_MAX], why[1024], name[64];
 	struct run_ctx rc = {};
@@ -259,6 +349,18 @@ int cmd_run(int argc, char **argv)
 		case 'q':
 			rc.quiet = true;
 			break;
+		case 'J':
+			journal_arg = optarg;
+			break;
+		case 'M':
+			if (parse_size(optarg, &journal_max)) {
+				af_err("--journal-max '%s': not a size (4096, 512K, 64M, 1G)", optarg);
+				return AF_EXIT_USAGE;
+			}
+			break;
+		case 'N':
+			no_journal = true;
+			break;
 		case 'v':
 			af_verbose++;
 			break;
@@ -289,6 +391,10 @@ int cmd_run(int argc, char **argv)
 		return AF_EXIT_FAIL;
 	if (audit)
 		p->mode = AF_MODE_AUDIT;
+	if (!no_journal && journal_path(journal_arg, p, journal, sizeof(journal))) {
+		af_policy_free(p);
+		return AF_EXIT_USAGE;
+	}
 
 	/* Block the signals we forward before anything exists to clean up:
 	 * one that arrives during set-up waits in the signalfd and goes to
@@ -313,7 +419,9 @@ int cmd_run(int argc, char **argv)
 		       c == -EACCES || c == -EPERM || c == -EROFS ? " (run as root)" : "");
 		goto out;
 	}
-	if (backend != AF_BACKEND_LANDLOCK) {
+	/* The network fence needs no BPF LSM: with Landlock for the
+	 * filesystem, the object loads for its socket programs alone. */
+	if (backend != AF_BACKEND_LANDLOCK || p->has_network || !no_journal) {
 		struct af_fence_opts fo = {
 			.backend = backend,
 			.policy = p,
@@ -328,11 +436,16 @@ int cmd_run(int argc, char **argv)
 			goto out;
 		}
 		c = af_fence_open(&fo, &fence, why, sizeof(why));
-		if (c) {
+		if (c && backend == AF_BACKEND_LANDLOCK && !p->has_network) {
+			/* Only the journal's process events needed it. */
+			af_note("no process events in the journal: %s", why);
+			fence = NULL;
+		} else if (c) {
 			af_err("cannot attach: %s", why);
 			goto out;
 		}
-		if (af_fence_uncovered(fence)[0]) {
+		rc.fence = fence;
+		if (fence && af_fence_uncovered(fence)[0]) {
 			if (strict) {
 				af_err("--strict: this kernel's fence does not cover: %s",
 				       af_fence_uncovered(fence));
@@ -345,6 +458,26 @@ int cmd_run(int argc, char **argv)
 			 af_backend_name(backend));
 	}
 
+	if (!no_journal) {
+		struct af_recorder_opts ro = {
+			.journal = journal,
+			.rotate_bytes = journal_max,
+			.policy = p,
+			.policy_file = policy_file,
+			.backend = backend,
+			.workspace = workspace,
+			.cgroup = cgpath,
+			.fence_id = af_cgroup_id(cgpath),
+			.argv = argv + optind,
+			.process_events = fence != NULL,
+		};
+
+		c = af_recorder_open(&ro, &rc.rec, why, sizeof(why));
+		if (c) {
+			af_err("cannot write the journal: %s", why);
+			goto out;
+		}
+	}
 	sigfd = signalfd(-1, &mask, SFD_CLOEXEC);
 	if (sigfd < 0) {
 		af_err("signalfd: %s", strerror(errno));
@@ -363,6 +496,8 @@ int cmd_run(int argc, char **argv)
 		exec_child(argv + optind, &oldmask, workspace, p, backend == AF_BACKEND_LANDLOCK);
 	if (pidfd >= 0)
 		close(pidfd);
+	if (rc.rec)
+		af_recorder_root(rc.rec, child, argv + optind);
 	c = wait_loop(child, sigfd, fence, &status);
 	if (c)
 		af_err("waiting for the command: %s", strerror(-c));
@@ -371,8 +506,8 @@ int cmd_run(int argc, char **argv)
 		af_fence_consume(fence);
 		drops = af_fence_counter(fence, AF_CNT_RB_DROP);
 		if (drops)
-			af_warn("%llu denial events were lost (ring buffer full); the denials still happened",
-				(unsigned long long)drops);
+			af_warn("%llu events were lost (ring buffer full; the journal's lost records say "
+				"where); denials still happened", (unsigned long long)drops);
 	}
 out:
 	if (sigfd >= 0)
@@ -386,6 +521,17 @@ out:
 			af_err("cannot remove cgroup %s: %s", cgpath, strerror(-c));
 		while (waitpid(-1, NULL, WNOHANG) > 0)
 			;
+	}
+	/* The journal ends after the fence's last process: the exits of
+	 * what the command left behind are in it. */
+	if (rc.rec) {
+		if (fence) {
+			af_fence_consume(fence);
+			af_recorder_lost(rc.rec, af_fence_counter(fence, AF_CNT_RB_DROP));
+		}
+		c = af_recorder_close(rc.rec, ret, rc.quiet);
+		if (c)
+			af_err("the journal %s is incomplete: %s", journal, strerror(-c));
 	}
 	af_fence_close(fence);
 	af_policy_free(p);

@@ -11,10 +11,16 @@
 int cmd_run(int argc, char **argv);
 int cmd_policy(int argc, char **argv);
 int cmd_doctor(int argc, char **argv);
+int cmd_log(int argc, char **argv);
+int cmd_tail(int argc, char **argv);
+int cmd_exec(int argc, char **argv);
 
 extern const char af_usage_run[];
 extern const char af_usage_policy[];
 extern const char af_usage_doctor[];
+extern const char af_usage_log[];
+extern const char af_usage_tail[];
+extern const char af_usage_exec[];
 
 /* The policy `run` uses when none is given: policies/coding-agent.yaml,
  * compiled in. */

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,7 @@
 #include "cgroup.h"
 #include "fence.bpf.skel.h"
 #include "fence.h"
+#include "net.h"
 #include "util.h"
 #include "../bpf/fence.h"
 
@@ -32,6 +34,7 @@ enum role {
 	ROLE_GLOBAL,	/* hot hook, lsm backend */
 	ROLE_COLD,	/* global lsm program on every BPF backend */
 	ROLE_TRACE,	/* raw tracepoint on every BPF backend */
+	ROLE_SOCK,	/* cgroup socket program on every backend (net.c decides) */
 };
 
 struct prog_desc {
@@ -67,8 +70,23 @@ static const struct prog_desc progs[] = {
 	{ "lsm_task_kill", "task_kill", 0, ROLE_COLD, "signals" },
 	{ "lsm_kernel_read_file", "kernel_read_file", 0, ROLE_COLD, "module loading" },
 	{ "lsm_kernel_load_data", "kernel_load_data", 0, ROLE_COLD, "module loading" },
+	{ "lsm_uring_creds", "uring_override_creds", 0, ROLE_COLD, "io_uring personalities" },
+	{ "lsm_sock_connect", "socket_connect", 0, ROLE_COLD, "connect of sockets passed into the fence" },
+	{ "lsm_sock_sendmsg", "socket_sendmsg", 0, ROLE_COLD, "sendto of sockets passed into the fence" },
 	{ "af_cgroup_mkdir", NULL, 0, ROLE_TRACE, NULL },
 	{ "af_cgroup_rmdir", NULL, 0, ROLE_TRACE, NULL },
+	{ "af_proc_fork", NULL, 0, ROLE_TRACE, NULL },
+	{ "af_proc_exec", NULL, 0, ROLE_TRACE, NULL },
+	{ "af_proc_exit", NULL, 0, ROLE_TRACE, NULL },
+	{ "af_sys_enter", NULL, 0, ROLE_TRACE, NULL },
+	{ "af_sys_exit", NULL, 0, ROLE_TRACE, NULL },
+	{ "af_connect4", NULL, 0, ROLE_SOCK, NULL },
+	{ "af_connect6", NULL, 0, ROLE_SOCK, NULL },
+	{ "af_sendmsg4", NULL, 0, ROLE_SOCK, NULL },
+	{ "af_sendmsg6", NULL, 0, ROLE_SOCK, NULL },
+	{ "af_sock_create", NULL, 0, ROLE_SOCK, NULL },
+	{ "af_connect_unix", NULL, 0, ROLE_SOCK, NULL },
+	{ "af_sendmsg_unix", NULL, 0, ROLE_SOCK, NULL },
 };
 
 struct af_fence {
@@ -109,6 +127,8 @@ static bool role_used(enum role r, enum af_backend b)
 		return b == AF_BACKEND_LSM_CGROUP;
 	case ROLE_GLOBAL:
 		return b == AF_BACKEND_LSM;
+	case ROLE_COLD:
+		return b != AF_BACKEND_LANDLOCK;	/* BPF LSM refused there */
 	default:
 		return true;
 	}
@@ -261,13 +281,14 @@ static int attach_and_pin(struct af_fence *f, const struct af_fence_opts *o, cha
 
 		if (!bpf_program__autoload(prog))
 			continue;
-		if (progs[i].role == ROLE_CGROUP)
+		if (progs[i].role == ROLE_CGROUP || progs[i].role == ROLE_SOCK)
 			link = bpf_program__attach_cgroup(prog, o->cgroup_fd);
 		else
 			link = bpf_program__attach(prog);
 		if (!link) {
 			err = -errno;
 			snprintf(why, n, "attach %s%s: %s%s", progs[i].role == ROLE_CGROUP ? "lsm_cgroup/" :
+				 progs[i].role == ROLE_SOCK ? "cgroup/" :
 				 progs[i].hook ? "lsm/" : "raw_tp/", progs[i].hook ? progs[i].hook : progs[i].name,
 				 strerror(errno), err == -EINVAL && progs[i].role == ROLE_CGROUP ?
 				 " (all 10 lsm_cgroup hook slots of this kernel may be taken; see agentfence doctor)" : "");
@@ -313,6 +334,8 @@ int af_fence_open(const struct af_fence_opts *opts, struct af_fence **out, char 
 		goto fail;
 	}
 	err = select_programs(f, opts->backend, why, n);
+	if (!err)
+		err = af_net_prepare(f->skel, opts->policy, f->id, f->uncovered, sizeof(f->uncovered));
 	if (err)
 		goto fail;
 	err = fence_bpf__load(f->skel);
@@ -321,6 +344,8 @@ int af_fence_open(const struct af_fence_opts *opts, struct af_fence **out, char 
 		goto fail;
 	}
 	err = fill_maps(f, opts, why, n);
+	if (!err)
+		err = af_net_fill(f->skel, opts->policy, f->id, why, n);
 	if (err)
 		goto fail;
 	f->rb = ring_buffer__new(bpf_map__fd(f->skel->maps.af_events), on_rb, o, NULL);
@@ -399,6 +424,18 @@ void af_fence_close(struct af_fence *f)
 	free(f);
 }
 
+/* Whether the loader that named a cgroup "<kind>-<pid>" still runs. */
+static bool loader_alive(const char *cgroup_path)
+{
+	const char *base = strrchr(cgroup_path, '/');
+	const char *dash = strchr(base ? base : cgroup_path, '-');
+	unsigned long pid;
+
+	if (!dash || af_parse_ulong(dash + 1, INT_MAX, &pid))
+		return false;
+	return kill((pid_t)pid, 0) == 0 || errno != ESRCH;
+}
+
 /* Whether the cgroup with this id still exists and holds tasks; when it
  * exists but is empty, remove it (its loader died before cleaning). */
 static bool cgroup_alive(uint64_t id)
@@ -426,11 +463,41 @@ static bool cgroup_alive(uint64_t id)
 	if (len <= 0)
 		return true;
 	path[len] = 0;
+	/* A loader still alive is setting its fence up (the cgroup is
+	 * empty until the command starts) or tearing it down. */
+	if (loader_alive(path))
+		return true;
 	populated = af_cgroup_populated(path);
 	if (populated != 0)
 		return true;
 	af_cgroup_destroy(path);
 	return false;
+}
+
+/* Cgroups of loaders that died before their fence was pinned (or
+ * while probing): empty, and nobody left to remove them. */
+static void gc_cgroups(void)
+{
+	char mnt[PATH_MAX], dir[PATH_MAX + 16], path[PATH_MAX * 2];
+	struct dirent *de;
+	DIR *d;
+
+	if (af_cgroup2_mount(mnt, sizeof(mnt)))
+		return;
+	snprintf(dir, sizeof(dir), "%s/agentfence", mnt);
+	d = opendir(dir);
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		if (de->d_type != DT_DIR || !strchr(de->d_name, '-'))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		if (loader_alive(path))
+			continue;
+		if (af_cgroup_populated(path) == 0 && !rmdir(path))
+			af_note("removed cgroup %s: its loader is gone", path);
+	}
+	closedir(d);
 }
 
 void af_fence_gc(void)
@@ -439,18 +506,19 @@ void af_fence_gc(void)
 	struct dirent *de;
 	DIR *d = opendir(AF_PIN_ROOT);
 
-	if (!d)
-		return;
-	while ((de = readdir(d))) {
-		unsigned long id;
+	if (d) {
+		while ((de = readdir(d))) {
+			unsigned long id;
 
-		if (af_parse_ulong(de->d_name, ULONG_MAX, &id))
-			continue;
-		if (cgroup_alive(id))
-			continue;
-		snprintf(dir, sizeof(dir), AF_PIN_ROOT "/%s", de->d_name);
-		af_note("removed the pins of fence %lu: its cgroup is gone or empty", id);
-		unpin_dir(dir);
+			if (af_parse_ulong(de->d_name, ULONG_MAX, &id))
+				continue;
+			if (cgroup_alive(id))
+				continue;
+			snprintf(dir, sizeof(dir), AF_PIN_ROOT "/%s", de->d_name);
+			af_note("removed the pins of fence %lu: its cgroup is gone or empty", id);
+			unpin_dir(dir);
+		}
+		closedir(d);
 	}
-	closedir(d);
+	gc_cgroups();
 }

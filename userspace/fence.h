@@ -18,7 +18,7 @@ struct af_fence;
 typedef void (*af_event_fn)(void *ctx, const void *data, size_t size);
 
 struct af_fence_opts {
-	enum af_backend backend;	/* AF_BACKEND_LSM_CGROUP or AF_BACKEND_LSM */
+	enum af_backend backend;	/* landlock: network fence and event tracepoints only */
 	const struct af_policy *policy;
 	int cgroup_fd;
 	uint64_t cgroup_id;

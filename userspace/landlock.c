@@ -99,8 +99,9 @@ const char *af_landlock_uncovered(const struct af_policy *p, int abi)
 	static char buf[256];
 
 	snprintf(buf, sizeof(buf),
-		 "chmod, chown, utimes, xattrs%s%s, mount, bpf(2), ptrace and signals",
+		 "chmod, chown, utimes, xattrs%s%s, mount, bpf(2), ptrace and signals%s",
 		 abi < 3 ? ", truncate" : "",
-		 p->n_deny_read ? ", deny_read" : "");
+		 p->n_deny_read ? ", deny_read" : "",
+		 p->has_network ? ", sockets passed into the fence" : "");
 	return buf;
 }

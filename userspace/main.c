@@ -24,6 +24,9 @@ static const struct cmd cmds[] = {
 	{ "run", cmd_run, af_usage_run, "run a command inside a new fence" },
 	{ "policy", cmd_policy, af_usage_policy, "check a policy and print it normalized" },
 	{ "doctor", cmd_doctor, af_usage_doctor, "say which enforcement this kernel gives, and why" },
+	{ "log", cmd_log, af_usage_log, "verify the hash chain of fence journals" },
+	{ "tail", cmd_tail, af_usage_tail, "show a fence journal's records, or follow them" },
+	{ "exec", cmd_exec, af_usage_exec, "run a command as a labelled tool call of a fenced agent" },
 };
 
 static void usage(FILE *f)

@@ -34,4 +34,8 @@ int af_strlcpy(char *dst, const char *src, size_t size);
 /* Parse a whole decimal number; -EINVAL unless all of s is one. */
 int af_parse_ulong(const char *s, unsigned long max, unsigned long *out);
 
+/* Read a small file (sysfs, procfs, cgroupfs) into buf, NUL-terminated;
+ * one read(2), so at most size - 1 bytes. */
+int af_read_small(const char *path, char *buf, size_t size);
+
 #endif /* AF_UTIL_H */

@@ -51,11 +51,13 @@ test_run_bad_policy() {
 	assert_no_leftovers
 }
 
-test_run_refuses_network_until_supported() {
+test_run_refuses_host_rules_until_supported() {
 	good_policy
-	printf '  network:\n    allow_loopback: true\n' >>p.yaml
+	printf '  network:\n    allow:\n      - {cidr: 10.0.0.0/8}\n      - {host: example.com, ports: [443]}\n' >>p.yaml
 	assert_exit 1 "$AF" run --policy p.yaml --workspace ws -- true
-	assert_contains "$ERR" "p.yaml:7:3: spec.network: not supported yet" "network refused, located"
+	assert_contains "$ERR" "p.yaml:10:9: spec.network.allow[1]: host rules need the DNS stub resolver, not built yet" \
+		"host rule refused, located"
+	assert_no_leftovers
 }
 
 test_run_not_executable() {
@@ -77,9 +79,9 @@ test_policy_check() {
 	for f in "$TOP"/policies/*.yaml; do
 		case $f in
 		*/example.yaml)
-			# It shows the network section, which this version refuses.
+			# It shows host rules, which this version refuses.
 			assert_exit 1 "$AF" policy check --workspace "$T/ws" "$f"
-			assert_contains "$ERR" "spec.network: not supported yet" "example.yaml"
+			assert_contains "$ERR" "host rules need the DNS stub resolver" "example.yaml"
 			;;
 		*) assert_exit 0 "$AF" policy check --workspace "$T/ws" "$f" ;;
 		esac
@@ -112,7 +114,7 @@ test_doctor() {
 test_man_page_documents_every_option() {
 	[ -f "$MAN" ] || fail "no man page at $MAN"
 	local cmd opt
-	for cmd in run policy doctor; do
+	for cmd in run policy doctor log tail exec; do
 		assert_contains "$(cat "$MAN")" "*$cmd*" "man page section for $cmd"
 		for opt in $("$AF" $cmd --help | grep -o -- '--[a-z][a-z-]*' | sort -u); do
 			grep -q -- "$opt" "$MAN" || fail "man page does not document '$cmd $opt'"

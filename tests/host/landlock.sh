@@ -93,9 +93,9 @@ test_exit_status() {
 
 test_sigterm_forwarded_and_cleaned() {
 	setup
-	"${FENCE[@]}" -- sleep 30 &
-	local runner=$! rc=0
-	sleep 0.5
+	"${FENCE[@]}" -- sh -c "echo >$T/ws/started; exec sleep 30" &
+	local runner=$! rc=0 i
+	for i in $(seq 100); do [ -e ws/started ] && break; sleep 0.1; done
 	kill -TERM $runner
 	wait $runner || rc=$?
 	assert_eq 143 "$rc" "exit status after SIGTERM"

@@ -219,6 +219,32 @@ test_deny_read() {
 	[ "$(cat secret)" = secret ] || fail "outside the fence the file is readable"
 }
 
+# The guest's root is an overlay (tmpfs over the host's read-only /):
+# overlayfs checks the layers below with its own credentials, which
+# must not count as the task's writes.
+test_workspace_on_overlayfs() {
+	[ "$(stat -f -c %T /root)" = overlayfs ] || skip "/root is not on overlayfs here"
+	setup
+	local ws
+	ws=$(mktemp -d /root/afws.XXXXXX)
+	FENCE=("$AF" run --backend "$BACKEND" --policy "$T/p.yaml" --workspace "$ws")
+	allowed "echo a >$ws/a && mkdir $ws/d && mv $ws/a $ws/d/b && chmod 600 $ws/d/b && rm -r $ws/d"
+	denied "denied create /etc/agentfence-evil" "echo x >/etc/agentfence-evil"
+	assert_missing /etc/agentfence-evil "outside the workspace on the overlay"
+	rm -rf "$ws"
+}
+
+# A workspace that exists only in the overlay's lower layer: the first
+# write copies it and its parents up into the upper layer.
+test_workspace_copy_up() {
+	[ "$(stat -f -c %T "$TOP")" = overlayfs ] || skip "$TOP is not on overlayfs here"
+	setup
+	local ws=$TOP/tests/helpers
+	FENCE=("$AF" run --backend "$BACKEND" --policy "$T/p.yaml" --workspace "$ws")
+	allowed "echo '/* copied up */' >>$ws/uring_open.c && touch $ws/new"
+	denied "denied write $TOP/README.md" "echo x >>$TOP/README.md"
+}
+
 test_io_uring() {
 	setup
 	[ -x "$HELPERS/uring_open" ] || fail "missing helper $HELPERS/uring_open"
@@ -285,9 +311,9 @@ test_exit_status_and_cleanup() {
 	assert_exit 137 fence -- sh -c 'kill -9 $$'
 	assert_no_leftovers
 	# SIGTERM to agentfence is forwarded; the fence comes down.
-	"${FENCE[@]}" -- sleep 30 &
-	local runner=$!
-	sleep 1
+	"${FENCE[@]}" -- sh -c "echo >$T/ws/started; exec sleep 30" &
+	local runner=$! i
+	for i in $(seq 300); do [ -e ws/started ] && break; sleep 0.1; done
 	kill -TERM $runner
 	local rc=0
 	wait $runner || rc=$?
@@ -301,12 +327,16 @@ test_exit_status_and_cleanup() {
 
 test_loader_killed_fence_stays() {
 	setup
-	# SIGKILL the loader: the pinned fence keeps enforcing (fail closed).
-	"${FENCE[@]}" -- sh -c "sleep 2; echo pwned >$T/out/f; echo done >$T/ws/done" &
-	local runner=$!
-	sleep 1
+	# SIGKILL the loader once the command runs: the pinned fence keeps
+	# enforcing (fail closed).
+	"${FENCE[@]}" -- sh -c "echo >$T/ws/started; while [ ! -e $T/ws/go ]; do sleep 0.1; done; echo pwned >$T/out/f; echo done >$T/ws/done" &
+	local runner=$! i
+	for i in $(seq 300); do [ -e ws/started ] && break; sleep 0.1; done
+	[ -e ws/started ] || fail "the fenced command did not start"
 	kill -KILL $runner
-	for i in $(seq 50); do [ -e ws/done ] && break; sleep 0.1; done
+	wait $runner 2>/dev/null
+	touch ws/go
+	for i in $(seq 100); do [ -e ws/done ] && break; sleep 0.1; done
 	[ -e ws/done ] || fail "the fenced command did not finish"
 	assert_file_eq out/f orig "write after the loader died"
 	# The next agentfence removes the dead fence's pins and cgroup.

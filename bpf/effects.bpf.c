@@ -1,0 +1,150 @@
+// SPDX-License-Identifier: GPL-2.0
+/* File effects of fenced processes from the raw_syscalls tracepoints:
+ * every call that may change the filesystem (open for writing, create,
+ * unlink, rename, mkdir, link, symlink, truncate, chmod, chown, mknod)
+ * with its path arguments and its result. Tracepoints need no BPF LSM,
+ * so the journal shows writes and Landlock's refusals (-EACCES) on
+ * hosts where the LSM programs cannot load. x86_64 numbers. */
+#include "common.bpf.h"
+#include "events.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+#define O_WRITE_INTENT	(01 | 02 | 0100 | 01000 | 02000)	/* WRONLY RDWR CREAT TRUNC APPEND */
+
+/* What sys_enter saw, for sys_exit of the same thread. */
+struct pending {
+	__u64 path, path2;	/* user pointers */
+	__s32 sysno, dfd, dfd2;
+	__u32 flags;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 8192);
+	__type(key, __u64);
+	__type(value, struct pending);
+} af_pending SEC(".maps");
+
+/* raw_tp, not tp: raw tracepoints need no tracefs mounted. */
+SEC("raw_tp/sys_enter")
+int BPF_PROG(af_sys_enter, struct pt_regs *regs, long sysno)
+{
+	struct pending p = { .dfd = AF_AT_FDCWD, .dfd2 = AF_AT_FDCWD };
+	__u64 cgid, id, how_flags = 0;
+	unsigned long a[5];
+
+	p.sysno = sysno;
+	switch (p.sysno) {
+	case 2: case 85: case 257: case 437: case 87: case 84: case 83: case 90: case 92:
+	case 94: case 76: case 133: case 263: case 258: case 268: case 452: case 260:
+	case 259: case 82: case 86: case 88: case 264: case 316: case 265: case 266:
+		break;
+	default:
+		return 0;	/* the common case: no reads at all */
+	}
+	/* The syscall ABI's argument registers (x86_64). */
+	a[0] = BPF_CORE_READ(regs, di);
+	a[1] = BPF_CORE_READ(regs, si);
+	a[2] = BPF_CORE_READ(regs, dx);
+	a[3] = BPF_CORE_READ(regs, r10);
+	a[4] = BPF_CORE_READ(regs, r8);
+	switch (p.sysno) {
+	case 2:			/* open */
+		p.path = a[0];
+		p.flags = a[1];
+		break;
+	case 85:		/* creat */
+		p.path = a[0];
+		p.flags = 01 | 0100 | 01000;
+		break;
+	case 257:		/* openat */
+		p.dfd = a[0];
+		p.path = a[1];
+		p.flags = a[2];
+		break;
+	case 437:		/* openat2: flags in struct open_how */
+		p.dfd = a[0];
+		p.path = a[1];
+		bpf_probe_read_user(&how_flags, sizeof(how_flags), (void *)a[2]);
+		p.flags = how_flags;
+		break;
+	case 87: case 84: case 83: case 90: case 92: case 94: case 76: case 133:
+		p.path = a[0];	/* unlink rmdir mkdir chmod chown lchown truncate mknod */
+		break;
+	case 263:		/* unlinkat */
+		p.dfd = a[0];
+		p.path = a[1];
+		p.flags = a[2];
+		break;
+	case 258: case 268: case 452: case 260: case 259:
+		p.dfd = a[0];	/* mkdirat fchmodat fchmodat2 fchownat mknodat */
+		p.path = a[1];
+		break;
+	case 82: case 86: case 88:	/* rename link symlink */
+		p.path = a[0];
+		p.path2 = a[1];
+		break;
+	case 264: case 316: case 265:	/* renameat renameat2 linkat */
+		p.dfd = a[0];
+		p.path = a[1];
+		p.dfd2 = a[2];
+		p.path2 = a[3];
+		p.flags = p.sysno == 316 ? a[4] : 0;
+		break;
+	case 266:		/* symlinkat */
+		p.path = a[0];
+		p.dfd2 = a[1];
+		p.path2 = a[2];
+		break;
+	default:
+		return 0;
+	}
+	if ((p.sysno == 2 || p.sysno == 257 || p.sysno == 437) && !(p.flags & O_WRITE_INTENT))
+		return 0;
+	cgid = bpf_get_current_cgroup_id();
+	if (!bpf_map_lookup_elem(&af_member, &cgid))
+		return 0;
+	id = bpf_get_current_pid_tgid();
+	bpf_map_update_elem(&af_pending, &id, &p, BPF_ANY);
+	return 0;
+}
+
+SEC("raw_tp/sys_exit")
+int BPF_PROG(af_sys_exit, struct pt_regs *regs, long ret)
+{
+	__u64 id = bpf_get_current_pid_tgid(), cgid, *fid;
+	struct af_ev_fileop *ev;
+	struct pending *p;
+
+	p = bpf_map_lookup_elem(&af_pending, &id);
+	if (!p)
+		return 0;
+	cgid = bpf_get_current_cgroup_id();
+	fid = bpf_map_lookup_elem(&af_member, &cgid);
+	if (!fid)
+		goto out;
+	ev = bpf_ringbuf_reserve(&af_events, sizeof(*ev), 0);
+	if (!ev) {
+		af_count(AF_CNT_RB_DROP);
+		goto out;
+	}
+	af_fill_hdr(&ev->hdr, AF_EV_FILEOP, sizeof(*ev), *fid);
+	ev->sysno = p->sysno;
+	ev->ret = ret;
+	ev->flags = p->flags;
+	ev->dfd = p->dfd;
+	ev->dfd2 = p->dfd2;
+	ev->pad = 0;
+	bpf_get_current_comm(ev->comm, sizeof(ev->comm));
+	/* The strings are still in the caller's memory at exit. */
+	if (bpf_probe_read_user_str(ev->path, sizeof(ev->path), (void *)p->path) < 0)
+		ev->path[0] = 0;
+	ev->path2[0] = 0;
+	if (p->path2 && bpf_probe_read_user_str(ev->path2, sizeof(ev->path2), (void *)p->path2) < 0)
+		ev->path2[0] = 0;
+	bpf_ringbuf_submit(ev, 0);
+out:
+	bpf_map_delete_elem(&af_pending, &id);
+	return 0;
+}

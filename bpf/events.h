@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Process events (bpf/events.bpf.c): what ran in a fence, from the
+ * sched tracepoints, which every backend loads. Types only. */
+#ifndef AF_EVENTS_H_BPF
+#define AF_EVENTS_H_BPF
+
+#include "fence.h"
+
+#define AF_FILENAME_MAX	256	/* bytes of the exec'd file's name */
+#define AF_ARGV_MAX	1024	/* bytes of the command line, NUL-separated */
+
+/* Numbered apart from enum af_event_type's decisions (1..15). */
+enum af_proc_event_type {
+	AF_EV_EXEC = 16,
+	AF_EV_FORK = 17,
+	AF_EV_EXIT = 18,
+	AF_EV_FILEOP = 19,
+};
+
+enum af_exec_flags {
+	AF_EXECF_ARGV_TRUNC = 1 << 0,	/* the command line did not fit */
+};
+
+/* hdr.pid/tgid: the process that exec'd, after the exec. */
+struct af_ev_exec {
+	struct af_hdr hdr;
+	__u32 ppid;		/* real parent's tgid */
+	__u32 uid;
+	__u32 argv_len;		/* bytes of argv used */
+	__u32 flags;		/* enum af_exec_flags */
+	char comm[AF_COMM_LEN];
+	char filename[AF_FILENAME_MAX];
+	char argv[AF_ARGV_MAX];
+};
+_Static_assert(sizeof(struct af_ev_exec) == 32 + 16 + 16 + AF_FILENAME_MAX + AF_ARGV_MAX,
+	       "af_ev_exec layout");
+
+/* hdr.pid/tgid: the parent (the forking task); new processes only,
+ * not threads. */
+struct af_ev_fork {
+	struct af_hdr hdr;
+	__u32 child;		/* the new process's pid */
+	__u32 pad;
+	char comm[AF_COMM_LEN];
+};
+_Static_assert(sizeof(struct af_ev_fork) == 32 + 8 + 16, "af_ev_fork layout");
+
+/* hdr.tgid: the process whose last thread exited. */
+struct af_ev_exit {
+	struct af_hdr hdr;
+	__u32 ppid;
+	__u32 code;		/* wait(2) status: exit code << 8 | signal */
+	char comm[AF_COMM_LEN];
+};
+_Static_assert(sizeof(struct af_ev_exit) == 32 + 8 + 16, "af_ev_exit layout");
+
+/* A filesystem-changing system call of a fenced process and its result,
+ * from the raw_syscalls tracepoints: writes and Landlock's refusals on
+ * hosts without BPF LSM. path is the call's own (user) path argument;
+ * dfd the directory it is relative to (AT_FDCWD: the cwd). */
+#define AF_AT_FDCWD (-100)
+
+struct af_ev_fileop {
+	struct af_hdr hdr;
+	__s32 sysno;		/* x86_64 system call number */
+	__s32 ret;		/* 0.. or -errno */
+	__u32 flags;		/* open flags; unlinkat/renameat2 flags */
+	__s32 dfd, dfd2;
+	__u32 pad;
+	char comm[AF_COMM_LEN];
+	char path[AF_PATH_MAX];
+	char path2[AF_PATH_MAX];	/* rename, link, symlink: the new name */
+};
+_Static_assert(sizeof(struct af_ev_fileop) == 32 + 24 + 16 + 2 * AF_PATH_MAX, "af_ev_fileop layout");
+
+#endif /* AF_EVENTS_H_BPF */

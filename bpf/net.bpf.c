@@ -1,0 +1,349 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The network fence: cgroup sock_addr programs attached to the fence's
+ * cgroup, on every backend (they need no BPF LSM). A socket is judged by
+ * the cgroup it was created in, so each fence's object carries its own
+ * id: a socket made in the fence and used by a task outside it is still
+ * judged by this fence, and nested fences each apply their own list. */
+#include "common.bpf.h"
+#include <bpf/bpf_endian.h>
+
+#define AFN_UNIX	1
+#define AFN_INET	2
+#define AFN_INET6	10
+#define AFN_SOCK_STREAM	1
+#define AFN_SOCK_DGRAM	2
+#define AFN_TCP		6
+#define AFN_UDP		17
+#define AFN_SUN_OFF	2	/* offsetof(struct sockaddr_un, sun_path) */
+#define AFN_SUN_MAX	108
+
+/* The fence this object serves, set by the loader. */
+const volatile __u64 af_net_fence = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 4096);
+	__type(key, struct af_net_key);
+	__type(value, struct af_net_val);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+} af_net_allow SEC(".maps") __weak;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 1024);
+	__type(key, struct af_unix_key);
+	__type(value, __u32);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+} af_unix_allow SEC(".maps") __weak;
+
+/* 6.7 added uaddrlen; only the unix programs read it, and they load
+ * only on kernels that have them. */
+struct bpf_sock_addr_kern___af {
+	struct sockaddr *uaddr;
+	u32 uaddrlen;
+} __attribute__((preserve_access_index));
+
+extern void *bpf_cast_to_kern_ctx(void *obj) __ksym __weak;
+
+static __always_inline __u8 proto_bit(__u32 protocol)
+{
+	if (protocol == AFN_TCP)
+		return AF_NET_TCP;
+	if (protocol == AFN_UDP)
+		return AF_NET_UDP;
+	return 0;
+}
+
+static __always_inline bool port_allowed(const struct af_net_val *v, __u16 port, __u8 bit)
+{
+	int i;
+
+	if (v->any_port & bit)
+		return true;
+	for (i = 0; i < AF_NET_VAL_PORTS; i++) {
+		if (i >= v->nports)
+			break;
+		if (v->ports[i].port == port)
+			return v->ports[i].protos & bit;
+	}
+	return false;
+}
+
+/* Report a decision; returns whether to deny it. */
+static __always_inline bool net_report(struct af_fence_cfg *cfg, bool denied, __u32 op,
+				       struct af_ev_net *tmpl)
+{
+	bool audit = cfg && (cfg->flags & AF_FENCE_AUDIT);
+	struct af_ev_net *ev;
+
+	if (!denied && !(cfg && (cfg->flags & AF_FENCE_NET_ALLOWED)))
+		return false;
+	if (denied)
+		af_count(audit ? AF_CNT_AUDIT : AF_CNT_DENY);
+	ev = bpf_ringbuf_reserve(&af_events, sizeof(*ev), 0);
+	if (!ev) {
+		af_count(AF_CNT_RB_DROP);
+		return denied && !audit;
+	}
+	__builtin_memcpy(ev, tmpl, sizeof(*ev));
+	af_fill_hdr(&ev->hdr, AF_EV_NET, sizeof(*ev), af_net_fence);
+	ev->op = op;
+	ev->verdict = !denied ? AF_ALLOWED : audit ? AF_AUDITED : AF_DENIED;
+	bpf_get_current_comm(ev->comm, sizeof(ev->comm));
+	bpf_ringbuf_submit(ev, 0);
+	return denied && !audit;
+}
+
+/* Scratch space for event templates: too big for the stack next to
+ * the unix key. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct af_ev_net);
+} af_net_tmp SEC(".maps") __weak;
+
+static __always_inline struct af_ev_net *tmpl_get(void)
+{
+	__u32 zero = 0;
+	struct af_ev_net *t = bpf_map_lookup_elem(&af_net_tmp, &zero);
+
+	if (t)
+		__builtin_memset(t, 0, sizeof(*t));
+	return t;
+}
+
+/* Judge an IPv4 (a[0]) or IPv6 destination; report; true to deny. */
+static __always_inline bool inet_denied(__u32 *a, bool v6, __u16 port, __u32 protocol,
+					__u32 op, __u32 evflags)
+{
+	__u64 fid = af_net_fence;
+	struct af_fence_cfg *cfg = bpf_map_lookup_elem(&af_fences, &fid);
+	struct af_net_key key = { .fence_id = fid };
+	__u8 bit = proto_bit(protocol);
+	struct af_net_val *val;
+	struct af_ev_net *ev;
+	bool denied;
+
+	/* ::ffff:a.b.c.d is an IPv4 destination: judge it by the v4 list. */
+	if (v6 && !a[0] && !a[1] && a[2] == bpf_htonl(0xffff)) {
+		a[0] = a[3];
+		a[2] = a[3] = 0;
+		v6 = false;
+	}
+	key.family = v6 ? 6 : 4;
+	key.prefixlen = AF_NET_KEY_BITS + (v6 ? 128 : 32);
+	__builtin_memcpy(key.addr, a, 16);
+	val = bpf_map_lookup_elem(&af_net_allow, &key);
+	denied = !bit || !val || !port_allowed(val, port, bit);
+	if (!denied && !(cfg && (cfg->flags & AF_FENCE_NET_ALLOWED)))
+		return false;
+	ev = tmpl_get();
+	if (!ev)
+		return denied && !(cfg && (cfg->flags & AF_FENCE_AUDIT));
+	ev->family = v6 ? AFN_INET6 : AFN_INET;
+	ev->port = port;
+	ev->protocol = protocol;
+	ev->flags = evflags;
+	__builtin_memcpy(ev->addr, a, 16);
+	return net_report(cfg, denied, op, ev);
+}
+
+static __always_inline int inet_check(struct bpf_sock_addr *ctx, __u32 op, bool v6)
+{
+	__u32 a[4] = {};
+
+	if (v6) {
+		a[0] = ctx->user_ip6[0];
+		a[1] = ctx->user_ip6[1];
+		a[2] = ctx->user_ip6[2];
+		a[3] = ctx->user_ip6[3];
+	} else {
+		a[0] = ctx->user_ip4;
+	}
+	return inet_denied(a, v6, bpf_ntohs((__u16)ctx->user_port), ctx->protocol, op, 0) ? 0 : 1;
+}
+
+SEC("cgroup/connect4")
+int af_connect4(struct bpf_sock_addr *ctx)
+{
+	return inet_check(ctx, AF_OP_CONNECT, false);
+}
+
+SEC("cgroup/connect6")
+int af_connect6(struct bpf_sock_addr *ctx)
+{
+	return inet_check(ctx, AF_OP_CONNECT, true);
+}
+
+SEC("cgroup/sendmsg4")
+int af_sendmsg4(struct bpf_sock_addr *ctx)
+{
+	return inet_check(ctx, AF_OP_SENDMSG, false);
+}
+
+SEC("cgroup/sendmsg6")
+int af_sendmsg6(struct bpf_sock_addr *ctx)
+{
+	return inet_check(ctx, AF_OP_SENDMSG, true);
+}
+
+/* Only TCP and UDP inet sockets: raw, ping (ICMP datagram), SCTP and
+ * MPTCP sockets reach no connect/sendmsg hook above, or not reliably. */
+SEC("cgroup/sock_create")
+int af_sock_create(struct bpf_sock *sk)
+{
+	__u64 fid = af_net_fence;
+	struct af_fence_cfg *cfg;
+	struct af_ev_net *ev;
+
+	if (sk->family != AFN_INET && sk->family != AFN_INET6)
+		return 1;
+	if ((sk->type == AFN_SOCK_STREAM && sk->protocol == AFN_TCP) ||
+	    (sk->type == AFN_SOCK_DGRAM && sk->protocol == AFN_UDP))
+		return 1;
+	cfg = bpf_map_lookup_elem(&af_fences, &fid);
+	ev = tmpl_get();
+	if (!ev)
+		return cfg && (cfg->flags & AF_FENCE_AUDIT) ? 1 : 0;
+	ev->family = sk->family;
+	ev->port = sk->type;
+	ev->protocol = sk->protocol;
+	return net_report(cfg, true, AF_OP_SOCKET, ev) ? 0 : 1;
+}
+
+/* Unix sockets. The path is judged as a string: absolute, without ".."
+ * components, under an allowed directory or equal to an allowed file.
+ * Abstract names are always denied: the policy has no syntax to allow
+ * one. sun is the kernel's copy of the address, len its length. */
+static __always_inline bool unix_denied(const struct sockaddr *sun, __u64 len, __u32 op,
+					__u32 evflags)
+{
+	__u64 fid = af_net_fence;
+	struct af_unix_key key = { .fence_id = fid };
+	struct af_fence_cfg *cfg;
+	struct af_ev_net *ev;
+	__u32 i, flags = evflags;
+	__u64 n = len;	/* 64-bit: the bound check must be on the register passed */
+	bool denied;
+
+	if (n <= AFN_SUN_OFF)
+		return false;	/* unnamed: the kernel refuses it */
+	n -= AFN_SUN_OFF;
+	if (n > AFN_SUN_MAX)
+		n = AFN_SUN_MAX;
+	if (bpf_probe_read_kernel(key.path, n, (const char *)sun + AFN_SUN_OFF))
+		return true;
+	if (!key.path[0]) {
+		flags |= AF_NETF_ABSTRACT;
+	} else {
+		if (key.path[0] != '/')
+			flags |= AF_NETF_RELATIVE;
+		for (i = 0; i < AFN_SUN_MAX; i++) {
+			if (i >= n || !key.path[i])
+				break;
+			if (key.path[i] == '.' && key.path[i + 1] == '.' &&
+			    (i == 0 || key.path[i - 1] == '/') &&
+			    (key.path[i + 2] == '/' || !key.path[i + 2]))
+				flags |= AF_NETF_DOTDOT;
+		}
+		/* path[i] is the terminating NUL: part of the key, so that
+		 * an allowed file matches exactly and "/a/b" never
+		 * matches a directory entry "/a/b/". */
+		key.prefixlen = AF_NET_KEY_BITS + 8 * (i + 1);
+	}
+	denied = (flags & ~AF_NETF_PASSED) || !bpf_map_lookup_elem(&af_unix_allow, &key);
+	cfg = bpf_map_lookup_elem(&af_fences, &fid);
+	if (!denied && !(cfg && (cfg->flags & AF_FENCE_NET_ALLOWED)))
+		return false;
+	ev = tmpl_get();
+	if (!ev)
+		return denied && !(cfg && (cfg->flags & AF_FENCE_AUDIT));
+	ev->family = AFN_UNIX;
+	ev->flags = flags;
+	ev->path_len = n;
+	__builtin_memcpy(ev->path, key.path, sizeof(ev->path));
+	return net_report(cfg, denied, op, ev);
+}
+
+/* 6.7+ hooks; uaddrlen came with them. */
+static __always_inline int unix_check(struct bpf_sock_addr *ctx, __u32 op)
+{
+	struct bpf_sock_addr_kern___af *k = bpf_cast_to_kern_ctx(ctx);
+
+	return unix_denied(k->uaddr, k->uaddrlen, op, 0) ? 0 : 1;
+}
+
+/* libbpf 1.1 does not know these section names: the loader sets their
+ * program and attach types (userspace/net.c). */
+SEC("cgroup/connect_unix")
+int af_connect_unix(struct bpf_sock_addr *ctx)
+{
+	return unix_check(ctx, AF_OP_UNIX_CONNECT);
+}
+
+SEC("cgroup/sendmsg_unix")
+int af_sendmsg_unix(struct bpf_sock_addr *ctx)
+{
+	return unix_check(ctx, AF_OP_UNIX_SENDMSG);
+}
+
+/* Sockets created outside the fence and passed in (inherited, or over
+ * SCM_RIGHTS) carry their creator's cgroup, so the programs above never
+ * see them. These global LSM programs (BPF LSM backends only) judge them
+ * by the current task's fence. */
+static __always_inline bool passed_in_denied(struct socket *sock, const struct sockaddr *addr,
+					     int addrlen, __u32 op)
+{
+	struct sock *sk = BPF_CORE_READ(sock, sk);
+	__u64 fid, cgid;
+	__u16 family;
+	__u32 a[4] = {};
+
+	if (!addr || !sk || !af_current_fence(&fid) || fid != af_net_fence)
+		return false;
+	/* Made inside a fence: its cgroup programs judged it already. */
+	cgid = BPF_CORE_READ(sk, sk_cgrp_data.cgroup, kn, id);
+	if (bpf_map_lookup_elem(&af_member, &cgid))
+		return false;
+	family = BPF_CORE_READ(addr, sa_family);
+	if (family == AFN_INET) {
+		const struct sockaddr_in *in = (const void *)addr;
+
+		a[0] = BPF_CORE_READ(in, sin_addr.s_addr);
+		return inet_denied(a, false, bpf_ntohs(BPF_CORE_READ(in, sin_port)),
+				   BPF_CORE_READ(sk, sk_protocol), op, AF_NETF_PASSED);
+	}
+	if (family == AFN_INET6) {
+		const struct sockaddr_in6 *in6 = (const void *)addr;
+
+		BPF_CORE_READ_INTO(&a, in6, sin6_addr.in6_u.u6_addr32);
+		return inet_denied(a, true, bpf_ntohs(BPF_CORE_READ(in6, sin6_port)),
+				   BPF_CORE_READ(sk, sk_protocol), op, AF_NETF_PASSED);
+	}
+	if (family == AFN_UNIX)
+		return unix_denied(addr, addrlen, op == AF_OP_CONNECT ? AF_OP_UNIX_CONNECT :
+				   AF_OP_UNIX_SENDMSG, AF_NETF_PASSED);
+	return false;
+}
+
+SEC("lsm/socket_connect")
+int BPF_PROG(lsm_sock_connect, struct socket *sock, struct sockaddr *address, int addrlen, int ret)
+{
+	if (ret)
+		return ret;
+	return af_lsm_ret(passed_in_denied(sock, address, addrlen, AF_OP_CONNECT));
+}
+
+/* Only sends that name a destination: a socket connected outside the
+ * fence keeps the peer it was given there (a documented gap). */
+SEC("lsm/socket_sendmsg")
+int BPF_PROG(lsm_sock_sendmsg, struct socket *sock, struct msghdr *msg, int size, int ret)
+{
+	if (ret)
+		return ret;
+	return af_lsm_ret(passed_in_denied(sock, BPF_CORE_READ(msg, msg_name),
+					   BPF_CORE_READ(msg, msg_namelen), AF_OP_SENDMSG));
+}
+
+char LICENSE[] SEC("license") = "GPL";

@@ -1,0 +1,37 @@
+# SPDX-License-Identifier: GPL-2.0
+# The benchmarks build and run: `bench/run --smoke` (one round, few
+# iterations, no VM) in every configuration, and writes well-formed
+# results. Times are not checked: this host is shared and small.
+source "$(dirname "$0")/../lib.sh"
+
+PY=/usr/bin/python3
+
+test_smoke_every_workload_has_numbers() {
+	assert_exit 0 "$TOP/bench/run" --smoke --out "$T/out"
+	[ -s "$T/out/RESULTS.md" ] || fail "no RESULTS.md"
+	assert_contains "$(cat "$T/out/RESULTS.md")" "| openw: " "RESULTS.md table"
+	# Every workload, in every configuration: a positive figure, no error.
+	assert_exit 0 "$PY" - "$T/out/results.json" <<-'PYEOF'
+	import json, sys
+	doc = json.load(open(sys.argv[1]))
+	host = doc["host"]
+	bad = []
+	for wl in host["workloads"]:
+	    r = host["results"].get(wl)
+	    if r is None:
+	        bad.append(wl + ": no result")
+	        continue
+	    bad += ["%s/%s: %s" % (wl, c, e) for c, e in r["errors"].items()]
+	    for c in host["configs"]:
+	        v = r["runs"].get(c) or []
+	        if len(v) != 1 or not v[0] > 0:
+	            bad.append("%s/%s: runs %r" % (wl, c, v))
+	        if c != "none" and not r.get("vs", {}).get(c, {}).get("ratio_median", 0) > 0:
+	            bad.append("%s/%s: no ratio" % (wl, c))
+	print("\n".join(bad))
+	sys.exit(1 if bad else 0)
+	PYEOF
+	assert_eq "" "$OUT" "workloads without a number"
+}
+
+af_main "$@"

@@ -1,0 +1,688 @@
+// SPDX-License-Identifier: GPL-2.0
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/sha.h>
+#include <zlib.h>
+
+#include "journal.h"
+#include "json.h"
+#include "util.h"
+
+#define ZERO_HASH "0000000000000000000000000000000000000000000000000000000000000000"
+#define HASH_KEY ",\"hash\":\""
+
+struct af_journal {
+	char path[PATH_MAX];
+	int fd;
+	uint64_t size;		/* bytes in the live file */
+	uint64_t rotate;
+	unsigned int rotated;	/* files rotated so far */
+	uint64_t seq;
+	uint64_t failed;
+	int err;		/* first write error */
+	char head[AF_SHA256_HEX];
+	FILE *rec;		/* the record in progress */
+	char *buf;
+	size_t len;
+};
+
+void af_sha256_hex(const void *buf, size_t len, char out[AF_SHA256_HEX])
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char md[SHA256_DIGEST_LENGTH];
+	int i;
+
+	SHA256(buf, len, md);
+	for (i = 0; i < SHA256_DIGEST_LENGTH; i++) {
+		out[2 * i] = hex[md[i] >> 4];
+		out[2 * i + 1] = hex[md[i] & 15];
+	}
+	out[64] = 0;
+}
+
+static int mkdir_parents(const char *path)
+{
+	char dir[PATH_MAX], *s;
+
+	if (af_strlcpy(dir, path, sizeof(dir)))
+		return -ENAMETOOLONG;
+	for (s = dir + 1; (s = strchr(s, '/')); s++) {
+		*s = 0;
+		if (mkdir(dir, 0750) && errno != EEXIST)
+			return -errno;
+		*s = '/';
+	}
+	return 0;
+}
+
+static int open_live(struct af_journal *j)
+{
+	j->fd = open(j->path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0640);
+	j->size = 0;
+	return j->fd < 0 ? -errno : 0;
+}
+
+int af_journal_open(const char *path, uint64_t rotate_bytes, struct af_journal **out,
+		    char *why, size_t n)
+{
+	struct af_journal *j = calloc(1, sizeof(*j));
+	int err;
+
+	if (!j)
+		return -ENOMEM;
+	j->fd = -1;
+	j->rotate = rotate_bytes ? rotate_bytes : AF_JOURNAL_ROTATE_DEFAULT;
+	strcpy(j->head, ZERO_HASH);
+	err = af_strlcpy(j->path, path, sizeof(j->path));
+	if (!err)
+		err = mkdir_parents(path);
+	if (!err)
+		err = open_live(j);
+	if (err) {
+		snprintf(why, n, "%s: %s%s", path, strerror(-err),
+			 err == -EEXIST ? " (a journal is never appended to: choose a new file)" : "");
+		free(j);
+		return err;
+	}
+	*out = j;
+	return 0;
+}
+
+FILE *af_journal_begin(struct af_journal *j, const char *type, const struct timespec *when)
+{
+	struct timespec now;
+	struct tm tm;
+	char date[32];
+
+	if (!when) {
+		clock_gettime(CLOCK_REALTIME, &now);
+		when = &now;
+	}
+	j->rec = open_memstream(&j->buf, &j->len);
+	if (!j->rec)
+		return NULL;
+	gmtime_r(&when->tv_sec, &tm);
+	strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm);
+	fprintf(j->rec, "{\"seq\":%llu,\"time\":\"%s.%06ldZ\",\"prev\":\"%s\",\"type\":",
+		(unsigned long long)j->seq, date, when->tv_nsec / 1000, j->head);
+	json_str(j->rec, type);
+	return j->rec;
+}
+
+/* gzip src into dst (via a temporary name, so a crash leaves no
+ * half-written dst), fsync'd. */
+static int gzip_file(const char *src, const char *dst)
+{
+	char tmp[PATH_MAX + 8], buf[65536];
+	int in, out = -1, err = 0;
+	gzFile gz = NULL;
+	ssize_t r;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", dst);
+	in = open(src, O_RDONLY | O_CLOEXEC);
+	if (in < 0)
+		return -errno;
+	out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+	if (out < 0 || !(gz = gzdopen(dup(out), "wb6"))) {
+		err = -errno ? -errno : -ENOMEM;
+		goto out;
+	}
+	while ((r = read(in, buf, sizeof(buf))) > 0) {
+		if (gzwrite(gz, buf, r) != r) {
+			err = -EIO;
+			goto out;
+		}
+	}
+	if (r < 0)
+		err = -errno;
+out:
+	if (gz && gzclose(gz) != Z_OK && !err)
+		err = -EIO;
+	if (out >= 0 && !err && fsync(out))
+		err = -errno;
+	if (out >= 0)
+		close(out);
+	close(in);
+	if (!err && rename(tmp, dst))
+		err = -errno;
+	if (err)
+		unlink(tmp);
+	return err;
+}
+
+static void fsync_dir(const char *path)
+{
+	char dir[PATH_MAX], *s;
+	int fd;
+
+	af_strlcpy(dir, path, sizeof(dir));
+	s = strrchr(dir, '/');
+	if (s)
+		*s = 0;
+	fd = open(s ? (dir[0] ? dir : "/") : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0) {
+		fsync(fd);
+		close(fd);
+	}
+}
+
+static int rotate(struct af_journal *j)
+{
+	char dst[PATH_MAX + 32];
+	int err;
+
+	if (fsync(j->fd))
+		return -errno;
+	close(j->fd);
+	j->fd = -1;
+	snprintf(dst, sizeof(dst), "%s.%u.gz", j->path, j->rotated + 1);
+	err = gzip_file(j->path, dst);
+	if (!err && unlink(j->path))
+		err = -errno;
+	if (err) {
+		/* Keep writing the uncompressed file rather than lose records. */
+		j->fd = open(j->path, O_WRONLY | O_APPEND | O_CLOEXEC);
+		return j->fd < 0 ? -errno : err;
+	}
+	j->rotated++;
+	err = open_live(j);
+	fsync_dir(j->path);
+	return err;
+}
+
+int af_journal_commit(struct af_journal *j)
+{
+	char hash[AF_SHA256_HEX];
+	size_t off = 0;
+	int err = 0;
+
+	if (!j->rec)
+		return -EINVAL;
+	if (fflush(j->rec) || ferror(j->rec)) {
+		err = -ENOMEM;
+		goto out;
+	}
+	af_sha256_hex(j->buf, j->len, hash);
+	fprintf(j->rec, HASH_KEY "%s\"}\n", hash);
+	if (fflush(j->rec) || j->fd < 0) {
+		err = j->fd < 0 ? -EBADF : -ENOMEM;
+		goto out;
+	}
+	while (off < j->len) {
+		ssize_t w = write(j->fd, j->buf + off, j->len - off);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			err = w < 0 ? -errno : -EIO;
+			goto out;
+		}
+		off += w;
+	}
+	j->size += j->len;
+	j->seq++;
+	memcpy(j->head, hash, sizeof(hash));
+	if (j->size >= j->rotate)
+		err = rotate(j);
+out:
+	fclose(j->rec);
+	j->rec = NULL;
+	free(j->buf);
+	j->buf = NULL;
+	if (err) {
+		j->failed++;
+		if (!j->err)
+			j->err = err;
+	}
+	return err;
+}
+
+uint64_t af_journal_records(const struct af_journal *j)
+{
+	return j->seq;
+}
+
+const char *af_journal_head(const struct af_journal *j)
+{
+	return j->head;
+}
+
+uint64_t af_journal_failed(const struct af_journal *j)
+{
+	return j->failed;
+}
+
+int af_journal_close(struct af_journal *j)
+{
+	int err;
+
+	if (!j)
+		return 0;
+	if (j->rec) {
+		fclose(j->rec);
+		free(j->buf);
+	}
+	if (j->fd >= 0) {
+		if (fsync(j->fd) && !j->err)
+			j->err = -errno;
+		close(j->fd);
+		fsync_dir(j->path);
+	}
+	err = j->err;
+	free(j);
+	return err;
+}
+
+/* Reading: plain and gzip files alike (zlib reads plain files as is). */
+
+struct af_lines {
+	gzFile gz;
+	char *buf;
+	size_t cap, start, end;
+	bool eof, follow;
+};
+
+struct af_lines *af_lines_open(const char *path)
+{
+	struct af_lines *l = calloc(1, sizeof(*l));
+
+	if (!l)
+		return NULL;
+	l->gz = gzopen(path, "rb");
+	l->cap = 1 << 16;
+	l->buf = malloc(l->cap);
+	if (!l->gz || !l->buf) {
+		int e = errno ? errno : ENOMEM;
+
+		af_lines_close(l);
+		errno = e;
+		return NULL;
+	}
+	gzbuffer(l->gz, 1 << 17);
+	return l;
+}
+
+const char *af_lines_next(struct af_lines *l, size_t *len, bool *complete)
+{
+	for (;;) {
+		char *nl = memchr(l->buf + l->start, '\n', l->end - l->start);
+		int r;
+
+		if (nl) {
+			const char *line = l->buf + l->start;
+
+			*len = nl - line;
+			*complete = true;
+			l->start = nl - l->buf + 1;
+			return line;
+		}
+		if (l->eof) {
+			const char *line = l->buf + l->start;
+
+			if (l->start == l->end || l->follow)
+				return NULL;
+			*len = l->end - l->start;
+			*complete = false;
+			l->start = l->end;
+			return line;
+		}
+		/* Make room: move the partial line down, grow if it fills all. */
+		if (l->start) {
+			memmove(l->buf, l->buf + l->start, l->end - l->start);
+			l->end -= l->start;
+			l->start = 0;
+		}
+		if (l->end == l->cap) {
+			char *nb = realloc(l->buf, l->cap * 2);
+
+			if (!nb) {
+				l->eof = true;
+				continue;
+			}
+			l->buf = nb;
+			l->cap *= 2;
+		}
+		r = gzread(l->gz, l->buf + l->end, l->cap - l->end > INT_MAX ? INT_MAX : l->cap - l->end);
+		if (r <= 0)
+			l->eof = true;
+		else
+			l->end += r;
+	}
+}
+
+void af_lines_follow(struct af_lines *l)
+{
+	l->follow = true;
+}
+
+void af_lines_more(struct af_lines *l)
+{
+	l->eof = false;
+	gzclearerr(l->gz);
+}
+
+int af_lines_error(struct af_lines *l, const char **msg)
+{
+	int errnum = Z_OK;
+
+	*msg = gzerror(l->gz, &errnum);
+	return errnum == Z_OK ? 0 : -EIO;
+}
+
+void af_lines_close(struct af_lines *l)
+{
+	if (!l)
+		return;
+	if (l->gz)
+		gzclose(l->gz);
+	free(l->buf);
+	free(l);
+}
+
+/* Verification. */
+
+void af_journal_base(const char *path, char *out, size_t n)
+{
+	size_t len = strlen(path), i;
+
+	af_strlcpy(out, path, n);
+	if (len < 5 || strcmp(path + len - 3, ".gz"))
+		return;
+	i = len - 3;
+	while (i > 0 && path[i - 1] >= '0' && path[i - 1] <= '9')
+		i--;
+	if (i < len - 3 && i > 1 && path[i - 1] == '.' && i - 1 < n)
+		out[i - 1] = 0;
+}
+
+static int cmp_ulong(const void *a, const void *b)
+{
+	unsigned long x = *(const unsigned long *)a, y = *(const unsigned long *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Rotation numbers N of base.N.gz, sorted; a gap among them is a
+ * deleted file, which the chain reports. */
+static size_t rotated_files(const char *base, unsigned long **out)
+{
+	char dir[PATH_MAX], *slash;
+	const char *name;
+	unsigned long *ns = NULL;
+	size_t count = 0, cap = 0, nlen;
+	struct dirent *de;
+	DIR *d;
+
+	af_strlcpy(dir, base, sizeof(dir));
+	slash = strrchr(dir, '/');
+	if (slash) {
+		*slash = 0;
+		name = base + (slash - dir) + 1;
+	} else {
+		name = base;
+	}
+	d = opendir(slash ? (dir[0] ? dir : "/") : ".");
+	*out = NULL;
+	if (!d)
+		return 0;
+	nlen = strlen(name);
+	while ((de = readdir(d))) {
+		char num[32];
+		size_t l = strlen(de->d_name);
+		unsigned long v;
+
+		if (l <= nlen + 4 || strncmp(de->d_name, name, nlen) || de->d_name[nlen] != '.' ||
+		    strcmp(de->d_name + l - 3, ".gz") || l - nlen - 4 >= sizeof(num))
+			continue;
+		memcpy(num, de->d_name + nlen + 1, l - nlen - 4);
+		num[l - nlen - 4] = 0;
+		if (af_parse_ulong(num, UINT_MAX, &v) || !v)
+			continue;
+		if (count == cap) {
+			unsigned long *nn = realloc(ns, (cap = cap ? cap * 2 : 16) * sizeof(*ns));
+
+			if (!nn)
+				break;
+			ns = nn;
+		}
+		ns[count++] = v;
+	}
+	closedir(d);
+	if (count)
+		qsort(ns, count, sizeof(*ns), cmp_ulong);
+	*out = ns;
+	return count;
+}
+
+struct chain {
+	struct af_verify *v;
+	uint64_t next_seq;
+	char prev[AF_SHA256_HEX];
+	char last_type[32];
+};
+
+static bool is_hex64(const char *s)
+{
+	int i;
+
+	for (i = 0; i < 64; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	return true;
+}
+
+__attribute__((format(printf, 4, 5)))
+static void broken(struct chain *c, uint64_t seq, enum af_verify_status st, const char *fmt, ...)
+{
+	va_list ap;
+
+	c->v->status = st;
+	c->v->bad_seq = seq;
+	va_start(ap, fmt);
+	vsnprintf(c->v->why, sizeof(c->v->why), fmt, ap);
+	va_end(ap);
+}
+
+/* One record: its own hash, its place in the sequence, its link to the
+ * previous one. Returns false at the first problem. */
+static bool check_line(struct chain *c, char *line, size_t len, bool complete, bool last_file)
+{
+	static const char pre[] = "{\"seq\":";
+	char hash[AF_SHA256_HEX], *p, *end, *h;
+	unsigned long long seq;
+	size_t body;
+
+	if (!complete) {
+		if (last_file) {
+			broken(c, c->next_seq, AF_VERIFY_INCOMPLETE,
+			       "truncated last line (a crash or a cut): %zu bytes without a newline", len);
+		} else {
+			broken(c, c->next_seq, AF_VERIFY_BROKEN,
+			       "truncated line at the end of a rotated file");
+		}
+		return false;
+	}
+	line[len] = 0;
+	if (len < sizeof(pre) + 64 || strncmp(line, pre, sizeof(pre) - 1) ||
+	    line[sizeof(pre) - 1] < '0' || line[sizeof(pre) - 1] > '9') {
+		broken(c, c->next_seq, AF_VERIFY_BROKEN,
+		       "record after seq %lld is not a journal record (edited)", (long long)c->next_seq - 1);
+		return false;
+	}
+	errno = 0;
+	seq = strtoull(line + sizeof(pre) - 1, &end, 10);
+	h = len >= 64 + 2 + strlen(HASH_KEY) ? line + len - 64 - 2 - strlen(HASH_KEY) : NULL;
+	if (errno || *end != ',' || !h || strncmp(h, HASH_KEY, strlen(HASH_KEY)) ||
+	    strcmp(line + len - 2, "\"}") || !is_hex64(h + strlen(HASH_KEY))) {
+		broken(c, seq, AF_VERIFY_BROKEN, "malformed record (edited)");
+		return false;
+	}
+	body = h - line;
+	af_sha256_hex(line, body, hash);
+	if (strncmp(hash, h + strlen(HASH_KEY), 64)) {
+		broken(c, seq, AF_VERIFY_BROKEN, "record edited: its hash does not match its content");
+		return false;
+	}
+	if (seq != c->next_seq) {
+		if (c->next_seq == 0)
+			broken(c, seq, AF_VERIFY_BROKEN,
+			       "the journal starts at seq %llu, not 0: its first records or files were deleted",
+			       seq);
+		else if (seq > c->next_seq)
+			broken(c, seq, AF_VERIFY_BROKEN, "records deleted: seq %llu follows seq %llu",
+			       seq, (unsigned long long)c->next_seq - 1);
+		else
+			broken(c, seq, AF_VERIFY_BROKEN, "records reordered or repeated: seq %llu follows seq %llu",
+			       seq, (unsigned long long)c->next_seq - 1);
+		return false;
+	}
+	p = strstr(end, ",\"prev\":\"");
+	if (!p || p - line > 80 || !is_hex64(p + 9) || p[9 + 64] != '"') {
+		broken(c, seq, AF_VERIFY_BROKEN, "malformed record: no prev hash (edited)");
+		return false;
+	}
+	if (strncmp(p + 9, c->prev, 64)) {
+		broken(c, seq, AF_VERIFY_BROKEN,
+		       "prev hash does not match seq %lld: a record was replaced", (long long)seq - 1);
+		return false;
+	}
+	p = strstr(p, ",\"type\":\"");
+	if (p) {
+		size_t tl = strcspn(p + 9, "\"");
+
+		snprintf(c->last_type, sizeof(c->last_type), "%.*s", (int)tl, p + 9);
+	}
+	if (seq == 0 && strcmp(c->last_type, "fence_start")) {
+		broken(c, seq, AF_VERIFY_BROKEN, "record 0 is not the fence_start anchor");
+		return false;
+	}
+	memcpy(c->prev, hash, sizeof(hash));
+	c->next_seq++;
+	c->v->records++;
+	memcpy(c->v->head, hash, sizeof(hash));
+	return true;
+}
+
+static bool check_file(struct chain *c, const char *path, bool last_file)
+{
+	struct af_lines *l = af_lines_open(path);
+	const char *line, *msg;
+	size_t len;
+	bool complete, ok = true;
+
+	af_strlcpy(c->v->file, path, sizeof(c->v->file));
+	c->v->line = 0;
+	if (!l) {
+		broken(c, c->next_seq, AF_VERIFY_BROKEN, "cannot read: %s", strerror(errno));
+		return false;
+	}
+	c->v->files++;
+	while (ok && (line = af_lines_next(l, &len, &complete))) {
+		c->v->line++;
+		/* check_line NUL-terminates in place: the reader's buffer
+		 * is ours until the next call. */
+		ok = check_line(c, (char *)line, len, complete, last_file);
+	}
+	if (ok && af_lines_error(l, &msg)) {
+		broken(c, c->next_seq, AF_VERIFY_BROKEN, "corrupt gzip data: %s", msg);
+		ok = false;
+	}
+	af_lines_close(l);
+	return ok;
+}
+
+/* Where record seq is, if anywhere: a gap in the chain is a deletion
+ * unless the missing record turns up later, out of order. */
+static bool find_seq(const char *base, const unsigned long *rot, size_t nrot, uint64_t seq,
+		     char *where, size_t n)
+{
+	char file[PATH_MAX + 32];
+	size_t i;
+
+	for (i = 0; i <= nrot; i++) {
+		struct af_lines *l;
+		const char *line;
+		unsigned long lineno = 0;
+		size_t len;
+		bool complete, found = false;
+
+		if (i < nrot)
+			snprintf(file, sizeof(file), "%s.%lu.gz", base, rot[i]);
+		else
+			snprintf(file, sizeof(file), "%s", base);
+		l = af_lines_open(file);
+		while (l && !found && (line = af_lines_next(l, &len, &complete))) {
+			char num[24];
+
+			lineno++;
+			if (len > 8 && !strncmp(line, "{\"seq\":", 7)) {
+				snprintf(num, sizeof(num), "%.*s", (int)(len - 7 < 23 ? len - 7 : 23), line + 7);
+				found = strtoull(num, NULL, 10) == seq && num[strspn(num, "0123456789")] == ',';
+			}
+		}
+		af_lines_close(l);
+		if (found) {
+			snprintf(where, n, "%.3000s line %lu", file, lineno);
+			return true;
+		}
+	}
+	return false;
+}
+
+void af_journal_verify(const char *path, struct af_verify *v)
+{
+	struct chain c = { .v = v };
+	char base[PATH_MAX], file[PATH_MAX + 64];
+	unsigned long *rot;
+	size_t nrot, i;
+	struct stat st;
+
+	memset(v, 0, sizeof(*v));
+	strcpy(c.prev, ZERO_HASH);
+	strcpy(v->head, ZERO_HASH);
+	af_journal_base(path, base, sizeof(base));
+	nrot = rotated_files(base, &rot);
+	for (i = 0; i < nrot; i++) {
+		snprintf(file, sizeof(file), "%s.%lu.gz", base, rot[i]);
+		if (rot[i] != i + 1) {
+			af_strlcpy(v->file, file, sizeof(v->file));
+			broken(&c, c.next_seq, AF_VERIFY_BROKEN, "rotated file %s.%zu.gz is missing",
+			       base, i + 1);
+			goto out;
+		}
+		if (!check_file(&c, file, false))
+			goto out;
+	}
+	if (stat(base, &st) && errno == ENOENT && nrot) {
+		af_strlcpy(v->file, base, sizeof(v->file));
+		broken(&c, c.next_seq, AF_VERIFY_BROKEN, "the live file is missing after %zu rotated files",
+		       nrot);
+		goto out;
+	}
+	if (!check_file(&c, base, true))
+		goto out;
+	if (!v->records) {
+		broken(&c, 0, AF_VERIFY_BROKEN, "empty: no records");
+	} else if (strcmp(c.last_type, "fence_end")) {
+		broken(&c, c.next_seq, AF_VERIFY_INCOMPLETE,
+		       "no fence_end record after seq %llu: the fence is still running, or the journal lost its tail",
+		       (unsigned long long)c.next_seq - 1);
+	}
+out:
+	if (v->status == AF_VERIFY_BROKEN && !strncmp(v->why, "records deleted", 15) &&
+	    find_seq(base, rot, nrot, c.next_seq, file, sizeof(file)))
+		snprintf(v->why, sizeof(v->why), "records reordered: seq %llu follows seq %lld, "
+			 "and seq %llu comes later (%.300s)", (unsigned long long)v->bad_seq,
+			 (long long)c.next_seq - 1, (unsigned long long)c.next_seq, file);
+	free(rot);
+}

@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* The journal: JSON Lines, one record per event, hash-chained.
+ *
+ * Each record is one line: {"seq":N,"time":"...","prev":"P","type":"T",
+ * ...fields...,"hash":"H"}. H is the SHA-256 (hex) of the line's bytes
+ * before ,"hash": and P is the previous record's H (64 zeros for seq 0),
+ * so H covers P and the chain runs through every record: an edit of any
+ * byte (the last record's too) changes a hash, a deleted or moved line
+ * breaks seq and prev. Record 0 is "fence_start" (what was fenced, by
+ * which policy, kernel and backend); the last is "fence_end". When the
+ * file reaches the rotation size it is gzip-compressed to FILE.N.gz
+ * (N = 1, 2, ...) and the chain continues in a new FILE. */
+#ifndef AF_JOURNAL_H
+#define AF_JOURNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <time.h>
+
+#define AF_JOURNAL_ROTATE_DEFAULT	(64ULL << 20)
+#define AF_SHA256_HEX			65	/* 64 hex digits and a NUL */
+
+struct af_journal;
+
+/* Create FILE (it must not exist: a chain is never appended to from
+ * another run) and its directory; rotate_bytes 0 means the default.
+ * Returns -errno and a reason in why. */
+int af_journal_open(const char *path, uint64_t rotate_bytes, struct af_journal **out,
+		    char *why, size_t why_size);
+
+/* Start a record of this type at this time (NULL: now). Append
+ * ,"key":value pairs to the returned stream (json.h), then commit. */
+FILE *af_journal_begin(struct af_journal *j, const char *type, const struct timespec *when);
+
+/* Seal the record begun last, write it with one write(2), rotate when
+ * the file is full. Returns 0 or -errno (the record is lost, counted). */
+int af_journal_commit(struct af_journal *j);
+
+/* Records written, and the hash of the last one. */
+uint64_t af_journal_records(const struct af_journal *j);
+const char *af_journal_head(const struct af_journal *j);
+uint64_t af_journal_failed(const struct af_journal *j);
+
+/* fsync and free; returns the first write error seen, or 0. */
+int af_journal_close(struct af_journal *j);
+
+/* SHA-256 of buf as 64 hex digits. */
+void af_sha256_hex(const void *buf, size_t len, char out[AF_SHA256_HEX]);
+
+enum af_verify_status {
+	AF_VERIFY_INTACT = 0,
+	AF_VERIFY_BROKEN = 1,		/* edited, deleted, reordered, unreadable */
+	AF_VERIFY_INCOMPLETE = 2,	/* intact, but truncated or without fence_end */
+};
+
+struct af_verify {
+	enum af_verify_status status;
+	uint64_t records;		/* records that verified */
+	uint64_t bad_seq;		/* the first record that did not, if any */
+	unsigned int files;
+	char file[4096];		/* where the first problem is */
+	unsigned long line;
+	char why[512];
+	char head[AF_SHA256_HEX];	/* hash of the last good record */
+};
+
+/* Verify the journal whose live file is path (a rotated path.N.gz
+ * names the same journal): its rotated files in order, then path. */
+void af_journal_verify(const char *path, struct af_verify *v);
+
+/* The live file a journal path belongs to: strips a ".N.gz" suffix. */
+void af_journal_base(const char *path, char *out, size_t n);
+
+/* Read lines from a plain or gzip file; NULL at end of file. The line
+ * has no '\n'; *complete is false for a last line that lacks one. */
+struct af_lines;
+struct af_lines *af_lines_open(const char *path);
+const char *af_lines_next(struct af_lines *l, size_t *len, bool *complete);
+/* Follow a file being written: a last line without '\n' is held back
+ * (not returned) until its end arrives; af_lines_more resumes after
+ * end of file. */
+void af_lines_follow(struct af_lines *l);
+void af_lines_more(struct af_lines *l);
+/* 0, or -EIO with a message for corrupt gzip data. */
+int af_lines_error(struct af_lines *l, const char **msg);
+void af_lines_close(struct af_lines *l);
+
+#endif /* AF_JOURNAL_H */

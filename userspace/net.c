@@ -1,0 +1,361 @@
+// SPDX-License-Identifier: GPL-2.0
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+
+#include "fence.bpf.skel.h"
+#include "net.h"
+#include "util.h"
+#include "../bpf/fence.h"
+
+/* Programs of the network fence; all or none load, but the unix ones. */
+static const char *const inet_progs[] = {
+	"af_connect4", "af_connect6", "af_sendmsg4", "af_sendmsg6", "af_sock_create",
+};
+
+/* Global LSM programs for sockets passed in: fence.c loads them on the
+ * BPF LSM backends; without a network section they have nothing to do. */
+static const char *const lsm_progs[] = { "lsm_sock_connect", "lsm_sock_sendmsg" };
+
+static const struct {
+	const char *prog;
+	const char *attach;	/* enum bpf_attach_type value name, 6.7+ */
+} unix_progs[] = {
+	{ "af_connect_unix", "BPF_CGROUP_UNIX_CONNECT" },
+	{ "af_sendmsg_unix", "BPF_CGROUP_UNIX_SENDMSG" },
+};
+
+/* The value of an enum bpf_attach_type constant in this kernel, from
+ * its BTF: Debian 12's uapi headers predate the unix hooks, and the
+ * kernel having the constant is the probe. -ENOENT when it lacks it. */
+static int attach_type_value(const char *name)
+{
+	struct btf *btf = btf__load_vmlinux_btf();
+	const struct btf_type *t;
+	const struct btf_enum *e;
+	int id, i, ret = -ENOENT;
+
+	if (!btf)
+		return -errno;
+	id = btf__find_by_name_kind(btf, "bpf_attach_type", BTF_KIND_ENUM);
+	t = id > 0 ? btf__type_by_id(btf, id) : NULL;
+	for (i = 0; t && i < btf_vlen(t); i++) {
+		e = btf_enum(t) + i;
+		if (!strcmp(btf__name_by_offset(btf, e->name_off), name)) {
+			ret = e->val;
+			break;
+		}
+	}
+	btf__free(btf);
+	return ret;
+}
+
+int af_net_prepare(struct fence_bpf *skel, const struct af_policy *p, uint64_t fence_id,
+		   char *uncovered, size_t ulen)
+{
+	bool on = p->has_network;
+	size_t i;
+
+	skel->rodata->af_net_fence = fence_id;
+	for (i = 0; i < ARRAY_SIZE(inet_progs); i++)
+		bpf_program__set_autoload(bpf_object__find_program_by_name(skel->obj, inet_progs[i]), on);
+	for (i = 0; i < ARRAY_SIZE(lsm_progs) && !on; i++)
+		bpf_program__set_autoload(bpf_object__find_program_by_name(skel->obj, lsm_progs[i]), false);
+	for (i = 0; i < ARRAY_SIZE(unix_progs); i++) {
+		struct bpf_program *prog = bpf_object__find_program_by_name(skel->obj, unix_progs[i].prog);
+		int at = on ? attach_type_value(unix_progs[i].attach) : -ENOENT;
+
+		bpf_program__set_autoload(prog, at >= 0);
+		if (at < 0)
+			continue;
+		bpf_program__set_type(prog, BPF_PROG_TYPE_CGROUP_SOCK_ADDR);
+		bpf_program__set_expected_attach_type(prog, at);
+	}
+	if (on && attach_type_value(unix_progs[0].attach) < 0) {
+		size_t len = strlen(uncovered);
+
+		snprintf(uncovered + len, ulen - len, "%sunix sockets (cgroup/connect_unix needs Linux 6.7)",
+			 len ? ", " : "");
+	}
+	return 0;
+}
+
+/* One allowlist entry before merging. */
+struct entry {
+	int family;		/* 4 or 6 */
+	uint8_t addr[16];
+	int prefix;
+	const uint16_t *ports;
+	int nports;		/* 0: every port */
+	uint8_t protos;
+	struct af_loc loc;	/* line 0: not from a rule */
+};
+
+static bool contains(const struct entry *outer, const struct entry *inner)
+{
+	int full = outer->prefix / 8, bits = outer->prefix % 8;
+
+	if (outer->family != inner->family || outer->prefix > inner->prefix)
+		return false;
+	if (memcmp(outer->addr, inner->addr, full))
+		return false;
+	return !bits || !((outer->addr[full] ^ inner->addr[full]) & (0xff00 >> bits));
+}
+
+static int merge(struct af_net_val *v, const struct entry *r)
+{
+	int i, j;
+
+	if (!r->nports) {
+		v->any_port |= r->protos;
+		return 0;
+	}
+	for (i = 0; i < r->nports; i++) {
+		for (j = 0; j < v->nports && v->ports[j].port != r->ports[i]; j++)
+			;
+		if (j == v->nports) {
+			if (v->nports == AF_NET_VAL_PORTS)
+				return -E2BIG;
+			v->ports[v->nports++].port = r->ports[i];
+		}
+		v->ports[j].protos |= r->protos;
+	}
+	return 0;
+}
+
+static void add(struct entry *es, size_t *n, int family, const void *addr, int prefix,
+		const uint16_t *ports, int nports, uint8_t protos, struct af_loc loc)
+{
+	struct entry *e = &es[(*n)++];
+
+	memset(e, 0, sizeof(*e));
+	e->family = family;
+	memcpy(e->addr, addr, family == 4 ? 4 : 16);
+	e->prefix = prefix;
+	e->ports = ports;
+	e->nports = nports;
+	e->protos = protos;
+	e->loc = loc;
+}
+
+static const uint16_t dns_port[] = { 53 };
+
+static void add_dns_addr(struct entry *es, size_t *n, size_t cap, const char *addr)
+{
+	uint8_t buf[16];
+
+	if (*n < cap && inet_pton(AF_INET, addr, buf) == 1)
+		add(es, n, 4, buf, 32, dns_port, 1, AF_NET_TCP | AF_NET_UDP, (struct af_loc){});
+	else if (*n < cap && inet_pton(AF_INET6, addr, buf) == 1)
+		add(es, n, 6, buf, 128, dns_port, 1, AF_NET_TCP | AF_NET_UDP, (struct af_loc){});
+}
+
+/* A resolver the fence may reach on port 53: "system" stands for
+ * /etc/resolv.conf's nameservers. */
+static void add_dns(struct entry *es, size_t *n, size_t cap, const char *server)
+{
+	char line[256], addr[64];
+	FILE *f;
+
+	if (strcmp(server, "system")) {
+		add_dns_addr(es, n, cap, server);
+		return;
+	}
+	f = fopen("/etc/resolv.conf", "re");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		char *pct;
+
+		if (sscanf(line, " nameserver %63s", addr) != 1)
+			continue;
+		pct = strchr(addr, '%');	/* fe80::1%eth0 */
+		if (pct)
+			*pct = 0;
+		add_dns_addr(es, n, cap, addr);
+	}
+	fclose(f);
+}
+
+static int fill_inet(struct fence_bpf *skel, const struct af_policy *p, uint64_t fence_id,
+		     char *why, size_t n)
+{
+	static const uint8_t any[16], lo6[16] = { [15] = 1 }, lo4[4] = { 127 };
+	size_t cap = p->n_net_allow + 4 + AF_NET_MAX_DNS * 8, ne = 0, i, j;
+	struct entry *es = calloc(cap, sizeof(*es));
+	int fd = bpf_map__fd(skel->maps.af_net_allow), err = 0;
+
+	if (!es)
+		return -ENOMEM;
+	for (i = 0; i < p->n_net_allow; i++) {
+		const struct af_net_rule *r = &p->net_allow[i];
+
+		if (r->kind != AF_NET_CIDR)
+			continue;	/* refused at load: af_net_unsupported */
+		add(es, &ne, r->family == AF_INET ? 4 : 6, r->addr, r->prefix, r->ports, r->nports,
+		    r->protocol == IPPROTO_TCP ? AF_NET_TCP : r->protocol == IPPROTO_UDP ? AF_NET_UDP :
+		    AF_NET_TCP | AF_NET_UDP, r->loc);
+	}
+	/* connect() to 0.0.0.0 or :: reaches this host too. */
+	if (p->allow_loopback) {
+		add(es, &ne, 4, lo4, 8, NULL, 0, AF_NET_TCP | AF_NET_UDP, (struct af_loc){});
+		add(es, &ne, 4, any, 32, NULL, 0, AF_NET_TCP | AF_NET_UDP, (struct af_loc){});
+		add(es, &ne, 6, lo6, 128, NULL, 0, AF_NET_TCP | AF_NET_UDP, (struct af_loc){});
+		add(es, &ne, 6, any, 128, NULL, 0, AF_NET_TCP | AF_NET_UDP, (struct af_loc){});
+	}
+	for (i = 0; i < p->n_dns_servers; i++)
+		add_dns(es, &ne, cap, p->dns_servers[i]);
+	for (i = 0; i < ne && !err; i++) {
+		struct af_net_key key = { .prefixlen = AF_NET_KEY_BITS + es[i].prefix,
+					  .family = es[i].family, .fence_id = fence_id };
+		struct af_net_val val = {};
+
+		memcpy(key.addr, es[i].addr, sizeof(key.addr));
+		for (j = 0; j < ne && !err; j++) {
+			if (contains(&es[j], &es[i]))
+				err = merge(&val, &es[j]);
+		}
+		if (err) {
+			snprintf(why, n, "%s:%d:%d: more than %d distinct ports for one address range",
+				 p->file, es[i].loc.line, es[i].loc.col, AF_NET_VAL_PORTS);
+			break;
+		}
+		err = bpf_map_update_elem(fd, &key, &val, BPF_ANY);
+		if (err)
+			snprintf(why, n, "fill the network allowlist: %s", strerror(-err));
+	}
+	free(es);
+	return err;
+}
+
+static int fill_unix(struct fence_bpf *skel, const struct af_policy *p, uint64_t fence_id,
+		     char *why, size_t n)
+{
+	int fd = bpf_map__fd(skel->maps.af_unix_allow), err;
+	uint32_t one = 1;
+	size_t i;
+
+	for (i = 0; i < p->n_unix_allow; i++) {
+		const struct af_path_rule *r = &p->unix_allow[i];
+		struct af_unix_key key = { .fence_id = fence_id };
+		size_t len = strlen(r->path);
+		struct stat st;
+
+		if (len + 2 > 108) {
+			snprintf(why, n, "%s:%d:%d: %s: longer than a unix socket path can be",
+				 p->file, r->loc.line, r->loc.col, r->path);
+			return -ENAMETOOLONG;
+		}
+		memcpy(key.path, r->path, len);
+		/* A directory covers what is beneath it; anything else is
+		 * one socket, matched with its NUL. */
+		if (!stat(r->path, &st) && S_ISDIR(st.st_mode)) {
+			if (len && key.path[len - 1] != '/')
+				key.path[len++] = '/';
+			key.prefixlen = AF_NET_KEY_BITS + 8 * len;
+		} else {
+			key.prefixlen = AF_NET_KEY_BITS + 8 * (len + 1);
+		}
+		err = bpf_map_update_elem(fd, &key, &one, BPF_ANY);
+		if (err) {
+			snprintf(why, n, "fill the unix allowlist: %s", strerror(-err));
+			return err;
+		}
+	}
+	return 0;
+}
+
+int af_net_fill(struct fence_bpf *skel, const struct af_policy *p, uint64_t fence_id,
+		char *why, size_t n)
+{
+	int err;
+
+	if (!p->has_network)
+		return 0;
+	err = fill_inet(skel, p, fence_id, why, n);
+	return err ? err : fill_unix(skel, p, fence_id, why, n);
+}
+
+int af_net_unsupported(const struct af_policy *p, char *why, size_t n)
+{
+	size_t i;
+
+	for (i = 0; p->has_network && i < p->n_net_allow; i++) {
+		const struct af_net_rule *r = &p->net_allow[i];
+
+		/* Resolving once at load would go stale with every CDN
+		 * and leak the lookups: refuse rather than pretend. */
+		if (r->kind == AF_NET_HOST) {
+			snprintf(why, n, "%s:%d:%d: spec.network.allow[%zu]: host rules need the DNS stub "
+				 "resolver, not built yet (use cidr entries)",
+				 p->file, r->loc.line, r->loc.col, i);
+			return -ENOTSUP;
+		}
+	}
+	return 0;
+}
+
+static const char *const net_verbs[AF_OP_MAX] = {
+	[AF_OP_CONNECT] = "connect",
+	[AF_OP_SENDMSG] = "sendto",
+	[AF_OP_UNIX_CONNECT] = "unix connect",
+	[AF_OP_UNIX_SENDMSG] = "unix sendto",
+	[AF_OP_SOCKET] = "socket",
+};
+
+static void format_dest(const struct af_ev_net *e, char *buf, size_t n)
+{
+	char a[INET6_ADDRSTRLEN];
+	size_t len;
+
+	switch (e->family) {
+	case AF_INET:
+	case AF_INET6:
+		inet_ntop(e->family, e->addr, a, sizeof(a));
+		snprintf(buf, n, e->family == AF_INET6 ? "[%s]:%u%s" : "%s:%u%s", a, e->port,
+			 e->protocol == IPPROTO_UDP ? "/udp" : "");
+		return;
+	case AF_UNIX:
+		len = e->path_len < sizeof(e->path) ? e->path_len : sizeof(e->path);
+		if (e->flags & AF_NETF_ABSTRACT)	/* skip the leading NUL */
+			snprintf(buf, n, "@%.*s (abstract)", (int)(len ? len - 1 : 0), e->path + 1);
+		else
+			snprintf(buf, n, "%.*s%s%s", (int)strnlen(e->path, len), e->path,
+				 e->flags & AF_NETF_RELATIVE ? " (relative path)" : "",
+				 e->flags & AF_NETF_DOTDOT ? " (path with ..)" : "");
+		return;
+	}
+	snprintf(buf, n, "family %u", e->family);
+}
+
+int af_net_event_format(const void *data, size_t size, char *buf, size_t n)
+{
+	const struct af_ev_net *e = data;
+	const char *verb;
+	char dest[256];
+
+	if (size < sizeof(*e) || e->hdr.type != AF_EV_NET)
+		return -EINVAL;
+	verb = e->op < AF_OP_MAX && net_verbs[e->op] ? net_verbs[e->op] : "network operation";
+	if (e->op == AF_OP_SOCKET)
+		snprintf(dest, sizeof(dest), "%s %s protocol %u", e->family == AF_INET6 ? "inet6" : "inet",
+			 e->port == SOCK_RAW ? "raw" : e->port == SOCK_DGRAM ? "dgram" :
+			 e->port == SOCK_STREAM ? "stream" : "other", e->protocol);
+	else
+		format_dest(e, dest, sizeof(dest));
+	snprintf(buf, n, "%s %s %s%s (%.*s pid %u)",
+		 e->verdict == AF_ALLOWED ? "allowed" : e->verdict == AF_AUDITED ? "would deny" : "denied",
+		 verb, dest, e->flags & AF_NETF_PASSED ? " (socket from outside the fence)" : "",
+		 AF_COMM_LEN, e->comm, e->hdr.tgid);
+	return 0;
+}

@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* What `run` records: every event of the fence, attributed to its
+ * process (provenance.h), as a journal record (journal.h), and the
+ * counts for the end-of-run summary. */
+#ifndef AF_RECORDER_H
+#define AF_RECORDER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "backend.h"
+#include "policy.h"
+
+struct af_recorder;
+
+struct af_recorder_opts {
+	const char *journal;		/* file to write */
+	uint64_t rotate_bytes;		/* 0: default */
+	const struct af_policy *policy;
+	const char *policy_file;	/* NULL: the built-in policy */
+	enum af_backend backend;
+	const char *workspace;
+	const char *cgroup;
+	uint64_t fence_id;
+	char *const *argv;		/* the command */
+	bool process_events;		/* the fence reports processes */
+};
+
+/* Create the journal and write its fence_start record. */
+int af_recorder_open(const struct af_recorder_opts *o, struct af_recorder **out,
+		     char *why, size_t why_size);
+
+/* The command started as pid (its parent: us). */
+void af_recorder_root(struct af_recorder *r, pid_t pid, char *const argv[]);
+
+/* One ring buffer event: update the process tree, write its record. */
+void af_recorder_event(struct af_recorder *r, const void *data, size_t size);
+
+/* Events the kernel could not deliver so far (a running total): the
+ * increase since the last call becomes a "lost" record. */
+void af_recorder_lost(struct af_recorder *r, uint64_t total);
+
+/* Write fence_end with run's exit code (128+N: signal N), close the journal,
+ * and print the summary (unless quiet). Returns 0 or -errno of the
+ * first journal write that failed. */
+int af_recorder_close(struct af_recorder *r, int exit_code, bool quiet);
+
+/* Default journal: $XDG_STATE_HOME/agentfence/<run-id>.jsonl, with
+ * ~/.local/state for an unset XDG_STATE_HOME. */
+int af_journal_default_path(char *out, size_t n);
+
+/* The writable root of the policy that path (which need not exist yet:
+ * its nearest existing ancestor counts) lies beneath, or NULL. */
+const char *af_policy_writable_root(const struct af_policy *p, const char *path);
+
+#endif /* AF_RECORDER_H */
