@@ -11,9 +11,10 @@ AF_BUILD=${AF_BUILD:-$TOP/build}
 AF=${AF:-$AF_BUILD/agentfence}
 HELPERS=$AF_BUILD/tests/helpers
 # Journals of `run` go here, not to root's ~/.local/state. Not under
-# /tmp: the built-in policy makes /tmp writable, and run refuses a
-# journal the fenced command could write.
-export XDG_STATE_HOME=${AF_TEST_STATE:-$AF_BUILD/test-state}
+# /tmp, nor under the build dir (a CI clone may lie in /tmp): the
+# built-in policy makes /tmp writable, and run refuses a journal the
+# fenced command could write.
+export XDG_STATE_HOME=${AF_TEST_STATE:-/var/tmp/agentfence-tests}
 AF_SKIP=77
 
 fail() {
