@@ -146,12 +146,27 @@ out:
 	return err;
 }
 
+const struct btf *af_kernel_btf(void)
+{
+	static struct btf *btf;
+	static int err;
+
+	if (!btf && !err) {
+		btf = btf__load_vmlinux_btf();
+		if (!btf)
+			err = errno;
+	}
+	if (!btf)
+		errno = err;
+	return btf;
+}
+
 const struct af_probe *af_probe_kernel(void)
 {
 	static struct af_probe p;
 	static bool done;
 	struct utsname u;
-	struct btf *btf;
+	const struct btf *btf;
 
 	if (done)
 		return &p;
@@ -161,11 +176,9 @@ const struct af_probe *af_probe_kernel(void)
 	p.lsm_list_err = read_lsm_list(p.lsm_list, sizeof(p.lsm_list));
 	p.bpf_lsm_active = !p.lsm_list_err && list_has(p.lsm_list, "bpf");
 	p.btf = access("/sys/kernel/btf/vmlinux", R_OK) == 0;
-	btf = btf__load_vmlinux_btf();
-	if (btf) {
+	btf = af_kernel_btf();
+	if (btf)
 		p.bpf_lsm_builtin = btf__find_by_name_kind(btf, "bpf_lsm_file_open", BTF_KIND_FUNC) > 0;
-		btf__free(btf);
-	}
 	if (af_cgroup2_mount(p.cgroup2, sizeof(p.cgroup2)))
 		p.cgroup2[0] = 0;
 	p.landlock_abi = af_landlock_abi();

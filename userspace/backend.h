@@ -6,6 +6,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+struct btf;
+
 enum af_backend {
 	AF_BACKEND_NONE = 0,
 	AF_BACKEND_LSM_CGROUP,	/* lsm_cgroup programs on the fence's cgroup */
@@ -27,6 +29,11 @@ struct af_probe {
 	int landlock_abi;		/* >0 ABI, else -errno */
 	char cgroup2[256];		/* mount point, "" if none */
 };
+
+/* The running kernel's BTF, parsed once per process (it is megabytes;
+ * the probes, program selection and the socket attach types all read
+ * it). NULL with errno set when the kernel has none. Do not free. */
+const struct btf *af_kernel_btf(void);
 
 /* Probe once; later calls return the cached result. */
 const struct af_probe *af_probe_kernel(void);

@@ -139,7 +139,7 @@ static bool role_used(enum role r, enum af_backend b)
  * out are named in f->uncovered; a missing hot hook is an error. */
 static int select_programs(struct af_fence *f, enum af_backend b, char *why, size_t n)
 {
-	struct btf *btf = btf__load_vmlinux_btf();
+	const struct btf *btf = af_kernel_btf();
 	const char *last_hook = NULL;
 	bool hook_ok = true;
 	size_t i;
@@ -188,7 +188,6 @@ static int select_programs(struct af_fence *f, enum af_backend b, char *why, siz
 		}
 		bpf_program__set_autoload(bpf_object__find_program_by_name(f->skel->obj, d->name), load);
 	}
-	btf__free(btf);
 	return ret;
 }
 

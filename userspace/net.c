@@ -13,6 +13,7 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
+#include "backend.h"
 #include "fence.bpf.skel.h"
 #include "net.h"
 #include "util.h"
@@ -40,7 +41,7 @@ static const struct {
  * kernel having the constant is the probe. -ENOENT when it lacks it. */
 static int attach_type_value(const char *name)
 {
-	struct btf *btf = btf__load_vmlinux_btf();
+	const struct btf *btf = af_kernel_btf();
 	const struct btf_type *t;
 	const struct btf_enum *e;
 	int id, i, ret = -ENOENT;
@@ -56,7 +57,6 @@ static int attach_type_value(const char *name)
 			break;
 		}
 	}
-	btf__free(btf);
 	return ret;
 }
 
