@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
@@ -22,6 +21,7 @@
 #include "events.h"
 #include "fence.h"
 #include "landlock.h"
+#include "loop.h"
 #include "recorder.h"
 #include "spawn.h"
 #include "util.h"
@@ -244,53 +244,35 @@ static bool reap(pid_t child, int *status)
 	return gone;
 }
 
-static int wait_loop(pid_t child, int sigfd, struct af_fence *fence, int *status)
+struct wait_ctx {
+	pid_t child;
+	int status;
+};
+
+static int on_signal(void *ctx, int sigfd, uint32_t events)
 {
-	struct epoll_event ev = { .events = EPOLLIN }, got[4];
-	int ep, n, i, ret = 0;
+	struct wait_ctx *w = ctx;
+	struct signalfd_siginfo si;
 
-	ep = epoll_create1(EPOLL_CLOEXEC);
-	if (ep < 0)
-		return -errno;
-	ev.data.fd = sigfd;
-	epoll_ctl(ep, EPOLL_CTL_ADD, sigfd, &ev);
-	if (fence) {
-		ev.data.fd = af_fence_events_fd(fence);
-		epoll_ctl(ep, EPOLL_CTL_ADD, ev.data.fd, &ev);
-	}
-	for (;;) {
-		n = epoll_wait(ep, got, ARRAY_SIZE(got), -1);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			ret = -errno;
-			break;
-		}
-		for (i = 0; i < n; i++) {
-			struct signalfd_siginfo si;
+	(void)events;
+	if (read(sigfd, &si, sizeof(si)) != sizeof(si))
+		return 0;
+	if (si.ssi_signo == SIGCHLD)
+		return reap(w->child, &w->status) ? 1 : 0;
+	/* A terminal's ^C already reached the child, which shares our
+	 * process group: forward only signals sent to us alone. */
+	if (si.ssi_code == SI_USER || si.ssi_code == SI_QUEUE ||
+	    (si.ssi_signo != SIGINT && si.ssi_signo != SIGQUIT))
+		kill(w->child, si.ssi_signo);
+	return 0;
+}
 
-			if (got[i].data.fd != sigfd) {
-				af_fence_consume(fence);
-				continue;
-			}
-			if (read(sigfd, &si, sizeof(si)) != sizeof(si))
-				continue;
-			if (si.ssi_signo == SIGCHLD) {
-				if (reap(child, status))
-					goto out;
-				continue;
-			}
-			/* A terminal's ^C already reached the child, which
-			 * shares our process group: forward only signals sent
-			 * to us alone. */
-			if (si.ssi_code == SI_USER || si.ssi_code == SI_QUEUE ||
-			    (si.ssi_signo != SIGINT && si.ssi_signo != SIGQUIT))
-				kill(child, si.ssi_signo);
-		}
-	}
-out:
-	close(ep);
-	return ret;
+static int on_events(void *ctx, int fd, uint32_t events)
+{
+	(void)fd;
+	(void)events;
+	af_fence_consume(ctx);
+	return 0;
 }
 
 int cmd_run(int argc, char **argv)
@@ -316,6 +298,8 @@ int cmd_run(int argc, char **argv)
 	enum af_backend backend = AF_BACKEND_NONE;
 	char workspace[PATH_MAX], cgpath[PATH_MAX], why[1024], name[64];
 	struct run_ctx rc = {};
+	struct wait_ctx wc = {};
+	struct af_loop *loop = NULL;
 	struct af_fence *fence = NULL;
 	struct af_policy *p = NULL;
 	bool audit = false, strict = false;
@@ -478,6 +462,11 @@ int cmd_run(int argc, char **argv)
 			goto out;
 		}
 	}
+	loop = af_loop_new();
+	if (!loop) {
+		af_err("epoll: %s", strerror(errno));
+		goto out;
+	}
 	sigfd = signalfd(-1, &mask, SFD_CLOEXEC);
 	if (sigfd < 0) {
 		af_err("signalfd: %s", strerror(errno));
@@ -498,9 +487,14 @@ int cmd_run(int argc, char **argv)
 		close(pidfd);
 	if (rc.rec)
 		af_recorder_root(rc.rec, child, argv + optind);
-	c = wait_loop(child, sigfd, fence, &status);
-	if (c)
+	wc.child = child;
+	c = af_loop_add(loop, sigfd, on_signal, &wc);
+	if (!c && fence)
+		c = af_loop_add(loop, af_fence_events_fd(fence), on_events, fence);
+	c = c ? c : af_loop_run(loop);
+	if (c < 0)
 		af_err("waiting for the command: %s", strerror(-c));
+	status = wc.status;
 	ret = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 	if (fence) {
 		af_fence_consume(fence);
@@ -510,6 +504,7 @@ int cmd_run(int argc, char **argv)
 				"where); denials still happened", (unsigned long long)drops);
 	}
 out:
+	af_loop_free(loop);
 	if (sigfd >= 0)
 		close(sigfd);
 	/* Kill what the command left behind before the fence comes down:
