@@ -112,6 +112,11 @@ $(OUTPUT)/bench/%: bench/%.c | $(OUTPUT)/bench
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(AF_CFLAGS) $< -o $@
 
+# bench/events drives the real recorder and journal: it links the library.
+$(OUTPUT)/bench/events: bench/events.c $(OUTPUT)/libagentfence.a | $(OUTPUT)/bench
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(AF_CFLAGS) $< $(OUTPUT)/libagentfence.a $(LDLIBS) -o $@
+
 $(OUTPUT)/agentfence.1: Documentation/agentfence.1.scd | $(OUTPUT)
 	$(call msg,SCDOC,$@)
 	$(Q)scdoc <$< >$@

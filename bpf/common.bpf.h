@@ -55,6 +55,34 @@ struct {
 	__type(value, __u64);
 } af_counters SEC(".maps") __weak;
 
+/* A traced system call in progress (bpf/effects.bpf.c), by thread:
+ * what its entry saw, for its exit. */
+struct af_pending {
+	__u64 path, path2;	/* user pointers */
+	__s32 sysno, dfd, dfd2;
+	__u32 flags;
+	__u32 denied;		/* an LSM program denied it and reported so */
+	__u32 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 8192);
+	__type(key, __u64);
+	__type(value, struct af_pending);
+} af_pending SEC(".maps") __weak;
+
+/* An LSM program denied the current call and reported it: the call's
+ * exit then has nothing to add (one denial, one record). */
+static __always_inline void af_effects_denied(void)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct af_pending *p = bpf_map_lookup_elem(&af_pending, &id);
+
+	if (p)
+		p->denied = 1;
+}
+
 /* The verdict of a global lsm program. 6.9+ verifiers check the return
  * range of lsm programs but do not track BPF_NEG, so keep clang from
  * computing "deny ? -EPERM : 0" as -(deny & 1): the barrier gives the

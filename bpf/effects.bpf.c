@@ -1,54 +1,74 @@
 // SPDX-License-Identifier: GPL-2.0
-/* File effects of fenced processes from the raw_syscalls tracepoints:
- * every call that may change the filesystem (open for writing, create,
+/* File effects of fenced processes from the syscall tracepoints: every
+ * call that may change the filesystem (open for writing, create,
  * unlink, rename, mkdir, link, symlink, truncate, chmod, chown, mknod)
  * with its path arguments and its result. Tracepoints need no BPF LSM,
  * so the journal shows writes and Landlock's refusals (-EACCES) on
- * hosts where the LSM programs cannot load. x86_64 numbers. */
+ * hosts where the LSM programs cannot load. x86_64 numbers.
+ *
+ * One program for the entry and one for the exit, each attached to the
+ * syscalls/sys_{enter,exit}_<name> tracepoint of every call in
+ * af_effect_syscalls[] (userspace/fence.c): a system call not in that
+ * list meets no program at all, unlike raw_syscalls/sys_enter, which
+ * every system call of the machine pays for. Hosts that refuse
+ * tracepoint programs get the raw_syscalls variants instead. */
 #include "common.bpf.h"
 #include "events.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
 #define O_WRITE_INTENT	(01 | 02 | 0100 | 01000 | 02000)	/* WRONLY RDWR CREAT TRUNC APPEND */
+#define EACCES		13
 
-/* What sys_enter saw, for sys_exit of the same thread. */
-struct pending {
-	__u64 path, path2;	/* user pointers */
-	__s32 sysno, dfd, dfd2;
-	__u32 flags;
+/* The records of the syscalls/ tracepoints (their format files): the
+ * common fields, the call number, then each argument in 8 bytes. */
+struct sys_enter_rec {
+	__u64 common;
+	__s32 nr;
+	__u32 pad;
+	__u64 args[6];
 };
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 8192);
-	__type(key, __u64);
-	__type(value, struct pending);
-} af_pending SEC(".maps");
+struct sys_exit_rec {
+	__u64 common;
+	__s32 nr;
+	__u32 pad;
+	__s64 ret;
+};
 
-/* raw_tp, not tp: raw tracepoints need no tracefs mounted. */
-SEC("raw_tp/sys_enter")
-int BPF_PROG(af_sys_enter, struct pt_regs *regs, long sysno)
+/* Whether the fence of the current task (if any) wants file effects. */
+static __always_inline bool fenced(void)
 {
-	struct pending p = { .dfd = AF_AT_FDCWD, .dfd2 = AF_AT_FDCWD };
-	__u64 cgid, id, how_flags = 0;
-	unsigned long a[5];
+	__u64 cgid = bpf_get_current_cgroup_id();
+	struct af_fence_cfg *cfg;
+	__u64 *fid;
 
-	p.sysno = sysno;
-	switch (p.sysno) {
+	fid = bpf_map_lookup_elem(&af_member, &cgid);
+	if (!fid)
+		return false;
+	cfg = bpf_map_lookup_elem(&af_fences, fid);
+	return cfg && (cfg->flags & (AF_FENCE_EV_FILE | AF_FENCE_EV_REFUSED));
+}
+
+static __always_inline bool traced(long nr)
+{
+	switch (nr) {
 	case 2: case 85: case 257: case 437: case 87: case 84: case 83: case 90: case 92:
 	case 94: case 76: case 133: case 263: case 258: case 268: case 452: case 260:
 	case 259: case 82: case 86: case 88: case 264: case 316: case 265: case 266:
-		break;
+		return true;
 	default:
-		return 0;	/* the common case: no reads at all */
+		return false;
 	}
-	/* The syscall ABI's argument registers (x86_64). */
-	a[0] = BPF_CORE_READ(regs, di);
-	a[1] = BPF_CORE_READ(regs, si);
-	a[2] = BPF_CORE_READ(regs, dx);
-	a[3] = BPF_CORE_READ(regs, r10);
-	a[4] = BPF_CORE_READ(regs, r8);
+}
+
+/* Keep a traced call's arguments for its exit. */
+static __always_inline int enter(long nr, const __u64 *a)
+{
+	struct af_pending p = { .dfd = AF_AT_FDCWD, .dfd2 = AF_AT_FDCWD };
+	__u64 id, how_flags = 0;
+
+	p.sysno = nr;
 	switch (p.sysno) {
 	case 2:			/* open */
 		p.path = a[0];
@@ -102,20 +122,55 @@ int BPF_PROG(af_sys_enter, struct pt_regs *regs, long sysno)
 	}
 	if ((p.sysno == 2 || p.sysno == 257 || p.sysno == 437) && !(p.flags & O_WRITE_INTENT))
 		return 0;
-	cgid = bpf_get_current_cgroup_id();
-	if (!bpf_map_lookup_elem(&af_member, &cgid))
-		return 0;
 	id = bpf_get_current_pid_tgid();
 	bpf_map_update_elem(&af_pending, &id, &p, BPF_ANY);
 	return 0;
 }
 
-SEC("raw_tp/sys_exit")
-int BPF_PROG(af_sys_exit, struct pt_regs *regs, long ret)
+/* Attached to the tracepoints of the traced calls only: the fence
+ * check comes first. */
+SEC("tracepoint")
+int af_sys_enter(struct sys_enter_rec *ctx)
+{
+	__u64 a[5];
+
+	if (!fenced())
+		return 0;
+	/* Not ctx->args[i]: the kernel refuses to attach a program whose
+	 * context reads go past the shortest record it is attached to
+	 * (unlink's has one argument). Past a call's own arguments, the
+	 * bytes read are not used. */
+	if (bpf_probe_read_kernel(a, sizeof(a), (void *)ctx + offsetof(struct sys_enter_rec, args)))
+		return 0;
+	return enter(ctx->nr, a);
+}
+
+/* Where tracepoint programs may not attach (some hosts refuse them
+ * while allowing raw tracepoints): raw_syscalls, which every system
+ * call of the machine meets, so the call number is checked first. */
+SEC("raw_tp/sys_enter")
+int BPF_PROG(af_sys_enter_raw, struct pt_regs *regs, long nr)
+{
+	__u64 a[5];
+
+	if (!traced(nr) || !fenced())
+		return 0;
+	/* The syscall ABI's argument registers (x86_64). */
+	a[0] = BPF_CORE_READ(regs, di);
+	a[1] = BPF_CORE_READ(regs, si);
+	a[2] = BPF_CORE_READ(regs, dx);
+	a[3] = BPF_CORE_READ(regs, r10);
+	a[4] = BPF_CORE_READ(regs, r8);
+	return enter(nr, a);
+}
+
+static __always_inline int leave(__s64 ret)
 {
 	__u64 id = bpf_get_current_pid_tgid(), cgid, *fid;
+	struct af_fence_cfg *cfg;
 	struct af_ev_fileop *ev;
-	struct pending *p;
+	struct af_pending *p;
+	__u32 want;
 
 	p = bpf_map_lookup_elem(&af_pending, &id);
 	if (!p)
@@ -123,6 +178,13 @@ int BPF_PROG(af_sys_exit, struct pt_regs *regs, long ret)
 	cgid = bpf_get_current_cgroup_id();
 	fid = bpf_map_lookup_elem(&af_member, &cgid);
 	if (!fid)
+		goto out;
+	cfg = bpf_map_lookup_elem(&af_fences, fid);
+	if (!cfg)
+		goto out;
+	want = ret == -EACCES || ret == -EPERM ? AF_FENCE_EV_REFUSED : AF_FENCE_EV_FILE;
+	/* An LSM program of the fence denied the call and reported it. */
+	if (!(cfg->flags & want) || (ret < 0 && p->denied))
 		goto out;
 	ev = bpf_ringbuf_reserve(&af_events, sizeof(*ev), 0);
 	if (!ev) {
@@ -147,4 +209,16 @@ int BPF_PROG(af_sys_exit, struct pt_regs *regs, long ret)
 out:
 	bpf_map_delete_elem(&af_pending, &id);
 	return 0;
+}
+
+SEC("tracepoint")
+int af_sys_exit(struct sys_exit_rec *ctx)
+{
+	return leave(ctx->ret);
+}
+
+SEC("raw_tp/sys_exit")
+int BPF_PROG(af_sys_exit_raw, struct pt_regs *regs, long ret)
+{
+	return leave(ret);
 }

@@ -2,20 +2,26 @@
 /* Process events for the journal and tail: fork, exec (file name and
  * command line) and exit of every process in a fence, from the sched
  * raw tracepoints. They load on every backend (no BPF LSM needed), and
- * cost one hash lookup to processes outside fences. */
+ * cost one hash lookup to processes outside fences, two to fenced ones
+ * whose policy does not record the kind (spec.events). */
 #include "common.bpf.h"
 #include "events.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
 /* A ring buffer event of a process in cgroup cgid, header filled, or
- * NULL when the cgroup is in no fence (or the buffer is full: counted). */
-static __always_inline void *proc_event(__u64 cgid, __u16 type, __u32 size)
+ * NULL when the cgroup is in no fence, its policy does not record this
+ * kind (spec.events: flag), or the buffer is full (counted). */
+static __always_inline void *proc_event(__u64 cgid, __u16 type, __u32 size, __u32 flag)
 {
 	__u64 *fid = bpf_map_lookup_elem(&af_member, &cgid);
+	struct af_fence_cfg *cfg;
 	struct af_hdr *h;
 
 	if (!fid)
+		return NULL;
+	cfg = bpf_map_lookup_elem(&af_fences, fid);
+	if (!cfg || !(cfg->flags & flag))
 		return NULL;
 	h = bpf_ringbuf_reserve(&af_events, size, 0);
 	if (!h) {
@@ -34,7 +40,7 @@ int BPF_PROG(af_proc_fork, struct task_struct *parent, struct task_struct *child
 	/* Threads share their process's journal entry. */
 	if (BPF_CORE_READ(child, pid) != BPF_CORE_READ(child, tgid))
 		return 0;
-	ev = proc_event(af_task_cgroup_id(child), AF_EV_FORK, sizeof(*ev));
+	ev = proc_event(af_task_cgroup_id(child), AF_EV_FORK, sizeof(*ev), AF_FENCE_EV_FORK);
 	if (!ev)
 		return 0;
 	ev->child = BPF_CORE_READ(child, tgid);
@@ -52,7 +58,7 @@ int BPF_PROG(af_proc_exec, struct task_struct *p, pid_t old_pid, struct linux_bi
 	struct mm_struct *mm;
 	__u32 len;
 
-	ev = proc_event(bpf_get_current_cgroup_id(), AF_EV_EXEC, sizeof(*ev));
+	ev = proc_event(bpf_get_current_cgroup_id(), AF_EV_EXEC, sizeof(*ev), AF_FENCE_EV_EXEC);
 	if (!ev)
 		return 0;
 	ev->ppid = BPF_CORE_READ(p, real_parent, tgid);
@@ -87,7 +93,7 @@ int BPF_PROG(af_proc_exit, struct task_struct *p)
 	/* Only when the process's last thread exits. */
 	if (BPF_CORE_READ(p, signal, live.counter) != 0)
 		return 0;
-	ev = proc_event(bpf_get_current_cgroup_id(), AF_EV_EXIT, sizeof(*ev));
+	ev = proc_event(bpf_get_current_cgroup_id(), AF_EV_EXIT, sizeof(*ev), AF_FENCE_EV_EXIT);
 	if (!ev)
 		return 0;
 	ev->ppid = BPF_CORE_READ(p, real_parent, tgid);

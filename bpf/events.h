@@ -55,7 +55,7 @@ struct af_ev_exit {
 _Static_assert(sizeof(struct af_ev_exit) == 32 + 8 + 16, "af_ev_exit layout");
 
 /* A filesystem-changing system call of a fenced process and its result,
- * from the raw_syscalls tracepoints: writes and Landlock's refusals on
+ * from the syscalls/ tracepoints: writes and Landlock's refusals on
  * hosts without BPF LSM. path is the call's own (user) path argument;
  * dfd the directory it is relative to (AT_FDCWD: the cwd). */
 #define AF_AT_FDCWD (-100)

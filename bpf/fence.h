@@ -22,7 +22,15 @@ enum af_root_kind {
 enum af_mode_bits {
 	AF_FENCE_AUDIT = 1 << 0,	/* allow, but report what would be denied */
 	AF_FENCE_DENY_READ = 1 << 1,	/* some deny_read root exists: check reads */
-	AF_FENCE_NET_ALLOWED = 1 << 2,	/* report allowed connects too (journal) */
+	AF_FENCE_NET_ALLOWED = 1 << 2,	/* report allowed connects too (spec.events: connect) */
+	/* spec.events: which kinds the fence reports. Off, the programs
+	 * that make them return before reserving anything. Denials are
+	 * always reported. */
+	AF_FENCE_EV_EXEC = 1 << 3,
+	AF_FENCE_EV_FORK = 1 << 4,
+	AF_FENCE_EV_EXIT = 1 << 5,
+	AF_FENCE_EV_FILE = 1 << 6,	/* file effects from the syscall tracepoints */
+	AF_FENCE_EV_REFUSED = 1 << 7,	/* their refusals (-EACCES, -EPERM): Landlock's denials */
 };
 
 struct af_root_key {
@@ -39,11 +47,18 @@ struct af_root_val {
 };
 _Static_assert(sizeof(struct af_root_val) == 8, "af_root_val layout");
 
+#define AF_RDEVS_MAX	6	/* devices of deny_read roots kept in the cfg */
+#define AF_RDEVS_ALL	0xffffffffu	/* n_rdevs: more than that, check every read */
+
 struct af_fence_cfg {
 	__u32 flags;		/* enum af_mode_bits */
-	__u32 pad;
+	/* The devices that hold a deny_read root. The ancestor walk stays
+	 * on one filesystem, so a read of a file elsewhere cannot meet
+	 * such a root: it is allowed without walking. */
+	__u32 n_rdevs;		/* used entries of rdevs, or AF_RDEVS_ALL */
+	__u32 rdevs[AF_RDEVS_MAX];	/* kernel-internal dev_t, as af_root_key.dev */
 };
-_Static_assert(sizeof(struct af_fence_cfg) == 8, "af_fence_cfg layout");
+_Static_assert(sizeof(struct af_fence_cfg) == 32, "af_fence_cfg layout");
 
 /* Counters, one per-CPU array slot each. */
 enum af_counter {
@@ -58,6 +73,7 @@ enum af_event_type {
 	AF_EV_FILE = 1,		/* a filesystem decision that denied (or would) */
 	AF_EV_SYS = 2,		/* a self-protection decision (mount, bpf, ...) */
 	AF_EV_NET = 3,		/* a network decision (struct af_ev_net) */
+	AF_EV_DNS = 4,		/* a lookup the DNS stub answered (struct af_ev_dns) */
 	/* 16..31: process and file events, bpf/events.h */
 };
 
@@ -79,6 +95,7 @@ enum af_op {
 	AF_OP_UNIX_SENDMSG,	/* sendto(2) of an unconnected unix socket */
 	AF_OP_SOCKET,		/* socket(2) of a raw or other non-TCP/UDP inet socket */
 	AF_OP_URING_CREDS,	/* io_uring request with a registered personality */
+	AF_OP_DNS,		/* a DNS lookup through the fence's stub */
 	AF_OP_MAX,
 };
 
@@ -204,5 +221,28 @@ struct af_ev_net {
 	char path[AF_UNIX_PATH];
 };
 _Static_assert(sizeof(struct af_ev_net) == 32 + 24 + 16 + 16 + AF_UNIX_PATH, "af_ev_net layout");
+
+/* Made by the DNS stub in userspace (userspace/dns.c), not by BPF: the
+ * journal and run's output take it like the kernel's decisions. */
+#define AF_DNS_EV_NAME		256
+#define AF_DNS_EV_ADDRS		8
+
+struct af_ev_dns {
+	struct af_hdr hdr;	/* pid/tgid: the asker over TCP; 0 when unknown (UDP) */
+	__u32 op;		/* AF_OP_DNS */
+	__u32 verdict;		/* AF_DENIED: answered NXDOMAIN, asked nobody */
+	__u16 qtype;
+	__u16 rcode;		/* of the reply the stub sent */
+	__u16 naddrs;		/* addresses learned; family/addr hold the first ones */
+	__u16 transport;	/* IPPROTO_UDP or IPPROTO_TCP */
+	__u32 ttl;		/* seconds the learned addresses stay allowed */
+	__u32 pad;
+	__u8 family[AF_DNS_EV_ADDRS];	/* 4 or 6 */
+	__u8 addr[AF_DNS_EV_ADDRS][16];
+	char comm[AF_COMM_LEN];
+	char name[AF_DNS_EV_NAME];
+};
+_Static_assert(sizeof(struct af_ev_dns) == 32 + 24 + 8 + 128 + 16 + AF_DNS_EV_NAME,
+	       "af_ev_dns layout");
 
 #endif /* AF_FENCE_H */

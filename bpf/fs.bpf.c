@@ -199,6 +199,8 @@ static __always_inline bool file_verdict(__u64 fence_id, struct af_fence_cfg *cf
 	__u32 zero = 0;
 
 	af_count(audit ? AF_CNT_AUDIT : AF_CNT_DENY);
+	if (!audit)
+		af_effects_denied();
 	/* access(2) asks whether a write would work: answer, don't report. */
 	if (op == AF_OP_DIR_WRITE && is_access_check())
 		return !audit;
@@ -235,6 +237,22 @@ static __always_inline bool check_write(__u64 fence_id, struct af_fence_cfg *cfg
 	return file_verdict(fence_id, cfg, op, d, kind < 0 ? AF_EVF_WALK_BOUND : 0);
 }
 
+/* Whether a deny_read root may lie above a file on this device. */
+static __always_inline bool deny_read_dev(const struct af_fence_cfg *cfg, __u32 dev)
+{
+	__u32 i, n = cfg->n_rdevs;
+
+	if (n > AF_RDEVS_MAX)
+		return true;	/* AF_RDEVS_ALL */
+	for (i = 0; i < AF_RDEVS_MAX; i++) {
+		if (i >= n)
+			break;
+		if (cfg->rdevs[i] == dev)
+			return true;
+	}
+	return false;
+}
+
 static __always_inline bool decide_file_open(struct file *file, bool cg)
 {
 	struct af_fence_cfg *cfg;
@@ -252,9 +270,13 @@ static __always_inline bool decide_file_open(struct file *file, bool cg)
 		return cg;
 	if (!(fmode & FMODE_WRITE) && !(cfg->flags & AF_FENCE_DENY_READ))
 		return false;
+	d = BPF_CORE_READ(file, f_path.dentry);
+	/* Most reads are of files on a filesystem without a deny_read
+	 * root: no walk for them. */
+	if (!(fmode & FMODE_WRITE) && !deny_read_dev(cfg, BPF_CORE_READ(d, d_sb, s_dev)))
+		return false;
 	if (af_kernel_override())
 		return false;
-	d = BPF_CORE_READ(file, f_path.dentry);
 	kind = nearest_root(fence_id, d, &depth);
 	if (fmode & FMODE_WRITE) {
 		mode = BPF_CORE_READ(d, d_inode, i_mode);

@@ -19,6 +19,27 @@
 
 /* The fence this object serves, set by the loader. */
 const volatile __u64 af_net_fence = 0;
+/* The fence's DNS stub (userspace/dns.c) listens on 127.0.0.1 and ::1 on
+ * these ports, host byte order; 0: no stub, no redirection. */
+const volatile __u16 af_dns_port4 = 0;
+const volatile __u16 af_dns_port6 = 0;
+
+#define AFN_DNS_PORT	53
+#define AFN_LO4		0x7f000001	/* 127.0.0.1, host order */
+
+/* Where a socket redirected to the stub meant to go, as it asked
+ * (v4-mapped included), so that recvmsg and getpeername can say so. */
+struct af_dns_orig {
+	__u32 addr[4];		/* network byte order; v4 in addr[0] */
+	__u32 port;		/* network byte order, as in bpf_sock_addr */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct af_dns_orig);
+} af_dns_orig SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
@@ -113,6 +134,11 @@ static __always_inline struct af_ev_net *tmpl_get(void)
 	return t;
 }
 
+static __always_inline bool is_v4mapped(const __u32 *a)
+{
+	return !a[0] && !a[1] && a[2] == bpf_htonl(0xffff);
+}
+
 /* Judge an IPv4 (a[0]) or IPv6 destination; report; true to deny. */
 static __always_inline bool inet_denied(__u32 *a, bool v6, __u16 port, __u32 protocol,
 					__u32 op, __u32 evflags)
@@ -126,7 +152,7 @@ static __always_inline bool inet_denied(__u32 *a, bool v6, __u16 port, __u32 pro
 	bool denied;
 
 	/* ::ffff:a.b.c.d is an IPv4 destination: judge it by the v4 list. */
-	if (v6 && !a[0] && !a[1] && a[2] == bpf_htonl(0xffff)) {
+	if (v6 && is_v4mapped(a)) {
 		a[0] = a[3];
 		a[2] = a[3] = 0;
 		v6 = false;
@@ -149,8 +175,43 @@ static __always_inline bool inet_denied(__u32 *a, bool v6, __u16 port, __u32 pro
 	return net_report(cfg, denied, op, ev);
 }
 
+/* Send a DNS query (port 53, TCP or UDP, any address) to the fence's
+ * stub instead, remembering the original destination on the socket.
+ * An IPv6 destination goes to the stub on ::1, a v4-mapped one to
+ * ::ffff:127.0.0.1. Returns the program's verdict. */
+static __always_inline int dns_redirect(struct bpf_sock_addr *ctx, __u32 *a, bool v6)
+{
+	struct af_dns_orig *o;
+
+	o = bpf_sk_storage_get(&af_dns_orig, ctx->sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	if (!o)
+		return 0;	/* cannot restore the answer's source: fail closed */
+	__builtin_memcpy(o->addr, a, 16);
+	o->port = ctx->user_port;
+	if (!v6) {
+		ctx->user_ip4 = bpf_htonl(AFN_LO4);
+		ctx->user_port = bpf_htons(af_dns_port4);
+	} else if (is_v4mapped(a)) {
+		ctx->user_ip6[0] = 0;
+		ctx->user_ip6[1] = 0;
+		ctx->user_ip6[2] = bpf_htonl(0xffff);
+		ctx->user_ip6[3] = bpf_htonl(AFN_LO4);
+		ctx->user_port = bpf_htons(af_dns_port4);
+	} else if (af_dns_port6) {
+		ctx->user_ip6[0] = 0;
+		ctx->user_ip6[1] = 0;
+		ctx->user_ip6[2] = 0;
+		ctx->user_ip6[3] = bpf_htonl(1);
+		ctx->user_port = bpf_htons(af_dns_port6);
+	} else {
+		return 0;	/* no stub on ::1 (IPv6 off on lo): fail closed */
+	}
+	return 1;
+}
+
 static __always_inline int inet_check(struct bpf_sock_addr *ctx, __u32 op, bool v6)
 {
+	__u16 port = bpf_ntohs((__u16)ctx->user_port);
 	__u32 a[4] = {};
 
 	if (v6) {
@@ -161,7 +222,72 @@ static __always_inline int inet_check(struct bpf_sock_addr *ctx, __u32 op, bool 
 	} else {
 		a[0] = ctx->user_ip4;
 	}
-	return inet_denied(a, v6, bpf_ntohs((__u16)ctx->user_port), ctx->protocol, op, 0) ? 0 : 1;
+	if (af_dns_port4 && port == AFN_DNS_PORT &&
+	    (ctx->protocol == AFN_TCP || ctx->protocol == AFN_UDP))
+		return dns_redirect(ctx, a, v6);
+	return inet_denied(a, v6, port, ctx->protocol, op, 0) ? 0 : 1;
+}
+
+/* The stub's answers come from 127.0.0.1 or ::1: show the resolver the
+ * socket asked (glibc drops answers from any other address). */
+static __always_inline void dns_restore(struct bpf_sock_addr *ctx, bool v6)
+{
+	struct af_dns_orig *o;
+
+	if (!af_dns_port4)
+		return;
+	if (!v6) {
+		if (ctx->user_ip4 != bpf_htonl(AFN_LO4) || ctx->user_port != bpf_htons(af_dns_port4))
+			return;
+	} else if (ctx->user_ip6[0] || ctx->user_ip6[1]) {
+		return;
+	} else if (ctx->user_ip6[2] == bpf_htonl(0xffff)) {
+		if (ctx->user_ip6[3] != bpf_htonl(AFN_LO4) || ctx->user_port != bpf_htons(af_dns_port4))
+			return;
+	} else if (ctx->user_ip6[2] || ctx->user_ip6[3] != bpf_htonl(1) || !af_dns_port6 ||
+		   ctx->user_port != bpf_htons(af_dns_port6)) {
+		return;
+	}
+	o = bpf_sk_storage_get(&af_dns_orig, ctx->sk, 0, 0);
+	if (!o)
+		return;
+	if (!v6) {
+		ctx->user_ip4 = o->addr[0];
+	} else {
+		ctx->user_ip6[0] = o->addr[0];
+		ctx->user_ip6[1] = o->addr[1];
+		ctx->user_ip6[2] = o->addr[2];
+		ctx->user_ip6[3] = o->addr[3];
+	}
+	ctx->user_port = o->port;
+}
+
+SEC("cgroup/recvmsg4")
+int af_recvmsg4(struct bpf_sock_addr *ctx)
+{
+	dns_restore(ctx, false);
+	return 1;
+}
+
+SEC("cgroup/recvmsg6")
+int af_recvmsg6(struct bpf_sock_addr *ctx)
+{
+	dns_restore(ctx, true);
+	return 1;
+}
+
+SEC("cgroup/getpeername4")
+int af_getpeername4(struct bpf_sock_addr *ctx)
+{
+	dns_restore(ctx, false);
+	return 1;
+}
+
+SEC("cgroup/getpeername6")
+int af_getpeername6(struct bpf_sock_addr *ctx)
+{
+	dns_restore(ctx, true);
+	return 1;
 }
 
 SEC("cgroup/connect4")
@@ -344,6 +470,32 @@ int BPF_PROG(lsm_sock_sendmsg, struct socket *sock, struct msghdr *msg, int size
 		return ret;
 	return af_lsm_ret(passed_in_denied(sock, BPF_CORE_READ(msg, msg_name),
 					   BPF_CORE_READ(msg, msg_namelen), AF_OP_SENDMSG));
+}
+
+#define AFN_PACKET	17
+
+/* Packet sockets see and forge every frame of an interface: none in a
+ * fence. cgroup/sock_create is never called for them; this global LSM
+ * program (BPF LSM backends only) judges by the current task's fence. */
+SEC("lsm/socket_create")
+int BPF_PROG(lsm_sock_create, int family, int type, int protocol, int kern, int ret)
+{
+	struct af_fence_cfg *cfg;
+	struct af_ev_net *ev;
+	__u64 fid;
+
+	if (ret)
+		return ret;
+	if (kern || family != AFN_PACKET || !af_current_fence(&fid) || fid != af_net_fence)
+		return 0;
+	cfg = bpf_map_lookup_elem(&af_fences, &fid);
+	ev = tmpl_get();
+	if (!ev)
+		return af_lsm_ret(!(cfg && (cfg->flags & AF_FENCE_AUDIT)));
+	ev->family = family;
+	ev->port = type;
+	ev->protocol = protocol;
+	return af_lsm_ret(net_report(cfg, true, AF_OP_SOCKET, ev));
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -28,6 +28,7 @@ struct af_probe {
 	const char *lsm_global_step;
 	int landlock_abi;		/* >0 ABI, else -errno */
 	char cgroup2[256];		/* mount point, "" if none */
+	bool cached;			/* lsm_* and bpf_lsm_builtin from this boot's cache */
 };
 
 /* The running kernel's BTF, parsed once per process (it is megabytes;
@@ -35,8 +36,29 @@ struct af_probe {
  * it). NULL with errno set when the kernel has none. Do not free. */
 const struct btf *af_kernel_btf(void);
 
-/* Probe once; later calls return the cached result. */
+/* Free it before libbpf loads an object (which parses its own copy,
+ * then into the memory this one leaves); a later af_kernel_btf()
+ * parses it again. */
+void af_kernel_btf_free(void);
+
+/* Fault in, with one madvise(), heap memory that freed BTF leaves for
+ * the next parse (libbpf's, when it loads an object); af_kernel_btf()
+ * does it first. Page faults cost more than parsing, most in a VM. */
+void af_heap_prepare(void);
+
+/* Give back that memory once the objects are loaded: it would
+ * otherwise stay in the supervisor's RSS. */
+void af_heap_trim(void);
+
+/* Probe once; later calls return the cached result. The BPF LSM probes
+ * are also cached per boot in /run/agentfence/probe (root's only). */
 const struct af_probe *af_probe_kernel(void);
+
+/* Make af_probe_kernel() ignore the per-boot cache (and rewrite it). */
+void af_probe_fresh(void);
+
+/* Forget the per-boot cache: a BPF LSM fence failed to load or attach. */
+void af_probe_cache_drop(void);
 
 enum af_backend af_backend_best(const struct af_probe *p);
 const char *af_backend_name(enum af_backend b);

@@ -57,6 +57,8 @@ int cmd_doctor(int argc, char **argv)
 			return AF_EXIT_USAGE;
 		}
 	}
+	/* The truth, not this boot's cache of it (which this refreshes). */
+	af_probe_fresh();
 	p = af_probe_kernel();
 	best = af_backend_best(p);
 	af_probe_bpf_lsm_reason(p, reason, sizeof(reason));

@@ -9,7 +9,6 @@
 #include <unistd.h>
 
 #include "cmds.h"
-#include "net.h"
 #include "policy.h"
 #include "util.h"
 
@@ -44,13 +43,6 @@ int af_load_policy(const char *file, const char *workspace, bool warnings,
 	 * output carries them in its "warnings" array. */
 	for (i = 0; i < p->n_warnings && warnings && !af_json_errors; i++)
 		af_note("%s", p->warnings[i]);
-	/* Never ignore a rule silently: refuse what is not enforced. */
-	ret = af_net_unsupported(p, err, sizeof(err));
-	if (ret) {
-		af_err("%s", err);
-		af_policy_free(p);
-		return ret;
-	}
 	*out = p;
 	return 0;
 }

@@ -17,6 +17,7 @@
 
 #include "backend.h"
 #include "cgroup.h"
+#include "dns.h"
 #include "cmds.h"
 #include "events.h"
 #include "fence.h"
@@ -24,6 +25,7 @@
 #include "loop.h"
 #include "recorder.h"
 #include "spawn.h"
+#include "stream.h"
 #include "util.h"
 #include "../bpf/events.h"
 #include "../bpf/fence.h"
@@ -44,7 +46,8 @@ const char af_usage_run[] =
 	"      --strict           refuse to run when the backend cannot enforce the whole policy\n"
 	"      --journal FILE     write the journal to FILE, which must lie outside the\n"
 	"                         writable paths (default: $XDG_STATE_HOME/agentfence/\n"
-	"                         TIME-PID.jsonl, ~/.local/state when XDG_STATE_HOME is unset)\n"
+	"                         TIME-PID.jsonl; when XDG_STATE_HOME is unset, root's go to\n"
+	"                         /var/log/agentfence, other users' to ~/.local/state)\n"
 	"      --journal-max SIZE rotate the journal at SIZE bytes (suffix K, M or G;\n"
 	"                         default 64M); rotated files are gzip-compressed\n"
 	"      --no-journal       write no journal\n"
@@ -70,8 +73,10 @@ static void print_event(void *ctx, const void *data, size_t size)
 	 * lost record sits where the loss was. */
 	if (rc->rec && rc->fence && !(rc->events & 1023))
 		af_recorder_lost(rc->rec, af_fence_counter(rc->fence, AF_CNT_RB_DROP));
-	/* Process and file events go to the journal only. */
-	if (size >= sizeof(struct af_hdr) && ((const struct af_hdr *)data)->type >= AF_EV_EXEC)
+	/* Process and file events, allowed connects and answered lookups
+	 * go to the journal only. */
+	if (size < sizeof(struct af_hdr) + 8 || ((const struct af_hdr *)data)->type >= AF_EV_EXEC ||
+	    ((const uint32_t *)((const struct af_hdr *)data + 1))[1] == AF_ALLOWED)
 		return;
 	if (af_event_format(data, size, line, sizeof(line))) {
 		rc->bad_events++;
@@ -267,11 +272,56 @@ static int on_signal(void *ctx, int sigfd, uint32_t events)
 	return 0;
 }
 
+static void stream_tap(void *ctx, const char *line, size_t len)
+{
+	af_stream_send(ctx, line, len);
+}
+
+/* The live stream of the journal's records (tail --fence). Without it
+ * the fence runs all the same: say why, go on. */
+static struct af_stream *open_stream(const struct af_policy *p, struct af_recorder *rec,
+				     const char *journal, char *const *argv, uint64_t id,
+				     struct af_loop *loop)
+{
+	struct af_stream_opts so = {
+		.fence_id = id,
+		.journal = journal,
+		.argv = argv,
+		.policy = p->name,
+		.next_seq = af_recorder_next_seq,
+		.ctx = rec,
+	};
+	struct af_stream *s;
+	const char *root;
+	char why[512];
+
+	/* A fenced command that could write there could put a socket of
+	 * its own in the stream's place and feed tail what it likes. */
+	root = af_policy_writable_root(p, AF_RUN_DIR "/x.sock");
+	if (root) {
+		af_note("no live stream for tail --fence: %s lies beneath the writable path %s",
+			AF_RUN_DIR, root);
+		return NULL;
+	}
+	if (af_stream_open(&so, loop, &s, why, sizeof(why))) {
+		af_note("no live stream for tail --fence: %s", why);
+		return NULL;
+	}
+	af_recorder_tap(rec, stream_tap, s);
+	return s;
+}
+
 static int on_events(void *ctx, int fd, uint32_t events)
 {
+	struct run_ctx *rc = ctx;
+
 	(void)fd;
 	(void)events;
-	af_fence_consume(ctx);
+	af_fence_consume(rc->fence);
+	/* Also when the flood is over and nothing else comes: the lost
+	 * record must not wait for the next event. */
+	if (rc->rec)
+		af_recorder_lost(rc->rec, af_fence_counter(rc->fence, AF_CNT_RB_DROP));
 	return 0;
 }
 
@@ -301,6 +351,8 @@ int cmd_run(int argc, char **argv)
 	struct wait_ctx wc = {};
 	struct af_loop *loop = NULL;
 	struct af_fence *fence = NULL;
+	struct af_stream *stream = NULL;
+	struct af_dns *dns = NULL;
 	struct af_policy *p = NULL;
 	bool audit = false, strict = false;
 	int c, cgfd = -1, sigfd = -1, pidfd = -1, status = 0, ret = AF_EXIT_SETUP;
@@ -415,6 +467,16 @@ int cmd_run(int argc, char **argv)
 			.ctx = &rc,
 		};
 
+		/* Every DNS query of the fence goes to this stub: it binds
+		 * first, for the programs carry its ports. */
+		if (p->has_network) {
+			c = af_dns_open(p, &dns, why, sizeof(why));
+			if (c) {
+				af_err("cannot start the DNS stub: %s", why);
+				goto out;
+			}
+			af_dns_ports(dns, &fo.dns_port4, &fo.dns_port6);
+		}
 		if (!fo.cgroup_id) {
 			af_err("cannot get the id of cgroup %s: %s", cgpath, strerror(errno));
 			goto out;
@@ -438,8 +500,9 @@ int cmd_run(int argc, char **argv)
 			}
 			af_note("this kernel's fence does not cover: %s", af_fence_uncovered(fence));
 		}
-		af_debug("fence %llu on %s via %s", (unsigned long long)fo.cgroup_id, cgpath,
-			 af_backend_name(backend));
+		af_debug("fence %llu on %s via %s (watch it: agentfence tail --fence %llu --follow)",
+			 (unsigned long long)fo.cgroup_id, cgpath, af_backend_name(backend),
+			 (unsigned long long)fo.cgroup_id);
 	}
 
 	if (!no_journal) {
@@ -467,6 +530,16 @@ int cmd_run(int argc, char **argv)
 		af_err("epoll: %s", strerror(errno));
 		goto out;
 	}
+	if (dns) {
+		c = af_dns_start(dns, loop, af_fence_net_allow_fd(fence), af_cgroup_id(cgpath),
+				 print_event, &rc);
+		if (c) {
+			af_err("cannot start the DNS stub: %s", strerror(-c));
+			goto out;
+		}
+	}
+	if (rc.rec)
+		stream = open_stream(p, rc.rec, journal, argv + optind, af_cgroup_id(cgpath), loop);
 	sigfd = signalfd(-1, &mask, SFD_CLOEXEC);
 	if (sigfd < 0) {
 		af_err("signalfd: %s", strerror(errno));
@@ -490,7 +563,7 @@ int cmd_run(int argc, char **argv)
 	wc.child = child;
 	c = af_loop_add(loop, sigfd, on_signal, &wc);
 	if (!c && fence)
-		c = af_loop_add(loop, af_fence_events_fd(fence), on_events, fence);
+		c = af_loop_add(loop, af_fence_events_fd(fence), on_events, &rc);
 	c = c ? c : af_loop_run(loop);
 	if (c < 0)
 		af_err("waiting for the command: %s", strerror(-c));
@@ -505,6 +578,7 @@ int cmd_run(int argc, char **argv)
 	}
 out:
 	af_loop_free(loop);
+	af_dns_close(dns);
 	if (sigfd >= 0)
 		close(sigfd);
 	/* Kill what the command left behind before the fence comes down:
@@ -528,6 +602,7 @@ out:
 		if (c)
 			af_err("the journal %s is incomplete: %s", journal, strerror(-c));
 	}
+	af_stream_close(stream);
 	af_fence_close(fence);
 	af_policy_free(p);
 	sigprocmask(SIG_SETMASK, &oldmask, NULL);

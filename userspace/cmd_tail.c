@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,15 +15,21 @@
 #include "cmds.h"
 #include "journal.h"
 #include "json_read.h"
+#include "stream.h"
 #include "util.h"
 
 const char af_usage_tail[] =
-	"Usage: agentfence tail --journal FILE [--follow] [--json] [--type TYPE,...] [--label L]\n"
+	"Usage: agentfence tail (--fence ID | --journal FILE) [--follow] [--json] [--type TYPE,...]\n"
+	"                       [--label L]\n"
+	"       agentfence tail --fence list\n"
 	"\n"
 	"Print the records of a fence journal, one line each: time, process, effect,\n"
 	"tool-call label. Types: fence_start, exec, fork, exit, file, deny, connect,\n"
-	"lost, fence_end.\n"
+	"dns, lost, fence_end.\n"
 	"\n"
+	"  -F, --fence ID         a running fence (its id is its cgroup's; run -v prints it):\n"
+	"                         its records so far, then with --follow the live ones from\n"
+	"                         its supervisor; 'list' shows the running fences\n"
 	"  -j, --journal FILE     the journal to read (the live file)\n"
 	"  -f, --follow           keep reading as records arrive, like tail -f; stop after\n"
 	"                         the fence_end record\n"
@@ -31,6 +39,7 @@ const char af_usage_tail[] =
 
 struct tail_opts {
 	const char *journal;
+	const char *fence;	/* an id, or "list" */
 	const char *label;	/* only records whose label contains this */
 	bool follow, json, color;
 	char types[256];	/* ",exec,deny," or "" for all */
@@ -151,9 +160,195 @@ static int tail_journal(const struct tail_opts *o)
 	return AF_EXIT_OK;
 }
 
+/* One line from a stream socket into *buf (grown as needed), without
+ * its '\n': its length, 0 at end of file, -errno. Waits at most
+ * timeout_ms for it (-1: forever). */
+struct line_reader {
+	int fd;
+	char *buf;
+	size_t cap, start, end;
+};
+
+static ssize_t read_line(struct line_reader *r, const char **line, int timeout_ms)
+{
+	struct pollfd pfd = { .fd = r->fd, .events = POLLIN };
+	char *nl;
+	ssize_t got;
+
+	for (;;) {
+		nl = memchr(r->buf + r->start, '\n', r->end - r->start);
+		if (nl) {
+			*line = r->buf + r->start;
+			got = nl - *line;
+			r->start += got + 1;
+			return got ? got : read_line(r, line, timeout_ms);
+		}
+		if (r->start) {
+			memmove(r->buf, r->buf + r->start, r->end - r->start);
+			r->end -= r->start;
+			r->start = 0;
+		}
+		if (r->end == r->cap) {
+			char *b = realloc(r->buf, r->cap ? r->cap * 2 : 65536);
+
+			if (!b)
+				return -ENOMEM;
+			r->buf = b;
+			r->cap = r->cap ? r->cap * 2 : 65536;
+		}
+		got = poll(&pfd, 1, timeout_ms);
+		if (got == 0)
+			return -ETIMEDOUT;
+		if (got < 0 && errno != EINTR)
+			return -errno;
+		got = read(r->fd, r->buf + r->end, r->cap - r->end);
+		if (got < 0 && errno != EINTR && errno != EAGAIN)
+			return -errno;
+		if (got == 0)
+			return 0;
+		if (got > 0)
+			r->end += got;
+	}
+}
+
+/* Connect to a fence's stream and read its "subscribed" line. */
+static int subscribe(uint64_t id, struct line_reader *r, char *journal, size_t jn,
+		     unsigned long long *next_seq, bool quiet)
+{
+	char why[512], type[32] = "";
+	const char *line;
+	ssize_t len;
+
+	memset(r, 0, sizeof(*r));
+	r->fd = af_stream_connect(id, why, sizeof(why));
+	if (r->fd < 0) {
+		if (!quiet)
+			af_err("%s", why);
+		return r->fd;
+	}
+	len = read_line(r, &line, 2000);
+	if (len > 0)
+		json_get_str(line, len, "type", type, sizeof(type));
+	if (len <= 0 || strcmp(type, "subscribed")) {
+		if (!quiet && len > 0 && !json_get_str(line, len, "effect", why, sizeof(why)))
+			af_err("fence %llu: %s", (unsigned long long)id, why);
+		else if (!quiet)
+			af_err("fence %llu: its supervisor did not answer: %s", (unsigned long long)id,
+			       len < 0 ? strerror(-len) : "no greeting");
+		close(r->fd);
+		free(r->buf);
+		return -EPROTO;
+	}
+	if (journal)
+		json_get_str(line, len, "journal", journal, jn);
+	if (next_seq)
+		json_get_u64(line, len, "next_seq", next_seq);
+	/* The command: for list, the line itself is what it prints. */
+	if (!journal)
+		r->start -= len + 1;
+	return 0;
+}
+
+static int list_fences(void)
+{
+	char pol[128], cmd[512], jr[PATH_MAX];
+	unsigned long long pid;
+	struct line_reader r;
+	const char *line, *v;
+	struct dirent *de;
+	unsigned long id;
+	ssize_t len;
+	size_t vl;
+	DIR *d = opendir(AF_RUN_DIR);
+	int n = 0;
+
+	while (d && (de = readdir(d))) {
+		char name[64];
+
+		if (af_strlcpy(name, de->d_name, sizeof(name)) || !strchr(name, '.') ||
+		    strcmp(strchr(name, '.'), ".sock"))
+			continue;
+		*strchr(name, '.') = 0;
+		if (af_parse_ulong(name, ULONG_MAX, &id) || subscribe(id, &r, NULL, 0, NULL, true))
+			continue;
+		len = read_line(&r, &line, 1000);
+		if (len > 0) {
+			pid = 0;
+			pol[0] = jr[0] = cmd[0] = 0;
+			json_get_u64(line, len, "supervisor_pid", &pid);
+			json_get_str(line, len, "policy", pol, sizeof(pol));
+			json_get_str(line, len, "journal", jr, sizeof(jr));
+			/* The command as its JSON array: exact, and one line. */
+			if (!json_find(line, len, "command", &v, &vl))
+				snprintf(cmd, sizeof(cmd), "%.*s", (int)vl, v);
+			if (!n++)
+				printf("%-12s %8s  %-16s %-40s %s\n", "FENCE", "PID", "POLICY", "JOURNAL",
+				       "COMMAND");
+			printf("%-12lu %8llu  %-16s %-40s %s\n", id, pid, pol, jr, cmd);
+		}
+		close(r.fd);
+		free(r.buf);
+	}
+	if (d)
+		closedir(d);
+	if (!n)
+		fprintf(stderr, "agentfence tail: no running fence\n");
+	return AF_EXIT_OK;
+}
+
+/* What the fence journaled before we subscribed (seq < next), from its
+ * journal's live file; then, with --follow, the records of the stream. */
+static int tail_fence(const struct tail_opts *o)
+{
+	unsigned long long next = 0, seq;
+	char journal[PATH_MAX] = "";
+	struct line_reader r;
+	struct af_lines *l;
+	const char *line;
+	unsigned long id;
+	bool complete, ended = false;
+	ssize_t len;
+	size_t ll;
+	int ret = AF_EXIT_OK;
+
+	if (!strcmp(o->fence, "list"))
+		return list_fences();
+	if (af_parse_ulong(o->fence, ULONG_MAX, &id)) {
+		af_err("--fence '%s': not a fence id (a number: agentfence tail --fence list shows them)",
+		       o->fence);
+		return AF_EXIT_USAGE;
+	}
+	if (subscribe(id, &r, journal, sizeof(journal), &next, false))
+		return AF_EXIT_FAIL;
+	l = journal[0] ? af_lines_open(journal) : NULL;
+	if (!l && next)
+		af_warn("cannot read the journal %s for the records before now: %s", journal,
+			strerror(errno));
+	while (l && (line = af_lines_next(l, &ll, &complete))) {
+		if (!complete || json_get_u64(line, ll, "seq", &seq) || seq >= next)
+			continue;
+		ended = show(o, line, ll);
+	}
+	af_lines_close(l);
+	while (o->follow && !ended) {
+		len = read_line(&r, &line, -1);
+		if (len <= 0) {
+			af_err("fence %lu: the stream ended before the fence did: %s", id,
+			       len ? strerror(-len) : "its supervisor went away");
+			ret = AF_EXIT_FAIL;
+			break;
+		}
+		ended = show(o, line, len);
+	}
+	close(r.fd);
+	free(r.buf);
+	return ret;
+}
+
 int cmd_tail(int argc, char **argv)
 {
 	static const struct option opts[] = {
+		{ "fence", required_argument, NULL, 'F' },
 		{ "journal", required_argument, NULL, 'j' },
 		{ "follow", no_argument, NULL, 'f' },
 		{ "json", no_argument, NULL, 'J' },
@@ -166,8 +361,11 @@ int cmd_tail(int argc, char **argv)
 	int c;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "j:ft:l:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "F:j:ft:l:h", opts, NULL)) != -1) {
 		switch (c) {
+		case 'F':
+			o.fence = optarg;
+			break;
 		case 'j':
 			o.journal = optarg;
 			break;
@@ -194,11 +392,13 @@ int cmd_tail(int argc, char **argv)
 			return AF_EXIT_USAGE;
 		}
 	}
-	if (!o.journal || optind < argc) {
-		af_err("%s (usage: agentfence tail --journal FILE [--follow] [--json])",
-		       o.journal ? "unexpected argument" : "no journal given: --journal FILE");
+	if ((!o.journal == !o.fence) || optind < argc) {
+		af_err("%s (usage: agentfence tail --fence ID | --journal FILE [--follow] [--json])",
+		       optind < argc ? "unexpected argument" :
+		       o.journal ? "--fence and --journal exclude each other" :
+		       "nothing to read: --fence ID or --journal FILE");
 		return AF_EXIT_USAGE;
 	}
 	o.color = isatty(STDOUT_FILENO) && !getenv("NO_COLOR");
-	return tail_journal(&o);
+	return o.fence ? tail_fence(&o) : tail_journal(&o);
 }

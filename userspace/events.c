@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "events.h"
+#include "dns.h"
 #include "net.h"
 #include "util.h"
 #include "../bpf/fence.h"
@@ -44,6 +45,7 @@ static const char *const op_names[AF_OP_MAX] = {
 	[AF_OP_SIGNAL] = "signal",
 	[AF_OP_MODULE] = "module load",
 	[AF_OP_URING_CREDS] = "io_uring personality",
+	[AF_OP_DNS] = "dns lookup",
 };
 
 /* Mount point of a filesystem whose mounted root is "/" (or the
@@ -147,6 +149,8 @@ int af_event_format(const void *data, size_t size, char *buf, size_t n)
 			 AF_COMM_LEN, e->comm, e->hdr.tgid);
 		return 0;
 	}
+	if (h->type == AF_EV_DNS)
+		return af_dns_event_format(data, size, buf, n);
 	if (h->type == AF_EV_NET)
 		return af_net_event_format(data, size, buf, n);
 	if (h->type == AF_EV_SYS && size >= sizeof(struct af_ev_sys)) {

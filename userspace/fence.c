@@ -28,6 +28,9 @@
 #ifndef BPF_FS_MAGIC
 #define BPF_FS_MAGIC 0xcafe4a11
 #endif
+#ifndef TRACEFS_MAGIC
+#define TRACEFS_MAGIC 0x74726163
+#endif
 
 enum role {
 	ROLE_CGROUP,	/* hot hook, lsm_cgroup backend */
@@ -35,6 +38,8 @@ enum role {
 	ROLE_COLD,	/* global lsm program on every BPF backend */
 	ROLE_TRACE,	/* raw tracepoint on every BPF backend */
 	ROLE_SOCK,	/* cgroup socket program on every backend (net.c decides) */
+	ROLE_SYSCALL,	/* attached to the syscalls/ tracepoints of effect_syscalls[] */
+	ROLE_SYSCALL_RAW, /* raw_syscalls: where ROLE_SYSCALL cannot attach */
 };
 
 struct prog_desc {
@@ -73,28 +78,47 @@ static const struct prog_desc progs[] = {
 	{ "lsm_uring_creds", "uring_override_creds", 0, ROLE_COLD, "io_uring personalities" },
 	{ "lsm_sock_connect", "socket_connect", 0, ROLE_COLD, "connect of sockets passed into the fence" },
 	{ "lsm_sock_sendmsg", "socket_sendmsg", 0, ROLE_COLD, "sendto of sockets passed into the fence" },
+	{ "lsm_sock_create", "socket_create", 0, ROLE_COLD, "packet sockets" },
 	{ "af_cgroup_mkdir", NULL, 0, ROLE_TRACE, NULL },
 	{ "af_cgroup_rmdir", NULL, 0, ROLE_TRACE, NULL },
 	{ "af_proc_fork", NULL, 0, ROLE_TRACE, NULL },
 	{ "af_proc_exec", NULL, 0, ROLE_TRACE, NULL },
 	{ "af_proc_exit", NULL, 0, ROLE_TRACE, NULL },
-	{ "af_sys_enter", NULL, 0, ROLE_TRACE, NULL },
-	{ "af_sys_exit", NULL, 0, ROLE_TRACE, NULL },
+	{ "af_sys_enter", NULL, 0, ROLE_SYSCALL, NULL },
+	{ "af_sys_exit", NULL, 0, ROLE_SYSCALL, NULL },
+	{ "af_sys_enter_raw", NULL, 0, ROLE_SYSCALL_RAW, NULL },
+	{ "af_sys_exit_raw", NULL, 0, ROLE_SYSCALL_RAW, NULL },
 	{ "af_connect4", NULL, 0, ROLE_SOCK, NULL },
 	{ "af_connect6", NULL, 0, ROLE_SOCK, NULL },
 	{ "af_sendmsg4", NULL, 0, ROLE_SOCK, NULL },
 	{ "af_sendmsg6", NULL, 0, ROLE_SOCK, NULL },
 	{ "af_sock_create", NULL, 0, ROLE_SOCK, NULL },
+	{ "af_recvmsg4", NULL, 0, ROLE_SOCK, NULL },
+	{ "af_recvmsg6", NULL, 0, ROLE_SOCK, NULL },
+	{ "af_getpeername4", NULL, 0, ROLE_SOCK, NULL },
+	{ "af_getpeername6", NULL, 0, ROLE_SOCK, NULL },
 	{ "af_connect_unix", NULL, 0, ROLE_SOCK, NULL },
 	{ "af_sendmsg_unix", NULL, 0, ROLE_SOCK, NULL },
+};
+
+/* The system calls whose file effects bpf/effects.bpf.c reports: only
+ * these meet its programs (syscalls/sys_enter_<name>, sys_exit_<name>).
+ * A kernel without one of them (fchmodat2 is 6.6+) just lacks it. */
+static const char *const effect_syscalls[] = {
+	"open", "creat", "openat", "openat2", "unlink", "unlinkat", "rmdir", "mkdir",
+	"mkdirat", "rename", "renameat", "renameat2", "link", "linkat", "symlink",
+	"symlinkat", "truncate", "chmod", "fchmodat", "fchmodat2", "chown", "lchown",
+	"fchownat", "mknod", "mknodat",
 };
 
 struct af_fence {
 	struct fence_bpf *skel;
 	struct bpf_link *links[ARRAY_SIZE(progs)];
+	struct bpf_link *sys_links[2 * ARRAY_SIZE(effect_syscalls)];
 	struct ring_buffer *rb;
 	uint64_t id;
 	int ncpus;
+	bool raw_effects;	/* ROLE_SYSCALL_RAW attached instead of ROLE_SYSCALL */
 	char pin_dir[PATH_MAX];
 	char uncovered[512];
 };
@@ -139,15 +163,22 @@ static bool role_used(enum role r, enum af_backend b)
  * out are named in f->uncovered; a missing hot hook is an error. */
 static int select_programs(struct af_fence *f, enum af_backend b, char *why, size_t n)
 {
-	const struct btf *btf = af_kernel_btf();
+	const struct btf *btf = NULL;
 	const char *last_hook = NULL;
 	bool hook_ok = true;
 	size_t i;
 	int ret = 0;
 
-	if (!btf) {
-		snprintf(why, n, "cannot load the kernel's BTF: %s", strerror(errno));
-		return -errno;
+	/* Signatures matter only for the LSM programs this backend loads
+	 * (none with Landlock): parse the BTF only then. */
+	for (i = 0; i < ARRAY_SIZE(progs) && !btf; i++) {
+		if (!progs[i].hook || !role_used(progs[i].role, b))
+			continue;
+		btf = af_kernel_btf();
+		if (!btf) {
+			snprintf(why, n, "cannot load the kernel's BTF: %s", strerror(errno));
+			return -errno;
+		}
 	}
 	for (i = 0; i <= ARRAY_SIZE(progs); i++) {
 		const struct prog_desc *d = i < ARRAY_SIZE(progs) ? &progs[i] : NULL;
@@ -177,7 +208,7 @@ static int select_programs(struct af_fence *f, enum af_backend b, char *why, siz
 			break;
 		load = role_used(d->role, b);
 		if (d->hook) {
-			have = hook_nargs(btf, d->hook);
+			have = load ? hook_nargs(btf, d->hook) : 0;
 			if (!last_hook) {
 				last_hook = d->hook;
 				hook_ok = false;
@@ -201,6 +232,43 @@ static int mount_bpffs(void)
 		return -errno;
 	af_debug("mounted bpffs on /sys/fs/bpf");
 	return 0;
+}
+
+uint32_t af_fence_event_flags(unsigned int kinds, enum af_backend b)
+{
+	uint32_t flags = 0;
+
+	if (kinds & AF_EVK_EXEC)
+		flags |= AF_FENCE_EV_EXEC;
+	if (kinds & AF_EVK_FORK)
+		flags |= AF_FENCE_EV_FORK;
+	if (kinds & AF_EVK_EXIT)
+		flags |= AF_FENCE_EV_EXIT;
+	if (kinds & AF_EVK_FILE)
+		flags |= AF_FENCE_EV_FILE | AF_FENCE_EV_REFUSED;
+	if (kinds & AF_EVK_CONNECT)
+		flags |= AF_FENCE_NET_ALLOWED;
+	/* Landlock's denials are only seen as refused system calls; the
+	 * LSM backends report their own. */
+	if (b == AF_BACKEND_LANDLOCK)
+		flags |= AF_FENCE_EV_REFUSED;
+	return flags;
+}
+
+/* Note a device that holds a deny_read root (see af_fence_cfg). */
+static void add_rdev(struct af_fence_cfg *cfg, uint32_t dev)
+{
+	uint32_t i;
+
+	if (cfg->n_rdevs == AF_RDEVS_ALL)
+		return;
+	for (i = 0; i < cfg->n_rdevs; i++)
+		if (cfg->rdevs[i] == dev)
+			return;
+	if (cfg->n_rdevs == AF_RDEVS_MAX)
+		cfg->n_rdevs = AF_RDEVS_ALL;
+	else
+		cfg->rdevs[cfg->n_rdevs++] = dev;
 }
 
 static int fill_maps(struct af_fence *f, const struct af_fence_opts *o, char *why, size_t n)
@@ -234,8 +302,10 @@ static int fill_maps(struct af_fence *f, const struct af_fence_opts *o, char *wh
 			}
 			key.dev = af_kdev(st.st_dev);
 			key.ino = st.st_ino;
-			if (lists[i].kind == AF_ROOT_DENY_READ)
+			if (lists[i].kind == AF_ROOT_DENY_READ) {
 				cfg.flags |= AF_FENCE_DENY_READ;
+				add_rdev(&cfg, key.dev);
+			}
 			err = bpf_map_update_elem(bpf_map__fd(f->skel->maps.af_roots), &key, &val, BPF_ANY);
 			if (err) {
 				snprintf(why, n, "fill the roots map: %s", strerror(-err));
@@ -245,12 +315,59 @@ static int fill_maps(struct af_fence *f, const struct af_fence_opts *o, char *wh
 	}
 	if (p->mode == AF_MODE_AUDIT)
 		cfg.flags |= AF_FENCE_AUDIT;
+	cfg.flags |= af_fence_event_flags(p->events, o->backend);
 	err = bpf_map_update_elem(bpf_map__fd(f->skel->maps.af_fences), &f->id, &cfg, BPF_ANY);
 	if (!err)
 		err = bpf_map_update_elem(bpf_map__fd(f->skel->maps.af_member), &f->id, &f->id, BPF_ANY);
 	if (err)
 		snprintf(why, n, "fill the fence maps: %s", strerror(-err));
 	return err;
+}
+
+/* The syscalls/ tracepoints need tracefs, which libbpf looks for at
+ * /sys/kernel/tracing (or under debugfs). */
+static int mount_tracefs(void)
+{
+	struct statfs st;
+
+	if (!access("/sys/kernel/debug/tracing/events", F_OK) ||
+	    (!statfs("/sys/kernel/tracing", &st) && st.f_type == TRACEFS_MAGIC))
+		return 0;
+	if (mount("tracefs", "/sys/kernel/tracing", "tracefs", 0, "mode=0700"))
+		return -errno;
+	af_debug("mounted tracefs on /sys/kernel/tracing");
+	return 0;
+}
+
+/* The effects programs on the tracepoints of every traced call this
+ * kernel has. Not pinned: once the loader is gone nobody reads what
+ * they report, and they enforce nothing. */
+static int attach_syscalls(struct af_fence *f, struct bpf_program *prog, bool enter,
+			   char *why, size_t n)
+{
+	char tp[64];
+	size_t i, k = enter ? 0 : ARRAY_SIZE(effect_syscalls);
+	int err = mount_tracefs();
+
+	if (err) {
+		snprintf(why, n, "mount tracefs on /sys/kernel/tracing: %s (file effects come "
+			 "from the syscall tracepoints)", strerror(-err));
+		return err;
+	}
+	for (i = 0; i < ARRAY_SIZE(effect_syscalls); i++) {
+		snprintf(tp, sizeof(tp), "sys_%s_%s", enter ? "enter" : "exit", effect_syscalls[i]);
+		f->sys_links[k + i] = bpf_program__attach_tracepoint(prog, "syscalls", tp);
+		if (f->sys_links[k + i])
+			continue;
+		err = -errno;
+		if (err == -ENOENT) {
+			af_debug("no tracepoint syscalls/%s in this kernel", tp);
+			continue;
+		}
+		snprintf(why, n, "attach tracepoint syscalls/%s: %s", tp, strerror(-err));
+		return err;
+	}
+	return 0;
 }
 
 static int attach_and_pin(struct af_fence *f, const struct af_fence_opts *o, char *why, size_t n)
@@ -279,6 +396,24 @@ static int attach_and_pin(struct af_fence *f, const struct af_fence_opts *o, cha
 		struct bpf_link *link;
 
 		if (!bpf_program__autoload(prog))
+			continue;
+		if (progs[i].role == ROLE_SYSCALL) {
+			if (f->raw_effects)
+				continue;
+			err = attach_syscalls(f, prog, !strcmp(progs[i].name, "af_sys_enter"), why, n);
+			if (err) {
+				size_t k;
+
+				af_debug("%s; file effects from raw_syscalls instead", why);
+				for (k = 0; k < ARRAY_SIZE(f->sys_links); k++) {
+					bpf_link__destroy(f->sys_links[k]);
+					f->sys_links[k] = NULL;
+				}
+				f->raw_effects = true;
+			}
+			continue;
+		}
+		if (progs[i].role == ROLE_SYSCALL_RAW && !f->raw_effects)
 			continue;
 		if (progs[i].role == ROLE_CGROUP || progs[i].role == ROLE_SOCK)
 			link = bpf_program__attach_cgroup(prog, o->cgroup_fd);
@@ -334,9 +469,27 @@ int af_fence_open(const struct af_fence_opts *opts, struct af_fence **out, char 
 	}
 	err = select_programs(f, opts->backend, why, n);
 	if (!err)
-		err = af_net_prepare(f->skel, opts->policy, f->id, f->uncovered, sizeof(f->uncovered));
+		err = af_net_prepare(f->skel, opts->policy, f->id, opts->dns_port4, opts->dns_port6,
+				     f->uncovered, sizeof(f->uncovered));
 	if (err)
 		goto fail;
+	/* libbpf parses the BTF again for the load: let it have the memory. */
+	af_kernel_btf_free();
+	af_heap_prepare();
+	/* The ring buffer's size: tests and benchmarks shrink it to make
+	 * floods overflow it (a power of 2, at least a page). */
+	if (getenv("AF_RINGBUF_BYTES")) {
+		unsigned long rb;
+
+		if (af_parse_ulong(getenv("AF_RINGBUF_BYTES"), 1UL << 30, &rb) || rb < 4096 ||
+		    (rb & (rb - 1))) {
+			err = -EINVAL;
+			snprintf(why, n, "AF_RINGBUF_BYTES=%s: not a power of 2 from 4096 to 1G",
+				 getenv("AF_RINGBUF_BYTES"));
+			goto fail;
+		}
+		bpf_map__set_max_entries(f->skel->maps.af_events, rb);
+	}
 	err = fence_bpf__load(f->skel);
 	if (err) {
 		snprintf(why, n, "load BPF programs: %s (run with -v for the verifier log)", strerror(-err));
@@ -356,9 +509,15 @@ int af_fence_open(const struct af_fence_opts *opts, struct af_fence **out, char 
 	err = attach_and_pin(f, opts, why, n);
 	if (err)
 		goto fail;
+	af_heap_trim();
 	*out = f;
 	return 0;
 fail:
+	/* The backend may have come from this boot's probe cache: let the
+	 * next run probe again rather than fail the same way. */
+	if (opts->backend == AF_BACKEND_LSM_CGROUP || opts->backend == AF_BACKEND_LSM)
+		af_probe_cache_drop();
+	af_heap_trim();
 	af_fence_close(f);
 	return err;
 }
@@ -366,6 +525,11 @@ fail:
 int af_fence_events_fd(struct af_fence *f)
 {
 	return ring_buffer__epoll_fd(f->rb);
+}
+
+int af_fence_net_allow_fd(struct af_fence *f)
+{
+	return bpf_map__fd(f->skel->maps.af_net_allow);
 }
 
 int af_fence_consume(struct af_fence *f)
@@ -417,6 +581,8 @@ void af_fence_close(struct af_fence *f)
 	ring_buffer__free(f->rb);
 	for (i = 0; i < ARRAY_SIZE(progs); i++)
 		bpf_link__destroy(f->links[i]);
+	for (i = 0; i < ARRAY_SIZE(f->sys_links); i++)
+		bpf_link__destroy(f->sys_links[i]);
 	if (f->pin_dir[0])
 		unpin_dir(f->pin_dir);
 	fence_bpf__destroy(f->skel);

@@ -24,6 +24,8 @@ struct af_fence_opts {
 	uint64_t cgroup_id;
 	af_event_fn on_event;
 	void *ctx;
+	uint16_t dns_port4;		/* the DNS stub's ports (dns.h); 0: none */
+	uint16_t dns_port6;
 };
 
 #define AF_PIN_ROOT "/sys/fs/bpf/agentfence"
@@ -35,6 +37,9 @@ int af_fence_open(const struct af_fence_opts *opts, struct af_fence **out,
 
 /* The epoll-able descriptor of the event ring buffer. */
 int af_fence_events_fd(struct af_fence *f);
+
+/* The network allowlist, where the DNS stub adds what it learns. */
+int af_fence_net_allow_fd(struct af_fence *f);
 
 /* Deliver the events that are ready; returns how many or -errno. */
 int af_fence_consume(struct af_fence *f);
@@ -51,6 +56,10 @@ void af_fence_close(struct af_fence *f);
 /* Remove pins of fences whose cgroup is gone or empty (their loader
  * died): the enforcement they kept has nothing left to fence. */
 void af_fence_gc(void);
+
+/* The af_fence_cfg flags (bpf/fence.h) that make the fence report the
+ * event kinds of spec.events (enum af_event_kind) on backend b. */
+uint32_t af_fence_event_flags(unsigned int kinds, enum af_backend b);
 
 /* Convert a stat() st_dev to the kernel's internal dev_t (s_dev). */
 uint32_t af_kdev(uint64_t st_dev);

@@ -31,6 +31,8 @@ struct af_journal {
 	uint64_t failed;
 	int err;		/* first write error */
 	char head[AF_SHA256_HEX];
+	af_journal_tap_fn tap;
+	void *tap_ctx;
 	FILE *rec;		/* the record in progress */
 	char *buf;
 	size_t len;
@@ -232,6 +234,8 @@ int af_journal_commit(struct af_journal *j)
 	j->size += j->len;
 	j->seq++;
 	memcpy(j->head, hash, sizeof(hash));
+	if (j->tap)
+		j->tap(j->tap_ctx, j->buf, j->len);
 	if (j->size >= j->rotate)
 		err = rotate(j);
 out:
@@ -245,6 +249,12 @@ out:
 			j->err = err;
 	}
 	return err;
+}
+
+void af_journal_set_tap(struct af_journal *j, af_journal_tap_fn fn, void *ctx)
+{
+	j->tap = fn;
+	j->tap_ctx = ctx;
 }
 
 uint64_t af_journal_records(const struct af_journal *j)

@@ -38,6 +38,11 @@ FILE *af_journal_begin(struct af_journal *j, const char *type, const struct time
  * the file is full. Returns 0 or -errno (the record is lost, counted). */
 int af_journal_commit(struct af_journal *j);
 
+/* Called with every record written (the whole line, '\n' included),
+ * right after its write: the live stream's feed (stream.h). */
+typedef void (*af_journal_tap_fn)(void *ctx, const char *line, size_t len);
+void af_journal_set_tap(struct af_journal *j, af_journal_tap_fn fn, void *ctx);
+
 /* Records written, and the hash of the last one. */
 uint64_t af_journal_records(const struct af_journal *j);
 const char *af_journal_head(const struct af_journal *j);

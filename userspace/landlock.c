@@ -102,6 +102,6 @@ const char *af_landlock_uncovered(const struct af_policy *p, int abi)
 		 "chmod, chown, utimes, xattrs%s%s, mount, bpf(2), ptrace and signals%s",
 		 abi < 3 ? ", truncate" : "",
 		 p->n_deny_read ? ", deny_read" : "",
-		 p->has_network ? ", sockets passed into the fence" : "");
+		 p->has_network ? ", sockets passed into the fence, packet sockets" : "");
 	return buf;
 }

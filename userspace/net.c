@@ -26,7 +26,13 @@ static const char *const inet_progs[] = {
 
 /* Global LSM programs for sockets passed in: fence.c loads them on the
  * BPF LSM backends; without a network section they have nothing to do. */
-static const char *const lsm_progs[] = { "lsm_sock_connect", "lsm_sock_sendmsg" };
+static const char *const lsm_progs[] = { "lsm_sock_connect", "lsm_sock_sendmsg", "lsm_sock_create" };
+
+/* Programs of the DNS stub's redirection: answers appear to come from
+ * the resolver the socket asked. */
+static const char *const dns_progs[] = {
+	"af_recvmsg4", "af_recvmsg6", "af_getpeername4", "af_getpeername6",
+};
 
 static const struct {
 	const char *prog;
@@ -61,14 +67,19 @@ static int attach_type_value(const char *name)
 }
 
 int af_net_prepare(struct fence_bpf *skel, const struct af_policy *p, uint64_t fence_id,
-		   char *uncovered, size_t ulen)
+		   uint16_t dns_port4, uint16_t dns_port6, char *uncovered, size_t ulen)
 {
 	bool on = p->has_network;
 	size_t i;
 
 	skel->rodata->af_net_fence = fence_id;
+	skel->rodata->af_dns_port4 = on ? dns_port4 : 0;
+	skel->rodata->af_dns_port6 = on && dns_port4 ? dns_port6 : 0;
 	for (i = 0; i < ARRAY_SIZE(inet_progs); i++)
 		bpf_program__set_autoload(bpf_object__find_program_by_name(skel->obj, inet_progs[i]), on);
+	for (i = 0; i < ARRAY_SIZE(dns_progs); i++)
+		bpf_program__set_autoload(bpf_object__find_program_by_name(skel->obj, dns_progs[i]),
+					  on && dns_port4);
 	for (i = 0; i < ARRAY_SIZE(lsm_progs) && !on; i++)
 		bpf_program__set_autoload(bpf_object__find_program_by_name(skel->obj, lsm_progs[i]), false);
 	for (i = 0; i < ARRAY_SIZE(unix_progs); i++) {
@@ -133,6 +144,12 @@ static int merge(struct af_net_val *v, const struct entry *r)
 	return 0;
 }
 
+static uint8_t rule_protos(const struct af_net_rule *r)
+{
+	return r->protocol == IPPROTO_TCP ? AF_NET_TCP : r->protocol == IPPROTO_UDP ? AF_NET_UDP :
+	       AF_NET_TCP | AF_NET_UDP;
+}
+
 static void add(struct entry *es, size_t *n, int family, const void *addr, int prefix,
 		const uint16_t *ports, int nports, uint8_t protos, struct af_loc loc)
 {
@@ -148,91 +165,121 @@ static void add(struct entry *es, size_t *n, int family, const void *addr, int p
 	e->loc = loc;
 }
 
-static const uint16_t dns_port[] = { 53 };
-
-static void add_dns_addr(struct entry *es, size_t *n, size_t cap, const char *addr)
+/* The allowlist's fixed entries: cidr rules and loopback. es has room
+ * for n_net_allow + 4 + extra entries. */
+static struct entry *static_entries(const struct af_policy *p, size_t extra, size_t *ne)
 {
-	uint8_t buf[16];
+	static const uint8_t any[16], lo6[16] = { [15] = 1 }, lo4[4] = { 127 };
+	struct entry *es = calloc(p->n_net_allow + 4 + extra, sizeof(*es));
+	size_t i;
 
-	if (*n < cap && inet_pton(AF_INET, addr, buf) == 1)
-		add(es, n, 4, buf, 32, dns_port, 1, AF_NET_TCP | AF_NET_UDP, (struct af_loc){});
-	else if (*n < cap && inet_pton(AF_INET6, addr, buf) == 1)
-		add(es, n, 6, buf, 128, dns_port, 1, AF_NET_TCP | AF_NET_UDP, (struct af_loc){});
+	*ne = 0;
+	if (!es)
+		return NULL;
+	for (i = 0; i < p->n_net_allow; i++) {
+		const struct af_net_rule *r = &p->net_allow[i];
+
+		if (r->kind != AF_NET_CIDR)
+			continue;	/* learned from DNS answers: af_net_learn */
+		add(es, ne, r->family == AF_INET ? 4 : 6, r->addr, r->prefix, r->ports, r->nports,
+		    rule_protos(r), r->loc);
+	}
+	/* connect() to 0.0.0.0 or :: reaches this host too. */
+	if (p->allow_loopback) {
+		add(es, ne, 4, lo4, 8, NULL, 0, AF_NET_TCP | AF_NET_UDP, (struct af_loc){});
+		add(es, ne, 4, any, 32, NULL, 0, AF_NET_TCP | AF_NET_UDP, (struct af_loc){});
+		add(es, ne, 6, lo6, 128, NULL, 0, AF_NET_TCP | AF_NET_UDP, (struct af_loc){});
+		add(es, ne, 6, any, 128, NULL, 0, AF_NET_TCP | AF_NET_UDP, (struct af_loc){});
+	}
+	return es;
 }
 
-/* A resolver the fence may reach on port 53: "system" stands for
- * /etc/resolv.conf's nameservers. */
-static void add_dns(struct entry *es, size_t *n, size_t cap, const char *server)
+/* The value of es[k]'s key: what every entry containing it allows, so
+ * that the longest match decides alone. */
+static int entry_value(const struct entry *es, size_t ne, size_t k, struct af_net_val *val)
 {
-	char line[256], addr[64];
-	FILE *f;
+	size_t j;
+	int err = 0;
 
-	if (strcmp(server, "system")) {
-		add_dns_addr(es, n, cap, server);
-		return;
+	memset(val, 0, sizeof(*val));
+	for (j = 0; j < ne && !err; j++) {
+		if (contains(&es[j], &es[k]))
+			err = merge(val, &es[j]);
 	}
-	f = fopen("/etc/resolv.conf", "re");
-	if (!f)
-		return;
-	while (fgets(line, sizeof(line), f)) {
-		char *pct;
+	return err;
+}
 
-		if (sscanf(line, " nameserver %63s", addr) != 1)
-			continue;
-		pct = strchr(addr, '%');	/* fe80::1%eth0 */
-		if (pct)
-			*pct = 0;
-		add_dns_addr(es, n, cap, addr);
-	}
-	fclose(f);
+static void entry_key(const struct entry *e, uint64_t fence_id, struct af_net_key *key)
+{
+	memset(key, 0, sizeof(*key));
+	key->prefixlen = AF_NET_KEY_BITS + e->prefix;
+	key->family = e->family;
+	key->fence_id = fence_id;
+	memcpy(key->addr, e->addr, sizeof(key->addr));
 }
 
 static int fill_inet(struct fence_bpf *skel, const struct af_policy *p, uint64_t fence_id,
 		     char *why, size_t n)
 {
-	static const uint8_t any[16], lo6[16] = { [15] = 1 }, lo4[4] = { 127 };
-	size_t cap = p->n_net_allow + 4 + AF_NET_MAX_DNS * 8, ne = 0, i, j;
-	struct entry *es = calloc(cap, sizeof(*es));
 	int fd = bpf_map__fd(skel->maps.af_net_allow), err = 0;
+	struct af_net_key key;
+	struct af_net_val val;
+	struct entry *es;
+	size_t ne, i;
 
+	es = static_entries(p, 0, &ne);
 	if (!es)
 		return -ENOMEM;
-	for (i = 0; i < p->n_net_allow; i++) {
-		const struct af_net_rule *r = &p->net_allow[i];
-
-		if (r->kind != AF_NET_CIDR)
-			continue;	/* refused at load: af_net_unsupported */
-		add(es, &ne, r->family == AF_INET ? 4 : 6, r->addr, r->prefix, r->ports, r->nports,
-		    r->protocol == IPPROTO_TCP ? AF_NET_TCP : r->protocol == IPPROTO_UDP ? AF_NET_UDP :
-		    AF_NET_TCP | AF_NET_UDP, r->loc);
-	}
-	/* connect() to 0.0.0.0 or :: reaches this host too. */
-	if (p->allow_loopback) {
-		add(es, &ne, 4, lo4, 8, NULL, 0, AF_NET_TCP | AF_NET_UDP, (struct af_loc){});
-		add(es, &ne, 4, any, 32, NULL, 0, AF_NET_TCP | AF_NET_UDP, (struct af_loc){});
-		add(es, &ne, 6, lo6, 128, NULL, 0, AF_NET_TCP | AF_NET_UDP, (struct af_loc){});
-		add(es, &ne, 6, any, 128, NULL, 0, AF_NET_TCP | AF_NET_UDP, (struct af_loc){});
-	}
-	for (i = 0; i < p->n_dns_servers; i++)
-		add_dns(es, &ne, cap, p->dns_servers[i]);
 	for (i = 0; i < ne && !err; i++) {
-		struct af_net_key key = { .prefixlen = AF_NET_KEY_BITS + es[i].prefix,
-					  .family = es[i].family, .fence_id = fence_id };
-		struct af_net_val val = {};
-
-		memcpy(key.addr, es[i].addr, sizeof(key.addr));
-		for (j = 0; j < ne && !err; j++) {
-			if (contains(&es[j], &es[i]))
-				err = merge(&val, &es[j]);
-		}
+		err = entry_value(es, ne, i, &val);
 		if (err) {
 			snprintf(why, n, "%s:%d:%d: more than %d distinct ports for one address range",
 				 p->file, es[i].loc.line, es[i].loc.col, AF_NET_VAL_PORTS);
 			break;
 		}
+		entry_key(&es[i], fence_id, &key);
 		err = bpf_map_update_elem(fd, &key, &val, BPF_ANY);
 		if (err)
 			snprintf(why, n, "fill the network allowlist: %s", strerror(-err));
+	}
+	free(es);
+	return err;
+}
+
+int af_net_learn(int map_fd, const struct af_policy *p, uint64_t fence_id, int family,
+		 const uint8_t *addr, const bool *live)
+{
+	struct af_net_key key;
+	struct af_net_val val;
+	struct entry *es, self = { .family = family, .prefix = family == 4 ? 32 : 128 };
+	size_t ne, i, nlive = 0;
+	bool exact = false;
+	int err;
+
+	es = static_entries(p, p->n_net_allow, &ne);
+	if (!es)
+		return -ENOMEM;
+	memcpy(self.addr, addr, family == 4 ? 4 : 16);
+	for (i = 0; i < ne; i++)
+		exact |= es[i].family == family && es[i].prefix == self.prefix &&
+			 contains(&es[i], &self);
+	for (i = 0; i < p->n_net_allow; i++) {
+		const struct af_net_rule *r = &p->net_allow[i];
+
+		if (r->kind != AF_NET_HOST || !live[i])
+			continue;
+		add(es, &ne, family, addr, self.prefix, r->ports, r->nports, rule_protos(r), r->loc);
+		nlive++;
+	}
+	es[ne] = self;	/* room: cidr and host rules together are n_net_allow */
+	entry_key(&self, fence_id, &key);
+	if (!nlive && !exact) {
+		err = bpf_map_delete_elem(map_fd, &key);
+		err = err == -ENOENT ? 0 : err;
+	} else {
+		err = entry_value(es, ne, ne, &val);
+		if (!err)
+			err = bpf_map_update_elem(map_fd, &key, &val, BPF_ANY);
 	}
 	free(es);
 	return err;
@@ -286,25 +333,6 @@ int af_net_fill(struct fence_bpf *skel, const struct af_policy *p, uint64_t fenc
 	return err ? err : fill_unix(skel, p, fence_id, why, n);
 }
 
-int af_net_unsupported(const struct af_policy *p, char *why, size_t n)
-{
-	size_t i;
-
-	for (i = 0; p->has_network && i < p->n_net_allow; i++) {
-		const struct af_net_rule *r = &p->net_allow[i];
-
-		/* Resolving once at load would go stale with every CDN
-		 * and leak the lookups: refuse rather than pretend. */
-		if (r->kind == AF_NET_HOST) {
-			snprintf(why, n, "%s:%d:%d: spec.network.allow[%zu]: host rules need the DNS stub "
-				 "resolver, not built yet (use cidr entries)",
-				 p->file, r->loc.line, r->loc.col, i);
-			return -ENOTSUP;
-		}
-	}
-	return 0;
-}
-
 static const char *const net_verbs[AF_OP_MAX] = {
 	[AF_OP_CONNECT] = "connect",
 	[AF_OP_SENDMSG] = "sendto",
@@ -313,17 +341,29 @@ static const char *const net_verbs[AF_OP_MAX] = {
 	[AF_OP_SOCKET] = "socket",
 };
 
+static af_net_namer namer;
+static void *namer_ctx;
+
+void af_net_set_namer(af_net_namer fn, void *ctx)
+{
+	namer = fn;
+	namer_ctx = ctx;
+}
+
 static void format_dest(const struct af_ev_net *e, char *buf, size_t n)
 {
 	char a[INET6_ADDRSTRLEN];
+	const char *name;
 	size_t len;
 
 	switch (e->family) {
 	case AF_INET:
 	case AF_INET6:
 		inet_ntop(e->family, e->addr, a, sizeof(a));
-		snprintf(buf, n, e->family == AF_INET6 ? "[%s]:%u%s" : "%s:%u%s", a, e->port,
-			 e->protocol == IPPROTO_UDP ? "/udp" : "");
+		name = namer ? namer(namer_ctx, e->family == AF_INET6 ? 6 : 4, e->addr) : NULL;
+		snprintf(buf, n, e->family == AF_INET6 ? "[%s]:%u%s%s%s%s" : "%s:%u%s%s%s%s", a, e->port,
+			 e->protocol == IPPROTO_UDP ? "/udp" : "", name ? " (" : "", name ? name : "",
+			 name ? ")" : "");
 		return;
 	case AF_UNIX:
 		len = e->path_len < sizeof(e->path) ? e->path_len : sizeof(e->path);
@@ -348,7 +388,8 @@ int af_net_event_format(const void *data, size_t size, char *buf, size_t n)
 		return -EINVAL;
 	verb = e->op < AF_OP_MAX && net_verbs[e->op] ? net_verbs[e->op] : "network operation";
 	if (e->op == AF_OP_SOCKET)
-		snprintf(dest, sizeof(dest), "%s %s protocol %u", e->family == AF_INET6 ? "inet6" : "inet",
+		snprintf(dest, sizeof(dest), "%s %s protocol %u", e->family == AF_INET6 ? "inet6" :
+			 e->family == AF_PACKET ? "packet" : "inet",
 			 e->port == SOCK_RAW ? "raw" : e->port == SOCK_DGRAM ? "dgram" :
 			 e->port == SOCK_STREAM ? "stream" : "other", e->protocol);
 	else

@@ -26,6 +26,7 @@
 #define API_VERSION	"agentfence/v1"
 #define KIND		"Policy"
 #define DISP_MAX	100	/* longest user string quoted in a message */
+#define ARRAY_LEN(a)	(sizeof(a) / sizeof((a)[0]))
 
 /* ASCII only, whatever the locale: names and hosts are ASCII by rule. */
 #define IS_LOWER(ch)	((ch) >= 'a' && (ch) <= 'z')
@@ -1264,7 +1265,98 @@ static int parse_network(struct ctx *c, const struct node *key,
 		err = parse_unix(c, vals[3]);
 		if (err)
 			return err;
+	} else if (c->vars && c->vars->workspace) {
+		/* Absent: the agent's own sockets, in its workspace, and no
+		 * other (docker.sock, an ssh-agent's socket). */
+		p->unix_allow = calloc(1, sizeof(*p->unix_allow));
+		if (!p->unix_allow)
+			return oom(c);
+		p->unix_allow[0].path = strdup(c->vars->workspace);
+		p->unix_allow[0].raw = strdup("${WORKSPACE}");
+		p->unix_allow[0].loc = p->network_loc;
+		p->unix_allow[0].exists = true;
+		p->n_unix_allow = 1;
+		if (!p->unix_allow[0].path || !p->unix_allow[0].raw)
+			return oom(c);
 	}
+	return 0;
+}
+
+/* ---- events ---- */
+
+static const char *const event_kinds[] = {
+	"exec", "fork", "exit", "file", "deny", "connect", "dns",
+};
+
+const char *af_event_kind_name(unsigned int bit)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_LEN(event_kinds); i++)
+		if (bit == 1u << i)
+			return event_kinds[i];
+	return NULL;
+}
+
+static int parse_events(struct ctx *c, const struct node *seq)
+{
+	char d[DISP_MAX + 16];
+	unsigned int seen = 0, bit;
+	struct af_loc at[ARRAY_LEN(event_kinds)];
+	const char *s;
+	size_t i, k, best, dist, bestd;
+	int err;
+
+	err = want(c, seq, N_SEQ, "spec.events");
+	if (err)
+		return err;
+	for (i = 0; i < seq->n; i++) {
+		err = get_str(c, seq->kids[i], "spec.events item", &s);
+		if (err)
+			return err;
+		if (!strcmp(s, "all")) {
+			if (seq->n > 1)
+				return fail(c, seq->kids[i]->loc,
+					    "spec.events: 'all' stands alone (it names every kind)");
+			seen = AF_EVK_ALL;
+			break;
+		}
+		for (k = 0; k < ARRAY_LEN(event_kinds) && strcmp(s, event_kinds[k]); k++)
+			;
+		if (k == ARRAY_LEN(event_kinds)) {
+			bestd = SIZE_MAX;
+			best = 0;
+			for (k = 0; k < ARRAY_LEN(event_kinds); k++) {
+				dist = edit_distance(s, event_kinds[k]);
+				if (dist < bestd) {
+					bestd = dist;
+					best = k;
+				}
+			}
+			if (bestd <= 2 && bestd * 2 < strlen(event_kinds[best]))
+				return fail(c, seq->kids[i]->loc,
+					    "unknown event kind '%s' in spec.events (did you mean '%s'?)",
+					    DISP(d, s), event_kinds[best]);
+			return fail(c, seq->kids[i]->loc,
+				    "unknown event kind '%s' in spec.events (expected exec, fork, "
+				    "exit, file, deny, connect, dns or all)", DISP(d, s));
+		}
+		bit = 1u << k;
+		if (seen & bit)
+			return fail(c, seq->kids[i]->loc,
+				    "duplicate event kind '%s' in spec.events (first at %d:%d)",
+				    event_kinds[k], at[k].line, at[k].col);
+		seen |= bit;
+		at[k] = seq->kids[i]->loc;
+	}
+	if (!(seen & AF_EVK_DENY)) {
+		err = add_warning(c, seq->loc, "spec.events does not list 'deny': denials are "
+				  "recorded anyway (a fence's decisions are never silent)");
+		if (err)
+			return err;
+	}
+	c->p->events = seen | AF_EVK_DENY;
+	c->p->events_loc = seq->loc;
 	return 0;
 }
 
@@ -1290,16 +1382,23 @@ static int parse_spec(struct ctx *c, const struct node *map)
 {
 	static const struct keydef defs[] = {
 		{ .name = "mode" }, { .name = "filesystem" }, { .name = "network" },
+		{ .name = "events" },
 	};
-	const struct node *vals[3], *keys[3];
+	const struct node *vals[4], *keys[4];
 	char d[DISP_MAX + 16];
 	const char *mode;
 	int err;
 
-	err = walk_map(c, map, "spec", defs, 3, vals, keys);
+	err = walk_map(c, map, "spec", defs, 4, vals, keys);
 	if (err)
 		return err;
 	c->p->mode = AF_MODE_ENFORCE;
+	c->p->events = AF_EVK_ALL;
+	if (vals[3]) {
+		err = parse_events(c, vals[3]);
+		if (err)
+			return err;
+	}
 	if (vals[0]) {
 		err = get_str(c, vals[0], "spec.mode", &mode);
 		if (err)
@@ -1583,6 +1682,11 @@ static void print_human(FILE *f, const struct af_policy *p)
 		print_human_net(f, p);
 	else
 		fprintf(f, "  network: none\n");
+	fprintf(f, "  events:");
+	for (i = 0; i < ARRAY_LEN(event_kinds); i++)
+		if (p->events & (1u << i))
+			fprintf(f, "%s%s", i && (p->events & ((1u << i) - 1)) ? ", " : " ", event_kinds[i]);
+	fputc('\n', f);
 	if (p->n_warnings)
 		fprintf(f, "  warnings:\n");
 	for (i = 0; i < p->n_warnings; i++)
@@ -1669,6 +1773,7 @@ static void print_json_net(FILE *f, const struct af_policy *p)
 
 static void print_json(FILE *f, const struct af_policy *p)
 {
+	bool first;
 	size_t i;
 
 	fputc('{', f);
@@ -1698,6 +1803,17 @@ static void print_json(FILE *f, const struct af_policy *p)
 	else
 		fputs("null", f);
 	fputc(',', f);
+	json_key(f, "events");
+	fputc('[', f);
+	for (i = 0, first = true; i < ARRAY_LEN(event_kinds); i++) {
+		if (!(p->events & (1u << i)))
+			continue;
+		if (!first)
+			fputc(',', f);
+		json_str(f, event_kinds[i]);
+		first = false;
+	}
+	fputs("],", f);
 	json_key(f, "warnings");
 	fputc('[', f);
 	for (i = 0; i < p->n_warnings; i++) {

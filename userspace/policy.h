@@ -45,6 +45,22 @@ struct af_net_rule {
 	struct af_loc loc;
 };
 
+/* spec.events: which kinds of event the fence records. Denials are
+ * always recorded; fence_start, fence_end and lost records too. */
+enum af_event_kind {
+	AF_EVK_EXEC = 1 << 0,
+	AF_EVK_FORK = 1 << 1,
+	AF_EVK_EXIT = 1 << 2,
+	AF_EVK_FILE = 1 << 3,		/* file effects (create, write, unlink, ...) */
+	AF_EVK_DENY = 1 << 4,		/* denials and refusals: always on */
+	AF_EVK_CONNECT = 1 << 5,	/* allowed connects */
+	AF_EVK_DNS = 1 << 6,		/* DNS answers of the stub resolver */
+	AF_EVK_ALL = (1 << 7) - 1,
+};
+
+/* The kind's name in policies and journals, NULL for a bad bit. */
+const char *af_event_kind_name(unsigned int bit);
+
 struct af_policy {
 	char *file;		/* document name used in messages */
 	char *name;		/* metadata.name */
@@ -65,6 +81,9 @@ struct af_policy {
 	size_t n_dns_servers;
 	struct af_path_rule *unix_allow;
 	size_t n_unix_allow;
+
+	unsigned int events;		/* enum af_event_kind bits */
+	struct af_loc events_loc;	/* of spec.events, {0, 0} when absent */
 
 	/* Non-fatal findings, each "file:line:col: warning: ..." */
 	char **warnings;

@@ -26,6 +26,7 @@ struct af_recorder {
 	char path[PATH_MAX];
 	int64_t wall_minus_mono;	/* ns: turns bpf_ktime_get_ns() into wall time */
 	uint64_t lost;			/* reported so far */
+	unsigned int events;		/* spec.events (enum af_event_kind) */
 	unsigned long execs, forks, exits, denials, audited, allowed, files, refused, other;
 };
 
@@ -46,9 +47,13 @@ int af_journal_default_path(char *out, size_t n)
 
 	gmtime_r(&now, &tm);
 	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
-	/* XDG: a relative XDG_STATE_HOME is invalid and is ignored. */
+	/* XDG: a relative XDG_STATE_HOME is invalid and is ignored. A
+	 * system fence (root's, without a state directory of its own, as
+	 * under sudo, systemd or a daemon) journals where logs live. */
 	if (state && state[0] == '/')
 		snprintf(out, n, "%s/agentfence/%s-%d.jsonl", state, stamp, getpid());
+	else if (geteuid() == 0)
+		snprintf(out, n, AF_SYSTEM_JOURNAL_DIR "/%s-%d.jsonl", stamp, getpid());
 	else if (home && home[0] == '/')
 		snprintf(out, n, "%s/.local/state/agentfence/%s-%d.jsonl", home, stamp, getpid());
 	else
@@ -175,6 +180,7 @@ int af_recorder_open(const struct af_recorder_opts *o, struct af_recorder **out,
 		return err;
 	}
 	af_strlcpy(r->path, o->journal, sizeof(r->path));
+	r->events = o->policy->events;
 	r->wall_minus_mono = clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_MONOTONIC);
 	policy_hash(o, hash);
 	uname(&u);
@@ -219,6 +225,16 @@ int af_recorder_open(const struct af_recorder_opts *o, struct af_recorder **out,
 	}
 	*out = r;
 	return 0;
+}
+
+void af_recorder_tap(struct af_recorder *r, af_journal_tap_fn fn, void *ctx)
+{
+	af_journal_set_tap(r->j, fn, ctx);
+}
+
+uint64_t af_recorder_next_seq(void *r)
+{
+	return af_journal_records(((struct af_recorder *)r)->j);
 }
 
 void af_recorder_root(struct af_recorder *r, pid_t pid, char *const argv[])
@@ -468,10 +484,13 @@ static void record_decision(struct af_recorder *r, const void *data, size_t size
 	} else if (opv[1] == AF_ALLOWED) {
 		verdict = "allowed";
 		type = "connect";
-		r->allowed++;
+		if (h->type != AF_EV_DNS)
+			r->allowed++;
 	} else {
 		r->denials++;
 	}
+	if (h->type == AF_EV_DNS)
+		type = "dns";	/* answered lookups, and refused ones */
 	/* The line ends "(comm pid N)": the record has those as fields. */
 	cut = strrchr(line, '(');
 	if (cut && cut > line && cut[-1] == ' ' && strstr(cut, " pid ")) {
@@ -493,6 +512,11 @@ void af_recorder_event(struct af_recorder *r, const void *data, size_t size)
 	const struct af_hdr *h = data;
 
 	if (!r || size < sizeof(*h))
+		return;
+	/* The DNS stub's answers are made in userspace, so spec.events is
+	 * applied here; a refused lookup is a denial, always recorded. */
+	if (h->type == AF_EV_DNS && !(r->events & AF_EVK_DNS) && size >= sizeof(*h) + 8 &&
+	    ((const uint32_t *)(h + 1))[1] != AF_DENIED)
 		return;
 	if (h->type == AF_EV_EXEC && size >= sizeof(struct af_ev_exec))
 		record_exec(r, data);

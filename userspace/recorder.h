@@ -11,6 +11,7 @@
 #include <sys/types.h>
 
 #include "backend.h"
+#include "journal.h"
 #include "policy.h"
 
 struct af_recorder;
@@ -42,13 +43,22 @@ void af_recorder_event(struct af_recorder *r, const void *data, size_t size);
  * increase since the last call becomes a "lost" record. */
 void af_recorder_lost(struct af_recorder *r, uint64_t total);
 
+/* Hand every record written to fn as well (journal.h's tap). */
+void af_recorder_tap(struct af_recorder *r, af_journal_tap_fn fn, void *ctx);
+
+/* The seq of the next record. */
+uint64_t af_recorder_next_seq(void *r);
+
 /* Write fence_end with run's exit code (128+N: signal N), close the journal,
  * and print the summary (unless quiet). Returns 0 or -errno of the
  * first journal write that failed. */
 int af_recorder_close(struct af_recorder *r, int exit_code, bool quiet);
 
-/* Default journal: $XDG_STATE_HOME/agentfence/<run-id>.jsonl, with
- * ~/.local/state for an unset XDG_STATE_HOME. */
+#define AF_SYSTEM_JOURNAL_DIR "/var/log/agentfence"
+
+/* Default journal: $XDG_STATE_HOME/agentfence/<run-id>.jsonl; with
+ * XDG_STATE_HOME unset, AF_SYSTEM_JOURNAL_DIR/<run-id>.jsonl for root
+ * (a system fence) and ~/.local/state/agentfence/... for other users. */
 int af_journal_default_path(char *out, size_t n);
 
 /* The writable root of the policy that path (which need not exist yet:

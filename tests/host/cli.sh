@@ -51,13 +51,15 @@ test_run_bad_policy() {
 	assert_no_leftovers
 }
 
-test_run_refuses_host_rules_until_supported() {
+test_policy_check_host_rules() {
 	good_policy
-	printf '  network:\n    allow:\n      - {cidr: 10.0.0.0/8}\n      - {host: example.com, ports: [443]}\n' >>p.yaml
-	assert_exit 1 "$AF" run --policy p.yaml --workspace ws -- true
-	assert_contains "$ERR" "p.yaml:10:9: spec.network.allow[1]: host rules need the DNS stub resolver, not built yet" \
-		"host rule refused, located"
-	assert_no_leftovers
+	printf '  network:\n    allow:\n      - {cidr: 10.0.0.0/8}\n      - {host: "*.example.com", ports: [443]}\n' >>p.yaml
+	assert_exit 0 "$AF" policy check --workspace "$T/ws" p.yaml
+	assert_contains "$OUT" "*.example.com" "host rule shown"
+	printf '      - {host: "a.*.example.com"}\n' >>p.yaml
+	assert_exit 1 "$AF" policy check --workspace "$T/ws" p.yaml
+	assert_contains "$ERR" "p.yaml:11:16: wildcard in host 'a.*.example.com' is only allowed as a whole first label" \
+		"bad wildcard, located"
 }
 
 test_run_not_executable() {
@@ -77,14 +79,7 @@ test_policy_check() {
 	printf '%s' "$OUT" | /usr/bin/python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["name"] == "clitest", d' ||
 		fail "policy check --json is not the JSON expected: $OUT"
 	for f in "$TOP"/policies/*.yaml; do
-		case $f in
-		*/example.yaml)
-			# It shows host rules, which this version refuses.
-			assert_exit 1 "$AF" policy check --workspace "$T/ws" "$f"
-			assert_contains "$ERR" "host rules need the DNS stub resolver" "example.yaml"
-			;;
-		*) assert_exit 0 "$AF" policy check --workspace "$T/ws" "$f" ;;
-		esac
+		assert_exit 0 "$AF" policy check --workspace "$T/ws" "$f"
 	done
 }
 

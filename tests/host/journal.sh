@@ -102,11 +102,12 @@ test_file_effects_and_refusals() {
 # the ring buffer overflows, and what was lost is said, to the event.
 test_flood_lost_records_add_up() {
 	setup
-	assert_exit 0 "${FENCE[@]}" -- $PY -c '
+	AF_RINGBUF_BYTES=16384 "${FENCE[@]}" -- $PY -c '
 import os
 for i in range(100000):
     try: os.unlink("nx")
-    except OSError: pass'
+    except OSError: pass' >run.out 2>run.err || fail "run: $(tail -3 run.err)"
+	ERR=$(cat run.err)
 	need_process_events
 	$PY - "$J" <<-'EOF' || fail "counts: $(tail -1 "$J")"
 	import json, sys
@@ -118,6 +119,11 @@ for i in range(100000):
 	# A dropped event is an unlink, or now and then python's own exit
 	# (the buffer may still be full when it ends).
 	assert 100000 <= unlinks + lost <= 100001, (unlinks, lost)
+	assert lost > 0, "a 16K ring buffer did not overflow"
+	# The kernel's own drop counter, as run read it, agrees.
+	import re
+	warn = re.search(r"(\d+) events were lost", open("run.err").read())
+	assert warn and int(warn.group(1)) == lost, (warn and warn.group(0), lost)
 	print("unlinks %d lost %d" % (unlinks, lost))
 	EOF
 	assert_exit 0 "$AF" log verify "$J"
@@ -238,6 +244,217 @@ test_tail_follow_sees_live_records() {
 	wait $run || fail "run failed: $(cat run.err)"
 	wait $tail || fail "tail --follow did not stop at fence_end: $(cat tail.err)"
 	assert_contains "$(cat tail.out)" "fence end: exit 0" "follow ends at fence_end"
+}
+
+# The fence id run -v prints, once the fence is up.
+fence_id_of() {	# stderr-file
+	local i id
+	for i in $(seq 100); do
+		id=$(sed -n 's/.*agentfence tail --fence \([0-9]*\) --follow.*/\1/p' "$1" | head -1)
+		[ -n "$id" ] && [ -S "/run/agentfence/$id.sock" ] && { echo "$id"; return 0; }
+		sleep 0.05
+	done
+	return 1
+}
+
+# tail --fence --follow shows a record of a running fence within 100 ms
+# of the event (the record's kernel time against the time tail's line
+# arrives), then stops at fence_end.
+test_tail_fence_follow_latency() {
+	setup
+	"${FENCE[@]}" -v -- sh -c 'sleep 0.8; /bin/echo live-marker >/dev/null; sleep 0.3' >run.out 2>run.err &
+	local run=$! id
+	id=$(fence_id_of run.err) || { kill $run; fail "no fence id, no socket: $(grep -v libbpf run.err | tail -5)"; }
+	$PY - "$AF" "$id" <<-'EOF' || { kill $run 2>/dev/null; fail "latency"; }
+	import datetime, json, subprocess, sys, time
+	p = subprocess.Popen([sys.argv[1], "tail", "--fence", sys.argv[2], "--follow", "--json"],
+	                     stdout=subprocess.PIPE)
+	seen = None
+	for line in p.stdout:
+	    now = time.time()
+	    r = json.loads(line)
+	    if r["type"] == "exec" and r["argv"] == ["/bin/echo", "live-marker"]:
+	        t = datetime.datetime.strptime(r["time"], "%Y-%m-%dT%H:%M:%S.%fZ")
+	        seen = now - t.replace(tzinfo=datetime.timezone.utc).timestamp()
+	        last = r["type"]
+	    last = r["type"]
+	assert p.wait(10) == 0, p.returncode
+	assert seen is not None, "the exec never came"
+	assert last == "fence_end", last
+	print("latency %.1f ms" % (seen * 1000))
+	assert -0.005 < seen < 0.100, "latency %.1f ms" % (seen * 1000)
+	EOF
+	wait $run || fail "run failed: $(grep -v libbpf run.err | tail -5)"
+	assert_missing "/run/agentfence/$id.sock" "socket removed at the end"
+	# Without --follow: the records so far, from the journal.
+	assert_exit 1 "$AF" tail --fence "$id"
+	assert_contains "$ERR" "no running fence $id (agentfence tail --fence list" "gone fence"
+}
+
+test_tail_fence_list_backlog_errors() {
+	setup
+	"${FENCE[@]}" -v -- sh -c '/bin/echo before >/dev/null; sleep 3' >run.out 2>run.err &
+	local run=$! id
+	id=$(fence_id_of run.err) || { kill $run; fail "no fence id: $(grep -v libbpf run.err | tail -5)"; }
+	[ "$(stat -c %a /run/agentfence)" = 700 ] || fail "/run/agentfence is $(stat -c %a /run/agentfence)"
+	[ "$(stat -c %a "/run/agentfence/$id.sock")" = 600 ] || fail "socket mode"
+	sleep 0.3
+	assert_exit 0 "$AF" tail --fence list
+	assert_contains "$OUT" "$id " "list shows the fence"
+	assert_contains "$OUT" "$J" "list shows its journal"
+	assert_contains "$OUT" '["sh","-c","/bin/echo before >/dev/null; sleep 3"]' "list shows its command"
+	# No --follow: what was journaled before, then done.
+	assert_exit 0 "$AF" tail --fence "$id"
+	assert_contains "$OUT" "exec /bin/echo before" "backlog"
+	assert_not_contains "$OUT" "fence end" "not ended yet"
+	assert_exit 2 "$AF" tail --fence abc
+	assert_contains "$ERR" "--fence 'abc': not a fence id" "bad id"
+	assert_exit 1 "$AF" tail --fence 123456789012
+	assert_contains "$ERR" "no running fence 123456789012" "unknown id"
+	assert_exit 2 "$AF" tail --fence "$id" --journal "$J"
+	assert_contains "$ERR" "exclude each other" "both"
+	wait $run || fail "run failed"
+}
+
+# A fenced process may not subscribe: not to its own fence, nor another.
+test_tail_fence_refused_inside_fence() {
+	setup
+	"${FENCE[@]}" -v -- sh -c 'sleep 1.5' >run.out 2>run.err &
+	local run=$! id
+	id=$(fence_id_of run.err) || { kill $run; fail "no fence id"; }
+	cat >p2.yaml <<-YAML
+	apiVersion: agentfence/v1
+	kind: Policy
+	metadata: {name: inner}
+	spec:
+	  filesystem:
+	    writable: ["\${WORKSPACE}"]
+	YAML
+	assert_exit 0 "$AF" run --policy p2.yaml --workspace ws --no-journal -- sh -c "
+		$AF tail --fence $id --follow >$T/ws/in.out 2>$T/ws/in.err; echo \$? >$T/ws/in.rc"
+	assert_file_eq ws/in.rc 1 "tail inside a fence fails"
+	assert_contains "$(cat ws/in.err)" "did not answer" "refused"
+	wait $run || fail "run failed"
+}
+
+# spec.events off: no such records (the kernel sends none).
+test_spec_events_off() {
+	setup
+	printf '  events: [exec, deny]\n' >>p.yaml
+	assert_exit 0 "${FENCE[@]}" -- sh -c "echo a >x; rm x; /bin/true; echo no >$T/outside 2>/dev/null; true"
+	need_process_events
+	$PY - "$J" <<-'EOF' || fail "records: $("$AF" tail --journal "$J")"
+	import json, sys
+	recs = [json.loads(l) for l in open(sys.argv[1])]
+	types = [r["type"] for r in recs]
+	assert "exec" in types, types
+	assert not {"fork", "exit", "file"} & set(types), types
+	deny = [r for r in recs if r["type"] == "deny"]
+	assert len(deny) == 1 and deny[0]["op"] == "create/open for write", deny
+	end = recs[-1]
+	assert end["file_effects"] == 1 and end["exits"] == 0 and end["lost"] == 0, end
+	EOF
+	printf '  events: [fork, file]\n' >>p.yaml
+	sed -i '/events: \[exec, deny\]/d' p.yaml
+	rm -f "$J"
+	assert_exit 0 "${FENCE[@]}" -- sh -c "echo a >x; /bin/true"
+	assert_exit 0 "$AF" policy check --workspace "$T/ws" p.yaml
+	assert_contains "$OUT" "spec.events does not list 'deny'" "warning"
+	$PY - "$J" <<-'EOF' || fail "records: $("$AF" tail --journal "$J")"
+	import json, sys
+	types = {json.loads(l)["type"] for l in open(sys.argv[1])}
+	assert types == {"fence_start", "fork", "file", "fence_end"}, types
+	EOF
+}
+
+# A subscriber that never reads: the supervisor journals on, the fence
+# is not slowed; once it reads, a lost line says how many records it
+# missed, and what it got plus what it lost is every record since.
+test_tail_fence_stuck_subscriber() {
+	setup
+	"${FENCE[@]}" -v -- $PY -c '
+import os, time
+while not os.path.exists("go1"): time.sleep(0.01)
+for i in range(30000):
+    try: os.unlink("nx%d" % i)
+    except OSError: pass
+open("flooded", "w").close()
+while not os.path.exists("go2"): time.sleep(0.01)
+os.system("/bin/echo after >/dev/null")' >run.out 2>run.err &
+	local run=$! id
+	id=$(fence_id_of run.err) || { kill $run; fail "no fence id"; }
+	$PY - "$id" "$T/ws" "$J" <<-'EOF' || { kill $run 2>/dev/null; fail "stuck subscriber"; }
+	import json, os, socket, sys, time
+	s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+	s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+	s.connect("/run/agentfence/%s.sock" % sys.argv[1])
+	ws, j = sys.argv[2], sys.argv[3]
+	open(ws + "/go1", "w").close()
+	t0 = time.time()
+	while not os.path.exists(ws + "/flooded"):
+	    assert time.time() - t0 < 30, "the flood did not end"
+	    time.sleep(0.01)
+	# The supervisor keeps journaling while we do not read.
+	def journaled():
+	    n = 0
+	    for l in open(j):
+	        r = json.loads(l)
+	        if r["type"] == "file" and r["op"] == "unlink": n += 1
+	        if r["type"] == "lost": n += r["count"]
+	    return n
+	while journaled() < 30000:
+	    assert time.time() - t0 < 30, "journal stalled at %d" % journaled()
+	    time.sleep(0.05)
+	# Now read everything, then let the fence end.
+	s.setblocking(False)
+	buf = b""
+	def drain():
+	    global buf
+	    try:
+	        while True:
+	            d = s.recv(1 << 20)
+	            if not d: return False
+	            buf += d
+	    except BlockingIOError:
+	        return True
+	drain()
+	open(ws + "/go2", "w").close()
+	s.setblocking(True)
+	while True:
+	    d = s.recv(1 << 20)
+	    if not d: break
+	    buf += d
+	lines = [json.loads(l) for l in buf.decode().splitlines()]
+	hello = lines[0]
+	assert hello["type"] == "subscribed", hello
+	got = [r for r in lines[1:] if r["type"] != "lost" or not r.get("subscriber")]
+	lost = sum(r["count"] for r in lines[1:] if r["type"] == "lost" and r.get("subscriber"))
+	recs = [json.loads(l) for l in open(j)]
+	since = [r for r in recs if r["seq"] >= hello["next_seq"]]
+	assert lost > 0, "no lost line"
+	assert len(got) + lost == len(since), (len(got), lost, len(since))
+	assert got[-1]["type"] == "fence_end", got[-1]
+	assert [r["seq"] for r in got] == sorted(r["seq"] for r in got)
+	assert any(r["type"] == "exec" and r["argv"] == ["/bin/echo", "after"] for r in got)
+	print("got %d lost %d of %d" % (len(got), lost, len(since)))
+	EOF
+	wait $run || fail "run failed: $(grep -v libbpf run.err | tail -3)"
+	assert_exit 0 "$AF" log verify "$J"
+}
+
+test_system_fence_journal_default() {
+	setup
+	env -u XDG_STATE_HOME "$AF" run --policy p.yaml --workspace ws -- true >run.out 2>run.err ||
+		fail "run: $(cat run.err)"
+	local j
+	j=$(sed -n 's/^agentfence: journal \([^:]*\): .*/\1/p' run.err)
+	case $j in
+	/var/log/agentfence/*.jsonl) ;;
+	*) fail "a root fence without XDG_STATE_HOME journals to '$j': $(cat run.err)" ;;
+	esac
+	[ -s "$j" ] || fail "$j is empty"
+	rm -f "$j"
+	[ "$(stat -c %a /var/log/agentfence)" = 750 ] || fail "/var/log/agentfence mode"
 }
 
 test_exec_label_attributes_subtree() {

@@ -213,6 +213,19 @@ test_raw_and_ping_sockets_denied() {
 	assert_contains "$ERR" "agentfence: denied socket inet raw protocol 1 (python3 pid" "raw denial line"
 }
 
+test_packet_sockets_denied() {
+	setup
+	fenced packet raw4
+	expect EPERM raw4
+	case $ERR in
+	*"does not cover: "*"packet sockets"*)
+		expect OK packet	# the documented gap
+		skip "packet sockets need the BPF LSM socket_create hook (tests/vm)" ;;
+	esac
+	expect EPERM packet
+	assert_contains "$ERR" "agentfence: denied socket packet raw protocol 0 (python3 pid" "denial line"
+}
+
 test_outside_process_unaffected() {
 	setup
 	# A fence is up while the same probes run beside it, outside.
@@ -220,13 +233,14 @@ test_outside_process_unaffected() {
 	PIDS+=($!)
 	sleep 0.5
 	OUT=$(nsenter --net=/run/netns/"$CLI" /usr/bin/python3 -S "$PROBE" tcp:$B4:8080 tcp:127.0.0.1:7070 \
-		"unix:$T/out/docker.sock" abstract:afabs$N raw4 ping4)
+		"unix:$T/out/docker.sock" abstract:afabs$N raw4 ping4 packet)
 	expect OK tcp:$B4:8080
 	expect OK tcp:127.0.0.1:7070
 	expect OK "unix:$T/out/docker.sock"
 	expect OK abstract:afabs$N
 	expect OK raw4
 	expect OK ping4
+	expect OK packet
 }
 
 # A socket created outside the fence and inherited as stdin: its cgroup
@@ -293,6 +307,158 @@ test_no_network_section_no_network_fence() {
 	fenced tcp:$B4:8080 raw4
 	expect OK tcp:$B4:8080
 	expect OK raw4
+}
+
+# Hostname rules: a real DNS server (dnsmasq) in "srv" serves a test zone;
+# the fence's DNS stub forwards allowed names to it and learns their
+# addresses. Queries aimed at 10.200.N.99 (no such host) reach a resolver
+# only through the stub.
+dns_setup() {	# TTL
+	setup
+	command -v dnsmasq >/dev/null || skip "needs dnsmasq (apt-get install dnsmasq-base)"
+	C4=10.200.$N.200	# api.test
+	D4=10.200.$N.201	# other.test: never allowed
+	E4=10.200.$N.202	# *.wild.test
+	F4=10.200.$N.203	# www.cdn.test, alias.test's CNAME target
+	C6=fd00:af:$N::200	# api.test
+	NOWHERE=10.200.$N.99
+	for a in $C4 $D4 $E4 $F4; do ip -n "$SRV" addr add "$a"/24 dev afp$N; done
+	ip -n "$SRV" addr add "$C6"/64 dev afp$N nodad
+	serve "$SRV" dnsmasq --keep-in-foreground --no-resolv --no-hosts --user=root --pid-file= \
+		--bind-interfaces --listen-address="$A4" --port=53 --local-ttl="$1" \
+		--host-record=api.test,$C4,$C6 --host-record=other.test,$D4 \
+		--host-record=api.anthropic.com,$C4 --host-record=example.com,$D4 \
+		--address=/wild.test/$E4 --host-record=www.cdn.test,$F4 --cname=alias.test,www.cdn.test
+	listening "$SRV" 53
+	cat >p.yaml <<-YAML
+	apiVersion: agentfence/v1
+	kind: Policy
+	metadata: {name: dnstest}
+	spec:
+	  filesystem:
+	    writable: ["\${WORKSPACE}", /dev/null]
+	  network:
+	    allow:
+	      - {host: api.test, ports: [8080]}
+	      - {host: "*.wild.test", ports: [8080]}
+	      - {host: alias.test, ports: [9090]}
+	      - {cidr: $A4/32, ports: [9090]}
+	    dns: {servers: [$A4]}
+	YAML
+}
+
+test_dns_allowed_names_resolve_and_connect() {
+	dns_setup 300
+	fenced name:api.test:8080 name:api.test:8081 name6:api.test:8080 name:x.y.wild.test:8080 \
+		name:alias.test:9090 name:alias.test:8080
+	expect OK name:api.test:8080
+	expect EPERM name:api.test:8081	# the rule's ports only
+	expect OK name6:api.test:8080		# AAAA answers are learned too
+	expect OK name:x.y.wild.test:8080	# "*." matches any depth
+	expect OK name:alias.test:9090		# through the CNAME
+	expect EPERM name:alias.test:8080
+	assert_not_contains "$ERR" "denied dns" "no lookup of an allowed name is refused"
+	assert_contains "$ERR" "agentfence: denied connect $C4:8081 (api.test) (python3 pid" \
+		"denial line with the name"
+}
+
+test_dns_other_names_nxdomain() {
+	dns_setup 300
+	fenced name:other.test:8080 name:wild.test:8080 name:api.test.evil:8080 \
+		dnsudp:$NOWHERE:other.test dnstcp:$NOWHERE:other.test
+	expect NXDOMAIN name:other.test:8080
+	expect NXDOMAIN name:wild.test:8080	# "*.wild.test" is below wild.test only
+	expect NXDOMAIN name:api.test.evil:8080
+	expect "RCODE 3" dnsudp:$NOWHERE:other.test
+	expect "RCODE 3" dnstcp:$NOWHERE:other.test
+	assert_contains "$ERR" "agentfence: denied dns lookup other.test (A): NXDOMAIN" "refusal line"
+	# The zone has other.test: only the stub could have said NXDOMAIN.
+	OUT=$(nsenter --net=/run/netns/"$CLI" /usr/bin/python3 -S "$PROBE" dnsudp:$A4:other.test)
+	expect "OK $D4 from $A4" dnsudp:$A4:other.test
+}
+
+test_dns_any_resolver_address_goes_to_the_stub() {
+	dns_setup 300
+	# No resolver lives at $NOWHERE or fd00:af:N::99: answers must come
+	# from the stub, yet look like they came from where they were sent.
+	fenced dnsudp:$NOWHERE:api.test dnstcp:$NOWHERE:api.test "dnsudp:[fd00:af:$N::99]:api.test" \
+		"dnstcp:[::ffff:$NOWHERE]:api.test" tcp:$C4:8080
+	expect "OK $C4 from $NOWHERE" dnsudp:$NOWHERE:api.test
+	expect "OK $C4 from $NOWHERE" dnstcp:$NOWHERE:api.test
+	expect "OK $C4 from fd00:af:$N::99" "dnsudp:[fd00:af:$N::99]:api.test"
+	expect "OK $C4 from ::ffff:$NOWHERE" "dnstcp:[::ffff:$NOWHERE]:api.test"
+	expect OK tcp:$C4:8080
+}
+
+test_dns_learned_address_is_not_another_names() {
+	dns_setup 300
+	# api.test's answer allows $C4, not $D4 (other.test), even on the
+	# same port, and not before the lookup.
+	fenced tcp:$C4:8080 name:api.test:8080 tcp:$D4:8080 tcp:$E4:8080
+	expect EPERM tcp:$C4:8080
+	expect OK name:api.test:8080
+	expect EPERM tcp:$D4:8080
+	expect EPERM tcp:$E4:8080
+}
+
+test_dns_ttl_expiry_removes_addresses() {
+	dns_setup 1
+	# TTL 1 s plus the stub's 10 s grace: gone after 12 s.
+	fenced name:api.test:8080 tcp:$C4:8080 sleep:12.5 tcp:$C4:8080
+	expect OK name:api.test:8080
+	line=$(printf '%s\n' "$OUT" | grep -c "^tcp:$C4:8080 ")
+	assert_eq 2 "$line" "two connects probed"
+	assert_eq "tcp:$C4:8080 OK" "$(printf '%s\n' "$OUT" | grep "^tcp:$C4:8080 " | head -1)" "within the TTL"
+	assert_eq "tcp:$C4:8080 EPERM" "$(printf '%s\n' "$OUT" | grep "^tcp:$C4:8080 " | tail -1)" "after the TTL"
+}
+
+test_dns_journal_records_lookups() {
+	dns_setup 300
+	nsenter --net=/run/netns/"$CLI" "$AF" run --policy "$T/p.yaml" --workspace "$T/ws" \
+		--journal "$T/j.jsonl" -- /usr/bin/python3 -S "$PROBE" name:api.test:8080 name:other.test:80 \
+		>/dev/null 2>&1
+	assert_contains "$(cat "$T/j.jsonl")" '"type":"dns"' "dns records"
+	assert_contains "$(cat "$T/j.jsonl")" "allowed dns api.test (A) -> $C4 for 310s" "answer record with the TTL"
+	assert_contains "$(cat "$T/j.jsonl")" "denied dns lookup other.test (A): NXDOMAIN" "refusal record"
+	assert_exit 0 "$AF" log verify "$T/j.jsonl"
+}
+
+test_dns_no_resolver_warns_and_fails_closed() {
+	dns_setup 300
+	sed -i "s|servers: \[$A4\]|servers: [system]|" p.yaml
+	: >empty.conf
+	assert_exit 0 nsenter --net=/run/netns/"$CLI" unshare -m sh -c \
+		"mount --bind $T/empty.conf /etc/resolv.conf &&
+		 exec $AF run --policy $T/p.yaml --workspace $T/ws -- /usr/bin/python3 -S $PROBE \
+			dnsudp:$NOWHERE:api.test tcp:$C4:8080"
+	assert_contains "$ERR" "p.yaml:9:9: host 'api.test' will not resolve" "located warning"
+	expect "RCODE 2" dnsudp:$NOWHERE:api.test	# SERVFAIL
+	expect EPERM tcp:$C4:8080
+}
+
+# The shipped coding-agent policy, as a user runs it, with curl: the
+# system resolver (resolv.conf, bind-mounted here) is the test's dnsmasq.
+test_coding_agent_policy_with_curl() {
+	dns_setup 300
+	command -v curl >/dev/null || skip "needs curl"
+	mkdir -p www && echo fenced-ok >www/index.html
+	serve "$SRV" /usr/bin/python3 -m http.server 443 --bind "$C4" --directory "$T/www"
+	serve "$SRV" /usr/bin/python3 -m http.server 443 --bind "$D4" --directory "$T/www"
+	listening "$SRV" 443
+	echo "nameserver $A4" >resolv.conf
+	cat >curls.sh <<-SH
+	for u in http://api.anthropic.com:443/ http://example.com:443/ http://$D4:443/; do
+		out=\$(curl -sS --max-time 5 "\$u" 2>&1); echo "\$u rc=\$? \$out"
+	done
+	SH
+	assert_exit 0 nsenter --net=/run/netns/"$CLI" unshare -m sh -c \
+		"mount --bind $T/resolv.conf /etc/resolv.conf &&
+		 exec $AF run --policy $TOP/policies/coding-agent.yaml --workspace $T/ws -- sh $T/curls.sh"
+	assert_contains "$OUT" "http://api.anthropic.com:443/ rc=0 fenced-ok" "allowed host"
+	assert_contains "$OUT" "http://example.com:443/ rc=6 " "other names do not resolve"
+	assert_contains "$OUT" "http://$D4:443/ rc=7 " "other addresses are refused"
+	assert_contains "$ERR" "agentfence: denied dns lookup example.com (A): NXDOMAIN" "refusal line"
+	assert_contains "$ERR" "agentfence: denied connect $D4:443 (curl pid" "denial line"
 }
 
 af_main "$@"

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The network fence's userspace half that needs no kernel: the lines
- * events become, and the rules this build refuses to enforce.
+ * events become.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -94,31 +94,12 @@ static void test_malformed_event(void **state)
 	assert_int_equal(af_net_event_format(&e, sizeof(e), buf, sizeof(buf)), -EINVAL);
 }
 
-static void test_host_rules_refused(void **state)
-{
-	static const char doc[] =
-		"apiVersion: agentfence/v1\nkind: Policy\nmetadata: {name: t}\nspec:\n"
-		"  network:\n    allow:\n      - {cidr: 10.0.0.0/8}\n      - {host: example.com}\n";
-	struct af_policy_vars vars = { .workspace = "/tmp", .home = "/tmp" };
-	struct af_policy *p;
-	char err[AF_ERR_MAX], why[256];
-
-	(void)state;
-	assert_int_equal(af_policy_load_buf(doc, sizeof(doc) - 1, "p.yaml", &vars, &p, err), 0);
-	assert_int_equal(af_net_unsupported(p, why, sizeof(why)), -ENOTSUP);
-	assert_non_null(strstr(why, "p.yaml:8:9: spec.network.allow[1]: host rules need the DNS stub"));
-	p->net_allow[1].kind = AF_NET_CIDR;	/* without it, nothing is refused */
-	assert_int_equal(af_net_unsupported(p, why, sizeof(why)), 0);
-	af_policy_free(p);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_inet_lines),
 		cmocka_unit_test(test_unix_and_socket_lines),
 		cmocka_unit_test(test_malformed_event),
-		cmocka_unit_test(test_host_rules_refused),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -941,6 +941,11 @@ static void test_network_defaults(void **state)
 	assert_false(p->allow_loopback);
 	assert_int_equal(p->n_dns_servers, 1);
 	assert_string_equal(p->dns_servers[0], "system");
+	/* No unix section: the workspace's sockets only. */
+	assert_int_equal(p->n_unix_allow, 1);
+	assert_string_equal(p->unix_allow[0].path, vars.workspace);
+	af_policy_free(p);
+	p = load_ok(SPEC "  network:\n    unix: {allow: []}\n");
 	assert_int_equal(p->n_unix_allow, 0);
 	af_policy_free(p);
 	p = load_ok(SPEC "  network:\n    allow: []\n    allow_loopback: false\n    dns: {}\n");
@@ -1222,6 +1227,65 @@ static void test_network_dns_unix(void **state)
 		   "6:12: unknown key 'alow' in spec.network.unix (did you mean 'allow'?)");
 }
 
+/* ---- spec.events ---- */
+
+static void test_events(void **state)
+{
+	struct af_policy *p;
+	char *out;
+
+	(void)state;
+	/* Absent: every kind. */
+	p = load_ok(SPEC "  mode: enforce\n");
+	assert_int_equal(p->events, AF_EVK_ALL);
+	af_policy_free(p);
+	p = load_ok(SPEC "  events: [exec, deny, connect]\n");
+	assert_int_equal(p->events, AF_EVK_EXEC | AF_EVK_DENY | AF_EVK_CONNECT);
+	assert_int_equal(p->n_warnings, 0);
+	out = print_to_string(p, false);
+	assert_non_null(strstr(out, "  events: exec, deny, connect\n"));
+	free(out);
+	af_policy_free(p);
+	p = load_ok(SPEC "  events: [all]\n");
+	assert_int_equal(p->events, AF_EVK_ALL);
+	af_policy_free(p);
+	/* Denials are never off: a list without them says so. */
+	p = load_ok(SPEC "  events:\n    - fork\n    - file\n");
+	assert_int_equal(p->events, AF_EVK_FORK | AF_EVK_FILE | AF_EVK_DENY);
+	assert_int_equal(p->n_warnings, 1);
+	assert_string_equal(p->warnings[0], "t.yaml:6:5: warning: spec.events does not list 'deny': "
+			    "denials are recorded anyway (a fence's decisions are never silent)");
+	af_policy_free(p);
+	p = load_ok(SPEC "  events: []\n");
+	assert_int_equal(p->events, AF_EVK_DENY);
+	af_policy_free(p);
+
+	expect_err(SPEC "  events: exec\n",
+		   "5:11: spec.events must be a sequence, not a string");
+	expect_err(SPEC "  events:\n",
+		   "5:10: spec.events must be a sequence, not null");
+	expect_err(SPEC "  events: {exec: true}\n",
+		   "5:11: spec.events must be a sequence, not a mapping");
+	expect_err(SPEC "  events: [exec, exce]\n",
+		   "5:18: unknown event kind 'exce' in spec.events (did you mean 'exec'?)");
+	expect_err(SPEC "  events: [exec, writes]\n",
+		   "5:18: unknown event kind 'writes' in spec.events (expected exec, fork, "
+		 "exit, file, deny, connect, dns or all)");
+	expect_err(SPEC "  events:\n    - exec\n    - fork\n    - exec\n",
+		   "8:7: duplicate event kind 'exec' in spec.events (first at 6:7)");
+	expect_err(SPEC "  events: [all, exec]\n",
+		   "5:12: spec.events: 'all' stands alone (it names every kind)");
+	expect_err(SPEC "  events: [exec, [fork]]\n",
+		   "5:18: spec.events item must be a string, not a sequence");
+	expect_err(SPEC "  events: [exec, 3]\n",
+		   "5:18: unknown event kind '3' in spec.events (expected exec, fork, "
+		 "exit, file, deny, connect, dns or all)");
+	expect_err(SPEC "  event: [exec]\n",
+		   "5:3: unknown key 'event' in spec (did you mean 'events'?)");
+	assert_string_equal(af_event_kind_name(AF_EVK_CONNECT), "connect");
+	assert_null(af_event_kind_name(AF_EVK_CONNECT | AF_EVK_DNS));
+}
+
 /* ---- printing ---- */
 
 static void test_print_human(void **state)
@@ -1241,6 +1305,7 @@ static void test_print_human(void **state)
 			 "  deny_read:\n"
 			 "    %s/.aws (missing)\n"
 			 "  network: none\n"
+			 "  events: exec, fork, exit, file, deny, connect, dns\n"
 			 "  warnings:\n"
 			 "    t.yaml:7:17: warning: deny_read path '%s/.aws' does not exist; nothing to protect\n",
 			 ws, home, home);
@@ -1252,7 +1317,7 @@ static void test_print_human(void **state)
 	p = load_ok(SPEC "  mode: audit\n  network:\n    allow:\n"
 		    "      - {host: a.io, ports: [443, 80], protocol: tcp}\n"
 		    "      - {cidr: \"2001:db8::/32\"}\n"
-		    "    dns: {servers: [system, 10.0.0.2]}\n");
+		    "    dns: {servers: [system, 10.0.0.2]}\n    unix: {allow: []}\n");
 	out = print_to_string(p, false);
 	assert_string_equal(out,
 			    "policy t (t.yaml)\n"
@@ -1265,7 +1330,8 @@ static void test_print_human(void **state)
 			    "      2001:db8::/32 all ports tcp+udp\n"
 			    "    allow_loopback: false\n"
 			    "    dns servers: system, 10.0.0.2\n"
-			    "    unix allow: none\n");
+			    "    unix allow: none\n"
+			    "  events: exec, fork, exit, file, deny, connect, dns\n");
 	free(out);
 	af_policy_free(p);
 }
@@ -1283,6 +1349,7 @@ static void test_print_json(void **state)
 			 "\"mode\":\"enforce\",\"filesystem\":{\"writable\":[\"%s\"],"
 			 "\"deny_read\":[{\"path\":\"%s/.ssh\",\"exists\":true},"
 			 "{\"path\":\"%s/.aws\",\"exists\":false}]},\"network\":null,"
+			 "\"events\":[\"exec\",\"fork\",\"exit\",\"file\",\"deny\",\"connect\",\"dns\"],"
 			 "\"warnings\":[\"t.yaml:7:33: warning: deny_read path '%s/.aws' "
 			 "does not exist; nothing to protect\"]}\n",
 			 ws, home, home, home);
@@ -1304,7 +1371,9 @@ static void test_print_json(void **state)
 			    "\"network\":{\"allow\":[{\"host\":\"a.io\",\"ports\":[443,80],\"protocol\":\"udp\"},"
 			    "{\"cidr\":\"10.0.0.0/8\",\"ports\":[],\"protocol\":\"any\"}],"
 			    "\"allow_loopback\":true,\"dns\":{\"servers\":[\"system\"]},"
-			    "\"unix\":{\"allow\":[\"/run/x.sock\"]}},\"warnings\":[]}\n");
+			    "\"unix\":{\"allow\":[\"/run/x.sock\"]}},"
+			    "\"events\":[\"exec\",\"fork\",\"exit\",\"file\",\"deny\",\"connect\",\"dns\"],"
+			    "\"warnings\":[]}\n");
 	assert_valid_json(out);
 	free(out);
 	af_policy_free(p);
@@ -1485,7 +1554,8 @@ static void test_shipped_policies(void **state)
 			print_error("%s\n", err);
 		assert_non_null(p);
 		assert_int_equal(p->mode, AF_MODE_ENFORCE);
-		assert_false(p->has_network);
+		/* coding-agent fences the network by name; readonly does not. */
+		assert_int_equal(p->has_network, i == 0);
 		out = print_to_string(p, true);
 		assert_valid_json(out);
 		free(out);
@@ -1513,6 +1583,7 @@ int main(void)
 		cmocka_unit_test(test_header_values),
 		cmocka_unit_test(test_name),
 		cmocka_unit_test(test_mode),
+		cmocka_unit_test(test_events),
 		cmocka_unit_test(test_invalid_utf8),
 		cmocka_unit_test(test_control_bytes),
 		cmocka_unit_test(test_bom_and_crlf),
