@@ -338,6 +338,44 @@ int af_sock_create(struct bpf_sock *sk)
 	return net_report(cfg, true, AF_OP_SOCKET, ev) ? 0 : 1;
 }
 
+/* The unix path being judged, per CPU: a map value, so that the scan
+ * below may index it with a variable. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct af_unix_key);
+} af_unix_tmp SEC(".maps") __weak;
+
+struct unix_scan {
+	__u32 n;		/* bytes of the name */
+	__u32 end;		/* where it ends: the first NUL, or n */
+	__u32 flags;
+};
+
+/* One byte of the scan: find the end and any ".." component. A
+ * bpf_loop callback, so that the verifier looks at one step instead of
+ * every path length (it took 100 ms per program unrolled). */
+static long unix_scan_step(__u64 i, void *ctx)
+{
+	struct unix_scan *s = ctx;
+	__u32 zero = 0;
+	struct af_unix_key *k = bpf_map_lookup_elem(&af_unix_tmp, &zero);
+	const char *p;
+
+	if (!k || i >= s->n || i >= AFN_SUN_MAX)
+		return 1;
+	p = k->path;
+	if (!p[i]) {
+		s->end = i;
+		return 1;
+	}
+	if (p[i] == '.' && p[i + 1] == '.' && (i == 0 || p[i - 1] == '/') &&
+	    (p[i + 2] == '/' || !p[i + 2]))
+		s->flags |= AF_NETF_DOTDOT;
+	return 0;
+}
+
 /* Unix sockets. The path is judged as a string: absolute, without ".."
  * components, under an allowed directory or equal to an allowed file.
  * Abstract names are always denied: the policy has no syntax to allow
@@ -346,39 +384,40 @@ static __always_inline bool unix_denied(const struct sockaddr *sun, __u64 len, _
 					__u32 evflags)
 {
 	__u64 fid = af_net_fence;
-	struct af_unix_key key = { .fence_id = fid };
+	struct unix_scan scan = { .flags = evflags };
+	struct af_unix_key *key;
 	struct af_fence_cfg *cfg;
 	struct af_ev_net *ev;
-	__u32 i, flags = evflags;
 	__u64 n = len;	/* 64-bit: the bound check must be on the register passed */
+	__u32 zero = 0;
 	bool denied;
 
 	if (n <= AFN_SUN_OFF)
 		return false;	/* unnamed: the kernel refuses it */
+	key = bpf_map_lookup_elem(&af_unix_tmp, &zero);
+	if (!key)
+		return true;
+	__builtin_memset(key, 0, sizeof(*key));
+	key->fence_id = fid;
 	n -= AFN_SUN_OFF;
 	if (n > AFN_SUN_MAX)
 		n = AFN_SUN_MAX;
-	if (bpf_probe_read_kernel(key.path, n, (const char *)sun + AFN_SUN_OFF))
+	if (bpf_probe_read_kernel(key->path, n, (const char *)sun + AFN_SUN_OFF))
 		return true;
-	if (!key.path[0]) {
-		flags |= AF_NETF_ABSTRACT;
+	if (!key->path[0]) {
+		scan.flags |= AF_NETF_ABSTRACT;
 	} else {
-		if (key.path[0] != '/')
-			flags |= AF_NETF_RELATIVE;
-		for (i = 0; i < AFN_SUN_MAX; i++) {
-			if (i >= n || !key.path[i])
-				break;
-			if (key.path[i] == '.' && key.path[i + 1] == '.' &&
-			    (i == 0 || key.path[i - 1] == '/') &&
-			    (key.path[i + 2] == '/' || !key.path[i + 2]))
-				flags |= AF_NETF_DOTDOT;
-		}
-		/* path[i] is the terminating NUL: part of the key, so that
-		 * an allowed file matches exactly and "/a/b" never
+		if (key->path[0] != '/')
+			scan.flags |= AF_NETF_RELATIVE;
+		scan.n = n;
+		scan.end = n;
+		bpf_loop(AFN_SUN_MAX, unix_scan_step, &scan, 0);
+		/* path[end] is the terminating NUL: part of the key, so
+		 * that an allowed file matches exactly and "/a/b" never
 		 * matches a directory entry "/a/b/". */
-		key.prefixlen = AF_NET_KEY_BITS + 8 * (i + 1);
+		key->prefixlen = AF_NET_KEY_BITS + 8 * ((scan.end & 0x7f) + 1);
 	}
-	denied = (flags & ~AF_NETF_PASSED) || !bpf_map_lookup_elem(&af_unix_allow, &key);
+	denied = (scan.flags & ~AF_NETF_PASSED) || !bpf_map_lookup_elem(&af_unix_allow, key);
 	cfg = bpf_map_lookup_elem(&af_fences, &fid);
 	if (!denied && !(cfg && (cfg->flags & AF_FENCE_NET_ALLOWED)))
 		return false;
@@ -386,9 +425,9 @@ static __always_inline bool unix_denied(const struct sockaddr *sun, __u64 len, _
 	if (!ev)
 		return denied && !(cfg && (cfg->flags & AF_FENCE_AUDIT));
 	ev->family = AFN_UNIX;
-	ev->flags = flags;
+	ev->flags = scan.flags;
 	ev->path_len = n;
-	__builtin_memcpy(ev->path, key.path, sizeof(ev->path));
+	__builtin_memcpy(ev->path, key->path, sizeof(ev->path));
 	return net_report(cfg, denied, op, ev);
 }
 

@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
@@ -572,6 +573,33 @@ static void unpin_dir(const char *dir)
 	rmdir(dir);
 }
 
+static void *destroy_link(void *link)
+{
+	bpf_link__destroy(link);
+	return NULL;
+}
+
+/* Releasing a tracepoint link waits for an RCU grace period (55 ms each
+ * here, 2.5 s for the effect tracepoints one after another): release
+ * them from threads at once, so that they share the grace periods. */
+static void destroy_links_at_once(struct bpf_link **links, size_t n)
+{
+	pthread_t th[n];
+	bool started[n];
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		started[i] = links[i] && !pthread_create(&th[i], NULL, destroy_link, links[i]);
+		if (!started[i])
+			bpf_link__destroy(links[i]);
+		links[i] = NULL;
+	}
+	for (i = 0; i < n; i++) {
+		if (started[i])
+			pthread_join(th[i], NULL);
+	}
+}
+
 void af_fence_close(struct af_fence *f)
 {
 	size_t i;
@@ -581,8 +609,7 @@ void af_fence_close(struct af_fence *f)
 	ring_buffer__free(f->rb);
 	for (i = 0; i < ARRAY_SIZE(progs); i++)
 		bpf_link__destroy(f->links[i]);
-	for (i = 0; i < ARRAY_SIZE(f->sys_links); i++)
-		bpf_link__destroy(f->sys_links[i]);
+	destroy_links_at_once(f->sys_links, ARRAY_SIZE(f->sys_links));
 	if (f->pin_dir[0])
 		unpin_dir(f->pin_dir);
 	fence_bpf__destroy(f->skel);

@@ -36,6 +36,11 @@ test_smoke_every_workload_has_numbers() {
 	    elif not (len(m["rss_kib"]) == int(n) and min(m["rss_kib"]) > 0 and
 	              min(m["map_memlock_kib"]) > 0):
 	        bad.append("memory/%s: %r" % (n, m))
+	# The event pipeline and the DNS stub: measured, no error.
+	for sec, key in (("events", "synth"), ("dns", "added_us")):
+	    d = doc.get(sec) or {"error": "missing"}
+	    if "error" in d or key not in d:
+	        bad.append("%s: %s" % (sec, d.get("error", d)))
 	print("\n".join(bad))
 	sys.exit(1 if bad else 0)
 	PYEOF
