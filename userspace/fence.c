@@ -348,7 +348,13 @@ static int attach_syscalls(struct af_fence *f, struct bpf_program *prog, bool en
 {
 	char tp[64];
 	size_t i, k = enter ? 0 : ARRAY_SIZE(effect_syscalls);
-	int err = mount_tracefs();
+	int err;
+
+	if (getenv("AF_EFFECTS_RAW")) {
+		snprintf(why, n, "AF_EFFECTS_RAW is set");
+		return -ECANCELED;
+	}
+	err = mount_tracefs();
 
 	if (err) {
 		snprintf(why, n, "mount tracefs on /sys/kernel/tracing: %s (file effects come "
@@ -600,18 +606,49 @@ static void destroy_links_at_once(struct bpf_link **links, size_t n)
 	}
 }
 
+/* Even together, the effect tracepoints' links take a second or more
+ * to release. They decide nothing (they trace; the cgroup they filter on
+ * is gone by now): a child process releases them, and the caller goes
+ * on at once, dropping its references for the price of a close(). */
+static void release_in_background(struct bpf_link **links, size_t n)
+{
+	pid_t pid;
+	size_t i;
+
+	for (i = 0; i < n && !links[i]; i++)
+		;
+	if (i == n)
+		return;
+	fflush(NULL);
+	pid = fork();
+	if (pid == 0) {
+		destroy_links_at_once(links, n);
+		_exit(0);
+	}
+	if (pid < 0) {
+		destroy_links_at_once(links, n);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		bpf_link__destroy(links[i]);
+		links[i] = NULL;
+	}
+}
+
 void af_fence_close(struct af_fence *f)
 {
 	size_t i;
 
 	if (!f)
 		return;
+	/* Unpin first: releasing the tracepoint links takes long, and the
+	 * fence is gone for everyone from now on. */
+	if (f->pin_dir[0])
+		unpin_dir(f->pin_dir);
 	ring_buffer__free(f->rb);
 	for (i = 0; i < ARRAY_SIZE(progs); i++)
 		bpf_link__destroy(f->links[i]);
-	destroy_links_at_once(f->sys_links, ARRAY_SIZE(f->sys_links));
-	if (f->pin_dir[0])
-		unpin_dir(f->pin_dir);
+	release_in_background(f->sys_links, ARRAY_SIZE(f->sys_links));
 	fence_bpf__destroy(f->skel);
 	free(f);
 }
