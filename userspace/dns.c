@@ -49,6 +49,7 @@ struct pending {
 };
 
 struct conn {
+	struct af_dns *d;
 	int fd;				/* -1: slot free */
 	uint8_t *buf;			/* 2-byte length, message, maybe more */
 	size_t have;
@@ -79,8 +80,8 @@ struct af_dns {
 	struct pending pend[PEND_MAX];
 	struct conn conns[CONN_MAX];
 	struct learned *learned;
-	size_t nlearned;
-	bool *live;			/* scratch: one per allow rule */
+	size_t nlearned, learned_cap;
+	bool *live;			/* scratch of refresh(): one per allow rule */
 	uint8_t buf[MSG_MAX + 2];
 };
 
@@ -224,8 +225,9 @@ int af_dns_open(const struct af_policy *p, struct af_dns **out, char *why, size_
 		goto fail;
 	}
 	/* Without ::1 (IPv6 off), IPv6 queries are refused: fail closed. */
-	if (bind_pair(AF_INET6, &d->u6, &d->t6, &d->port6))
-		af_debug("DNS stub: no ::1 (%s); IPv6 DNS queries will be refused", strerror(errno));
+	err = bind_pair(AF_INET6, &d->u6, &d->t6, &d->port6);
+	if (err)
+		af_debug("DNS stub: no ::1 (%s); IPv6 DNS queries will be refused", strerror(-err));
 	d->timer = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	if (d->timer < 0) {
 		err = -errno;
@@ -335,8 +337,9 @@ static void free_pending(struct pending *pq)
 	pq->query = NULL;
 }
 
-/* Whether any host rule allows name; sets d->live[i] for each that does. */
-static bool match_rules(struct af_dns *d, const char *name)
+/* Whether any host rule allows name; sets rules[i] (one per allow rule)
+ * for each that does. */
+static bool match_rules(const struct af_dns *d, const char *name, bool *rules)
 {
 	bool any = false;
 	size_t i;
@@ -344,8 +347,8 @@ static bool match_rules(struct af_dns *d, const char *name)
 	for (i = 0; i < d->p->n_net_allow; i++) {
 		const struct af_net_rule *r = &d->p->net_allow[i];
 
-		d->live[i] = r->kind == AF_NET_HOST && af_dns_host_match(r->host, name);
-		any |= d->live[i];
+		rules[i] = r->kind == AF_NET_HOST && af_dns_host_match(r->host, name);
+		any |= rules[i];
 	}
 	return any;
 }
@@ -386,13 +389,14 @@ static int learn(struct af_dns *d, const bool *rules, const char *name,
 
 			if (d->nlearned == LEARNED_MAX)
 				return -ENOSPC;
-			if (!(d->nlearned & (d->nlearned - 1)) || !d->learned) {
-				size_t cap = d->nlearned ? d->nlearned * 2 : 16;
+			if (d->nlearned == d->learned_cap) {
+				size_t cap = d->learned_cap ? d->learned_cap * 2 : 16;
 				struct learned *nl = realloc(d->learned, cap * sizeof(*nl));
 
 				if (!nl)
 					return -ENOMEM;
 				d->learned = nl;
+				d->learned_cap = cap;
 			}
 			l = &d->learned[d->nlearned++];
 			memset(l, 0, sizeof(*l));
@@ -427,8 +431,7 @@ static int on_upstream(void *ctx, int fd, uint32_t events)
 	if (af_dns_parse_answer(d->buf, len, &a) || a.q.id != pq->q.id ||
 	    a.q.qtype != pq->q.qtype || strcmp(a.q.name, pq->q.name))
 		return 0;
-	match_rules(d, a.q.name);
-	memcpy(rules, d->live, d->p->n_net_allow * sizeof(*rules));
+	match_rules(d, a.q.name, rules);
 	for (i = 0; i < a.naddrs; i++) {
 		if (a.addrs[i].ttl < ttl)
 			ttl = a.addrs[i].ttl;
@@ -495,7 +498,7 @@ static void handle_query(struct af_dns *d, const uint8_t *m, size_t len, const s
 	}
 	if (q.response)
 		return;
-	if (q.qclass != 1 || !match_rules(d, q.name)) {
+	if (q.qclass != 1 || !match_rules(d, q.name, d->live)) {
 		/* NXDOMAIN, not REFUSED: musl gives up a whole search-domain
 		 * walk on REFUSED. */
 		reply_error(d, from, m, &q, AF_DNS_NXDOMAIN);
@@ -582,7 +585,7 @@ static void conn_next(struct af_dns *d, int idx)
 static int on_conn(void *ctx, int fd, uint32_t events)
 {
 	struct conn *c = ctx;
-	struct af_dns *d = *(struct af_dns **)(c->buf + MSG_MAX + 2);
+	struct af_dns *d = c->d;
 	int idx = c - d->conns;
 	ssize_t got;
 
@@ -617,12 +620,11 @@ static int on_accept(void *ctx, int fd, uint32_t events)
 		if (d->conns[i].fd < 0)
 			c = &d->conns[i];
 	}
-	/* The buffer carries a pointer back to the stub past its end. */
-	if (!c || !(c->buf = malloc(MSG_MAX + 2 + sizeof(d)))) {
+	if (!c || !(c->buf = malloc(MSG_MAX + 2))) {
 		close(cfd);
 		return 0;
 	}
-	memcpy(c->buf + MSG_MAX + 2, &d, sizeof(d));
+	c->d = d;
 	c->fd = cfd;
 	c->have = 0;
 	c->busy = false;
@@ -642,12 +644,14 @@ static void expire(struct af_dns *d, uint64_t now)
 
 	while (i--) {
 		struct learned gone = d->learned[i];
+		int err;
 
 		if (gone.expires > now)
 			continue;
 		d->learned[i] = d->learned[--d->nlearned];
-		if (refresh(d, gone.family, gone.addr))
-			af_warn("DNS stub: cannot update the allowlist: %s", strerror(errno));
+		err = refresh(d, gone.family, gone.addr);
+		if (err)
+			af_warn("DNS stub: cannot update the allowlist: %s", strerror(-err));
 	}
 }
 
