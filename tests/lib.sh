@@ -103,6 +103,14 @@ af_run_test() {	# file name
 af_main() {
 	local file name only=${AF_TEST_FILTER:-}
 	file=$(basename "${BASH_SOURCE[1]}")
+	# Host tests share the machine's cgroups, pins and /run/agentfence
+	# (assert_no_leftovers looks at all of them): two checkouts testing
+	# at once take turns, file by file. A guest has its own machine.
+	if [ -z "${VMTEST:-}" ] && [ -z "${AF_TEST_LOCKED:-}" ]; then
+		exec 9>/run/lock/agentfence-tests.lock
+		flock 9
+		export AF_TEST_LOCKED=1
+	fi
 	for name in $(declare -F | awk '{ print $3 }' | grep '^test_'); do
 		[ -z "$only" ] || [[ $name == *$only* ]] || continue
 		af_run_test "$file" "$name"
