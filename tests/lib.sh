@@ -79,6 +79,14 @@ assert_no_leftovers() {
 	[ -z "$left" ] || fail "left behind: $left"
 }
 
+# af_limit NAME SECONDS: test NAME may take up to SECONDS on the
+# reference machine (default AF_LIMIT_DEFAULT); the runner scales every
+# limit by how fast this machine measured. Call it before af_main.
+declare -A AF_LIMITS=()
+af_limit() {
+	AF_LIMITS[$1]=$2
+}
+
 af_run_test() {	# file name
 	local file=$1 name=$2 rc=0
 	T=$(mktemp -d /tmp/aftest.XXXXXX)
@@ -107,6 +115,7 @@ af_main() {
 	# (assert_no_leftovers looks at all of them): two checkouts testing
 	# at once take turns, file by file. A guest has its own machine.
 	if [ -z "${VMTEST:-}" ] && [ -z "${AF_TEST_LOCKED:-}" ]; then
+		mkdir -p /run/lock
 		exec 9>/run/lock/agentfence-tests.lock
 		flock 9
 		export AF_TEST_LOCKED=1
