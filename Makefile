@@ -133,10 +133,13 @@ vmlinux.h:
 	$(Q){ head -4 bpf/vmlinux.h; $(BPFTOOL) btf dump file $(OUTPUT)/kernels/6.1/vmlinux format c; } > $(OUTPUT)/vmlinux.h.new
 	$(Q)mv $(OUTPUT)/vmlinux.h.new bpf/vmlinux.h
 
-run: deps all
+# deps first, then the build: under -j the two must not overlap.
+run: deps
+	$(Q)$(MAKE) --no-print-directory all
 	$(Q)scripts/demo $(OUTPUT)/agentfence
 
-test: deps all
+test: deps
+	$(Q)$(MAKE) --no-print-directory all
 	$(Q)tests/run
 
 test-unit test-host test-vm: all
@@ -147,7 +150,8 @@ check-asan:
 		STATIC_LIBS="-lbpf -lelf -lcrypto -lz -lzstd -lyaml" all
 	$(Q)AF_BUILD=$(OUTPUT)/asan tests/run unit
 
-bench: deps all
+bench: deps
+	$(Q)$(MAKE) --no-print-directory all
 	$(Q)bench/run
 
 clean:

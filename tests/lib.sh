@@ -79,30 +79,84 @@ assert_no_leftovers() {
 	[ -z "$left" ] || fail "left behind: $left"
 }
 
-# af_limit NAME SECONDS: test NAME may take up to SECONDS on the
-# reference machine (default AF_LIMIT_DEFAULT); the runner scales every
-# limit by how fast this machine measured. Call it before af_main.
+# Time limits. A slow machine is not a failure; a hung test is. Every
+# test has a limit: af_limit's or AF_LIMIT_DEFAULT seconds, as measured
+# on the reference machine, times AF_TIME_FACTOR, the runner's
+# calibration of this machine against it (tests/calibrate; never below
+# 1). A test past its limit is stopped (TERM, then KILL, to its whole
+# process group) and fails with its name and limit; the others run on.
+# The default: a minute on the host, two in a guest (where a fence's
+# start and teardown alone take seconds under TCG).
+if [ -n "${VMTEST:-}" ]; then
+	AF_LIMIT_DEFAULT=${AF_LIMIT_DEFAULT:-120}
+else
+	AF_LIMIT_DEFAULT=${AF_LIMIT_DEFAULT:-60}
+fi
+AF_TIME_FACTOR=${AF_TIME_FACTOR:-1}
 declare -A AF_LIMITS=()
+
+# af_limit NAME SECONDS: test NAME may take up to SECONDS on the
+# reference machine. Call it before af_main.
 af_limit() {
 	AF_LIMITS[$1]=$2
 }
 
+# The scaled limit of test NAME, in whole seconds.
+af_test_limit() {
+	local base=${AF_LIMITS[$1]:-$AF_LIMIT_DEFAULT}
+	awk -v b="$base" -v f="$AF_TIME_FACTOR" 'BEGIN { l = b * (f < 1 ? 1 : f); printf "%d\n", l == int(l) ? l : int(l) + 1 }'
+}
+
+af_now() {	# seconds since the epoch, with microseconds
+	echo "${EPOCHREALTIME/,/.}"
+}
+
 af_run_test() {	# file name
-	local file=$1 name=$2 rc=0
+	local file=$1 name=$2 rc=0 id limit t0 t1 pid wd
+	id="$file: $name${AF_TEST_TAG:-}"
+	limit=$(af_test_limit "$name")
 	T=$(mktemp -d /tmp/aftest.XXXXXX)
 	export T
+	# The runner's watchdog reads this: which test runs, for how long.
+	echo "# start $id (limit ${limit}s)"
+	t0=$(af_now)
+	# Job control gives the test its own process group, so that a
+	# stopped test takes everything it started with it.
+	set -m
 	(
 		cd "$T" || exit 1
 		"$name"
-	) >"$T/.log" 2>&1 || rc=$?
-	case $rc in
-	0) echo "ok - $file: $name${AF_TEST_TAG:-}" ;;
-	"$AF_SKIP") echo "skip - $file: $name${AF_TEST_TAG:-}: $(cat "$T/.skip" 2>/dev/null || echo 'no reason given')" ;;
-	*)
-		echo "not ok - $file: $name${AF_TEST_TAG:-} (exit $rc)"
+	) >"$T/.log" 2>&1 </dev/null &
+	pid=$!
+	(
+		trap 'exit 0' TERM
+		sleep "$limit" & wait $!
+		touch "$T/.timeout"
+		kill -TERM -- "-$pid" 2>/dev/null
+		sleep 5 & wait $!
+		kill -KILL -- "-$pid" 2>/dev/null
+	) >/dev/null 2>&1 &
+	wd=$!
+	set +m
+	wait "$pid" || rc=$?
+	kill -TERM -- "-$wd" 2>/dev/null
+	wait "$wd" 2>/dev/null
+	t1=$(af_now)
+	if [ -e "$T/.timeout" ]; then
+		echo "not ok - $id: timeout: stopped after its limit of ${limit}s (af_limit, AF_TIME_FACTOR=$AF_TIME_FACTOR)"
 		sed 's/^/#   /' "$T/.log" | tail -n 40
-		;;
-	esac
+	else
+		case $rc in
+		0) echo "ok - $id" ;;
+		"$AF_SKIP") echo "skip - $id: $(cat "$T/.skip" 2>/dev/null || echo 'no reason given')" ;;
+		*)
+			echo "not ok - $id (exit $rc)"
+			sed 's/^/#   /' "$T/.log" | tail -n 40
+			;;
+		esac
+	fi
+	awk -v a="$t0" -v b="$t1" -v l="$limit" -v id="$id" \
+		'BEGIN { printf "# time %.2f %d %s\n", b - a, l, id }'
 	# Unmount what a test mounted beneath $T before removing it.
 	grep -o " $T[^ ]*" /proc/self/mounts 2>/dev/null | sort -r | while read -r m; do umount -l "$m" 2>/dev/null; done
 	rm -rf "$T"
@@ -110,7 +164,8 @@ af_run_test() {	# file name
 
 af_main() {
 	local file name only=${AF_TEST_FILTER:-}
-	file=$(basename "${BASH_SOURCE[1]}")
+	# The file bash runs, which may source another's tests (vm/net.sh).
+	file=$(cd "$(dirname "$0")" && basename "$(pwd)")/$(basename "$0")
 	# Host tests share the machine's cgroups, pins and /run/agentfence
 	# (assert_no_leftovers looks at all of them): two checkouts testing
 	# at once take turns, file by file. A guest has its own machine.
@@ -122,6 +177,12 @@ af_main() {
 	fi
 	for name in $(declare -F | awk '{ print $3 }' | grep '^test_'); do
 		[ -z "$only" ] || [[ $name == *$only* ]] || continue
+		# A guest that hung is booted again to go on after the test
+		# that hung (tests/run): skip up to and including it.
+		if [ -n "${AF_TEST_RESUME:-}" ]; then
+			[ "$AF_TEST_RESUME" = "$file: $name${AF_TEST_TAG:-}" ] && AF_TEST_RESUME=
+			continue
+		fi
 		af_run_test "$file" "$name"
 	done
 }
