@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 #define _GNU_SOURCE
 #include <errno.h>
+#include <linux/capability.h>
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "box.h"
@@ -16,10 +18,28 @@ int af_box_prepare(struct af_box *b, const struct af_policy *p, bool landlock,
 {
 	int err;
 
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct have[2] = {};
+	uint64_t missing;
+	char names[512];
+
 	memset(b, 0, sizeof(*b));
 	b->policy = p;
 	b->landlock = landlock;
 	b->caps = p->caps;
+	/* A capability is granted by keeping it: what run lacks it cannot
+	 * give, and a fence with less than its policy says is refused. */
+	if (syscall(SYS_capget, &hdr, have)) {
+		snprintf(why, why_size, "capget: %s", strerror(errno));
+		return -errno;
+	}
+	missing = b->caps & ~((uint64_t)have[1].permitted << 32 | have[0].permitted);
+	if (missing) {
+		af_caps_format(missing, names, sizeof(names));
+		snprintf(why, why_size, "spec.process.capabilities grants %s, which agentfence "
+			 "itself does not hold (see CapPrm in /proc/self/status)", names);
+		return -EPERM;
+	}
 	err = af_seccomp_build(&b->filter, why, why_size);
 	if (err)
 		return err;
