@@ -11,7 +11,18 @@
 
 #include "box.h"
 #include "caps.h"
+#include "cgroup.h"
 #include "landlock.h"
+
+/* Whether one path is the other or beneath it, by components. */
+static bool covers(const char *dir, const char *path)
+{
+	size_t n = strlen(dir);
+
+	if (n == 1 && dir[0] == '/')
+		return true;
+	return !strncmp(dir, path, n) && (path[n] == '/' || path[n] == '\0');
+}
 
 int af_box_prepare(struct af_box *b, const struct af_policy *p, bool landlock,
 		   char *why, size_t why_size)
@@ -21,7 +32,7 @@ int af_box_prepare(struct af_box *b, const struct af_policy *p, bool landlock,
 	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
 	struct __user_cap_data_struct have[2] = {};
 	uint64_t missing;
-	char names[512];
+	char names[512], cg2[4096];
 
 	memset(b, 0, sizeof(*b));
 	b->policy = p;
@@ -39,6 +50,21 @@ int af_box_prepare(struct af_box *b, const struct af_policy *p, bool landlock,
 		snprintf(why, why_size, "spec.process.capabilities grants %s, which agentfence "
 			 "itself does not hold (see CapPrm in /proc/self/status)", names);
 		return -EPERM;
+	}
+	/* Landlock has no rule for "this cgroup and beneath": a writable
+	 * cgroupfs would let the command move out of the fence (the BPF
+	 * backends judge each cgroupfs write, bpf/proc.bpf.c). */
+	if (landlock && !af_cgroup2_mount(cg2, sizeof(cg2))) {
+		size_t i;
+
+		for (i = 0; i < p->n_writable; i++) {
+			if (covers(p->writable[i].path, cg2) || covers(cg2, p->writable[i].path)) {
+				snprintf(why, why_size, "the writable path %s opens the cgroup filesystem "
+					 "%s: Landlock cannot keep the fence's cgroup a one-way door "
+					 "(remove it, or use a BPF LSM backend)", p->writable[i].path, cg2);
+				return -EPERM;
+			}
+		}
 	}
 	err = af_seccomp_build(&b->filter, why, why_size);
 	if (err)
