@@ -13,6 +13,7 @@
  *                          try to raise each: "raise ... held/ESCAPED"
  *   escape clone3-cgroup FD-PATH  clone3 with CLONE_INTO_CGROUP
  *   escape mq NAME         mq_open an existing queue (print errno)
+ *   escape mqcreate NAME, mqunlink NAME   make or remove a POSIX queue
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -375,6 +376,14 @@ int main(int argc, char **argv)
 		return cmd_caps();
 	if (argc == 3 && !strcmp(argv[1], "clone3-cgroup"))
 		return cmd_clone3_cgroup(argv[2]);
+	if (argc == 3 && !strcmp(argv[1], "mqcreate")) {
+		struct mq_attr at = { .mq_maxmsg = 1, .mq_msgsize = 16 };
+		mqd_t q = mq_open(argv[2], O_RDWR | O_CREAT, 0600, &at);
+
+		return q == (mqd_t)-1 ? (perror("mq_open"), 2) : 0;
+	}
+	if (argc == 3 && !strcmp(argv[1], "mqunlink"))
+		return mq_unlink(argv[2]) ? 2 : 0;
 	if (argc == 3 && !strcmp(argv[1], "mq")) {
 		mqd_t q = mq_open(argv[2], O_RDWR);
 
