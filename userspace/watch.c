@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -125,4 +126,9 @@ void af_watch_stop(struct af_watch *w)
 	}
 	close(w->fd);
 	w->fd = -1;
+	/* It exits at once; a zombie left for init to reap could be
+	 * taken for a live watcher. ECHILD: run's reaper had it already. */
+	if (w->pid > 0)
+		waitpid(w->pid, NULL, 0);
+	w->pid = -1;
 }
