@@ -69,4 +69,29 @@ test_doctor_lists_every_entry() {
 	assert_contains "$OUT" "i386 and x32" "doctor on foreign ABIs"
 }
 
+# The journal's first record states the box in force: the filter's
+# hash (the one doctor prints), the capability sets, the namespaces.
+test_journal_states_the_box() {
+	esc_policy "  process: {capabilities: [net_bind_service]}"
+	assert_exit 0 "$AF" run ${BACKEND:+--backend "$BACKEND"} --policy "$T/p.yaml" --workspace "$T/ws" \
+		--journal "$T/j.jsonl" -q -- true
+	local want
+	want=$("$AF" doctor --json | $PY -c 'import json,sys; print(json.load(sys.stdin)["box"]["seccomp"]["sha256"])')
+	assert_exit 0 $PY - "$T/j.jsonl" "$want" <<-'PY'
+	import json, sys
+	rec = json.loads(open(sys.argv[1]).readline())
+	assert rec["type"] == "fence_start", rec["type"]
+	box = rec["box"]
+	assert box["seccomp"]["sha256"] == sys.argv[2], (box["seccomp"], sys.argv[2])
+	assert box["seccomp"]["foreign_abi"] == "kill", box
+	for s in ("bounding", "permitted", "effective", "inheritable", "ambient"):
+	    assert box["capabilities"][s] == "net_bind_service", box["capabilities"]
+	assert box["no_new_privs"] is True
+	assert box["namespaces"]["ipc"] == "private", box
+	assert box["on_supervisor_exit"] == "freeze", box
+	print("ok")
+	PY
+	assert_eq ok "$OUT" "the box in fence_start"
+}
+
 af_main "$@"
