@@ -15,7 +15,8 @@ const char af_usage_doctor[] =
 	"\n"
 	"Probe this kernel and say which enforcement backend a fence gets here,\n"
 	"why the better ones are unavailable, and how to enable them. Each BPF LSM\n"
-	"probe loads a program, triggers its hook and checks that it ran.\n"
+	"probe loads a program, triggers its hook and checks that it ran. Then the\n"
+	"process box run applies on every backend, seccomp filter entries included.\n"
 	"Exit 0 when some backend can fence, 3 when none can.\n";
 
 static const char *res(int err, const char *step, char *buf, size_t n)
