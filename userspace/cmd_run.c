@@ -466,6 +466,8 @@ int cmd_run(int argc, char **argv)
 		af_err("cannot prepare the command's box: %s", why);
 		goto out;
 	}
+	if (af_verbose)
+		af_box_print(stderr, &box, "agentfence: box: ");
 	snprintf(name, sizeof(name), "run-%d", getpid());
 	c = af_cgroup_create(name, cgpath, sizeof(cgpath), &cgfd);
 	if (c) {
@@ -607,7 +609,6 @@ int cmd_run(int argc, char **argv)
 				"where); denials still happened", (unsigned long long)drops);
 	}
 out:
-	af_watch_stop(&watch);
 	af_pty_close(box.pty);
 	box.pty = NULL;
 	af_loop_free(loop);
@@ -624,6 +625,9 @@ out:
 		while (waitpid(-1, NULL, WNOHANG) > 0)
 			;
 	}
+	/* Only now: should run die while it takes the fence down, the
+	 * watcher still freezes what is left. */
+	af_watch_stop(&watch);
 	/* The journal ends after the fence's last process: the exits of
 	 * what the command left behind are in it. */
 	if (rc.rec) {

@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <linux/landlock.h>
 #include <stdio.h>
 #include <string.h>
@@ -125,6 +126,7 @@ const char *af_landlock_uncovered(const struct af_policy *p, int abi)
 		 abi < 3 ? ", truncate" : "",
 		 p->n_deny_read ? ", deny_read" : "",
 		 abi < 6 ? ", signals and abstract unix sockets outside the fence (Landlock ABI 6)" : "",
-		 p->has_network ? ", sockets passed into the fence, packet sockets" : "");
+		 !p->has_network ? "" : p->caps & (1ULL << CAP_NET_RAW) ?
+		 ", sockets passed into the fence, packet sockets" : ", sockets passed into the fence");
 	return buf;
 }

@@ -155,6 +155,13 @@ int af_pty_start(struct af_pty *p, struct af_loop *loop)
 	close(p->slave);
 	p->slave = -1;
 	p->loop = loop;
+	/* In the background (`run ... &` in an interactive shell), touching
+	 * the terminal's modes or reading it would stop us (SIGTTOU,
+	 * SIGTTIN): leave both alone, relay output only. */
+	if (tcgetpgrp(p->term) != getpgrp()) {
+		p->tty[0] = false;
+		return af_loop_add(loop, p->master, on_master, p);
+	}
 	/* The pty's line discipline does the echo, ^C and ^Z now: the
 	 * outer one must pass every byte through untouched. */
 	if (!tcgetattr(p->term, &p->saved)) {
