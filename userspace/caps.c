@@ -79,8 +79,12 @@ void af_caps_format(uint64_t mask, char *buf, size_t size)
 			continue;
 		n = snprintf(buf + off, size > off ? size - off : 0, "%s%s", off ? "," : "",
 			     names[i]);
-		if (n < 0 || off + n >= size)
+		if (n < 0 || off + n >= size) {
+			/* Whole names only. */
+			if (off < size)
+				buf[off] = '\0';
 			return;
+		}
 		off += n;
 	}
 }

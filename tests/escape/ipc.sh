@@ -64,4 +64,19 @@ test_crash_dumps_no_core() {
 	assert_eq "" "$(ls ws)" "files the crash left in the workspace"
 }
 
+# The kernel runs core_pattern's pipe helper, and modprobe, as root
+# outside every fence: their sysctls must stay out of reach (uid 0
+# passes their permission check without any capability).
+sysctl_route() {	# file
+	esc_policy
+	local before
+	before=$(cat "$1")
+	assert_exit 0 esc_fence sh -c "echo '|/bin/false' >$1 2>/dev/null && echo ESCAPED || echo held"
+	assert_eq held "$OUT" "write $1"
+	assert_eq "$before" "$(cat "$1")" "$1 after"
+}
+
+test_core_pattern_unwritable() { sysctl_route /proc/sys/kernel/core_pattern; }
+test_modprobe_path_unwritable() { sysctl_route /proc/sys/kernel/modprobe; }
+
 af_main "$@"
