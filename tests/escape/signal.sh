@@ -110,6 +110,15 @@ test_supervisor_unkillable() {
 	assert_eq "held EPERMheld EPERMheld EPERM" "$(echo "$OUT" | tr -d '\n')" "signals to run"
 }
 
+# Not signals, but the same reach into run: its descriptors (pidfd_getfd)
+# and its memory (process_vm_readv) are behind ptrace's check.
+test_supervisor_descriptors_and_memory() {
+	setup
+	victim_stop
+	assert_exit 0 esc_fence sh -c "$ESC signal getfd \$PPID; $ESC signal vmread \$PPID"
+	assert_eq "held EPERMheld EPERM" "$(echo "$OUT" | tr -d '\n')" "run's descriptor 3 and memory"
+}
+
 test_watcher_unkillable() {
 	setup
 	victim_stop

@@ -7,7 +7,8 @@
  *                          through) in a child; print "NAME ERRNO" or
  *                          "NAME killed SIGNAL" or "NAME ok"
  *   escape signal HOW PID  send PID a signal: kill, tgkill, pidfd,
- *                          sigqueue, pgrp, sigio, sigurg; print "held ERRNO"
+ *                          sigqueue, pgrp, ptrace, getfd, vmread, sigio;
+ *                          print "held ERRNO"
  *                          or "ESCAPED"
  *   escape caps            print the capability sets and securebits, and
  *                          try to raise each: "raise ... held/ESCAPED"
@@ -35,6 +36,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
@@ -280,6 +282,32 @@ static int cmd_signal(const char *how, pid_t pid)
 	}
 	if (!strcmp(how, "ptrace"))
 		return held(r(syscall(SYS_ptrace, 16 /* PTRACE_ATTACH */, pid, 0, 0)));
+	if (!strcmp(how, "getfd")) {	/* steal descriptor 3 (run's: BPF, journal) */
+		int fd = syscall(SYS_pidfd_open, pid, 0);
+
+		if (fd < 0)
+			return held(-errno);
+		return held(r(syscall(SYS_pidfd_getfd, fd, 3, 0)));
+	}
+	if (!strcmp(how, "vmread")) {	/* read its memory: its stack */
+		char buf[64], path[64], line[256];
+		unsigned long lo = 0;
+		struct iovec l = { buf, sizeof(buf) }, rm;
+		FILE *f;
+
+		snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+		f = fopen(path, "r");
+		while (f && fgets(line, sizeof(line), f))
+			if (strstr(line, "[stack]"))
+				lo = strtoul(line, NULL, 16);
+		if (f)
+			fclose(f);
+		if (!lo)	/* maps unreadable: try a plausible address */
+			lo = 0x7ff000000000UL;
+		rm.iov_base = (void *)lo;
+		rm.iov_len = sizeof(buf);
+		return held(r(syscall(SYS_process_vm_readv, pid, &l, 1, &rm, 1, 0)));
+	}
 	if (!strcmp(how, "sigio")) {
 		/* The kernel sends SIGIO (default: terminate) to the owner
 		 * when the socket becomes readable; our own write makes it. */
