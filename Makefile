@@ -6,6 +6,7 @@
 #   make test       unit, host and VM tests; last line "N passed, N failed, N skipped"
 #   make check-asan unit tests under ASan/UBSan
 #   make bench      benchmarks (bench/RESULTS.md)
+#   make fuzz       build the libFuzzer targets (tests/unit/fuzz_*.c) into $(OUTPUT)/fuzz
 #   V=1             show full commands
 
 OUTPUT ?= build
@@ -47,7 +48,7 @@ TEST_HELPERS := $(patsubst tests/helpers/%.c,$(OUTPUT)/tests/helpers/%,$(wildcar
 BENCH_BINS := $(patsubst bench/%.c,$(OUTPUT)/bench/%,$(wildcard bench/*.c))
 
 .DELETE_ON_ERROR:
-.PHONY: all deps run test test-unit test-host test-vm check-asan bench clean kernels vmlinux.h
+.PHONY: all deps run test test-unit test-host test-vm check-asan bench clean kernels vmlinux.h fuzz
 
 all: $(OUTPUT)/agentfence $(OUTPUT)/agentfence.1 $(UNIT_BINS) $(TEST_HELPERS) $(BENCH_BINS)
 
@@ -146,6 +147,18 @@ check-asan:
 	$(Q)$(MAKE) OUTPUT=$(OUTPUT)/asan CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" \
 		STATIC_LIBS="-lbpf -lelf -lcrypto -lz -lzstd -lyaml -lseccomp" all
 	$(Q)AF_BUILD=$(OUTPUT)/asan tests/run unit
+
+# libFuzzer targets: each links only the sources it exercises.
+FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Iuserspace
+$(OUTPUT)/fuzz:
+	$(Q)mkdir -p $@
+$(OUTPUT)/fuzz/fuzz_policy: tests/unit/fuzz_policy.c userspace/policy.c userspace/caps.c userspace/json.c | $(OUTPUT)/fuzz
+	$(call msg,FUZZ,$@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) $^ -lyaml -o $@
+$(OUTPUT)/fuzz/fuzz_dns: tests/unit/fuzz_dns.c userspace/dns_msg.c | $(OUTPUT)/fuzz
+	$(call msg,FUZZ,$@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) $^ -o $@
+fuzz: $(OUTPUT)/fuzz/fuzz_policy $(OUTPUT)/fuzz/fuzz_dns
 
 bench: deps all
 	$(Q)bench/run
