@@ -165,7 +165,7 @@ bench: deps all
 
 clean:
 	$(Q)rm -rf $(OUTPUT)/agentfence $(OUTPUT)/userspace $(OUTPUT)/bpf $(OUTPUT)/tests \
-		$(OUTPUT)/*.o $(OUTPUT)/*.skel.h $(OUTPUT)/*.a $(OUTPUT)/default_policy.c $(OUTPUT)/asan
+		$(OUTPUT)/*.o $(OUTPUT)/*.skel.h $(OUTPUT)/*.a $(OUTPUT)/default_policy.c $(OUTPUT)/asan $(OUTPUT)/fuzz
 
 
 -include $(wildcard $(OUTPUT)/userspace/*.d $(OUTPUT)/*.d)
