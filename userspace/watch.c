@@ -11,10 +11,12 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -49,12 +51,25 @@ watcher(int fd, const char *cgroup, uint64_t fence_id, enum af_on_exit action,
 	int err;
 	FILE *f;
 
+	struct termios modes;
+	int term = -1, i;
+
+	/* run may put its terminal in raw mode (pty.c) and die with it so:
+	 * keep the modes it has now, to put them back. */
+	for (i = 0; i < 3 && term < 0; i++)
+		if (isatty(i) && !tcgetattr(i, &modes))
+			term = i;
 	setpgid(0, 0);
+	/* In a group of our own we are in the terminal's background:
+	 * tcsetattr would stop us unless SIGTTOU is ignored. */
+	signal(SIGTTOU, SIG_IGN);
 	do
 		n = read(fd, &c, 1);
 	while (n < 0 && errno == EINTR);
 	if (n == 1)
 		_exit(0);
+	if (term >= 0)
+		tcsetattr(term, TCSANOW, &modes);
 	/* Freeze first in both cases: nothing runs while we decide, and a
 	 * fork bomb cannot outpace the kill. */
 	err = write_file(cgroup, "cgroup.freeze", "1");

@@ -93,6 +93,21 @@ test_raw_outside_restored_after() {
 	assert_contains "$OUT" "termios same" "the outer terminal's modes after"
 }
 
+# run dies with the terminal in raw mode: its watcher puts the modes back
+# (and freezes the fence, supervisor.sh).
+test_supervisor_killed_terminal_restored() {
+	esc_policy
+	on_tty --kill-at-ready -- $(fence_cmd) sh -c 'echo ready; sleep 30'
+	local pid cg
+	pid=$(echo "$OUT" | awk '$1 == "run" && $2 == "pid" { print $3 }')
+	cg=$(cgroup2_mount)/agentfence/run-$pid
+	[ -d "$cg" ] && { echo 1 >"$cg/cgroup.kill"; sleep 0.3; rmdir "$cg"; }
+	assert_contains "$OUT" "outer at ready raw" "the terminal while the command ran"
+	assert_contains "$OUT" "termios same" "the terminal after run was killed"
+	assert_exit 0 esc_fence true	# collects the dead fence's pins
+	assert_no_leftovers
+}
+
 test_exit_status_through_pty() {
 	esc_policy
 	on_tty -- $(fence_cmd) sh -c 'exit 7'

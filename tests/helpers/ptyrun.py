@@ -5,6 +5,7 @@
 #   --on-ready DATA  when the output shows "ready", type DATA (\n, \x03 escapes)
 #   --winch R C      when the output shows "ready", resize the terminal
 #   --timeout S      kill CMD after S seconds (default 30)
+#   --kill-at-ready  when the output shows "ready", SIGKILL CMD
 # Prints what CMD wrote to the terminal, then "status N" (128+N when killed by
 # signal N), "termios same" or "termios changed" (modes after vs before), and
 # "outer at ready raw|cooked" (the terminal's modes while CMD runs).
@@ -15,6 +16,7 @@ ap.add_argument("--size", nargs=2, type=int)
 ap.add_argument("--on-ready")
 ap.add_argument("--winch", nargs=2, type=int)
 ap.add_argument("--timeout", type=float, default=30)
+ap.add_argument("--kill-at-ready", action="store_true")
 ap.add_argument("cmd", nargs=argparse.REMAINDER)
 a = ap.parse_args()
 cmd = a.cmd[1:] if a.cmd and a.cmd[0] == "--" else a.cmd
@@ -48,6 +50,9 @@ while time.time() < deadline:
         modes_at_ready = "raw" if not lflag & (termios.ICANON | termios.ECHO) else "cooked"
         if a.winch:
             fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", a.winch[0], a.winch[1], 0, 0))
+        if a.kill_at_ready:
+            os.kill(pid, signal.SIGKILL)
+            time.sleep(1)	# the watcher puts the modes back
         if a.on_ready:
             os.write(fd, a.on_ready.encode().decode("unicode_escape").encode("latin1"))
     p, st = os.waitpid(pid, os.WNOHANG)
@@ -82,3 +87,4 @@ print()
 print("status", os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status))
 print("termios", "same" if after is None or after == before else "changed")
 print("outer at ready", modes_at_ready)
+print("run pid", pid)
