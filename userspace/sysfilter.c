@@ -23,6 +23,9 @@
 #include <errno.h>
 #include <linux/sched.h>
 #include <linux/seccomp.h>
+#ifndef SECCOMP_FILTER_FLAG_SPEC_ALLOW
+#define SECCOMP_FILTER_FLAG_SPEC_ALLOW (1UL << 2)	/* 4.17 */
+#endif
 #include <seccomp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -178,6 +181,10 @@ int af_seccomp_build(struct af_seccomp *s, char *why, size_t why_size)
 	err = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
 	if (!err)
 		err = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
+	/* A binary tree of system call numbers: every allowed call pays a
+	 * few comparisons, not a walk of the table. */
+	if (!err)
+		err = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
 	if (err) {
 		snprintf(why, why_size, "seccomp_attr_set: %s", strerror(-err));
 		goto out;
@@ -232,8 +239,12 @@ int af_seccomp_install(const struct af_seccomp *s)
 {
 	struct sock_fprog prog = { .len = s->len, .filter = s->insns };
 
-	/* TSYNC is not needed: the child is single-threaded here. */
-	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog))
+	/* TSYNC is not needed: the child is single-threaded here.
+	 * SPEC_ALLOW: seccomp would otherwise turn on the Speculative Store
+	 * Bypass mitigation for the task, which guards the task's own
+	 * secrets against others and costs every fenced system call;
+	 * the box guards the node against the task. */
+	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_SPEC_ALLOW, &prog))
 		return -errno;
 	return 0;
 }

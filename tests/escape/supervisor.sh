@@ -115,9 +115,10 @@ test_sigterm_is_a_normal_end() {
 
 test_watcher_gone_after_run() {
 	esc_policy
-	"$AF" run ${BACKEND:+--backend "$BACKEND"} --policy "$T/p.yaml" --workspace "$T/ws" --no-journal -q -- sleep 1 &
+	"$AF" run ${BACKEND:+--backend "$BACKEND"} --policy "$T/p.yaml" --workspace "$T/ws" --no-journal -q -- \
+		sh -c 'echo >started; sleep 1' &
 	RUNNER=$!
-	sleep 0.5
+	wait_for "[ -e ws/started ]" || fail "the command did not start"
 	local w
 	w=$(ps -o pid= --ppid $RUNNER | tr -d ' ' | while read -r p; do [ "$(ps -o pgid= -p "$p" | tr -d ' ')" = "$p" ] && echo "$p"; done | head -1)
 	wait $RUNNER
