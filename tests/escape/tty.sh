@@ -129,7 +129,7 @@ test_ctrl_c_reaches_command() {
 
 test_pipes_stay_pipes() {
 	esc_policy
-	OUT=$(echo hi | esc_fence sh -c 'read x; echo "$x"; [ -t 0 ] || echo stdin-not-tty; [ -p /dev/stdout ] && echo stdout-pipe' | cat)
+	OUT=$(echo hi | esc_fence sh -c 'read x; echo "$x"; [ -t 0 ] || echo stdin-not-tty; [ -p /proc/self/fd/1 ] && echo stdout-pipe' | cat)
 	assert_contains "$OUT" "hi" "stdin through a pipe"
 	assert_contains "$OUT" "stdin-not-tty" "stdin"
 	assert_contains "$OUT" "stdout-pipe" "stdout"

@@ -52,7 +52,14 @@ while time.time() < deadline:
             fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", a.winch[0], a.winch[1], 0, 0))
         if a.kill_at_ready:
             os.kill(pid, signal.SIGKILL)
-            time.sleep(1)	# the watcher puts the modes back
+            # The watcher puts the modes back, then says so.
+            until = time.time() + 20
+            while b"died: fence" not in out and time.time() < until:
+                if select.select([fd], [], [], 0.1)[0]:
+                    try:
+                        out += os.read(fd, 65536)
+                    except OSError:
+                        break
         if a.on_ready:
             os.write(fd, a.on_ready.encode().decode("unicode_escape").encode("latin1"))
     p, st = os.waitpid(pid, os.WNOHANG)
