@@ -6,6 +6,7 @@
 #   make test       unit, host and VM tests; last line "N passed, N failed, N skipped"
 #   make check-asan unit tests under ASan/UBSan
 #   make bench      benchmarks (bench/RESULTS.md)
+#   make fuzz       build the libFuzzer targets (tests/unit/fuzz_*.c) into $(OUTPUT)/fuzz
 #   V=1             show full commands
 
 OUTPUT ?= build
@@ -25,9 +26,9 @@ endif
 CFLAGS ?= -O2 -g
 AF_CFLAGS := $(CFLAGS) -std=gnu11 -Wall -Wextra -Werror -MMD -MP \
 	-I$(OUTPUT) -Iuserspace -D_FORTIFY_SOURCE=2
-# libbpf, libelf, zlib, libyaml statically where Debian ships the .a, so
+# libbpf, libelf, zlib, libyaml, libseccomp statically where Debian ships the .a, so
 # the binary runs on any node; glibc stays dynamic.
-STATIC_LIBS := -Wl,-Bstatic -lbpf -lelf -lcrypto -lz -lzstd -lyaml -Wl,-Bdynamic
+STATIC_LIBS := -Wl,-Bstatic -lbpf -lelf -lcrypto -lz -lzstd -lyaml -lseccomp -Wl,-Bdynamic
 LDLIBS := $(STATIC_LIBS)
 
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
@@ -47,7 +48,7 @@ TEST_HELPERS := $(patsubst tests/helpers/%.c,$(OUTPUT)/tests/helpers/%,$(wildcar
 BENCH_BINS := $(patsubst bench/%.c,$(OUTPUT)/bench/%,$(wildcard bench/*.c))
 
 .DELETE_ON_ERROR:
-.PHONY: all deps run test test-unit test-host test-vm check-asan bench clean kernels vmlinux.h
+.PHONY: all deps run test test-unit test-host test-vm check-asan bench clean kernels vmlinux.h fuzz
 
 all: $(OUTPUT)/agentfence $(OUTPUT)/agentfence.1 $(UNIT_BINS) $(TEST_HELPERS) $(BENCH_BINS)
 
@@ -147,8 +148,20 @@ test-unit test-host test-vm: all
 
 check-asan:
 	$(Q)$(MAKE) OUTPUT=$(OUTPUT)/asan CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" \
-		STATIC_LIBS="-lbpf -lelf -lcrypto -lz -lzstd -lyaml" all
+		STATIC_LIBS="-lbpf -lelf -lcrypto -lz -lzstd -lyaml -lseccomp" all
 	$(Q)AF_BUILD=$(OUTPUT)/asan tests/run unit
+
+# libFuzzer targets: each links only the sources it exercises.
+FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Iuserspace
+$(OUTPUT)/fuzz:
+	$(Q)mkdir -p $@
+$(OUTPUT)/fuzz/fuzz_policy: tests/unit/fuzz_policy.c userspace/policy.c userspace/caps.c userspace/json.c | $(OUTPUT)/fuzz
+	$(call msg,FUZZ,$@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) $^ -lyaml -o $@
+$(OUTPUT)/fuzz/fuzz_dns: tests/unit/fuzz_dns.c userspace/dns_msg.c | $(OUTPUT)/fuzz
+	$(call msg,FUZZ,$@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) $^ -o $@
+fuzz: $(OUTPUT)/fuzz/fuzz_policy $(OUTPUT)/fuzz/fuzz_dns
 
 bench: deps
 	$(Q)$(MAKE) --no-print-directory all
@@ -156,7 +169,7 @@ bench: deps
 
 clean:
 	$(Q)rm -rf $(OUTPUT)/agentfence $(OUTPUT)/userspace $(OUTPUT)/bpf $(OUTPUT)/tests \
-		$(OUTPUT)/*.o $(OUTPUT)/*.skel.h $(OUTPUT)/*.a $(OUTPUT)/default_policy.c $(OUTPUT)/asan
+		$(OUTPUT)/*.o $(OUTPUT)/*.skel.h $(OUTPUT)/*.a $(OUTPUT)/default_policy.c $(OUTPUT)/asan $(OUTPUT)/fuzz
 
 
 -include $(wildcard $(OUTPUT)/userspace/*.d $(OUTPUT)/*.d)

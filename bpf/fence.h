@@ -96,6 +96,7 @@ enum af_op {
 	AF_OP_SOCKET,		/* socket(2) of a raw or other non-TCP/UDP inet socket */
 	AF_OP_URING_CREDS,	/* io_uring request with a registered personality */
 	AF_OP_DNS,		/* a DNS lookup through the fence's stub */
+	AF_OP_CGROUP,		/* write to a cgroup file or directory outside the fence */
 	AF_OP_MAX,
 };
 

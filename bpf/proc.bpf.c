@@ -164,3 +164,144 @@ int BPF_PROG(lsm_uring_creds, const struct cred *new, int ret)
 		return ret;
 	return deny_in_fence(AF_OP_URING_CREDS, 0);
 }
+
+/* ---- the cgroup is a one-way door ---- */
+
+#define CGROUP_SUPER_MAGIC	0x27e0eb
+#define CGROUP2_SUPER_MAGIC	0x63677270
+
+/* kernfs_node.parent became __parent (RCU) in 6.15. */
+struct kernfs_node___new {
+	struct kernfs_node *__parent;
+} __attribute__((preserve_access_index));
+
+/* Whether a write to a cgroupfs inode leaves the current task's fence:
+ * a file of a cgroup outside it (cgroup.procs, cgroup.threads, but
+ * also cgroup.kill, cgroup.freeze, limits), or a cgroup directory
+ * outside it. The kernel asks this too, for the common ancestor's
+ * cgroup.procs, when a process is moved (cgroup_may_write): so a
+ * fenced task can neither move itself out nor pull a task in from
+ * outside. A v1 hierarchy has no fence cgroups: every write refused. */
+static __always_inline bool cgfs_write_leaves(struct inode *inode, int mask, __u64 *fence_id,
+					      struct af_fence_cfg **cfg)
+{
+	struct kernfs_node *kn;
+	__u64 magic, cgid, *other;
+
+	if (!(mask & MAY_WRITE))
+		return false;
+	magic = BPF_CORE_READ(inode, i_sb, s_magic);
+	if (magic != CGROUP2_SUPER_MAGIC && magic != CGROUP_SUPER_MAGIC)
+		return false;
+	*cfg = af_current_fence(fence_id);
+	if (!*cfg)
+		return false;
+	kn = BPF_CORE_READ(inode, i_private);
+	if (!kn)
+		return true;
+	/* A file belongs to the cgroup of its directory. */
+	if ((BPF_CORE_READ(inode, i_mode) & S_IFMT) != S_IFDIR) {
+		if (bpf_core_field_exists(((struct kernfs_node___new *)0)->__parent))
+			kn = BPF_CORE_READ((struct kernfs_node___new *)kn, __parent);
+		else
+			kn = BPF_CORE_READ(kn, parent);
+		if (!kn)
+			return true;
+	}
+	if (magic != CGROUP2_SUPER_MAGIC)
+		return true;
+	cgid = BPF_CORE_READ(kn, id);
+	other = bpf_map_lookup_elem(&af_member, &cgid);
+	return !other || *other != *fence_id;
+}
+
+SEC("lsm_cgroup/inode_permission")
+int BPF_PROG(cg_cgfs_write, struct inode *inode, int mask)
+{
+	struct af_fence_cfg *cfg;
+	__u64 fence_id;
+
+	if (!cgfs_write_leaves(inode, mask, &fence_id, &cfg))
+		return 1;
+	return af_sys_decide(fence_id, cfg, AF_OP_CGROUP, BPF_CORE_READ(inode, i_ino)) ? 0 : 1;
+}
+
+SEC("lsm/inode_permission")
+int BPF_PROG(lsm_cgfs_write, struct inode *inode, int mask, int ret)
+{
+	struct af_fence_cfg *cfg;
+	__u64 fence_id;
+
+	if (ret)
+		return ret;
+	if (!cgfs_write_leaves(inode, mask, &fence_id, &cfg))
+		return 0;
+	return af_lsm_ret(af_sys_decide(fence_id, cfg, AF_OP_CGROUP, BPF_CORE_READ(inode, i_ino)));
+}
+
+/* ---- SIGIO and SIGURG of a file owner ---- */
+
+/* Files whose owner (F_SETOWN, F_SETOWN_EX, FIOSETOWN) a fenced task
+ * set, with its fence: the signal is sent later by whoever makes the
+ * file ready, often from outside the fence (a peer's write, a packet).
+ * Stale entries of freed files are harmless: a file has no owner to
+ * signal until someone sets one, which rewrites its entry. LRU: when
+ * full, the oldest go; then the fence of the task that triggers the
+ * signal decides (counted: AF_CNT_WALK_BOUND). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, __u64);
+} af_sigio SEC(".maps");
+
+SEC("lsm/file_set_fowner")
+int BPF_PROG(lsm_set_fowner, struct file *file)
+{
+	struct af_fence_cfg *cfg;
+	__u64 key = (__u64)file, fence_id;
+
+	cfg = af_current_fence(&fence_id);
+	if (!cfg) {
+		bpf_map_delete_elem(&af_sigio, &key);
+		return 0;
+	}
+	if (bpf_map_update_elem(&af_sigio, &key, &fence_id, BPF_ANY))
+		af_count(AF_CNT_WALK_BOUND);
+	return 0;
+}
+
+/* fown_struct is allocated apart from its file since 6.12, and points
+ * back at it; before, it was embedded in struct file. */
+struct fown_struct___new {
+	struct file *file;
+} __attribute__((preserve_access_index));
+
+SEC("lsm/file_send_sigiotask")
+int BPF_PROG(lsm_sigiotask, struct task_struct *tsk, struct fown_struct *fown, int sig, int ret)
+{
+	struct af_fence_cfg *cfg;
+	__u64 key, fence_id, cgid, *fid, *other;
+
+	if (ret)
+		return ret;
+	if (bpf_core_field_exists(((struct fown_struct___new *)0)->file))
+		key = (__u64)BPF_CORE_READ((struct fown_struct___new *)fown, file);
+	else
+		key = (__u64)fown - bpf_core_field_offset(struct file, f_owner);
+	fid = bpf_map_lookup_elem(&af_sigio, &key);
+	if (fid) {
+		fence_id = *fid;
+		cfg = bpf_map_lookup_elem(&af_fences, &fence_id);
+	} else {
+		cfg = af_current_fence(&fence_id);
+	}
+	if (!cfg)
+		return 0;
+	cgid = af_task_cgroup_id(tsk);
+	other = bpf_map_lookup_elem(&af_member, &cgid);
+	if (other && *other == fence_id)
+		return 0;
+	return af_lsm_ret(af_sys_decide(fence_id, cfg, AF_OP_SIGNAL,
+					((__u64)sig << 32) | BPF_CORE_READ(tsk, tgid)));
+}

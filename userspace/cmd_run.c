@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "backend.h"
+#include "box.h"
 #include "cgroup.h"
 #include "dns.h"
 #include "cmds.h"
@@ -27,6 +28,7 @@
 #include "spawn.h"
 #include "stream.h"
 #include "util.h"
+#include "watch.h"
 #include "../bpf/events.h"
 #include "../bpf/fence.h"
 
@@ -155,12 +157,18 @@ static int journal_path(const char *arg, const struct af_policy *p, char *out, s
 /* In the child, between fork and exec. */
 static void __attribute__((noreturn))
 exec_child(char **argv, const sigset_t *oldmask, const char *workspace,
-	   const struct af_policy *p, bool landlock)
+	   const struct af_box *box)
 {
 	const char *why;
 	int err;
 
 	sigprocmask(SIG_SETMASK, oldmask, NULL);
+	err = af_box_session(box, &why);
+	if (err) {
+		fprintf(stderr, "agentfence run: cannot give the command its session: %s: %s\n",
+			why, strerror(-err));
+		_exit(AF_EXIT_SETUP);
+	}
 	if (chdir(workspace)) {
 		fprintf(stderr, "agentfence run: cannot enter the workspace %s: %s\n",
 			workspace, strerror(errno));
@@ -169,13 +177,11 @@ exec_child(char **argv, const sigset_t *oldmask, const char *workspace,
 	/* Descriptors opened before the fence (other than stdio) could
 	 * write outside it without meeting a hook: don't pass them. */
 	syscall(SYS_close_range, 3, ~0U, 0);
-	if (landlock) {
-		err = af_landlock_restrict(p, &why);
-		if (err) {
-			fprintf(stderr, "agentfence run: cannot restrict with Landlock: %s: %s\n",
-				why, strerror(-err));
-			_exit(AF_EXIT_SETUP);
-		}
+	err = af_box_enter(box, &why);
+	if (err) {
+		fprintf(stderr, "agentfence run: cannot box the command: %s: %s\n",
+			why, strerror(-err));
+		_exit(AF_EXIT_SETUP);
 	}
 	execvp(argv[0], argv);
 	err = errno;
@@ -252,6 +258,7 @@ static bool reap(pid_t child, int *status)
 struct wait_ctx {
 	pid_t child;
 	int status;
+	struct af_pty *pty;
 };
 
 static int on_signal(void *ctx, int sigfd, uint32_t events)
@@ -264,11 +271,13 @@ static int on_signal(void *ctx, int sigfd, uint32_t events)
 		return 0;
 	if (si.ssi_signo == SIGCHLD)
 		return reap(w->child, &w->status) ? 1 : 0;
-	/* A terminal's ^C already reached the child, which shares our
-	 * process group: forward only signals sent to us alone. */
-	if (si.ssi_code == SI_USER || si.ssi_code == SI_QUEUE ||
-	    (si.ssi_signo != SIGINT && si.ssi_signo != SIGQUIT))
-		kill(w->child, si.ssi_signo);
+	if (si.ssi_signo == SIGWINCH) {
+		af_pty_winch(w->pty);
+		return 0;
+	}
+	/* The command has a session of its own: no terminal signals it
+	 * but through us. */
+	kill(w->child, si.ssi_signo);
 	return 0;
 }
 
@@ -354,6 +363,9 @@ int cmd_run(int argc, char **argv)
 	struct af_stream *stream = NULL;
 	struct af_dns *dns = NULL;
 	struct af_policy *p = NULL;
+	struct af_box box = {};
+	struct af_watch watch = { .pid = -1, .fd = -1 };
+	char watch_record[PATH_MAX + 32];
 	bool audit = false, strict = false;
 	int c, cgfd = -1, sigfd = -1, pidfd = -1, status = 0, ret = AF_EXIT_SETUP;
 	sigset_t mask, oldmask;
@@ -441,6 +453,7 @@ int cmd_run(int argc, char **argv)
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGHUP);
 	sigaddset(&mask, SIGQUIT);
+	sigaddset(&mask, SIGWINCH);
 	sigprocmask(SIG_BLOCK, &mask, &oldmask);
 
 	af_fence_gc();
@@ -448,6 +461,13 @@ int cmd_run(int argc, char **argv)
 		ret = AF_EXIT_NOFENCE;
 		goto out;
 	}
+	c = af_box_prepare(&box, p, backend == AF_BACKEND_LANDLOCK, why, sizeof(why));
+	if (c) {
+		af_err("cannot prepare the command's box: %s", why);
+		goto out;
+	}
+	if (af_verbose)
+		af_box_print(stderr, &box, "agentfence: box: ");
 	snprintf(name, sizeof(name), "run-%d", getpid());
 	c = af_cgroup_create(name, cgpath, sizeof(cgpath), &cgfd);
 	if (c) {
@@ -517,6 +537,7 @@ int cmd_run(int argc, char **argv)
 			.fence_id = af_cgroup_id(cgpath),
 			.argv = argv + optind,
 			.process_events = fence != NULL,
+			.box = af_box_json(&box),
 		};
 
 		c = af_recorder_open(&ro, &rc.rec, why, sizeof(why));
@@ -548,6 +569,14 @@ int cmd_run(int argc, char **argv)
 	/* Orphans of the command come to us, not to init: we reap them
 	 * when the fence comes down, so none is left a zombie. */
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
+	if (!no_journal)
+		snprintf(watch_record, sizeof(watch_record), "%s.supervisor-exit", journal);
+	c = af_watch_start(&watch, cgpath, af_cgroup_id(cgpath), p->on_supervisor_exit,
+			   no_journal ? NULL : watch_record);
+	if (c) {
+		af_err("cannot start the supervisor's watcher: %s", strerror(-c));
+		goto out;
+	}
 	fflush(NULL);
 	child = af_fork_into_cgroup(cgfd, &pidfd);
 	if (child < 0) {
@@ -555,13 +584,16 @@ int cmd_run(int argc, char **argv)
 		goto out;
 	}
 	if (child == 0)
-		exec_child(argv + optind, &oldmask, workspace, p, backend == AF_BACKEND_LANDLOCK);
+		exec_child(argv + optind, &oldmask, workspace, &box);
 	if (pidfd >= 0)
 		close(pidfd);
 	if (rc.rec)
 		af_recorder_root(rc.rec, child, argv + optind);
 	wc.child = child;
-	c = af_loop_add(loop, sigfd, on_signal, &wc);
+	wc.pty = box.pty;
+	c = af_pty_start(box.pty, loop);
+	if (!c)
+		c = af_loop_add(loop, sigfd, on_signal, &wc);
 	if (!c && fence)
 		c = af_loop_add(loop, af_fence_events_fd(fence), on_events, &rc);
 	c = c ? c : af_loop_run(loop);
@@ -577,6 +609,8 @@ int cmd_run(int argc, char **argv)
 				"where); denials still happened", (unsigned long long)drops);
 	}
 out:
+	af_pty_close(box.pty);
+	box.pty = NULL;
 	af_loop_free(loop);
 	af_dns_close(dns);
 	if (sigfd >= 0)
@@ -591,6 +625,9 @@ out:
 		while (waitpid(-1, NULL, WNOHANG) > 0)
 			;
 	}
+	/* Only now: should run die while it takes the fence down, the
+	 * watcher still freezes what is left. */
+	af_watch_stop(&watch);
 	/* The journal ends after the fence's last process: the exits of
 	 * what the command left behind are in it. */
 	if (rc.rec) {
@@ -604,6 +641,7 @@ out:
 	}
 	af_stream_close(stream);
 	af_fence_close(fence);
+	af_box_free(&box);
 	af_policy_free(p);
 	sigprocmask(SIG_SETMASK, &oldmask, NULL);
 	return ret;

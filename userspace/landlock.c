@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <linux/landlock.h>
 #include <stdio.h>
 #include <string.h>
@@ -15,6 +16,20 @@
 #ifndef LANDLOCK_ACCESS_FS_TRUNCATE
 #define LANDLOCK_ACCESS_FS_TRUNCATE (1ULL << 14)	/* ABI 3, 6.2 */
 #endif
+
+#ifndef LANDLOCK_SCOPE_SIGNAL
+#define LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET (1ULL << 0)	/* ABI 6, 6.12 */
+#define LANDLOCK_SCOPE_SIGNAL (1ULL << 1)		/* ABI 6, 6.12 */
+#endif
+
+/* struct landlock_ruleset_attr as of ABI 6; the kernel takes a prefix
+ * of it (the size says which fields we know), older headers lack the
+ * last two. */
+struct af_ruleset_attr {
+	__u64 handled_access_fs;
+	__u64 handled_access_net;	/* ABI 4 */
+	__u64 scoped;			/* ABI 6 */
+};
 
 /* Rights that change the filesystem, by the ABI that introduced them. */
 #define WRITE_RIGHTS_V1 (LANDLOCK_ACCESS_FS_WRITE_FILE | LANDLOCK_ACCESS_FS_REMOVE_DIR | \
@@ -45,7 +60,8 @@ int af_landlock_abi(void)
 
 int af_landlock_restrict(const struct af_policy *p, const char **why)
 {
-	struct landlock_ruleset_attr attr = {};
+	struct af_ruleset_attr attr = {};
+	size_t attr_size = sizeof(__u64);
 	int abi, ruleset, fd, ret = 0;
 	size_t i;
 
@@ -55,7 +71,14 @@ int af_landlock_restrict(const struct af_policy *p, const char **why)
 		return abi;
 	}
 	attr.handled_access_fs = write_rights(abi);
-	ruleset = syscall(SYS_landlock_create_ruleset, &attr, sizeof(attr), 0);
+	/* Signals (kill, tgkill, pidfd, SIGIO/SIGURG of a file owner) and
+	 * abstract unix sockets reach only processes in this domain or
+	 * beneath it: not run, not its watcher, nothing else outside. */
+	if (abi >= 6) {
+		attr.scoped = LANDLOCK_SCOPE_SIGNAL | LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET;
+		attr_size = sizeof(attr);
+	}
+	ruleset = syscall(SYS_landlock_create_ruleset, &attr, attr_size, 0);
 	if (ruleset < 0) {
 		*why = "landlock_create_ruleset";
 		return -errno;
@@ -99,9 +122,11 @@ const char *af_landlock_uncovered(const struct af_policy *p, int abi)
 	static char buf[256];
 
 	snprintf(buf, sizeof(buf),
-		 "chmod, chown, utimes, xattrs%s%s, mount, bpf(2), ptrace and signals%s",
+		 "chmod, chown, utimes, xattrs%s%s%s%s",
 		 abi < 3 ? ", truncate" : "",
 		 p->n_deny_read ? ", deny_read" : "",
-		 p->has_network ? ", sockets passed into the fence, packet sockets" : "");
+		 abi < 6 ? ", signals and abstract unix sockets outside the fence (Landlock ABI 6)" : "",
+		 !p->has_network ? "" : p->caps & (1ULL << CAP_NET_RAW) ?
+		 ", sockets passed into the fence, packet sockets" : ", sockets passed into the fence");
 	return buf;
 }

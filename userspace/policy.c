@@ -20,6 +20,7 @@
 #include <unistd.h>
 #include <yaml.h>
 
+#include "caps.h"
 #include "json.h"
 #include "policy.h"
 
@@ -1360,6 +1361,88 @@ static int parse_events(struct ctx *c, const struct node *seq)
 	return 0;
 }
 
+/* ---- process ---- */
+
+const char *af_on_exit_name(enum af_on_exit e)
+{
+	return e == AF_ON_EXIT_KILL ? "kill" : "freeze";
+}
+
+static int parse_caps(struct ctx *c, const struct node *seq)
+{
+	char d[DISP_MAX + 16], names[64];
+	struct af_loc at[AF_CAP_LAST + 1];
+	const char *s;
+	uint64_t bit;
+	size_t i;
+	int err, cap;
+
+	err = want(c, seq, N_SEQ, "spec.process.capabilities");
+	if (err)
+		return err;
+	for (i = 0; i < seq->n; i++) {
+		err = get_str(c, seq->kids[i], "spec.process.capabilities item", &s);
+		if (err)
+			return err;
+		cap = af_cap_parse(s);
+		if (cap < 0)
+			return fail(c, seq->kids[i]->loc,
+				    "unknown capability '%s' in spec.process.capabilities "
+				    "(a name from capabilities(7): net_bind_service or "
+				    "CAP_NET_BIND_SERVICE)", DISP(d, s));
+		bit = 1ULL << cap;
+		if (c->p->caps & bit)
+			return fail(c, seq->kids[i]->loc,
+				    "duplicate capability '%s' in spec.process.capabilities "
+				    "(first at %d:%d)", af_cap_name(cap), at[cap].line, at[cap].col);
+		c->p->caps |= bit;
+		at[cap] = seq->kids[i]->loc;
+		if (bit & af_caps_dangerous()) {
+			snprintf(names, sizeof(names), "%s", af_cap_name(cap));
+			err = add_warning(c, seq->kids[i]->loc,
+					  "spec.process.capabilities grants %s, which reaches outside "
+					  "the fence (see Documentation/policy.md)", names);
+			if (err)
+				return err;
+		}
+	}
+	return 0;
+}
+
+static int parse_process(struct ctx *c, const struct node *map)
+{
+	static const struct keydef defs[] = {
+		{ .name = "capabilities" }, { .name = "on_supervisor_exit" },
+	};
+	const struct node *vals[2], *keys[2];
+	char d[DISP_MAX + 16];
+	const char *s;
+	int err;
+
+	err = walk_map(c, map, "spec.process", defs, 2, vals, keys);
+	if (err)
+		return err;
+	c->p->process_loc = map->loc;
+	if (vals[0]) {
+		err = parse_caps(c, vals[0]);
+		if (err)
+			return err;
+	}
+	if (vals[1]) {
+		err = get_str(c, vals[1], "spec.process.on_supervisor_exit", &s);
+		if (err)
+			return err;
+		if (!strcmp(s, "freeze"))
+			c->p->on_supervisor_exit = AF_ON_EXIT_FREEZE;
+		else if (!strcmp(s, "kill"))
+			c->p->on_supervisor_exit = AF_ON_EXIT_KILL;
+		else
+			return fail(c, vals[1]->loc, "unknown spec.process.on_supervisor_exit '%s' "
+				    "(expected freeze or kill)", DISP(d, s));
+	}
+	return 0;
+}
+
 /* ---- document ---- */
 
 static bool valid_name(const char *s)
@@ -1382,14 +1465,14 @@ static int parse_spec(struct ctx *c, const struct node *map)
 {
 	static const struct keydef defs[] = {
 		{ .name = "mode" }, { .name = "filesystem" }, { .name = "network" },
-		{ .name = "events" },
+		{ .name = "events" }, { .name = "process" },
 	};
-	const struct node *vals[4], *keys[4];
+	const struct node *vals[5], *keys[5];
 	char d[DISP_MAX + 16];
 	const char *mode;
 	int err;
 
-	err = walk_map(c, map, "spec", defs, 4, vals, keys);
+	err = walk_map(c, map, "spec", defs, 5, vals, keys);
 	if (err)
 		return err;
 	c->p->mode = AF_MODE_ENFORCE;
@@ -1418,6 +1501,11 @@ static int parse_spec(struct ctx *c, const struct node *map)
 	}
 	if (vals[2]) {
 		err = parse_network(c, keys[2], vals[2]);
+		if (err)
+			return err;
+	}
+	if (vals[4]) {
+		err = parse_process(c, vals[4]);
 		if (err)
 			return err;
 	}
@@ -1667,6 +1755,7 @@ static void print_human_net(FILE *f, const struct af_policy *p)
 
 static void print_human(FILE *f, const struct af_policy *p)
 {
+	char caps[1024];
 	size_t i;
 
 	fprintf(f, "policy %s (%s)\n", p->name, p->file);
@@ -1687,6 +1776,9 @@ static void print_human(FILE *f, const struct af_policy *p)
 		if (p->events & (1u << i))
 			fprintf(f, "%s%s", i && (p->events & ((1u << i) - 1)) ? ", " : " ", event_kinds[i]);
 	fputc('\n', f);
+	af_caps_format(p->caps, caps, sizeof(caps));
+	fprintf(f, "  process:\n    capabilities: %s\n    on_supervisor_exit: %s\n",
+		caps[0] ? caps : "none", af_on_exit_name(p->on_supervisor_exit));
 	if (p->n_warnings)
 		fprintf(f, "  warnings:\n");
 	for (i = 0; i < p->n_warnings; i++)
@@ -1814,6 +1906,22 @@ static void print_json(FILE *f, const struct af_policy *p)
 		first = false;
 	}
 	fputs("],", f);
+	json_key(f, "process");
+	fputc('{', f);
+	json_key(f, "capabilities");
+	fputc('[', f);
+	for (i = 0, first = true; i <= AF_CAP_LAST; i++) {
+		if (!(p->caps & (1ULL << i)))
+			continue;
+		if (!first)
+			fputc(',', f);
+		json_str(f, af_cap_name(i));
+		first = false;
+	}
+	fputs("],", f);
+	json_key(f, "on_supervisor_exit");
+	json_str(f, af_on_exit_name(p->on_supervisor_exit));
+	fputs("},", f);
 	json_key(f, "warnings");
 	fputc('[', f);
 	for (i = 0; i < p->n_warnings; i++) {

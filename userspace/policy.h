@@ -58,6 +58,16 @@ enum af_event_kind {
 	AF_EVK_ALL = (1 << 7) - 1,
 };
 
+/* spec.process.on_supervisor_exit: what becomes of the fence when the
+ * supervisor (`run`) dies before its command. */
+enum af_on_exit {
+	AF_ON_EXIT_FREEZE = 0,	/* cgroup.freeze until adopted (default) */
+	AF_ON_EXIT_KILL = 1,	/* cgroup.kill */
+};
+
+/* "freeze" or "kill". */
+const char *af_on_exit_name(enum af_on_exit e);
+
 /* The kind's name in policies and journals, NULL for a bad bit. */
 const char *af_event_kind_name(unsigned int bit);
 
@@ -84,6 +94,11 @@ struct af_policy {
 
 	unsigned int events;		/* enum af_event_kind bits */
 	struct af_loc events_loc;	/* of spec.events, {0, 0} when absent */
+
+	/* spec.process */
+	uint64_t caps;			/* granted capabilities (1 << CAP_*), default 0 */
+	enum af_on_exit on_supervisor_exit;
+	struct af_loc process_loc;	/* of spec.process, {0, 0} when absent */
 
 	/* Non-fatal findings, each "file:line:col: warning: ..." */
 	char **warnings;

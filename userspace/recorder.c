@@ -210,6 +210,8 @@ int af_recorder_open(const struct af_recorder_opts *o, struct af_recorder **out,
 	fprintf(f, ",\"fence_id\":%llu,\"supervisor_pid\":%d,\"uid\":%u,\"process_events\":",
 		(unsigned long long)o->fence_id, getpid(), getuid());
 	json_bool(f, o->process_events);
+	if (o->box)
+		fprintf(f, ",\"box\":%s", o->box);
 	fputs(",\"command\":[", f);
 	for (i = 0; o->argv[i]; i++) {
 		if (i)

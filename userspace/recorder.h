@@ -27,6 +27,7 @@ struct af_recorder_opts {
 	uint64_t fence_id;
 	char *const *argv;		/* the command */
 	bool process_events;		/* the fence reports processes */
+	const char *box;		/* JSON object: the process box (box.h), or NULL */
 };
 
 /* Create the journal and write its fence_start record. */

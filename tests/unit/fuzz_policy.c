@@ -5,7 +5,7 @@
  * document, a loaded policy prints, and its JSON form is valid JSON.
  *
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined \
- *	-fno-sanitize-recover=all -Iuserspace userspace/policy.c \
+ *	-fno-sanitize-recover=all -Iuserspace userspace/policy.c userspace/caps.c \
  *	userspace/json.c tests/unit/fuzz_policy.c -lyaml -o fuzz_policy
  *   ./fuzz_policy -max_len=4096 corpus/ policies/
  */

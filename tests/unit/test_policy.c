@@ -1286,6 +1286,76 @@ static void test_events(void **state)
 	assert_null(af_event_kind_name(AF_EVK_CONNECT | AF_EVK_DNS));
 }
 
+static void test_process(void **state)
+{
+	struct af_policy *p;
+	char *out;
+
+	(void)state;
+	/* Absent: no capability, freeze. */
+	p = load_ok(SPEC "  mode: enforce\n");
+	assert_int_equal(p->caps, 0);
+	assert_int_equal(p->on_supervisor_exit, AF_ON_EXIT_FREEZE);
+	assert_int_equal(p->process_loc.line, 0);
+	out = print_to_string(p, false);
+	assert_non_null(strstr(out, "  process:\n    capabilities: none\n    on_supervisor_exit: freeze\n"));
+	free(out);
+	af_policy_free(p);
+
+	/* Names with or without CAP_, any case. */
+	p = load_ok(SPEC "  process:\n    capabilities: [net_bind_service, CAP_CHOWN, Cap_Kill]\n"
+		    "    on_supervisor_exit: kill\n");
+	assert_int_equal(p->caps, (1ULL << 10) | (1ULL << 0) | (1ULL << 5));
+	assert_int_equal(p->on_supervisor_exit, AF_ON_EXIT_KILL);
+	assert_int_equal(p->process_loc.line, 6);
+	/* kill reaches outside: warned. */
+	assert_int_equal(p->n_warnings, 1);
+	assert_string_equal(p->warnings[0], "t.yaml:6:49: warning: spec.process.capabilities grants "
+			    "kill, which reaches outside the fence (see Documentation/policy.md)");
+	out = print_to_string(p, false);
+	assert_non_null(strstr(out, "    capabilities: chown,kill,net_bind_service\n    on_supervisor_exit: kill\n"));
+	free(out);
+	out = print_to_string(p, true);
+	assert_valid_json(out);
+	assert_non_null(strstr(out, "\"process\":{\"capabilities\":[\"chown\",\"kill\",\"net_bind_service\"],"
+				"\"on_supervisor_exit\":\"kill\"}"));
+	free(out);
+	af_policy_free(p);
+	p = load_ok(SPEC "  process: {capabilities: []}\n");
+	assert_int_equal(p->caps, 0);
+	af_policy_free(p);
+	p = load_ok(SPEC "  process: {capabilities: [checkpoint_restore, sys_admin]}\n");
+	assert_int_equal(p->caps, (1ULL << 40) | (1ULL << 21));
+	assert_int_equal(p->n_warnings, 2);
+	af_policy_free(p);
+
+	expect_err(SPEC "  process: {capabilities: [net_bind_service, sys_adm]}\n",
+		   "5:46: unknown capability 'sys_adm' in spec.process.capabilities (a name from "
+		   "capabilities(7): net_bind_service or CAP_NET_BIND_SERVICE)");
+	expect_err(SPEC "  process: {capabilities: [all]}\n",
+		   "5:28: unknown capability 'all' in spec.process.capabilities (a name from "
+		   "capabilities(7): net_bind_service or CAP_NET_BIND_SERVICE)");
+	expect_err(SPEC "  process:\n    capabilities:\n      - chown\n      - CAP_CHOWN\n",
+		   "8:9: duplicate capability 'chown' in spec.process.capabilities (first at 7:9)");
+	expect_err(SPEC "  process: {capabilities: chown}\n",
+		   "5:27: spec.process.capabilities must be a sequence, not a string");
+	expect_err(SPEC "  process: {capabilities: [[chown]]}\n",
+		   "5:28: spec.process.capabilities item must be a string, not a sequence");
+	expect_err(SPEC "  process: {capabilities: [41]}\n",
+		   "5:28: unknown capability '41' in spec.process.capabilities (a name from "
+		   "capabilities(7): net_bind_service or CAP_NET_BIND_SERVICE)");
+	expect_err(SPEC "  process: {on_supervisor_exit: stay}\n",
+		   "5:33: unknown spec.process.on_supervisor_exit 'stay' (expected freeze or kill)");
+	expect_err(SPEC "  process: {on_supervisor_exit: [kill]}\n",
+		   "5:33: spec.process.on_supervisor_exit must be a string, not a sequence");
+	expect_err(SPEC "  process: {capabilites: [chown]}\n",
+		   "5:13: unknown key 'capabilites' in spec.process (did you mean 'capabilities'?)");
+	expect_err(SPEC "  process: [chown]\n",
+		   "5:12: spec.process must be a mapping, not a sequence");
+	expect_err(SPEC "  proces: {}\n",
+		   "5:3: unknown key 'proces' in spec (did you mean 'process'?)");
+}
+
 /* ---- printing ---- */
 
 static void test_print_human(void **state)
@@ -1306,6 +1376,7 @@ static void test_print_human(void **state)
 			 "    %s/.aws (missing)\n"
 			 "  network: none\n"
 			 "  events: exec, fork, exit, file, deny, connect, dns\n"
+			 "  process:\n    capabilities: none\n    on_supervisor_exit: freeze\n"
 			 "  warnings:\n"
 			 "    t.yaml:7:17: warning: deny_read path '%s/.aws' does not exist; nothing to protect\n",
 			 ws, home, home);
@@ -1331,7 +1402,8 @@ static void test_print_human(void **state)
 			    "    allow_loopback: false\n"
 			    "    dns servers: system, 10.0.0.2\n"
 			    "    unix allow: none\n"
-			    "  events: exec, fork, exit, file, deny, connect, dns\n");
+			    "  events: exec, fork, exit, file, deny, connect, dns\n"
+			    "  process:\n    capabilities: none\n    on_supervisor_exit: freeze\n");
 	free(out);
 	af_policy_free(p);
 }
@@ -1350,6 +1422,7 @@ static void test_print_json(void **state)
 			 "\"deny_read\":[{\"path\":\"%s/.ssh\",\"exists\":true},"
 			 "{\"path\":\"%s/.aws\",\"exists\":false}]},\"network\":null,"
 			 "\"events\":[\"exec\",\"fork\",\"exit\",\"file\",\"deny\",\"connect\",\"dns\"],"
+			 "\"process\":{\"capabilities\":[],\"on_supervisor_exit\":\"freeze\"},"
 			 "\"warnings\":[\"t.yaml:7:33: warning: deny_read path '%s/.aws' "
 			 "does not exist; nothing to protect\"]}\n",
 			 ws, home, home, home);
@@ -1373,6 +1446,7 @@ static void test_print_json(void **state)
 			    "\"allow_loopback\":true,\"dns\":{\"servers\":[\"system\"]},"
 			    "\"unix\":{\"allow\":[\"/run/x.sock\"]}},"
 			    "\"events\":[\"exec\",\"fork\",\"exit\",\"file\",\"deny\",\"connect\",\"dns\"],"
+			    "\"process\":{\"capabilities\":[],\"on_supervisor_exit\":\"freeze\"},"
 			    "\"warnings\":[]}\n");
 	assert_valid_json(out);
 	free(out);
@@ -1584,6 +1658,7 @@ int main(void)
 		cmocka_unit_test(test_name),
 		cmocka_unit_test(test_mode),
 		cmocka_unit_test(test_events),
+		cmocka_unit_test(test_process),
 		cmocka_unit_test(test_invalid_utf8),
 		cmocka_unit_test(test_control_bytes),
 		cmocka_unit_test(test_bom_and_crlf),

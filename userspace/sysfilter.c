@@ -1,0 +1,266 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The seccomp filter beneath every backend. The LSM programs and
+ * Landlock judge what a fenced process does to files and sockets; this
+ * refuses, before any of that, the system calls through which it could
+ * change the kernel, the mount tree, the namespaces or the terminal it
+ * was started from. Capabilities are gone too (caps.c): most entries
+ * would fail for want of one; the filter holds when a policy grants one,
+ * and for the calls no capability guards (bpf with unprivileged BPF,
+ * TIOCSTI before 6.2, userfaultfd, keyrings, personality).
+ *
+ * Only the native ABI is allowed: a system call made through int 0x80
+ * (i386) or with the x32 bit set would reach other numbers and other
+ * argument layouts, so they kill the process rather than be filtered
+ * twice (a fenced agent has no need of 32-bit binaries).
+ *
+ * clone3 passes its flags in memory, where seccomp cannot look: it
+ * fails with ENOSYS, glibc then falls back to clone(2), whose flags are
+ * a register and are filtered. That also closes CLONE_INTO_CGROUP, the
+ * only way to clone into another cgroup.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <linux/sched.h>
+#include <linux/seccomp.h>
+#ifndef SECCOMP_FILTER_FLAG_SPEC_ALLOW
+#define SECCOMP_FILTER_FLAG_SPEC_ALLOW (1UL << 2)	/* 4.17 */
+#endif
+#include <seccomp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/personality.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "sysfilter.h"
+
+#define NS_FLAGS (CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC | \
+		  CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWTIME)
+
+/* Personality flags that weaken the next exploit of a fenced process. */
+#define PERSONA_FLAGS ((unsigned long long)(ADDR_NO_RANDOMIZE | MMAP_PAGE_ZERO | READ_IMPLIES_EXEC))
+
+enum cond {
+	ALWAYS,
+	ARG_EQ32,	/* (arg & 0xffffffff) == val: ioctl numbers are 32 bits */
+	ARG_ANY_BIT,	/* arg & val != 0, one rule per bit of val */
+	PERSONA,	/* personality(persona) with a PERSONA_FLAGS bit, not a query */
+};
+
+struct entry {
+	const char *name;
+	enum cond cond;
+	unsigned int arg;
+	unsigned long long val;
+	int err;
+	const char *when;
+	const char *why;
+};
+
+/* The one table. Every entry has a route in tests/escape/seccomp.sh. */
+static const struct entry table[] = {
+	/* The kernel image and its modules. */
+	{ "init_module", ALWAYS, 0, 0, EPERM, "", "loads code into the kernel" },
+	{ "finit_module", ALWAYS, 0, 0, EPERM, "", "loads code into the kernel" },
+	{ "delete_module", ALWAYS, 0, 0, EPERM, "", "unloads a module others rely on (a security module)" },
+	{ "kexec_load", ALWAYS, 0, 0, EPERM, "", "replaces the running kernel" },
+	{ "kexec_file_load", ALWAYS, 0, 0, EPERM, "", "replaces the running kernel" },
+	{ "reboot", ALWAYS, 0, 0, EPERM, "", "stops the node (and arms kexec)" },
+	{ "swapon", ALWAYS, 0, 0, EPERM, "", "hands the kernel a device to write memory to" },
+	{ "swapoff", ALWAYS, 0, 0, EPERM, "", "node-wide memory configuration" },
+	{ "iopl", ALWAYS, 0, 0, EPERM, "", "raw port I/O: reaches hardware past every hook" },
+	{ "ioperm", ALWAYS, 0, 0, EPERM, "", "raw port I/O: reaches hardware past every hook" },
+	/* BPF and tracing: the fence is made of BPF. */
+	{ "bpf", ALWAYS, 0, 0, EPERM, "", "could detach, read or overwrite the fence's own programs and maps" },
+	{ "perf_event_open", ALWAYS, 0, 0, EPERM, "", "kernel and other processes' profiling, a side channel and a frequent exploit path" },
+	{ "lookup_dcookie", ALWAYS, 0, 0, EPERM, "", "resolves kernel dentry cookies (profiling)" },
+	/* The mount tree: "inside" is decided through it. */
+	{ "mount", ALWAYS, 0, 0, EPERM, "", "a bind mount moves what a path names" },
+	{ "umount2", ALWAYS, 0, 0, EPERM, "", "uncovers what a mount hid" },
+	{ "pivot_root", ALWAYS, 0, 0, EPERM, "", "replaces the root the paths are judged from" },
+	{ "mount_setattr", ALWAYS, 0, 0, EPERM, "", "makes a read-only mount writable, changes propagation" },
+	{ "fsopen", ALWAYS, 0, 0, EPERM, "", "new mount API: a filesystem context" },
+	{ "fspick", ALWAYS, 0, 0, EPERM, "", "new mount API: reconfigures a mounted filesystem" },
+	{ "fsconfig", ALWAYS, 0, 0, EPERM, "", "new mount API: sets a filesystem's options" },
+	{ "fsmount", ALWAYS, 0, 0, EPERM, "", "new mount API: turns a context into a mount" },
+	{ "open_tree", ALWAYS, 0, 0, EPERM, "", "new mount API: clones a mount tree (a detached bind mount)" },
+	{ "move_mount", ALWAYS, 0, 0, EPERM, "", "new mount API: attaches a mount anywhere" },
+	/* Namespaces: a new user namespace gives every capability inside it,
+	 * new mount/net namespaces a view the fence did not judge. */
+	{ "clone3", ALWAYS, 0, 0, ENOSYS, "", "flags in memory (CLONE_NEWUSER, CLONE_INTO_CGROUP) cannot be filtered: glibc falls back to clone" },
+	{ "clone", ARG_ANY_BIT, 0, NS_FLAGS, EPERM, "flags & CLONE_NEW*", "a new namespace (user: every capability in it)" },
+	{ "unshare", ARG_ANY_BIT, 0, NS_FLAGS, EPERM, "flags & CLONE_NEW*", "a new namespace (user: every capability in it)" },
+	{ "setns", ALWAYS, 0, 0, EPERM, "", "enters another process's namespaces (the host's)" },
+	/* The terminal agentfence was started from. */
+	{ "ioctl", ARG_EQ32, 1, TIOCSTI, EPERM, "cmd == TIOCSTI", "pushes input into a terminal: commands typed into the shell outside" },
+	{ "ioctl", ARG_EQ32, 1, TIOCLINUX, EPERM, "cmd == TIOCLINUX", "console selection paste: the same injection on a virtual console" },
+	{ "ioctl", ARG_EQ32, 1, TIOCCONS, EPERM, "cmd == TIOCCONS", "redirects the system console into this terminal" },
+	/* Kernel objects shared with processes outside the fence. */
+	{ "keyctl", ALWAYS, 0, 0, EPERM, "", "kernel keyrings are per user, not per fence: root's keys outside" },
+	{ "add_key", ALWAYS, 0, 0, EPERM, "", "kernel keyrings are per user, not per fence" },
+	{ "request_key", ALWAYS, 0, 0, EPERM, "", "kernel keyrings are per user, not per fence (and upcalls to userspace helpers)" },
+	{ "userfaultfd", ALWAYS, 0, 0, EPERM, "", "stalls the kernel mid-copy at will: the usual exploit primitive" },
+	{ "open_by_handle_at", ALWAYS, 0, 0, EPERM, "", "opens a file by handle, without a path for the fence to judge" },
+	/* Node-wide settings. */
+	{ "settimeofday", ALWAYS, 0, 0, EPERM, "", "the node's clock (journal timestamps, certificates)" },
+	{ "clock_settime", ALWAYS, 0, 0, EPERM, "", "the node's clock (journal timestamps, certificates)" },
+	{ "acct", ALWAYS, 0, 0, EPERM, "", "process accounting: the kernel writes a file of our choosing" },
+	{ "quotactl", ALWAYS, 0, 0, EPERM, "", "disk quotas of every user" },
+	{ "quotactl_fd", ALWAYS, 0, 0, EPERM, "", "disk quotas of every user" },
+	{ "syslog", ALWAYS, 0, 0, EPERM, "", "reads and clears the kernel log (kernel addresses)" },
+	{ "vhangup", ALWAYS, 0, 0, EPERM, "", "hangs up the terminal of others" },
+	{ "personality", PERSONA, 0, 0, EPERM, "persona & (ADDR_NO_RANDOMIZE|MMAP_PAGE_ZERO|READ_IMPLIES_EXEC), not a query", "ADDR_NO_RANDOMIZE, READ_IMPLIES_EXEC, MMAP_PAGE_ZERO weaken the next exploit" },
+};
+
+static int add(scmp_filter_ctx ctx, const struct entry *e, int nr)
+{
+	unsigned long long bits;
+	int err, i;
+
+	switch (e->cond) {
+	case ALWAYS:
+		return seccomp_rule_add_exact(ctx, SCMP_ACT_ERRNO(e->err), nr, 0);
+	case ARG_EQ32:
+		return seccomp_rule_add_exact(ctx, SCMP_ACT_ERRNO(e->err), nr, 1,
+					      SCMP_CMP(e->arg, SCMP_CMP_MASKED_EQ, 0xffffffffULL, e->val));
+	case ARG_ANY_BIT:
+		for (bits = e->val, i = 0; bits; bits >>= 1, i++) {
+			if (!(bits & 1))
+				continue;
+			err = seccomp_rule_add_exact(ctx, SCMP_ACT_ERRNO(e->err), nr, 1,
+						     SCMP_CMP(e->arg, SCMP_CMP_MASKED_EQ,
+							      1ULL << i, 1ULL << i));
+			if (err)
+				return err;
+		}
+		return 0;
+	case PERSONA:
+		/* persona is an unsigned int and 0xffffffff a query, which
+		 * has every bit set; libseccomp allows one comparison per
+		 * argument and rule. So: refuse when a flag bit f is set
+		 * and some other bit b is clear, for every b: 31 rules a
+		 * flag, and the query (or high bits, ignored by the kernel)
+		 * matches none. */
+		for (bits = PERSONA_FLAGS; bits; bits &= bits - 1) {
+			unsigned long long f = bits & -bits;
+
+			for (i = 0; i < 32; i++) {
+				if ((1ULL << i) == f)
+					continue;
+				err = seccomp_rule_add_exact(ctx, SCMP_ACT_ERRNO(e->err), nr, 1,
+							     SCMP_CMP(e->arg, SCMP_CMP_MASKED_EQ,
+								      f | (1ULL << i), f));
+				if (err)
+					return err;
+			}
+		}
+		return 0;
+	}
+	return -EINVAL;
+}
+
+int af_seccomp_build(struct af_seccomp *s, char *why, size_t why_size)
+{
+	scmp_filter_ctx ctx;
+	char *buf = NULL;
+	size_t i, size = 0;
+	int nr, err, fd = -1;
+
+	memset(s, 0, sizeof(*s));
+	ctx = seccomp_init(SCMP_ACT_ALLOW);
+	if (!ctx) {
+		snprintf(why, why_size, "seccomp_init: out of memory");
+		return -ENOMEM;
+	}
+	/* Foreign ABIs are not in the filter: a call through one kills. */
+	err = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
+	if (!err)
+		err = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
+	/* A binary tree of system call numbers: every allowed call pays a
+	 * few comparisons, not a walk of the table. */
+	if (!err)
+		err = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
+	if (err) {
+		snprintf(why, why_size, "seccomp_attr_set: %s", strerror(-err));
+		goto out;
+	}
+	for (i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
+		nr = seccomp_syscall_resolve_name(table[i].name);
+		if (nr == __NR_SCMP_ERROR) {
+			snprintf(why, why_size, "unknown system call %s", table[i].name);
+			err = -EINVAL;
+			goto out;
+		}
+		err = add(ctx, &table[i], nr);
+		if (err) {
+			snprintf(why, why_size, "seccomp rule for %s: %s", table[i].name,
+				 strerror(-err));
+			goto out;
+		}
+		s->rules++;
+	}
+	fd = memfd_create("af-seccomp", MFD_CLOEXEC);
+	if (fd < 0) {
+		err = -errno;
+		snprintf(why, why_size, "memfd_create: %s", strerror(errno));
+		goto out;
+	}
+	err = seccomp_export_bpf(ctx, fd);
+	if (err) {
+		snprintf(why, why_size, "seccomp_export_bpf: %s", strerror(-err));
+		goto out;
+	}
+	size = lseek(fd, 0, SEEK_END);
+	if (size == 0 || size % sizeof(struct sock_filter) || size / sizeof(struct sock_filter) > BPF_MAXINSNS ||
+	    !(buf = malloc(size)) || pread(fd, buf, size, 0) != (ssize_t)size) {
+		err = -EIO;
+		snprintf(why, why_size, "seccomp_export_bpf: a program of %zu bytes", size);
+		goto out;
+	}
+	s->insns = (struct sock_filter *)buf;
+	s->len = size / sizeof(struct sock_filter);
+	af_sha256_hex(buf, size, s->sha256);
+	buf = NULL;
+	err = 0;
+out:
+	free(buf);
+	if (fd >= 0)
+		close(fd);
+	seccomp_release(ctx);
+	return err;
+}
+
+int af_seccomp_install(const struct af_seccomp *s)
+{
+	struct sock_fprog prog = { .len = s->len, .filter = s->insns };
+
+	/* TSYNC is not needed: the child is single-threaded here.
+	 * SPEC_ALLOW: seccomp would otherwise turn on the Speculative Store
+	 * Bypass mitigation for the task, which guards the task's own
+	 * secrets against others and costs every fenced system call;
+	 * the box guards the node against the task. */
+	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_SPEC_ALLOW, &prog))
+		return -errno;
+	return 0;
+}
+
+void af_seccomp_free(struct af_seccomp *s)
+{
+	free(s->insns);
+	s->insns = NULL;
+	s->len = 0;
+}
+
+void af_seccomp_describe(af_seccomp_entry_fn fn, void *ctx)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(table) / sizeof(table[0]); i++)
+		fn(ctx, table[i].name, table[i].when, table[i].err == ENOSYS ? "ENOSYS" : "EPERM",
+		   table[i].why);
+}
