@@ -22,6 +22,7 @@
 #include "events.h"
 #include "fence.h"
 #include "landlock.h"
+#include "mountns.h"
 #include "loop.h"
 #include "recorder.h"
 #include "spawn.h"
@@ -157,10 +158,16 @@ static void __attribute__((noreturn))
 exec_child(char **argv, const sigset_t *oldmask, const char *workspace,
 	   const struct af_policy *p, bool landlock)
 {
-	const char *why;
+	const char *why, *where;
 	int err;
 
 	sigprocmask(SIG_SETMASK, oldmask, NULL);
+	/* Before the workspace is entered: its bind mount is the cwd. */
+	if (landlock && (err = af_mountns_enter(&why, &where))) {
+		fprintf(stderr, "agentfence run: cannot make the fence's mount namespace: %s %s: %s\n",
+			why, where, strerror(-err));
+		_exit(AF_EXIT_SETUP);
+	}
 	if (chdir(workspace)) {
 		fprintf(stderr, "agentfence run: cannot enter the workspace %s: %s\n",
 			workspace, strerror(errno));
@@ -446,6 +453,10 @@ int cmd_run(int argc, char **argv)
 	af_fence_gc();
 	if (choose_backend(backend, p, strict, &backend)) {
 		ret = AF_EXIT_NOFENCE;
+		goto out;
+	}
+	if (backend == AF_BACKEND_LANDLOCK && (c = af_mountns_prepare(p, why, sizeof(why)))) {
+		af_err("cannot plan the fence's mount namespace: %s", why);
 		goto out;
 	}
 	snprintf(name, sizeof(name), "run-%d", getpid());

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "landlock.h"
+#include "mountns.h"
 
 #ifndef LANDLOCK_ACCESS_FS_TRUNCATE
 #define LANDLOCK_ACCESS_FS_TRUNCATE (1ULL << 14)	/* ABI 3, 6.2 */
@@ -98,10 +99,13 @@ const char *af_landlock_uncovered(const struct af_policy *p, int abi)
 {
 	static char buf[256];
 
+	/* chmod, chown, utimes, xattrs, inode flags, deny_read and
+	 * protected paths: the mount namespace (userspace/mountns.c). */
+	const char *mnt = af_mountns_uncovered(p);
+
 	snprintf(buf, sizeof(buf),
-		 "chmod, chown, utimes, xattrs%s%s, mount, bpf(2), ptrace and signals%s",
-		 abi < 3 ? ", truncate" : "",
-		 p->n_deny_read ? ", deny_read" : "",
+		 "%s%s%smount, bpf(2), ptrace and signals%s",
+		 abi < 3 ? "truncate, " : "", mnt, mnt[0] ? ", " : "",
 		 p->has_network ? ", sockets passed into the fence, packet sockets" : "");
 	return buf;
 }
