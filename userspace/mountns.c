@@ -60,6 +60,7 @@ enum op_kind {
 struct op {
 	enum op_kind kind;
 	int depth;	/* components: shallow mounts first */
+	bool nodev;	/* OP_BIND_RW: a directory outside /dev */
 	char *path;
 };
 
@@ -192,6 +193,9 @@ int af_mountns_prepare(const struct af_policy *p, char *err, size_t n)
 		}
 		if ((ret = add_op(OP_BIND_RW, p->writable[i].path, err, n)))
 			return ret;
+		ops[n_ops - 1].nodev = !stat(p->writable[i].path, &st) && S_ISDIR(st.st_mode) &&
+				       strcmp(p->writable[i].path, "/dev") &&
+				       strncmp(p->writable[i].path, "/dev/", 5);
 	}
 	ret = af_policy_protected_each(p, plan_protected, &c);
 	if (ret)
@@ -298,8 +302,14 @@ int af_mountns_enter(const char **why, const char **where)
 
 		switch (ops[i].kind) {
 		case OP_BIND_RW:
+			/* A device node made in a writable directory must not
+			 * open the disk (mknod as root): nodev, but not for the
+			 * devices themselves (/dev/null, /dev/pts). */
+			err = set_attr(path, 0, ops[i].nodev ? MOUNT_ATTR_NODEV : 0, MOUNT_ATTR_RDONLY);
+			STEP(err && (errno = -err), "make a writable path read-write", path);
+			break;
 		case OP_PIN:
-			err = set_attr(path, 0, 0, MOUNT_ATTR_RDONLY);
+			err = set_attr(path, 0, MOUNT_ATTR_NODEV, MOUNT_ATTR_RDONLY);
 			STEP(err && (errno = -err), "make a writable path read-write", path);
 			break;
 		case OP_HIDE_FILE:
