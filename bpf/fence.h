@@ -17,6 +17,50 @@
 enum af_root_kind {
 	AF_ROOT_WRITABLE = 1,
 	AF_ROOT_DENY_READ = 2,
+	AF_ROOT_PROTECTED = 3,	/* read-only inside a writable root */
+};
+
+/* Protected paths by name, for those that do not exist yet and for the
+ * directories on their way: (parent directory, name) -> what the name
+ * is. A name that is a protected path may not be created, linked,
+ * renamed or symlinked into place, nor removed or renamed away; a name
+ * on the way may only be made as a directory, and then names its own
+ * children (af_pnext) when it appears. */
+#define AF_PNAME_LEN	32	/* a component, NUL-padded (policy: at most 31 bytes) */
+#define AF_PNEXT_MAX	8	/* protected names beneath one directory on the way */
+
+enum af_pname_kind {
+	AF_PN_FINAL = 1,	/* the protected path itself */
+	AF_PN_WAY = 2,		/* a directory between a writable root and one */
+};
+
+struct af_pname_key {
+	__u64 fence_id;
+	__u64 ino;		/* of the parent directory */
+	__u32 dev;
+	__u32 pad;
+	char name[AF_PNAME_LEN];
+};
+_Static_assert(sizeof(struct af_pname_key) == 56, "af_pname_key layout");
+
+struct af_pname_val {
+	__u32 kind;		/* enum af_pname_kind */
+	__u32 node;		/* AF_PN_WAY: key of its children in af_pnext */
+};
+
+struct af_pnext_key {
+	__u64 fence_id;
+	__u32 node;
+	__u32 pad;
+};
+
+struct af_pnext_val {
+	__u32 n;
+	__u32 pad;
+	struct {
+		char name[AF_PNAME_LEN];
+		struct af_pname_val val;
+	} kids[AF_PNEXT_MAX];
 };
 
 enum af_mode_bits {

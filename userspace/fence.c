@@ -23,6 +23,7 @@
 #include "fence.bpf.skel.h"
 #include "fence.h"
 #include "net.h"
+#include "protect.h"
 #include "util.h"
 #include "../bpf/fence.h"
 
@@ -67,6 +68,14 @@ static const struct prog_desc progs[] = {
 	{ "lsm_removexattr", "inode_removexattr", 3, ROLE_COLD, "removexattr" },
 	{ "lsm_set_acl", "inode_set_acl", 4, ROLE_COLD, NULL },	/* 6.2+; setxattr before */
 	{ "lsm_remove_acl", "inode_remove_acl", 3, ROLE_COLD, NULL },
+	{ "lsm_inode_create", "inode_create", 0, ROLE_COLD, "protected paths" },
+	{ "lsm_inode_mkdir", "inode_mkdir", 0, ROLE_COLD, "protected paths" },
+	{ "lsm_inode_symlink", "inode_symlink", 0, ROLE_COLD, "protected paths" },
+	{ "lsm_inode_unlink", "inode_unlink", 0, ROLE_COLD, "protected paths" },
+	{ "lsm_inode_rmdir", "inode_rmdir", 0, ROLE_COLD, "protected paths" },
+	{ "lsm_inode_rename", "inode_rename", 0, ROLE_COLD, "protected paths" },
+	{ "lsm_d_instantiate", "d_instantiate", 0, ROLE_COLD, "protected paths made later" },
+	{ "lsm_file_ioctl", "file_ioctl", 0, ROLE_COLD, "inode flags" },
 	{ "lsm_sb_mount", "sb_mount", 0, ROLE_COLD, "mount" },
 	{ "lsm_sb_umount", "sb_umount", 0, ROLE_COLD, "umount" },
 	{ "lsm_move_mount", "move_mount", 0, ROLE_COLD, "move_mount" },
@@ -314,6 +323,11 @@ static int fill_maps(struct af_fence *f, const struct af_fence_opts *o, char *wh
 			}
 		}
 	}
+	err = af_protect_fill(p, f->id, bpf_map__fd(f->skel->maps.af_roots),
+			      bpf_map__fd(f->skel->maps.af_pnames),
+			      bpf_map__fd(f->skel->maps.af_pnext), why, n);
+	if (err)
+		return err;
 	if (p->mode == AF_MODE_AUDIT)
 		cfg.flags |= AF_FENCE_AUDIT;
 	cfg.flags |= af_fence_event_flags(p->events, o->backend);
