@@ -110,6 +110,7 @@ enum af_counter {
 	AF_CNT_WALK_BOUND,	/* ancestor walk hit AF_WALK_MAX: denied */
 	AF_CNT_DENY,
 	AF_CNT_AUDIT,
+	AF_CNT_PKT_OPTIONS,	/* packets with IPv4 options or IPv6 extension headers dropped */
 	AF_CNT_MAX,
 };
 
@@ -140,6 +141,9 @@ enum af_op {
 	AF_OP_SOCKET,		/* socket(2) of a raw or other non-TCP/UDP inet socket */
 	AF_OP_URING_CREDS,	/* io_uring request with a registered personality */
 	AF_OP_DNS,		/* a DNS lookup through the fence's stub */
+	AF_OP_SOCKOPT,		/* setsockopt(2) that would change where packets go (port: level, protocol: optname) */
+	AF_OP_NETLINK,		/* a netlink message that changes the node (port: protocol, protocol: type) */
+	AF_OP_DNS_UPSTREAM,	/* a send to the DNS stub's own upstream socket */
 	AF_OP_MAX,
 };
 

@@ -57,6 +57,16 @@ struct {
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 } af_unix_allow SEC(".maps") __weak;
 
+/* The DNS stub's upstream sockets' local ports (host byte order), while
+ * they wait for an answer: a fenced process may send nothing to them,
+ * at any address, so it cannot forge the resolver's answer. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u16);
+	__type(value, __u8);
+} af_dns_upstream SEC(".maps");
+
 /* 6.7 added uaddrlen; only the unix programs read it, and they load
  * only on kernels that have them. */
 struct bpf_sock_addr_kern___af {
@@ -209,6 +219,21 @@ static __always_inline int dns_redirect(struct bpf_sock_addr *ctx, __u32 *a, boo
 	return 1;
 }
 
+static __always_inline bool upstream_denied(__u32 *a, bool v6, __u16 port, __u32 protocol)
+{
+	__u64 fid = af_net_fence;
+	struct af_fence_cfg *cfg = bpf_map_lookup_elem(&af_fences, &fid);
+	struct af_ev_net *ev = tmpl_get();
+
+	if (!ev)
+		return !(cfg && (cfg->flags & AF_FENCE_AUDIT));
+	ev->family = v6 ? AFN_INET6 : AFN_INET;
+	ev->port = port;
+	ev->protocol = protocol;
+	__builtin_memcpy(ev->addr, a, 16);
+	return net_report(cfg, true, AF_OP_DNS_UPSTREAM, ev);
+}
+
 static __always_inline int inet_check(struct bpf_sock_addr *ctx, __u32 op, bool v6)
 {
 	__u16 port = bpf_ntohs((__u16)ctx->user_port);
@@ -225,6 +250,8 @@ static __always_inline int inet_check(struct bpf_sock_addr *ctx, __u32 op, bool 
 	if (af_dns_port4 && port == AFN_DNS_PORT &&
 	    (ctx->protocol == AFN_TCP || ctx->protocol == AFN_UDP))
 		return dns_redirect(ctx, a, v6);
+	if (af_dns_port4 && bpf_map_lookup_elem(&af_dns_upstream, &port))
+		return upstream_denied(a, v6, port, ctx->protocol) ? 0 : 1;
 	return inet_denied(a, v6, port, ctx->protocol, op, 0) ? 0 : 1;
 }
 
@@ -512,10 +539,30 @@ int BPF_PROG(lsm_sock_sendmsg, struct socket *sock, struct msghdr *msg, int size
 }
 
 #define AFN_PACKET	17
+#define AFN_NETLINK	16
+#define AFN_NETLINK_ROUTE	0
+#define AFN_NETLINK_SOCK_DIAG	4
+#define AFN_RTM_BASE	16
+#define AFN_SOCK_DESTROY	21
 
-/* Packet sockets see and forge every frame of an interface: none in a
- * fence. cgroup/sock_create is never called for them; this global LSM
- * program (BPF LSM backends only) judges by the current task's fence. */
+/* Socket families a fence may make: unix, inet and inet6 (judged by
+ * the programs above) and netlink for reading the node's state (route
+ * and sock_diag: getaddrinfo, ip, ss). Everything else (packet, XDP,
+ * vsock, key, alg, can, bluetooth, tipc, rds, ...) sees or changes what
+ * no agent needs. */
+static __always_inline bool family_denied(int family, int protocol)
+{
+	if (family == AFN_UNIX || family == AFN_INET || family == AFN_INET6)
+		return false;
+	if (family == AFN_NETLINK)
+		return protocol != AFN_NETLINK_ROUTE && protocol != AFN_NETLINK_SOCK_DIAG;
+	return true;
+}
+
+/* Packet sockets see and forge every frame of an interface, netlink
+ * ones change the node: only the families above in a fence.
+ * cgroup/sock_create is never called for them; this global LSM program
+ * (BPF LSM backends only) judges by the current task's fence. */
 SEC("lsm/socket_create")
 int BPF_PROG(lsm_sock_create, int family, int type, int protocol, int kern, int ret)
 {
@@ -525,7 +572,8 @@ int BPF_PROG(lsm_sock_create, int family, int type, int protocol, int kern, int 
 
 	if (ret)
 		return ret;
-	if (kern || family != AFN_PACKET || !af_current_fence(&fid) || fid != af_net_fence)
+	if (kern || !family_denied(family, protocol) || !af_current_fence(&fid) ||
+	    fid != af_net_fence)
 		return 0;
 	cfg = bpf_map_lookup_elem(&af_fences, &fid);
 	ev = tmpl_get();
@@ -535,6 +583,149 @@ int BPF_PROG(lsm_sock_create, int family, int type, int protocol, int kern, int 
 	ev->port = type;
 	ev->protocol = protocol;
 	return af_lsm_ret(net_report(cfg, true, AF_OP_SOCKET, ev));
+}
+
+/* A netlink message that changes the node: for NETLINK_ROUTE every
+ * type but a GET (new, del and set of links, addresses, routes, rules,
+ * neighbours, qdiscs, filters; XDP attaches through RTM_SETLINK), for
+ * sock_diag SOCK_DESTROY. Reads stay allowed. */
+SEC("lsm/netlink_send")
+int BPF_PROG(lsm_netlink_send, struct sock *sk, struct sk_buff *skb, int ret)
+{
+	struct af_fence_cfg *cfg;
+	struct af_ev_net *ev;
+	struct nlmsghdr nlh;
+	__u16 proto;
+	__u64 fid;
+
+	if (ret)
+		return ret;
+	if (!af_current_fence(&fid) || fid != af_net_fence)
+		return 0;
+	proto = BPF_CORE_READ(sk, sk_protocol);
+	if (bpf_probe_read_kernel(&nlh, sizeof(nlh), BPF_CORE_READ(skb, data)))
+		return af_lsm_ret(true);
+	if (proto == AFN_NETLINK_ROUTE) {
+		if (nlh.nlmsg_type < AFN_RTM_BASE || ((nlh.nlmsg_type - AFN_RTM_BASE) & 3) == 2)
+			return 0;
+	} else if (proto == AFN_NETLINK_SOCK_DIAG) {
+		if (nlh.nlmsg_type != AFN_SOCK_DESTROY)
+			return 0;
+	} else {
+		return 0;	/* refused at socket_create */
+	}
+	cfg = bpf_map_lookup_elem(&af_fences, &fid);
+	ev = tmpl_get();
+	if (!ev)
+		return af_lsm_ret(!(cfg && (cfg->flags & AF_FENCE_AUDIT)));
+	ev->family = AFN_NETLINK;
+	ev->port = proto;
+	ev->protocol = nlh.nlmsg_type;
+	return af_lsm_ret(net_report(cfg, true, AF_OP_NETLINK, ev));
+}
+
+/* Judge what leaves, not only the connect() argument. */
+#define AFN_SOL_SOCKET		1
+#define AFN_SO_MARK		36
+#define AFN_SOL_IP		0
+#define AFN_IP_OPTIONS		4
+#define AFN_IP_FREEBIND		15
+#define AFN_IP_TRANSPARENT	19
+#define AFN_SOL_IPV6		41
+#define AFN_IPV6_2292HOPOPTS	3
+#define AFN_IPV6_2292DSTOPTS	4
+#define AFN_IPV6_2292RTHDR	5
+#define AFN_IPV6_2292PKTOPTIONS	6
+#define AFN_IPV6_HOPOPTS	54
+#define AFN_IPV6_RTHDRDSTOPTS	55
+#define AFN_IPV6_RTHDR		57
+#define AFN_IPV6_DSTOPTS	59
+#define AFN_IPV6_TRANSPARENT	75
+#define AFN_IPV6_FREEBIND	78
+#define AFN_PAGE_SIZE		4096
+
+/* Socket options that change where a packet goes after connect() was
+ * judged (IPv4 source routes, IPv6 routing headers and the option
+ * headers around them), or let a socket speak from an address that is
+ * not the node's (freebind, transparent: a forged DNS answer), or
+ * route it by mark. Per-message control data of the same kinds cannot
+ * be seen here: af_egress drops such packets. */
+SEC("cgroup/setsockopt")
+int af_setsockopt(struct bpf_sockopt *ctx)
+{
+	__s32 level = ctx->level, name = ctx->optname;
+	struct af_fence_cfg *cfg;
+	struct af_ev_net *ev;
+	__u64 fid = af_net_fence;
+	bool bad = false;
+
+	if (level == AFN_SOL_IP)
+		bad = name == AFN_IP_OPTIONS || name == AFN_IP_FREEBIND || name == AFN_IP_TRANSPARENT;
+	else if (level == AFN_SOL_IPV6)
+		bad = name == AFN_IPV6_2292HOPOPTS || name == AFN_IPV6_2292DSTOPTS ||
+		      name == AFN_IPV6_2292RTHDR || name == AFN_IPV6_2292PKTOPTIONS ||
+		      name == AFN_IPV6_HOPOPTS || name == AFN_IPV6_RTHDRDSTOPTS ||
+		      name == AFN_IPV6_RTHDR || name == AFN_IPV6_DSTOPTS ||
+		      name == AFN_IPV6_TRANSPARENT || name == AFN_IPV6_FREEBIND;
+	else if (level == AFN_SOL_SOCKET)
+		bad = name == AFN_SO_MARK;
+	if (!bad) {
+		/* Longer than a page: the kernel's own copy is used. */
+		if (ctx->optlen > AFN_PAGE_SIZE)
+			ctx->optlen = 0;
+		return 1;
+	}
+	cfg = bpf_map_lookup_elem(&af_fences, &fid);
+	ev = tmpl_get();
+	if (!ev)
+		return cfg && (cfg->flags & AF_FENCE_AUDIT) ? 1 : 0;
+	ev->family = ctx->sk ? ctx->sk->family : 0;
+	ev->port = level;
+	ev->protocol = name;
+	if (net_report(cfg, true, AF_OP_SOCKOPT, ev))
+		return 0;
+	if (ctx->optlen > AFN_PAGE_SIZE)
+		ctx->optlen = 0;
+	return 1;
+}
+
+#define AFN_ETH_P_IP	0x0800
+#define AFN_ETH_P_IPV6	0x86DD
+#define AFN_NEXTHDR_HOP		0
+#define AFN_NEXTHDR_ROUTING	43
+#define AFN_NEXTHDR_DEST	60
+
+/* What leaves a fenced socket: an IPv4 packet with options (source
+ * routes, set per message with IP_RETOPTS control data) or an IPv6
+ * packet with hop-by-hop, destination-options or routing headers
+ * (IPV6_RTHDR and kin as control data) is dropped and counted. */
+SEC("cgroup_skb/egress")
+int af_egress(struct __sk_buff *skb)
+{
+	__u8 b[8];
+
+	if (skb->protocol == bpf_htons(AFN_ETH_P_IP)) {
+		if (bpf_skb_load_bytes(skb, 0, b, 1))
+			return 1;
+		if ((b[0] & 0x0f) <= 5)
+			return 1;
+	} else if (skb->protocol == bpf_htons(AFN_ETH_P_IPV6)) {
+		if (bpf_skb_load_bytes(skb, 6, b, 1))
+			return 1;
+		if (b[0] != AFN_NEXTHDR_HOP && b[0] != AFN_NEXTHDR_ROUTING && b[0] != AFN_NEXTHDR_DEST)
+			return 1;
+	} else {
+		return 1;
+	}
+	af_count(AF_CNT_PKT_OPTIONS);
+	{
+		__u64 fid = af_net_fence;
+		struct af_fence_cfg *cfg = bpf_map_lookup_elem(&af_fences, &fid);
+
+		if (cfg && (cfg->flags & AF_FENCE_AUDIT))
+			return 1;
+	}
+	return 0;
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -542,6 +542,7 @@ int cmd_run(int argc, char **argv)
 		goto out;
 	}
 	if (dns) {
+		af_dns_set_upstream_map(dns, af_fence_dns_upstream_fd(fence));
 		c = af_dns_start(dns, loop, af_fence_net_allow_fd(fence), af_cgroup_id(cgpath),
 				 print_event, &rc);
 		if (c) {

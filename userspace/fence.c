@@ -88,7 +88,8 @@ static const struct prog_desc progs[] = {
 	{ "lsm_uring_creds", "uring_override_creds", 0, ROLE_COLD, "io_uring personalities" },
 	{ "lsm_sock_connect", "socket_connect", 0, ROLE_COLD, "connect of sockets passed into the fence" },
 	{ "lsm_sock_sendmsg", "socket_sendmsg", 0, ROLE_COLD, "sendto of sockets passed into the fence" },
-	{ "lsm_sock_create", "socket_create", 0, ROLE_COLD, "packet sockets" },
+	{ "lsm_sock_create", "socket_create", 0, ROLE_COLD, "packet, netlink and other socket families" },
+	{ "lsm_netlink_send", "netlink_send", 0, ROLE_COLD, "netlink messages that change the node" },
 	{ "af_cgroup_mkdir", NULL, 0, ROLE_TRACE, NULL },
 	{ "af_cgroup_rmdir", NULL, 0, ROLE_TRACE, NULL },
 	{ "af_proc_fork", NULL, 0, ROLE_TRACE, NULL },
@@ -103,6 +104,8 @@ static const struct prog_desc progs[] = {
 	{ "af_sendmsg4", NULL, 0, ROLE_SOCK, NULL },
 	{ "af_sendmsg6", NULL, 0, ROLE_SOCK, NULL },
 	{ "af_sock_create", NULL, 0, ROLE_SOCK, NULL },
+	{ "af_setsockopt", NULL, 0, ROLE_SOCK, NULL },
+	{ "af_egress", NULL, 0, ROLE_SOCK, NULL },
 	{ "af_recvmsg4", NULL, 0, ROLE_SOCK, NULL },
 	{ "af_recvmsg6", NULL, 0, ROLE_SOCK, NULL },
 	{ "af_getpeername4", NULL, 0, ROLE_SOCK, NULL },
@@ -551,6 +554,11 @@ int af_fence_events_fd(struct af_fence *f)
 int af_fence_net_allow_fd(struct af_fence *f)
 {
 	return bpf_map__fd(f->skel->maps.af_net_allow);
+}
+
+int af_fence_dns_upstream_fd(struct af_fence *f)
+{
+	return bpf_map__fd(f->skel->maps.af_dns_upstream);
 }
 
 int af_fence_consume(struct af_fence *f)

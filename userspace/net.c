@@ -22,11 +22,14 @@
 /* Programs of the network fence; all or none load, but the unix ones. */
 static const char *const inet_progs[] = {
 	"af_connect4", "af_connect6", "af_sendmsg4", "af_sendmsg6", "af_sock_create",
+	"af_setsockopt", "af_egress",
 };
 
 /* Global LSM programs for sockets passed in: fence.c loads them on the
  * BPF LSM backends; without a network section they have nothing to do. */
-static const char *const lsm_progs[] = { "lsm_sock_connect", "lsm_sock_sendmsg", "lsm_sock_create" };
+static const char *const lsm_progs[] = {
+	"lsm_sock_connect", "lsm_sock_sendmsg", "lsm_sock_create", "lsm_netlink_send",
+};
 
 /* Programs of the DNS stub's redirection: answers appear to come from
  * the resolver the socket asked. */
@@ -339,6 +342,9 @@ static const char *const net_verbs[AF_OP_MAX] = {
 	[AF_OP_UNIX_CONNECT] = "unix connect",
 	[AF_OP_UNIX_SENDMSG] = "unix sendto",
 	[AF_OP_SOCKET] = "socket",
+	[AF_OP_SOCKOPT] = "setsockopt",
+	[AF_OP_NETLINK] = "netlink message",
+	[AF_OP_DNS_UPSTREAM] = "send to the DNS stub's upstream socket",
 };
 
 static af_net_namer namer;
@@ -387,9 +393,14 @@ int af_net_event_format(const void *data, size_t size, char *buf, size_t n)
 	if (size < sizeof(*e) || e->hdr.type != AF_EV_NET)
 		return -EINVAL;
 	verb = e->op < AF_OP_MAX && net_verbs[e->op] ? net_verbs[e->op] : "network operation";
-	if (e->op == AF_OP_SOCKET)
+	if (e->op == AF_OP_SOCKOPT)
+		snprintf(dest, sizeof(dest), "level %u option %u", e->port, e->protocol);
+	else if (e->op == AF_OP_NETLINK)
+		snprintf(dest, sizeof(dest), "protocol %u type %u", e->port, e->protocol);
+	else if (e->op == AF_OP_SOCKET)
 		snprintf(dest, sizeof(dest), "%s %s protocol %u", e->family == AF_INET6 ? "inet6" :
-			 e->family == AF_PACKET ? "packet" : "inet",
+			 e->family == AF_PACKET ? "packet" : e->family == AF_INET ? "inet" :
+			 e->family == AF_NETLINK ? "netlink" : "family",
 			 e->port == SOCK_RAW ? "raw" : e->port == SOCK_DGRAM ? "dgram" :
 			 e->port == SOCK_STREAM ? "stream" : "other", e->protocol);
 	else
