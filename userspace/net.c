@@ -397,10 +397,13 @@ int af_net_event_format(const void *data, size_t size, char *buf, size_t n)
 		snprintf(dest, sizeof(dest), "level %u option %u", e->port, e->protocol);
 	else if (e->op == AF_OP_NETLINK)
 		snprintf(dest, sizeof(dest), "protocol %u type %u", e->port, e->protocol);
+	else if (e->op == AF_OP_SOCKET && e->family != AF_INET && e->family != AF_INET6 &&
+		 e->family != AF_PACKET && e->family != AF_NETLINK)
+		snprintf(dest, sizeof(dest), "family %u type %u protocol %u", e->family, e->port,
+			 e->protocol);
 	else if (e->op == AF_OP_SOCKET)
 		snprintf(dest, sizeof(dest), "%s %s protocol %u", e->family == AF_INET6 ? "inet6" :
-			 e->family == AF_PACKET ? "packet" : e->family == AF_INET ? "inet" :
-			 e->family == AF_NETLINK ? "netlink" : "family",
+			 e->family == AF_PACKET ? "packet" : e->family == AF_INET ? "inet" : "netlink",
 			 e->port == SOCK_RAW ? "raw" : e->port == SOCK_DGRAM ? "dgram" :
 			 e->port == SOCK_STREAM ? "stream" : "other", e->protocol);
 	else
