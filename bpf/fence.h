@@ -247,11 +247,20 @@ struct af_unix_key {
 };
 _Static_assert(sizeof(struct af_unix_key) == 16 + AF_UNIX_PATH, "af_unix_key layout");
 
+/* Unix sockets by identity: the socket file the kernel resolved, its
+ * (dev, ino) or an ancestor's in af_unix_ids, or its (parent, name) in
+ * af_unix_names for an allowed socket made after the fence started. */
+enum af_unix_id_kind {
+	AF_UNIX_ID_DIR = 1,	/* every socket beneath it */
+	AF_UNIX_ID_FILE = 2,	/* this socket */
+};
+
 enum af_net_ev_flags {
 	AF_NETF_ABSTRACT = 1 << 0,	/* unix: an abstract name, path holds it without the NUL */
 	AF_NETF_RELATIVE = 1 << 1,	/* unix: a relative path, which cannot be judged */
 	AF_NETF_DOTDOT = 1 << 2,	/* unix: a ".." component, which cannot be judged */
 	AF_NETF_PASSED = 1 << 3,	/* a socket made outside the fence, passed in */
+	AF_NETF_IDENTITY = 1 << 4,	/* unix: the socket file the path resolved to is not allowed */
 };
 
 struct af_ev_net {

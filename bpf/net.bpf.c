@@ -23,6 +23,9 @@ const volatile __u64 af_net_fence = 0;
  * these ports, host byte order; 0: no stub, no redirection. */
 const volatile __u16 af_dns_port4 = 0;
 const volatile __u16 af_dns_port6 = 0;
+/* No cgroup/connect_unix in this kernel (before 6.7): the LSM programs
+ * below judge the unix path of every socket, not only passed-in ones. */
+const volatile bool af_unix_lsm = false;
 
 #define AFN_DNS_PORT	53
 #define AFN_LO4		0x7f000001	/* 127.0.0.1, host order */
@@ -494,11 +497,16 @@ static __always_inline bool passed_in_denied(struct socket *sock, const struct s
 
 	if (!addr || !sk || !af_current_fence(&fid) || fid != af_net_fence)
 		return false;
+	family = BPF_CORE_READ(addr, sa_family);
+	/* Before 6.7 no cgroup program sees a unix address: judge it here
+	 * whoever made the socket. */
+	if (family == AFN_UNIX && af_unix_lsm)
+		return unix_denied(addr, addrlen, op == AF_OP_CONNECT ? AF_OP_UNIX_CONNECT :
+				   AF_OP_UNIX_SENDMSG, 0);
 	/* Made inside a fence: its cgroup programs judged it already. */
 	cgid = BPF_CORE_READ(sk, sk_cgrp_data.cgroup, kn, id);
 	if (bpf_map_lookup_elem(&af_member, &cgid))
 		return false;
-	family = BPF_CORE_READ(addr, sa_family);
 	if (family == AFN_INET) {
 		const struct sockaddr_in *in = (const void *)addr;
 
@@ -536,6 +544,131 @@ int BPF_PROG(lsm_sock_sendmsg, struct socket *sock, struct msghdr *msg, int size
 		return ret;
 	return af_lsm_ret(passed_in_denied(sock, BPF_CORE_READ(msg, msg_name),
 					   BPF_CORE_READ(msg, msg_namelen), AF_OP_SENDMSG));
+}
+
+/* ---- unix sockets by identity ---- */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, struct af_root_key);
+	__type(value, __u32);
+} af_unix_ids SEC(".maps") __weak;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, struct af_pname_key);
+	__type(value, __u32);
+} af_unix_names SEC(".maps") __weak;
+
+struct uid_walk {
+	__u64 dentry;
+	__u64 fence_id;
+	bool found;
+};
+
+static long uid_step(__u32 i, void *data)
+{
+	struct uid_walk *w = data;
+	struct dentry *d = (struct dentry *)w->dentry, *parent;
+	struct af_root_key key = { .fence_id = w->fence_id };
+	__u32 *kind;
+
+	key.ino = BPF_CORE_READ(d, d_inode, i_ino);
+	key.dev = BPF_CORE_READ(d, d_sb, s_dev);
+	kind = bpf_map_lookup_elem(&af_unix_ids, &key);
+	if (kind && (i == 0 || *kind == AF_UNIX_ID_DIR)) {
+		w->found = true;
+		return 1;
+	}
+	parent = BPF_CORE_READ(d, d_parent);
+	if (!parent || parent == d)
+		return 1;
+	w->dentry = (__u64)parent;
+	return 0;
+}
+
+/* Whether the socket file d is allowed: itself, an allowed directory
+ * above it on its filesystem, or its name in an allowed directory. */
+static __always_inline bool unix_id_allowed(__u64 fid, struct dentry *d)
+{
+	struct uid_walk w = { .dentry = (__u64)d, .fence_id = fid };
+	struct af_pname_key nk = { .fence_id = fid };
+	struct dentry *parent;
+
+	bpf_loop(AF_WALK_MAX, uid_step, &w, 0);
+	if (w.found)
+		return true;
+	parent = BPF_CORE_READ(d, d_parent);
+	if (!parent || BPF_CORE_READ(d, d_name.len) >= AF_PNAME_LEN)
+		return false;
+	if (bpf_probe_read_kernel_str(nk.name, sizeof(nk.name), BPF_CORE_READ(d, d_name.name)) <= 0)
+		return false;
+	nk.ino = BPF_CORE_READ(parent, d_inode, i_ino);
+	nk.dev = BPF_CORE_READ(parent, d_sb, s_dev);
+	return bpf_map_lookup_elem(&af_unix_names, &nk);
+}
+
+/* The peer the kernel found for a unix connect or send: judged by the
+ * socket file it is bound to, not the string that named it (a symlink
+ * in an allowed directory to docker.sock is docker.sock). A peer with
+ * no address (socketpair, unbound) names nothing and is allowed; an
+ * abstract one never is (the policy cannot allow one). */
+static __always_inline bool unix_peer_denied(struct sock *other, __u32 op)
+{
+	struct unix_sock *u = (struct unix_sock *)other;
+	struct unix_address *addr;
+	struct af_fence_cfg *cfg;
+	struct af_ev_net *ev;
+	struct dentry *d;
+	__u64 fid;
+	int len;
+
+	if (!other || !af_current_fence(&fid) || fid != af_net_fence)
+		return false;
+	addr = BPF_CORE_READ(u, addr);
+	if (!addr)
+		return false;
+	d = BPF_CORE_READ(u, path.dentry);
+	if (!d) {
+		/* Abstract: the string programs judge and report it. */
+		return true;
+	}
+	if (unix_id_allowed(fid, d))
+		return false;
+	cfg = bpf_map_lookup_elem(&af_fences, &fid);
+	ev = tmpl_get();
+	if (!ev)
+		return !(cfg && (cfg->flags & AF_FENCE_AUDIT));
+	ev->family = AFN_UNIX;
+	ev->flags = AF_NETF_IDENTITY;
+	len = BPF_CORE_READ(addr, len) - AFN_SUN_OFF;
+	if (len > 0) {
+		ev->path_len = len > AF_UNIX_PATH ? AF_UNIX_PATH : len;
+		bpf_probe_read_kernel(ev->path, sizeof(ev->path) - 1,
+				      (const char *)addr + bpf_core_field_offset(struct unix_address, name) +
+				      AFN_SUN_OFF);
+	}
+	return net_report(cfg, true, op, ev);
+}
+
+SEC("lsm/unix_stream_connect")
+int BPF_PROG(lsm_unix_stream_connect, struct sock *sock, struct sock *other, struct sock *newsk,
+	     int ret)
+{
+	if (ret)
+		return ret;
+	return af_lsm_ret(unix_peer_denied(other, AF_OP_UNIX_CONNECT));
+}
+
+/* Every datagram to a peer, connected or not. */
+SEC("lsm/unix_may_send")
+int BPF_PROG(lsm_unix_may_send, struct socket *sock, struct socket *other, int ret)
+{
+	if (ret)
+		return ret;
+	return af_lsm_ret(unix_peer_denied(BPF_CORE_READ(other, sk), AF_OP_UNIX_SENDMSG));
 }
 
 #define AFN_PACKET	17

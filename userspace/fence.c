@@ -90,6 +90,8 @@ static const struct prog_desc progs[] = {
 	{ "lsm_sock_sendmsg", "socket_sendmsg", 0, ROLE_COLD, "sendto of sockets passed into the fence" },
 	{ "lsm_sock_create", "socket_create", 0, ROLE_COLD, "packet, netlink and other socket families" },
 	{ "lsm_netlink_send", "netlink_send", 0, ROLE_COLD, "netlink messages that change the node" },
+	{ "lsm_unix_stream_connect", "unix_stream_connect", 0, ROLE_COLD, "unix sockets by identity" },
+	{ "lsm_unix_may_send", "unix_may_send", 0, ROLE_COLD, "unix datagrams by identity" },
 	{ "af_cgroup_mkdir", NULL, 0, ROLE_TRACE, NULL },
 	{ "af_cgroup_rmdir", NULL, 0, ROLE_TRACE, NULL },
 	{ "af_proc_fork", NULL, 0, ROLE_TRACE, NULL },

@@ -106,6 +106,6 @@ const char *af_landlock_uncovered(const struct af_policy *p, int abi)
 	snprintf(buf, sizeof(buf),
 		 "%s%s%smount, bpf(2), ptrace and signals%s",
 		 abi < 3 ? "truncate, " : "", mnt, mnt[0] ? ", " : "",
-		 p->has_network ? ", sockets passed into the fence, socket families but inet and unix (packet, netlink writes, vsock, ...)" : "");
+		 p->has_network ? ", sockets passed into the fence, socket families but inet and unix (packet, netlink writes, vsock, ...), unix socket paths by identity (a symlink in an allowed directory)" : "");
 	return buf;
 }

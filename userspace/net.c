@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <limits.h>
 #include <sys/stat.h>
 
 #include <bpf/bpf.h>
@@ -14,6 +15,7 @@
 #include <bpf/libbpf.h>
 
 #include "backend.h"
+#include "fence.h"
 #include "fence.bpf.skel.h"
 #include "net.h"
 #include "util.h"
@@ -29,6 +31,7 @@ static const char *const inet_progs[] = {
  * BPF LSM backends; without a network section they have nothing to do. */
 static const char *const lsm_progs[] = {
 	"lsm_sock_connect", "lsm_sock_sendmsg", "lsm_sock_create", "lsm_netlink_send",
+	"lsm_unix_stream_connect", "lsm_unix_may_send",
 };
 
 /* Programs of the DNS stub's redirection: answers appear to come from
@@ -95,7 +98,11 @@ int af_net_prepare(struct fence_bpf *skel, const struct af_policy *p, uint64_t f
 		bpf_program__set_type(prog, BPF_PROG_TYPE_CGROUP_SOCK_ADDR);
 		bpf_program__set_expected_attach_type(prog, at);
 	}
-	if (on && attach_type_value(unix_progs[0].attach) < 0) {
+	/* Before 6.7 the BPF LSM backends judge unix paths in the
+	 * socket_connect and socket_sendmsg hooks instead. */
+	skel->rodata->af_unix_lsm = on && attach_type_value(unix_progs[0].attach) < 0;
+	if (on && attach_type_value(unix_progs[0].attach) < 0 &&
+	    !bpf_program__autoload(skel->progs.lsm_sock_connect)) {
 		size_t len = strlen(uncovered);
 
 		snprintf(uncovered + len, ulen - len, "%sunix sockets (cgroup/connect_unix needs Linux 6.7)",
@@ -288,6 +295,40 @@ int af_net_learn(int map_fd, const struct af_policy *p, uint64_t fence_id, int f
 	return err;
 }
 
+/* The identity of an allowed unix path (bpf/net.bpf.c unix_id_allowed):
+ * an existing directory or socket by (dev, ino), one not there yet by
+ * its directory and name. */
+static int fill_unix_id(struct fence_bpf *skel, uint64_t fence_id, const char *path)
+{
+	struct af_root_key key = { .fence_id = fence_id };
+	struct af_pname_key nk = { .fence_id = fence_id };
+	char dir[PATH_MAX];
+	const char *name;
+	struct stat st;
+	uint32_t kind;
+
+	if (!stat(path, &st)) {
+		key.ino = st.st_ino;
+		key.dev = af_kdev(st.st_dev);
+		kind = S_ISDIR(st.st_mode) ? AF_UNIX_ID_DIR : AF_UNIX_ID_FILE;
+		return bpf_map_update_elem(bpf_map__fd(skel->maps.af_unix_ids), &key, &kind,
+					   BPF_ANY) ? -errno : 0;
+	}
+	name = strrchr(path, '/');
+	if (!name || strlen(name + 1) >= AF_PNAME_LEN || (size_t)(name - path) >= sizeof(dir))
+		return 0;	/* nothing by identity: every socket there is denied */
+	memcpy(dir, path, name - path);
+	dir[name - path] = 0;
+	if (stat(dir[0] ? dir : "/", &st))
+		return 0;
+	nk.ino = st.st_ino;
+	nk.dev = af_kdev(st.st_dev);
+	snprintf(nk.name, sizeof(nk.name), "%s", name + 1);
+	kind = AF_UNIX_ID_FILE;
+	return bpf_map_update_elem(bpf_map__fd(skel->maps.af_unix_names), &nk, &kind,
+				   BPF_ANY) ? -errno : 0;
+}
+
 static int fill_unix(struct fence_bpf *skel, const struct af_policy *p, uint64_t fence_id,
 		     char *why, size_t n)
 {
@@ -317,6 +358,8 @@ static int fill_unix(struct fence_bpf *skel, const struct af_policy *p, uint64_t
 			key.prefixlen = AF_NET_KEY_BITS + 8 * (len + 1);
 		}
 		err = bpf_map_update_elem(fd, &key, &one, BPF_ANY);
+		if (!err)
+			err = fill_unix_id(skel, fence_id, r->path);
 		if (err) {
 			snprintf(why, n, "fill the unix allowlist: %s", strerror(-err));
 			return err;
@@ -378,7 +421,8 @@ static void format_dest(const struct af_ev_net *e, char *buf, size_t n)
 		else
 			snprintf(buf, n, "%.*s%s%s", (int)strnlen(e->path, len), e->path,
 				 e->flags & AF_NETF_RELATIVE ? " (relative path)" : "",
-				 e->flags & AF_NETF_DOTDOT ? " (path with ..)" : "");
+				 e->flags & AF_NETF_DOTDOT ? " (path with ..)" :
+				 e->flags & AF_NETF_IDENTITY ? " (the socket it resolves to is not allowed)" : "");
 		return;
 	}
 	snprintf(buf, n, "family %u", e->family);
