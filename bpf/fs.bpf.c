@@ -85,7 +85,10 @@ static long walk_step(__u32 i, void *data)
 	}
 	parent = BPF_CORE_READ(d, d_parent);
 	if (!parent || parent == d) {
-		c->at_top = true;
+		/* A root that is not its filesystem's is a disconnected
+		 * dentry (open_by_handle_at of an uncached inode): where it
+		 * lies is unknown, so the walk fails closed. */
+		c->at_top = d == BPF_CORE_READ(d, d_sb, s_root);
 		return 1;
 	}
 	c->dentry = (__u64)parent;
