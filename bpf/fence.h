@@ -144,6 +144,7 @@ enum af_op {
 	AF_OP_SOCKOPT,		/* setsockopt(2) that would change where packets go (port: level, protocol: optname) */
 	AF_OP_NETLINK,		/* a netlink message that changes the node (port: protocol, protocol: type) */
 	AF_OP_DNS_UPSTREAM,	/* a send to the DNS stub's own upstream socket */
+	AF_OP_NET_IOCTL,	/* a socket ioctl that changes the node (SIOCSIFADDR, SIOCADDRT, ...); arg: cmd */
 	AF_OP_MAX,
 };
 

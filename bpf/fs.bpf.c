@@ -580,11 +580,40 @@ int BPF_PROG(lsm_d_instantiate, struct dentry *d, struct inode *inode)
 #define AF_FS_IOC_ENABLE_VERITY		0x40806685
 #define AF_FS_IOC_SETFSLABEL		0x41009432
 
+#define AF_S_IFSOCK	0140000
+
+/* Socket ioctls 0x89xx that only read: the rest of the range (routes,
+ * interface addresses, flags, MTU, names, ARP, bridges, tunnels,
+ * ethtool, driver-private) changes the node, as netlink would. */
+static __always_inline bool net_ioctl_reads(unsigned int cmd)
+{
+	if (cmd >= 0x8901 && cmd <= 0x8907)	/* owner, pgrp, atmark, timestamps */
+		return true;
+	switch (cmd) {
+	case 0x8910: case 0x8912: case 0x8913: case 0x8915: case 0x8917: case 0x8919:
+	case 0x891b: case 0x891d: case 0x891f: case 0x8921: case 0x8927: case 0x8933:
+	case 0x8935: case 0x8938: case 0x8942: case 0x894b: case 0x8954: case 0x8970:
+	case 0x8982: case 0x89b1:
+		return true;
+	}
+	return false;
+}
+
 SEC("lsm/file_ioctl")
 int BPF_PROG(lsm_file_ioctl, struct file *file, unsigned int cmd, unsigned long arg, int ret)
 {
 	if (ret)
 		return ret;
+	if (cmd >= 0x8900 && cmd <= 0x89ff && !net_ioctl_reads(cmd) &&
+	    (BPF_CORE_READ(file, f_inode, i_mode) & S_IFMT) == AF_S_IFSOCK) {
+		struct af_fence_cfg *cfg;
+		__u64 fence_id;
+
+		cfg = af_current_fence(&fence_id);
+		if (!cfg)
+			return 0;
+		return af_lsm_ret(af_sys_decide(fence_id, cfg, AF_OP_NET_IOCTL, cmd));
+	}
 	switch (cmd) {
 	case AF_FS_IOC_SETFLAGS: case AF_FS_IOC32_SETFLAGS:
 	case AF_FS_IOC_SETVERSION: case AF_FS_IOC32_SETVERSION:

@@ -46,6 +46,7 @@ static const char *const op_names[AF_OP_MAX] = {
 	[AF_OP_MODULE] = "module load",
 	[AF_OP_URING_CREDS] = "io_uring personality",
 	[AF_OP_DNS] = "dns lookup",
+	[AF_OP_NET_IOCTL] = "network configuration ioctl",
 };
 
 /* Mount point of a filesystem whose mounted root is "/" (or the
@@ -165,6 +166,8 @@ int af_event_format(const void *data, size_t size, char *buf, size_t n)
 			snprintf(what, sizeof(what), " of pid %llu", (unsigned long long)e->arg);
 		else if (e->op == AF_OP_BPF)
 			snprintf(what, sizeof(what), " cmd %llu", (unsigned long long)e->arg);
+		else if (e->op == AF_OP_NET_IOCTL)
+			snprintf(what, sizeof(what), " 0x%llx", (unsigned long long)e->arg);
 		snprintf(buf, n, "%s %s%s (%.*s pid %u)",
 			 e->verdict == AF_AUDITED ? "would deny" : "denied", verb, what,
 			 AF_COMM_LEN, e->comm, e->hdr.tgid);

@@ -75,7 +75,7 @@ static const struct prog_desc progs[] = {
 	{ "lsm_inode_rmdir", "inode_rmdir", 0, ROLE_COLD, "protected paths" },
 	{ "lsm_inode_rename", "inode_rename", 0, ROLE_COLD, "protected paths" },
 	{ "lsm_d_instantiate", "d_instantiate", 0, ROLE_COLD, "protected paths made later" },
-	{ "lsm_file_ioctl", "file_ioctl", 0, ROLE_COLD, "inode flags" },
+	{ "lsm_file_ioctl", "file_ioctl", 0, ROLE_COLD, "inode flags, network configuration ioctls" },
 	{ "lsm_sb_mount", "sb_mount", 0, ROLE_COLD, "mount" },
 	{ "lsm_sb_umount", "sb_umount", 0, ROLE_COLD, "umount" },
 	{ "lsm_move_mount", "move_mount", 0, ROLE_COLD, "move_mount" },

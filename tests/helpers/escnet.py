@@ -8,6 +8,8 @@
 #   family:NAME  socket() of a family: packet, netlink-route,
 #     netlink-netfilter, netlink-generic, netlink-uevent, vsock, key, alg,
 #     xdp, can, appletalk, tipc, rds, bluetooth
+#   ioctl-getflags ioctl-setflags ioctl-setaddr ioctl-addrt  the old socket
+#     ioctls: read lo's flags / set them as they are / an address / a route
 #   rtnl-addr  rtnl-route  rtnl-link  write to NETLINK_ROUTE: add 10.77.0.1/32
 #     to lo / a route / set lo down-up (a no-op flag change); rtnl-get: a dump
 import errno
@@ -125,6 +127,35 @@ def rtnl(label, what):
         held(label, e)
 
 
+def ioctl(label, what):
+    import fcntl
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    ifr = b"lo".ljust(16, b"\0")
+    try:
+        if what == "getflags":      # SIOCGIFFLAGS: a read
+            fcntl.ioctl(s, 0x8913, ifr + bytes(24))
+        elif what == "setflags":    # SIOCSIFFLAGS lo: its flags as they are
+            cur = fcntl.ioctl(s, 0x8913, ifr + bytes(24))
+            fcntl.ioctl(s, 0x8914, cur)
+        elif what == "setaddr":     # SIOCSIFADDR lo 10.77.0.2 (on the test's own netns)
+            sin = struct.pack("HH4s8x", socket.AF_INET, 0, socket.inet_aton("10.77.0.2"))
+            fcntl.ioctl(s, 0x8916, b"lo:1".ljust(16, b"\0") + sin + bytes(8))
+        elif what == "addrt":       # SIOCADDRT 10.79.0.0/16 dev lo
+            dst = struct.pack("HH4s8x", socket.AF_INET, 0, socket.inet_aton("10.79.0.0"))
+            gw = struct.pack("HH4s8x", socket.AF_INET, 0, bytes(4))
+            mask = struct.pack("HH4s8x", socket.AF_INET, 0, socket.inet_aton("255.255.0.0"))
+            import ctypes
+            buf = ctypes.create_string_buffer(b"lo")
+            # struct rtentry: pad1, dst, gateway, genmask, flags (RTF_UP),
+            # pad2, pad3, pad4, metric, dev, mtu, window, irtt
+            rt = struct.pack("L16s16s16sHh4xLPh6xPLLH6x", 0, dst, gw, mask, 1, 0, 0, 0, 0,
+                             ctypes.addressof(buf), 0, 0, 0)
+            fcntl.ioctl(s, 0x890B, rt)
+        print(label, "ESCAPED")
+    except OSError as e:
+        held(label, e)
+
+
 for arg in sys.argv[1:]:
     kind, _, rest = arg.partition(":")
     if kind in ("sockopt4", "sockopt6"):
@@ -133,6 +164,8 @@ for arg in sys.argv[1:]:
         send(arg, kind.endswith("6"), int(rest), kind.startswith("cmsg"))
     elif kind == "family":
         family(arg, rest)
+    elif kind.startswith("ioctl-"):
+        ioctl(arg, kind[6:])
     elif kind.startswith("rtnl-"):
         rtnl(arg, kind[5:])
     sys.stdout.flush()
