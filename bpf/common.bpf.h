@@ -44,6 +44,20 @@ struct {
 } af_roots SEC(".maps") __weak;
 
 struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 8192);
+	__type(key, struct af_pname_key);
+	__type(value, struct af_pname_val);
+} af_pnames SEC(".maps") __weak;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, struct af_pnext_key);
+	__type(value, struct af_pnext_val);
+} af_pnext SEC(".maps") __weak;
+
+struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 256 * 1024);
 } af_events SEC(".maps") __weak;

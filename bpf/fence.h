@@ -17,6 +17,50 @@
 enum af_root_kind {
 	AF_ROOT_WRITABLE = 1,
 	AF_ROOT_DENY_READ = 2,
+	AF_ROOT_PROTECTED = 3,	/* read-only inside a writable root */
+};
+
+/* Protected paths by name, for those that do not exist yet and for the
+ * directories on their way: (parent directory, name) -> what the name
+ * is. A name that is a protected path may not be created, linked,
+ * renamed or symlinked into place, nor removed or renamed away; a name
+ * on the way may only be made as a directory, and then names its own
+ * children (af_pnext) when it appears. */
+#define AF_PNAME_LEN	32	/* a component, NUL-padded (policy: at most 31 bytes) */
+#define AF_PNEXT_MAX	8	/* protected names beneath one directory on the way */
+
+enum af_pname_kind {
+	AF_PN_FINAL = 1,	/* the protected path itself */
+	AF_PN_WAY = 2,		/* a directory between a writable root and one */
+};
+
+struct af_pname_key {
+	__u64 fence_id;
+	__u64 ino;		/* of the parent directory */
+	__u32 dev;
+	__u32 pad;
+	char name[AF_PNAME_LEN];
+};
+_Static_assert(sizeof(struct af_pname_key) == 56, "af_pname_key layout");
+
+struct af_pname_val {
+	__u32 kind;		/* enum af_pname_kind */
+	__u32 node;		/* AF_PN_WAY: key of its children in af_pnext */
+};
+
+struct af_pnext_key {
+	__u64 fence_id;
+	__u32 node;
+	__u32 pad;
+};
+
+struct af_pnext_val {
+	__u32 n;
+	__u32 pad;
+	struct {
+		char name[AF_PNAME_LEN];
+		struct af_pname_val val;
+	} kids[AF_PNEXT_MAX];
 };
 
 enum af_mode_bits {
@@ -66,6 +110,7 @@ enum af_counter {
 	AF_CNT_WALK_BOUND,	/* ancestor walk hit AF_WALK_MAX: denied */
 	AF_CNT_DENY,
 	AF_CNT_AUDIT,
+	AF_CNT_PKT_OPTIONS,	/* packets with IPv4 options or IPv6 extension headers dropped */
 	AF_CNT_MAX,
 };
 
@@ -97,6 +142,10 @@ enum af_op {
 	AF_OP_URING_CREDS,	/* io_uring request with a registered personality */
 	AF_OP_DNS,		/* a DNS lookup through the fence's stub */
 	AF_OP_CGROUP,		/* write to a cgroup file or directory outside the fence */
+	AF_OP_SOCKOPT,		/* setsockopt(2) that would change where packets go (port: level, protocol: optname) */
+	AF_OP_NETLINK,		/* a netlink message that changes the node (port: protocol, protocol: type) */
+	AF_OP_DNS_UPSTREAM,	/* a send to the DNS stub's own upstream socket */
+	AF_OP_NET_IOCTL,	/* a socket ioctl that changes the node (SIOCSIFADDR, SIOCADDRT, ...); arg: cmd */
 	AF_OP_MAX,
 };
 
@@ -200,11 +249,20 @@ struct af_unix_key {
 };
 _Static_assert(sizeof(struct af_unix_key) == 16 + AF_UNIX_PATH, "af_unix_key layout");
 
+/* Unix sockets by identity: the socket file the kernel resolved, its
+ * (dev, ino) or an ancestor's in af_unix_ids, or its (parent, name) in
+ * af_unix_names for an allowed socket made after the fence started. */
+enum af_unix_id_kind {
+	AF_UNIX_ID_DIR = 1,	/* every socket beneath it */
+	AF_UNIX_ID_FILE = 2,	/* this socket */
+};
+
 enum af_net_ev_flags {
 	AF_NETF_ABSTRACT = 1 << 0,	/* unix: an abstract name, path holds it without the NUL */
 	AF_NETF_RELATIVE = 1 << 1,	/* unix: a relative path, which cannot be judged */
 	AF_NETF_DOTDOT = 1 << 2,	/* unix: a ".." component, which cannot be judged */
 	AF_NETF_PASSED = 1 << 3,	/* a socket made outside the fence, passed in */
+	AF_NETF_IDENTITY = 1 << 4,	/* unix: the socket file the path resolved to is not allowed */
 };
 
 struct af_ev_net {

@@ -85,7 +85,10 @@ static long walk_step(__u32 i, void *data)
 	}
 	parent = BPF_CORE_READ(d, d_parent);
 	if (!parent || parent == d) {
-		c->at_top = true;
+		/* A root that is not its filesystem's is a disconnected
+		 * dentry (open_by_handle_at of an uncached inode): where it
+		 * lies is unknown, so the walk fails closed. */
+		c->at_top = d == BPF_CORE_READ(d, d_sb, s_root);
 		return 1;
 	}
 	c->dentry = (__u64)parent;
@@ -412,6 +415,215 @@ int BPF_PROG(lsm_setattr_idmap, void *idmap, struct dentry *d, struct iattr *att
 
 /* ---- cold hooks: global lsm on every BPF backend ---- */
 
+/* ---- protected paths by name (bpf/fence.h, af_pnames) ---- */
+
+/* What the name d has in its parent dir for the fence, or NULL. */
+static __always_inline struct af_pname_val *pname_lookup(__u64 fence_id, struct inode *dir,
+							   struct dentry *d)
+{
+	struct af_pname_key key = { .fence_id = fence_id };
+	const unsigned char *name;
+
+	if (BPF_CORE_READ(d, d_name.len) >= AF_PNAME_LEN)
+		return NULL;	/* the policy holds no such name */
+	name = BPF_CORE_READ(d, d_name.name);
+	if (bpf_probe_read_kernel_str(key.name, sizeof(key.name), name) <= 0)
+		return NULL;
+	key.ino = BPF_CORE_READ(dir, i_ino);
+	key.dev = BPF_CORE_READ(dir, i_sb, s_dev);
+	return bpf_map_lookup_elem(&af_pnames, &key);
+}
+
+enum pname_use {
+	PNU_MKDIR,	/* a directory on the way may be made */
+	PNU_OTHER,	/* create, symlink, mknod, link, rename in, remove, rename away */
+};
+
+/* Deny when the name d in dir is a protected path, or one on its way
+ * used other than by mkdir. */
+static __always_inline int pname_check(struct inode *dir, struct dentry *d, enum pname_use use)
+{
+	struct af_fence_cfg *cfg;
+	struct af_pname_val *v;
+	__u64 fence_id;
+
+	if (af_kernel_override())
+		return 0;
+	cfg = af_current_fence(&fence_id);
+	if (!cfg)
+		return 0;
+	v = pname_lookup(fence_id, dir, d);
+	if (!v || (v->kind == AF_PN_WAY && use == PNU_MKDIR))
+		return 0;
+	return af_lsm_ret(file_verdict(fence_id, cfg, AF_OP_DIR_WRITE, d, 0));
+}
+
+SEC("lsm/inode_create")
+int BPF_PROG(lsm_inode_create, struct inode *dir, struct dentry *d, umode_t mode, int ret)
+{
+	if (ret)
+		return ret;
+	return pname_check(dir, d, PNU_OTHER);
+}
+
+SEC("lsm/inode_mkdir")
+int BPF_PROG(lsm_inode_mkdir, struct inode *dir, struct dentry *d, umode_t mode, int ret)
+{
+	if (ret)
+		return ret;
+	return pname_check(dir, d, PNU_MKDIR);
+}
+
+SEC("lsm/inode_symlink")
+int BPF_PROG(lsm_inode_symlink, struct inode *dir, struct dentry *d, const char *old, int ret)
+{
+	if (ret)
+		return ret;
+	return pname_check(dir, d, PNU_OTHER);
+}
+
+SEC("lsm/inode_unlink")
+int BPF_PROG(lsm_inode_unlink, struct inode *dir, struct dentry *d, int ret)
+{
+	if (ret)
+		return ret;
+	return pname_check(dir, d, PNU_OTHER);
+}
+
+SEC("lsm/inode_rmdir")
+int BPF_PROG(lsm_inode_rmdir, struct inode *dir, struct dentry *d, int ret)
+{
+	if (ret)
+		return ret;
+	return pname_check(dir, d, PNU_OTHER);
+}
+
+/* Both names: renamed away, and renamed into place (RENAME_EXCHANGE
+ * meets the hook once each way). */
+SEC("lsm/inode_rename")
+int BPF_PROG(lsm_inode_rename, struct inode *old_dir, struct dentry *old, struct inode *new_dir,
+	     struct dentry *new, int ret)
+{
+	if (ret)
+		return ret;
+	ret = pname_check(old_dir, old, PNU_OTHER);
+	if (ret)
+		return ret;
+	return pname_check(new_dir, new, PNU_OTHER);
+}
+
+struct chain_ctx {
+	__u64 fence_id;
+	__u64 ino;
+	__u32 dev;
+	__u32 node;
+};
+
+static long chain_step(__u32 i, void *data)
+{
+	struct chain_ctx *c = data;
+	struct af_pnext_key nk = { .fence_id = c->fence_id, .node = c->node };
+	struct af_pname_key key = { .fence_id = c->fence_id, .ino = c->ino, .dev = c->dev };
+	struct af_pnext_val *next = bpf_map_lookup_elem(&af_pnext, &nk);
+
+	__u32 k = i & (AF_PNEXT_MAX - 1);	/* AF_PNEXT_MAX is a power of 2 */
+
+	if (!next || i >= next->n || i >= AF_PNEXT_MAX)
+		return 1;
+	__builtin_memcpy(key.name, next->kids[k].name, AF_PNAME_LEN);
+	bpf_map_update_elem(&af_pnames, &key, &next->kids[k].val, BPF_ANY);
+	return 0;
+}
+
+/* A directory on a protected path's way was made (or looked up) in a
+ * fence: its children's names are now protected by its identity, and
+ * a protected path that appeared is protected by its own. */
+SEC("lsm/d_instantiate")
+int BPF_PROG(lsm_d_instantiate, struct dentry *d, struct inode *inode)
+{
+	struct chain_ctx c = {};
+	struct af_pname_val *v;
+	struct dentry *parent;
+	__u64 fence_id;
+
+	if (!inode || !af_current_fence(&fence_id))
+		return 0;
+	parent = BPF_CORE_READ(d, d_parent);
+	if (!parent || parent == d)
+		return 0;
+	v = pname_lookup(fence_id, BPF_CORE_READ(parent, d_inode), d);
+	if (!v)
+		return 0;
+	c.fence_id = fence_id;
+	c.ino = BPF_CORE_READ(inode, i_ino);
+	c.dev = BPF_CORE_READ(inode, i_sb, s_dev);
+	if (v->kind == AF_PN_FINAL) {
+		struct af_root_key rk = { .fence_id = fence_id, .ino = c.ino, .dev = c.dev };
+		struct af_root_val rv = { .kind = AF_ROOT_PROTECTED };
+
+		bpf_map_update_elem(&af_roots, &rk, &rv, BPF_NOEXIST);
+		return 0;
+	}
+	c.node = v->node;
+	bpf_loop(AF_PNEXT_MAX, chain_step, &c, 0);
+	return 0;
+}
+
+/* Inode flags and their kin change an inode through a descriptor that
+ * may be open for reading only: judged as a write of the file. */
+#define AF_FS_IOC_SETFLAGS		0x40086602
+#define AF_FS_IOC32_SETFLAGS		0x40046602
+#define AF_FS_IOC_SETVERSION		0x40087602
+#define AF_FS_IOC32_SETVERSION		0x40047602
+#define AF_FS_IOC_FSSETXATTR		0x401c5820
+#define AF_FS_IOC_SET_ENCRYPTION_POLICY	0x800c6613
+#define AF_FS_IOC_ENABLE_VERITY		0x40806685
+#define AF_FS_IOC_SETFSLABEL		0x41009432
+
+#define AF_S_IFSOCK	0140000
+
+/* Socket ioctls 0x89xx that only read: the rest of the range (routes,
+ * interface addresses, flags, MTU, names, ARP, bridges, tunnels,
+ * ethtool, driver-private) changes the node, as netlink would. */
+static __always_inline bool net_ioctl_reads(unsigned int cmd)
+{
+	if (cmd >= 0x8901 && cmd <= 0x8907)	/* owner, pgrp, atmark, timestamps */
+		return true;
+	switch (cmd) {
+	case 0x8910: case 0x8912: case 0x8913: case 0x8915: case 0x8917: case 0x8919:
+	case 0x891b: case 0x891d: case 0x891f: case 0x8921: case 0x8927: case 0x8933:
+	case 0x8935: case 0x8938: case 0x8942: case 0x894b: case 0x8954: case 0x8970:
+	case 0x8982: case 0x89b1:
+		return true;
+	}
+	return false;
+}
+
+SEC("lsm/file_ioctl")
+int BPF_PROG(lsm_file_ioctl, struct file *file, unsigned int cmd, unsigned long arg, int ret)
+{
+	if (ret)
+		return ret;
+	if (cmd >= 0x8900 && cmd <= 0x89ff && !net_ioctl_reads(cmd) &&
+	    (BPF_CORE_READ(file, f_inode, i_mode) & S_IFMT) == AF_S_IFSOCK) {
+		struct af_fence_cfg *cfg;
+		__u64 fence_id;
+
+		cfg = af_current_fence(&fence_id);
+		if (!cfg)
+			return 0;
+		return af_lsm_ret(af_sys_decide(fence_id, cfg, AF_OP_NET_IOCTL, cmd));
+	}
+	switch (cmd) {
+	case AF_FS_IOC_SETFLAGS: case AF_FS_IOC32_SETFLAGS:
+	case AF_FS_IOC_SETVERSION: case AF_FS_IOC32_SETVERSION:
+	case AF_FS_IOC_FSSETXATTR: case AF_FS_IOC_SET_ENCRYPTION_POLICY:
+	case AF_FS_IOC_ENABLE_VERITY: case AF_FS_IOC_SETFSLABEL:
+		return cold_check(AF_OP_SETATTR, BPF_CORE_READ(file, f_path.dentry));
+	}
+	return 0;
+}
+
 /* The source of a hard link: a link would give an outside inode a name
  * beneath the workspace. */
 SEC("lsm/inode_link")
@@ -419,7 +631,10 @@ int BPF_PROG(lsm_inode_link, struct dentry *old, struct inode *dir, struct dentr
 {
 	if (ret)
 		return ret;
-	return cold_check(AF_OP_LINK, old);
+	ret = cold_check(AF_OP_LINK, old);
+	if (ret)
+		return ret;
+	return pname_check(dir, new, PNU_OTHER);
 }
 
 /* Device nodes: one created beneath the workspace would open the disk. */
@@ -432,7 +647,7 @@ int BPF_PROG(lsm_inode_mknod, struct inode *dir, struct dentry *d, umode_t mode,
 	if (ret)
 		return ret;
 	if ((mode & S_IFMT) != S_IFCHR && (mode & S_IFMT) != S_IFBLK)
-		return 0;
+		return pname_check(dir, d, PNU_OTHER);
 	cfg = af_current_fence(&fence_id);
 	if (!cfg)
 		return 0;

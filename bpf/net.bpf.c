@@ -23,6 +23,9 @@ const volatile __u64 af_net_fence = 0;
  * these ports, host byte order; 0: no stub, no redirection. */
 const volatile __u16 af_dns_port4 = 0;
 const volatile __u16 af_dns_port6 = 0;
+/* No cgroup/connect_unix in this kernel (before 6.7): the LSM programs
+ * below judge the unix path of every socket, not only passed-in ones. */
+const volatile bool af_unix_lsm = false;
 
 #define AFN_DNS_PORT	53
 #define AFN_LO4		0x7f000001	/* 127.0.0.1, host order */
@@ -56,6 +59,16 @@ struct {
 	__type(value, __u32);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 } af_unix_allow SEC(".maps") __weak;
+
+/* The DNS stub's upstream sockets' local ports (host byte order), while
+ * they wait for an answer: a fenced process may send nothing to them,
+ * at any address, so it cannot forge the resolver's answer. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u16);
+	__type(value, __u8);
+} af_dns_upstream SEC(".maps");
 
 /* 6.7 added uaddrlen; only the unix programs read it, and they load
  * only on kernels that have them. */
@@ -209,6 +222,21 @@ static __always_inline int dns_redirect(struct bpf_sock_addr *ctx, __u32 *a, boo
 	return 1;
 }
 
+static __always_inline bool upstream_denied(__u32 *a, bool v6, __u16 port, __u32 protocol)
+{
+	__u64 fid = af_net_fence;
+	struct af_fence_cfg *cfg = bpf_map_lookup_elem(&af_fences, &fid);
+	struct af_ev_net *ev = tmpl_get();
+
+	if (!ev)
+		return !(cfg && (cfg->flags & AF_FENCE_AUDIT));
+	ev->family = v6 ? AFN_INET6 : AFN_INET;
+	ev->port = port;
+	ev->protocol = protocol;
+	__builtin_memcpy(ev->addr, a, 16);
+	return net_report(cfg, true, AF_OP_DNS_UPSTREAM, ev);
+}
+
 static __always_inline int inet_check(struct bpf_sock_addr *ctx, __u32 op, bool v6)
 {
 	__u16 port = bpf_ntohs((__u16)ctx->user_port);
@@ -225,6 +253,8 @@ static __always_inline int inet_check(struct bpf_sock_addr *ctx, __u32 op, bool 
 	if (af_dns_port4 && port == AFN_DNS_PORT &&
 	    (ctx->protocol == AFN_TCP || ctx->protocol == AFN_UDP))
 		return dns_redirect(ctx, a, v6);
+	if (af_dns_port4 && bpf_map_lookup_elem(&af_dns_upstream, &port))
+		return upstream_denied(a, v6, port, ctx->protocol) ? 0 : 1;
 	return inet_denied(a, v6, port, ctx->protocol, op, 0) ? 0 : 1;
 }
 
@@ -467,11 +497,16 @@ static __always_inline bool passed_in_denied(struct socket *sock, const struct s
 
 	if (!addr || !sk || !af_current_fence(&fid) || fid != af_net_fence)
 		return false;
+	family = BPF_CORE_READ(addr, sa_family);
+	/* Before 6.7 no cgroup program sees a unix address: judge it here
+	 * whoever made the socket. */
+	if (family == AFN_UNIX && af_unix_lsm)
+		return unix_denied(addr, addrlen, op == AF_OP_CONNECT ? AF_OP_UNIX_CONNECT :
+				   AF_OP_UNIX_SENDMSG, 0);
 	/* Made inside a fence: its cgroup programs judged it already. */
 	cgid = BPF_CORE_READ(sk, sk_cgrp_data.cgroup, kn, id);
 	if (bpf_map_lookup_elem(&af_member, &cgid))
 		return false;
-	family = BPF_CORE_READ(addr, sa_family);
 	if (family == AFN_INET) {
 		const struct sockaddr_in *in = (const void *)addr;
 
@@ -511,11 +546,156 @@ int BPF_PROG(lsm_sock_sendmsg, struct socket *sock, struct msghdr *msg, int size
 					   BPF_CORE_READ(msg, msg_namelen), AF_OP_SENDMSG));
 }
 
-#define AFN_PACKET	17
+/* ---- unix sockets by identity ---- */
 
-/* Packet sockets see and forge every frame of an interface: none in a
- * fence. cgroup/sock_create is never called for them; this global LSM
- * program (BPF LSM backends only) judges by the current task's fence. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, struct af_root_key);
+	__type(value, __u32);
+} af_unix_ids SEC(".maps") __weak;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, struct af_pname_key);
+	__type(value, __u32);
+} af_unix_names SEC(".maps") __weak;
+
+struct uid_walk {
+	__u64 dentry;
+	__u64 fence_id;
+	bool found;
+};
+
+static long uid_step(__u32 i, void *data)
+{
+	struct uid_walk *w = data;
+	struct dentry *d = (struct dentry *)w->dentry, *parent;
+	struct af_root_key key = { .fence_id = w->fence_id };
+	__u32 *kind;
+
+	key.ino = BPF_CORE_READ(d, d_inode, i_ino);
+	key.dev = BPF_CORE_READ(d, d_sb, s_dev);
+	kind = bpf_map_lookup_elem(&af_unix_ids, &key);
+	if (kind && (i == 0 || *kind == AF_UNIX_ID_DIR)) {
+		w->found = true;
+		return 1;
+	}
+	parent = BPF_CORE_READ(d, d_parent);
+	if (!parent || parent == d)
+		return 1;
+	w->dentry = (__u64)parent;
+	return 0;
+}
+
+/* Whether the socket file d is allowed: itself, an allowed directory
+ * above it on its filesystem, or its name in an allowed directory. */
+static __always_inline bool unix_id_allowed(__u64 fid, struct dentry *d)
+{
+	struct uid_walk w = { .dentry = (__u64)d, .fence_id = fid };
+	struct af_pname_key nk = { .fence_id = fid };
+	struct dentry *parent;
+
+	bpf_loop(AF_WALK_MAX, uid_step, &w, 0);
+	if (w.found)
+		return true;
+	parent = BPF_CORE_READ(d, d_parent);
+	if (!parent || BPF_CORE_READ(d, d_name.len) >= AF_PNAME_LEN)
+		return false;
+	if (bpf_probe_read_kernel_str(nk.name, sizeof(nk.name), BPF_CORE_READ(d, d_name.name)) <= 0)
+		return false;
+	nk.ino = BPF_CORE_READ(parent, d_inode, i_ino);
+	nk.dev = BPF_CORE_READ(parent, d_sb, s_dev);
+	return bpf_map_lookup_elem(&af_unix_names, &nk);
+}
+
+/* The peer the kernel found for a unix connect or send: judged by the
+ * socket file it is bound to, not the string that named it (a symlink
+ * in an allowed directory to docker.sock is docker.sock). A peer with
+ * no address (socketpair, unbound) names nothing and is allowed; an
+ * abstract one never is (the policy cannot allow one). */
+static __always_inline bool unix_peer_denied(struct sock *other, __u32 op)
+{
+	struct unix_sock *u = (struct unix_sock *)other;
+	struct unix_address *addr;
+	struct af_fence_cfg *cfg;
+	struct af_ev_net *ev;
+	struct dentry *d;
+	__u64 fid;
+	int len;
+
+	if (!other || !af_current_fence(&fid) || fid != af_net_fence)
+		return false;
+	addr = BPF_CORE_READ(u, addr);
+	if (!addr)
+		return false;
+	d = BPF_CORE_READ(u, path.dentry);
+	if (!d) {
+		/* Abstract: the string programs judge and report it. */
+		return true;
+	}
+	if (unix_id_allowed(fid, d))
+		return false;
+	cfg = bpf_map_lookup_elem(&af_fences, &fid);
+	ev = tmpl_get();
+	if (!ev)
+		return !(cfg && (cfg->flags & AF_FENCE_AUDIT));
+	ev->family = AFN_UNIX;
+	ev->flags = AF_NETF_IDENTITY;
+	len = BPF_CORE_READ(addr, len) - AFN_SUN_OFF;
+	if (len > 0) {
+		ev->path_len = len > AF_UNIX_PATH ? AF_UNIX_PATH : len;
+		bpf_probe_read_kernel(ev->path, sizeof(ev->path) - 1,
+				      (const char *)addr + bpf_core_field_offset(struct unix_address, name) +
+				      AFN_SUN_OFF);
+	}
+	return net_report(cfg, true, op, ev);
+}
+
+SEC("lsm/unix_stream_connect")
+int BPF_PROG(lsm_unix_stream_connect, struct sock *sock, struct sock *other, struct sock *newsk,
+	     int ret)
+{
+	if (ret)
+		return ret;
+	return af_lsm_ret(unix_peer_denied(other, AF_OP_UNIX_CONNECT));
+}
+
+/* Every datagram to a peer, connected or not. */
+SEC("lsm/unix_may_send")
+int BPF_PROG(lsm_unix_may_send, struct socket *sock, struct socket *other, int ret)
+{
+	if (ret)
+		return ret;
+	return af_lsm_ret(unix_peer_denied(BPF_CORE_READ(other, sk), AF_OP_UNIX_SENDMSG));
+}
+
+#define AFN_PACKET	17
+#define AFN_NETLINK	16
+#define AFN_NETLINK_ROUTE	0
+#define AFN_NETLINK_SOCK_DIAG	4
+#define AFN_RTM_BASE	16
+#define AFN_SOCK_DESTROY	21
+
+/* Socket families a fence may make: unix, inet and inet6 (judged by
+ * the programs above) and netlink for reading the node's state (route
+ * and sock_diag: getaddrinfo, ip, ss). Everything else (packet, XDP,
+ * vsock, key, alg, can, bluetooth, tipc, rds, ...) sees or changes what
+ * no agent needs. */
+static __always_inline bool family_denied(int family, int protocol)
+{
+	if (family == AFN_UNIX || family == AFN_INET || family == AFN_INET6)
+		return false;
+	if (family == AFN_NETLINK)
+		return protocol != AFN_NETLINK_ROUTE && protocol != AFN_NETLINK_SOCK_DIAG;
+	return true;
+}
+
+/* Packet sockets see and forge every frame of an interface, netlink
+ * ones change the node: only the families above in a fence.
+ * cgroup/sock_create is never called for them; this global LSM program
+ * (BPF LSM backends only) judges by the current task's fence. */
 SEC("lsm/socket_create")
 int BPF_PROG(lsm_sock_create, int family, int type, int protocol, int kern, int ret)
 {
@@ -525,7 +705,8 @@ int BPF_PROG(lsm_sock_create, int family, int type, int protocol, int kern, int 
 
 	if (ret)
 		return ret;
-	if (kern || family != AFN_PACKET || !af_current_fence(&fid) || fid != af_net_fence)
+	if (kern || !family_denied(family, protocol) || !af_current_fence(&fid) ||
+	    fid != af_net_fence)
 		return 0;
 	cfg = bpf_map_lookup_elem(&af_fences, &fid);
 	ev = tmpl_get();
@@ -535,6 +716,149 @@ int BPF_PROG(lsm_sock_create, int family, int type, int protocol, int kern, int 
 	ev->port = type;
 	ev->protocol = protocol;
 	return af_lsm_ret(net_report(cfg, true, AF_OP_SOCKET, ev));
+}
+
+/* A netlink message that changes the node: for NETLINK_ROUTE every
+ * type but a GET (new, del and set of links, addresses, routes, rules,
+ * neighbours, qdiscs, filters; XDP attaches through RTM_SETLINK), for
+ * sock_diag SOCK_DESTROY. Reads stay allowed. */
+SEC("lsm/netlink_send")
+int BPF_PROG(lsm_netlink_send, struct sock *sk, struct sk_buff *skb, int ret)
+{
+	struct af_fence_cfg *cfg;
+	struct af_ev_net *ev;
+	struct nlmsghdr nlh;
+	__u16 proto;
+	__u64 fid;
+
+	if (ret)
+		return ret;
+	if (!af_current_fence(&fid) || fid != af_net_fence)
+		return 0;
+	proto = BPF_CORE_READ(sk, sk_protocol);
+	if (bpf_probe_read_kernel(&nlh, sizeof(nlh), BPF_CORE_READ(skb, data)))
+		return af_lsm_ret(true);
+	if (proto == AFN_NETLINK_ROUTE) {
+		if (nlh.nlmsg_type < AFN_RTM_BASE || ((nlh.nlmsg_type - AFN_RTM_BASE) & 3) == 2)
+			return 0;
+	} else if (proto == AFN_NETLINK_SOCK_DIAG) {
+		if (nlh.nlmsg_type != AFN_SOCK_DESTROY)
+			return 0;
+	} else {
+		return 0;	/* refused at socket_create */
+	}
+	cfg = bpf_map_lookup_elem(&af_fences, &fid);
+	ev = tmpl_get();
+	if (!ev)
+		return af_lsm_ret(!(cfg && (cfg->flags & AF_FENCE_AUDIT)));
+	ev->family = AFN_NETLINK;
+	ev->port = proto;
+	ev->protocol = nlh.nlmsg_type;
+	return af_lsm_ret(net_report(cfg, true, AF_OP_NETLINK, ev));
+}
+
+/* Judge what leaves, not only the connect() argument. */
+#define AFN_SOL_SOCKET		1
+#define AFN_SO_MARK		36
+#define AFN_SOL_IP		0
+#define AFN_IP_OPTIONS		4
+#define AFN_IP_FREEBIND		15
+#define AFN_IP_TRANSPARENT	19
+#define AFN_SOL_IPV6		41
+#define AFN_IPV6_2292HOPOPTS	3
+#define AFN_IPV6_2292DSTOPTS	4
+#define AFN_IPV6_2292RTHDR	5
+#define AFN_IPV6_2292PKTOPTIONS	6
+#define AFN_IPV6_HOPOPTS	54
+#define AFN_IPV6_RTHDRDSTOPTS	55
+#define AFN_IPV6_RTHDR		57
+#define AFN_IPV6_DSTOPTS	59
+#define AFN_IPV6_TRANSPARENT	75
+#define AFN_IPV6_FREEBIND	78
+#define AFN_PAGE_SIZE		4096
+
+/* Socket options that change where a packet goes after connect() was
+ * judged (IPv4 source routes, IPv6 routing headers and the option
+ * headers around them), or let a socket speak from an address that is
+ * not the node's (freebind, transparent: a forged DNS answer), or
+ * route it by mark. Per-message control data of the same kinds cannot
+ * be seen here: af_egress drops such packets. */
+SEC("cgroup/setsockopt")
+int af_setsockopt(struct bpf_sockopt *ctx)
+{
+	__s32 level = ctx->level, name = ctx->optname;
+	struct af_fence_cfg *cfg;
+	struct af_ev_net *ev;
+	__u64 fid = af_net_fence;
+	bool bad = false;
+
+	if (level == AFN_SOL_IP)
+		bad = name == AFN_IP_OPTIONS || name == AFN_IP_FREEBIND || name == AFN_IP_TRANSPARENT;
+	else if (level == AFN_SOL_IPV6)
+		bad = name == AFN_IPV6_2292HOPOPTS || name == AFN_IPV6_2292DSTOPTS ||
+		      name == AFN_IPV6_2292RTHDR || name == AFN_IPV6_2292PKTOPTIONS ||
+		      name == AFN_IPV6_HOPOPTS || name == AFN_IPV6_RTHDRDSTOPTS ||
+		      name == AFN_IPV6_RTHDR || name == AFN_IPV6_DSTOPTS ||
+		      name == AFN_IPV6_TRANSPARENT || name == AFN_IPV6_FREEBIND;
+	else if (level == AFN_SOL_SOCKET)
+		bad = name == AFN_SO_MARK;
+	if (!bad) {
+		/* Longer than a page: the kernel's own copy is used. */
+		if (ctx->optlen > AFN_PAGE_SIZE)
+			ctx->optlen = 0;
+		return 1;
+	}
+	cfg = bpf_map_lookup_elem(&af_fences, &fid);
+	ev = tmpl_get();
+	if (!ev)
+		return cfg && (cfg->flags & AF_FENCE_AUDIT) ? 1 : 0;
+	ev->family = ctx->sk ? ctx->sk->family : 0;
+	ev->port = level;
+	ev->protocol = name;
+	if (net_report(cfg, true, AF_OP_SOCKOPT, ev))
+		return 0;
+	if (ctx->optlen > AFN_PAGE_SIZE)
+		ctx->optlen = 0;
+	return 1;
+}
+
+#define AFN_ETH_P_IP	0x0800
+#define AFN_ETH_P_IPV6	0x86DD
+#define AFN_NEXTHDR_HOP		0
+#define AFN_NEXTHDR_ROUTING	43
+#define AFN_NEXTHDR_DEST	60
+
+/* What leaves a fenced socket: an IPv4 packet with options (source
+ * routes, set per message with IP_RETOPTS control data) or an IPv6
+ * packet with hop-by-hop, destination-options or routing headers
+ * (IPV6_RTHDR and kin as control data) is dropped and counted. */
+SEC("cgroup_skb/egress")
+int af_egress(struct __sk_buff *skb)
+{
+	__u8 b[8];
+
+	if (skb->protocol == bpf_htons(AFN_ETH_P_IP)) {
+		if (bpf_skb_load_bytes(skb, 0, b, 1))
+			return 1;
+		if ((b[0] & 0x0f) <= 5)
+			return 1;
+	} else if (skb->protocol == bpf_htons(AFN_ETH_P_IPV6)) {
+		if (bpf_skb_load_bytes(skb, 6, b, 1))
+			return 1;
+		if (b[0] != AFN_NEXTHDR_HOP && b[0] != AFN_NEXTHDR_ROUTING && b[0] != AFN_NEXTHDR_DEST)
+			return 1;
+	} else {
+		return 1;
+	}
+	af_count(AF_CNT_PKT_OPTIONS);
+	{
+		__u64 fid = af_net_fence;
+		struct af_fence_cfg *cfg = bpf_map_lookup_elem(&af_fences, &fid);
+
+		if (cfg && (cfg->flags & AF_FENCE_AUDIT))
+			return 1;
+	}
+	return 0;
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -169,8 +169,10 @@ int cmd_doctor(int argc, char **argv)
 		if (best != AF_BACKEND_LSM_CGROUP)
 			printf("why not BPF LSM:   %s\n", reason);
 		if (best == AF_BACKEND_LANDLOCK)
-			printf("landlock covers:   writes for `run` only; not chmod, chown, utimes, "
-			       "xattrs, deny_read%s\n", p->landlock_abi < 6 ? ", signals" : "");
+			printf("landlock covers:   writes for `run` only, with a mount namespace for "
+			       "chmod, chown, utimes, xattrs, inode flags, deny_read and protected "
+			       "paths; not protected paths made later%s\n",
+			       p->landlock_abi < 6 ? ", signals" : "");
 		print_box(false);
 	}
 	return best == AF_BACKEND_NONE ? AF_EXIT_NOFENCE : AF_EXIT_OK;

@@ -23,6 +23,7 @@
 #include "events.h"
 #include "fence.h"
 #include "landlock.h"
+#include "mountns.h"
 #include "loop.h"
 #include "recorder.h"
 #include "spawn.h"
@@ -159,7 +160,7 @@ static void __attribute__((noreturn))
 exec_child(char **argv, const sigset_t *oldmask, const char *workspace,
 	   const struct af_box *box)
 {
-	const char *why;
+	const char *why, *where;
 	int err;
 
 	sigprocmask(SIG_SETMASK, oldmask, NULL);
@@ -167,6 +168,13 @@ exec_child(char **argv, const sigset_t *oldmask, const char *workspace,
 	if (err) {
 		fprintf(stderr, "agentfence run: cannot give the command its session: %s: %s\n",
 			why, strerror(-err));
+		_exit(AF_EXIT_SETUP);
+	}
+	/* Before the workspace is entered: its bind mount is the cwd; and
+	 * before the box drops the capabilities a mount needs. */
+	if (box->landlock && (err = af_mountns_enter(&why, &where))) {
+		fprintf(stderr, "agentfence run: cannot make the fence's mount namespace: %s %s: %s\n",
+			why, where, strerror(-err));
 		_exit(AF_EXIT_SETUP);
 	}
 	if (chdir(workspace)) {
@@ -228,11 +236,12 @@ static int choose_backend(enum af_backend want, const struct af_policy *p, bool 
 			af_err("audit mode needs a BPF LSM backend: Landlock cannot allow and report");
 			return -ENOTSUP;
 		}
-		if (strict) {
+		if (gaps[0] && strict) {
 			af_err("--strict: the landlock backend does not cover: %s", gaps);
 			return -ENOTSUP;
 		}
-		af_note("landlock backend does not cover: %s", gaps);
+		if (gaps[0])
+			af_note("landlock backend does not cover: %s", gaps);
 	}
 	*out = want;
 	return 0;
@@ -468,6 +477,10 @@ int cmd_run(int argc, char **argv)
 	}
 	if (af_verbose)
 		af_box_print(stderr, &box, "agentfence: box: ");
+	if (backend == AF_BACKEND_LANDLOCK && (c = af_mountns_prepare(p, why, sizeof(why)))) {
+		af_err("cannot plan the fence's mount namespace: %s", why);
+		goto out;
+	}
 	snprintf(name, sizeof(name), "run-%d", getpid());
 	c = af_cgroup_create(name, cgpath, sizeof(cgpath), &cgfd);
 	if (c) {
@@ -552,6 +565,7 @@ int cmd_run(int argc, char **argv)
 		goto out;
 	}
 	if (dns) {
+		af_dns_set_upstream_map(dns, af_fence_dns_upstream_fd(fence));
 		c = af_dns_start(dns, loop, af_fence_net_allow_fd(fence), af_cgroup_id(cgpath),
 				 print_event, &rc);
 		if (c) {

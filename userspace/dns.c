@@ -7,11 +7,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <bpf/bpf.h>
 
 #include "dns.h"
 #include "dns_msg.h"
@@ -46,6 +49,9 @@ struct pending {
 	size_t len;
 	size_t server;
 	uint64_t deadline;
+	uint16_t up_port;		/* fd's local port, host order, in up_map */
+	uint16_t up_id;			/* the id asked upstream (network order bytes) */
+	uint8_t client_id[2];		/* the asker's id */
 };
 
 struct conn {
@@ -74,6 +80,7 @@ struct af_dns {
 	size_t nresolvers;
 	struct af_loop *loop;
 	int map_fd;
+	int up_map_fd;			/* af_dns_upstream, -1: none */
 	uint64_t fence_id;
 	af_event_fn on_event;
 	void *ctx;
@@ -191,7 +198,7 @@ int af_dns_open(const struct af_policy *p, struct af_dns **out, char *why, size_
 	if (!d)
 		return -ENOMEM;
 	d->p = p;
-	d->u4 = d->t4 = d->u6 = d->t6 = d->timer = d->map_fd = -1;
+	d->u4 = d->t4 = d->u6 = d->t6 = d->timer = d->map_fd = d->up_map_fd = -1;
 	for (i = 0; i < PEND_MAX; i++)
 		d->pend[i].fd = -1;
 	for (i = 0; i < CONN_MAX; i++)
@@ -326,13 +333,53 @@ static void reply_error(struct af_dns *d, const struct origin *to, const uint8_t
 		reply(d, to, out, len);
 }
 
+/* Whether a and b are the same address and port. */
+static bool same_addr(const struct sockaddr_storage *a, socklen_t alen,
+		      const struct sockaddr_storage *b)
+{
+	(void)alen;
+	if (a->ss_family != b->ss_family)
+		return false;
+	if (a->ss_family == AF_INET) {
+		const struct sockaddr_in *x = (const void *)a, *y = (const void *)b;
+
+		return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
+	}
+	if (a->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
+
+		return x->sin6_port == y->sin6_port &&
+		       !memcmp(&x->sin6_addr, &y->sin6_addr, sizeof(x->sin6_addr));
+	}
+	return false;
+}
+
+/* An upstream socket not yet in the loop. */
+static void upstream_close_nl(struct pending *pq)
+{
+	if (pq->up_port && pq->d->up_map_fd >= 0)
+		bpf_map_delete_elem(pq->d->up_map_fd, &pq->up_port);
+	pq->up_port = 0;
+	close(pq->fd);
+	pq->fd = -1;
+}
+
+/* The upstream socket of pq, and its port's place in the fence's map. */
+static void upstream_close(struct pending *pq)
+{
+	if (pq->up_port && pq->d->up_map_fd >= 0)
+		bpf_map_delete_elem(pq->d->up_map_fd, &pq->up_port);
+	pq->up_port = 0;
+	af_loop_del(pq->d->loop, pq->fd);
+	close(pq->fd);
+	pq->fd = -1;
+}
+
 static void free_pending(struct pending *pq)
 {
 	if (pq->fd < 0)
 		return;
-	af_loop_del(pq->d->loop, pq->fd);
-	close(pq->fd);
-	pq->fd = -1;
+	upstream_close(pq);
 	free(pq->query);
 	pq->query = NULL;
 }
@@ -423,14 +470,22 @@ static int on_upstream(void *ctx, int fd, uint32_t events)
 	size_t i;
 	int err = 0;
 
+	struct sockaddr_storage src;
+	socklen_t srclen = sizeof(src);
+
 	(void)events;
-	len = recv(fd, d->buf, MSG_MAX, MSG_DONTWAIT);
+	len = recvfrom(fd, d->buf, MSG_MAX, MSG_DONTWAIT, (struct sockaddr *)&src, &srclen);
 	if (len < 0)
 		return 0;	/* ICMP unreachable and the like: the timer moves on */
-	/* Anything but the answer to this question is ignored. */
-	if (af_dns_parse_answer(d->buf, len, &a) || a.q.id != pq->q.id ||
+	/* Anything but the answer to this question, from the resolver
+	 * asked, with the id it was asked with, is ignored. The socket is
+	 * connected, so the kernel compares the source too. */
+	if (!same_addr(&src, srclen, &d->resolvers[pq->server]) || len < 2 ||
+	    memcmp(d->buf, &pq->up_id, 2) || af_dns_parse_answer(d->buf, len, &a) ||
 	    a.q.qtype != pq->q.qtype || strcmp(a.q.name, pq->q.name))
 		return 0;
+	/* The asker hears its own id. */
+	memcpy(d->buf, pq->client_id, 2);
 	match_rules(d, a.q.name, rules);
 	for (i = 0; i < a.naddrs; i++) {
 		if (a.addrs[i].ttl < ttl)
@@ -457,23 +512,77 @@ static int on_upstream(void *ctx, int fd, uint32_t events)
 	return 0;
 }
 
+/* Bind fd to a source port of getrandom's choosing (RFC 5452), or the
+ * kernel's randomized ephemeral one when a few tries all collide; put
+ * the port in the fence's map so that no fenced process can send to
+ * it. Returns the port (host order) or 0. */
+static uint16_t bind_random(struct af_dns *d, int fd, int family)
+{
+	struct sockaddr_storage ss = { .ss_family = family };
+	socklen_t len = family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
+	uint16_t port = 0;
+	uint8_t one = 1;
+	int i;
+
+	for (i = 0; i < 8; i++) {
+		if (getrandom(&port, sizeof(port), 0) != sizeof(port))
+			break;
+		port = 1024 + port % (65536 - 1024);
+		if (family == AF_INET)
+			((struct sockaddr_in *)&ss)->sin_port = htons(port);
+		else
+			((struct sockaddr_in6 *)&ss)->sin6_port = htons(port);
+		if (!bind(fd, (struct sockaddr *)&ss, len))
+			break;
+		port = 0;
+	}
+	if (!port) {
+		struct sockaddr_storage got;
+		socklen_t glen = sizeof(got);
+
+		if (family == AF_INET)
+			((struct sockaddr_in *)&ss)->sin_port = 0;
+		else
+			((struct sockaddr_in6 *)&ss)->sin6_port = 0;
+		if (bind(fd, (struct sockaddr *)&ss, len) ||
+		    getsockname(fd, (struct sockaddr *)&got, &glen))
+			return 0;
+		port = ntohs(family == AF_INET ? ((struct sockaddr_in *)&got)->sin_port :
+			     ((struct sockaddr_in6 *)&got)->sin6_port);
+	}
+	if (d->up_map_fd >= 0 && bpf_map_update_elem(d->up_map_fd, &port, &one, BPF_ANY))
+		return 0;	/* a port the fence could reach: don't use it */
+	return port;
+}
+
 /* Ask resolver pq->server; false when none is left. */
 static bool ask(struct af_dns *d, struct pending *pq)
 {
 	for (; pq->server < d->nresolvers; pq->server++) {
-		int fd = socket(d->resolvers[pq->server].ss_family,
-				SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		int family = d->resolvers[pq->server].ss_family;
+		int fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		bool sent;
 
 		if (fd < 0)
 			continue;
-		if (connect(fd, (struct sockaddr *)&d->resolvers[pq->server],
-			    d->resolver_len[pq->server]) ||
-		    send(fd, pq->query, pq->len, 0) != (ssize_t)pq->len ||
-		    af_loop_add(d->loop, fd, on_upstream, pq)) {
-			close(fd);
+		pq->fd = fd;
+		pq->up_port = bind_random(d, fd, family);
+		if (!pq->up_port || getrandom(&pq->up_id, sizeof(pq->up_id), 0) != sizeof(pq->up_id) ||
+		    connect(fd, (struct sockaddr *)&d->resolvers[pq->server],
+			    d->resolver_len[pq->server])) {
+			upstream_close_nl(pq);
 			continue;
 		}
-		pq->fd = fd;
+		/* Our own id upstream: the asker's, which it chose and
+		 * knows, would make a forged answer easy. */
+		memcpy(pq->client_id, pq->query, 2);
+		memcpy(pq->query, &pq->up_id, 2);
+		sent = send(fd, pq->query, pq->len, 0) == (ssize_t)pq->len;
+		memcpy(pq->query, pq->client_id, 2);
+		if (!sent || af_loop_add(d->loop, fd, on_upstream, pq)) {
+			upstream_close_nl(pq);
+			continue;
+		}
 		pq->deadline = now_ms() + TRY_MS;
 		return true;
 	}
@@ -669,9 +778,7 @@ static int on_tick(void *ctx, int fd, uint32_t events)
 
 		if (pq->fd < 0 || pq->deadline > now)
 			continue;
-		af_loop_del(d->loop, pq->fd);
-		close(pq->fd);
-		pq->fd = -1;
+		upstream_close(pq);
 		pq->server++;
 		if (ask(d, pq))
 			continue;
@@ -692,6 +799,11 @@ static int on_tick(void *ctx, int fd, uint32_t events)
 static const char *namer(void *ctx, int family, const uint8_t *addr)
 {
 	return af_dns_name_of(ctx, family, addr);
+}
+
+void af_dns_set_upstream_map(struct af_dns *d, int fd)
+{
+	d->up_map_fd = fd;
 }
 
 int af_dns_start(struct af_dns *d, struct af_loop *loop, int map_fd, uint64_t fence_id,

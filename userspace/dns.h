@@ -29,6 +29,11 @@ void af_dns_ports(const struct af_dns *d, uint16_t *port4, uint16_t *port6);
 
 /* Serve from loop, learning into the allowlist map_fd of fence_id;
  * events (struct af_ev_dns) go to on_event. */
+/* The fence's af_dns_upstream map: the stub puts each upstream socket's
+ * port there while it waits for the answer, and the fence refuses every
+ * send of a fenced process to it. Before af_dns_start. */
+void af_dns_set_upstream_map(struct af_dns *d, int fd);
+
 int af_dns_start(struct af_dns *d, struct af_loop *loop, int map_fd, uint64_t fence_id,
 		 af_event_fn on_event, void *ctx);
 

@@ -47,6 +47,7 @@ static const char *const op_names[AF_OP_MAX] = {
 	[AF_OP_URING_CREDS] = "io_uring personality",
 	[AF_OP_DNS] = "dns lookup",
 	[AF_OP_CGROUP] = "cgroup write outside the fence",
+	[AF_OP_NET_IOCTL] = "network configuration ioctl",
 };
 
 /* Mount point of a filesystem whose mounted root is "/" (or the
@@ -168,6 +169,8 @@ int af_event_format(const void *data, size_t size, char *buf, size_t n)
 			snprintf(what, sizeof(what), " cmd %llu", (unsigned long long)e->arg);
 		else if (e->op == AF_OP_CGROUP)
 			snprintf(what, sizeof(what), " (inode %llu)", (unsigned long long)e->arg);
+		else if (e->op == AF_OP_NET_IOCTL)
+			snprintf(what, sizeof(what), " 0x%llx", (unsigned long long)e->arg);
 		snprintf(buf, n, "%s %s%s (%.*s pid %u)",
 			 e->verdict == AF_AUDITED ? "would deny" : "denied", verb, what,
 			 AF_COMM_LEN, e->comm, e->hdr.tgid);

@@ -23,6 +23,7 @@
 #include "fence.bpf.skel.h"
 #include "fence.h"
 #include "net.h"
+#include "protect.h"
 #include "util.h"
 #include "../bpf/fence.h"
 
@@ -67,6 +68,14 @@ static const struct prog_desc progs[] = {
 	{ "lsm_removexattr", "inode_removexattr", 3, ROLE_COLD, "removexattr" },
 	{ "lsm_set_acl", "inode_set_acl", 4, ROLE_COLD, NULL },	/* 6.2+; setxattr before */
 	{ "lsm_remove_acl", "inode_remove_acl", 3, ROLE_COLD, NULL },
+	{ "lsm_inode_create", "inode_create", 0, ROLE_COLD, "protected paths" },
+	{ "lsm_inode_mkdir", "inode_mkdir", 0, ROLE_COLD, "protected paths" },
+	{ "lsm_inode_symlink", "inode_symlink", 0, ROLE_COLD, "protected paths" },
+	{ "lsm_inode_unlink", "inode_unlink", 0, ROLE_COLD, "protected paths" },
+	{ "lsm_inode_rmdir", "inode_rmdir", 0, ROLE_COLD, "protected paths" },
+	{ "lsm_inode_rename", "inode_rename", 0, ROLE_COLD, "protected paths" },
+	{ "lsm_d_instantiate", "d_instantiate", 0, ROLE_COLD, "protected paths made later" },
+	{ "lsm_file_ioctl", "file_ioctl", 0, ROLE_COLD, "inode flags, network configuration ioctls" },
 	{ "lsm_sb_mount", "sb_mount", 0, ROLE_COLD, "mount" },
 	{ "lsm_sb_umount", "sb_umount", 0, ROLE_COLD, "umount" },
 	{ "lsm_move_mount", "move_mount", 0, ROLE_COLD, "move_mount" },
@@ -83,7 +92,10 @@ static const struct prog_desc progs[] = {
 	{ "lsm_sigiotask", "file_send_sigiotask", 0, ROLE_COLD, "SIGIO and SIGURG to processes outside" },
 	{ "lsm_sock_connect", "socket_connect", 0, ROLE_COLD, "connect of sockets passed into the fence" },
 	{ "lsm_sock_sendmsg", "socket_sendmsg", 0, ROLE_COLD, "sendto of sockets passed into the fence" },
-	{ "lsm_sock_create", "socket_create", 0, ROLE_COLD, "packet sockets" },
+	{ "lsm_sock_create", "socket_create", 0, ROLE_COLD, "packet, netlink and other socket families" },
+	{ "lsm_netlink_send", "netlink_send", 0, ROLE_COLD, "netlink messages that change the node" },
+	{ "lsm_unix_stream_connect", "unix_stream_connect", 0, ROLE_COLD, "unix sockets by identity" },
+	{ "lsm_unix_may_send", "unix_may_send", 0, ROLE_COLD, "unix datagrams by identity" },
 	{ "af_cgroup_mkdir", NULL, 0, ROLE_TRACE, NULL },
 	{ "af_cgroup_rmdir", NULL, 0, ROLE_TRACE, NULL },
 	{ "af_proc_fork", NULL, 0, ROLE_TRACE, NULL },
@@ -98,6 +110,8 @@ static const struct prog_desc progs[] = {
 	{ "af_sendmsg4", NULL, 0, ROLE_SOCK, NULL },
 	{ "af_sendmsg6", NULL, 0, ROLE_SOCK, NULL },
 	{ "af_sock_create", NULL, 0, ROLE_SOCK, NULL },
+	{ "af_setsockopt", NULL, 0, ROLE_SOCK, NULL },
+	{ "af_egress", NULL, 0, ROLE_SOCK, NULL },
 	{ "af_recvmsg4", NULL, 0, ROLE_SOCK, NULL },
 	{ "af_recvmsg6", NULL, 0, ROLE_SOCK, NULL },
 	{ "af_getpeername4", NULL, 0, ROLE_SOCK, NULL },
@@ -318,6 +332,11 @@ static int fill_maps(struct af_fence *f, const struct af_fence_opts *o, char *wh
 			}
 		}
 	}
+	err = af_protect_fill(p, f->id, bpf_map__fd(f->skel->maps.af_roots),
+			      bpf_map__fd(f->skel->maps.af_pnames),
+			      bpf_map__fd(f->skel->maps.af_pnext), why, n);
+	if (err)
+		return err;
 	if (p->mode == AF_MODE_AUDIT)
 		cfg.flags |= AF_FENCE_AUDIT;
 	cfg.flags |= af_fence_event_flags(p->events, o->backend);
@@ -541,6 +560,11 @@ int af_fence_events_fd(struct af_fence *f)
 int af_fence_net_allow_fd(struct af_fence *f)
 {
 	return bpf_map__fd(f->skel->maps.af_net_allow);
+}
+
+int af_fence_dns_upstream_fd(struct af_fence *f)
+{
+	return bpf_map__fd(f->skel->maps.af_dns_upstream);
 }
 
 int af_fence_consume(struct af_fence *f)

@@ -40,6 +40,7 @@ int af_fence_events_fd(struct af_fence *f);
 
 /* The network allowlist, where the DNS stub adds what it learns. */
 int af_fence_net_allow_fd(struct af_fence *f);
+int af_fence_dns_upstream_fd(struct af_fence *f);	/* see af_dns_set_upstream_map */
 
 /* Deliver the events that are ready; returns how many or -errno. */
 int af_fence_consume(struct af_fence *f);

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "landlock.h"
+#include "mountns.h"
 
 #ifndef LANDLOCK_ACCESS_FS_TRUNCATE
 #define LANDLOCK_ACCESS_FS_TRUNCATE (1ULL << 14)	/* ABI 3, 6.2 */
@@ -117,16 +118,30 @@ out:
 	return ret;
 }
 
+static void add_gap(char *buf, size_t size, const char *what)
+{
+	size_t len = strlen(buf);
+
+	if (what[0])
+		snprintf(buf + len, size - len, "%s%s", len ? ", " : "", what);
+}
+
 const char *af_landlock_uncovered(const struct af_policy *p, int abi)
 {
-	static char buf[256];
+	static char buf[1024];
 
-	snprintf(buf, sizeof(buf),
-		 "chmod, chown, utimes, xattrs%s%s%s%s",
-		 abi < 3 ? ", truncate" : "",
-		 p->n_deny_read ? ", deny_read" : "",
-		 abi < 6 ? ", signals and abstract unix sockets outside the fence (Landlock ABI 6)" : "",
-		 !p->has_network ? "" : p->caps & (1ULL << CAP_NET_RAW) ?
-		 ", sockets passed into the fence, packet sockets" : ", sockets passed into the fence");
+	buf[0] = '\0';
+	if (abi < 3)
+		add_gap(buf, sizeof(buf), "truncate");
+	/* chmod, chown, utimes, xattrs, inode flags, deny_read and
+	 * protected paths: the mount namespace (userspace/mountns.c). */
+	add_gap(buf, sizeof(buf), af_mountns_uncovered(p));
+	if (abi < 6)
+		add_gap(buf, sizeof(buf), "signals and abstract unix sockets outside the fence (Landlock ABI 6)");
+	if (p->has_network) {
+		add_gap(buf, sizeof(buf), "sockets passed into the fence");
+		add_gap(buf, sizeof(buf), "socket families but inet and unix (packet, netlink writes, vsock, ...)");
+		add_gap(buf, sizeof(buf), "unix socket paths by identity (a symlink in an allowed directory)");
+	}
 	return buf;
 }

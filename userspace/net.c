@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <limits.h>
 #include <sys/stat.h>
 
 #include <bpf/bpf.h>
@@ -14,6 +15,7 @@
 #include <bpf/libbpf.h>
 
 #include "backend.h"
+#include "fence.h"
 #include "fence.bpf.skel.h"
 #include "net.h"
 #include "util.h"
@@ -22,11 +24,15 @@
 /* Programs of the network fence; all or none load, but the unix ones. */
 static const char *const inet_progs[] = {
 	"af_connect4", "af_connect6", "af_sendmsg4", "af_sendmsg6", "af_sock_create",
+	"af_setsockopt", "af_egress",
 };
 
 /* Global LSM programs for sockets passed in: fence.c loads them on the
  * BPF LSM backends; without a network section they have nothing to do. */
-static const char *const lsm_progs[] = { "lsm_sock_connect", "lsm_sock_sendmsg", "lsm_sock_create" };
+static const char *const lsm_progs[] = {
+	"lsm_sock_connect", "lsm_sock_sendmsg", "lsm_sock_create", "lsm_netlink_send",
+	"lsm_unix_stream_connect", "lsm_unix_may_send",
+};
 
 /* Programs of the DNS stub's redirection: answers appear to come from
  * the resolver the socket asked. */
@@ -92,7 +98,11 @@ int af_net_prepare(struct fence_bpf *skel, const struct af_policy *p, uint64_t f
 		bpf_program__set_type(prog, BPF_PROG_TYPE_CGROUP_SOCK_ADDR);
 		bpf_program__set_expected_attach_type(prog, at);
 	}
-	if (on && attach_type_value(unix_progs[0].attach) < 0) {
+	/* Before 6.7 the BPF LSM backends judge unix paths in the
+	 * socket_connect and socket_sendmsg hooks instead. */
+	skel->rodata->af_unix_lsm = on && attach_type_value(unix_progs[0].attach) < 0;
+	if (on && attach_type_value(unix_progs[0].attach) < 0 &&
+	    !bpf_program__autoload(skel->progs.lsm_sock_connect)) {
 		size_t len = strlen(uncovered);
 
 		snprintf(uncovered + len, ulen - len, "%sunix sockets (cgroup/connect_unix needs Linux 6.7)",
@@ -285,6 +295,40 @@ int af_net_learn(int map_fd, const struct af_policy *p, uint64_t fence_id, int f
 	return err;
 }
 
+/* The identity of an allowed unix path (bpf/net.bpf.c unix_id_allowed):
+ * an existing directory or socket by (dev, ino), one not there yet by
+ * its directory and name. */
+static int fill_unix_id(struct fence_bpf *skel, uint64_t fence_id, const char *path)
+{
+	struct af_root_key key = { .fence_id = fence_id };
+	struct af_pname_key nk = { .fence_id = fence_id };
+	char dir[PATH_MAX];
+	const char *name;
+	struct stat st;
+	uint32_t kind;
+
+	if (!stat(path, &st)) {
+		key.ino = st.st_ino;
+		key.dev = af_kdev(st.st_dev);
+		kind = S_ISDIR(st.st_mode) ? AF_UNIX_ID_DIR : AF_UNIX_ID_FILE;
+		return bpf_map_update_elem(bpf_map__fd(skel->maps.af_unix_ids), &key, &kind,
+					   BPF_ANY) ? -errno : 0;
+	}
+	name = strrchr(path, '/');
+	if (!name || strlen(name + 1) >= AF_PNAME_LEN || (size_t)(name - path) >= sizeof(dir))
+		return 0;	/* nothing by identity: every socket there is denied */
+	memcpy(dir, path, name - path);
+	dir[name - path] = 0;
+	if (stat(dir[0] ? dir : "/", &st))
+		return 0;
+	nk.ino = st.st_ino;
+	nk.dev = af_kdev(st.st_dev);
+	snprintf(nk.name, sizeof(nk.name), "%s", name + 1);
+	kind = AF_UNIX_ID_FILE;
+	return bpf_map_update_elem(bpf_map__fd(skel->maps.af_unix_names), &nk, &kind,
+				   BPF_ANY) ? -errno : 0;
+}
+
 static int fill_unix(struct fence_bpf *skel, const struct af_policy *p, uint64_t fence_id,
 		     char *why, size_t n)
 {
@@ -314,6 +358,8 @@ static int fill_unix(struct fence_bpf *skel, const struct af_policy *p, uint64_t
 			key.prefixlen = AF_NET_KEY_BITS + 8 * (len + 1);
 		}
 		err = bpf_map_update_elem(fd, &key, &one, BPF_ANY);
+		if (!err)
+			err = fill_unix_id(skel, fence_id, r->path);
 		if (err) {
 			snprintf(why, n, "fill the unix allowlist: %s", strerror(-err));
 			return err;
@@ -339,6 +385,9 @@ static const char *const net_verbs[AF_OP_MAX] = {
 	[AF_OP_UNIX_CONNECT] = "unix connect",
 	[AF_OP_UNIX_SENDMSG] = "unix sendto",
 	[AF_OP_SOCKET] = "socket",
+	[AF_OP_SOCKOPT] = "setsockopt",
+	[AF_OP_NETLINK] = "netlink message",
+	[AF_OP_DNS_UPSTREAM] = "send to the DNS stub's upstream socket",
 };
 
 static af_net_namer namer;
@@ -372,7 +421,8 @@ static void format_dest(const struct af_ev_net *e, char *buf, size_t n)
 		else
 			snprintf(buf, n, "%.*s%s%s", (int)strnlen(e->path, len), e->path,
 				 e->flags & AF_NETF_RELATIVE ? " (relative path)" : "",
-				 e->flags & AF_NETF_DOTDOT ? " (path with ..)" : "");
+				 e->flags & AF_NETF_DOTDOT ? " (path with ..)" :
+				 e->flags & AF_NETF_IDENTITY ? " (the socket it resolves to is not allowed)" : "");
 		return;
 	}
 	snprintf(buf, n, "family %u", e->family);
@@ -387,9 +437,17 @@ int af_net_event_format(const void *data, size_t size, char *buf, size_t n)
 	if (size < sizeof(*e) || e->hdr.type != AF_EV_NET)
 		return -EINVAL;
 	verb = e->op < AF_OP_MAX && net_verbs[e->op] ? net_verbs[e->op] : "network operation";
-	if (e->op == AF_OP_SOCKET)
+	if (e->op == AF_OP_SOCKOPT)
+		snprintf(dest, sizeof(dest), "level %u option %u", e->port, e->protocol);
+	else if (e->op == AF_OP_NETLINK)
+		snprintf(dest, sizeof(dest), "protocol %u type %u", e->port, e->protocol);
+	else if (e->op == AF_OP_SOCKET && e->family != AF_INET && e->family != AF_INET6 &&
+		 e->family != AF_PACKET && e->family != AF_NETLINK)
+		snprintf(dest, sizeof(dest), "family %u type %u protocol %u", e->family, e->port,
+			 e->protocol);
+	else if (e->op == AF_OP_SOCKET)
 		snprintf(dest, sizeof(dest), "%s %s protocol %u", e->family == AF_INET6 ? "inet6" :
-			 e->family == AF_PACKET ? "packet" : "inet",
+			 e->family == AF_PACKET ? "packet" : e->family == AF_INET ? "inet" : "netlink",
 			 e->port == SOCK_RAW ? "raw" : e->port == SOCK_DGRAM ? "dgram" :
 			 e->port == SOCK_STREAM ? "stream" : "other", e->protocol);
 	else

@@ -64,6 +64,7 @@ struct ctx {
 enum path_list {
 	PL_WRITABLE,
 	PL_DENY_READ,
+	PL_PROTECTED,
 	PL_UNIX,
 };
 
@@ -767,8 +768,70 @@ static int add_warning(struct ctx *c, struct af_loc loc, const char *fmt, ...)
 static const char *const list_names[] = {
 	[PL_WRITABLE] = "spec.filesystem.writable",
 	[PL_DENY_READ] = "spec.filesystem.deny_read",
+	[PL_PROTECTED] = "spec.filesystem.protected",
 	[PL_UNIX] = "spec.network.unix.allow",
 };
+
+/* A protected path relative to every writable root: "name/name", no
+ * "..", no variables, normalized lexically without the leading '/'. */
+static int relative_path(struct ctx *c, const struct node *n, const char *raw, char *out)
+{
+	char buf[PATH_MAX], d[DISP_MAX + 16];
+	const char *s;
+	size_t i;
+
+	if (!raw[0])
+		return fail(c, n->loc, "path must not be empty");
+	for (i = 0; raw[i]; i++)
+		if ((unsigned char)raw[i] < 0x20 || raw[i] == 0x7f)
+			return fail(c, n->loc, "path '%s' contains a control character",
+				    DISP(d, raw));
+	for (s = raw; *s; ) {
+		size_t len = strcspn(s, "/");
+
+		if (len == 2 && s[0] == '.' && s[1] == '.')
+			return fail(c, n->loc, "protected path '%s' must not contain '..' "
+				    "(relative entries lie beneath every writable path)", DISP(d, raw));
+		s += len;
+		while (*s == '/')
+			s++;
+	}
+	if (raw[0] == '~')
+		return fail(c, n->loc, "path '%s' is not absolute (use ${HOME} instead of ~)",
+			    DISP(d, raw));
+	if (strlen(raw) + 2 > sizeof(buf))
+		return fail(c, n->loc, "path '%s' is longer than %d bytes", DISP(d, raw),
+			    PATH_MAX - 1);
+	buf[0] = '/';
+	strcpy(buf + 1, raw);
+	normalize_path(buf, out);
+	if (!strcmp(out, "/"))
+		return fail(c, n->loc, "protected path '%s' names the writable path itself",
+			    DISP(d, raw));
+	memmove(out, out + 1, strlen(out));
+	return 0;
+}
+
+/* The BPF fence matches a protected path that does not exist yet by
+ * its names: each must fit its map key. */
+static int check_components(struct ctx *c, const struct node *n, const char *path)
+{
+	char d[DISP_MAX + 16];
+	const char *s = path;
+
+	while (*s) {
+		size_t len;
+
+		while (*s == '/')
+			s++;
+		len = strcspn(s, "/");
+		if (len > AF_PROTECT_NAME_MAX)
+			return fail(c, n->loc, "protected path '%s' has a component longer "
+				    "than %d bytes", DISP(d, path), AF_PROTECT_NAME_MAX);
+		s += len;
+	}
+	return 0;
+}
 
 static int parse_path(struct ctx *c, const struct node *n, enum path_list pl,
 		      struct af_path_rule *rules, size_t idx)
@@ -783,9 +846,17 @@ static int parse_path(struct ctx *c, const struct node *n, enum path_list pl,
 	err = get_str(c, n, "path", &raw);
 	if (err)
 		return err;
-	err = expand_path(c, n, raw, path);
+	if (pl == PL_PROTECTED && raw[0] != '/' && raw[0] != '$')
+		err = relative_path(c, n, raw, path);
+	else
+		err = expand_path(c, n, raw, path);
 	if (err)
 		return err;
+	if (pl == PL_PROTECTED) {
+		err = check_components(c, n, path);
+		if (err)
+			return err;
+	}
 	for (i = 0; i < idx; i++)
 		if (!strcmp(rules[i].path, path))
 			return fail(c, n->loc, "duplicate path '%s' in %s (first at %d:%d)",
@@ -798,8 +869,12 @@ static int parse_path(struct ctx *c, const struct node *n, enum path_list pl,
 	if (!r->raw || !r->path)
 		return oom(c);
 
+	if (pl == PL_PROTECTED && path[0] != '/') {
+		r->relative = true;
+		return 0;
+	}
 	r->exists = !stat(path, &st);
-	if (r->exists)
+	if (r->exists || pl == PL_PROTECTED)
 		return 0;
 	err = errno;
 	switch (pl) {
@@ -815,8 +890,10 @@ static int parse_path(struct ctx *c, const struct node *n, enum path_list pl,
 					   DISP(d, path));
 		return add_warning(c, n->loc, "cannot check deny_read path '%s': %s",
 				   DISP(d, path), errstr(err, e));
+	case PL_PROTECTED:
 	case PL_UNIX:
-		/* A socket may be created after the fence is up. */
+		/* A socket may be created after the fence is up; a
+		 * protected path may not be created at all. */
 		return 0;
 	}
 	return 0;
@@ -851,18 +928,73 @@ static int parse_paths(struct ctx *c, const struct node *seq, enum path_list pl,
 	return 0;
 }
 
+static bool is_beneath(const char *path, const char *root)
+{
+	size_t n = strlen(root);
+
+	if (!strcmp(root, "/"))
+		return path[0] == '/';
+	return !strncmp(path, root, n) && (path[n] == '/' || !path[n]);
+}
+
+/* The nearest writable root above path, by string; NULL for none. */
+static const char *beneath_writable(const struct af_policy *p, const char *path)
+{
+	const char *best = NULL;
+	size_t i;
+
+	for (i = 0; i < p->n_writable; i++)
+		if (is_beneath(path, p->writable[i].path) &&
+		    (!best || strlen(p->writable[i].path) > strlen(best)))
+			best = p->writable[i].path;
+	return best;
+}
+
+int af_policy_protected_each(const struct af_policy *p,
+			     int (*cb)(void *ctx, const char *path, const char *root),
+			     void *ctx)
+{
+	char buf[PATH_MAX];
+	const char *root;
+	struct stat st;
+	size_t i, j;
+	int err;
+
+	for (i = 0; i < p->n_protected; i++) {
+		const struct af_path_rule *r = &p->protected[i];
+
+		if (!r->relative) {
+			root = beneath_writable(p, r->path);
+			if (root && strcmp(root, r->path) && (err = cb(ctx, r->path, root)))
+				return err;
+			continue;
+		}
+		for (j = 0; j < p->n_writable; j++) {
+			root = p->writable[j].path;
+			if (stat(root, &st) || !S_ISDIR(st.st_mode))
+				continue;
+			if (snprintf(buf, sizeof(buf), "%s/%s", strcmp(root, "/") ? root : "",
+				     r->path) >= (int)sizeof(buf))
+				continue;
+			if ((err = cb(ctx, buf, root)))
+				return err;
+		}
+	}
+	return 0;
+}
+
 static int parse_filesystem(struct ctx *c, const struct node *map)
 {
 	static const struct keydef defs[] = {
-		{ .name = "writable" }, { .name = "deny_read" },
+		{ .name = "writable" }, { .name = "deny_read" }, { .name = "protected" },
 	};
-	const struct node *vals[2], *keys[2];
+	const struct node *vals[3], *keys[3];
 	struct af_policy *p = c->p;
 	char d[DISP_MAX + 16];
 	size_t i, j;
 	int err;
 
-	err = walk_map(c, map, "spec.filesystem", defs, 2, vals, keys);
+	err = walk_map(c, map, "spec.filesystem", defs, 3, vals, keys);
 	if (err)
 		return err;
 	if (vals[0]) {
@@ -876,6 +1008,30 @@ static int parse_filesystem(struct ctx *c, const struct node *map)
 				  &p->n_deny_read);
 		if (err)
 			return err;
+	}
+	if (vals[2]) {
+		err = parse_paths(c, vals[2], PL_PROTECTED, &p->protected,
+				  &p->n_protected);
+		if (err)
+			return err;
+	}
+	for (i = 0; i < p->n_protected; i++) {
+		const struct af_path_rule *r = &p->protected[i];
+
+		if (r->relative)
+			continue;
+		for (j = 0; j < p->n_writable; j++)
+			if (!strcmp(r->path, p->writable[j].path))
+				return fail(c, r->loc,
+					    "protected path '%s' is also writable (at %d:%d)",
+					    DISP(d, r->path), p->writable[j].loc.line,
+					    p->writable[j].loc.col);
+		if (!beneath_writable(p, r->path)) {
+			err = add_warning(c, r->loc, "protected path '%s' lies beneath no "
+					  "writable path; it is read-only already", DISP(d, r->path));
+			if (err)
+				return err;
+		}
 	}
 	/* Nesting is meaningful (a secret inside the workspace); equality is
 	 * a contradiction. */
@@ -1684,6 +1840,7 @@ void af_policy_free(struct af_policy *p)
 		return;
 	free_paths(p->writable, p->n_writable);
 	free_paths(p->deny_read, p->n_deny_read);
+	free_paths(p->protected, p->n_protected);
 	free_paths(p->unix_allow, p->n_unix_allow);
 	for (i = 0; i < p->n_net_allow; i++)
 		free(p->net_allow[i].host);
@@ -1767,6 +1924,11 @@ static void print_human(FILE *f, const struct af_policy *p)
 	for (i = 0; i < p->n_deny_read; i++)
 		fprintf(f, "    %s%s\n", p->deny_read[i].path,
 			p->deny_read[i].exists ? "" : " (missing)");
+	if (p->n_protected)
+		fprintf(f, "  protected:\n");
+	for (i = 0; i < p->n_protected; i++)
+		fprintf(f, "    %s%s\n", p->protected[i].path,
+			p->protected[i].relative ? " (in every writable path)" : "");
 	if (p->has_network)
 		print_human_net(f, p);
 	else
@@ -1888,6 +2050,9 @@ static void print_json(FILE *f, const struct af_policy *p)
 	fputc(',', f);
 	json_key(f, "deny_read");
 	print_json_paths(f, p->deny_read, p->n_deny_read, true);
+	fputc(',', f);
+	json_key(f, "protected");
+	print_json_paths(f, p->protected, p->n_protected, false);
 	fputs("},", f);
 	json_key(f, "network");
 	if (p->has_network)

@@ -24,6 +24,7 @@ struct af_path_rule {
 	char *raw;		/* as written in the document */
 	struct af_loc loc;
 	bool exists;		/* stat() succeeded at load time */
+	bool relative;		/* spec.filesystem.protected: beneath every writable root */
 };
 
 enum af_net_kind {
@@ -80,6 +81,10 @@ struct af_policy {
 	size_t n_writable;
 	struct af_path_rule *deny_read;
 	size_t n_deny_read;
+	/* Read-only inside a writable root: path is absolute, or relative
+	 * (no leading '/') to every writable directory. */
+	struct af_path_rule *protected;
+	size_t n_protected;
 
 	/* spec.network; has_network is false when the section is absent */
 	bool has_network;
@@ -119,6 +124,7 @@ struct af_policy_vars {
 #define AF_POLICY_MAX_DEPTH	32		/* nested sequences/mappings */
 #define AF_POLICY_MAX_NODES	65536		/* scalars + collections */
 #define AF_POLICY_MAX_PATHS	64		/* per path list */
+#define AF_PROTECT_NAME_MAX	31		/* bytes of a protected path's component */
 #define AF_NET_MAX_ALLOW	256		/* spec.network.allow items */
 #define AF_NET_MAX_DNS		16		/* spec.network.dns.servers */
 
@@ -131,6 +137,14 @@ int af_policy_load_buf(const char *buf, size_t len, const char *name,
 		       const struct af_policy_vars *vars,
 		       struct af_policy **out, char err[AF_ERR_MAX]);
 void af_policy_free(struct af_policy *p);
+
+/* Every protected path that lies beneath a writable root, absolute,
+ * with the writable root it lies beneath (the nearest, by string): a
+ * relative entry once for every writable directory. cb's non-zero
+ * return stops the walk and is returned. */
+int af_policy_protected_each(const struct af_policy *p,
+			     int (*cb)(void *ctx, const char *path, const char *root),
+			     void *ctx);
 
 /* "enforce" or "audit". */
 const char *af_mode_name(enum af_mode mode);

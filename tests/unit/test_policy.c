@@ -1408,6 +1408,60 @@ static void test_print_human(void **state)
 	af_policy_free(p);
 }
 
+/* spec.filesystem.protected: relative entries lie beneath every
+ * writable directory; absolute ones must lie beneath one. */
+static int collect(void *ctx, const char *path, const char *root)
+{
+	char *buf = ctx;
+
+	snprintf(buf + strlen(buf), 4096 - strlen(buf), "%s<%s;", path, root);
+	return 0;
+}
+
+static void test_protected(void **state)
+{
+	struct af_policy *p;
+	char got[4096] = "", *want;
+
+	(void)state;
+	p = load_ok(FS "    writable: [\"${WORKSPACE}\", /tmp, /dev/null]\n"
+		    "    protected: [.git/hooks, \"./.envrc\", \"a//b/\", \"${WORKSPACE}/x\"]\n");
+	assert_int_equal(p->n_protected, 4);
+	assert_true(p->protected[0].relative);
+	assert_string_equal(p->protected[1].path, ".envrc");
+	assert_string_equal(p->protected[2].path, "a/b");
+	assert_false(p->protected[3].relative);
+	assert_int_equal(af_policy_protected_each(p, collect, got), 0);
+	want = xasprintf("%s/.git/hooks<%s;/tmp/.git/hooks</tmp;%s/.envrc<%s;/tmp/.envrc</tmp;"
+			 "%s/a/b<%s;/tmp/a/b</tmp;%s/x<%s;", ws, ws, ws, ws, ws, ws, ws, ws);
+	assert_string_equal(got, want);
+	free(want);
+	af_policy_free(p);
+
+	p = load_ok(FS "    writable: [\"${WORKSPACE}\"]\n    protected: [/etc/passwd]\n");
+	assert_int_equal(p->n_warnings, 1);
+	assert_string_equal(p->warnings[0], "t.yaml:7:17: warning: protected path '/etc/passwd' "
+			    "lies beneath no writable path; it is read-only already");
+	af_policy_free(p);
+
+	expect_err(FS "    protected: [../x]\n",
+		   "6:17: protected path '../x' must not contain '..' (relative entries lie beneath every writable path)");
+	expect_err(FS "    protected: [a/../../x]\n",
+		   "6:17: protected path 'a/../../x' must not contain '..' (relative entries lie beneath every writable path)");
+	expect_err(FS "    protected: [\".\"]\n",
+		   "6:17: protected path '.' names the writable path itself");
+	expect_err(FS "    protected: [\"~/.bashrc\"]\n",
+		   "6:17: path '~/.bashrc' is not absolute (use ${HOME} instead of ~)");
+	expect_err(FS "    protected: [.git, .git/]\n",
+		   "6:23: duplicate path '.git' in spec.filesystem.protected (first at 6:17)");
+	expect_err(FS "    protected: [aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa]\n",
+		   "6:17: protected path 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa' has a component longer than 31 bytes");
+	expect_err(FS "    writable: [/tmp]\n    protected: [/tmp]\n",
+		   "7:17: protected path '/tmp' is also writable (at 6:16)");
+	expect_err(FS "    protected: {a: b}\n",
+		   "6:16: spec.filesystem.protected must be a sequence, not a mapping");
+}
+
 static void test_print_json(void **state)
 {
 	struct af_policy *p;
@@ -1420,7 +1474,7 @@ static void test_print_json(void **state)
 	want = xasprintf("{\"apiVersion\":\"agentfence/v1\",\"name\":\"t\",\"file\":\"t.yaml\","
 			 "\"mode\":\"enforce\",\"filesystem\":{\"writable\":[\"%s\"],"
 			 "\"deny_read\":[{\"path\":\"%s/.ssh\",\"exists\":true},"
-			 "{\"path\":\"%s/.aws\",\"exists\":false}]},\"network\":null,"
+			 "{\"path\":\"%s/.aws\",\"exists\":false}],\"protected\":[]},\"network\":null,"
 			 "\"events\":[\"exec\",\"fork\",\"exit\",\"file\",\"deny\",\"connect\",\"dns\"],"
 			 "\"process\":{\"capabilities\":[],\"on_supervisor_exit\":\"freeze\"},"
 			 "\"warnings\":[\"t.yaml:7:33: warning: deny_read path '%s/.aws' "
@@ -1440,7 +1494,7 @@ static void test_print_json(void **state)
 	out = print_to_string(p, true);
 	assert_string_equal(out,
 			    "{\"apiVersion\":\"agentfence/v1\",\"name\":\"t\",\"file\":\"t.yaml\","
-			    "\"mode\":\"enforce\",\"filesystem\":{\"writable\":[],\"deny_read\":[]},"
+			    "\"mode\":\"enforce\",\"filesystem\":{\"writable\":[],\"deny_read\":[],\"protected\":[]},"
 			    "\"network\":{\"allow\":[{\"host\":\"a.io\",\"ports\":[443,80],\"protocol\":\"udp\"},"
 			    "{\"cidr\":\"10.0.0.0/8\",\"ports\":[],\"protocol\":\"any\"}],"
 			    "\"allow_loopback\":true,\"dns\":{\"servers\":[\"system\"]},"
@@ -1648,6 +1702,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_empty),
+		cmocka_unit_test(test_protected),
 		cmocka_unit_test(test_top_level_type),
 		cmocka_unit_test(test_multiple_documents),
 		cmocka_unit_test(test_syntax_errors),

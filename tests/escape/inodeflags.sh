@@ -1,0 +1,66 @@
+# SPDX-License-Identifier: GPL-2.0
+# Inode flags (chattr's FS_IOC_SETFLAGS, xfs_io's FS_IOC_FSSETXATTR)
+# on a file opened read-only: no open for write, no setattr, no xattr
+# hook sees them. Outside the writable paths, and on protected paths,
+# every backend refuses them (BPF: lsm/file_ioctl; Landlock: the
+# read-only mount, EROFS). Each route sets the flags the file already
+# has, so a route that got through would change nothing.
+source "$(dirname "$0")/escape.inc"
+
+policy() {
+	mkdir -p ws/.git
+	echo x >ws/.git/config
+	esc_policy '  filesystem:' \
+		'    writable: ["${WORKSPACE}", /dev/null]' \
+		'    protected: [.git/config]'
+}
+
+# ioctl_same PATH KIND: open PATH read-only, get its flags, set them back.
+ioctl_same() {
+	local get set fmt
+	case $2 in
+	flags) get=0x80086601 set=0x40086602 fmt=l ;;
+	fsx) get=0x801c581f set=0x401c5820 fmt=28s ;;
+	esac
+	echo "$PY -c 'import fcntl, os, struct, sys
+fd = os.open(\"$1\", os.O_RDONLY)
+b = fcntl.ioctl(fd, $get, bytes(struct.calcsize(\"$fmt\")))
+fcntl.ioctl(fd, $set, b)'"
+}
+
+have_flags() {	# the filesystem of $T supports the flags ioctl at all
+	$PY -c "import fcntl, os; fd = os.open('$T/out/f', os.O_RDONLY); fcntl.ioctl(fd, 0x80086601, bytes(8))" 2>/dev/null ||
+		skip "the filesystem of $T has no inode flags"
+}
+
+test_setflags_outside() {
+	policy
+	have_flags
+	held "$(ioctl_same "$T/out/f" flags)"
+	allowed "$(ioctl_same "$T/ws/f" flags)"
+}
+
+test_fssetxattr_outside() {
+	policy
+	have_flags
+	held "$(ioctl_same "$T/out/f" fsx)"
+	allowed "$(ioctl_same "$T/ws/f" fsx)"
+}
+
+test_setflags_outside_directory() {
+	policy
+	have_flags
+	held "$(ioctl_same "$T/out" flags)"
+}
+
+test_setflags_protected() {
+	policy
+	have_flags
+	held "$(ioctl_same "$T/ws/.git/config" flags)"
+	held "$(ioctl_same "$T/ws/.git/config" fsx)"
+}
+
+for BACKEND in $(esc_backends); do
+	export BACKEND AF_TEST_TAG=$(esc_tag)
+	af_main "$@"
+done
