@@ -106,6 +106,10 @@ int af_box_enter(const struct af_box *b, const char **why)
 		*why = "setrlimit(RLIMIT_CORE, 0)";
 		return -errno;
 	}
+	/* Whatever else needs privileges (a private mount namespace) goes
+	 * here: below this point the task has given them up and the filter
+	 * refuses unshare, mount and setns. A uid change goes inside
+	 * af_caps_apply (caps.c says where). */
 	if (b->landlock) {
 		err = af_landlock_restrict(b->policy, why);
 		if (err)

@@ -118,6 +118,10 @@ int af_caps_apply(uint64_t keep, const char **why)
 		*why = "PR_SET_SECUREBITS";
 		return -errno;
 	}
+	/* Running as the invoking user (setresgid, setgroups, setresuid)
+	 * belongs here: CAP_SETUID is still held, and with
+	 * SECBIT_NO_SETUID_FIXUP the change leaves the sets alone for the
+	 * capset below to decide. */
 	data[0].permitted = data[0].effective = data[0].inheritable = (uint32_t)keep;
 	data[1].permitted = data[1].effective = data[1].inheritable = (uint32_t)(keep >> 32);
 	if (syscall(SYS_capset, &hdr, data)) {

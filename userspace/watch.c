@@ -42,7 +42,7 @@ static int write_file(const char *dir, const char *name, const char *val)
 
 static void __attribute__((noreturn))
 watcher(int fd, const char *cgroup, uint64_t fence_id, enum af_on_exit action,
-	const char *record, pid_t supervisor)
+	const char *record, pid_t supervisor, int term, const struct termios *modes)
 {
 	struct af_journal *j;
 	char c, why[512];
@@ -51,14 +51,6 @@ watcher(int fd, const char *cgroup, uint64_t fence_id, enum af_on_exit action,
 	int err;
 	FILE *f;
 
-	struct termios modes;
-	int term = -1, i;
-
-	/* run may put its terminal in raw mode (pty.c) and die with it so:
-	 * keep the modes it has now, to put them back. */
-	for (i = 0; i < 3 && term < 0; i++)
-		if (isatty(i) && !tcgetattr(i, &modes))
-			term = i;
 	setpgid(0, 0);
 	/* In a group of our own we are in the terminal's background:
 	 * tcsetattr would stop us unless SIGTTOU is ignored. */
@@ -69,7 +61,7 @@ watcher(int fd, const char *cgroup, uint64_t fence_id, enum af_on_exit action,
 	if (n == 1)
 		_exit(0);
 	if (term >= 0)
-		tcsetattr(term, TCSANOW, &modes);
+		tcsetattr(term, TCSANOW, modes);
 	/* Freeze first in both cases: nothing runs while we decide, and a
 	 * fork bomb cannot outpace the kill. */
 	err = write_file(cgroup, "cgroup.freeze", "1");
@@ -106,7 +98,15 @@ int af_watch_start(struct af_watch *w, const char *cgroup, uint64_t fence_id,
 		   enum af_on_exit action, const char *record)
 {
 	pid_t supervisor = getpid();
-	int p[2];
+	struct termios modes;
+	int p[2], term = -1, i;
+
+	/* run may put its terminal in raw mode (pty.c) and die with it so:
+	 * the modes as they are now, read before the fork (the watcher may
+	 * run only after run went raw), to put them back. */
+	for (i = 0; i < 3 && term < 0; i++)
+		if (isatty(i) && !tcgetattr(i, &modes))
+			term = i;
 
 	w->pid = -1;
 	w->fd = -1;
@@ -125,7 +125,7 @@ int af_watch_start(struct af_watch *w, const char *cgroup, uint64_t fence_id,
 		if (dup2(p[0], 3) < 0)
 			_exit(1);
 		syscall(SYS_close_range, 4, ~0U, 0);
-		watcher(3, cgroup, fence_id, action, record, supervisor);
+		watcher(3, cgroup, fence_id, action, record, supervisor, term, &modes);
 	}
 	close(p[0]);
 	w->fd = p[1];
