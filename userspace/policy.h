@@ -59,6 +59,10 @@ enum af_event_kind {
 	AF_EVK_ALL = (1 << 7) - 1,
 };
 
+/* The name of an address family spec.network.families knows, NULL for
+ * one it does not. */
+const char *af_family_name(int family);
+
 /* The kind's name in policies and journals, NULL for a bad bit. */
 const char *af_event_kind_name(unsigned int bit);
 
@@ -86,6 +90,10 @@ struct af_policy {
 	size_t n_dns_servers;
 	struct af_path_rule *unix_allow;
 	size_t n_unix_allow;
+	/* spec.network.families: socket families allowed beyond unix, inet
+	 * and inet6, as a bit per address family number (AF_PACKET...);
+	 * AF_NETLINK's bit allows every netlink protocol and message. */
+	uint64_t families;
 
 	unsigned int events;		/* enum af_event_kind bits */
 	struct af_loc events_loc;	/* of spec.events, {0, 0} when absent */
