@@ -3,7 +3,8 @@
  * call that may change the filesystem (open for writing, create,
  * unlink, rename, mkdir, link, symlink, truncate, chmod, chown, mknod)
  * with its path arguments and its result. Tracepoints need no BPF LSM,
- * so the journal shows writes and Landlock's refusals (-EACCES) on
+ * so the journal shows writes and Landlock's refusals (-EACCES, and
+ * -EROFS from the read-only mounts beneath it) on
  * hosts where the LSM programs cannot load. x86_64 numbers.
  *
  * One program for the entry and one for the exit, each attached to the
@@ -19,6 +20,7 @@ char LICENSE[] SEC("license") = "GPL";
 
 #define O_WRITE_INTENT	(01 | 02 | 0100 | 01000 | 02000)	/* WRONLY RDWR CREAT TRUNC APPEND */
 #define EACCES		13
+#define EROFS		30	/* the Landlock backend's read-only mounts (userspace/mountns.c) */
 
 /* The records of the syscalls/ tracepoints (their format files): the
  * common fields, the call number, then each argument in 8 bytes. */
@@ -182,7 +184,8 @@ static __always_inline int leave(__s64 ret)
 	cfg = bpf_map_lookup_elem(&af_fences, fid);
 	if (!cfg)
 		goto out;
-	want = ret == -EACCES || ret == -EPERM ? AF_FENCE_EV_REFUSED : AF_FENCE_EV_FILE;
+	want = ret == -EACCES || ret == -EPERM || ret == -EROFS ? AF_FENCE_EV_REFUSED :
+	       AF_FENCE_EV_FILE;
 	/* An LSM program of the fence denied the call and reported it. */
 	if (!(cfg->flags & want) || (ret < 0 && p->denied))
 		goto out;

@@ -26,6 +26,9 @@ const volatile __u16 af_dns_port6 = 0;
 /* No cgroup/connect_unix in this kernel (before 6.7): the LSM programs
  * below judge the unix path of every socket, not only passed-in ones. */
 const volatile bool af_unix_lsm = false;
+/* spec.network.families: a bit per address family allowed beyond the
+ * default set (AF_NETLINK's: every netlink protocol and message). */
+const volatile __u64 af_net_families = 0;
 
 #define AFN_DNS_PORT	53
 #define AFN_LO4		0x7f000001	/* 127.0.0.1, host order */
@@ -687,6 +690,8 @@ static __always_inline bool family_denied(int family, int protocol)
 {
 	if (family == AFN_UNIX || family == AFN_INET || family == AFN_INET6)
 		return false;
+	if (family >= 0 && family < 64 && ((af_net_families >> family) & 1))
+		return false;
 	if (family == AFN_NETLINK)
 		return protocol != AFN_NETLINK_ROUTE && protocol != AFN_NETLINK_SOCK_DIAG;
 	return true;
@@ -733,7 +738,7 @@ int BPF_PROG(lsm_netlink_send, struct sock *sk, struct sk_buff *skb, int ret)
 
 	if (ret)
 		return ret;
-	if (!af_current_fence(&fid) || fid != af_net_fence)
+	if (!af_current_fence(&fid) || fid != af_net_fence || ((af_net_families >> AFN_NETLINK) & 1))
 		return 0;
 	proto = BPF_CORE_READ(sk, sk_protocol);
 	if (bpf_probe_read_kernel(&nlh, sizeof(nlh), BPF_CORE_READ(skb, data)))

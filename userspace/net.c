@@ -101,6 +101,7 @@ int af_net_prepare(struct fence_bpf *skel, const struct af_policy *p, uint64_t f
 	/* Before 6.7 the BPF LSM backends judge unix paths in the
 	 * socket_connect and socket_sendmsg hooks instead. */
 	skel->rodata->af_unix_lsm = on && attach_type_value(unix_progs[0].attach) < 0;
+	skel->rodata->af_net_families = on ? p->families : 0;
 	if (on && attach_type_value(unix_progs[0].attach) < 0 &&
 	    !bpf_program__autoload(skel->progs.lsm_sock_connect)) {
 		size_t len = strlen(uncovered);

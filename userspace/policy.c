@@ -1359,19 +1359,78 @@ static int parse_unix(struct ctx *c, const struct node *map)
 			   &c->p->n_unix_allow);
 }
 
+/* Socket families a fence may be allowed, by name (family numbers as
+ * in <sys/socket.h>). unix, inet and inet6 are always allowed and
+ * judged by the rules above. */
+static const struct {
+	const char *name;
+	int family;
+} families[] = {
+	{ "packet", 17 }, { "netlink", 16 }, { "vsock", 40 }, { "xdp", 44 },
+	{ "alg", 38 }, { "key", 15 }, { "can", 29 }, { "bluetooth", 31 },
+	{ "tipc", 30 }, { "rds", 21 }, { "appletalk", 5 }, { "x25", 9 },
+	{ "ax25", 3 }, { "llc", 26 }, { "qipcrtr", 42 }, { "smc", 43 },
+	{ "kcm", 41 }, { "nfc", 39 }, { "mctp", 45 }, { "pppox", 24 },
+	{ "ieee802154", 36 }, { "phonet", 35 }, { "rxrpc", 33 }, { "caif", 37 },
+};
+
+const char *af_family_name(int family)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_LEN(families); i++)
+		if (families[i].family == family)
+			return families[i].name;
+	return NULL;
+}
+
+static int parse_families(struct ctx *c, const struct node *seq)
+{
+	char d[DISP_MAX + 16];
+	const char *name;
+	size_t i, j;
+	int err;
+
+	err = want(c, seq, N_SEQ, "spec.network.families");
+	if (err)
+		return err;
+	for (i = 0; i < seq->n; i++) {
+		err = get_str(c, seq->kids[i], "a socket family", &name);
+		if (err)
+			return err;
+		if (!strcmp(name, "unix") || !strcmp(name, "inet") || !strcmp(name, "inet6"))
+			return fail(c, seq->kids[i]->loc, "socket family '%s' is always allowed "
+				    "(judged by allow, allow_loopback and unix)", name);
+		for (j = 0; j < ARRAY_LEN(families); j++)
+			if (!strcmp(name, families[j].name))
+				break;
+		if (j == ARRAY_LEN(families))
+			return fail(c, seq->kids[i]->loc, "unknown socket family '%s' (packet, "
+				    "netlink, vsock, xdp, alg, key, can, bluetooth, tipc, rds, ...)",
+				    DISP(d, name));
+		if (c->p->families & (1ull << families[j].family))
+			return fail(c, seq->kids[i]->loc, "duplicate socket family '%s' in "
+				    "spec.network.families", name);
+		c->p->families |= 1ull << families[j].family;
+	}
+	return 0;
+}
+
 static int parse_network(struct ctx *c, const struct node *key,
 			 const struct node *map)
 {
 	static const struct keydef defs[] = {
 		{ .name = "allow" }, { .name = "allow_loopback" },
-		{ .name = "dns" }, { .name = "unix" },
+		{ .name = "dns" }, { .name = "unix" }, { .name = "families" },
 	};
-	const struct node *vals[4], *keys[4], *seq;
+	const struct node *vals[5], *keys[5], *seq;
 	struct af_policy *p = c->p;
 	size_t i;
 	int err;
 
-	err = walk_map(c, map, "spec.network", defs, 4, vals, keys);
+	err = walk_map(c, map, "spec.network", defs, 5, vals, keys);
+	if (!err && vals[4])
+		err = parse_families(c, vals[4]);
 	if (err)
 		return err;
 	p->has_network = true;
@@ -1908,6 +1967,17 @@ static void print_human_net(FILE *f, const struct af_policy *p)
 	fprintf(f, "\n    unix allow:%s\n", p->n_unix_allow ? "" : " none");
 	for (i = 0; i < p->n_unix_allow; i++)
 		fprintf(f, "      %s\n", p->unix_allow[i].path);
+	if (p->families) {
+		bool first = true;
+
+		fprintf(f, "    families:");
+		for (i = 0; i < 64; i++)
+			if ((p->families >> i) & 1) {
+				fprintf(f, "%s%s", first ? " " : ", ", af_family_name(i));
+				first = false;
+			}
+		fputc('\n', f);
+	}
 }
 
 static void print_human(FILE *f, const struct af_policy *p)
@@ -2022,7 +2092,23 @@ static void print_json_net(FILE *f, const struct af_policy *p)
 	fputc('{', f);
 	json_key(f, "allow");
 	print_json_paths(f, p->unix_allow, p->n_unix_allow, false);
-	fputs("}}", f);
+	fputc('}', f);
+	if (p->families) {
+		bool first = true;
+
+		fputc(',', f);
+		json_key(f, "families");
+		fputc('[', f);
+		for (i = 0; i < 64; i++)
+			if ((p->families >> i) & 1) {
+				if (!first)
+					fputc(',', f);
+				json_str(f, af_family_name(i));
+				first = false;
+			}
+		fputc(']', f);
+	}
+	fputc('}', f);
 }
 
 static void print_json(FILE *f, const struct af_policy *p)

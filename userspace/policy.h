@@ -69,6 +69,10 @@ enum af_on_exit {
 /* "freeze" or "kill". */
 const char *af_on_exit_name(enum af_on_exit e);
 
+/* The name of an address family spec.network.families knows, NULL for
+ * one it does not. */
+const char *af_family_name(int family);
+
 /* The kind's name in policies and journals, NULL for a bad bit. */
 const char *af_event_kind_name(unsigned int bit);
 
@@ -96,6 +100,10 @@ struct af_policy {
 	size_t n_dns_servers;
 	struct af_path_rule *unix_allow;
 	size_t n_unix_allow;
+	/* spec.network.families: socket families allowed beyond unix, inet
+	 * and inet6, as a bit per address family number (AF_PACKET...);
+	 * AF_NETLINK's bit allows every netlink protocol and message. */
+	uint64_t families;
 
 	unsigned int events;		/* enum af_event_kind bits */
 	struct af_loc events_loc;	/* of spec.events, {0, 0} when absent */

@@ -430,7 +430,7 @@ static void record_fileop(struct af_recorder *r, const struct af_ev_fileop *e)
 {
 	char path[PATH_MAX + AF_PATH_MAX], path2[PATH_MAX + AF_PATH_MAX] = "";
 	char effect[2 * sizeof(path) + 128];
-	bool refused = e->ret == -EACCES || e->ret == -EPERM;
+	bool refused = e->ret == -EACCES || e->ret == -EPERM || e->ret == -EROFS;	/* EROFS: mountns.c */
 	const char *verb = fileop_verb(e);
 	size_t l;
 	FILE *f;

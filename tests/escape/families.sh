@@ -48,6 +48,16 @@ test_netlink_config_families() {
 	expect_line family:netlink-xfrm HELD
 }
 
+# A family the policy names is allowed (spec.network.families).
+test_named_family_allowed() {
+	net_policy '    families: [packet, netlink]'
+	fence_ns $PY -S "$NET" family:packet family:netlink-generic family:vsock
+	expect_line family:packet ESCAPED
+	expect_line family:netlink-generic ESCAPED
+	[ "$ESC_BACKEND" = landlock ] || grep -q "family:vsock NOSUPPORT" <<<"$OUT" ||
+		expect_line family:vsock HELD
+}
+
 # Reading the node's state stays allowed (getaddrinfo, ip, ss).
 test_netlink_route_read_allowed() {
 	net_policy

@@ -36,9 +36,9 @@ test_utimes_outside() {
 
 test_setxattr_outside() {
 	policy
-	held "$PY -c 'import os; os.setxattr(\"$T/out/f\", \"user.x\", b\"1\")'"
-	assert_not_contains "$(getfattr -d out/f 2>/dev/null)" "user.x" "xattrs"
-	allowed "$PY -c 'import os; os.setxattr(\"$T/ws/f\", \"user.x\", b\"1\")'"
+	held "$PY -c 'import os; os.setxattr(\"$T/out/f\", \"trusted.af\", b\"1\")'"
+	assert_not_contains "$(getfattr -m - -d out/f 2>/dev/null)" "trusted.af" "xattrs"
+	allowed "$PY -c 'import os; os.setxattr(\"$T/ws/f\", \"trusted.af\", b\"1\")'"
 }
 
 test_deny_read_dir() {

@@ -95,7 +95,7 @@ test_metadata() {
 	held "chmod 777 $T/ws/.git/config"
 	held "chmod 777 $T/ws/.git/hooks"
 	held "touch -d 2001-01-01 $T/ws/.envrc"
-	held "$PY -c 'import os; os.setxattr(\"$T/ws/.git/config\", \"user.x\", b\"1\")'"
+	held "$PY -c 'import os; os.setxattr(\"$T/ws/.git/config\", \"trusted.af\", b\"1\")'"
 	assert_eq 644 "$(stat -c %a ws/.git/config)" "mode"
 }
 

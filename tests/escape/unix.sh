@@ -17,7 +17,7 @@ s = socket.socket(socket.AF_UNIX, kind)
 s.bind('$1')
 if kind == socket.SOCK_STREAM:
     s.listen(8)
-s.settimeout(20)
+s.settimeout(120)
 try:
     while True:
         if kind == socket.SOCK_STREAM:

@@ -1462,6 +1462,32 @@ static void test_protected(void **state)
 		   "6:16: spec.filesystem.protected must be a sequence, not a mapping");
 }
 
+static void test_network_families(void **state)
+{
+	struct af_policy *p;
+	char *out;
+
+	(void)state;
+	p = load_ok(SPEC "  network:\n    families: [packet, netlink]\n");
+	assert_true(p->families == ((1ull << 17) | (1ull << 16)));
+	out = print_to_string(p, true);
+	assert_non_null(strstr(out, "\"families\":[\"netlink\",\"packet\"]"));
+	assert_valid_json(out);
+	free(out);
+	out = print_to_string(p, false);
+	assert_non_null(strstr(out, "    families: netlink, packet\n"));
+	free(out);
+	af_policy_free(p);
+	expect_err(SPEC "  network:\n    families: [inet]\n",
+		   "6:16: socket family 'inet' is always allowed (judged by allow, allow_loopback and unix)");
+	expect_err(SPEC "  network:\n    families: [ipx]\n",
+		   "6:16: unknown socket family 'ipx' (packet, netlink, vsock, xdp, alg, key, can, bluetooth, tipc, rds, ...)");
+	expect_err(SPEC "  network:\n    families: [vsock, vsock]\n",
+		   "6:23: duplicate socket family 'vsock' in spec.network.families");
+	expect_err(SPEC "  network:\n    families: packet\n",
+		   "6:15: spec.network.families must be a sequence, not a string");
+}
+
 static void test_print_json(void **state)
 {
 	struct af_policy *p;
@@ -1703,6 +1729,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_empty),
 		cmocka_unit_test(test_protected),
+		cmocka_unit_test(test_network_families),
 		cmocka_unit_test(test_top_level_type),
 		cmocka_unit_test(test_multiple_documents),
 		cmocka_unit_test(test_syntax_errors),
