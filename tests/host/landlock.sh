@@ -34,10 +34,21 @@ test_says_landlock_and_gaps() {
 	setup
 	assert_exit 0 fence -- true
 	assert_contains "$ERR" "filesystem fence via Landlock" "backend note"
-	assert_contains "$ERR" "landlock backend does not cover: mount" "gaps"
-	# The mount namespace holds these (tests/escape/mountns.sh).
+	# The mount namespace holds chmod, chown, utimes, xattrs and
+	# deny_read (tests/escape/mountns.sh), the seccomp filter mount and
+	# bpf(2), Landlock's scopes (ABI 6) signals: with no network
+	# section, nothing is left to say.
 	assert_not_contains "$ERR" "chmod" "gaps"
 	assert_not_contains "$ERR" "deny_read" "gaps"
+	assert_not_contains "$ERR" "mount," "gaps"
+	# What the network fence cannot judge without BPF LSM is said.
+	cat >>p.yaml <<-YAML
+	  network:
+	    allow: []
+	YAML
+	assert_exit 0 fence -- true
+	assert_contains "$ERR" "landlock backend does not cover: " "gaps"
+	assert_contains "$ERR" "sockets passed into the fence" "gaps"
 }
 
 test_write_inside_allowed() {
@@ -115,6 +126,11 @@ test_background_processes_die_with_fence() {
 
 test_strict_refuses_partial_cover() {
 	setup
+	assert_exit 0 fence --strict -- true
+	cat >>p.yaml <<-YAML
+	  network:
+	    allow: []
+	YAML
 	assert_exit 3 fence --strict -- true
 	assert_contains "$ERR" "--strict: the landlock backend does not cover" "message"
 	assert_no_leftovers
