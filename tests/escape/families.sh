@@ -50,7 +50,9 @@ test_netlink_config_families() {
 
 # A family the policy names is allowed (spec.network.families).
 test_named_family_allowed() {
-	net_policy '    families: [packet, netlink]'
+	# A packet socket needs CAP_NET_RAW as well: the box drops it
+	# unless the policy grants it.
+	net_policy '    families: [packet, netlink]' '  process:' '    capabilities: [net_raw]'
 	fence_ns $PY -S "$NET" family:packet family:netlink-generic family:vsock
 	expect_line family:packet ESCAPED
 	expect_line family:netlink-generic ESCAPED
