@@ -3,6 +3,8 @@
 # grants, in every set, and with no_new_privs. Each route tries to get a
 # capability back or to use one it should not have. Verdict on every
 # backend: held.
+# vm backends: lsm_cgroup (what holds these routes is the box, set up
+# in userspace the same way whatever the BPF backend: one is enough)
 source "$(dirname "$0")/../lib.sh"
 source "$TOP/tests/helpers/escape.bash"
 

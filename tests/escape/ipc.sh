@@ -4,6 +4,8 @@
 # reach. And no core dumps: the kernel writes a core file with the
 # task's credentials overridden, so the fence would not judge it as the
 # task; RLIMIT_CORE is 0, hard. Verdict on every backend: held.
+# vm backends: lsm_cgroup (what holds these routes is the box, set up
+# in userspace the same way whatever the BPF backend: one is enough)
 source "$(dirname "$0")/../lib.sh"
 source "$TOP/tests/helpers/escape.bash"
 

@@ -5,6 +5,8 @@
 # fence grants every capability, so that what refuses is the filter,
 # not a missing capability. Verdict on every backend: EPERM (clone3:
 # ENOSYS; i386 and x32 calls: the process is killed by SIGSYS).
+# vm backends: lsm_cgroup (what holds these routes is the box, set up
+# in userspace the same way whatever the BPF backend: one is enough)
 source "$(dirname "$0")/../lib.sh"
 source "$TOP/tests/helpers/escape.bash"
 

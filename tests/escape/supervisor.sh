@@ -4,6 +4,8 @@
 # (spec.process.on_supervisor_exit: kill), and writes a
 # supervisor_exit record next to the journal. A normal end leaves no
 # such record. Verdict on every backend: the same.
+# vm backends: lsm_cgroup (what holds these routes is the box, set up
+# in userspace the same way whatever the BPF backend: one is enough)
 source "$(dirname "$0")/../lib.sh"
 source "$TOP/tests/helpers/escape.bash"
 

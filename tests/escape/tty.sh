@@ -5,6 +5,8 @@
 # (seccomp) even with CAP_SYS_ADMIN, and the relay behaves like a
 # terminal: size, ^C, input, exit status, modes restored. Verdict on
 # every backend: held.
+# vm backends: lsm_cgroup (what holds these routes is the box, set up
+# in userspace the same way whatever the BPF backend: one is enough)
 source "$(dirname "$0")/../lib.sh"
 source "$TOP/tests/helpers/escape.bash"
 
