@@ -108,6 +108,21 @@ static int write_all(int fd, const char *b, ssize_t n)
 	return 0;
 }
 
+/* Read what fd has into buf: its length, or 0 when there is nothing (a
+ * signal, a spurious wake-up) or fd is done and left the loop (EOF, or
+ * EIO on the master: no slave is open any more, the command and all it
+ * started are gone or closed it; the child's exit ends run). */
+static ssize_t relay_read(struct af_pty *p, int fd, char *buf, size_t size)
+{
+	ssize_t n = read(fd, buf, size);
+
+	if (n > 0)
+		return n;
+	if (n == 0 || (errno != EINTR && errno != EAGAIN))
+		af_loop_del(p->loop, fd);
+	return 0;
+}
+
 static int on_master(void *ctx, int fd, uint32_t events)
 {
 	struct af_pty *p = ctx;
@@ -115,15 +130,8 @@ static int on_master(void *ctx, int fd, uint32_t events)
 	ssize_t n;
 
 	(void)events;
-	n = read(fd, buf, sizeof(buf));
-	if (n <= 0) {
-		/* EIO: no slave is open any more (the command and all it
-		 * started are gone or closed it); the child's exit ends run. */
-		if (n == 0 || (errno != EINTR && errno != EAGAIN))
-			af_loop_del(p->loop, fd);
-		return 0;
-	}
-	if (p->out >= 0 && write_all(p->out, buf, n))
+	n = relay_read(p, fd, buf, sizeof(buf));
+	if (n && p->out >= 0 && write_all(p->out, buf, n))
 		p->out = -1;
 	return 0;
 }
@@ -135,13 +143,9 @@ static int on_input(void *ctx, int fd, uint32_t events)
 	ssize_t n;
 
 	(void)events;
-	n = read(fd, buf, sizeof(buf));
-	if (n <= 0) {
-		if (n == 0 || (errno != EINTR && errno != EAGAIN))
-			af_loop_del(p->loop, fd);
-		return 0;
-	}
-	write_all(p->master, buf, n);
+	n = relay_read(p, fd, buf, sizeof(buf));
+	if (n)
+		write_all(p->master, buf, n);
 	return 0;
 }
 
