@@ -111,6 +111,22 @@ af_now() {	# seconds since the epoch, with microseconds
 	echo "${EPOCHREALTIME/,/.}"
 }
 
+# Whether a process of group PGID still runs (zombies do not count).
+af_group_running() {
+	local st
+	for st in /proc/[0-9]*/stat; do
+		# fields after the ")" of comm: state ppid pgrp
+		awk -v g="$1" '{ sub(/.*\) /, ""); if ($3 == g && $1 != "Z") f = 1 } END { exit !f }' "$st" 2>/dev/null &&
+			return 0
+	done
+	return 1
+}
+
+# Whether process PID still runs (a zombie does not).
+af_running() {
+	[ -r "/proc/$1/stat" ] && ! awk '{ sub(/.*\) /, ""); exit $1 != "Z" }' "/proc/$1/stat" 2>/dev/null
+}
+
 af_run_test() {	# file name
 	local file=$1 name=$2 rc=0 id limit t0 t1 pid wd
 	id="$file: $name${AF_TEST_TAG:-}"
@@ -141,6 +157,17 @@ af_run_test() {	# file name
 	wait "$pid" || rc=$?
 	kill -TERM -- "-$wd" 2>/dev/null
 	wait "$wd" 2>/dev/null
+	# A stopped test's group may outlive its shell (TERM caught or not
+	# yet delivered): the watchdog's KILL was cancelled with it, so
+	# send it now and wait, bounded, until nothing of the group runs.
+	if [ -e "$T/.timeout" ]; then
+		kill -KILL -- "-$pid" 2>/dev/null
+		local i
+		for ((i = 0; i < 50; i++)); do
+			af_group_running "$pid" || break
+			sleep 0.1
+		done
+	fi
 	t1=$(af_now)
 	if [ -e "$T/.timeout" ]; then
 		echo "not ok - $id: timeout: stopped after its limit of ${limit}s (af_limit, AF_TIME_FACTOR=$AF_TIME_FACTOR)"

@@ -27,7 +27,7 @@ test_hung_test_stopped_and_named() {
 	assert_file_eq "$T/after" after "the test after ran"
 	local bg
 	bg=$(cat "$T/bg")
-	! kill -0 "$bg" 2>/dev/null || fail "a process the hung test started is still running ($bg)"
+	! af_running "$bg" || fail "a process the hung test started is still running ($bg)"
 	pgrep -f 'sleep 301' >/dev/null && fail "the hung test's child is still running"
 	# Every test reports its time and limit for the runner's summary.
 	assert_contains "$OUT" "# time " "time lines"
