@@ -37,7 +37,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 65536);
+	__uint(max_entries, AF_ROOTS_MAX);
 	__type(key, struct af_root_key);
 	__type(value, struct af_root_val);
 	__uint(map_flags, BPF_F_NO_PREALLOC);

@@ -4,8 +4,8 @@
  * unlink, rename, mkdir, link, symlink, truncate, chmod, chown, mknod)
  * with its path arguments and its result. Tracepoints need no BPF LSM,
  * so the journal shows writes and Landlock's refusals (-EACCES, and
- * -EROFS from the read-only mounts beneath it) on
- * hosts where the LSM programs cannot load. x86_64 numbers.
+ * -EROFS from the read-only mounts beneath it) on hosts where the LSM
+ * programs cannot load. Numbers: syscalls.h.
  *
  * One program for the entry and one for the exit, each attached to the
  * syscalls/sys_{enter,exit}_<name> tracepoint of every call in
@@ -15,6 +15,7 @@
  * tracepoint programs get the raw_syscalls variants instead. */
 #include "common.bpf.h"
 #include "events.h"
+#include "syscalls.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -55,9 +56,13 @@ static __always_inline bool fenced(void)
 static __always_inline bool traced(long nr)
 {
 	switch (nr) {
-	case 2: case 85: case 257: case 437: case 87: case 84: case 83: case 90: case 92:
-	case 94: case 76: case 133: case 263: case 258: case 268: case 452: case 260:
-	case 259: case 82: case 86: case 88: case 264: case 316: case 265: case 266:
+	case AF_NR_open: case AF_NR_creat: case AF_NR_openat: case AF_NR_openat2:
+	case AF_NR_unlink: case AF_NR_rmdir: case AF_NR_mkdir: case AF_NR_chmod:
+	case AF_NR_chown: case AF_NR_lchown: case AF_NR_truncate: case AF_NR_mknod:
+	case AF_NR_unlinkat: case AF_NR_mkdirat: case AF_NR_fchmodat: case AF_NR_fchmodat2:
+	case AF_NR_fchownat: case AF_NR_mknodat: case AF_NR_rename: case AF_NR_link:
+	case AF_NR_symlink: case AF_NR_renameat: case AF_NR_renameat2: case AF_NR_linkat:
+	case AF_NR_symlinkat:
 		return true;
 	default:
 		return false;
@@ -72,49 +77,51 @@ static __always_inline int enter(long nr, const __u64 *a)
 
 	p.sysno = nr;
 	switch (p.sysno) {
-	case 2:			/* open */
+	case AF_NR_open:
 		p.path = a[0];
 		p.flags = a[1];
 		break;
-	case 85:		/* creat */
+	case AF_NR_creat:
 		p.path = a[0];
 		p.flags = 01 | 0100 | 01000;
 		break;
-	case 257:		/* openat */
+	case AF_NR_openat:
 		p.dfd = a[0];
 		p.path = a[1];
 		p.flags = a[2];
 		break;
-	case 437:		/* openat2: flags in struct open_how */
+	case AF_NR_openat2:	/* flags in struct open_how */
 		p.dfd = a[0];
 		p.path = a[1];
 		bpf_probe_read_user(&how_flags, sizeof(how_flags), (void *)a[2]);
 		p.flags = how_flags;
 		break;
-	case 87: case 84: case 83: case 90: case 92: case 94: case 76: case 133:
-		p.path = a[0];	/* unlink rmdir mkdir chmod chown lchown truncate mknod */
+	case AF_NR_unlink: case AF_NR_rmdir: case AF_NR_mkdir: case AF_NR_chmod:
+	case AF_NR_chown: case AF_NR_lchown: case AF_NR_truncate: case AF_NR_mknod:
+		p.path = a[0];
 		break;
-	case 263:		/* unlinkat */
+	case AF_NR_unlinkat:
 		p.dfd = a[0];
 		p.path = a[1];
 		p.flags = a[2];
 		break;
-	case 258: case 268: case 452: case 260: case 259:
-		p.dfd = a[0];	/* mkdirat fchmodat fchmodat2 fchownat mknodat */
+	case AF_NR_mkdirat: case AF_NR_fchmodat: case AF_NR_fchmodat2: case AF_NR_fchownat:
+	case AF_NR_mknodat:
+		p.dfd = a[0];
 		p.path = a[1];
 		break;
-	case 82: case 86: case 88:	/* rename link symlink */
+	case AF_NR_rename: case AF_NR_link: case AF_NR_symlink:
 		p.path = a[0];
 		p.path2 = a[1];
 		break;
-	case 264: case 316: case 265:	/* renameat renameat2 linkat */
+	case AF_NR_renameat: case AF_NR_renameat2: case AF_NR_linkat:
 		p.dfd = a[0];
 		p.path = a[1];
 		p.dfd2 = a[2];
 		p.path2 = a[3];
-		p.flags = p.sysno == 316 ? a[4] : 0;
+		p.flags = p.sysno == AF_NR_renameat2 ? a[4] : 0;
 		break;
-	case 266:		/* symlinkat */
+	case AF_NR_symlinkat:
 		p.path = a[0];
 		p.dfd2 = a[1];
 		p.path2 = a[2];
@@ -122,7 +129,8 @@ static __always_inline int enter(long nr, const __u64 *a)
 	default:
 		return 0;
 	}
-	if ((p.sysno == 2 || p.sysno == 257 || p.sysno == 437) && !(p.flags & O_WRITE_INTENT))
+	if ((p.sysno == AF_NR_open || p.sysno == AF_NR_openat || p.sysno == AF_NR_openat2) &&
+	    !(p.flags & O_WRITE_INTENT))
 		return 0;
 	id = bpf_get_current_pid_tgid();
 	bpf_map_update_elem(&af_pending, &id, &p, BPF_ANY);

@@ -62,7 +62,7 @@ _Static_assert(sizeof(struct af_ev_exit) == 32 + 8 + 16, "af_ev_exit layout");
 
 struct af_ev_fileop {
 	struct af_hdr hdr;
-	__s32 sysno;		/* x86_64 system call number */
+	__s32 sysno;		/* bpf/syscalls.h number */
 	__s32 ret;		/* 0.. or -errno */
 	__u32 flags;		/* open flags; unlinkat/renameat2 flags */
 	__s32 dfd, dfd2;

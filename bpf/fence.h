@@ -77,6 +77,11 @@ enum af_mode_bits {
 	AF_FENCE_EV_REFUSED = 1 << 7,	/* their refusals (-EACCES, -EPERM): Landlock's denials */
 };
 
+/* Capacities of the maps keyed by fence id (all fences of a node). */
+#define AF_ROOTS_MAX		65536	/* af_roots */
+#define AF_NET_ALLOW_MAX	4096	/* af_net_allow */
+#define AF_UNIX_ALLOW_MAX	1024	/* af_unix_allow */
+
 struct af_root_key {
 	__u64 fence_id;		/* cgroup id of the fence's cgroup */
 	__u64 ino;
@@ -101,8 +106,13 @@ struct af_fence_cfg {
 	 * such a root: it is allowed without walking. */
 	__u32 n_rdevs;		/* used entries of rdevs, or AF_RDEVS_ALL */
 	__u32 rdevs[AF_RDEVS_MAX];	/* kernel-internal dev_t, as af_root_key.dev */
+	/* The fence's DNS stub listens on 127.0.0.1 and ::1 on these
+	 * ports (host byte order); dns_port4 0: no stub, no redirection. */
+	__u16 dns_port4;
+	__u16 dns_port6;	/* 0: none on ::1 */
+	__u32 pad;
 };
-_Static_assert(sizeof(struct af_fence_cfg) == 32, "af_fence_cfg layout");
+_Static_assert(sizeof(struct af_fence_cfg) == 40, "af_fence_cfg layout");
 
 /* Counters, one per-CPU array slot each. */
 enum af_counter {
@@ -172,6 +182,24 @@ struct af_hdr {
 };
 _Static_assert(sizeof(struct af_hdr) == 32, "af_hdr layout");
 
+/* Every decision event (af_ev_file, af_ev_sys, af_ev_net, af_ev_dns)
+ * starts with this: the header, then what was decided. Readers take a
+ * decision through this type (userspace: af_event_decision()), never by
+ * offset; each decision event's layout is asserted against it below. */
+struct af_decision {
+	struct af_hdr hdr;
+	__u32 op;		/* enum af_op */
+	__u32 verdict;		/* enum af_verdict */
+};
+_Static_assert(sizeof(struct af_decision) == 40, "af_decision layout");
+
+#define AF_DECISION_LAYOUT(t)							\
+	_Static_assert(__builtin_offsetof(struct t, op) ==			\
+		       __builtin_offsetof(struct af_decision, op) &&		\
+		       __builtin_offsetof(struct t, verdict) ==			\
+		       __builtin_offsetof(struct af_decision, verdict),		\
+		       #t " starts with struct af_decision")
+
 /* path holds the names from the object up to its filesystem's root,
  * leaf first, each NUL-terminated; userspace reverses them and finds
  * the mount point from the device. name is the path argument of the
@@ -183,7 +211,7 @@ struct af_ev_file {
 	__u32 dev;
 	__u32 flags;		/* enum af_ev_flags */
 	__u64 ino;
-	__s64 sysno;		/* x86_64 syscall number, -1 when unknown */
+	__s64 sysno;		/* bpf/syscalls.h number, -1 when unknown */
 	__u32 path_len;
 	__u32 pad;
 	char comm[AF_COMM_LEN];
@@ -191,6 +219,7 @@ struct af_ev_file {
 	char path[AF_PATH_MAX * 2];	/* twice: keeps every bounded write in range */
 };
 _Static_assert(sizeof(struct af_ev_file) == 32 + 40 + 16 + 128 + 512, "af_ev_file layout");
+AF_DECISION_LAYOUT(af_ev_file);
 
 struct af_ev_sys {
 	struct af_hdr hdr;
@@ -200,6 +229,7 @@ struct af_ev_sys {
 	char comm[AF_COMM_LEN];
 };
 _Static_assert(sizeof(struct af_ev_sys) == 32 + 16 + 16, "af_ev_sys layout");
+AF_DECISION_LAYOUT(af_ev_sys);
 
 /* The network fence (bpf/net.bpf.c). Allowlists are LPM tries whose
  * key data is (family, fence id, address): prefixlen = 96 + the CIDR's
@@ -280,6 +310,7 @@ struct af_ev_net {
 	char path[AF_UNIX_PATH];
 };
 _Static_assert(sizeof(struct af_ev_net) == 32 + 24 + 16 + 16 + AF_UNIX_PATH, "af_ev_net layout");
+AF_DECISION_LAYOUT(af_ev_net);
 
 /* Made by the DNS stub in userspace (userspace/dns.c), not by BPF: the
  * journal and run's output take it like the kernel's decisions. */
@@ -303,5 +334,6 @@ struct af_ev_dns {
 };
 _Static_assert(sizeof(struct af_ev_dns) == 32 + 24 + 8 + 128 + 16 + AF_DNS_EV_NAME,
 	       "af_ev_dns layout");
+AF_DECISION_LAYOUT(af_ev_dns);
 
 #endif /* AF_FENCE_H */

@@ -12,44 +12,9 @@
  * and lsm/ (global, for kernels without lsm_cgroup, filtered by the
  * membership map). Cold hooks are global lsm/ programs only. */
 #include "common.bpf.h"
+#include "syscalls.h"
 
 char LICENSE[] SEC("license") = "GPL";
-
-/* x86_64 syscall numbers whose path argument names the object. */
-#define NR_open		2
-#define NR_access	21
-#define NR_truncate	76
-#define NR_rename	82
-#define NR_mkdir	83
-#define NR_rmdir	84
-#define NR_creat	85
-#define NR_link		86
-#define NR_unlink	87
-#define NR_symlink	88
-#define NR_chmod	90
-#define NR_chown	92
-#define NR_lchown	94
-#define NR_utime	132
-#define NR_mknod	133
-#define NR_setxattr	188
-#define NR_lsetxattr	189
-#define NR_removexattr	197
-#define NR_lremovexattr	198
-#define NR_utimes	235
-#define NR_openat	257
-#define NR_mkdirat	258
-#define NR_mknodat	259
-#define NR_fchownat	260
-#define NR_unlinkat	263
-#define NR_renameat	264
-#define NR_linkat	265
-#define NR_symlinkat	266
-#define NR_fchmodat	268
-#define NR_faccessat	269
-#define NR_utimensat	280
-#define NR_renameat2	316
-#define NR_openat2	437
-#define NR_faccessat2	439
 
 /* Scratch space for building a file event: too big for the stack. */
 struct {
@@ -157,22 +122,22 @@ static __always_inline __s64 read_syscall_name(char *buf, __u32 size)
 	unsigned long arg;
 
 	switch (nr) {
-	case NR_open: case NR_creat: case NR_mkdir: case NR_rmdir:
-	case NR_unlink: case NR_truncate: case NR_chmod: case NR_chown:
-	case NR_lchown: case NR_utime: case NR_utimes: case NR_mknod:
-	case NR_setxattr: case NR_lsetxattr: case NR_removexattr:
-	case NR_lremovexattr: case NR_rename:
+	case AF_NR_open: case AF_NR_creat: case AF_NR_mkdir: case AF_NR_rmdir:
+	case AF_NR_unlink: case AF_NR_truncate: case AF_NR_chmod: case AF_NR_chown:
+	case AF_NR_lchown: case AF_NR_utime: case AF_NR_utimes: case AF_NR_mknod:
+	case AF_NR_setxattr: case AF_NR_lsetxattr: case AF_NR_removexattr:
+	case AF_NR_lremovexattr: case AF_NR_rename:
 		arg = BPF_CORE_READ(regs, di);
 		break;
-	case NR_openat: case NR_openat2: case NR_mkdirat: case NR_mknodat:
-	case NR_unlinkat: case NR_fchownat: case NR_fchmodat: case NR_utimensat:
-	case NR_link: case NR_symlink: case NR_renameat: case NR_renameat2:
+	case AF_NR_openat: case AF_NR_openat2: case AF_NR_mkdirat: case AF_NR_mknodat:
+	case AF_NR_unlinkat: case AF_NR_fchownat: case AF_NR_fchmodat: case AF_NR_utimensat:
+	case AF_NR_link: case AF_NR_symlink: case AF_NR_renameat: case AF_NR_renameat2:
 		arg = BPF_CORE_READ(regs, si);
 		break;
-	case NR_symlinkat:
+	case AF_NR_symlinkat:
 		arg = BPF_CORE_READ(regs, dx);
 		break;
-	case NR_linkat:
+	case AF_NR_linkat:
 		arg = BPF_CORE_READ(regs, r10);
 		break;
 	default:
@@ -189,7 +154,7 @@ static __always_inline bool is_access_check(void)
 	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
 	__s64 nr = BPF_CORE_READ(regs, orig_ax);
 
-	return nr == NR_access || nr == NR_faccessat || nr == NR_faccessat2;
+	return nr == AF_NR_access || nr == AF_NR_faccessat || nr == AF_NR_faccessat2;
 }
 
 /* Report a decision against d and return whether to deny. */

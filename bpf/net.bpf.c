@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /* The network fence: cgroup sock_addr programs attached to the fence's
- * cgroup, on every backend (they need no BPF LSM). A socket is judged by
- * the cgroup it was created in, so each fence's object carries its own
- * id: a socket made in the fence and used by a task outside it is still
- * judged by this fence, and nested fences each apply their own list. */
+ * cgroup, on every backend (they need no BPF LSM). They run for sockets
+ * created in the cgroup and judge by the fence of the task that uses
+ * the socket (af_member, keyed by cgroup id): the object carries no
+ * fence id, so one object can serve many fences. A socket made in the
+ * fence and used by a task outside every fence finds no fence: denied.
+ * Nested fences each apply their own list (each object's membership map
+ * names its own fence for the cgroups beneath it). */
 #include "common.bpf.h"
 #include <bpf/bpf_endian.h>
 
@@ -17,17 +20,14 @@
 #define AFN_SUN_OFF	2	/* offsetof(struct sockaddr_un, sun_path) */
 #define AFN_SUN_MAX	108
 
-/* The fence this object serves, set by the loader. */
-const volatile __u64 af_net_fence = 0;
-/* The fence's DNS stub (userspace/dns.c) listens on 127.0.0.1 and ::1 on
- * these ports, host byte order; 0: no stub, no redirection. */
-const volatile __u16 af_dns_port4 = 0;
-const volatile __u16 af_dns_port6 = 0;
+/* The fence's DNS stub (userspace/dns.c) listens on 127.0.0.1 and ::1
+ * on the ports in its af_fence_cfg (dns_port4, dns_port6). */
 /* No cgroup/connect_unix in this kernel (before 6.7): the LSM programs
  * below judge the unix path of every socket, not only passed-in ones. */
 const volatile bool af_unix_lsm = false;
 /* spec.network.families: a bit per address family allowed beyond the
- * default set (AF_NETLINK's: every netlink protocol and message). */
+ * default set (AF_NETLINK's: every netlink protocol and message). Per
+ * object, like the object's membership map (each fence loads its own). */
 const volatile __u64 af_net_families = 0;
 
 #define AFN_DNS_PORT	53
@@ -49,7 +49,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
-	__uint(max_entries, 4096);
+	__uint(max_entries, AF_NET_ALLOW_MAX);
 	__type(key, struct af_net_key);
 	__type(value, struct af_net_val);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
@@ -57,7 +57,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
-	__uint(max_entries, 1024);
+	__uint(max_entries, AF_UNIX_ALLOW_MAX);
 	__type(key, struct af_unix_key);
 	__type(value, __u32);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
@@ -107,8 +107,8 @@ static __always_inline bool port_allowed(const struct af_net_val *v, __u16 port,
 }
 
 /* Report a decision; returns whether to deny it. */
-static __always_inline bool net_report(struct af_fence_cfg *cfg, bool denied, __u32 op,
-				       struct af_ev_net *tmpl)
+static __always_inline bool net_report(__u64 fid, struct af_fence_cfg *cfg, bool denied,
+				       __u32 op, struct af_ev_net *tmpl)
 {
 	bool audit = cfg && (cfg->flags & AF_FENCE_AUDIT);
 	struct af_ev_net *ev;
@@ -123,7 +123,7 @@ static __always_inline bool net_report(struct af_fence_cfg *cfg, bool denied, __
 		return denied && !audit;
 	}
 	__builtin_memcpy(ev, tmpl, sizeof(*ev));
-	af_fill_hdr(&ev->hdr, AF_EV_NET, sizeof(*ev), af_net_fence);
+	af_fill_hdr(&ev->hdr, AF_EV_NET, sizeof(*ev), fid);
 	ev->op = op;
 	ev->verdict = !denied ? AF_ALLOWED : audit ? AF_AUDITED : AF_DENIED;
 	bpf_get_current_comm(ev->comm, sizeof(ev->comm));
@@ -159,14 +159,18 @@ static __always_inline bool is_v4mapped(const __u32 *a)
 static __always_inline bool inet_denied(__u32 *a, bool v6, __u16 port, __u32 protocol,
 					__u32 op, __u32 evflags)
 {
-	__u64 fid = af_net_fence;
-	struct af_fence_cfg *cfg = bpf_map_lookup_elem(&af_fences, &fid);
+	__u64 fid = 0;
+	struct af_fence_cfg *cfg = af_current_fence(&fid);
 	struct af_net_key key = { .fence_id = fid };
 	__u8 bit = proto_bit(protocol);
 	struct af_net_val *val;
 	struct af_ev_net *ev;
 	bool denied;
 
+	if (!cfg) {
+		af_count(AF_CNT_DENY);
+		return true;	/* a fence's socket outside every fence */
+	}
 	/* ::ffff:a.b.c.d is an IPv4 destination: judge it by the v4 list. */
 	if (v6 && is_v4mapped(a)) {
 		a[0] = a[3];
@@ -188,14 +192,15 @@ static __always_inline bool inet_denied(__u32 *a, bool v6, __u16 port, __u32 pro
 	ev->protocol = protocol;
 	ev->flags = evflags;
 	__builtin_memcpy(ev->addr, a, 16);
-	return net_report(cfg, denied, op, ev);
+	return net_report(fid, cfg, denied, op, ev);
 }
 
 /* Send a DNS query (port 53, TCP or UDP, any address) to the fence's
  * stub instead, remembering the original destination on the socket.
  * An IPv6 destination goes to the stub on ::1, a v4-mapped one to
  * ::ffff:127.0.0.1. Returns the program's verdict. */
-static __always_inline int dns_redirect(struct bpf_sock_addr *ctx, __u32 *a, bool v6)
+static __always_inline int dns_redirect(struct bpf_sock_addr *ctx, __u32 *a, bool v6,
+					__u16 port4, __u16 port6)
 {
 	struct af_dns_orig *o;
 
@@ -206,29 +211,28 @@ static __always_inline int dns_redirect(struct bpf_sock_addr *ctx, __u32 *a, boo
 	o->port = ctx->user_port;
 	if (!v6) {
 		ctx->user_ip4 = bpf_htonl(AFN_LO4);
-		ctx->user_port = bpf_htons(af_dns_port4);
+		ctx->user_port = bpf_htons(port4);
 	} else if (is_v4mapped(a)) {
 		ctx->user_ip6[0] = 0;
 		ctx->user_ip6[1] = 0;
 		ctx->user_ip6[2] = bpf_htonl(0xffff);
 		ctx->user_ip6[3] = bpf_htonl(AFN_LO4);
-		ctx->user_port = bpf_htons(af_dns_port4);
-	} else if (af_dns_port6) {
+		ctx->user_port = bpf_htons(port4);
+	} else if (port6) {
 		ctx->user_ip6[0] = 0;
 		ctx->user_ip6[1] = 0;
 		ctx->user_ip6[2] = 0;
 		ctx->user_ip6[3] = bpf_htonl(1);
-		ctx->user_port = bpf_htons(af_dns_port6);
+		ctx->user_port = bpf_htons(port6);
 	} else {
 		return 0;	/* no stub on ::1 (IPv6 off on lo): fail closed */
 	}
 	return 1;
 }
 
-static __always_inline bool upstream_denied(__u32 *a, bool v6, __u16 port, __u32 protocol)
+static __always_inline bool upstream_denied(__u64 fid, struct af_fence_cfg *cfg, __u32 *a,
+					    bool v6, __u16 port, __u32 protocol)
 {
-	__u64 fid = af_net_fence;
-	struct af_fence_cfg *cfg = bpf_map_lookup_elem(&af_fences, &fid);
 	struct af_ev_net *ev = tmpl_get();
 
 	if (!ev)
@@ -237,13 +241,15 @@ static __always_inline bool upstream_denied(__u32 *a, bool v6, __u16 port, __u32
 	ev->port = port;
 	ev->protocol = protocol;
 	__builtin_memcpy(ev->addr, a, 16);
-	return net_report(cfg, true, AF_OP_DNS_UPSTREAM, ev);
+	return net_report(fid, cfg, true, AF_OP_DNS_UPSTREAM, ev);
 }
 
 static __always_inline int inet_check(struct bpf_sock_addr *ctx, __u32 op, bool v6)
 {
 	__u16 port = bpf_ntohs((__u16)ctx->user_port);
+	struct af_fence_cfg *cfg;
 	__u32 a[4] = {};
+	__u64 fid;
 
 	if (v6) {
 		a[0] = ctx->user_ip6[0];
@@ -253,11 +259,12 @@ static __always_inline int inet_check(struct bpf_sock_addr *ctx, __u32 op, bool 
 	} else {
 		a[0] = ctx->user_ip4;
 	}
-	if (af_dns_port4 && port == AFN_DNS_PORT &&
+	cfg = af_current_fence(&fid);
+	if (cfg && cfg->dns_port4 && port == AFN_DNS_PORT &&
 	    (ctx->protocol == AFN_TCP || ctx->protocol == AFN_UDP))
-		return dns_redirect(ctx, a, v6);
-	if (af_dns_port4 && bpf_map_lookup_elem(&af_dns_upstream, &port))
-		return upstream_denied(a, v6, port, ctx->protocol) ? 0 : 1;
+		return dns_redirect(ctx, a, v6, cfg->dns_port4, cfg->dns_port6);
+	if (cfg && cfg->dns_port4 && bpf_map_lookup_elem(&af_dns_upstream, &port))
+		return upstream_denied(fid, cfg, a, v6, port, ctx->protocol) ? 0 : 1;
 	return inet_denied(a, v6, port, ctx->protocol, op, 0) ? 0 : 1;
 }
 
@@ -265,20 +272,26 @@ static __always_inline int inet_check(struct bpf_sock_addr *ctx, __u32 op, bool 
  * socket asked (glibc drops answers from any other address). */
 static __always_inline void dns_restore(struct bpf_sock_addr *ctx, bool v6)
 {
+	struct af_fence_cfg *cfg;
 	struct af_dns_orig *o;
+	__u16 port4, port6;
+	__u64 fid;
 
-	if (!af_dns_port4)
+	cfg = af_current_fence(&fid);
+	if (!cfg || !cfg->dns_port4)
 		return;
+	port4 = cfg->dns_port4;
+	port6 = cfg->dns_port6;
 	if (!v6) {
-		if (ctx->user_ip4 != bpf_htonl(AFN_LO4) || ctx->user_port != bpf_htons(af_dns_port4))
+		if (ctx->user_ip4 != bpf_htonl(AFN_LO4) || ctx->user_port != bpf_htons(port4))
 			return;
 	} else if (ctx->user_ip6[0] || ctx->user_ip6[1]) {
 		return;
 	} else if (ctx->user_ip6[2] == bpf_htonl(0xffff)) {
-		if (ctx->user_ip6[3] != bpf_htonl(AFN_LO4) || ctx->user_port != bpf_htons(af_dns_port4))
+		if (ctx->user_ip6[3] != bpf_htonl(AFN_LO4) || ctx->user_port != bpf_htons(port4))
 			return;
-	} else if (ctx->user_ip6[2] || ctx->user_ip6[3] != bpf_htonl(1) || !af_dns_port6 ||
-		   ctx->user_port != bpf_htons(af_dns_port6)) {
+	} else if (ctx->user_ip6[2] || ctx->user_ip6[3] != bpf_htonl(1) || !port6 ||
+		   ctx->user_port != bpf_htons(port6)) {
 		return;
 	}
 	o = bpf_sk_storage_get(&af_dns_orig, ctx->sk, 0, 0);
@@ -352,7 +365,7 @@ int af_sendmsg6(struct bpf_sock_addr *ctx)
 SEC("cgroup/sock_create")
 int af_sock_create(struct bpf_sock *sk)
 {
-	__u64 fid = af_net_fence;
+	__u64 fid = 0;
 	struct af_fence_cfg *cfg;
 	struct af_ev_net *ev;
 
@@ -361,14 +374,14 @@ int af_sock_create(struct bpf_sock *sk)
 	if ((sk->type == AFN_SOCK_STREAM && sk->protocol == AFN_TCP) ||
 	    (sk->type == AFN_SOCK_DGRAM && sk->protocol == AFN_UDP))
 		return 1;
-	cfg = bpf_map_lookup_elem(&af_fences, &fid);
+	cfg = af_current_fence(&fid);
 	ev = tmpl_get();
 	if (!ev)
 		return cfg && (cfg->flags & AF_FENCE_AUDIT) ? 1 : 0;
 	ev->family = sk->family;
 	ev->port = sk->type;
 	ev->protocol = sk->protocol;
-	return net_report(cfg, true, AF_OP_SOCKET, ev) ? 0 : 1;
+	return net_report(fid, cfg, true, AF_OP_SOCKET, ev) ? 0 : 1;
 }
 
 /* The unix path being judged, per CPU: a map value, so that the scan
@@ -416,7 +429,7 @@ static long unix_scan_step(__u64 i, void *ctx)
 static __always_inline bool unix_denied(const struct sockaddr *sun, __u64 len, __u32 op,
 					__u32 evflags)
 {
-	__u64 fid = af_net_fence;
+	__u64 fid = 0;
 	struct unix_scan scan = { .flags = evflags };
 	struct af_unix_key *key;
 	struct af_fence_cfg *cfg;
@@ -427,6 +440,11 @@ static __always_inline bool unix_denied(const struct sockaddr *sun, __u64 len, _
 
 	if (n <= AFN_SUN_OFF)
 		return false;	/* unnamed: the kernel refuses it */
+	cfg = af_current_fence(&fid);
+	if (!cfg) {
+		af_count(AF_CNT_DENY);
+		return true;	/* a fence's socket outside every fence */
+	}
 	key = bpf_map_lookup_elem(&af_unix_tmp, &zero);
 	if (!key)
 		return true;
@@ -451,7 +469,6 @@ static __always_inline bool unix_denied(const struct sockaddr *sun, __u64 len, _
 		key->prefixlen = AF_NET_KEY_BITS + 8 * ((scan.end & 0x7f) + 1);
 	}
 	denied = (scan.flags & ~AF_NETF_PASSED) || !bpf_map_lookup_elem(&af_unix_allow, key);
-	cfg = bpf_map_lookup_elem(&af_fences, &fid);
 	if (!denied && !(cfg && (cfg->flags & AF_FENCE_NET_ALLOWED)))
 		return false;
 	ev = tmpl_get();
@@ -461,7 +478,7 @@ static __always_inline bool unix_denied(const struct sockaddr *sun, __u64 len, _
 	ev->flags = scan.flags;
 	ev->path_len = n;
 	__builtin_memcpy(ev->path, key->path, sizeof(ev->path));
-	return net_report(cfg, denied, op, ev);
+	return net_report(fid, cfg, denied, op, ev);
 }
 
 /* 6.7+ hooks; uaddrlen came with them. */
@@ -498,7 +515,7 @@ static __always_inline bool passed_in_denied(struct socket *sock, const struct s
 	__u16 family;
 	__u32 a[4] = {};
 
-	if (!addr || !sk || !af_current_fence(&fid) || fid != af_net_fence)
+	if (!addr || !sk || !af_current_fence(&fid))
 		return false;
 	family = BPF_CORE_READ(addr, sa_family);
 	/* Before 6.7 no cgroup program sees a unix address: judge it here
@@ -628,7 +645,10 @@ static __always_inline bool unix_peer_denied(struct sock *other, __u32 op)
 	__u64 fid;
 	int len;
 
-	if (!other || !af_current_fence(&fid) || fid != af_net_fence)
+	if (!other)
+		return false;
+	cfg = af_current_fence(&fid);
+	if (!cfg)
 		return false;
 	addr = BPF_CORE_READ(u, addr);
 	if (!addr)
@@ -640,7 +660,6 @@ static __always_inline bool unix_peer_denied(struct sock *other, __u32 op)
 	}
 	if (unix_id_allowed(fid, d))
 		return false;
-	cfg = bpf_map_lookup_elem(&af_fences, &fid);
 	ev = tmpl_get();
 	if (!ev)
 		return !(cfg && (cfg->flags & AF_FENCE_AUDIT));
@@ -653,7 +672,7 @@ static __always_inline bool unix_peer_denied(struct sock *other, __u32 op)
 				      (const char *)addr + bpf_core_field_offset(struct unix_address, name) +
 				      AFN_SUN_OFF);
 	}
-	return net_report(cfg, true, op, ev);
+	return net_report(fid, cfg, true, op, ev);
 }
 
 SEC("lsm/unix_stream_connect")
@@ -710,17 +729,18 @@ int BPF_PROG(lsm_sock_create, int family, int type, int protocol, int kern, int 
 
 	if (ret)
 		return ret;
-	if (kern || !family_denied(family, protocol) || !af_current_fence(&fid) ||
-	    fid != af_net_fence)
+	if (kern || !family_denied(family, protocol))
 		return 0;
-	cfg = bpf_map_lookup_elem(&af_fences, &fid);
+	cfg = af_current_fence(&fid);
+	if (!cfg)
+		return 0;
 	ev = tmpl_get();
 	if (!ev)
 		return af_lsm_ret(!(cfg && (cfg->flags & AF_FENCE_AUDIT)));
 	ev->family = family;
 	ev->port = type;
 	ev->protocol = protocol;
-	return af_lsm_ret(net_report(cfg, true, AF_OP_SOCKET, ev));
+	return af_lsm_ret(net_report(fid, cfg, true, AF_OP_SOCKET, ev));
 }
 
 /* A netlink message that changes the node: for NETLINK_ROUTE every
@@ -738,7 +758,10 @@ int BPF_PROG(lsm_netlink_send, struct sock *sk, struct sk_buff *skb, int ret)
 
 	if (ret)
 		return ret;
-	if (!af_current_fence(&fid) || fid != af_net_fence || ((af_net_families >> AFN_NETLINK) & 1))
+	if ((af_net_families >> AFN_NETLINK) & 1)
+		return 0;
+	cfg = af_current_fence(&fid);
+	if (!cfg)
 		return 0;
 	proto = BPF_CORE_READ(sk, sk_protocol);
 	if (bpf_probe_read_kernel(&nlh, sizeof(nlh), BPF_CORE_READ(skb, data)))
@@ -752,14 +775,13 @@ int BPF_PROG(lsm_netlink_send, struct sock *sk, struct sk_buff *skb, int ret)
 	} else {
 		return 0;	/* refused at socket_create */
 	}
-	cfg = bpf_map_lookup_elem(&af_fences, &fid);
 	ev = tmpl_get();
 	if (!ev)
 		return af_lsm_ret(!(cfg && (cfg->flags & AF_FENCE_AUDIT)));
 	ev->family = AFN_NETLINK;
 	ev->port = proto;
 	ev->protocol = nlh.nlmsg_type;
-	return af_lsm_ret(net_report(cfg, true, AF_OP_NETLINK, ev));
+	return af_lsm_ret(net_report(fid, cfg, true, AF_OP_NETLINK, ev));
 }
 
 /* Judge what leaves, not only the connect() argument. */
@@ -794,7 +816,7 @@ int af_setsockopt(struct bpf_sockopt *ctx)
 	__s32 level = ctx->level, name = ctx->optname;
 	struct af_fence_cfg *cfg;
 	struct af_ev_net *ev;
-	__u64 fid = af_net_fence;
+	__u64 fid = 0;
 	bool bad = false;
 
 	if (level == AFN_SOL_IP)
@@ -813,14 +835,16 @@ int af_setsockopt(struct bpf_sockopt *ctx)
 			ctx->optlen = 0;
 		return 1;
 	}
-	cfg = bpf_map_lookup_elem(&af_fences, &fid);
+	/* A fence's socket used outside every fence finds no fence:
+	 * refused, as by the programs above. */
+	cfg = af_current_fence(&fid);
 	ev = tmpl_get();
 	if (!ev)
 		return cfg && (cfg->flags & AF_FENCE_AUDIT) ? 1 : 0;
 	ev->family = ctx->sk ? ctx->sk->family : 0;
 	ev->port = level;
 	ev->protocol = name;
-	if (net_report(cfg, true, AF_OP_SOCKOPT, ev))
+	if (net_report(fid, cfg, true, AF_OP_SOCKOPT, ev))
 		return 0;
 	if (ctx->optlen > AFN_PAGE_SIZE)
 		ctx->optlen = 0;
@@ -857,8 +881,11 @@ int af_egress(struct __sk_buff *skb)
 	}
 	af_count(AF_CNT_PKT_OPTIONS);
 	{
-		__u64 fid = af_net_fence;
-		struct af_fence_cfg *cfg = bpf_map_lookup_elem(&af_fences, &fid);
+		/* The fence of the socket's cgroup (the program runs for
+		 * sockets made beneath the fence's cgroup). */
+		__u64 cgid = bpf_skb_cgroup_id(skb);
+		__u64 *fid = bpf_map_lookup_elem(&af_member, &cgid);
+		struct af_fence_cfg *cfg = fid ? bpf_map_lookup_elem(&af_fences, fid) : NULL;
 
 		if (cfg && (cfg->flags & AF_FENCE_AUDIT))
 			return 1;

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "box.h"
+#include "json.h"
 #include "caps.h"
 #include "cgroup.h"
 #include "landlock.h"
@@ -124,24 +125,36 @@ int af_box_enter(const struct af_box *b, const char **why)
 	return err;
 }
 
-const char *af_box_json(const struct af_box *b)
+void af_box_json(struct af_json *w, const char *key, const struct af_box *b)
 {
-	static char buf[4096];
 	char caps[512];
 
 	af_caps_format(b->caps, caps, sizeof(caps));
-	snprintf(buf, sizeof(buf),
-		 "{\"capabilities\":{\"bounding\":\"%s\",\"permitted\":\"%s\",\"effective\":\"%s\","
-		 "\"inheritable\":\"%s\",\"ambient\":\"%s\",\"securebits\":\"noroot,no_setuid_fixup,"
-		 "keep_caps_locked\"},\"no_new_privs\":true,"
-		 "\"seccomp\":{\"sha256\":\"%s\",\"rules\":%u,\"instructions\":%u,"
-		 "\"foreign_abi\":\"kill\"},"
-		 "\"namespaces\":{\"ipc\":\"private\",\"new\":\"refused\"},"
-		 "\"session\":\"own\",\"tty\":\"%s\",\"core_dumps\":\"off\","
-		 "\"on_supervisor_exit\":\"%s\"}",
-		 caps, caps, caps, caps, caps, b->filter.sha256, b->filter.rules, b->filter.len,
-		 b->pty ? "pty" : "none", af_on_exit_name(b->policy->on_supervisor_exit));
-	return buf;
+	af_json_object(w, key);
+	af_json_object(w, "capabilities");
+	af_json_str(w, "bounding", caps);
+	af_json_str(w, "permitted", caps);
+	af_json_str(w, "effective", caps);
+	af_json_str(w, "inheritable", caps);
+	af_json_str(w, "ambient", caps);
+	af_json_str(w, "securebits", "noroot,no_setuid_fixup,keep_caps_locked");
+	af_json_end(w);
+	af_json_bool(w, "no_new_privs", true);
+	af_json_object(w, "seccomp");
+	af_json_str(w, "sha256", b->filter.sha256);
+	af_json_u64(w, "rules", b->filter.rules);
+	af_json_u64(w, "instructions", b->filter.len);
+	af_json_str(w, "foreign_abi", "kill");
+	af_json_end(w);
+	af_json_object(w, "namespaces");
+	af_json_str(w, "ipc", "private");
+	af_json_str(w, "new", "refused");
+	af_json_end(w);
+	af_json_str(w, "session", "own");
+	af_json_str(w, "tty", b->pty ? "pty" : "none");
+	af_json_str(w, "core_dumps", "off");
+	af_json_str(w, "on_supervisor_exit", af_on_exit_name(b->policy->on_supervisor_exit));
+	af_json_end(w);
 }
 
 void af_box_print(FILE *f, const struct af_box *b, const char *in)

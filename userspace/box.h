@@ -34,9 +34,10 @@ int af_box_session(const struct af_box *b, const char **why);
  * capabilities and no_new_privs, then the seccomp filter. */
 int af_box_enter(const struct af_box *b, const char **why);
 
-/* The set-up as one JSON object (the journal's fence_start "box"), in
- * a static buffer. */
-const char *af_box_json(const struct af_box *b);
+/* The set-up as one JSON object, member key of w (the journal's
+ * fence_start "box"). */
+struct af_json;
+void af_box_json(struct af_json *w, const char *key, const struct af_box *b);
 
 /* The same for people (doctor, -v), one "name: value" per line. */
 void af_box_print(FILE *f, const struct af_box *b, const char *indent);

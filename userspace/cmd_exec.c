@@ -4,6 +4,7 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cmds.h"
@@ -24,6 +25,38 @@ const char af_usage_exec[] =
  * reads from the kernel's exec event (bounded to 1023 bytes): keep it
  * short and early. */
 #define AF_LABEL_MAX 200
+
+bool af_exec_label(void *ctx, const char *filename, const char *argv, size_t len,
+		   char *out, size_t n)
+{
+	const char *args[8], *base;
+	struct stat self, exe;
+	size_t off = 0, k = 0, i;
+
+	(void)ctx;
+	while (off < len && k < ARRAY_SIZE(args)) {
+		args[k++] = argv + off;
+		off += strnlen(argv + off, len - off) + 1;
+	}
+	if (k < 3 || off > len || strcmp(args[1], "exec"))
+		return false;
+	/* This very program, by name or by identity. */
+	base = strrchr(filename, '/');
+	base = base ? base + 1 : filename;
+	if (strcmp(base, "agentfence") &&
+	    (stat("/proc/self/exe", &self) || stat(filename, &exe) ||
+	     self.st_dev != exe.st_dev || self.st_ino != exe.st_ino))
+		return false;
+	for (i = 2; i < k && strcmp(args[i], "--"); i++) {
+		if ((!strcmp(args[i], "--label") || !strcmp(args[i], "-l")) && i + 1 < k)
+			return !af_strlcpy(out, args[i + 1], n);
+		if (!strncmp(args[i], "--label=", 8))
+			return !af_strlcpy(out, args[i] + 8, n);
+		if (!strncmp(args[i], "-l", 2) && args[i][2])
+			return !af_strlcpy(out, args[i] + 2, n);
+	}
+	return false;
+}
 
 int cmd_exec(int argc, char **argv)
 {

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cmds.h"
+#include "compile.h"
 #include "policy.h"
 #include "util.h"
 
@@ -26,6 +27,8 @@ int af_load_policy(const char *file, const char *workspace, bool warnings,
 {
 	struct af_policy_vars vars = { .workspace = workspace, .home = getenv("HOME") };
 	char err[AF_ERR_MAX];
+	struct af_entries *entries;
+	struct af_idents ids;
 	struct af_policy *p;
 	size_t i;
 	int ret;
@@ -37,6 +40,20 @@ int af_load_policy(const char *file, const char *workspace, bool warnings,
 					 "<built-in coding-agent policy>", &vars, &p, err);
 	if (ret) {
 		af_err("%s", err);
+		return ret;
+	}
+	/* What only compiling finds: the limits of the kernel's maps. */
+	ret = af_resolve(p, &ids);
+	if (!ret) {
+		ret = af_compile(p, &ids, AF_BACKEND_NONE, &entries, err);
+		af_idents_free(&ids);
+		af_entries_free(entries);
+	} else {
+		snprintf(err, sizeof(err), "%s: out of memory", p->file);
+	}
+	if (ret) {
+		af_err("%s", err);
+		af_policy_free(p);
 		return ret;
 	}
 	/* Each warning is located and says "warning:" itself; --json

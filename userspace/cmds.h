@@ -33,4 +33,10 @@ extern const size_t af_default_policy_len;
 int af_load_policy(const char *file, const char *workspace, bool warnings,
 		   struct af_policy **out);
 
+/* The label of `agentfence exec --label L -- CMD` from that process's
+ * exec (an af_label_fn, recorder.h): its pid keeps L through the exec
+ * of CMD, and its descendants inherit it. */
+bool af_exec_label(void *ctx, const char *filename, const char *argv, size_t len,
+		   char *out, size_t n);
+
 #endif /* AF_CMDS_H */

@@ -18,6 +18,7 @@
 
 #include "dns.h"
 #include "dns_msg.h"
+#include "events.h"
 #include "loop.h"
 #include "net.h"
 #include "util.h"
@@ -820,7 +821,7 @@ int af_dns_start(struct af_dns *d, struct af_loop *loop, int map_fd, uint64_t fe
 	d->fence_id = fence_id;
 	d->on_event = on_event;
 	d->ctx = ctx;
-	af_net_set_namer(namer, d);
+	af_event_set_namer(namer, d);
 	if (timerfd_settime(d->timer, 0, &its, NULL))
 		return -errno;
 	err = af_loop_add(loop, d->u4, on_udp, d);
@@ -840,7 +841,7 @@ void af_dns_close(struct af_dns *d)
 	if (!d)
 		return;
 	if (d->loop)
-		af_net_set_namer(NULL, NULL);
+		af_event_set_namer(NULL, NULL);
 	for (i = 0; i < PEND_MAX; i++) {
 		if (d->pend[i].fd >= 0)
 			close(d->pend[i].fd);
@@ -877,40 +878,4 @@ const char *af_dns_name_of(const struct af_dns *d, int family, const uint8_t *ad
 			return l->name;
 	}
 	return NULL;
-}
-
-int af_dns_event_format(const void *data, size_t size, char *buf, size_t n)
-{
-	const struct af_ev_dns *e = data;
-	char tbuf[16], addrs[256] = "", who[64] = "";
-	const char *type;
-	size_t i, len = 0;
-
-	if (size < sizeof(*e) || e->hdr.type != AF_EV_DNS)
-		return -EINVAL;
-	type = af_dns_type_name(e->qtype, tbuf, sizeof(tbuf));
-	for (i = 0; i < e->naddrs && i < AF_DNS_EV_ADDRS && len < sizeof(addrs) - 64; i++) {
-		char a[INET6_ADDRSTRLEN];
-
-		inet_ntop(e->family[i] == 6 ? AF_INET6 : AF_INET, e->addr[i], a, sizeof(a));
-		len += snprintf(addrs + len, sizeof(addrs) - len, "%s%s", i ? ", " : " -> ", a);
-	}
-	if (e->naddrs > AF_DNS_EV_ADDRS)
-		snprintf(addrs + len, sizeof(addrs) - len, ", ... (%u in all)", e->naddrs);
-	if (e->hdr.tgid)
-		snprintf(who, sizeof(who), " (%.*s pid %u)", AF_COMM_LEN, e->comm, e->hdr.tgid);
-	if (e->verdict == AF_DENIED)
-		snprintf(buf, n, "denied dns lookup %.*s (%s): NXDOMAIN%s", AF_DNS_EV_NAME, e->name,
-			 type, who);
-	else if (e->rcode)
-		snprintf(buf, n, "dns lookup %.*s (%s): %s%s", AF_DNS_EV_NAME, e->name, type,
-			 e->rcode == AF_DNS_NXDOMAIN ? "NXDOMAIN" : e->rcode == AF_DNS_SERVFAIL ?
-			 "SERVFAIL" : "error", who);
-	else if (e->naddrs)
-		snprintf(buf, n, "allowed dns %.*s (%s)%s for %us%s", AF_DNS_EV_NAME, e->name, type,
-			 addrs, e->ttl, who);
-	else
-		snprintf(buf, n, "allowed dns %.*s (%s): no addresses%s", AF_DNS_EV_NAME, e->name,
-			 type, who);
-	return 0;
 }

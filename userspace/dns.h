@@ -42,7 +42,4 @@ void af_dns_close(struct af_dns *d);
 /* The name whose answer allowed addr (4 or 16 bytes), NULL if none. */
 const char *af_dns_name_of(const struct af_dns *d, int family, const uint8_t *addr);
 
-/* "denied dns lookup evil.example (A)" for an AF_EV_DNS event. */
-int af_dns_event_format(const void *data, size_t size, char *buf, size_t n);
-
 #endif /* AF_DNS_H */

@@ -1,34 +1,73 @@
 // SPDX-License-Identifier: GPL-2.0
 #define _GNU_SOURCE
+#include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
+#include "dns_msg.h"
 #include "events.h"
-#include "dns.h"
-#include "net.h"
 #include "util.h"
 #include "../bpf/fence.h"
+#include "../bpf/syscalls.h"
 
-/* x86_64 syscall numbers, for naming what a denied call tried. */
+/* What a denied call tried, named from its number. */
 static const char *sys_verb(long nr, const char *fallback)
 {
 	switch (nr) {
-	case 83: case 258: return "mkdir";
-	case 84: return "rmdir";
-	case 87: case 263: return "unlink";
-	case 82: case 264: case 316: return "rename";
-	case 86: case 265: return "link";
-	case 88: case 266: return "symlink";
-	case 133: case 259: return "mknod";
-	case 2: case 85: case 257: case 437: return "create";
-	case 76: case 77: return "truncate";
-	case 90: case 91: case 268: case 452: return "chmod";
-	case 92: case 93: case 94: case 260: return "chown";
-	case 132: case 235: case 261: case 280: return "utimes";
+	case AF_NR_mkdir: case AF_NR_mkdirat: return "mkdir";
+	case AF_NR_rmdir: return "rmdir";
+	case AF_NR_unlink: case AF_NR_unlinkat: return "unlink";
+	case AF_NR_rename: case AF_NR_renameat: case AF_NR_renameat2: return "rename";
+	case AF_NR_link: case AF_NR_linkat: return "link";
+	case AF_NR_symlink: case AF_NR_symlinkat: return "symlink";
+	case AF_NR_mknod: case AF_NR_mknodat: return "mknod";
+	case AF_NR_open: case AF_NR_creat: case AF_NR_openat: case AF_NR_openat2: return "create";
+	case AF_NR_truncate: case AF_NR_ftruncate: return "truncate";
+	case AF_NR_chmod: case AF_NR_fchmod: case AF_NR_fchmodat: case AF_NR_fchmodat2:
+		return "chmod";
+	case AF_NR_chown: case AF_NR_fchown: case AF_NR_lchown: case AF_NR_fchownat:
+		return "chown";
+	case AF_NR_utime: case AF_NR_utimes: case AF_NR_futimesat: case AF_NR_utimensat:
+		return "utimes";
 	default: return fallback;
+	}
+}
+
+const char *af_fileop_verb(int sysno, uint32_t flags)
+{
+	switch (sysno) {
+	case AF_NR_open: case AF_NR_openat: case AF_NR_openat2:
+		return flags & 0100 ? "create/open for write" : "open for write";	/* O_CREAT */
+	case AF_NR_unlinkat:
+		return flags & 0x200 ? "rmdir" : "unlink";	/* AT_REMOVEDIR */
+	case AF_NR_creat:
+		return "create";
+	default:
+		return sys_verb(sysno, "change");
+	}
+}
+
+bool af_fileop_is_symlink(int sysno)
+{
+	return sysno == AF_NR_symlink || sysno == AF_NR_symlinkat;
+}
+
+const struct af_decision *af_event_decision(const void *data, size_t size)
+{
+	const struct af_hdr *h = data;
+
+	if (size < sizeof(struct af_decision) || h->size > size)
+		return NULL;
+	switch (h->type) {
+	case AF_EV_FILE: case AF_EV_SYS: case AF_EV_NET: case AF_EV_DNS:
+		return data;
+	default:
+		return NULL;
 	}
 }
 
@@ -177,4 +216,120 @@ int af_event_format(const void *data, size_t size, char *buf, size_t n)
 		return 0;
 	}
 	return -EINVAL;
+}
+
+static const char *const net_verbs[AF_OP_MAX] = {
+	[AF_OP_CONNECT] = "connect",
+	[AF_OP_SENDMSG] = "sendto",
+	[AF_OP_UNIX_CONNECT] = "unix connect",
+	[AF_OP_UNIX_SENDMSG] = "unix sendto",
+	[AF_OP_SOCKET] = "socket",
+	[AF_OP_SOCKOPT] = "setsockopt",
+	[AF_OP_NETLINK] = "netlink message",
+	[AF_OP_DNS_UPSTREAM] = "send to the DNS stub's upstream socket",
+};
+
+static af_event_namer namer;
+static void *namer_ctx;
+
+void af_event_set_namer(af_event_namer fn, void *ctx)
+{
+	namer = fn;
+	namer_ctx = ctx;
+}
+
+static void format_dest(const struct af_ev_net *e, char *buf, size_t n)
+{
+	char a[INET6_ADDRSTRLEN];
+	const char *name;
+	size_t len;
+
+	switch (e->family) {
+	case AF_INET:
+	case AF_INET6:
+		inet_ntop(e->family, e->addr, a, sizeof(a));
+		name = namer ? namer(namer_ctx, e->family == AF_INET6 ? 6 : 4, e->addr) : NULL;
+		snprintf(buf, n, e->family == AF_INET6 ? "[%s]:%u%s%s%s%s" : "%s:%u%s%s%s%s", a, e->port,
+			 e->protocol == IPPROTO_UDP ? "/udp" : "", name ? " (" : "", name ? name : "",
+			 name ? ")" : "");
+		return;
+	case AF_UNIX:
+		len = e->path_len < sizeof(e->path) ? e->path_len : sizeof(e->path);
+		if (e->flags & AF_NETF_ABSTRACT)	/* skip the leading NUL */
+			snprintf(buf, n, "@%.*s (abstract)", (int)(len ? len - 1 : 0), e->path + 1);
+		else
+			snprintf(buf, n, "%.*s%s%s", (int)strnlen(e->path, len), e->path,
+				 e->flags & AF_NETF_RELATIVE ? " (relative path)" : "",
+				 e->flags & AF_NETF_DOTDOT ? " (path with ..)" :
+				 e->flags & AF_NETF_IDENTITY ? " (the socket it resolves to is not allowed)" : "");
+		return;
+	}
+	snprintf(buf, n, "family %u", e->family);
+}
+
+int af_net_event_format(const void *data, size_t size, char *buf, size_t n)
+{
+	const struct af_ev_net *e = data;
+	const char *verb;
+	char dest[256];
+
+	if (size < sizeof(*e) || e->hdr.type != AF_EV_NET)
+		return -EINVAL;
+	verb = e->op < AF_OP_MAX && net_verbs[e->op] ? net_verbs[e->op] : "network operation";
+	if (e->op == AF_OP_SOCKOPT)
+		snprintf(dest, sizeof(dest), "level %u option %u", e->port, e->protocol);
+	else if (e->op == AF_OP_NETLINK)
+		snprintf(dest, sizeof(dest), "protocol %u type %u", e->port, e->protocol);
+	else if (e->op == AF_OP_SOCKET && e->family != AF_INET && e->family != AF_INET6 &&
+		 e->family != AF_PACKET && e->family != AF_NETLINK)
+		snprintf(dest, sizeof(dest), "family %u type %u protocol %u", e->family, e->port,
+			 e->protocol);
+	else if (e->op == AF_OP_SOCKET)
+		snprintf(dest, sizeof(dest), "%s %s protocol %u", e->family == AF_INET6 ? "inet6" :
+			 e->family == AF_PACKET ? "packet" : e->family == AF_INET ? "inet" : "netlink",
+			 e->port == SOCK_RAW ? "raw" : e->port == SOCK_DGRAM ? "dgram" :
+			 e->port == SOCK_STREAM ? "stream" : "other", e->protocol);
+	else
+		format_dest(e, dest, sizeof(dest));
+	snprintf(buf, n, "%s %s %s%s (%.*s pid %u)",
+		 e->verdict == AF_ALLOWED ? "allowed" : e->verdict == AF_AUDITED ? "would deny" : "denied",
+		 verb, dest, e->flags & AF_NETF_PASSED ? " (socket from outside the fence)" : "",
+		 AF_COMM_LEN, e->comm, e->hdr.tgid);
+	return 0;
+}
+
+int af_dns_event_format(const void *data, size_t size, char *buf, size_t n)
+{
+	const struct af_ev_dns *e = data;
+	char tbuf[16], addrs[256] = "", who[64] = "";
+	const char *type;
+	size_t i, len = 0;
+
+	if (size < sizeof(*e) || e->hdr.type != AF_EV_DNS)
+		return -EINVAL;
+	type = af_dns_type_name(e->qtype, tbuf, sizeof(tbuf));
+	for (i = 0; i < e->naddrs && i < AF_DNS_EV_ADDRS && len < sizeof(addrs) - 64; i++) {
+		char a[INET6_ADDRSTRLEN];
+
+		inet_ntop(e->family[i] == 6 ? AF_INET6 : AF_INET, e->addr[i], a, sizeof(a));
+		len += snprintf(addrs + len, sizeof(addrs) - len, "%s%s", i ? ", " : " -> ", a);
+	}
+	if (e->naddrs > AF_DNS_EV_ADDRS)
+		snprintf(addrs + len, sizeof(addrs) - len, ", ... (%u in all)", e->naddrs);
+	if (e->hdr.tgid)
+		snprintf(who, sizeof(who), " (%.*s pid %u)", AF_COMM_LEN, e->comm, e->hdr.tgid);
+	if (e->verdict == AF_DENIED)
+		snprintf(buf, n, "denied dns lookup %.*s (%s): NXDOMAIN%s", AF_DNS_EV_NAME, e->name,
+			 type, who);
+	else if (e->rcode)
+		snprintf(buf, n, "dns lookup %.*s (%s): %s%s", AF_DNS_EV_NAME, e->name, type,
+			 e->rcode == AF_DNS_NXDOMAIN ? "NXDOMAIN" : e->rcode == AF_DNS_SERVFAIL ?
+			 "SERVFAIL" : "error", who);
+	else if (e->naddrs)
+		snprintf(buf, n, "allowed dns %.*s (%s)%s for %us%s", AF_DNS_EV_NAME, e->name, type,
+			 addrs, e->ttl, who);
+	else
+		snprintf(buf, n, "allowed dns %.*s (%s): no addresses%s", AF_DNS_EV_NAME, e->name,
+			 type, who);
+	return 0;
 }

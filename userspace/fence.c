@@ -12,7 +12,6 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
-#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -20,6 +19,7 @@
 #include <bpf/libbpf.h>
 
 #include "cgroup.h"
+#include "compile.h"
 #include "fence.bpf.skel.h"
 #include "fence.h"
 #include "net.h"
@@ -142,11 +142,6 @@ struct af_fence {
 	char uncovered[512];
 };
 
-uint32_t af_kdev(uint64_t st_dev)
-{
-	return (uint32_t)(major(st_dev) << 20 | minor(st_dev));
-}
-
 /* Argument count of an LSM hook in this kernel, 0 when it has none. */
 static int hook_nargs(const struct btf *btf, const char *hook)
 {
@@ -253,93 +248,43 @@ static int mount_bpffs(void)
 	return 0;
 }
 
-uint32_t af_fence_event_flags(unsigned int kinds, enum af_backend b)
+/* Write the entry set under the fence's id, then the fence's config
+ * and membership: the programs find nothing of the fence before its
+ * entries are all in place. */
+static int apply_entries(struct af_fence *f, const struct af_fence_opts *o,
+			 const struct af_entries *e, char *why, size_t n)
 {
-	uint32_t flags = 0;
+	int roots = bpf_map__fd(f->skel->maps.af_roots), err = 0;
+	struct af_fence_cfg cfg = e->cfg;
+	size_t i;
 
-	if (kinds & AF_EVK_EXEC)
-		flags |= AF_FENCE_EV_EXEC;
-	if (kinds & AF_EVK_FORK)
-		flags |= AF_FENCE_EV_FORK;
-	if (kinds & AF_EVK_EXIT)
-		flags |= AF_FENCE_EV_EXIT;
-	if (kinds & AF_EVK_FILE)
-		flags |= AF_FENCE_EV_FILE | AF_FENCE_EV_REFUSED;
-	if (kinds & AF_EVK_CONNECT)
-		flags |= AF_FENCE_NET_ALLOWED;
-	/* Landlock's denials are only seen as refused system calls; the
-	 * LSM backends report their own. */
-	if (b == AF_BACKEND_LANDLOCK)
-		flags |= AF_FENCE_EV_REFUSED;
-	return flags;
-}
+	for (i = 0; i < e->n_roots && !err; i++) {
+		struct af_root_key key = e->roots[i].key;
 
-/* Note a device that holds a deny_read root (see af_fence_cfg). */
-static void add_rdev(struct af_fence_cfg *cfg, uint32_t dev)
-{
-	uint32_t i;
-
-	if (cfg->n_rdevs == AF_RDEVS_ALL)
-		return;
-	for (i = 0; i < cfg->n_rdevs; i++)
-		if (cfg->rdevs[i] == dev)
-			return;
-	if (cfg->n_rdevs == AF_RDEVS_MAX)
-		cfg->n_rdevs = AF_RDEVS_ALL;
-	else
-		cfg->rdevs[cfg->n_rdevs++] = dev;
-}
-
-static int fill_maps(struct af_fence *f, const struct af_fence_opts *o, char *why, size_t n)
-{
-	const struct af_policy *p = o->policy;
-	struct af_fence_cfg cfg = {};
-	const struct {
-		const struct af_path_rule *rules;
-		size_t count;
-		uint32_t kind;
-	} lists[] = {
-		{ p->writable, p->n_writable, AF_ROOT_WRITABLE },
-		{ p->deny_read, p->n_deny_read, AF_ROOT_DENY_READ },
-	};
-	size_t i, j;
-	int err;
-
-	for (i = 0; i < ARRAY_SIZE(lists); i++) {
-		for (j = 0; j < lists[i].count; j++) {
-			const struct af_path_rule *r = &lists[i].rules[j];
-			struct af_root_key key = { .fence_id = f->id };
-			struct af_root_val val = { .kind = lists[i].kind };
-			struct stat st;
-
-			if (stat(r->path, &st)) {
-				if (lists[i].kind == AF_ROOT_DENY_READ && errno == ENOENT)
-					continue;	/* the policy warned already */
-				snprintf(why, n, "%s:%d:%d: %s: %s", p->file, r->loc.line,
-					 r->loc.col, r->path, strerror(errno));
-				return -errno;
-			}
-			key.dev = af_kdev(st.st_dev);
-			key.ino = st.st_ino;
-			if (lists[i].kind == AF_ROOT_DENY_READ) {
-				cfg.flags |= AF_FENCE_DENY_READ;
-				add_rdev(&cfg, key.dev);
-			}
-			err = bpf_map_update_elem(bpf_map__fd(f->skel->maps.af_roots), &key, &val, BPF_ANY);
-			if (err) {
-				snprintf(why, n, "fill the roots map: %s", strerror(-err));
-				return err;
-			}
-		}
+		key.fence_id = f->id;
+		err = bpf_map_update_elem(roots, &key, &e->roots[i].val, BPF_ANY);
 	}
-	err = af_protect_fill(p, f->id, bpf_map__fd(f->skel->maps.af_roots),
-			      bpf_map__fd(f->skel->maps.af_pnames),
+	if (err) {
+		snprintf(why, n, "fill the roots map: %s", strerror(-err));
+		return err;
+	}
+	err = af_net_apply(f->skel, e, f->id, why, n);
+	if (!err)
+		err = af_net_unix_ids(f->skel, o->policy, f->id, why, n);
+	if (err)
+		return err;
+	/* The stub binds before the fence exists; its ports are the
+	 * fence's, not the policy's. */
+	if (o->policy->has_network && o->dns_port4) {
+		cfg.dns_port4 = o->dns_port4;
+		cfg.dns_port6 = o->dns_port6;
+	}
+	/* Protected paths (spec.filesystem.protected): resolved here,
+	 * beneath the fence's id, like the unix sockets' identities. */
+	err = af_protect_fill(o->policy, f->id, roots, bpf_map__fd(f->skel->maps.af_pnames),
 			      bpf_map__fd(f->skel->maps.af_pnext), why, n);
 	if (err)
 		return err;
-	if (p->mode == AF_MODE_AUDIT)
-		cfg.flags |= AF_FENCE_AUDIT;
-	cfg.flags |= af_fence_event_flags(p->events, o->backend);
 	err = bpf_map_update_elem(bpf_map__fd(f->skel->maps.af_fences), &f->id, &cfg, BPF_ANY);
 	if (!err)
 		err = bpf_map_update_elem(bpf_map__fd(f->skel->maps.af_member), &f->id, &f->id, BPF_ANY);
@@ -499,8 +444,8 @@ int af_fence_open(const struct af_fence_opts *opts, struct af_fence **out, char 
 	}
 	err = select_programs(f, opts->backend, why, n);
 	if (!err)
-		err = af_net_prepare(f->skel, opts->policy, f->id, opts->dns_port4, opts->dns_port6,
-				     f->uncovered, sizeof(f->uncovered));
+		err = af_net_prepare(f->skel, opts->policy, opts->dns_port4, f->uncovered,
+				     sizeof(f->uncovered));
 	if (err)
 		goto fail;
 	/* libbpf parses the BTF again for the load: let it have the memory. */
@@ -525,9 +470,7 @@ int af_fence_open(const struct af_fence_opts *opts, struct af_fence **out, char 
 		snprintf(why, n, "load BPF programs: %s (run with -v for the verifier log)", strerror(-err));
 		goto fail;
 	}
-	err = fill_maps(f, opts, why, n);
-	if (!err)
-		err = af_net_fill(f->skel, opts->policy, f->id, why, n);
+	err = apply_entries(f, opts, opts->entries, why, n);
 	if (err)
 		goto fail;
 	f->rb = ring_buffer__new(bpf_map__fd(f->skel->maps.af_events), on_rb, o, NULL);
@@ -755,6 +698,36 @@ static void gc_cgroups(void)
 			af_note("removed cgroup %s: its loader is gone", path);
 	}
 	closedir(d);
+}
+
+bool af_fence_task_fenced(pid_t pid, uint64_t own)
+{
+	char file[64], buf[4096], mnt[PATH_MAX], path[PATH_MAX * 2], pin[PATH_MAX];
+	char *line, *slash;
+	uint64_t id;
+
+	snprintf(file, sizeof(file), "/proc/%d/cgroup", pid);
+	if (pid <= 0 || af_read_small(file, buf, sizeof(buf)) || af_cgroup2_mount(mnt, sizeof(mnt)))
+		return true;
+	line = strstr(buf, "0::");
+	if (!line || (line != buf && line[-1] != '\n'))
+		return true;
+	line += 3;
+	line[strcspn(line, "\n")] = 0;
+	/* Where run makes its fences (cgroup.h), with or without pins. */
+	if (!strncmp(line, "/agentfence/", 12))
+		return true;
+	snprintf(path, sizeof(path), "%s%s", mnt, line);
+	for (;;) {
+		id = af_cgroup_id(path);
+		snprintf(pin, sizeof(pin), AF_PIN_ROOT "/%llu", (unsigned long long)id);
+		if (id && (id == own || !access(pin, F_OK)))
+			return true;
+		slash = strrchr(path, '/');
+		if (!slash || (size_t)(slash - path) < strlen(mnt))
+			return false;
+		*slash = 0;
+	}
 }
 
 void af_fence_gc(void)

@@ -8,11 +8,13 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "backend.h"
 #include "policy.h"
 
 struct af_fence;
+struct af_entries;
 
 /* Called for every event read from the ring buffer. */
 typedef void (*af_event_fn)(void *ctx, const void *data, size_t size);
@@ -20,6 +22,7 @@ typedef void (*af_event_fn)(void *ctx, const void *data, size_t size);
 struct af_fence_opts {
 	enum af_backend backend;	/* landlock: network fence and event tracepoints only */
 	const struct af_policy *policy;
+	const struct af_entries *entries;	/* af_compile's, of policy */
 	int cgroup_fd;
 	uint64_t cgroup_id;
 	af_event_fn on_event;
@@ -58,11 +61,10 @@ void af_fence_close(struct af_fence *f);
  * died): the enforcement they kept has nothing left to fence. */
 void af_fence_gc(void);
 
-/* The af_fence_cfg flags (bpf/fence.h) that make the fence report the
- * event kinds of spec.events (enum af_event_kind) on backend b. */
-uint32_t af_fence_event_flags(unsigned int kinds, enum af_backend b);
+/* Whether pid runs inside a fence: its cgroup lies where run makes
+ * fences, or it or an ancestor is a fence (has pins, or is own). Unknown:
+ * yes (fail closed). */
+bool af_fence_task_fenced(pid_t pid, uint64_t own);
 
-/* Convert a stat() st_dev to the kernel's internal dev_t (s_dev). */
-uint32_t af_kdev(uint64_t st_dev);
 
 #endif /* AF_FENCE_USER_H */

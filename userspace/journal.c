@@ -34,6 +34,7 @@ struct af_journal {
 	af_journal_tap_fn tap;
 	void *tap_ctx;
 	FILE *rec;		/* the record in progress */
+	struct af_json w;	/* its writer */
 	char *buf;
 	size_t len;
 };
@@ -100,7 +101,8 @@ int af_journal_open(const char *path, uint64_t rotate_bytes, struct af_journal *
 	return 0;
 }
 
-FILE *af_journal_begin(struct af_journal *j, const char *type, const struct timespec *when)
+struct af_json *af_journal_begin(struct af_journal *j, const char *type,
+				 const struct timespec *when)
 {
 	struct timespec now;
 	struct tm tm;
@@ -118,7 +120,8 @@ FILE *af_journal_begin(struct af_journal *j, const char *type, const struct time
 	fprintf(j->rec, "{\"seq\":%llu,\"time\":\"%s.%06ldZ\",\"prev\":\"%s\",\"type\":",
 		(unsigned long long)j->seq, date, when->tv_nsec / 1000, j->head);
 	json_str(j->rec, type);
-	return j->rec;
+	af_json_resume(&j->w, j->rec);
+	return &j->w;
 }
 
 /* gzip src into dst (via a temporary name, so a crash leaves no
@@ -210,6 +213,12 @@ int af_journal_commit(struct af_journal *j)
 
 	if (!j->rec)
 		return -EINVAL;
+	/* An object or array left open, or closed once too often: the
+	 * line would not parse. A bug of the caller; the record is lost. */
+	if (j->w.bad || j->w.depth != 1) {
+		err = -EINVAL;
+		goto out;
+	}
 	if (fflush(j->rec) || ferror(j->rec)) {
 		err = -ENOMEM;
 		goto out;

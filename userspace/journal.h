@@ -30,12 +30,16 @@ struct af_journal;
 int af_journal_open(const char *path, uint64_t rotate_bytes, struct af_journal **out,
 		    char *why, size_t why_size);
 
-/* Start a record of this type at this time (NULL: now). Append
- * ,"key":value pairs to the returned stream (json.h), then commit. */
-FILE *af_journal_begin(struct af_journal *j, const char *type, const struct timespec *when);
+/* Start a record of this type at this time (NULL: now). Add its
+ * members with the returned writer (json.h), then commit; NULL when
+ * out of memory. */
+struct af_json;
+struct af_json *af_journal_begin(struct af_journal *j, const char *type,
+				 const struct timespec *when);
 
 /* Seal the record begun last, write it with one write(2), rotate when
- * the file is full. Returns 0 or -errno (the record is lost, counted). */
+ * the file is full. Returns 0 or -errno (the record is lost, counted):
+ * -EINVAL when the writer's objects and arrays do not balance. */
 int af_journal_commit(struct af_journal *j);
 
 /* Called with every record written (the whole line, '\n' included),

@@ -110,3 +110,115 @@ void json_bool(FILE *f, bool b)
 {
 	fputs(b ? "true" : "false", f);
 }
+
+void af_json_init(struct af_json *j, FILE *f)
+{
+	memset(j, 0, sizeof(*j));
+	j->f = f;
+}
+
+void af_json_resume(struct af_json *j, FILE *f)
+{
+	af_json_init(j, f);
+	j->depth = 1;
+	j->close[0] = '}';
+	j->more[1] = true;	/* the members written so far, at level 1 */
+}
+
+/* Before a value: the comma, the key. */
+static void value(struct af_json *j, const char *key)
+{
+	bool *more = &j->more[j->depth < AF_JSON_DEPTH ? j->depth : AF_JSON_DEPTH - 1];
+
+	if (*more)
+		fputc(',', j->f);
+	*more = true;
+	if (key && j->depth) {
+		json_str(j->f, key);
+		fputc(':', j->f);
+	}
+}
+
+static void open_level(struct af_json *j, const char *key, char open, char close)
+{
+	value(j, key);
+	fputc(open, j->f);
+	if (j->depth + 1 >= AF_JSON_DEPTH) {
+		j->bad = true;
+		return;
+	}
+	j->close[j->depth++] = close;
+	j->more[j->depth] = false;
+}
+
+void af_json_object(struct af_json *j, const char *key)
+{
+	open_level(j, key, '{', '}');
+}
+
+void af_json_array(struct af_json *j, const char *key)
+{
+	open_level(j, key, '[', ']');
+}
+
+void af_json_end(struct af_json *j)
+{
+	if (!j->depth) {
+		j->bad = true;
+		return;
+	}
+	fputc(j->close[--j->depth], j->f);
+}
+
+void af_json_strn(struct af_json *j, const char *key, const char *s, size_t len)
+{
+	value(j, key);
+	json_strn(j->f, s, len);
+}
+
+void af_json_str(struct af_json *j, const char *key, const char *s)
+{
+	value(j, key);
+	json_str(j->f, s);
+}
+
+void af_json_u64(struct af_json *j, const char *key, uint64_t v)
+{
+	value(j, key);
+	fprintf(j->f, "%llu", (unsigned long long)v);
+}
+
+void af_json_i64(struct af_json *j, const char *key, int64_t v)
+{
+	value(j, key);
+	fprintf(j->f, "%lld", (long long)v);
+}
+
+void af_json_bool(struct af_json *j, const char *key, bool v)
+{
+	value(j, key);
+	json_bool(j->f, v);
+}
+
+void af_json_strv(struct af_json *j, const char *key, char *const *v)
+{
+	size_t i;
+
+	af_json_array(j, key);
+	for (i = 0; v && v[i]; i++)
+		af_json_str(j, NULL, v[i]);
+	af_json_end(j);
+}
+
+void af_json_strs(struct af_json *j, const char *key, const char *s, size_t len)
+{
+	size_t off = 0, l;
+
+	af_json_array(j, key);
+	while (s && off < len) {
+		l = strnlen(s + off, len - off);
+		af_json_strn(j, NULL, s + off, l);
+		off += l + 1;
+	}
+	af_json_end(j);
+}

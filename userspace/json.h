@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* Tiny JSON writer helpers: enough to print one object per line. */
+/* The JSON writer: every record, stream line and --json output is built
+ * with it (struct af_json), never from hand-written fragments. */
 #ifndef AF_JSON_H
 #define AF_JSON_H
 
@@ -26,5 +27,37 @@ void json_strn(FILE *f, const char *s, size_t len);
 void json_key(FILE *f, const char *key);
 
 void json_bool(FILE *f, bool b);
+
+/* A writer that places commas and closes what it opened. Values take
+ * a key inside an object and NULL inside an array. */
+#define AF_JSON_DEPTH	8
+
+struct af_json {
+	FILE *f;
+	unsigned int depth;
+	char close[AF_JSON_DEPTH];	/* '}' or ']' per open level */
+	bool more[AF_JSON_DEPTH];	/* a value came before at this level */
+	bool bad;			/* misuse: too deep, or an end too many */
+};
+
+/* A writer on f at the top level (no value written yet). */
+void af_json_init(struct af_json *j, FILE *f);
+/* A writer on f inside an object someone opened and wrote members of
+ * (af_journal_begin's "seq".."type"): the next member needs a comma. */
+void af_json_resume(struct af_json *j, FILE *f);
+
+void af_json_object(struct af_json *j, const char *key);
+void af_json_array(struct af_json *j, const char *key);
+void af_json_end(struct af_json *j);	/* the innermost object or array */
+
+void af_json_str(struct af_json *j, const char *key, const char *s);	/* NULL: null */
+void af_json_strn(struct af_json *j, const char *key, const char *s, size_t len);
+void af_json_u64(struct af_json *j, const char *key, uint64_t v);
+void af_json_i64(struct af_json *j, const char *key, int64_t v);
+void af_json_bool(struct af_json *j, const char *key, bool v);
+/* An array of strings: argv (NULL-terminated), or NUL-separated
+ * strings in len bytes (the last may be cut). */
+void af_json_strv(struct af_json *j, const char *key, char *const *v);
+void af_json_strs(struct af_json *j, const char *key, const char *s, size_t len);
 
 #endif /* AF_JSON_H */

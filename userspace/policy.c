@@ -21,6 +21,7 @@
 #include <yaml.h>
 
 #include "caps.h"
+#include "journal.h"
 #include "json.h"
 #include "policy.h"
 
@@ -1820,6 +1821,8 @@ out:
 		af_policy_free(c.p);
 		return ret;
 	}
+	/* Of the bytes parsed: a pipe or /dev/stdin cannot be read twice. */
+	af_sha256_hex(buf ? buf : "", buf ? len : 0, c.p->sha256);
 	*out = c.p;
 	return 0;
 }

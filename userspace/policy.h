@@ -116,6 +116,8 @@ struct af_policy {
 	/* Non-fatal findings, each "file:line:col: warning: ..." */
 	char **warnings;
 	size_t n_warnings;
+
+	char sha256[65];	/* of the document's bytes, as parsed (hex) */
 };
 
 /* Values substituted for ${WORKSPACE} and ${HOME}; NULL leaves the

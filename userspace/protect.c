@@ -24,6 +24,7 @@
 
 #include <bpf/bpf.h>
 
+#include "compile.h"
 #include "fence.h"
 #include "protect.h"
 #include "util.h"

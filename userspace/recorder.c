@@ -11,7 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cmds.h"
+#include "box.h"
 #include "events.h"
 #include "journal.h"
 #include "json.h"
@@ -19,12 +19,16 @@
 #include "recorder.h"
 #include "util.h"
 #include "../bpf/events.h"
+#include "../bpf/fence.h"
 
 struct af_recorder {
 	struct af_journal *j;
 	struct af_prov *prov;
 	char path[PATH_MAX];
 	int64_t wall_minus_mono;	/* ns: turns bpf_ktime_get_ns() into wall time */
+	pid_t supervisor;		/* its fork of the root is not the agent's */
+	af_label_fn label_of;
+	void *label_ctx;
 	uint64_t lost;			/* reported so far */
 	unsigned int events;		/* spec.events (enum af_event_kind) */
 	unsigned long execs, forks, exits, denials, audited, allowed, files, refused, other;
@@ -102,51 +106,6 @@ const char *af_policy_writable_root(const struct af_policy *p, const char *path)
 	}
 }
 
-static void policy_hash(const struct af_recorder_opts *o, char out[AF_SHA256_HEX])
-{
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f;
-
-	if (!o->policy_file) {
-		af_sha256_hex(af_default_policy, af_default_policy_len, out);
-		return;
-	}
-	f = fopen(o->policy_file, "re");
-	if (f) {
-		FILE *m = open_memstream(&buf, &len);
-		char chunk[8192];
-		size_t r;
-
-		while (m && (r = fread(chunk, 1, sizeof(chunk), f)) > 0)
-			fwrite(chunk, 1, r, m);
-		if (m)
-			fclose(m);
-		fclose(f);
-	}
-	af_sha256_hex(buf ? buf : "", buf ? len : 0, out);
-	free(buf);
-}
-
-/* argv as a JSON array: NUL-separated strings, the last may be cut. */
-static void json_argv(FILE *f, const char *argv, size_t len)
-{
-	size_t off = 0;
-	bool first = true;
-
-	fputc('[', f);
-	while (argv && off < len) {
-		size_t l = strnlen(argv + off, len - off);
-
-		if (!first)
-			fputc(',', f);
-		json_strn(f, argv + off, l);
-		first = false;
-		off += l + 1;
-	}
-	fputc(']', f);
-}
-
 /* "exec python3 -c ..." for people: the arguments joined by spaces. */
 static void argv_line(const char *argv, size_t len, char *out, size_t n)
 {
@@ -163,10 +122,10 @@ int af_recorder_open(const struct af_recorder_opts *o, struct af_recorder **out,
 		     char *why, size_t n)
 {
 	struct af_recorder *r = calloc(1, sizeof(*r));
-	char hash[AF_SHA256_HEX], host[256] = "";
+	char host[256] = "";
 	struct utsname u;
-	FILE *f;
-	int err, i;
+	struct af_json *w;
+	int err;
 
 	if (!r || !(r->prov = af_prov_new())) {
 		free(r);
@@ -182,43 +141,37 @@ int af_recorder_open(const struct af_recorder_opts *o, struct af_recorder **out,
 	af_strlcpy(r->path, o->journal, sizeof(r->path));
 	r->events = o->policy->events;
 	r->wall_minus_mono = clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_MONOTONIC);
-	policy_hash(o, hash);
+	r->supervisor = getpid();
+	r->label_of = o->label_of;
+	r->label_ctx = o->label_ctx;
 	uname(&u);
 	gethostname(host, sizeof(host) - 1);
-	f = af_journal_begin(r->j, "fence_start", NULL);
-	if (!f) {
+	w = af_journal_begin(r->j, "fence_start", NULL);
+	if (!w) {
 		snprintf(why, n, "out of memory");
 		af_recorder_close(r, 0, true);
 		return -ENOMEM;
 	}
-	fputs(",\"journal_version\":1,\"policy\":{\"name\":", f);
-	json_str(f, o->policy->name);
-	fputs(",\"file\":", f);
-	json_str(f, o->policy_file ? o->policy_file : o->policy->file);
-	fprintf(f, ",\"sha256\":\"%s\",\"mode\":", hash);
-	json_str(f, af_mode_name(o->policy->mode));
-	fputs("},\"kernel\":", f);
-	json_str(f, u.release);
-	fputs(",\"backend\":", f);
-	json_str(f, af_backend_name(o->backend));
-	fputs(",\"host\":", f);
-	json_str(f, host);
-	fputs(",\"workspace\":", f);
-	json_str(f, o->workspace);
-	fputs(",\"cgroup\":", f);
-	json_str(f, o->cgroup);
-	fprintf(f, ",\"fence_id\":%llu,\"supervisor_pid\":%d,\"uid\":%u,\"process_events\":",
-		(unsigned long long)o->fence_id, getpid(), getuid());
-	json_bool(f, o->process_events);
+	af_json_u64(w, "journal_version", 1);
+	af_json_object(w, "policy");
+	af_json_str(w, "name", o->policy->name);
+	af_json_str(w, "file", o->policy_file ? o->policy_file : o->policy->file);
+	af_json_str(w, "sha256", o->policy->sha256);
+	af_json_str(w, "mode", af_mode_name(o->policy->mode));
+	af_json_end(w);
+	af_json_str(w, "kernel", u.release);
+	af_json_str(w, "backend", af_backend_name(o->backend));
+	af_json_str(w, "host", host);
+	af_json_str(w, "workspace", o->workspace);
+	af_json_str(w, "cgroup", o->cgroup);
+	af_json_u64(w, "fence_id", o->fence_id);
+	af_json_i64(w, "supervisor_pid", getpid());
+	af_json_u64(w, "uid", getuid());
+	af_json_bool(w, "process_events", o->process_events);
 	if (o->box)
-		fprintf(f, ",\"box\":%s", o->box);
-	fputs(",\"command\":[", f);
-	for (i = 0; o->argv[i]; i++) {
-		if (i)
-			fputc(',', f);
-		json_str(f, o->argv[i]);
-	}
-	fputs("],\"effect\":\"fence start\"", f);
+		af_box_json(w, "box", o->box);
+	af_json_strv(w, "command", o->argv);
+	af_json_str(w, "effect", "fence start");
 	err = af_journal_commit(r->j);
 	if (err) {
 		snprintf(why, n, "%s: %s", o->journal, strerror(-err));
@@ -245,160 +198,102 @@ void af_recorder_root(struct af_recorder *r, pid_t pid, char *const argv[])
 }
 
 /* Begin a record about process pid: who it is, where it came from. */
-static FILE *begin_proc(struct af_recorder *r, const char *type, const struct af_hdr *h,
-			pid_t pid, const char *comm)
+static struct af_json *begin_proc(struct af_recorder *r, const char *type,
+				  const struct af_hdr *h, pid_t pid, const char *comm)
 {
 	struct timespec ts;
 	int64_t wall = (int64_t)h->ktime + r->wall_minus_mono;
 	const struct af_proc *p;
 	pid_t anc[AF_ANCESTRY_MAX];
-	FILE *f;
+	struct af_json *w;
 	int k, i;
 
 	ts.tv_sec = wall / 1000000000LL;
 	ts.tv_nsec = wall % 1000000000LL;
-	f = af_journal_begin(r->j, type, &ts);
-	if (!f)
+	w = af_journal_begin(r->j, type, &ts);
+	if (!w)
 		return NULL;
-	fprintf(f, ",\"pid\":%d", pid);
+	af_json_i64(w, "pid", pid);
 	if (h->pid != h->tgid)
-		fprintf(f, ",\"tid\":%u", h->pid);
-	fputs(",\"comm\":", f);
-	json_strn(f, comm, strnlen(comm, AF_COMM_LEN));
+		af_json_u64(w, "tid", h->pid);
+	af_json_strn(w, "comm", comm, strnlen(comm, AF_COMM_LEN));
 	p = af_prov_get(r->prov, pid);
 	if (p) {
-		fprintf(f, ",\"ppid\":%d,\"argv\":", p->ppid);
-		json_argv(f, p->argv, p->argv_len);
-		if (p->label) {
-			fputs(",\"label\":", f);
-			json_str(f, p->label);
-		}
+		af_json_i64(w, "ppid", p->ppid);
+		af_json_strs(w, "argv", p->argv, p->argv_len);
+		if (p->label)
+			af_json_str(w, "label", p->label);
 	}
 	k = af_prov_ancestry(r->prov, pid, anc, AF_ANCESTRY_MAX);
-	fputs(",\"ancestry\":[", f);
+	af_json_array(w, "ancestry");
 	for (i = 0; i < k; i++)
-		fprintf(f, "%s%d", i ? "," : "", anc[i]);
-	fputc(']', f);
-	return f;
-}
-
-/* The label of `agentfence exec --label L -- CMD`, from the kernel's
- * exec event of that very process: its pid then keeps L through the
- * exec of CMD, and its descendants inherit it (af_prov_fork). */
-static const char *exec_label(const struct af_ev_exec *e, size_t len, char *out, size_t n)
-{
-	const char *args[8], *base;
-	struct stat self, exe;
-	size_t off = 0, k = 0, i;
-
-	while (off < len && k < ARRAY_SIZE(args)) {
-		args[k++] = e->argv + off;
-		off += strnlen(e->argv + off, len - off) + 1;
-	}
-	if (k < 3 || off > len || strcmp(args[1], "exec"))
-		return NULL;
-	base = strrchr(e->filename, '/');
-	base = base ? base + 1 : e->filename;
-	if (strcmp(base, "agentfence") &&
-	    (stat("/proc/self/exe", &self) || stat(e->filename, &exe) ||
-	     self.st_dev != exe.st_dev || self.st_ino != exe.st_ino))
-		return NULL;
-	for (i = 2; i < k && strcmp(args[i], "--"); i++) {
-		if ((!strcmp(args[i], "--label") || !strcmp(args[i], "-l")) && i + 1 < k)
-			return af_strlcpy(out, args[i + 1], n) ? NULL : out;
-		if (!strncmp(args[i], "--label=", 8))
-			return af_strlcpy(out, args[i] + 8, n) ? NULL : out;
-		if (!strncmp(args[i], "-l", 2) && args[i][2])
-			return af_strlcpy(out, args[i] + 2, n) ? NULL : out;
-	}
-	return NULL;
+		af_json_i64(w, NULL, anc[i]);
+	af_json_end(w);
+	return w;
 }
 
 static void record_exec(struct af_recorder *r, const struct af_ev_exec *e)
 {
 	size_t len = e->argv_len < AF_ARGV_MAX ? e->argv_len : AF_ARGV_MAX;
-	char line[AF_ARGV_MAX + 8], label[256];
-	FILE *f;
+	char line[AF_ARGV_MAX + 8], label[256], filename[AF_FILENAME_MAX + 1];
+	struct af_json *w;
 
 	r->execs++;
 	af_prov_exec(r->prov, e->hdr.tgid, e->ppid, e->argv, len);
-	if (exec_label(e, len, label, sizeof(label)))
+	snprintf(filename, sizeof(filename), "%.*s", AF_FILENAME_MAX, e->filename);
+	if (r->label_of && r->label_of(r->label_ctx, filename, e->argv, len, label, sizeof(label)))
 		af_prov_label(r->prov, e->hdr.tgid, label);
-	f = begin_proc(r, "exec", &e->hdr, e->hdr.tgid, e->comm);
-	if (!f)
+	w = begin_proc(r, "exec", &e->hdr, e->hdr.tgid, e->comm);
+	if (!w)
 		return;
-	fprintf(f, ",\"uid\":%u,\"filename\":", e->uid);
-	json_strn(f, e->filename, strnlen(e->filename, AF_FILENAME_MAX));
+	af_json_u64(w, "uid", e->uid);
+	af_json_str(w, "filename", filename);
 	if (e->flags & AF_EXECF_ARGV_TRUNC)
-		fputs(",\"argv_truncated\":true", f);
+		af_json_bool(w, "argv_truncated", true);
 	memcpy(line, "exec ", 5);
 	argv_line(e->argv, len, line + 5, sizeof(line) - 5);
-	fputs(",\"effect\":", f);
-	json_str(f, line);
+	af_json_str(w, "effect", line);
 	af_journal_commit(r->j);
 }
 
 static void record_fork(struct af_recorder *r, const struct af_ev_fork *e)
 {
 	char effect[64];
-	FILE *f;
+	struct af_json *w;
 
 	/* The supervisor starting the root process is not the agent's. */
-	if (af_prov_get(r->prov, e->child) && (pid_t)e->hdr.tgid == getpid())
+	if (af_prov_get(r->prov, e->child) && (pid_t)e->hdr.tgid == r->supervisor)
 		return;
 	r->forks++;
 	af_prov_fork(r->prov, e->hdr.tgid, e->child);
-	f = begin_proc(r, "fork", &e->hdr, e->hdr.tgid, e->comm);
-	if (!f)
+	w = begin_proc(r, "fork", &e->hdr, e->hdr.tgid, e->comm);
+	if (!w)
 		return;
 	snprintf(effect, sizeof(effect), "fork pid %u", e->child);
-	fprintf(f, ",\"child\":%u,\"effect\":", e->child);
-	json_str(f, effect);
+	af_json_u64(w, "child", e->child);
+	af_json_str(w, "effect", effect);
 	af_journal_commit(r->j);
 }
 
 static void record_exit(struct af_recorder *r, const struct af_ev_exit *e)
 {
 	char effect[64];
-	FILE *f;
+	struct af_json *w;
 
 	r->exits++;
-	f = begin_proc(r, "exit", &e->hdr, e->hdr.tgid, e->comm);
+	w = begin_proc(r, "exit", &e->hdr, e->hdr.tgid, e->comm);
 	af_prov_exit(r->prov, e->hdr.tgid);
-	if (!f)
+	if (!w)
 		return;
 	if (e->code & 0x7f) {
-		fprintf(f, ",\"signal\":%u", e->code & 0x7f);
+		af_json_u64(w, "signal", e->code & 0x7f);
 		snprintf(effect, sizeof(effect), "killed by signal %u", e->code & 0x7f);
 	} else {
-		fprintf(f, ",\"status\":%u", (e->code >> 8) & 0xff);
+		af_json_u64(w, "status", (e->code >> 8) & 0xff);
 		snprintf(effect, sizeof(effect), "exit %u", (e->code >> 8) & 0xff);
 	}
-	fputs(",\"effect\":", f);
-	json_str(f, effect);
+	af_json_str(w, "effect", effect);
 	af_journal_commit(r->j);
-}
-
-/* What a traced system call does to the filesystem (x86_64 numbers). */
-static const char *fileop_verb(const struct af_ev_fileop *e)
-{
-	switch (e->sysno) {
-	case 2: case 257: case 437:
-		return e->flags & 0100 ? "create/open for write" : "open for write";
-	case 85: return "create";
-	case 87: return "unlink";
-	case 263: return e->flags & 0x200 ? "rmdir" : "unlink";
-	case 84: return "rmdir";
-	case 83: case 258: return "mkdir";
-	case 82: case 264: case 316: return "rename";
-	case 86: case 265: return "link";
-	case 88: case 266: return "symlink";
-	case 76: return "truncate";
-	case 90: case 268: case 452: return "chmod";
-	case 92: case 94: case 260: return "chown";
-	case 133: case 259: return "mknod";
-	default: return "change";
-	}
 }
 
 /* A relative path argument, made absolute through the process's cwd or
@@ -431,59 +326,55 @@ static void record_fileop(struct af_recorder *r, const struct af_ev_fileop *e)
 	char path[PATH_MAX + AF_PATH_MAX], path2[PATH_MAX + AF_PATH_MAX] = "";
 	char effect[2 * sizeof(path) + 128];
 	bool refused = e->ret == -EACCES || e->ret == -EPERM || e->ret == -EROFS;	/* EROFS: mountns.c */
-	const char *verb = fileop_verb(e);
+	bool symlink = af_fileop_is_symlink(e->sysno);
+	const char *verb = af_fileop_verb(e->sysno, e->flags);
+	struct af_json *w;
 	size_t l;
-	FILE *f;
 
 	/* A symlink's target is stored as written, relative or not. */
-	resolve(e->hdr.tgid, e->sysno == 88 || e->sysno == 266 ? 0 : e->dfd, e->path,
-		sizeof(e->path), path, sizeof(path));
+	resolve(e->hdr.tgid, symlink ? 0 : e->dfd, e->path, sizeof(e->path), path, sizeof(path));
 	if (e->path2[0])
 		resolve(e->hdr.tgid, e->dfd2, e->path2, sizeof(e->path2), path2, sizeof(path2));
 	r->files++;
 	if (refused)
 		r->refused++;
-	f = begin_proc(r, refused ? "deny" : "file", &e->hdr, e->hdr.tgid, e->comm);
-	if (!f)
+	w = begin_proc(r, refused ? "deny" : "file", &e->hdr, e->hdr.tgid, e->comm);
+	if (!w)
 		return;
 	l = snprintf(effect, sizeof(effect), "%s%s %s%s%s", refused ? "refused " : "", verb,
-		     e->sysno == 88 || e->sysno == 266 ? path2 : path,
-		     path2[0] ? (e->sysno == 88 || e->sysno == 266 ? " -> " : " to ") : "",
-		     e->sysno == 88 || e->sysno == 266 ? path : path2);
+		     symlink ? path2 : path, path2[0] ? (symlink ? " -> " : " to ") : "",
+		     symlink ? path : path2);
 	if (e->ret < 0 && l < sizeof(effect))
 		snprintf(effect + l, sizeof(effect) - l, "%s%s%s", refused ? " (" : ": ",
 			 strerror(-e->ret), refused ? ")" : "");
-	fprintf(f, ",\"verdict\":\"%s\",\"op\":", e->ret >= 0 ? "ok" : refused ? "refused" : "failed");
-	json_str(f, verb);
-	fprintf(f, ",\"syscall\":%d,\"ret\":%d,\"path\":", e->sysno, e->ret);
-	json_str(f, path);
-	if (path2[0]) {
-		fputs(",\"path2\":", f);
-		json_str(f, path2);
-	}
-	fputs(",\"effect\":", f);
-	json_str(f, effect);
+	af_json_str(w, "verdict", e->ret >= 0 ? "ok" : refused ? "refused" : "failed");
+	af_json_str(w, "op", verb);
+	af_json_i64(w, "syscall", e->sysno);
+	af_json_i64(w, "ret", e->ret);
+	af_json_str(w, "path", path);
+	if (path2[0])
+		af_json_str(w, "path2", path2);
+	af_json_str(w, "effect", effect);
 	af_journal_commit(r->j);
 }
 
-/* A fence decision (file, self-protection, network): these all start
- * with the header, then op and verdict. */
+/* A fence decision (file, self-protection, network, DNS). */
 static void record_decision(struct af_recorder *r, const void *data, size_t size)
 {
+	const struct af_decision *d = af_event_decision(data, size);
 	const struct af_hdr *h = data;
-	const uint32_t *opv = (const uint32_t *)(h + 1);
 	char line[PATH_MAX + 512], comm[AF_COMM_LEN + 1] = "", *cut;
 	const char *verdict = "denied", *type = "deny";
-	FILE *f;
+	struct af_json *w;
 
-	if (size < sizeof(*h) + 8 || af_event_format(data, size, line, sizeof(line))) {
+	if (!d || af_event_format(data, size, line, sizeof(line))) {
 		r->other++;
 		return;
 	}
-	if (opv[1] == AF_AUDITED) {
+	if (d->verdict == AF_AUDITED) {
 		verdict = "audited";
 		r->audited++;
-	} else if (opv[1] == AF_ALLOWED) {
+	} else if (d->verdict == AF_ALLOWED) {
 		verdict = "allowed";
 		type = "connect";
 		if (h->type != AF_EV_DNS)
@@ -499,26 +390,25 @@ static void record_decision(struct af_recorder *r, const void *data, size_t size
 		snprintf(comm, sizeof(comm), "%.*s", (int)(strstr(cut, " pid ") - cut - 1), cut + 1);
 		cut[-1] = 0;
 	}
-	f = begin_proc(r, type, h, h->tgid, comm);
-	if (!f)
+	w = begin_proc(r, type, h, h->tgid, comm);
+	if (!w)
 		return;
-	fputs(",\"verdict\":", f);
-	json_str(f, verdict);
-	fprintf(f, ",\"op\":%u,\"effect\":", opv[0]);
-	json_str(f, line);
+	af_json_str(w, "verdict", verdict);
+	af_json_u64(w, "op", d->op);
+	af_json_str(w, "effect", line);
 	af_journal_commit(r->j);
 }
 
 void af_recorder_event(struct af_recorder *r, const void *data, size_t size)
 {
+	const struct af_decision *d = af_event_decision(data, size);
 	const struct af_hdr *h = data;
 
 	if (!r || size < sizeof(*h))
 		return;
 	/* The DNS stub's answers are made in userspace, so spec.events is
 	 * applied here; a refused lookup is a denial, always recorded. */
-	if (h->type == AF_EV_DNS && !(r->events & AF_EVK_DNS) && size >= sizeof(*h) + 8 &&
-	    ((const uint32_t *)(h + 1))[1] != AF_DENIED)
+	if (h->type == AF_EV_DNS && !(r->events & AF_EVK_DNS) && d && d->verdict != AF_DENIED)
 		return;
 	if (h->type == AF_EV_EXEC && size >= sizeof(struct af_ev_exec))
 		record_exec(r, data);
@@ -535,18 +425,18 @@ void af_recorder_event(struct af_recorder *r, const void *data, size_t size)
 void af_recorder_lost(struct af_recorder *r, uint64_t total)
 {
 	char effect[96];
-	FILE *f;
+	struct af_json *w;
 
 	if (!r || total <= r->lost)
 		return;
-	f = af_journal_begin(r->j, "lost", NULL);
-	if (!f)
+	w = af_journal_begin(r->j, "lost", NULL);
+	if (!w)
 		return;
 	snprintf(effect, sizeof(effect), "%llu events lost: the ring buffer was full",
 		 (unsigned long long)(total - r->lost));
-	fprintf(f, ",\"count\":%llu,\"total\":%llu,\"effect\":", (unsigned long long)(total - r->lost),
-		(unsigned long long)total);
-	json_str(f, effect);
+	af_json_u64(w, "count", total - r->lost);
+	af_json_u64(w, "total", total);
+	af_json_str(w, "effect", effect);
 	af_journal_commit(r->j);
 	r->lost = total;
 }
@@ -554,23 +444,27 @@ void af_recorder_lost(struct af_recorder *r, uint64_t total)
 int af_recorder_close(struct af_recorder *r, int exit_code, bool quiet)
 {
 	char effect[64];
-	FILE *f;
+	struct af_json *w;
 	int err;
 
 	if (!r)
 		return 0;
-	f = af_journal_begin(r->j, "fence_end", NULL);
-	if (f) {
+	w = af_journal_begin(r->j, "fence_end", NULL);
+	if (w) {
 		snprintf(effect, sizeof(effect), "fence end: exit %d", exit_code);
-		fprintf(f, ",\"exit_status\":%d,\"processes\":%lu,\"execs\":%lu,\"exits\":%lu,"
-			"\"denials\":%lu,\"audited\":%lu,\"connects\":%lu,\"file_effects\":%lu,"
-			"\"refused\":%lu,\"lost\":%llu,"
-			"\"undecoded\":%lu,\"records\":%llu,\"effect\":",
-			exit_code,
-			af_prov_count(r->prov), r->execs, r->exits, r->denials, r->audited, r->allowed,
-			r->files, r->refused, (unsigned long long)r->lost, r->other,
-			(unsigned long long)af_journal_records(r->j) + 1);
-		json_str(f, effect);
+		af_json_i64(w, "exit_status", exit_code);
+		af_json_u64(w, "processes", af_prov_count(r->prov));
+		af_json_u64(w, "execs", r->execs);
+		af_json_u64(w, "exits", r->exits);
+		af_json_u64(w, "denials", r->denials);
+		af_json_u64(w, "audited", r->audited);
+		af_json_u64(w, "connects", r->allowed);
+		af_json_u64(w, "file_effects", r->files);
+		af_json_u64(w, "refused", r->refused);
+		af_json_u64(w, "lost", r->lost);
+		af_json_u64(w, "undecoded", r->other);
+		af_json_u64(w, "records", af_journal_records(r->j) + 1);
+		af_json_str(w, "effect", effect);
 		af_journal_commit(r->j);
 	}
 	if (!quiet)

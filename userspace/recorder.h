@@ -16,18 +16,26 @@
 
 struct af_recorder;
 
+/* The label a process takes from its own exec (argv: NUL-separated, len
+ * bytes; filename: what was exec'd): true with it in out. Who gives
+ * labels, and how, is the caller's business (`agentfence exec --label`). */
+typedef bool (*af_label_fn)(void *ctx, const char *filename, const char *argv, size_t len,
+			    char *out, size_t n);
+
 struct af_recorder_opts {
 	const char *journal;		/* file to write */
 	uint64_t rotate_bytes;		/* 0: default */
-	const struct af_policy *policy;
-	const char *policy_file;	/* NULL: the built-in policy */
+	const struct af_policy *policy;	/* its sha256 is journaled */
+	const char *policy_file;	/* NULL: policy->file */
 	enum af_backend backend;
 	const char *workspace;
 	const char *cgroup;
 	uint64_t fence_id;
 	char *const *argv;		/* the command */
 	bool process_events;		/* the fence reports processes */
-	const char *box;		/* JSON object: the process box (box.h), or NULL */
+	const struct af_box *box;	/* the process box (box.h), or NULL */
+	af_label_fn label_of;		/* NULL: no labels */
+	void *label_ctx;
 };
 
 /* Create the journal and write its fence_start record. */

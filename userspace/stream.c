@@ -16,8 +16,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cgroup.h"
-#include "fence.h"
 #include "json.h"
 #include "stream.h"
 #include "util.h"
@@ -85,40 +83,6 @@ static void remove_stale(void)
 	closedir(d);
 }
 
-/* Whether pid runs inside a fence: its cgroup lies where run makes
- * fences, or it or an ancestor is a fence (has pins, or is ours). A fenced agent may not watch any fence, its
- * own included: the stream carries other fences' paths and commands,
- * and a subscriber costs the supervisor memory. Unknown: yes. */
-static bool in_fence(pid_t pid, uint64_t own)
-{
-	char file[64], buf[4096], mnt[PATH_MAX], path[PATH_MAX * 2], pin[PATH_MAX];
-	char *line, *slash;
-	uint64_t id;
-
-	snprintf(file, sizeof(file), "/proc/%d/cgroup", pid);
-	if (pid <= 0 || af_read_small(file, buf, sizeof(buf)) || af_cgroup2_mount(mnt, sizeof(mnt)))
-		return true;
-	line = strstr(buf, "0::");
-	if (!line || (line != buf && line[-1] != '\n'))
-		return true;
-	line += 3;
-	line[strcspn(line, "\n")] = 0;
-	/* Where run makes its fences (cgroup.h), with or without pins. */
-	if (!strncmp(line, "/agentfence/", 12))
-		return true;
-	snprintf(path, sizeof(path), "%s%s", mnt, line);
-	for (;;) {
-		id = af_cgroup_id(path);
-		snprintf(pin, sizeof(pin), AF_PIN_ROOT "/%llu", (unsigned long long)id);
-		if (id && (id == own || !access(pin, F_OK)))
-			return true;
-		slash = strrchr(path, '/');
-		if (!slash || (size_t)(slash - path) < strlen(mnt))
-			return false;
-		*slash = 0;
-	}
-}
-
 static void sub_drop(struct sub *s)
 {
 	close(s->fd);	/* leaves the epoll set with it */
@@ -179,13 +143,32 @@ static bool sub_queue(struct sub *s, const char *data, size_t len)
 
 static void sub_record(struct af_stream *st, struct sub *s, const char *line, size_t len)
 {
-	char lost[192];
-	int l;
+	char lost[192], effect[96];
+	struct af_json w;
+	FILE *f;
+	long l;
 
 	if (s->dropped) {
-		l = snprintf(lost, sizeof(lost), "{\"type\":\"lost\",\"subscriber\":true,\"count\":%llu,"
-			     "\"effect\":\"%llu records not sent: this subscriber read too slowly\"}\n",
-			     (unsigned long long)s->dropped, (unsigned long long)s->dropped);
+		f = fmemopen(lost, sizeof(lost), "w");
+		if (!f) {
+			s->dropped++;
+			return;
+		}
+		snprintf(effect, sizeof(effect), "%llu records not sent: this subscriber read too slowly",
+			 (unsigned long long)s->dropped);
+		af_json_init(&w, f);
+		af_json_object(&w, NULL);
+		af_json_str(&w, "type", "lost");
+		af_json_bool(&w, "subscriber", true);
+		af_json_u64(&w, "count", s->dropped);
+		af_json_str(&w, "effect", effect);
+		af_json_end(&w);
+		fputc('\n', f);
+		l = ftell(f);
+		if (fclose(f) || l <= 0 || l >= (long)sizeof(lost)) {
+			s->dropped++;
+			return;
+		}
 		if (s->len - s->off + l + len > AF_STREAM_BUF) {
 			s->dropped++;
 			return;
@@ -201,23 +184,23 @@ static void sub_record(struct af_stream *st, struct sub *s, const char *line, si
 static void hello(struct af_stream *st, struct sub *s)
 {
 	char *buf = NULL;
-	size_t len = 0, i;
+	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
+	struct af_json w;
 
 	if (!f)
 		return;
-	fprintf(f, "{\"type\":\"subscribed\",\"fence_id\":%llu,\"supervisor_pid\":%d,\"next_seq\":%llu,"
-		"\"journal\":", (unsigned long long)st->o.fence_id, getpid(),
-		(unsigned long long)(st->o.next_seq ? st->o.next_seq(st->o.ctx) : 0));
-	json_str(f, st->o.journal);
-	fputs(",\"policy\":", f);
-	json_str(f, st->o.policy);
-	fputs(",\"command\":[", f);
-	for (i = 0; st->o.argv && st->o.argv[i]; i++) {
-		fputs(i ? "," : "", f);
-		json_str(f, st->o.argv[i]);
-	}
-	fputs("]}\n", f);
+	af_json_init(&w, f);
+	af_json_object(&w, NULL);
+	af_json_str(&w, "type", "subscribed");
+	af_json_u64(&w, "fence_id", st->o.fence_id);
+	af_json_i64(&w, "supervisor_pid", getpid());
+	af_json_u64(&w, "next_seq", st->o.next_seq ? st->o.next_seq(st->o.ctx) : 0);
+	af_json_str(&w, "journal", st->o.journal);
+	af_json_str(&w, "policy", st->o.policy);
+	af_json_strv(&w, "command", st->o.argv);
+	af_json_end(&w);
+	fputc('\n', f);
 	if (!fclose(f))
 		sub_record(st, s, buf, len);
 	free(buf);
@@ -234,7 +217,8 @@ static void on_accept(struct af_stream *st)
 
 	while ((fd = accept4(st->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
 		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) ||
-		    (cred.uid != 0 && cred.uid != geteuid()) || in_fence(cred.pid, st->o.fence_id)) {
+		    (cred.uid != 0 && cred.uid != geteuid()) || !st->o.peer_fenced ||
+		    st->o.peer_fenced(st->o.peer_ctx, cred.pid)) {
 			af_debug("refused a subscriber (pid %d): it runs inside a fence or as another user",
 				 cred.pid);
 			close(fd);

@@ -14,6 +14,7 @@
 #ifndef AF_STREAM_H
 #define AF_STREAM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -34,6 +35,11 @@ struct af_stream_opts {
 	/* The seq the next journal record will get. */
 	uint64_t (*next_seq)(void *ctx);
 	void *ctx;
+	/* Whether a would-be subscriber runs inside a fence (which must
+	 * not watch any: the stream carries other fences' paths and
+	 * commands). NULL refuses every subscriber. */
+	bool (*peer_fenced)(void *ctx, pid_t pid);
+	void *peer_ctx;
 };
 
 /* Listen on AF_RUN_DIR/<fence_id>.sock (the directory 0700, the socket

@@ -49,7 +49,8 @@ watcher(int fd, const char *cgroup, uint64_t fence_id, enum af_on_exit action,
 	const char *done;
 	ssize_t n;
 	int err;
-	FILE *f;
+	struct af_json *w;
+	char effect[64];
 
 	setpgid(0, 0);
 	/* In a group of our own we are in the terminal's background:
@@ -77,16 +78,15 @@ watcher(int fd, const char *cgroup, uint64_t fence_id, enum af_on_exit action,
 		"(cgroup %s)\n", supervisor, (unsigned long long)fence_id, done,
 		err ? ": " : "", err ? strerror(-err) : "", cgroup);
 	if (record && !af_journal_open(record, 0, &j, why, sizeof(why))) {
-		f = af_journal_begin(j, "supervisor_exit", NULL);
-		if (f) {
-			fprintf(f, ",\"fence_id\":%llu,\"supervisor_pid\":%d,\"cgroup\":",
-				(unsigned long long)fence_id, supervisor);
-			json_str(f, cgroup);
-			fputs(",\"action\":", f);
-			json_str(f, af_on_exit_name(action));
-			fputs(",\"result\":", f);
-			json_str(f, err ? strerror(-err) : done);
-			fprintf(f, ",\"effect\":\"supervisor died: fence %s\"", done);
+		w = af_journal_begin(j, "supervisor_exit", NULL);
+		if (w) {
+			af_json_u64(w, "fence_id", fence_id);
+			af_json_i64(w, "supervisor_pid", supervisor);
+			af_json_str(w, "cgroup", cgroup);
+			af_json_str(w, "action", af_on_exit_name(action));
+			af_json_str(w, "result", err ? strerror(-err) : done);
+			snprintf(effect, sizeof(effect), "supervisor died: fence %s", done);
+			af_json_str(w, "effect", effect);
 			af_journal_commit(j);
 		}
 		af_journal_close(j);

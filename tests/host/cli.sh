@@ -96,6 +96,36 @@ test_policy_check_errors() {
 	assert_exit 2 "$AF" policy
 }
 
+# Limits of the kernel's maps are found by compiling, not parsing: policy
+# check reports them located, and run refuses the same policy before any
+# fence exists.
+test_policy_check_kernel_limits() {
+	local p1 p2
+	p1=$(seq -s, 1000 1031)
+	p2=$(seq -s, 2000 2031)
+	cat >ports.yaml <<-YAML
+	apiVersion: agentfence/v1
+	kind: Policy
+	metadata: {name: ports}
+	spec:
+	  filesystem:
+	    writable: ["\${WORKSPACE}"]
+	  network:
+	    allow:
+	      - {cidr: 10.0.0.0/8, ports: [$p1]}
+	      - {cidr: 10.1.0.0/16, ports: [$p2]}
+	YAML
+	assert_exit 0 "$AF" policy check ports.yaml
+	echo "      - {cidr: 10.1.2.0/24, ports: [3000]}" >>ports.yaml
+	assert_exit 1 "$AF" policy check ports.yaml
+	assert_contains "$ERR" "ports.yaml:11:9: more than 64 distinct ports for one address range" "located limit"
+	assert_exit 1 "$AF" policy check --json ports.yaml
+	assert_contains "$ERR" '"error":"ports.yaml:11:9: more than 64' "--json limit"
+	mkdir -p ws
+	assert_exit 1 "$AF" run --policy ports.yaml --workspace ws --no-journal -- true
+	assert_contains "$ERR" "ports.yaml:11:9: more than 64 distinct ports" "run refuses it"
+}
+
 test_doctor() {
 	assert_exit 0 "$AF" doctor
 	assert_contains "$OUT" "backend:" "doctor"

@@ -130,6 +130,55 @@ for i in range(100000):
 	assert_exit 0 "$AF" log verify "$J"
 }
 
+# One fence's flood costs another fence none of its events: fence A
+# overflows a small ring buffer while fence B's every event arrives.
+# B stays within what its own buffer holds (300 events of 592 bytes in
+# 256 KiB) even if its reader is slow: A's supervisor takes CPU. (Each
+# fence has its own buffer today; the node must keep them apart.)
+test_flood_isolation_between_fences() {
+	setup
+	mkdir -p wsa wsb
+	AF_RINGBUF_BYTES=16384 "$AF" run --policy p.yaml --workspace wsa --journal "$T/state/a.jsonl" -- $PY -c '
+import os
+open("started", "w").close()
+for i in range(3000000):
+    if os.path.exists("done"): break
+    try: os.unlink("nx")
+    except OSError: pass' >a.out 2>a.err &
+	local a=$! i
+	for i in $(seq 300); do [ -e wsa/started ] && break; sleep 0.1; done
+	if [ ! -e wsa/started ]; then
+		touch wsa/done
+		wait $a
+		ERR=$(cat a.err)
+		need_process_events
+		fail "fence A did not start: $(tail -3 a.err)"
+	fi
+	"$AF" run --policy p.yaml --workspace wsb --journal "$T/state/b.jsonl" -- $PY -c '
+import os
+for i in range(300):
+    try: os.unlink("nx%d" % i)
+    except OSError: pass' >b.out 2>b.err
+	local brc=$?
+	touch wsa/done
+	wait $a || fail "fence A: $(tail -3 a.err)"
+	[ $brc = 0 ] || fail "fence B: $(tail -3 b.err)"
+	ERR=$(cat b.err)
+	need_process_events
+	$PY - "$T/state" <<-'EOF' || fail "isolation: $(tail -1 "$T/state/a.jsonl"; tail -1 "$T/state/b.jsonl")"
+	import json, sys
+	def recs(n):
+	    return [json.loads(l) for l in open("%s/%s.jsonl" % (sys.argv[1], n))]
+	a, b = recs("a"), recs("b")
+	lost_a = sum(r["count"] for r in a if r["type"] == "lost")
+	assert lost_a > 0 and a[-1]["lost"] == lost_a, ("fence A did not overflow", a[-1])
+	unl = {r["path"].rsplit("/", 1)[-1] for r in b if r["type"] == "file" and r["op"] == "unlink"}
+	assert unl == {"nx%d" % i for i in range(300)}, (len(unl), b[-1])
+	assert b[-1]["lost"] == 0 and not [r for r in b if r["type"] == "lost"], b[-1]
+	print("A lost %d; B got all %d" % (lost_a, len(unl)))
+	EOF
+}
+
 test_log_verify_intact_and_tampered() {
 	setup
 	assert_exit 0 "${FENCE[@]}" -- sh -c 'for i in 1 2 3; do /bin/true $i; done'
@@ -482,6 +531,36 @@ test_exec_label_attributes_subtree() {
 	assert_exit 0 "$AF" tail --journal "$J" --label inner --type exec
 	assert_contains "$OUT" "exec /bin/echo b  [inner]" "tail --label"
 	assert_not_contains "$OUT" "/bin/true" "tail --label filters"
+}
+
+# The journal's policy hash is of the bytes that were parsed: a policy
+# from a pipe (/dev/stdin) cannot be read a second time to hash it.
+test_policy_hash_of_parsed_bytes() {
+	setup
+	local want file_hash
+	want=$(sha256sum <p.yaml | cut -d' ' -f1)
+	"$AF" run --policy /dev/stdin --workspace ws --journal "$T/state/stdin.jsonl" -- true \
+		<p.yaml >run.out 2>run.err || fail "run --policy /dev/stdin: $(cat run.err)"
+	assert_exit 0 "$AF" run --policy p.yaml --workspace ws --journal "$T/state/file.jsonl" -- true
+	# The built-in policy allows /tmp, where $T lies: journal outside it.
+	local outside
+	outside=$(mktemp -d /var/tmp/afjournal.XXXXXX)
+	HOME=$T assert_exit 0 "$AF" run --workspace ws --journal "$outside/builtin.jsonl" -- true
+	mv "$outside/builtin.jsonl" "$T/state/"
+	rmdir "$outside"
+	$PY - "$T/state" "$want" "$TOP/policies/coding-agent.yaml" <<-'EOF' || fail "policy hashes: $(head -c 600 "$T/state/stdin.jsonl")"
+	import hashlib, json, sys
+	d, want, builtin = sys.argv[1:4]
+	def start(name):
+	    return json.loads(open(f"{d}/{name}.jsonl").readline())["policy"]
+	empty = hashlib.sha256(b"").hexdigest()
+	s = start("stdin")
+	assert s["sha256"] == want and s["sha256"] != empty, s
+	assert s["file"] == "/dev/stdin" and s["name"] == "journaltest", s
+	assert start("file")["sha256"] == want, start("file")
+	b = start("builtin")
+	assert b["sha256"] == hashlib.sha256(open(builtin, "rb").read()).hexdigest(), b
+	EOF
 }
 
 test_exec_usage() {

@@ -292,6 +292,44 @@ for _ in range(10):
 	assert_contains "$ERR" "agentfence: denied sendto $A4:5354/udp (socket from outside the fence)" "denial line"
 }
 
+# A socket made in the fence and handed (SCM_RIGHTS) to a task outside
+# every fence: the cgroup programs still run for it (its cgroup is the
+# fence's) but find no fence for the task using it, and deny, even a
+# destination the fence allows. Nothing made in a fence goes unjudged.
+test_fence_socket_used_outside_denied() {
+	setup
+	serve "$CLI" /usr/bin/python3 -S -c '
+import errno, socket, sys
+srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+srv.bind(sys.argv[1])
+srv.listen()
+c, _ = srv.accept()
+_, fds, _, _ = socket.recv_fds(c, 16, 1)
+u = socket.socket(fileno=fds[0])
+try:
+    u.sendto(b"x\n", (sys.argv[2], 5353))
+    r = "OK"
+except OSError as e:
+    r = errno.errorcode[e.errno]
+open(sys.argv[3] + ".tmp", "w").write(r)
+import os
+os.rename(sys.argv[3] + ".tmp", sys.argv[3])' "$T/ws/give.sock" "$A4" "$T/out/result"
+	local i
+	for i in $(seq 50); do [ -S ws/give.sock ] && break; sleep 0.1; done
+	assert_exit 0 nsenter --net=/run/netns/"$CLI" "$AF" run --policy "$T/p.yaml" --workspace "$T/ws" \
+		-- /usr/bin/python3 -S -c '
+import socket, sys
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+u.sendto(b"x\n", (sys.argv[1], 5353))
+print("inside OK")
+c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+c.connect(sys.argv[2])
+socket.send_fds(c, [b"x"], [u.fileno()])' "$A4" "$T/ws/give.sock"
+	assert_contains "$OUT" "inside OK" "the fence allows it inside"
+	for i in $(seq 100); do [ -e out/result ] && break; sleep 0.1; done
+	assert_eq EPERM "$(cat out/result 2>/dev/null)" "sendto outside the fence on a fence's socket"
+}
+
 test_audit_allows_and_reports() {
 	setup
 	OUT=$(nsenter --net=/run/netns/"$CLI" "$AF" run --audit --policy "$T/p.yaml" --workspace "$T/ws" \

@@ -44,19 +44,19 @@ static void write_journal(const char *file, uint64_t rotate, int n)
 {
 	struct af_journal *j;
 	char why[512];
-	FILE *f;
+	struct af_json *w;
 	int i;
 
 	assert_int_equal(af_journal_open(file, rotate, &j, why, sizeof(why)), 0);
-	f = af_journal_begin(j, "fence_start", NULL);
-	assert_non_null(f);
-	/* Callers write ,"k":v pairs; the record's closing is the journal's. */
-	fputs(",\"host\":\"unit\"", f);
+	w = af_journal_begin(j, "fence_start", NULL);
+	assert_non_null(w);
+	/* Callers add members; the record's closing is the journal's. */
+	af_json_str(w, "host", "unit");
 	assert_int_equal(af_journal_commit(j), 0);
 	for (i = 1; i < n - 1; i++) {
-		f = af_journal_begin(j, i % 3 ? "exec" : "deny", NULL);
-		fprintf(f, ",\"pid\":%d,\"effect\":", 1000 + i);
-		json_str(f, i % 2 ? "exec /bin/sh -c 'echo \"hi\"'" : "denied write /etc/evil");
+		w = af_journal_begin(j, i % 3 ? "exec" : "deny", NULL);
+		af_json_i64(w, "pid", 1000 + i);
+		af_json_str(w, "effect", i % 2 ? "exec /bin/sh -c 'echo \"hi\"'" : "denied write /etc/evil");
 		assert_int_equal(af_journal_commit(j), 0);
 	}
 	af_journal_begin(j, "fence_end", NULL);
@@ -399,22 +399,19 @@ static void test_hostile_strings(void **state)
 	struct af_verify v;
 	size_t len, i, hl = 1 << 20;
 	char why[256];
-	FILE *f;
+	struct af_json *w;
 
 	(void)state;
 	snprintf(file, sizeof(file), "%s/hostile.jsonl", tmp);
 	assert_int_equal(af_journal_open(file, 0, &j, why, sizeof(why)), 0);
-	f = af_journal_begin(j, "fence_start", NULL);
-	fputs(",\"ctl\":", f);
-	json_str(f, ctl);
-	fputs(",\"bad\":", f);
-	json_str(f, bad_utf8);
+	w = af_journal_begin(j, "fence_start", NULL);
+	af_json_str(w, "ctl", ctl);
+	af_json_str(w, "bad", bad_utf8);
 	/* A huge argv: 1 MiB of bytes 0..255 (NUL separated args). */
 	huge = malloc(hl);
 	for (i = 0; i < hl; i++)
 		huge[i] = (char)(i * 131);
-	fputs(",\"argv\":", f);
-	json_strn(f, huge, hl);
+	af_json_strn(w, "argv", huge, hl);
 	assert_int_equal(af_journal_commit(j), 0);
 	af_journal_begin(j, "fence_end", NULL);
 	assert_int_equal(af_journal_commit(j), 0);
@@ -435,6 +432,80 @@ static void test_hostile_strings(void **state)
 	free(huge);
 }
 
+/* The writer places every comma and closes what it opens. */
+static void test_json_writer(void **state)
+{
+	char *buf = NULL, *const argv[] = { "sh", "-c", "echo \"x\"", NULL };
+	static const char strs[] = "a\0b\0cut";
+	struct af_json w;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	(void)state;
+	assert_non_null(f);
+	af_json_init(&w, f);
+	af_json_object(&w, NULL);
+	af_json_str(&w, "s", "t");
+	af_json_u64(&w, "u", 18446744073709551615ULL);
+	af_json_i64(&w, "i", -5);
+	af_json_bool(&w, "b", false);
+	af_json_str(&w, "n", NULL);
+	af_json_object(&w, "o");
+	af_json_array(&w, "empty");
+	af_json_end(&w);
+	af_json_end(&w);
+	af_json_strv(&w, "argv", argv);
+	af_json_strs(&w, "strs", strs, sizeof(strs) - 1);
+	af_json_array(&w, "nums");
+	af_json_i64(&w, NULL, 1);
+	af_json_i64(&w, NULL, 2);
+	af_json_end(&w);
+	af_json_end(&w);
+	assert_false(w.bad);
+	assert_int_equal(w.depth, 0);
+	fclose(f);
+	assert_string_equal(buf, "{\"s\":\"t\",\"u\":18446744073709551615,\"i\":-5,\"b\":false,"
+			    "\"n\":null,\"o\":{\"empty\":[]},\"argv\":[\"sh\",\"-c\",\"echo \\\"x\\\"\"],"
+			    "\"strs\":[\"a\",\"b\",\"cut\"],\"nums\":[1,2]}");
+	free(buf);
+}
+
+/* A record whose objects do not balance is not written: the line would
+ * not parse, and the chain must hold only lines that do. */
+static void test_json_unbalanced_record(void **state)
+{
+	char file[PATH_MAX + 16], why[256];
+	struct af_journal *j;
+	struct af_verify v;
+	struct af_json *w;
+	char *line;
+	size_t len;
+
+	(void)state;
+	snprintf(file, sizeof(file), "%s/unbalanced.jsonl", tmp);
+	assert_int_equal(af_journal_open(file, 0, &j, why, sizeof(why)), 0);
+	w = af_journal_begin(j, "fence_start", NULL);
+	af_json_object(w, "open");
+	assert_int_equal(af_journal_commit(j), -EINVAL);
+	w = af_journal_begin(j, "fence_start", NULL);
+	af_json_end(w);
+	af_json_end(w);
+	assert_int_equal(af_journal_commit(j), -EINVAL);
+	assert_int_equal(af_journal_failed(j), 2);
+	w = af_journal_begin(j, "fence_start", NULL);
+	af_json_str(w, "ok", "yes");
+	assert_int_equal(af_journal_commit(j), 0);
+	af_journal_begin(j, "fence_end", NULL);
+	assert_int_equal(af_journal_commit(j), 0);
+	af_journal_close(j);
+	af_journal_verify(file, &v);
+	assert_int_equal(v.status, AF_VERIFY_INTACT);
+	assert_int_equal(v.records, 2);
+	line = slurp(file, &len);
+	assert_non_null(strstr(line, "\"type\":\"fence_start\",\"ok\":\"yes\",\"hash\":"));
+	free(line);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -446,6 +517,8 @@ int main(void)
 		cmocka_unit_test(test_verify_truncation),
 		cmocka_unit_test(test_rotation),
 		cmocka_unit_test(test_hostile_strings),
+		cmocka_unit_test(test_json_writer),
+		cmocka_unit_test(test_json_unbalanced_record),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -25,6 +25,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "journal.h"
 #include "json.h"
 #include "policy.h"
 
@@ -784,6 +785,25 @@ static void test_expansion(void **state)
 	doc = FS "    deny_read: [\"${WORKSPACE}\"]\n";
 	assert_int_equal(af_policy_load_buf(doc, strlen(doc), "t.yaml", &v, &p, NULL), 0);
 	assert_string_equal(p->deny_read[0].path, "/tmp/${HOME}");
+	af_policy_free(p);
+}
+
+/* The hash the journal records is of the very bytes parsed, also when
+ * they came from a pipe: one byte more, a different hash. */
+static void test_sha256_of_parsed_bytes(void **state)
+{
+	const char *doc = FS "    writable: [/tmp]\n";
+	char want[AF_SHA256_HEX], doc2[512];
+	struct af_policy *p;
+
+	(void)state;
+	assert_int_equal(af_policy_load_buf(doc, strlen(doc), "t.yaml", NULL, &p, NULL), 0);
+	af_sha256_hex(doc, strlen(doc), want);
+	assert_string_equal(p->sha256, want);
+	af_policy_free(p);
+	snprintf(doc2, sizeof(doc2), "%s\n", doc);
+	assert_int_equal(af_policy_load_buf(doc2, strlen(doc2), "t.yaml", NULL, &p, NULL), 0);
+	assert_string_not_equal(p->sha256, want);
 	af_policy_free(p);
 }
 
@@ -1730,6 +1750,7 @@ int main(void)
 		cmocka_unit_test(test_empty),
 		cmocka_unit_test(test_protected),
 		cmocka_unit_test(test_network_families),
+		cmocka_unit_test(test_sha256_of_parsed_bytes),
 		cmocka_unit_test(test_top_level_type),
 		cmocka_unit_test(test_multiple_documents),
 		cmocka_unit_test(test_syntax_errors),

@@ -1,0 +1,626 @@
+// SPDX-License-Identifier: GPL-2.0
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "box.h"
+#include "cgroup.h"
+#include "compile.h"
+#include "dns.h"
+#include "events.h"
+#include "fence.h"
+#include "landlock.h"
+#include "loop.h"
+#include "recorder.h"
+#include "spawn.h"
+#include "stream.h"
+#include "supervisor.h"
+#include "util.h"
+#include "watch.h"
+#include "../bpf/fence.h"
+
+#define SUP_FENCES_MAX	1	/* run's; the daemon's table comes with the node */
+
+struct af_sup_fence {
+	struct af_sup *sup;
+	const struct af_policy *policy;
+	char *const *argv;
+	enum af_backend backend;
+	bool quiet;
+	char cgpath[PATH_MAX];
+	char journal[PATH_MAX];
+	int cgfd;
+	uint64_t id;
+	struct af_entries *entries;	/* the policy, compiled */
+	struct af_fence *fence;		/* NULL: Landlock alone, no journal */
+	struct af_recorder *rec;	/* NULL: no journal */
+	struct af_dns *dns;
+	struct af_stream *stream;
+	struct af_box *box;		/* NULL: no box */
+	struct af_watch watch;
+	pid_t root;			/* the command; 0 before it starts */
+	int status;
+	bool gone;			/* the command was reaped */
+	unsigned long events, bad_events;
+};
+
+struct af_sup {
+	struct af_loop *loop;
+	int sigfd;
+	sigset_t oldmask;
+	struct af_sup_fence *fences[SUP_FENCES_MAX];
+};
+
+int af_sup_open(struct af_sup **out)
+{
+	struct af_sup *s = calloc(1, sizeof(*s));
+	sigset_t mask;
+	int err;
+
+	if (!s)
+		return -ENOMEM;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGCHLD);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGQUIT);
+	sigaddset(&mask, SIGWINCH);
+	sigprocmask(SIG_BLOCK, &mask, &s->oldmask);
+	s->sigfd = signalfd(-1, &mask, SFD_CLOEXEC);
+	s->loop = s->sigfd >= 0 ? af_loop_new() : NULL;
+	if (!s->loop) {
+		err = -errno;
+		af_err("%s: %s", s->sigfd < 0 ? "signalfd" : "epoll", strerror(errno));
+		af_sup_close(s);
+		return err;
+	}
+	/* Orphans of the commands come to us, not to init: we reap them
+	 * when their fence comes down, so none is left a zombie. */
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
+	*out = s;
+	return 0;
+}
+
+void af_sup_close(struct af_sup *s)
+{
+	if (!s)
+		return;
+	af_loop_free(s->loop);
+	if (s->sigfd >= 0)
+		close(s->sigfd);
+	sigprocmask(SIG_SETMASK, &s->oldmask, NULL);
+	free(s);
+}
+
+int af_sup_choose_backend(enum af_backend want, const struct af_policy *p, bool strict,
+			  enum af_backend *out)
+{
+	const struct af_probe *pr = af_probe_kernel();
+	enum af_backend best = af_backend_best(pr);
+	char reason[512];
+
+	af_probe_bpf_lsm_reason(pr, reason, sizeof(reason));
+	if (!pr->cgroup2[0]) {
+		af_err("no enforcement available: no cgroup2 mount in /proc/self/mountinfo "
+		       "(mount -t cgroup2 none /sys/fs/cgroup)");
+		return -ENOTSUP;
+	}
+	if (want == AF_BACKEND_NONE)
+		want = best;
+	if (want == AF_BACKEND_NONE) {
+		af_err("no enforcement available: BPF LSM: %s; Landlock: %s (see agentfence doctor)",
+		       reason, strerror(-pr->landlock_abi));
+		return -ENOTSUP;
+	}
+	if ((want == AF_BACKEND_LSM_CGROUP && (pr->lsm_cgroup || pr->lsm_global)) ||
+	    (want == AF_BACKEND_LSM && pr->lsm_global)) {
+		af_err("backend %s is not available: %s (see agentfence doctor)",
+		       af_backend_name(want), reason);
+		return -ENOTSUP;
+	}
+	if (want == AF_BACKEND_LANDLOCK && pr->landlock_abi <= 0) {
+		af_err("backend landlock is not available: %s", strerror(-pr->landlock_abi));
+		return -ENOTSUP;
+	}
+	if (want == AF_BACKEND_LANDLOCK) {
+		const char *gaps = af_landlock_uncovered(p, pr->landlock_abi);
+
+		if (best == AF_BACKEND_LANDLOCK)
+			af_note("BPF LSM unavailable (%s); filesystem fence via Landlock", reason);
+		if (p->mode == AF_MODE_AUDIT) {
+			af_err("audit mode needs a BPF LSM backend: Landlock cannot allow and report");
+			return -ENOTSUP;
+		}
+		if (gaps[0] && strict) {
+			af_err("--strict: the landlock backend does not cover: %s", gaps);
+			return -ENOTSUP;
+		}
+		if (gaps[0])
+			af_note("landlock backend does not cover: %s", gaps);
+	}
+	*out = want;
+	return 0;
+}
+
+/* The fenced command must not be able to edit, delete or rename its
+ * journal, and no backend can carve a read-only file out of a writable
+ * tree (Landlock cannot at all), so it lies outside every writable path. */
+int af_sup_journal_path(const char *arg, const struct af_policy *p, char *out, size_t n)
+{
+	const char *root;
+	char *dir;
+
+	if (arg) {
+		if (arg[0] == '/') {
+			af_strlcpy(out, arg, n);
+		} else if (!(dir = getcwd(NULL, 0)) ||
+			   snprintf(out, n, "%s/%s", dir, arg) >= (int)n) {
+			free(dir);
+			af_err("--journal %s: path too long", arg);
+			return -ENAMETOOLONG;
+		} else {
+			free(dir);
+		}
+	} else if (af_journal_default_path(out, n)) {
+		af_err("no place for the journal: neither XDG_STATE_HOME nor HOME is set "
+		       "(--journal FILE, or --no-journal)");
+		return -ENOENT;
+	}
+	if (!access(out, F_OK)) {
+		af_err("--journal %s exists: a journal is never appended to (choose a new file)", out);
+		return -EEXIST;
+	}
+	root = af_policy_writable_root(p, out);
+	if (root) {
+		af_err("%s %s lies beneath the writable path %s, where the fenced command could "
+		       "edit or delete it (--journal FILE outside the writable paths, or --no-journal)",
+		       arg ? "--journal" : "the journal", out, root);
+		return -EPERM;
+	}
+	return 0;
+}
+
+/* Every event of the fence: to its journal; denials to stderr too. */
+static void on_event(void *ctx, const void *data, size_t size)
+{
+	struct af_sup_fence *f = ctx;
+	const struct af_decision *d = af_event_decision(data, size);
+	char line[PATH_MAX + 512];
+
+	f->events++;
+	af_recorder_event(f->rec, data, size);
+	/* Drops happen when events pour in: look now and then, so that the
+	 * lost record sits where the loss was. */
+	if (f->rec && f->fence && !(f->events & 1023))
+		af_recorder_lost(f->rec, af_fence_counter(f->fence, AF_CNT_RB_DROP));
+	/* Process and file events, allowed connects and answered lookups
+	 * go to the journal only. */
+	if (!d || d->verdict == AF_ALLOWED)
+		return;
+	if (af_event_format(data, size, line, sizeof(line))) {
+		f->bad_events++;
+		return;
+	}
+	if (!f->quiet)
+		fprintf(stderr, "agentfence: %s\n", line);
+}
+
+static int on_events(void *ctx, int fd, uint32_t events)
+{
+	struct af_sup_fence *f = ctx;
+
+	(void)fd;
+	(void)events;
+	af_fence_consume(f->fence);
+	/* Also when the flood is over and nothing else comes: the lost
+	 * record must not wait for the next event. */
+	if (f->rec)
+		af_recorder_lost(f->rec, af_fence_counter(f->fence, AF_CNT_RB_DROP));
+	return 0;
+}
+
+static void stream_tap(void *ctx, const char *line, size_t len)
+{
+	af_stream_send(ctx, line, len);
+}
+
+static bool peer_fenced(void *ctx, pid_t pid)
+{
+	const struct af_sup_fence *f = ctx;
+
+	return af_fence_task_fenced(pid, f->id);
+}
+
+/* The live stream of the journal's records (tail --fence). Without it
+ * the fence runs all the same: say why, go on. */
+static void open_stream(struct af_sup_fence *f, const struct af_fence_spec *spec)
+{
+	struct af_stream_opts so = {
+		.fence_id = f->id,
+		.journal = f->journal,
+		.argv = spec->argv,
+		.policy = spec->policy->name,
+		.next_seq = af_recorder_next_seq,
+		.ctx = f->rec,
+		.peer_fenced = peer_fenced,
+		.peer_ctx = f,
+	};
+	const char *root;
+	char why[512];
+
+	/* A fenced command that could write there could put a socket of
+	 * its own in the stream's place and feed tail what it likes. */
+	root = af_policy_writable_root(spec->policy, AF_RUN_DIR "/x.sock");
+	if (root) {
+		af_note("no live stream for tail --fence: %s lies beneath the writable path %s",
+			AF_RUN_DIR, root);
+		return;
+	}
+	if (af_stream_open(&so, f->sup->loop, &f->stream, why, sizeof(why))) {
+		af_note("no live stream for tail --fence: %s", why);
+		f->stream = NULL;
+		return;
+	}
+	af_recorder_tap(f->rec, stream_tap, f->stream);
+}
+
+/* The BPF fence. The network fence needs no BPF LSM: with Landlock for
+ * the filesystem, the object loads for its socket programs alone, and
+ * for the journal's process events. */
+static int open_bpf(struct af_sup_fence *f, const struct af_fence_spec *spec)
+{
+	const struct af_policy *p = spec->policy;
+	struct af_fence_opts fo = {
+		.backend = spec->backend,
+		.policy = p,
+		.entries = f->entries,
+		.cgroup_fd = f->cgfd,
+		.cgroup_id = f->id,
+		.on_event = on_event,
+		.ctx = f,
+	};
+	char why[1024];
+	int err;
+
+	if (spec->backend == AF_BACKEND_LANDLOCK && !p->has_network && !spec->journal)
+		return 0;
+	/* Every DNS query of the fence goes to this stub: it binds first,
+	 * for the programs carry its ports. */
+	if (p->has_network) {
+		err = af_dns_open(p, &f->dns, why, sizeof(why));
+		if (err) {
+			af_err("cannot start the DNS stub: %s", why);
+			return err;
+		}
+		af_dns_ports(f->dns, &fo.dns_port4, &fo.dns_port6);
+	}
+	err = af_fence_open(&fo, &f->fence, why, sizeof(why));
+	if (err && spec->backend == AF_BACKEND_LANDLOCK && !p->has_network) {
+		/* Only the journal's process events needed it. */
+		af_note("no process events in the journal: %s", why);
+		f->fence = NULL;
+		return 0;
+	}
+	if (err) {
+		af_err("cannot attach: %s", why);
+		return err;
+	}
+	if (af_fence_uncovered(f->fence)[0]) {
+		if (spec->strict) {
+			af_err("--strict: this kernel's fence does not cover: %s",
+			       af_fence_uncovered(f->fence));
+			return AF_SUP_REFUSED;
+		}
+		af_note("this kernel's fence does not cover: %s", af_fence_uncovered(f->fence));
+	}
+	af_debug("fence %llu on %s via %s (watch it: agentfence tail --fence %llu --follow)",
+		 (unsigned long long)f->id, f->cgpath, af_backend_name(spec->backend),
+		 (unsigned long long)f->id);
+	return 0;
+}
+
+/* The entry set, from the paths' identities as they are now. */
+static int compile_policy(struct af_sup_fence *f, const struct af_fence_spec *spec)
+{
+	struct af_idents ids;
+	char why[AF_ERR_MAX];
+	int err;
+
+	err = af_resolve(spec->policy, &ids);
+	if (err) {
+		af_err("resolve the policy's paths: %s", strerror(-err));
+		return err;
+	}
+	err = af_compile(spec->policy, &ids, spec->backend, &f->entries, why);
+	af_idents_free(&ids);
+	if (err)
+		af_err("%s", why);
+	return err;
+}
+
+int af_sup_fence_open(struct af_sup *s, const struct af_fence_spec *spec,
+		      struct af_sup_fence **out)
+{
+	struct af_sup_fence *f;
+	char why[1024];
+	size_t slot;
+	int err;
+
+	for (slot = 0; slot < SUP_FENCES_MAX && s->fences[slot]; slot++)
+		;
+	if (slot == SUP_FENCES_MAX) {
+		af_err("this supervisor holds %d fence(s) already", SUP_FENCES_MAX);
+		return -ENOSPC;
+	}
+	f = calloc(1, sizeof(*f));
+	if (!f)
+		return -ENOMEM;
+	f->sup = s;
+	f->policy = spec->policy;
+	f->argv = spec->argv;
+	f->backend = spec->backend;
+	f->quiet = spec->quiet;
+	f->cgfd = -1;
+	f->box = spec->box;
+	f->watch = (struct af_watch){ .pid = -1, .fd = -1 };
+	s->fences[slot] = f;
+	if (spec->journal)
+		af_strlcpy(f->journal, spec->journal, sizeof(f->journal));
+	err = compile_policy(f, spec);
+	if (err)
+		goto fail;
+
+	af_fence_gc();
+	err = af_cgroup_create(spec->name, f->cgpath, sizeof(f->cgpath), &f->cgfd);
+	if (err) {
+		af_err("cannot create cgroup agentfence/%s: %s%s", spec->name, strerror(-err),
+		       err == -EACCES || err == -EPERM || err == -EROFS ? " (run as root)" : "");
+		f->cgpath[0] = 0;
+		goto fail;
+	}
+	f->id = af_cgroup_id(f->cgpath);
+	if (!f->id) {
+		err = errno ? -errno : -EIO;
+		af_err("cannot get the id of cgroup %s: %s", f->cgpath, strerror(-err));
+		goto fail;
+	}
+	err = open_bpf(f, spec);
+	if (err)
+		goto fail;
+	if (spec->journal) {
+		struct af_recorder_opts ro = {
+			.journal = spec->journal,
+			.rotate_bytes = spec->journal_max,
+			.policy = spec->policy,
+			.policy_file = spec->policy_file,
+			.backend = spec->backend,
+			.workspace = spec->workspace,
+			.cgroup = f->cgpath,
+			.fence_id = f->id,
+			.argv = spec->argv,
+			.process_events = f->fence != NULL,
+			.box = spec->box,
+			.label_of = spec->label_of,
+			.label_ctx = spec->label_ctx,
+		};
+
+		err = af_recorder_open(&ro, &f->rec, why, sizeof(why));
+		if (err) {
+			af_err("cannot write the journal: %s", why);
+			goto fail;
+		}
+	}
+	if (f->dns) {
+		af_dns_set_upstream_map(f->dns, af_fence_dns_upstream_fd(f->fence));
+		err = af_dns_start(f->dns, s->loop, af_fence_net_allow_fd(f->fence), f->id,
+				   on_event, f);
+		if (err) {
+			af_err("cannot start the DNS stub: %s", strerror(-err));
+			goto fail;
+		}
+	}
+	if (f->fence) {
+		err = af_loop_add(s->loop, af_fence_events_fd(f->fence), on_events, f);
+		if (err) {
+			af_err("event loop: %s", strerror(-err));
+			goto fail;
+		}
+	}
+	if (f->rec)
+		open_stream(f, spec);
+	{
+		char record[PATH_MAX + 32];
+
+		if (spec->journal)
+			snprintf(record, sizeof(record), "%s.supervisor-exit", spec->journal);
+		err = af_watch_start(&f->watch, f->cgpath, f->id, spec->policy->on_supervisor_exit,
+				     spec->journal ? record : NULL);
+		if (err) {
+			af_err("cannot start the supervisor's watcher: %s", strerror(-err));
+			goto fail;
+		}
+	}
+	*out = f;
+	return 0;
+fail:
+	af_sup_fence_close(f, AF_EXIT_SETUP);
+	return err;
+}
+
+pid_t af_sup_fence_spawn(struct af_sup_fence *f, af_child_fn fn, void *ctx)
+{
+	int pidfd = -1, err;
+	pid_t child;
+
+	fflush(NULL);
+	child = af_fork_into_cgroup(f->cgfd, &pidfd);
+	if (child < 0) {
+		err = -errno;
+		af_err("cannot start the command in cgroup %s: %s", f->cgpath, strerror(errno));
+		return err;
+	}
+	if (child == 0) {
+		fn(ctx, &f->sup->oldmask);
+		_exit(AF_EXIT_SETUP);
+	}
+	if (pidfd >= 0)
+		close(pidfd);
+	f->root = child;
+	if (f->rec)
+		af_recorder_root(f->rec, child, f->argv);
+	return child;
+}
+
+/* Reap every exited child: the commands, and (as a subreaper) whatever
+ * they left that exited since. True once f's command is gone. */
+static bool reap(struct af_sup *s, struct af_sup_fence *f)
+{
+	pid_t pid;
+	size_t i;
+	int st;
+
+	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+		for (i = 0; i < SUP_FENCES_MAX; i++) {
+			struct af_sup_fence *g = s->fences[i];
+
+			if (g && g->root == pid && !g->gone) {
+				g->status = st;
+				g->gone = true;
+			}
+		}
+	}
+	return f->gone;
+}
+
+struct wait_ctx {
+	struct af_sup *sup;
+	struct af_sup_fence *fence;
+};
+
+static int on_signal(void *ctx, int sigfd, uint32_t events)
+{
+	struct wait_ctx *w = ctx;
+	struct signalfd_siginfo si;
+
+	(void)events;
+	if (read(sigfd, &si, sizeof(si)) != sizeof(si))
+		return 0;
+	if (si.ssi_signo == SIGCHLD)
+		return reap(w->sup, w->fence) ? 1 : 0;
+	if (w->fence->box) {
+		if (si.ssi_signo == SIGWINCH) {
+			af_pty_winch(w->fence->box->pty);
+			return 0;
+		}
+		/* The command has a session of its own: no terminal
+		 * signals it but through us. */
+		kill(w->fence->root, si.ssi_signo);
+		return 0;
+	}
+	if (si.ssi_signo == SIGWINCH)
+		return 0;
+	/* A terminal's ^C already reached the command, which shares our
+	 * process group: forward only signals sent to us alone. */
+	if (si.ssi_code == SI_USER || si.ssi_code == SI_QUEUE ||
+	    (si.ssi_signo != SIGINT && si.ssi_signo != SIGQUIT))
+		kill(w->fence->root, si.ssi_signo);
+	return 0;
+}
+
+int af_sup_wait(struct af_sup *s, struct af_sup_fence *f, int *status)
+{
+	struct wait_ctx w = { .sup = s, .fence = f };
+	uint64_t drops;
+	int err;
+
+	if (!f->root)
+		return -ECHILD;
+	err = f->box ? af_pty_start(f->box->pty, s->loop) : 0;
+	err = err ? err : af_loop_add(s->loop, s->sigfd, on_signal, &w);
+	/* A SIGCHLD that came before the loop is in the signalfd already. */
+	err = err ? err : af_loop_run(s->loop);
+	af_loop_del(s->loop, s->sigfd);
+	if (err < 0) {
+		af_err("waiting for the command: %s", strerror(-err));
+		return err;
+	}
+	*status = f->status;
+	if (f->fence) {
+		af_fence_consume(f->fence);
+		drops = af_fence_counter(f->fence, AF_CNT_RB_DROP);
+		if (drops)
+			af_warn("%llu events were lost (ring buffer full; the journal's lost records say "
+				"where); denials still happened", (unsigned long long)drops);
+	}
+	return 0;
+}
+
+int af_sup_fence_close(struct af_sup_fence *f, int exit_code)
+{
+	size_t i;
+	int err = 0, c;
+
+	if (!f)
+		return 0;
+	/* What the command wrote last reaches the terminal; the terminal
+	 * is as it was. */
+	if (f->box) {
+		af_pty_close(f->box->pty);
+		f->box->pty = NULL;
+	}
+	if (f->fence)
+		af_loop_del(f->sup->loop, af_fence_events_fd(f->fence));
+	af_dns_close(f->dns);
+	/* Kill what the command left behind before the fence comes down:
+	 * nothing may outlive its fence. */
+	if (f->cgfd >= 0) {
+		close(f->cgfd);
+		c = af_cgroup_destroy(f->cgpath);
+		if (c)
+			af_err("cannot remove cgroup %s: %s", f->cgpath, strerror(-c));
+		while (waitpid(-1, NULL, WNOHANG) > 0)
+			;
+	}
+	/* Only now: should the supervisor die while it takes the fence
+	 * down, the watcher still freezes what is left. */
+	af_watch_stop(&f->watch);
+	/* The journal ends after the fence's last process: the exits of
+	 * what the command left behind are in it. */
+	if (f->rec) {
+		if (f->fence) {
+			af_fence_consume(f->fence);
+			af_recorder_lost(f->rec, af_fence_counter(f->fence, AF_CNT_RB_DROP));
+		}
+		err = af_recorder_close(f->rec, exit_code, f->quiet);
+		if (err)
+			af_err("the journal %s is incomplete: %s", f->journal, strerror(-err));
+	}
+	af_stream_close(f->stream);
+	af_fence_close(f->fence);
+	af_entries_free(f->entries);
+	for (i = 0; i < SUP_FENCES_MAX; i++)
+		if (f->sup->fences[i] == f)
+			f->sup->fences[i] = NULL;
+	free(f);
+	return err;
+}
+
+uint64_t af_sup_fence_id(const struct af_sup_fence *f)
+{
+	return f->id;
+}
+
+const char *af_sup_fence_cgroup(const struct af_sup_fence *f)
+{
+	return f->cgpath;
+}

@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* The supervisor: one event loop that owns fences (run: one, a daemon:
+ * many). A supervised fence is a cgroup, the BPF fence on it, its
+ * recorder (journal), DNS stub and live stream; the supervisor routes
+ * each fence's events to its recorder and, unless quiet, its denials to
+ * stderr. Commands (cmd_run.c) parse argv and call these; they print
+ * their own errors with af_err(). */
+#ifndef AF_SUPERVISOR_H
+#define AF_SUPERVISOR_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "backend.h"
+#include "policy.h"
+#include "recorder.h"
+
+struct af_sup;
+struct af_sup_fence;
+
+/* What a fence is made of. */
+struct af_fence_spec {
+	const char *name;		/* its cgroup: agentfence/<name> */
+	const struct af_policy *policy;	/* kept by the caller while the fence lives */
+	const char *policy_file;	/* journaled as the policy's file; NULL: policy->file */
+	enum af_backend backend;	/* af_sup_choose_backend's */
+	bool strict;			/* refuse what this kernel's fence cannot cover */
+	bool quiet;			/* no denials on stderr, no summary */
+	const char *journal;		/* NULL: no journal */
+	uint64_t journal_max;		/* rotation size; 0: default */
+	const char *workspace;
+	char *const *argv;		/* the command, journaled and streamed */
+	af_label_fn label_of;		/* tool-call labels (cmds.h: af_exec_label) */
+	void *label_ctx;
+	/* The command's process box (box.h), journaled; the supervisor
+	 * relays its pty, sends it SIGWINCH and, since the command has a
+	 * session of its own, forwards every signal; it closes the pty
+	 * when the fence comes down. NULL: no box. */
+	struct af_box *box;
+};
+
+/* Block the signals the supervisor handles (SIGCHLD, SIGINT, SIGTERM,
+ * SIGHUP, SIGQUIT, SIGWINCH) before anything exists to clean up: one that comes
+ * during set-up waits for the loop. Makes the caller a subreaper. */
+int af_sup_open(struct af_sup **out);
+void af_sup_close(struct af_sup *s);	/* the signal mask as it was */
+
+/* The backend to use for want (NONE: the best) and policy p; prints why
+ * not and returns -ENOTSUP when none can enforce what is asked. */
+int af_sup_choose_backend(enum af_backend want, const struct af_policy *p, bool strict,
+			  enum af_backend *out);
+
+/* Where the journal goes: arg (relative to the cwd), or the default
+ * path (recorder.h). It must not exist and must lie outside every
+ * writable path of p, where the fenced command could edit it. Prints
+ * why not. */
+int af_sup_journal_path(const char *arg, const struct af_policy *p, char *out, size_t n);
+
+/* Create the fence: cgroup, DNS stub, BPF fence, journal, stream, and
+ * the death watch (watch.h: policy->on_supervisor_exit). Prints
+ * what failed and returns -errno, or AF_SUP_REFUSED when spec->strict
+ * refuses what this kernel's fence does not cover. */
+#define AF_SUP_REFUSED	1
+int af_sup_fence_open(struct af_sup *s, const struct af_fence_spec *spec,
+		      struct af_sup_fence **out);
+
+/* What runs in the fence's cgroup from its first instruction: fn, in a
+ * child, with the signal mask the caller had (fn must not return). The
+ * child's pid, its exit ends af_sup_wait; -errno on failure. */
+typedef void (*af_child_fn)(void *ctx, const sigset_t *oldmask);
+pid_t af_sup_fence_spawn(struct af_sup_fence *f, af_child_fn fn, void *ctx);
+
+/* Serve events, signals (forwarded to the fence's command) and streams
+ * until the command exits; its wait(2) status in *status. */
+int af_sup_wait(struct af_sup *s, struct af_sup_fence *f, int *status);
+
+/* Kill what is left in the fence, remove its cgroup, journal its end
+ * with exit_code, close it. Returns 0, or -errno when the journal is
+ * incomplete (said on stderr). */
+int af_sup_fence_close(struct af_sup_fence *f, int exit_code);
+
+/* Its fence id (the cgroup's id) and cgroup path. */
+uint64_t af_sup_fence_id(const struct af_sup_fence *f);
+const char *af_sup_fence_cgroup(const struct af_sup_fence *f);
+
+#endif /* AF_SUPERVISOR_H */
