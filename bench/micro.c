@@ -8,6 +8,8 @@
  *   micro spawn N -- CMD...    fork + exec CMD + wait
  *   micro connect ADDR N       TCP connect to a listener of ours on ADDR (127.0.0.1), accept,
  *                              close both (the client with a reset: no TIME_WAIT pile-up)
+ *   micro syscall getppid N    getppid(2), the cheapest syscall: what every syscall pays on
+ *                              the way in and out (e.g. while syscall tracepoints are attached)
  *
  * The N iterations run in BATCHES equal batches; one JSON line reports the
  * fastest batch and the median batch in ns per operation. The fastest batch
@@ -24,6 +26,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -183,12 +186,29 @@ static int connect_op(unsigned long i)
 	return err;
 }
 
+static int syscall_setup(const char *name)
+{
+	if (strcmp(name, "getppid")) {
+		errno = EINVAL;
+		die(name);
+	}
+	return 0;
+}
+
+/* The raw syscall: no libc wrapper can answer it from a cache. */
+static int syscall_op(unsigned long i)
+{
+	(void)i;
+	return syscall(SYS_getppid) < 0 ? -errno : 0;
+}
+
 static const struct bench benches[] = {
 	{ "openw", openw_setup, openw_op },
 	{ "readout", readout_setup, readout_op },
 	{ "write4k", write4k_setup, write4k_op },
 	{ "spawn", NULL, spawn_op },
 	{ "connect", connect_setup, connect_op },
+	{ "syscall", syscall_setup, syscall_op },
 };
 
 static double now_ns(void)
@@ -209,7 +229,7 @@ static int cmp_double(const void *a, const void *b)
 static void usage(void)
 {
 	fputs("usage: micro openw DIR N | readout FILE N | write4k DIR N | connect ADDR N |\n"
-	      "       spawn N -- CMD [ARG...]\n", stderr);
+	      "       syscall getppid N | spawn N -- CMD [ARG...]\n", stderr);
 	exit(2);
 }
 
