@@ -108,6 +108,11 @@ $(OUTPUT)/tests/helpers/%: tests/helpers/%.c | $(OUTPUT)/tests/helpers
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(AF_CFLAGS) $< -o $@
 
+# Helpers that drive library code against real components (container runtimes).
+$(OUTPUT)/tests/helpers/container-find: tests/helpers/container-find.c $(OUTPUT)/libagentfence.a | $(OUTPUT)/tests/helpers
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(AF_CFLAGS) $< $(OUTPUT)/libagentfence.a $(LDLIBS) -o $@
+
 # Benchmark programs (bench/run drives them; `make test` smoke-runs them).
 $(OUTPUT)/bench/%: bench/%.c | $(OUTPUT)/bench
 	$(call msg,CC,$@)
