@@ -115,7 +115,8 @@ check_journal() {	# journal id-field
 
 # The journal is root's, out of the user's reach.
 check_journal_owner() {	# journal
-	assert_eq "0 600" "$(stat -c '%u %a' "$1")" "journal owner and mode"
+	assert_eq 0 "$(stat -c %u "$1")" "journal owner"
+	(( (0$(stat -c %a "$1") & 7) == 0 )) || fail "journal mode $(stat -c %a "$1"): others may read it"
 	! runuser -u "$AGENT_USER" -- sh -c "echo x >>'$1'" 2>/dev/null || fail "the user can write the journal"
 }
 
@@ -126,7 +127,7 @@ test_claude_code_fenced_as_the_user() {
 	test_policy claude-code
 	# Claude Code's hook, installed the documented way before the fence
 	# (~/.claude/settings.json is protected inside it).
-	mkdir -p "$H/.claude"
+	mkdir -m 0700 "$H/.claude"
 	sed "s|/usr/local/bin/agentfence|$AF|" "$TOP/policies/agents/claude-code-settings.json" \
 		>"$H/.claude/settings.json"
 	chown -R "$AGENT_USER:" "$H/.claude"
