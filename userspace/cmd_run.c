@@ -270,6 +270,11 @@ int cmd_run(int argc, char **argv)
 			af_note("the command runs as root: agentfence was started as root, not "
 				"through sudo (--user NAME runs it as NAME)");
 	}
+	if (af_user_check_workspace(&user, workspace, why, sizeof(why))) {
+		af_err("%s", why);
+		ret = AF_EXIT_USAGE;
+		goto out;
+	}
 	if (af_user_create_paths(&user, p, why, sizeof(why))) {
 		af_err("%s", why);
 		goto out;

@@ -149,6 +149,49 @@ void af_user_format(const struct af_user *u, char *buf, size_t n)
 		snprintf(buf + off, n - off, ")");
 }
 
+/* In a child with the user's ids: fn(arg), its -errno as the status. */
+static int as_user(const struct af_user *u, int (*fn)(const void *arg), const void *arg)
+{
+	int status, err;
+	pid_t pid;
+
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		if (u->cred.set &&
+		    (syscall(SYS_setgroups, u->cred.ngroups, u->cred.groups) ||
+		     syscall(SYS_setresgid, u->cred.gid, u->cred.gid, u->cred.gid) ||
+		     syscall(SYS_setresuid, u->cred.uid, u->cred.uid, u->cred.uid)))
+			_exit(100 + (errno & 0x3f));
+		umask(077);
+		err = fn(arg);
+		_exit(err ? -err : 0);
+	}
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	return WIFEXITED(status) ? -WEXITSTATUS(status) : -EIO;
+}
+
+static int can_enter(const void *dir)
+{
+	return access(dir, R_OK | X_OK) ? -errno : 0;
+}
+
+int af_user_check_workspace(const struct af_user *u, const char *dir, char *why, size_t n)
+{
+	int err;
+
+	if (!u->cred.set)
+		return 0;
+	err = as_user(u, can_enter, dir);
+	if (err)
+		snprintf(why, n, "the workspace %s is not open to %s: %s (--workspace DIR, or --user)",
+			 dir, u->name, strerror(-err >= 100 ? -err - 100 : -err));
+	return err;
+}
+
 /* mkdir -p of path as the calling (already switched) process; the
  * last component a file when file is set. */
 static int make_path(const char *path, bool file)
@@ -176,37 +219,31 @@ static int make_path(const char *path, bool file)
 	return 0;
 }
 
+struct make_arg {
+	const char *path;
+	bool file;
+};
+
+static int make_one(const void *arg)
+{
+	const struct make_arg *m = arg;
+
+	return make_path(m->path, m->file);
+}
+
 int af_user_create_paths(const struct af_user *u, struct af_policy *p, char *why, size_t n)
 {
 	struct stat st;
 	size_t i;
-	int status, err;
-	pid_t pid;
+	int err;
 
 	for (i = 0; i < p->n_writable; i++) {
 		struct af_path_rule *r = &p->writable[i];
+		struct make_arg m = { .path = r->path, .file = r->create == AF_CREATE_FILE };
 
 		if (r->create == AF_CREATE_NONE || !lstat(r->path, &st))
 			continue;
-		fflush(NULL);
-		pid = fork();
-		if (pid < 0) {
-			snprintf(why, n, "fork: %s", strerror(errno));
-			return -errno;
-		}
-		if (pid == 0) {
-			if (u->cred.set &&
-			    (syscall(SYS_setgroups, u->cred.ngroups, u->cred.groups) ||
-			     syscall(SYS_setresgid, u->cred.gid, u->cred.gid, u->cred.gid) ||
-			     syscall(SYS_setresuid, u->cred.uid, u->cred.uid, u->cred.uid)))
-				_exit(100 + (errno & 0x3f));
-			umask(077);
-			err = make_path(r->path, r->create == AF_CREATE_FILE);
-			_exit(err ? -err : 0);
-		}
-		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-			;
-		err = WIFEXITED(status) ? WEXITSTATUS(status) : EIO;
+		err = -as_user(u, make_one, &m);
 		if (err) {
 			snprintf(why, n, "cannot create the writable path %s as %s: %s%s",
 				 r->path, u->name, err >= 100 ? "switching to the user: " : "",

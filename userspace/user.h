@@ -43,6 +43,10 @@ void af_user_format(const struct af_user *u, char *buf, size_t n);
  * missing parents (0700). 0, or -errno with why. */
 int af_user_create_paths(const struct af_user *u, struct af_policy *p, char *why, size_t n);
 
+/* Whether the user may enter and list dir (the command starts there):
+ * checked with the user's ids. 0, or -errno with why. */
+int af_user_check_workspace(const struct af_user *u, const char *dir, char *why, size_t n);
+
 void af_user_free(struct af_user *u);
 
 #endif /* AF_USER_H */

@@ -270,6 +270,10 @@ test_user_sudo_and_user_flag() {
 	assert_contains "$ERR" "the command runs as root: agentfence was started as root, not through sudo" "said"
 	assert_exit 2 "$AF" run "${P[@]}" --user no-such-user-af -- true
 	assert_contains "$ERR" "--user no-such-user-af: no such user" "unknown user"
+	# A workspace the user cannot enter is refused before anything runs.
+	mkdir -m 0700 "$D/closed"
+	assert_exit 2 "${SUDO[@]}" "$AF" run "${P[@]}" --workspace "$D/closed" -- true
+	assert_contains "$ERR" "the workspace $D/closed is not open to $AGENT_USER: Permission denied" "closed workspace"
 	# A writable path run creates is made as the user: not through a
 	# link the user planted to a place only root may write.
 	ln -s /etc "$H/.cache"
