@@ -74,7 +74,7 @@ start_model() {
 # The shipped profile with loopback narrowed to the model's port and no
 # host rules: nothing but the model server is reachable, and a lookup
 # of any name would be a refusal the test sees.
-test_policy() {	# profile
+make_policy() {	# profile
 	sed -e 's/allow_loopback: true/allow_loopback: false/' \
 		-e "s|^    allow:\$|    allow:\n      - {cidr: 127.0.0.1/32, ports: [$MODEL_PORT], protocol: tcp}|" \
 		-e '/{host: /d' "$TOP/policies/$1.yaml" >"$D/policy.yaml"
@@ -90,13 +90,19 @@ TOOL_CMD='touch made-by-tool; echo pwned >>~/.bashrc; touch ../outside; exec 3<>
 # that no tool call did (the agent's housekeeping).
 check_journal() {	# journal id-field
 	$PY - "$1" "$MODEL_LOG" "$2" "$WS" "$D" "$BLOCKED_PORT" <<-'EOF'
-	import json, sys
+	import json, os, sys
 	jpath, mlog, field, ws, d, blocked = sys.argv[1:]
 	ids = [e[field] for e in map(json.loads, open(mlog)) if field in e]
 	assert len(ids) == 1, "model server issued %r" % ids
 	label = "tool=Bash id=" + ids[0]
 	recs = [json.loads(l) for l in open(jpath)]
-	bad = [r for r in recs if r.get("verdict") in ("denied", "refused") and "label" not in r]
+	# glibc asks nscd first at every user lookup: a socket that is not
+	# there, denied, journaled, not printed; not the agent's doing.
+	def absent_socket(r):
+	    e = r.get("effect", "")
+	    return e.startswith("denied unix connect /") and not os.path.exists(e.split(" ")[3])
+	bad = [r for r in recs if r.get("verdict") in ("denied", "refused") and "label" not in r
+	       and not absent_socket(r)]
 	assert not bad, "refusals no tool call caused (housekeeping): %s" % [r.get("effect") for r in bad]
 	made = [r for r in recs if r.get("type") == "file" and r.get("path") == ws + "/made-by-tool"]
 	assert made, "no file record of the workspace write"
@@ -104,9 +110,10 @@ check_journal() {	# journal id-field
 	    "workspace write labelled %r, not %r" % ([r.get("label") for r in made], label)
 	refused = [r for r in recs if r.get("verdict") in ("denied", "refused")]
 	eff = " | ".join(r.get("effect", "") for r in refused)
-	assert any(d + "/outside" in r.get("effect", "") and r.get("label") == label for r in refused), \
+	assert any(r.get("effect", "").startswith("refused ") and d in r["effect"] and
+	           "/outside (" in r["effect"] and r.get("label") == label for r in refused), \
 	    "the write outside is not a labelled refusal: " + eff
-	assert any("127.0.0.1:" + blocked in r.get("effect", "") and r.get("label") == label
+	assert any(r.get("effect") == "denied connect 127.0.0.1:" + blocked and r.get("label") == label
 	           for r in refused), "the connect to port %s is not a labelled refusal: %s" % (blocked, eff)
 	start = recs[0]
 	assert start["box"]["user"]["uid"] != 0, "fence_start box: %r" % start["box"]
@@ -124,7 +131,7 @@ test_claude_code_fenced_as_the_user() {
 	as_user
 	need_agents
 	start_model
-	test_policy claude-code
+	make_policy claude-code
 	# Claude Code's hook, installed the documented way before the fence
 	# (~/.claude/settings.json is protected inside it).
 	mkdir -m 0700 "$H/.claude"
@@ -155,7 +162,7 @@ test_codex_fenced_as_the_user() {
 	as_user
 	need_agents
 	start_model
-	test_policy codex
+	make_policy codex
 	# Codex's own configuration, as a user writes it: the scripted
 	# provider, the BASH_ENV labeller, and what Codex fetches by itself
 	# at start turned off (github.com, ab.chatgpt.com: not loopback).
@@ -215,9 +222,12 @@ test_npm_install_cold_and_warm_cache() {
 	t2=$(af_now)
 	[ -f "$WS/node_modules/is-number/package.json" ] || fail "not installed from the warm cache: $OUT $ERR"
 	$PY - "$j1" "$j2" <<-'EOF' || fail "refusals in npm's journals"
-	import json, sys
+	import json, os, sys
+	def absent_socket(e):
+	    return e.startswith("denied unix connect /") and not os.path.exists(e.split(" ")[3])
 	for p in sys.argv[1:]:
-	    bad = [r.get("effect") for r in map(json.loads, open(p)) if r.get("verdict") in ("denied", "refused")]
+	    bad = [r.get("effect") for r in map(json.loads, open(p))
+	           if r.get("verdict") in ("denied", "refused") and not absent_socket(r.get("effect", ""))]
 	    assert not bad, "%s: %s" % (p, bad)
 	EOF
 	echo "npm install: cold $(awk -v a="$t0" -v b="$t1" 'BEGIN{print b-a}') s, warm $(awk -v a="$t1" -v b="$t2" 'BEGIN{print b-a}') s"
@@ -255,6 +265,9 @@ test_user_sudo_and_user_flag() {
 	assert_contains "$OUT" "$UID_ $GID_ $(id -G "$AGENT_USER") $H $AGENT_USER $AGENT_USER none" "as sudo's user"
 	assert_contains "$OUT" "CapPrm:	0000000000000000 CapEff:	0000000000000000 CapBnd:	0000000000000000" "no capabilities"
 	assert_not_contains "$ERR" "runs as root" "no root note"
+	# id's user lookups try nscd's socket, which is not there: denied,
+	# not shouted about.
+	[ -e /var/run/nscd/socket ] || assert_not_contains "$ERR" "nscd" "no line for an absent socket"
 	assert_eq "$UID_ $GID_" "$(stat -c '%u %g' mine)" "the file is the user's"
 	rm -f mine
 	assert_exit 0 "$AF" run "${P[@]}" --user "$AGENT_USER" -- sh -c "$probe"
@@ -276,6 +289,7 @@ test_user_sudo_and_user_flag() {
 	assert_contains "$ERR" "the workspace $D/closed is not open to $AGENT_USER: Permission denied" "closed workspace"
 	# A writable path run creates is made as the user: not through a
 	# link the user planted to a place only root may write.
+	rm -rf "$H/.cache"
 	ln -s /etc "$H/.cache"
 	chown -h "$AGENT_USER:" "$H/.cache"
 	assert_exit 125 "${SUDO[@]}" "$AF" run "${P[@]}" -- true
