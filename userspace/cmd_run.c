@@ -291,6 +291,10 @@ int cmd_run(int argc, char **argv)
 		goto out;
 	}
 	box.cred = &user.cred;
+	if (user.cred.set && (c = af_pty_chown(box.pty, user.cred.uid, user.cred.gid))) {
+		af_err("cannot give the command's terminal to %s: %s", user.name, strerror(-c));
+		goto out;
+	}
 	if (af_verbose) {
 		af_user_format(&user, why, sizeof(why));
 		af_debug("the command runs as %s, HOME %s (%s)", why, user.home, user.source);

@@ -283,6 +283,11 @@ test_user_sudo_and_user_flag() {
 	assert_contains "$ERR" "the command runs as root: agentfence was started as root, not through sudo" "said"
 	assert_exit 2 "$AF" run "${P[@]}" --user no-such-user-af -- true
 	assert_contains "$ERR" "--user no-such-user-af: no such user" "unknown user"
+	# On a terminal, the command's pty is the user's: it can reopen it.
+	assert_exit 0 $PY "$HELPERS/ptyrun.py" -- "${SUDO[@]}" "$AF" run "${P[@]}" -- \
+		sh -c 'stat -c "pty owner %u" "$(tty)"; : >"$(tty)" && echo reopened'
+	assert_contains "$OUT" "pty owner $UID_" "the pty's owner"
+	assert_contains "$OUT" "reopened" "the user reopens its terminal"
 	# A workspace the user cannot enter is refused before anything runs.
 	mkdir -m 0700 "$D/closed"
 	assert_exit 2 "${SUDO[@]}" "$AF" run "${P[@]}" --workspace "$D/closed" -- true
