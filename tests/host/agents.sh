@@ -284,7 +284,7 @@ test_user_sudo_and_user_flag() {
 	assert_exit 2 "$AF" run "${P[@]}" --user no-such-user-af -- true
 	assert_contains "$ERR" "--user no-such-user-af: no such user" "unknown user"
 	# On a terminal, the command's pty is the user's: it can reopen it.
-	assert_exit 0 $PY "$HELPERS/ptyrun.py" -- "${SUDO[@]}" "$AF" run "${P[@]}" -- \
+	assert_exit 0 $PY "$TOP/tests/helpers/ptyrun.py" -- "${SUDO[@]}" "$AF" run "${P[@]}" -- \
 		sh -c 'stat -c "pty owner %u" "$(tty)"; : >"$(tty)" && echo reopened'
 	assert_contains "$OUT" "pty owner $UID_" "the pty's owner"
 	assert_contains "$OUT" "reopened" "the user reopens its terminal"
