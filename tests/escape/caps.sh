@@ -139,6 +139,7 @@ test_dangerous_grant_warns() {
 # user's; the fence still holds its writes.
 test_as_a_user_no_way_back() {
 	esc_policy
+	chmod 755 "$T"
 	chmod 1777 "$T/ws"
 	assert_exit 0 "$AF" run ${BACKEND:+--backend "$BACKEND"} --policy "$T/p.yaml" --workspace "$T/ws" \
 		--no-journal -q --user nobody -- sh -c '
