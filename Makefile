@@ -7,6 +7,7 @@
 #   make check-asan unit tests under ASan/UBSan
 #   make bench      benchmarks (bench/RESULTS.md)
 #   make fuzz       build the libFuzzer targets (tests/unit/fuzz_*.c) into $(OUTPUT)/fuzz
+#   make install    PREFIX (/usr/local), DESTDIR: binary, man page, policies, agent helpers
 #   V=1             show full commands
 
 OUTPUT ?= build
@@ -48,7 +49,7 @@ TEST_HELPERS := $(patsubst tests/helpers/%.c,$(OUTPUT)/tests/helpers/%,$(wildcar
 BENCH_BINS := $(patsubst bench/%.c,$(OUTPUT)/bench/%,$(wildcard bench/*.c))
 
 .DELETE_ON_ERROR:
-.PHONY: all deps run test test-unit test-host test-vm check-asan bench clean kernels vmlinux.h fuzz
+.PHONY: install all deps run test test-unit test-host test-vm check-asan bench clean kernels vmlinux.h fuzz
 
 all: $(OUTPUT)/agentfence $(OUTPUT)/agentfence.1 $(UNIT_BINS) $(TEST_HELPERS) $(BENCH_BINS)
 
@@ -171,6 +172,14 @@ fuzz: $(OUTPUT)/fuzz/fuzz_policy $(OUTPUT)/fuzz/fuzz_dns
 bench: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)bench/run
+
+PREFIX ?= /usr/local
+install: $(OUTPUT)/agentfence $(OUTPUT)/agentfence.1
+	$(Q)install -D -m 0755 $(OUTPUT)/agentfence $(DESTDIR)$(PREFIX)/bin/agentfence
+	$(Q)install -D -m 0644 $(OUTPUT)/agentfence.1 $(DESTDIR)$(PREFIX)/share/man/man1/agentfence.1
+	$(Q)install -d $(DESTDIR)$(PREFIX)/share/agentfence/policies $(DESTDIR)$(PREFIX)/share/agentfence/agents
+	$(Q)install -m 0644 policies/*.yaml $(DESTDIR)$(PREFIX)/share/agentfence/policies/
+	$(Q)install -m 0644 policies/agents/* $(DESTDIR)$(PREFIX)/share/agentfence/agents/
 
 clean:
 	$(Q)rm -rf $(OUTPUT)/agentfence $(OUTPUT)/userspace $(OUTPUT)/bpf $(OUTPUT)/tests \

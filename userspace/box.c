@@ -116,7 +116,7 @@ int af_box_enter(const struct af_box *b, const char **why)
 		if (err)
 			return err;
 	}
-	err = af_caps_apply(b->caps, why);
+	err = af_caps_apply(b->caps, b->cred, why);
 	if (err)
 		return err;
 	err = af_seccomp_install(&b->filter);
@@ -138,6 +138,14 @@ void af_box_json(struct af_json *w, const char *key, const struct af_box *b)
 	af_json_str(w, "inheritable", caps);
 	af_json_str(w, "ambient", caps);
 	af_json_str(w, "securebits", "noroot,no_setuid_fixup,keep_caps_locked");
+	af_json_end(w);
+	af_json_object(w, "user");
+	af_json_u64(w, "uid", b->cred && b->cred->set ? b->cred->uid : 0);
+	af_json_u64(w, "gid", b->cred && b->cred->set ? b->cred->gid : 0);
+	af_json_array(w, "groups");
+	for (size_t i = 0; b->cred && b->cred->set && i < b->cred->ngroups; i++)
+		af_json_u64(w, NULL, b->cred->groups[i]);
+	af_json_end(w);
 	af_json_end(w);
 	af_json_bool(w, "no_new_privs", true);
 	af_json_object(w, "seccomp");
@@ -164,6 +172,11 @@ void af_box_print(FILE *f, const struct af_box *b, const char *in)
 	af_caps_format(b->caps, caps, sizeof(caps));
 	fprintf(f, "%scapabilities:      %s (bounding, permitted, effective, inheritable, "
 		"ambient); securebits noroot, locked\n", in, caps[0] ? caps : "none");
+	if (b->cred && b->cred->set)
+		fprintf(f, "%suser:              uid %u, gid %u, %zu supplementary groups\n", in,
+			(unsigned)b->cred->uid, (unsigned)b->cred->gid, b->cred->ngroups);
+	else
+		fprintf(f, "%suser:              root (uid 0), without its capabilities\n", in);
 	fprintf(f, "%sno_new_privs:      yes\n", in);
 	fprintf(f, "%sseccomp:           %u rules, %u instructions, sha256 %s\n", in,
 		b->filter.rules, b->filter.len, b->filter.sha256);

@@ -18,6 +18,9 @@ struct af_box {
 	const struct af_policy *policy;
 	bool landlock;			/* restrict with Landlock (the fs backend) */
 	uint64_t caps;
+	/* Whom the command runs as (user.h); NULL or !set: as root. The
+	 * caller fills it in after af_box_prepare and keeps it. */
+	const struct af_cred *cred;
 	struct af_seccomp filter;
 	struct af_pty *pty;		/* NULL: stdio is no terminal */
 };

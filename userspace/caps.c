@@ -89,7 +89,7 @@ void af_caps_format(uint64_t mask, char *buf, size_t size)
 	}
 }
 
-int af_caps_apply(uint64_t keep, const char **why)
+int af_caps_apply(uint64_t keep, const struct af_cred *cred, const char **why)
 {
 	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
 	struct __user_cap_data_struct data[2] = {};
@@ -118,10 +118,26 @@ int af_caps_apply(uint64_t keep, const char **why)
 		*why = "PR_SET_SECUREBITS";
 		return -errno;
 	}
-	/* Running as the invoking user (setresgid, setgroups, setresuid)
-	 * belongs here: CAP_SETUID is still held, and with
-	 * SECBIT_NO_SETUID_FIXUP the change leaves the sets alone for the
-	 * capset below to decide. */
+	/* Running as the invoking user: CAP_SETUID and CAP_SETGID are
+	 * still held, and with SECBIT_NO_SETUID_FIXUP the change leaves
+	 * the sets alone for the capset below to decide. Groups first:
+	 * setgroups needs CAP_SETGID, which the uid change does not take
+	 * away here but would elsewhere. Raw system calls: glibc's
+	 * wrappers broadcast to threads, which this child has none of. */
+	if (cred && cred->set) {
+		if (syscall(SYS_setgroups, cred->ngroups, cred->groups)) {
+			*why = "setgroups";
+			return -errno;
+		}
+		if (syscall(SYS_setresgid, cred->gid, cred->gid, cred->gid)) {
+			*why = "setresgid";
+			return -errno;
+		}
+		if (syscall(SYS_setresuid, cred->uid, cred->uid, cred->uid)) {
+			*why = "setresuid";
+			return -errno;
+		}
+	}
 	data[0].permitted = data[0].effective = data[0].inheritable = (uint32_t)keep;
 	data[1].permitted = data[1].effective = data[1].inheritable = (uint32_t)(keep >> 32);
 	if (syscall(SYS_capset, &hdr, data)) {

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "backend.h"
 #include "sysfilter.h"
@@ -17,7 +18,10 @@ const char af_usage_doctor[] =
 	"why the better ones are unavailable, and how to enable them. Each BPF LSM\n"
 	"probe loads a program, triggers its hook and checks that it ran. Then the\n"
 	"process box run applies on every backend, seccomp filter entries included.\n"
-	"Exit 0 when some backend can fence, 3 when none can.\n";
+	"Not as root, the BPF probes cannot run: doctor says so instead of naming a\n"
+	"backend (run needs root too: sudo agentfence doctor).\n"
+	"Exit 0 when some backend can fence, 3 when none can (or, not as root, when\n"
+	"that could not be probed).\n";
 
 static const char *res(int err, const char *step, char *buf, size_t n)
 {
@@ -110,7 +114,7 @@ int cmd_doctor(int argc, char **argv)
 	enum af_backend best;
 	char reason[512], a[256], b[256], ll[64];
 	const char *cg, *gl;
-	bool json = false;
+	bool json = false, root = geteuid() == 0;
 	int i;
 
 	for (i = 1; i < argc; i++) {
@@ -139,6 +143,12 @@ int cmd_doctor(int argc, char **argv)
 		snprintf(ll, sizeof(ll), "unavailable: %s", strerror(-p->landlock_abi));
 	cg = res(p->lsm_cgroup, p->lsm_cgroup_step, a, sizeof(a));
 	gl = res(p->lsm_global, p->lsm_global_step, b, sizeof(b));
+	/* Loading a program needs root here: a failed load says nothing
+	 * about the kernel, so it is no answer. */
+	if (!root) {
+		cg = gl = "not probed: loading BPF programs needs root";
+		best = AF_BACKEND_NONE;
+	}
 
 	if (json) {
 		putchar('{');
@@ -153,8 +163,14 @@ int cmd_doctor(int argc, char **argv)
 		json_kv("cgroup2", p->cgroup2, true);
 		json_kv("bpf_lsm", reason, true);
 		print_box(true);
-		json_kv("backend", af_backend_name(best), false);
-		puts("}");
+		if (!root) {
+			json_kv("not_probed", "BPF LSM (lsm_cgroup, lsm), the network fence's cgroup "
+				"programs and cgroup creation: they need root (sudo agentfence doctor)", true);
+			printf("\"backend\":null}\n");
+		} else {
+			json_kv("backend", af_backend_name(best), false);
+			puts("}");
+		}
 	} else {
 		printf("kernel:            %s\n", p->kernel);
 		printf("active LSMs:       %s\n", p->lsm_list_err ? "(unreadable)" : p->lsm_list);
@@ -165,10 +181,15 @@ int cmd_doctor(int argc, char **argv)
 		printf("lsm probe:         %s\n", gl);
 		printf("landlock:          %s\n", ll);
 		printf("cgroup2 mount:     %s\n", p->cgroup2[0] ? p->cgroup2 : "none");
-		printf("backend:           %s\n", af_backend_name(best));
-		if (best != AF_BACKEND_LSM_CGROUP)
+		if (!root)
+			printf("backend:           unknown: not probed as uid %u: loading BPF programs, "
+			       "the network fence and the fence's cgroup need root (sudo agentfence "
+			       "doctor); agentfence run needs root too\n", (unsigned)geteuid());
+		else
+			printf("backend:           %s\n", af_backend_name(best));
+		if (root && best != AF_BACKEND_LSM_CGROUP)
 			printf("why not BPF LSM:   %s\n", reason);
-		if (best == AF_BACKEND_LANDLOCK)
+		if (root && best == AF_BACKEND_LANDLOCK)
 			printf("landlock covers:   writes for `run` only, with a mount namespace for "
 			       "chmod, chown, utimes, xattrs, inode flags, deny_read and protected "
 			       "paths; not protected paths made later%s\n",

@@ -34,11 +34,17 @@ bool af_exec_label(void *ctx, const char *filename, const char *argv, size_t len
 	size_t off = 0, k = 0, i;
 
 	(void)ctx;
+	/* Whole arguments only: the kernel's copy may cut the last one (a
+	 * long command after "--"), which must not cost the label. */
 	while (off < len && k < ARRAY_SIZE(args)) {
+		size_t n = strnlen(argv + off, len - off);
+
+		if (n == len - off)
+			break;
 		args[k++] = argv + off;
-		off += strnlen(argv + off, len - off) + 1;
+		off += n + 1;
 	}
-	if (k < 3 || off > len || strcmp(args[1], "exec"))
+	if (k < 3 || strcmp(args[1], "exec"))
 		return false;
 	/* This very program, by name or by identity. */
 	base = strrchr(filename, '/');

@@ -19,6 +19,7 @@
 #include "landlock.h"
 #include "mountns.h"
 #include "supervisor.h"
+#include "user.h"
 #include "util.h"
 
 const char af_usage_run[] =
@@ -31,6 +32,9 @@ const char af_usage_run[] =
 	"\n"
 	"  -p, --policy FILE      policy to enforce (default: the built-in coding-agent policy)\n"
 	"  -w, --workspace DIR    value of ${WORKSPACE} (default: the current directory)\n"
+	"  -u, --user NAME|UID    run COMMAND as this user, with its groups and HOME\n"
+	"                         (default: the user who ran sudo, from SUDO_UID; root only\n"
+	"                         with --user root, or when started as root without sudo)\n"
 	"  -b, --backend NAME     auto, lsm_cgroup, lsm or landlock (default: auto, the best\n"
 	"                         this kernel has; see agentfence doctor)\n"
 	"      --audit            allow everything, report what enforce would deny\n"
@@ -127,6 +131,7 @@ int cmd_run(int argc, char **argv)
 		{ "policy", required_argument, NULL, 'p' },
 		{ "workspace", required_argument, NULL, 'w' },
 		{ "backend", required_argument, NULL, 'b' },
+		{ "user", required_argument, NULL, 'u' },
 		{ "audit", no_argument, NULL, 'A' },
 		{ "strict", no_argument, NULL, 'S' },
 		{ "quiet", no_argument, NULL, 'q' },
@@ -137,7 +142,7 @@ int cmd_run(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
-	const char *policy_file = NULL, *ws_arg = ".", *journal_arg = NULL;
+	const char *policy_file = NULL, *ws_arg = ".", *journal_arg = NULL, *user_arg = NULL;
 	char journal[PATH_MAX], workspace[PATH_MAX], name[64];
 	uint64_t journal_max = 0;
 	bool no_journal = false, audit = false, strict = false, quiet = false;
@@ -146,13 +151,15 @@ int cmd_run(int argc, char **argv)
 	struct af_sup *sup = NULL;
 	struct af_policy *p = NULL;
 	struct af_box box = {};
+	struct af_user user = {};
 	char why[1024];
+	size_t i;
 	int c, status = 0, ret = AF_EXIT_SETUP;
 	struct stat st;
 	struct child ch;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+p:w:b:qvh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+p:w:b:u:qvh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			policy_file = optarg;
@@ -165,6 +172,9 @@ int cmd_run(int argc, char **argv)
 				af_err("unknown backend '%s' (auto, lsm_cgroup, lsm, landlock)", optarg);
 				return AF_EXIT_USAGE;
 			}
+			break;
+		case 'u':
+			user_arg = optarg;
 			break;
 		case 'A':
 			audit = true;
@@ -210,16 +220,64 @@ int cmd_run(int argc, char **argv)
 		af_err("workspace %s: not a directory", ws_arg);
 		return AF_EXIT_USAGE;
 	}
-	if (geteuid() != 0)
-		af_warn("not running as root: creating a cgroup and loading BPF will likely fail");
+	/* Unprivileged, only Landlock would be left: no network fence, no
+	 * process events, a journal the command could reach. Not offered. */
+	if (geteuid() != 0) {
+		af_err("needs root: a fence is a cgroup with BPF programs attached, which only root "
+		       "can make (sudo agentfence run ...: COMMAND still runs as you)");
+		return AF_EXIT_NOFENCE;
+	}
+	if (af_user_resolve(user_arg, &user, why, sizeof(why))) {
+		af_err("%s", why);
+		return AF_EXIT_USAGE;
+	}
+	/* Before the policy: its ${HOME} is the user's. */
+	if (af_user_environ(&user)) {
+		af_err("cannot set the command's environment: %s", strerror(errno));
+		goto out_user;
+	}
 	/* Missing deny_read paths have nothing to protect: say so with -v. */
-	if (af_load_policy(policy_file, workspace, af_verbose > 0, &p))
+	if (af_load_policy(policy_file, workspace, af_verbose > 0, &p)) {
+		af_user_free(&user);
 		return AF_EXIT_FAIL;
+	}
+	for (i = 0; i < p->n_env; i++) {
+		char *eq = strchr(p->env[i], '=');
+
+		*eq = '\0';
+		c = setenv(p->env[i], eq + 1, 1);
+		*eq = '=';
+		if (c) {
+			af_err("spec.env %s: %s", p->env[i], strerror(errno));
+			goto out;
+		}
+	}
 	if (audit)
 		p->mode = AF_MODE_AUDIT;
 	if (!no_journal && af_sup_journal_path(journal_arg, p, journal, sizeof(journal))) {
 		af_policy_free(p);
+		af_user_free(&user);
 		return AF_EXIT_USAGE;
+	}
+	if (user.cred.set) {
+		/* Root's journal directory is not the user's state. */
+		unsetenv("XDG_STATE_HOME");
+	} else if (!quiet) {
+		if (!strcmp(user.source, "--user"))
+			af_note("the command runs as root (--user root), with no capability but "
+				"its policy's");
+		else
+			af_note("the command runs as root: agentfence was started as root, not "
+				"through sudo (--user NAME runs it as NAME)");
+	}
+	if (af_user_check_workspace(&user, workspace, why, sizeof(why))) {
+		af_err("%s", why);
+		ret = AF_EXIT_USAGE;
+		goto out;
+	}
+	if (af_user_create_paths(&user, p, why, sizeof(why))) {
+		af_err("%s", why);
+		goto out;
 	}
 	if (af_sup_open(&sup))
 		goto out;
@@ -231,6 +289,15 @@ int cmd_run(int argc, char **argv)
 	if (c) {
 		af_err("cannot prepare the command's box: %s", why);
 		goto out;
+	}
+	box.cred = &user.cred;
+	if (user.cred.set && (c = af_pty_chown(box.pty, user.cred.uid, user.cred.gid))) {
+		af_err("cannot give the command's terminal to %s: %s", user.name, strerror(-c));
+		goto out;
+	}
+	if (af_verbose) {
+		af_user_format(&user, why, sizeof(why));
+		af_debug("the command runs as %s, HOME %s (%s)", why, user.home, user.source);
 	}
 	if (af_verbose)
 		af_box_print(stderr, &box, "agentfence: box: ");
@@ -271,5 +338,7 @@ out:
 	af_sup_close(sup);
 	af_box_free(&box);
 	af_policy_free(p);
+out_user:
+	af_user_free(&user);
 	return ret;
 }

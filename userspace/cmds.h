@@ -14,6 +14,7 @@ int cmd_doctor(int argc, char **argv);
 int cmd_log(int argc, char **argv);
 int cmd_tail(int argc, char **argv);
 int cmd_exec(int argc, char **argv);
+int cmd_hook(int argc, char **argv);
 
 extern const char af_usage_run[];
 extern const char af_usage_policy[];
@@ -21,6 +22,7 @@ extern const char af_usage_doctor[];
 extern const char af_usage_log[];
 extern const char af_usage_tail[];
 extern const char af_usage_exec[];
+extern const char af_usage_hook[];
 
 /* The policy `run` uses when none is given: policies/coding-agent.yaml,
  * compiled in. */

@@ -148,8 +148,11 @@ static int compile_roots(const struct af_policy *p, const struct af_idents *ids,
 			struct af_root_entry *re;
 
 			if (id->err) {
-				/* Nothing to protect; the policy warned already. */
-				if (lists[i].kind == AF_ROOT_DENY_READ && id->err == -ENOENT)
+				/* Nothing to protect; the policy warned already. A
+				 * writable path run creates (create:) is checked
+				 * without it: one fewer root only narrows. */
+				if ((lists[i].kind == AF_ROOT_DENY_READ || r->create) &&
+				    id->err == -ENOENT)
 					continue;
 				return located(err, p, r->loc, id->err, "%s: %s", r->path,
 					       strerror(-id->err));

@@ -27,6 +27,7 @@ static const struct cmd cmds[] = {
 	{ "log", cmd_log, af_usage_log, "verify the hash chain of fence journals" },
 	{ "tail", cmd_tail, af_usage_tail, "show a fence journal's records, or follow them" },
 	{ "exec", cmd_exec, af_usage_exec, "run a command as a labelled tool call of a fenced agent" },
+	{ "hook", cmd_hook, af_usage_hook, "an agent's PreToolUse hook: label its shell tool calls" },
 };
 
 static void usage(FILE *f)

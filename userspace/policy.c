@@ -681,23 +681,23 @@ static void normalize_path(const char *in, char *out)
 	out[o] = '\0';
 }
 
-static int expand_path(struct ctx *c, const struct node *n, const char *raw,
-		       char *out)
+/* ${WORKSPACE} and ${HOME} in raw, into buf (size bytes); what names
+ * it in messages ("path", "value"). */
+static int expand_vars(struct ctx *c, const struct node *n, const char *raw, const char *what,
+		       char *buf, size_t size)
 {
-	char buf[PATH_MAX], d[DISP_MAX + 16];
+	char d[DISP_MAX + 16];
 	const char *val, *end;
 	size_t i, o = 0, vlen;
 
 	for (i = 0; raw[i]; i++)
 		if ((unsigned char)raw[i] < 0x20 || raw[i] == 0x7f)
-			return fail(c, n->loc, "path '%s' contains a control character",
+			return fail(c, n->loc, "%s '%s' contains a control character", what,
 				    DISP(d, raw));
-	if (!raw[0])
-		return fail(c, n->loc, "path must not be empty");
 
 	for (i = 0; raw[i]; ) {
 		if (raw[i] != '$' || raw[i + 1] != '{') {
-			if (o + 1 >= sizeof(buf))
+			if (o + 1 >= size)
 				goto too_long;
 			buf[o++] = raw[i++];
 			continue;
@@ -716,27 +716,39 @@ static int expand_path(struct ctx *c, const struct node *n, const char *raw,
 			if (!val || !val[0])
 				return fail(c, n->loc, "${HOME} is not set");
 		} else {
-			return fail(c, n->loc, "unknown variable '%s' in path (only ${WORKSPACE} and ${HOME} are defined)",
-				    disp(d, raw + i, vlen + 3));
+			return fail(c, n->loc, "unknown variable '%s' in %s (only ${WORKSPACE} and ${HOME} are defined)",
+				    disp(d, raw + i, vlen + 3), what);
 		}
 		vlen = strlen(val);
-		if (o + vlen >= sizeof(buf))
+		if (o + vlen >= size)
 			goto too_long;
 		memcpy(buf + o, val, vlen);
 		o += vlen;
 		i = end - raw + 1;
 	}
 	buf[o] = '\0';
+	return 0;
 
+too_long:
+	return fail(c, n->loc, "%s '%s' is longer than %zu bytes", what, DISP(d, raw), size - 1);
+}
+
+static int expand_path(struct ctx *c, const struct node *n, const char *raw,
+		       char *out)
+{
+	char buf[PATH_MAX], d[DISP_MAX + 16];
+	int err;
+
+	if (!raw[0])
+		return fail(c, n->loc, "path must not be empty");
+	err = expand_vars(c, n, raw, "path", buf, sizeof(buf));
+	if (err)
+		return err;
 	if (buf[0] != '/')
 		return fail(c, n->loc, "path '%s' is not absolute%s", DISP(d, buf),
 			    buf[0] == '~' ? " (use ${HOME} instead of ~)" : "");
 	normalize_path(buf, out);
 	return 0;
-
-too_long:
-	return fail(c, n->loc, "path '%s' is longer than %d bytes", DISP(d, raw),
-		    PATH_MAX - 1);
 }
 
 static int add_warning(struct ctx *c, struct af_loc loc, const char *fmt, ...)
@@ -837,13 +849,37 @@ static int check_components(struct ctx *c, const struct node *n, const char *pat
 static int parse_path(struct ctx *c, const struct node *n, enum path_list pl,
 		      struct af_path_rule *rules, size_t idx)
 {
+	static const struct keydef item[] = {
+		{ .name = "path", .required = true }, { .name = "create" },
+	};
 	struct af_path_rule *r = &rules[idx];
 	char path[PATH_MAX], d[DISP_MAX + 16], e[64];
+	const struct node *iv[2], *ik[2];
+	enum af_create create = AF_CREATE_NONE;
 	const char *raw;
 	struct stat st;
 	size_t i;
 	int err;
 
+	/* A writable path run may create: {path: P, create: directory}. */
+	if (pl == PL_WRITABLE && n->kind == N_MAP) {
+		err = walk_map(c, n, "a spec.filesystem.writable item", item, 2, iv, ik);
+		if (err)
+			return err;
+		if (iv[1]) {
+			err = get_str(c, iv[1], "create", &raw);
+			if (err)
+				return err;
+			if (!strcmp(raw, "directory"))
+				create = AF_CREATE_DIR;
+			else if (!strcmp(raw, "file"))
+				create = AF_CREATE_FILE;
+			else
+				return fail(c, iv[1]->loc, "unknown create '%s' (expected directory or file)",
+					    DISP(d, raw));
+		}
+		n = iv[0];
+	}
 	err = get_str(c, n, "path", &raw);
 	if (err)
 		return err;
@@ -867,6 +903,7 @@ static int parse_path(struct ctx *c, const struct node *n, enum path_list pl,
 	r->loc = n->loc;
 	r->raw = strdup(raw);
 	r->path = strdup(path);
+	r->create = create;
 	if (!r->raw || !r->path)
 		return oom(c);
 
@@ -880,6 +917,9 @@ static int parse_path(struct ctx *c, const struct node *n, enum path_list pl,
 	err = errno;
 	switch (pl) {
 	case PL_WRITABLE:
+		/* run makes it, as the user, before the fence starts. */
+		if (create && err == ENOENT)
+			return 0;
 		if (err == ENOENT || err == ENOTDIR)
 			return fail(c, n->loc, "writable path '%s' does not exist",
 				    DISP(d, path));
@@ -1677,18 +1717,84 @@ static bool valid_name(const char *s)
 	return true;
 }
 
+/* A variable name as POSIX shells take it: [A-Za-z_][A-Za-z0-9_]*. */
+static bool valid_env_name(const char *s, size_t len)
+{
+	size_t i;
+
+	if (!len || len > 128 || IS_DIGIT(s[0]))
+		return false;
+	for (i = 0; i < len; i++)
+		if (!IS_LOWER(TO_LOWER(s[i])) && !IS_DIGIT(s[i]) && s[i] != '_')
+			return false;
+	return true;
+}
+
+static int parse_env(struct ctx *c, const struct node *map)
+{
+	/* What the box and the journal depend on is not the policy's to
+	 * move: the loader's variables would run code in every process
+	 * of the fence before its first instruction. */
+	static const char *const refused[] = {
+		"HOME", "USER", "LOGNAME", "PATH", "LD_PRELOAD", "LD_LIBRARY_PATH", "LD_AUDIT",
+	};
+	char val[AF_ENV_VALUE_MAX], d[DISP_MAX + 16];
+	struct af_policy *p = c->p;
+	const struct node *k;
+	const char *raw;
+	size_t i, j, len;
+	int err;
+
+	err = want(c, map, N_MAP, "spec.env");
+	if (err)
+		return err;
+	if (map->n / 2 > AF_POLICY_MAX_ENV)
+		return fail(c, map->kids[2 * AF_POLICY_MAX_ENV]->loc,
+			    "too many entries in spec.env (max %d)", AF_POLICY_MAX_ENV);
+	p->env = calloc(map->n / 2 + 1, sizeof(*p->env));
+	if (!p->env)
+		return oom(c);
+	for (i = 0; i + 1 < map->n; i += 2) {
+		k = map->kids[i];
+		if (memchr(k->str, 0, k->len) || !valid_env_name(k->str, k->len))
+			return fail(c, k->loc, "invalid variable name '%s' in spec.env "
+				    "(letters, digits and '_', not starting with a digit)", DISPN(d, k));
+		for (j = 0; j < ARRAY_LEN(refused); j++)
+			if (k->len == strlen(refused[j]) && !memcmp(k->str, refused[j], k->len))
+				return fail(c, k->loc, "spec.env may not set %s (run sets it, or it "
+					    "would change what every process of the fence runs)",
+					    refused[j]);
+		for (j = 0; j < p->n_env; j++)
+			if (!strncmp(p->env[j], k->str, k->len) && p->env[j][k->len] == '=')
+				return fail(c, k->loc, "duplicate key '%s' in spec.env", DISPN(d, k));
+		err = get_str(c, map->kids[i + 1], "a spec.env value", &raw);
+		if (err)
+			return err;
+		err = expand_vars(c, map->kids[i + 1], raw, "value", val, sizeof(val));
+		if (err)
+			return err;
+		len = k->len + 1 + strlen(val) + 1;
+		p->env[p->n_env] = malloc(len);
+		if (!p->env[p->n_env])
+			return oom(c);
+		snprintf(p->env[p->n_env], len, "%.*s=%s", (int)k->len, k->str, val);
+		p->n_env++;
+	}
+	return 0;
+}
+
 static int parse_spec(struct ctx *c, const struct node *map)
 {
 	static const struct keydef defs[] = {
 		{ .name = "mode" }, { .name = "filesystem" }, { .name = "network" },
-		{ .name = "events" }, { .name = "process" },
+		{ .name = "events" }, { .name = "process" }, { .name = "env" },
 	};
-	const struct node *vals[5], *keys[5];
+	const struct node *vals[6], *keys[6];
 	char d[DISP_MAX + 16];
 	const char *mode;
 	int err;
 
-	err = walk_map(c, map, "spec", defs, 5, vals, keys);
+	err = walk_map(c, map, "spec", defs, 6, vals, keys);
 	if (err)
 		return err;
 	c->p->mode = AF_MODE_ENFORCE;
@@ -1722,6 +1828,11 @@ static int parse_spec(struct ctx *c, const struct node *map)
 	}
 	if (vals[4]) {
 		err = parse_process(c, vals[4]);
+		if (err)
+			return err;
+	}
+	if (vals[5]) {
+		err = parse_env(c, vals[5]);
 		if (err)
 			return err;
 	}
@@ -1910,6 +2021,9 @@ void af_policy_free(struct af_policy *p)
 	for (i = 0; i < p->n_dns_servers; i++)
 		free(p->dns_servers[i]);
 	free(p->dns_servers);
+	for (i = 0; i < p->n_env; i++)
+		free(p->env[i]);
+	free(p->env);
 	for (i = 0; i < p->n_warnings; i++)
 		free(p->warnings[i]);
 	free(p->warnings);
@@ -1992,7 +2106,11 @@ static void print_human(FILE *f, const struct af_policy *p)
 	fprintf(f, "  mode: %s\n", af_mode_name(p->mode));
 	fprintf(f, "  writable:%s\n", p->n_writable ? "" : " none");
 	for (i = 0; i < p->n_writable; i++)
-		fprintf(f, "    %s\n", p->writable[i].path);
+		fprintf(f, "    %s%s\n", p->writable[i].path,
+			!p->writable[i].create ? "" :
+			p->writable[i].exists ? " (create: exists)" :
+			p->writable[i].create == AF_CREATE_DIR ? " (create: run makes this directory)" :
+			" (create: run makes this file)");
 	fprintf(f, "  deny_read:%s\n", p->n_deny_read ? "" : " none");
 	for (i = 0; i < p->n_deny_read; i++)
 		fprintf(f, "    %s%s\n", p->deny_read[i].path,
@@ -2014,6 +2132,10 @@ static void print_human(FILE *f, const struct af_policy *p)
 	af_caps_format(p->caps, caps, sizeof(caps));
 	fprintf(f, "  process:\n    capabilities: %s\n    on_supervisor_exit: %s\n",
 		caps[0] ? caps : "none", af_on_exit_name(p->on_supervisor_exit));
+	if (p->n_env)
+		fprintf(f, "  env:\n");
+	for (i = 0; i < p->n_env; i++)
+		fprintf(f, "    %s\n", p->env[i]);
 	if (p->n_warnings)
 		fprintf(f, "  warnings:\n");
 	for (i = 0; i < p->n_warnings; i++)
@@ -2142,7 +2264,27 @@ static void print_json(FILE *f, const struct af_policy *p)
 	fputc(',', f);
 	json_key(f, "protected");
 	print_json_paths(f, p->protected, p->n_protected, false);
-	fputs("},", f);
+	fputc(',', f);
+	json_key(f, "create");
+	fputc('[', f);
+	for (i = 0, first = true; i < p->n_writable; i++) {
+		if (!p->writable[i].create)
+			continue;
+		if (!first)
+			fputc(',', f);
+		fputc('{', f);
+		json_key(f, "path");
+		json_str(f, p->writable[i].path);
+		fputc(',', f);
+		json_key(f, "as");
+		json_str(f, p->writable[i].create == AF_CREATE_DIR ? "directory" : "file");
+		fputc(',', f);
+		json_key(f, "exists");
+		json_bool(f, p->writable[i].exists);
+		fputc('}', f);
+		first = false;
+	}
+	fputs("]},", f);
 	json_key(f, "network");
 	if (p->has_network)
 		print_json_net(f, p);
@@ -2175,6 +2317,19 @@ static void print_json(FILE *f, const struct af_policy *p)
 	fputs("],", f);
 	json_key(f, "on_supervisor_exit");
 	json_str(f, af_on_exit_name(p->on_supervisor_exit));
+	fputs("},", f);
+	json_key(f, "env");
+	fputc('{', f);
+	for (i = 0; i < p->n_env; i++) {
+		char name[160];
+		const char *eq = strchr(p->env[i], '=');
+
+		snprintf(name, sizeof(name), "%.*s", (int)(eq - p->env[i]), p->env[i]);
+		if (i)
+			fputc(',', f);
+		json_key(f, name);
+		json_str(f, eq + 1);
+	}
 	fputs("},", f);
 	json_key(f, "warnings");
 	fputc('[', f);

@@ -19,12 +19,21 @@ struct af_loc {
 	int col;	/* 1-based */
 };
 
+/* spec.filesystem.writable's create: what run makes, as the user the
+ * command runs as, when the path does not exist yet (user.h). */
+enum af_create {
+	AF_CREATE_NONE = 0,
+	AF_CREATE_DIR = 1,	/* create: directory */
+	AF_CREATE_FILE = 2,	/* create: file */
+};
+
 struct af_path_rule {
 	char *path;		/* absolute, ${VAR} expanded, lexically normalized */
 	char *raw;		/* as written in the document */
 	struct af_loc loc;
 	bool exists;		/* stat() succeeded at load time */
 	bool relative;		/* spec.filesystem.protected: beneath every writable root */
+	enum af_create create;	/* writable: made by run when missing */
 };
 
 enum af_net_kind {
@@ -113,6 +122,12 @@ struct af_policy {
 	enum af_on_exit on_supervisor_exit;
 	struct af_loc process_loc;	/* of spec.process, {0, 0} when absent */
 
+	/* spec.env: "NAME=value" (${HOME}, ${WORKSPACE} expanded), set in
+	 * the command's environment: where an agent keeps its state, by
+	 * its own documented variable. */
+	char **env;
+	size_t n_env;
+
 	/* Non-fatal findings, each "file:line:col: warning: ..." */
 	char **warnings;
 	size_t n_warnings;
@@ -137,6 +152,8 @@ struct af_policy_vars {
 #define AF_PROTECT_NAME_MAX	31		/* bytes of a protected path's component */
 #define AF_NET_MAX_ALLOW	256		/* spec.network.allow items */
 #define AF_NET_MAX_DNS		16		/* spec.network.dns.servers */
+#define AF_POLICY_MAX_ENV	32		/* spec.env entries */
+#define AF_ENV_VALUE_MAX	4096		/* bytes of one expanded value */
 
 /* On failure: returns -errno-like negative value (-EINVAL for a bad
  * document, -ENOENT/-EACCES for an unreadable file, -ENOMEM) and writes

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -71,6 +72,17 @@ fail:
 		close(p->master);
 	free(p);
 	return i ? i : -EIO;
+}
+
+int af_pty_chown(struct af_pty *p, uid_t uid, gid_t gid)
+{
+	/* As login(1) leaves a terminal, the user's; mode 0600: no
+	 * write(1) messages from others. */
+	if (!p || p->slave < 0)
+		return 0;
+	if (fchown(p->slave, uid, gid) || fchmod(p->slave, 0600))
+		return -errno;
+	return 0;
 }
 
 int af_pty_child(const struct af_pty *p, const char **why)

@@ -6,6 +6,8 @@
 #ifndef AF_PTY_H
 #define AF_PTY_H
 
+#include <sys/types.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -15,6 +17,10 @@ struct af_pty;
 /* A pty when any of fds 0, 1, 2 is a terminal; *out is NULL (and 0 is
  * returned) when none is. Returns -errno with a reason in why. */
 int af_pty_open(struct af_pty **out, char *why, size_t why_size);
+
+/* Give the pty's slave to the user the command runs as (uid, gid;
+ * mode 0600), so that it can reopen its terminal (ttyname(3)). */
+int af_pty_chown(struct af_pty *p, uid_t uid, gid_t gid);
 
 /* In the child, after setsid(): make the pty its controlling terminal
  * and put it where the terminal was among fds 0-2. Async-signal-safe.

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -190,6 +191,24 @@ int af_sup_journal_path(const char *arg, const struct af_policy *p, char *out, s
 	return 0;
 }
 
+/* A unix connect to a socket that is not there (glibc tries nscd's
+ * before every user lookup, installed or not) fails without the fence
+ * too: denied and journaled all the same, but not worth a line. */
+static bool absent_socket(const void *data, size_t size, const struct af_decision *d)
+{
+	const struct af_ev_net *e = data;
+	char path[AF_UNIX_PATH + 1];
+	struct stat st;
+
+	if (d->op != AF_OP_UNIX_CONNECT || size < sizeof(*e) ||
+	    (e->flags & (AF_NETF_ABSTRACT | AF_NETF_RELATIVE | AF_NETF_DOTDOT)) ||
+	    !e->path_len || e->path_len > AF_UNIX_PATH || e->path[0] != '/')
+		return false;
+	memcpy(path, e->path, e->path_len);
+	path[e->path_len] = '\0';
+	return lstat(path, &st) && errno == ENOENT;
+}
+
 /* Every event of the fence: to its journal; denials to stderr too. */
 static void on_event(void *ctx, const void *data, size_t size)
 {
@@ -205,7 +224,7 @@ static void on_event(void *ctx, const void *data, size_t size)
 		af_recorder_lost(f->rec, af_fence_counter(f->fence, AF_CNT_RB_DROP));
 	/* Process and file events, allowed connects and answered lookups
 	 * go to the journal only. */
-	if (!d || d->verdict == AF_ALLOWED)
+	if (!d || d->verdict == AF_ALLOWED || absent_socket(data, size, d))
 		return;
 	if (af_event_format(data, size, line, sizeof(line))) {
 		f->bad_events++;

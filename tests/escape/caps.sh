@@ -133,4 +133,33 @@ test_dangerous_grant_warns() {
 	assert_contains "$OUT$ERR" "grants sys_admin, which reaches outside the fence" "warning"
 }
 
+# As a user (run --user, as under sudo): every uid and gid of the
+# command is the user's, it has no capability, and no way back to root
+# (setuid(0), a setuid binary, capset). The user's own file is the
+# user's; the fence still holds its writes.
+test_as_a_user_no_way_back() {
+	esc_policy
+	chmod 755 "$T"
+	chmod 1777 "$T/ws"
+	assert_exit 0 "$AF" run ${BACKEND:+--backend "$BACKEND"} --policy "$T/p.yaml" --workspace "$T/ws" \
+		--no-journal -q --user nobody -- sh -c '
+		grep -E "^(Uid|Gid|Groups|CapPrm|CapEff|CapBnd|CapAmb):" /proc/self/status | tr -s "\t " " "
+		touch mine && stat -c "mine %u" mine
+		/usr/bin/python3 -c "import os
+try:
+    os.setuid(0); print(\"setuid 0: ESCAPED\")
+except PermissionError: print(\"setuid 0: held\")"
+		su -c true root </dev/null >/dev/null 2>&1 && echo "su: ESCAPED" || echo "su: held"
+		echo x >'"$T/out/f"' 2>/dev/null && echo "outside: ESCAPED" || echo "outside: held"'
+	assert_contains "$OUT" "Uid: 65534 65534 65534 65534" "uids"
+	assert_contains "$OUT" "Gid: 65534 65534 65534 65534" "gids"
+	assert_contains "$OUT" "CapPrm: 0000000000000000" "permitted"
+	assert_contains "$OUT" "CapBnd: 0000000000000000" "bounding"
+	assert_contains "$OUT" "mine 65534" "the user's file"
+	assert_contains "$OUT" "setuid 0: held" "setuid(0)"
+	assert_contains "$OUT" "su: held" "a setuid binary"
+	assert_contains "$OUT" "outside: held" "a write outside"
+	assert_not_contains "$OUT" "ESCAPED" "no way back"
+}
+
 af_main "$@"

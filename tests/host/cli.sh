@@ -4,6 +4,7 @@
 source "$(dirname "$0")/../lib.sh"
 
 MAN=$TOP/Documentation/agentfence.1.scd
+PY=/usr/bin/python3
 
 good_policy() {
 	mkdir -p ws
@@ -136,10 +137,42 @@ test_doctor() {
 	assert_exit 2 "$AF" doctor --frob
 }
 
+# agentfence hook: a Bash call's command, however quoted, runs unchanged
+# under exec --label with the call's id; other input leaves the call as
+# it is (no output, exit 0), never blocks it.
+test_hook_rewrites_bash_calls() {
+	local cmd out
+	cmd=$'printf "%s|" "a b" \'c\'"d" $((1+1)) "$HOME" \\n; echo "\u00e9"\nprintf "line2"'
+	out=$($PY -c 'import json,sys; print(json.dumps({"session_id":"s","tool_name":"Bash","tool_input":{"command":sys.argv[1],"description":"d","timeout":5},"tool_use_id":"toolu_01AB"}))' "$cmd" |
+		"$AF" hook claude-code) || fail "hook failed"
+	printf '%s' "$out" | $PY -c '
+import json, sys
+o = json.load(sys.stdin)["hookSpecificOutput"]
+assert o["hookEventName"] == "PreToolUse", o
+i = o["updatedInput"]
+assert i["description"] == "d" and i["timeout"] == 5, i
+open(sys.argv[1], "w").write(i["command"])' "$T/rewritten" || fail "hook output: $out"
+	assert_contains "$(cat "$T/rewritten")" "exec --label 'tool=Bash id=toolu_01AB' -- " "label"
+	assert_eq "$(bash -c "$cmd")" "$(bash -c "$(cat "$T/rewritten")")" "the rewritten command does what the call did"
+	assert_exit 0 sh -c 'echo "{\"tool_name\":\"Write\",\"tool_input\":{\"file_path\":\"/x\"},\"tool_use_id\":\"t1\"}" | "$0" hook codex' "$AF"
+	assert_eq "" "$OUT" "other tools: unchanged"
+	# An id that could break out of the label or the command is refused.
+	assert_exit 0 sh -c 'echo "{\"tool_name\":\"Bash\",\"tool_input\":{\"command\":\"true\"},\"tool_use_id\":\"x'"'"'; rm -rf /\"}" | "$0" hook claude-code' "$AF"
+	assert_eq "" "$OUT" "bad id: unchanged"
+	assert_contains "$ERR" "tool call left unlabelled" "said why"
+	assert_exit 0 sh -c 'echo "not json" | "$0" hook claude-code' "$AF"
+	assert_eq "" "$OUT" "bad input: unchanged"
+	assert_exit 0 sh -c 'echo "{\"tool_name\":\"Bash\",\"tool_input\":{\"command\":[1]},\"tool_use_id\":\"t\"}" | "$0" hook claude-code' "$AF"
+	assert_eq "" "$OUT" "command not a string: unchanged"
+	assert_exit 2 "$AF" hook
+	assert_exit 2 "$AF" hook frob
+	assert_exit 0 "$AF" hook --help
+}
+
 test_man_page_documents_every_option() {
 	[ -f "$MAN" ] || fail "no man page at $MAN"
 	local cmd opt
-	for cmd in run policy doctor log tail exec; do
+	for cmd in run policy doctor log tail exec hook; do
 		assert_contains "$(cat "$MAN")" "*$cmd*" "man page section for $cmd"
 		for opt in $("$AF" $cmd --help | grep -o -- '--[a-z][a-z-]*' | sort -u); do
 			grep -q -- "$opt" "$MAN" || fail "man page does not document '$cmd $opt'"

@@ -1520,9 +1520,10 @@ static void test_print_json(void **state)
 	want = xasprintf("{\"apiVersion\":\"agentfence/v1\",\"name\":\"t\",\"file\":\"t.yaml\","
 			 "\"mode\":\"enforce\",\"filesystem\":{\"writable\":[\"%s\"],"
 			 "\"deny_read\":[{\"path\":\"%s/.ssh\",\"exists\":true},"
-			 "{\"path\":\"%s/.aws\",\"exists\":false}],\"protected\":[]},\"network\":null,"
+			 "{\"path\":\"%s/.aws\",\"exists\":false}],\"protected\":[],\"create\":[]},"
+			 "\"network\":null,"
 			 "\"events\":[\"exec\",\"fork\",\"exit\",\"file\",\"deny\",\"connect\",\"dns\"],"
-			 "\"process\":{\"capabilities\":[],\"on_supervisor_exit\":\"freeze\"},"
+			 "\"process\":{\"capabilities\":[],\"on_supervisor_exit\":\"freeze\"},\"env\":{},"
 			 "\"warnings\":[\"t.yaml:7:33: warning: deny_read path '%s/.aws' "
 			 "does not exist; nothing to protect\"]}\n",
 			 ws, home, home, home);
@@ -1540,13 +1541,14 @@ static void test_print_json(void **state)
 	out = print_to_string(p, true);
 	assert_string_equal(out,
 			    "{\"apiVersion\":\"agentfence/v1\",\"name\":\"t\",\"file\":\"t.yaml\","
-			    "\"mode\":\"enforce\",\"filesystem\":{\"writable\":[],\"deny_read\":[],\"protected\":[]},"
+			    "\"mode\":\"enforce\",\"filesystem\":{\"writable\":[],\"deny_read\":[],\"protected\":[],"
+			    "\"create\":[]},"
 			    "\"network\":{\"allow\":[{\"host\":\"a.io\",\"ports\":[443,80],\"protocol\":\"udp\"},"
 			    "{\"cidr\":\"10.0.0.0/8\",\"ports\":[],\"protocol\":\"any\"}],"
 			    "\"allow_loopback\":true,\"dns\":{\"servers\":[\"system\"]},"
 			    "\"unix\":{\"allow\":[\"/run/x.sock\"]}},"
 			    "\"events\":[\"exec\",\"fork\",\"exit\",\"file\",\"deny\",\"connect\",\"dns\"],"
-			    "\"process\":{\"capabilities\":[],\"on_supervisor_exit\":\"freeze\"},"
+			    "\"process\":{\"capabilities\":[],\"on_supervisor_exit\":\"freeze\"},\"env\":{},"
 			    "\"warnings\":[]}\n");
 	assert_valid_json(out);
 	free(out);
@@ -1709,10 +1711,131 @@ static void test_load_file(void **state)
 	assert_null(p);
 }
 
+/* spec.filesystem.writable items {path, create}: a missing path is no
+ * error when run is to create it; everything else about the item is
+ * checked like a plain entry. */
+static void test_writable_create(void **state)
+{
+	struct af_policy *p;
+	char *want, *out;
+
+	(void)state;
+	p = load_ok(FS "    writable:\n"
+		    "      - \"${WORKSPACE}\"\n"
+		    "      - {path: \"${HOME}/.claude\", create: directory}\n"
+		    "      - {path: \"${HOME}/.cache/pip\", create: directory}\n"
+		    "      - {path: \"${HOME}/state.json\", create: file}\n"
+		    "      - {path: \"${HOME}/.ssh\"}\n");
+	assert_int_equal(p->n_writable, 5);
+	assert_int_equal(p->writable[0].create, AF_CREATE_NONE);
+	assert_int_equal(p->writable[1].create, AF_CREATE_DIR);
+	assert_false(p->writable[1].exists);
+	want = xasprintf("%s/.claude", home);
+	assert_string_equal(p->writable[1].path, want);
+	free(want);
+	assert_int_equal(p->writable[1].loc.line, 8);
+	assert_int_equal(p->writable[1].loc.col, 16);
+	assert_int_equal(p->writable[3].create, AF_CREATE_FILE);
+	/* An item without create: must exist, as a plain entry must. */
+	assert_int_equal(p->writable[4].create, AF_CREATE_NONE);
+	assert_true(p->writable[4].exists);
+	out = print_to_string(p, false);
+	assert_non_null(strstr(out, "/.claude (create: run makes this directory)"));
+	assert_non_null(strstr(out, "/state.json (create: run makes this file)"));
+	assert_non_null(strstr(out, "/.ssh\n"));
+	free(out);
+	out = print_to_string(p, true);
+	assert_valid_json(out);
+	assert_non_null(strstr(out, "\"create\":[{\"path\":"));
+	assert_non_null(strstr(out, "\"as\":\"directory\",\"exists\":false}"));
+	assert_non_null(strstr(out, "\"as\":\"file\",\"exists\":false}"));
+	free(out);
+	af_policy_free(p);
+
+	/* An existing one is just writable. */
+	p = load_ok(FS "    writable: [{path: \"${HOME}/.ssh\", create: directory}]\n");
+	assert_true(p->writable[0].exists);
+	af_policy_free(p);
+
+	expect_err(FS "    writable: [{path: /nonexistent-af}]\n",
+		   "6:23: writable path '/nonexistent-af' does not exist");
+	expect_err(FS "    writable: [{path: /x, create: dir}]\n",
+		   "6:35: unknown create 'dir' (expected directory or file)");
+	expect_err(FS "    writable: [{create: directory}]\n",
+		   "6:16: missing required key 'path' in a spec.filesystem.writable item");
+	expect_err(FS "    writable: [{path: /x, mode: 0700}]\n",
+		   "6:27: unknown key 'mode' in a spec.filesystem.writable item");
+	expect_err(FS "    writable: [{path: relative, create: directory}]\n",
+		   "6:23: path 'relative' is not absolute");
+	expect_err(FS "    writable: [{path: [/x], create: directory}]\n",
+		   "6:23: path must be a string, not a sequence");
+	/* Only writable items take the mapping form. */
+	expect_err(FS "    deny_read: [{path: /x}]\n", "6:17: path must be a string, not a mapping");
+	/* Duplicates are found across both forms. */
+	expect_err(FS "    writable: [/tmp, {path: /tmp, create: directory}]\n",
+		   "6:29: duplicate path '/tmp' in spec.filesystem.writable (first at 6:16)");
+}
+
+/* spec.env: NAME: value, ${HOME} and ${WORKSPACE} expanded; names the
+ * box depends on are refused. */
+static void test_env(void **state)
+{
+	struct af_policy *p;
+	char *want, *out;
+
+	(void)state;
+	p = load_ok(SPEC "  env:\n"
+		    "    CLAUDE_CONFIG_DIR: \"${HOME}/.claude\"\n"
+		    "    DISABLE_AUTOUPDATER: \"1\"\n"
+		    "    _under: ws=${WORKSPACE}\n"
+		    "    EMPTY: ''\n");
+	assert_int_equal(p->n_env, 4);
+	want = xasprintf("CLAUDE_CONFIG_DIR=%s/.claude", home);
+	assert_string_equal(p->env[0], want);
+	free(want);
+	assert_string_equal(p->env[1], "DISABLE_AUTOUPDATER=1");
+	want = xasprintf("_under=ws=%s", ws);
+	assert_string_equal(p->env[2], want);
+	free(want);
+	assert_string_equal(p->env[3], "EMPTY=");
+	out = print_to_string(p, true);
+	assert_valid_json(out);
+	assert_non_null(strstr(out, "\"DISABLE_AUTOUPDATER\":\"1\""));
+	free(out);
+	out = print_to_string(p, false);
+	assert_non_null(strstr(out, "  env:\n"));
+	free(out);
+	af_policy_free(p);
+
+	p = load_ok(SPEC "  env: {}\n");
+	assert_int_equal(p->n_env, 0);
+	af_policy_free(p);
+
+	expect_err(SPEC "  env: [A]\n", "5:8: spec.env must be a mapping, not a sequence");
+	expect_err(SPEC "  env:\n    1A: x\n",
+		   "6:5: invalid variable name '1A' in spec.env (letters, digits and '_', not starting with a digit)");
+	expect_err(SPEC "  env:\n    A-B: x\n",
+		   "6:5: invalid variable name 'A-B' in spec.env (letters, digits and '_', not starting with a digit)");
+	expect_err(SPEC "  env:\n    A=B: x\n",
+		   "6:5: invalid variable name 'A=B' in spec.env (letters, digits and '_', not starting with a digit)");
+	expect_err(SPEC "  env:\n    HOME: /x\n",
+		   "6:5: spec.env may not set HOME (run sets it, or it would change what every process of the fence runs)");
+	expect_err(SPEC "  env:\n    LD_PRELOAD: /x.so\n",
+		   "6:5: spec.env may not set LD_PRELOAD (run sets it, or it would change what every process of the fence runs)");
+	expect_err(SPEC "  env:\n    PATH: /x\n",
+		   "6:5: spec.env may not set PATH (run sets it, or it would change what every process of the fence runs)");
+	expect_err(SPEC "  env:\n    A: [x]\n", "6:8: a spec.env value must be a string, not a sequence");
+	expect_err(SPEC "  env:\n    A: \"${NOPE}\"\n",
+		   "6:8: unknown variable '${NOPE}' in value (only ${WORKSPACE} and ${HOME} are defined)");
+	expect_err(SPEC "  env:\n    A: \"a\\tb\"\n", "6:8: value 'a\\x09b' contains a control character");
+	expect_err(SPEC "  env:\n    A: x\n    A: y\n", "7:5: duplicate key 'A' in spec.env");
+}
+
 static void test_shipped_policies(void **state)
 {
 	static const char *const files[] = {
 		"policies/coding-agent.yaml", "policies/readonly.yaml",
+		"policies/claude-code.yaml", "policies/codex.yaml",
 	};
 	char path[PATH_MAX + 64], err[AF_ERR_MAX], *out;
 	const char *root = getenv("AF_SRCDIR");
@@ -1728,8 +1851,9 @@ static void test_shipped_policies(void **state)
 			print_error("%s\n", err);
 		assert_non_null(p);
 		assert_int_equal(p->mode, AF_MODE_ENFORCE);
-		/* coding-agent fences the network by name; readonly does not. */
-		assert_int_equal(p->has_network, i == 0);
+		/* The agents' policies fence the network by name; readonly
+		 * does not. */
+		assert_int_equal(p->has_network, i != 1);
 		out = print_to_string(p, true);
 		assert_valid_json(out);
 		free(out);
@@ -1790,6 +1914,8 @@ int main(void)
 		cmocka_unit_test(test_json_str),
 		cmocka_unit_test(test_json_str_exhaustive),
 		cmocka_unit_test(test_load_file),
+		cmocka_unit_test(test_writable_create),
+		cmocka_unit_test(test_env),
 		cmocka_unit_test(test_shipped_policies),
 	};
 
