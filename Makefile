@@ -161,7 +161,10 @@ $(OUTPUT)/fuzz/fuzz_policy: tests/unit/fuzz_policy.c userspace/policy.c userspac
 $(OUTPUT)/fuzz/fuzz_dns: tests/unit/fuzz_dns.c userspace/dns_msg.c | $(OUTPUT)/fuzz
 	$(call msg,FUZZ,$@)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) $^ -o $@
-fuzz: $(OUTPUT)/fuzz/fuzz_policy $(OUTPUT)/fuzz/fuzz_dns
+$(OUTPUT)/fuzz/fuzz_control: tests/unit/fuzz_control.c userspace/control_proto.c userspace/json.c | $(OUTPUT)/fuzz
+	$(call msg,FUZZ,$@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) $^ -o $@
+fuzz: $(OUTPUT)/fuzz/fuzz_policy $(OUTPUT)/fuzz/fuzz_dns $(OUTPUT)/fuzz/fuzz_control
 
 bench: deps
 	$(Q)$(MAKE) --no-print-directory all
