@@ -302,13 +302,13 @@ static int strv(struct cur *c, char ***out, size_t *count)
 enum key {
 	K_OP, K_TAG, K_FENCE, K_NAME, K_POLICY, K_POLICY_FILE, K_WORKSPACE, K_JOURNAL,
 	K_BACKEND, K_ARGV, K_STRICT, K_AUDIT, K_QUIET, K_LEASE, K_JOURNAL_MAX, K_PID,
-	K_EXIT_CODE, K_COUNT
+	K_EXIT_CODE, K_CGROUP, K_HOME, K_NO_JOURNAL, K_TTY, K_COUNT
 };
 
 static const char *const keys[K_COUNT] = {
 	"op", "tag", "fence", "name", "policy", "policy_file", "workspace", "journal",
 	"backend", "argv", "strict", "audit", "quiet", "lease", "journal_max", "pid",
-	"exit_code",
+	"exit_code", "cgroup", "home", "no_journal", "tty",
 };
 
 #define B(k) (1u << (k))
@@ -320,7 +320,8 @@ static const struct {
 	[AF_CTL_CREATE] = { "create",
 		B(K_NAME) | B(K_POLICY) | B(K_POLICY_FILE) | B(K_WORKSPACE) | B(K_JOURNAL) |
 		B(K_BACKEND) | B(K_ARGV) | B(K_STRICT) | B(K_AUDIT) | B(K_QUIET) | B(K_LEASE) |
-		B(K_JOURNAL_MAX), B(K_POLICY) | B(K_WORKSPACE) },
+		B(K_JOURNAL_MAX) | B(K_CGROUP) | B(K_HOME) | B(K_NO_JOURNAL) | B(K_TTY),
+		B(K_POLICY) | B(K_WORKSPACE) },
 	[AF_CTL_STARTED] = { "started", B(K_FENCE) | B(K_PID), B(K_FENCE) | B(K_PID) },
 	[AF_CTL_END] = { "end", B(K_FENCE) | B(K_EXIT_CODE), B(K_FENCE) | B(K_EXIT_CODE) },
 	[AF_CTL_STATUS] = { "status", B(K_FENCE), 0 },
@@ -356,6 +357,10 @@ static int member(struct cur *c, enum key k, struct af_ctl_req *r, char **opname
 	case K_JOURNAL_MAX: return u64(c, &r->journal_max);
 	case K_PID: r->has_pid = true; return i64(c, &r->pid);
 	case K_EXIT_CODE: r->has_exit_code = true; return i64(c, &r->exit_code);
+	case K_CGROUP: return string(c, AF_CTL_STR_MAX, &r->cgroup, NULL);
+	case K_HOME: return string(c, AF_CTL_STR_MAX, &r->home, NULL);
+	case K_NO_JOURNAL: return boolean(c, &r->no_journal);
+	case K_TTY: return boolean(c, &r->tty);
 	default: return -EINVAL;
 	}
 }
@@ -365,11 +370,11 @@ static bool good_name(const char *s)
 {
 	size_t i;
 
-	if (!s[0] || s[0] == '.' || s[0] == '-')
+	if (!s[0] || s[0] == '.')
 		return false;
 	for (i = 0; s[i]; i++)
 		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
-		      (s[i] >= '0' && s[i] <= '9') || s[i] == '-' || s[i] == '_' || s[i] == '.'))
+		      (s[i] >= '0' && s[i] <= '9') || s[i] == '_' || s[i] == '.'))
 			return false;
 	return true;
 }
@@ -396,10 +401,19 @@ static int check(struct cur *c, struct af_ctl_req *r, unsigned int seen, const c
 			       -EINVAL;
 	}
 	if (r->name && !good_name(r->name))
-		return snprintf(c->why, c->n, "name '%s': only letters, digits, '-', '_' and '.', "
-				"not first '.' or '-'", r->name), -EINVAL;
+		return snprintf(c->why, c->n, "name '%s': only letters, digits, '_' and '.', not first '.' "
+				"(the daemon adds -PID)", r->name), -EINVAL;
 	if (r->workspace && r->workspace[0] != '/')
 		return snprintf(c->why, c->n, "workspace must be an absolute path"), -EINVAL;
+	if (r->cgroup && r->cgroup[0] != '/')
+		return snprintf(c->why, c->n, "cgroup must be an absolute path"), -EINVAL;
+	if (r->cgroup && (r->name || r->lease))
+		return snprintf(c->why, c->n, "a fence on an existing cgroup takes no name nor lease"),
+		       -EINVAL;
+	if (r->home && r->home[0] != '/')
+		return snprintf(c->why, c->n, "home must be an absolute path"), -EINVAL;
+	if (r->journal && r->no_journal)
+		return snprintf(c->why, c->n, "journal and no_journal exclude each other"), -EINVAL;
 	if (r->journal && r->journal[0] != '/')
 		return snprintf(c->why, c->n, "journal must be an absolute path"), -EINVAL;
 	if (r->argv && !r->argc)
@@ -505,6 +519,8 @@ void af_ctl_req_free(struct af_ctl_req *r)
 	free(r->workspace);
 	free(r->journal);
 	free(r->backend);
+	free(r->cgroup);
+	free(r->home);
 	if (r->argv) {
 		for (i = 0; r->argv[i]; i++)
 			free(r->argv[i]);

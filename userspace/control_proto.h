@@ -44,9 +44,14 @@ struct af_ctl_req {
 	char *workspace;		/* absolute */
 	char *journal;			/* absolute; NULL: the daemon's default */
 	char *backend;			/* NULL: auto */
+	char *cgroup;			/* create: fence this existing cgroup (absolute)
+					 * instead of making one; detach leaves it */
 	char **argv;			/* NULL-terminated; NULL: none */
 	size_t argc;
+	char *home;			/* ${HOME} in the policy; NULL: the daemon's */
 	bool strict, audit, quiet;
+	bool no_journal;		/* create: write none */
+	bool tty;			/* create: run relays a pty (journaled) */
 	bool lease;			/* create: the fence ends with this connection */
 	uint64_t journal_max;
 	int64_t pid;			/* started */

@@ -197,6 +197,19 @@ void af_recorder_root(struct af_recorder *r, pid_t pid, char *const argv[])
 	af_prov_root(r->prov, pid, getpid(), argv);
 }
 
+void af_recorder_root_from(struct af_recorder *r, pid_t pid, pid_t parent, char *const argv[])
+{
+	static char *const none[] = { "?", NULL };
+
+	r->supervisor = parent;
+	af_prov_root(r->prov, pid, parent, argv ? argv : none);
+}
+
+struct af_journal *af_recorder_journal(struct af_recorder *r)
+{
+	return r->j;
+}
+
 /* Begin a record about process pid: who it is, where it came from. */
 static struct af_json *begin_proc(struct af_recorder *r, const char *type,
 				  const struct af_hdr *h, pid_t pid, const char *comm)

@@ -45,6 +45,13 @@ int af_recorder_open(const struct af_recorder_opts *o, struct af_recorder **out,
 /* The command started as pid (its parent: us). */
 void af_recorder_root(struct af_recorder *r, pid_t pid, char *const argv[]);
 
+/* The command started as pid by parent (run, when the daemon holds the
+ * fence): parent's fork of it is not the agent's. */
+void af_recorder_root_from(struct af_recorder *r, pid_t pid, pid_t parent, char *const argv[]);
+
+/* The journal, for records of the supervisor's own (policy_update, gap). */
+struct af_journal *af_recorder_journal(struct af_recorder *r);
+
 /* One ring buffer event: update the process tree, write its record. */
 void af_recorder_event(struct af_recorder *r, const void *data, size_t size);
 

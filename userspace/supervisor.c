@@ -16,6 +16,7 @@
 #include "cgroup.h"
 #include "compile.h"
 #include "dns.h"
+#include "fences.h"
 #include "events.h"
 #include "fence.h"
 #include "landlock.h"
@@ -26,13 +27,22 @@
 #include "supervisor.h"
 #include "util.h"
 #include "watch.h"
+#include "json.h"
+#include "journal.h"
 #include "../bpf/fence.h"
 
-#define SUP_FENCES_MAX	1	/* run's; the daemon's table comes with the node */
+#define SUP_FENCES_MAX	4096	/* a daemon's; each costs map entries and links */
 
 struct af_sup_fence {
 	struct af_sup *sup;
 	const struct af_policy *policy;
+	af_denial_fn on_denial;
+	void *denial_ctx;
+	af_gate_fn gate;
+	void *gate_ctx;
+	bool remote;			/* another supervisor holds it */
+	bool owned;			/* we made its cgroup */
+	pid_t client;
 	char *const *argv;
 	enum af_backend backend;
 	bool quiet;
@@ -57,8 +67,42 @@ struct af_sup {
 	struct af_loop *loop;
 	int sigfd;
 	sigset_t oldmask;
-	struct af_sup_fence *fences[SUP_FENCES_MAX];
+	struct af_sup_fence **fences;
+	size_t nfences, cap;
 };
+
+static int sup_add(struct af_sup *s, struct af_sup_fence *f)
+{
+	struct af_sup_fence **v;
+	size_t cap;
+
+	if (s->nfences == SUP_FENCES_MAX) {
+		af_err("this supervisor holds %d fences already", SUP_FENCES_MAX);
+		return -ENOSPC;
+	}
+	if (s->nfences == s->cap) {
+		cap = s->cap ? 2 * s->cap : 4;
+		v = realloc(s->fences, cap * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		s->fences = v;
+		s->cap = cap;
+	}
+	s->fences[s->nfences++] = f;
+	return 0;
+}
+
+static void sup_del(struct af_sup *s, struct af_sup_fence *f)
+{
+	size_t i;
+
+	for (i = 0; i < s->nfences; i++) {
+		if (s->fences[i] == f) {
+			s->fences[i] = s->fences[--s->nfences];
+			return;
+		}
+	}
+}
 
 int af_sup_open(struct af_sup **out)
 {
@@ -99,6 +143,7 @@ void af_sup_close(struct af_sup *s)
 	if (s->sigfd >= 0)
 		close(s->sigfd);
 	sigprocmask(SIG_SETMASK, &s->oldmask, NULL);
+	free(s->fences);
 	free(s);
 }
 
@@ -211,7 +256,9 @@ static void on_event(void *ctx, const void *data, size_t size)
 		f->bad_events++;
 		return;
 	}
-	if (!f->quiet)
+	if (f->on_denial)
+		f->on_denial(f->denial_ctx, line);
+	else if (!f->quiet)
 		fprintf(stderr, "agentfence: %s\n", line);
 }
 
@@ -348,24 +395,95 @@ static int compile_policy(struct af_sup_fence *f, const struct af_fence_spec *sp
 	return err;
 }
 
+/* The policy swap. This build loads one BPF object per fence: its maps
+ * cannot take a second entry set beside the first without a window. The
+ * node (af_fence_update: generation swap) makes it atomic; until then,
+ * refuse rather than open a window. */
+static int fence_update(struct af_sup_fence *f, const struct af_policy *p,
+			const struct af_entries *e, char *why, size_t n)
+{
+	(void)f;
+	(void)p;
+	(void)e;
+	snprintf(why, n, "this build's fences cannot swap a policy atomically (it comes with "
+		 "the node's af_fence_update)");
+	return -EOPNOTSUPP;
+}
+
+/* An existing cgroup to fence: beneath the cgroup2 mount, a
+ * directory, not one of agentfence's own run fences. */
+static int open_cgroup(struct af_sup_fence *f, const char *path)
+{
+	char mnt[PATH_MAX], real[PATH_MAX];
+	size_t ml;
+
+	if (af_cgroup2_mount(mnt, sizeof(mnt))) {
+		af_err("cgroup %s: no cgroup2 mount", path);
+		return -ENOENT;
+	}
+	ml = strlen(mnt);
+	if (!realpath(path, real)) {
+		af_err("cgroup %s: %s", path, strerror(errno));
+		return -errno;
+	}
+	if (strncmp(real, mnt, ml) || real[ml] != '/') {
+		af_err("cgroup %s: not beneath the cgroup2 mount %s", path, mnt);
+		return -EINVAL;
+	}
+	f->cgfd = open(real, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (f->cgfd < 0) {
+		af_err("cgroup %s: %s", real, strerror(errno));
+		return -errno;
+	}
+	af_strlcpy(f->cgpath, real, sizeof(f->cgpath));
+	return 0;
+}
+
+static void info_of(const struct af_sup_fence *f, struct af_fence_meta *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->id = f->id;
+	af_strlcpy(m->cgroup, f->cgpath, sizeof(m->cgroup));
+	af_strlcpy(m->policy, f->policy->name, sizeof(m->policy));
+	af_strlcpy(m->sha256, f->policy->sha256, sizeof(m->sha256));
+	af_strlcpy(m->backend, af_backend_name(f->backend), sizeof(m->backend));
+	af_strlcpy(m->journal, f->journal, sizeof(m->journal));
+	m->supervisor = getpid();
+	m->client = f->client;
+	m->owned = f->owned;
+}
+
+/* For status without a supervisor to ask: who holds the fence. */
+static void write_meta(struct af_sup_fence *f)
+{
+	struct af_fence_meta m;
+	int err;
+
+	info_of(f, &m);
+	err = af_fence_meta_write(&m);
+	if (err)
+		af_debug("fence %llu: cannot store its metadata: %s", (unsigned long long)f->id,
+			 strerror(-err));
+}
+
 int af_sup_fence_open(struct af_sup *s, const struct af_fence_spec *spec,
 		      struct af_sup_fence **out)
 {
 	struct af_sup_fence *f;
 	char why[1024];
-	size_t slot;
 	int err;
 
-	for (slot = 0; slot < SUP_FENCES_MAX && s->fences[slot]; slot++)
-		;
-	if (slot == SUP_FENCES_MAX) {
-		af_err("this supervisor holds %d fence(s) already", SUP_FENCES_MAX);
-		return -ENOSPC;
-	}
 	f = calloc(1, sizeof(*f));
 	if (!f)
 		return -ENOMEM;
+	if (sup_add(s, f)) {
+		free(f);
+		return -ENOSPC;
+	}
 	f->sup = s;
+	f->on_denial = spec->on_denial;
+	f->denial_ctx = spec->denial_ctx;
+	f->client = spec->client;
 	f->policy = spec->policy;
 	f->argv = spec->argv;
 	f->backend = spec->backend;
@@ -373,7 +491,6 @@ int af_sup_fence_open(struct af_sup *s, const struct af_fence_spec *spec,
 	f->cgfd = -1;
 	f->box = spec->box;
 	f->watch = (struct af_watch){ .pid = -1, .fd = -1 };
-	s->fences[slot] = f;
 	if (spec->journal)
 		af_strlcpy(f->journal, spec->journal, sizeof(f->journal));
 	err = compile_policy(f, spec);
@@ -381,12 +498,19 @@ int af_sup_fence_open(struct af_sup *s, const struct af_fence_spec *spec,
 		goto fail;
 
 	af_fence_gc();
-	err = af_cgroup_create(spec->name, f->cgpath, sizeof(f->cgpath), &f->cgfd);
-	if (err) {
-		af_err("cannot create cgroup agentfence/%s: %s%s", spec->name, strerror(-err),
-		       err == -EACCES || err == -EPERM || err == -EROFS ? " (run as root)" : "");
-		f->cgpath[0] = 0;
-		goto fail;
+	if (spec->cgroup) {
+		err = open_cgroup(f, spec->cgroup);
+		if (err)
+			goto fail;
+	} else {
+		err = af_cgroup_create(spec->name, f->cgpath, sizeof(f->cgpath), &f->cgfd);
+		if (err) {
+			af_err("cannot create cgroup agentfence/%s: %s%s", spec->name, strerror(-err),
+			       err == -EACCES || err == -EPERM || err == -EROFS ? " (run as root)" : "");
+			f->cgpath[0] = 0;
+			goto fail;
+		}
+		f->owned = true;
 	}
 	f->id = af_cgroup_id(f->cgpath);
 	if (!f->id) {
@@ -409,7 +533,7 @@ int af_sup_fence_open(struct af_sup *s, const struct af_fence_spec *spec,
 			.fence_id = f->id,
 			.argv = spec->argv,
 			.process_events = f->fence != NULL,
-			.box = spec->box,
+			.box = spec->box ? spec->box : spec->journal_box,
 			.label_of = spec->label_of,
 			.label_ctx = spec->label_ctx,
 		};
@@ -450,6 +574,7 @@ int af_sup_fence_open(struct af_sup *s, const struct af_fence_spec *spec,
 			goto fail;
 		}
 	}
+	write_meta(f);
 	*out = f;
 	return 0;
 fail:
@@ -459,22 +584,51 @@ fail:
 
 pid_t af_sup_fence_spawn(struct af_sup_fence *f, af_child_fn fn, void *ctx)
 {
-	int pidfd = -1, err;
+	int pidfd = -1, err, gate[2] = { -1, -1 };
 	pid_t child;
 
+	if (f->gate && pipe2(gate, O_CLOEXEC)) {
+		err = -errno;
+		af_err("cannot start the command: pipe: %s", strerror(errno));
+		return err;
+	}
 	fflush(NULL);
 	child = af_fork_into_cgroup(f->cgfd, &pidfd);
 	if (child < 0) {
 		err = -errno;
 		af_err("cannot start the command in cgroup %s: %s", f->cgpath, strerror(errno));
+		if (f->gate) {
+			close(gate[0]);
+			close(gate[1]);
+		}
 		return err;
 	}
 	if (child == 0) {
+		char c;
+
+		if (f->gate) {
+			close(gate[1]);
+			if (read(gate[0], &c, 1) != 1)
+				_exit(AF_EXIT_SETUP);
+			close(gate[0]);
+		}
 		fn(ctx, &f->sup->oldmask);
 		_exit(AF_EXIT_SETUP);
 	}
 	if (pidfd >= 0)
 		close(pidfd);
+	if (f->gate) {
+		close(gate[0]);
+		err = f->gate(f->gate_ctx, child);
+		if (err || write(gate[1], "x", 1) != 1) {
+			err = err ? err : -errno;
+			close(gate[1]);
+			kill(child, SIGKILL);
+			waitpid(child, NULL, 0);
+			return err;
+		}
+		close(gate[1]);
+	}
 	f->root = child;
 	if (f->rec)
 		af_recorder_root(f->rec, child, f->argv);
@@ -490,16 +644,16 @@ static bool reap(struct af_sup *s, struct af_sup_fence *f)
 	int st;
 
 	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
-		for (i = 0; i < SUP_FENCES_MAX; i++) {
+		for (i = 0; i < s->nfences; i++) {
 			struct af_sup_fence *g = s->fences[i];
 
-			if (g && g->root == pid && !g->gone) {
+			if (g->root == pid && !g->gone) {
 				g->status = st;
 				g->gone = true;
 			}
 		}
 	}
-	return f->gone;
+	return f && f->gone;
 }
 
 struct wait_ctx {
@@ -565,9 +719,8 @@ int af_sup_wait(struct af_sup *s, struct af_sup_fence *f, int *status)
 	return 0;
 }
 
-int af_sup_fence_close(struct af_sup_fence *f, int exit_code)
+static int fence_close(struct af_sup_fence *f, int exit_code, bool keep)
 {
-	size_t i;
 	int err = 0, c;
 
 	if (!f)
@@ -583,7 +736,9 @@ int af_sup_fence_close(struct af_sup_fence *f, int exit_code)
 	af_dns_close(f->dns);
 	/* Kill what the command left behind before the fence comes down:
 	 * nothing may outlive its fence. */
-	if (f->cgfd >= 0) {
+	if (f->cgfd >= 0 && (keep || f->remote)) {
+		close(f->cgfd);
+	} else if (f->cgfd >= 0) {
 		close(f->cgfd);
 		c = af_cgroup_destroy(f->cgpath);
 		if (c)
@@ -607,12 +762,206 @@ int af_sup_fence_close(struct af_sup_fence *f, int exit_code)
 	}
 	af_stream_close(f->stream);
 	af_fence_close(f->fence);
+	if (f->id && !f->remote)
+		af_fence_meta_remove(f->id);
 	af_entries_free(f->entries);
-	for (i = 0; i < SUP_FENCES_MAX; i++)
-		if (f->sup->fences[i] == f)
-			f->sup->fences[i] = NULL;
+	sup_del(f->sup, f);
 	free(f);
 	return err;
+}
+
+int af_sup_fence_close(struct af_sup_fence *f, int exit_code)
+{
+	return fence_close(f, exit_code, f && !f->owned);
+}
+
+int af_sup_fence_detach(struct af_sup_fence *f)
+{
+	if (f->owned || f->remote) {
+		af_err("fence %llu: its cgroup %s is agentfence's own: stop it instead",
+		       (unsigned long long)f->id, f->cgpath);
+		return -EPERM;
+	}
+	return fence_close(f, 0, true);
+}
+
+int af_sup_fence_remote(struct af_sup *s, const char *cgpath, uint64_t id, struct af_box *box,
+			char *const *argv, struct af_sup_fence **out)
+{
+	struct af_sup_fence *f = calloc(1, sizeof(*f));
+	int err;
+
+	if (!f)
+		return -ENOMEM;
+	f->sup = s;
+	f->remote = true;
+	f->id = id;
+	f->box = box;
+	f->argv = argv;
+	f->watch = (struct af_watch){ .pid = -1, .fd = -1 };
+	af_strlcpy(f->cgpath, cgpath, sizeof(f->cgpath));
+	f->cgfd = open(cgpath, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (f->cgfd < 0) {
+		err = -errno;
+		af_err("cannot open the fence's cgroup %s: %s", cgpath, strerror(errno));
+		free(f);
+		return err;
+	}
+	err = sup_add(s, f);
+	if (err) {
+		close(f->cgfd);
+		free(f);
+		return err;
+	}
+	*out = f;
+	return 0;
+}
+
+void af_sup_fence_set_gate(struct af_sup_fence *f, af_gate_fn fn, void *ctx)
+{
+	f->gate = fn;
+	f->gate_ctx = ctx;
+}
+
+void af_sup_fence_set_root(struct af_sup_fence *f, pid_t pid, pid_t parent)
+{
+	f->root = pid;
+	if (f->rec)
+		af_recorder_root_from(f->rec, pid, parent, f->argv);
+}
+
+struct af_loop *af_sup_loop(struct af_sup *s)
+{
+	return s->loop;
+}
+
+static int on_serve_signal(void *ctx, int sigfd, uint32_t events)
+{
+	struct af_sup *s = ctx;
+	struct signalfd_siginfo si;
+
+	(void)events;
+	if (read(sigfd, &si, sizeof(si)) != sizeof(si))
+		return 0;
+	if (si.ssi_signo == SIGCHLD) {
+		reap(s, NULL);
+		return 0;
+	}
+	if (si.ssi_signo == SIGWINCH)
+		return 0;
+	return (int)si.ssi_signo;
+}
+
+int af_sup_serve(struct af_sup *s)
+{
+	int err = af_loop_add(s->loop, s->sigfd, on_serve_signal, s);
+
+	if (err)
+		return err;
+	err = af_loop_run(s->loop);
+	af_loop_del(s->loop, s->sigfd);
+	return err;
+}
+
+struct af_sup_fence *af_sup_fence_next(struct af_sup *s, struct af_sup_fence *prev)
+{
+	size_t i;
+
+	if (!prev)
+		return s->nfences ? s->fences[0] : NULL;
+	for (i = 0; i < s->nfences; i++)
+		if (s->fences[i] == prev)
+			return i + 1 < s->nfences ? s->fences[i + 1] : NULL;
+	return NULL;
+}
+
+struct af_sup_fence *af_sup_fence_find(struct af_sup *s, uint64_t id)
+{
+	size_t i;
+
+	for (i = 0; i < s->nfences; i++)
+		if (s->fences[i]->id == id)
+			return s->fences[i];
+	return NULL;
+}
+
+void af_sup_fence_info(const struct af_sup_fence *f, struct af_sup_fence_info *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->id = f->id;
+	o->cgroup = f->cgpath;
+	o->policy = f->policy ? f->policy->name : "";
+	o->sha256 = f->policy ? f->policy->sha256 : "";
+	o->backend = af_backend_name(f->backend);
+	o->journal = f->journal;
+	o->root = f->root;
+	o->client = f->client;
+	o->owned = f->owned;
+	o->events = f->events;
+	if (f->fence) {
+		o->denied = af_fence_counter(f->fence, AF_CNT_DENY);
+		o->audited = af_fence_counter(f->fence, AF_CNT_AUDIT);
+		o->dropped = af_fence_counter(f->fence, AF_CNT_RB_DROP);
+	}
+}
+
+int af_sup_fence_update(struct af_sup_fence *f, const struct af_policy *p, const char *file)
+{
+	struct af_entries *entries = NULL;
+	struct af_idents ids;
+	char why[AF_ERR_MAX];
+	struct af_json *w;
+	int err;
+
+	if (!f->fence) {
+		af_err("fence %llu has no BPF fence to update", (unsigned long long)f->id);
+		return -EINVAL;
+	}
+	if (p->has_network != f->policy->has_network) {
+		/* The DNS stub and the socket programs come with the fence. */
+		af_err("fence %llu: a policy %s a network section cannot replace one %s it "
+		       "(stop the fence and create it again)", (unsigned long long)f->id,
+		       p->has_network ? "with" : "without", f->policy->has_network ? "with" : "without");
+		return -EINVAL;
+	}
+	err = af_resolve(p, &ids);
+	if (err) {
+		af_err("resolve the policy's paths: %s", strerror(-err));
+		return err;
+	}
+	err = af_compile(p, &ids, f->backend, &entries, why);
+	af_idents_free(&ids);
+	if (err) {
+		af_err("%s", why);
+		return err;
+	}
+	err = fence_update(f, p, entries, why, sizeof(why));
+	if (err) {
+		af_err("fence %llu: cannot swap its policy: %s (the old one stays in force)",
+		       (unsigned long long)f->id, why);
+		af_entries_free(entries);
+		return err;
+	}
+	if (f->rec) {
+		w = af_journal_begin(af_recorder_journal(f->rec), "policy_update", NULL);
+		if (w) {
+			char effect[128];
+
+			af_json_str(w, "policy", p->name);
+			af_json_str(w, "file", file ? file : p->file);
+			af_json_str(w, "old_sha256", f->policy->sha256);
+			af_json_str(w, "sha256", p->sha256);
+			snprintf(effect, sizeof(effect), "policy %.16s replaced by %.16s",
+				 f->policy->sha256, p->sha256);
+			af_json_str(w, "effect", effect);
+			af_journal_commit(af_recorder_journal(f->rec));
+		}
+	}
+	af_entries_free(f->entries);
+	f->entries = entries;
+	f->policy = p;
+	write_meta(f);
+	return 0;
 }
 
 uint64_t af_sup_fence_id(const struct af_sup_fence *f)

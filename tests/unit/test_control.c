@@ -28,13 +28,13 @@ static void test_create(void **state)
 	char why[256];
 
 	(void)state;
-	assert_int_equal(parse("{\"op\":\"create\",\"tag\":7,\"name\":\"run-1\",\"policy\":\"a: 1\\nb: \\\"x\\\"\\n\","
+	assert_int_equal(parse("{\"op\":\"create\",\"tag\":7,\"name\":\"run_1\",\"policy\":\"a: 1\\nb: \\\"x\\\"\\n\","
 			       "\"workspace\":\"/w\",\"argv\":[\"sh\",\"-c\",\"echo \\u00e9\\ud83d\\ude00\"],"
 			       " \"lease\" : true, \"strict\":false,\"journal_max\":65536}", &r, why), 0);
 	assert_int_equal(r.op, AF_CTL_CREATE);
 	assert_true(r.has_tag);
 	assert_int_equal(r.tag, 7);
-	assert_string_equal(r.name, "run-1");
+	assert_string_equal(r.name, "run_1");
 	assert_string_equal(r.policy, "a: 1\nb: \"x\"\n");
 	assert_int_equal(r.policy_len, strlen("a: 1\nb: \"x\"\n"));
 	assert_string_equal(r.workspace, "/w");
