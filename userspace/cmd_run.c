@@ -18,6 +18,7 @@
 #include "cmds.h"
 #include "landlock.h"
 #include "mountns.h"
+#include "run_remote.h"
 #include "supervisor.h"
 #include "util.h"
 
@@ -238,6 +239,19 @@ int cmd_run(int argc, char **argv)
 		af_err("cannot plan the fence's mount namespace: %s", why);
 		goto out;
 	}
+	ch = (struct child){ .argv = argv + optind, .workspace = workspace, .box = &box };
+	{
+		/* A running daemon holds the fence (run_remote.c). */
+		struct af_run_remote ro = {
+			.policy = p, .policy_file = policy_file, .workspace = workspace,
+			.journal = no_journal ? NULL : journal, .journal_max = journal_max,
+			.backend = backend, .strict = strict, .audit = audit, .quiet = quiet,
+			.argv = argv + optind, .box = &box, .child = exec_child, .child_ctx = &ch,
+		};
+
+		if (af_run_remote(sup, &ro, &ret) != -ENOENT)
+			goto out;
+	}
 	snprintf(name, sizeof(name), "run-%d", getpid());
 	{
 		struct af_fence_spec spec = {
@@ -261,7 +275,6 @@ int cmd_run(int argc, char **argv)
 			goto out;
 		}
 	}
-	ch = (struct child){ .argv = argv + optind, .workspace = workspace, .box = &box };
 	if (af_sup_fence_spawn(fence, exec_child, &ch) < 0)
 		goto out;
 	if (!af_sup_wait(sup, fence, &status))

@@ -141,7 +141,7 @@ int af_recorder_open(const struct af_recorder_opts *o, struct af_recorder **out,
 	af_strlcpy(r->path, o->journal, sizeof(r->path));
 	r->events = o->policy->events;
 	r->wall_minus_mono = clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_MONOTONIC);
-	r->supervisor = getpid();
+	r->supervisor = o->run_pid ? o->run_pid : getpid();
 	r->label_of = o->label_of;
 	r->label_ctx = o->label_ctx;
 	uname(&u);
@@ -166,6 +166,8 @@ int af_recorder_open(const struct af_recorder_opts *o, struct af_recorder **out,
 	af_json_str(w, "cgroup", o->cgroup);
 	af_json_u64(w, "fence_id", o->fence_id);
 	af_json_i64(w, "supervisor_pid", getpid());
+	if (o->run_pid)
+		af_json_i64(w, "run_pid", o->run_pid);
 	af_json_u64(w, "uid", getuid());
 	af_json_bool(w, "process_events", o->process_events);
 	if (o->box)
@@ -275,7 +277,10 @@ static void record_fork(struct af_recorder *r, const struct af_ev_fork *e)
 	struct af_json *w;
 
 	/* The supervisor starting the root process is not the agent's. */
-	if (af_prov_get(r->prov, e->child) && (pid_t)e->hdr.tgid == r->supervisor)
+	/* Through the daemon, run's fork may come before run has told
+	 * the daemon its child's pid: run forks nothing else in the fence. */
+	if ((pid_t)e->hdr.tgid == r->supervisor &&
+	    (af_prov_get(r->prov, e->child) || r->supervisor != getpid()))
 		return;
 	r->forks++;
 	af_prov_fork(r->prov, e->hdr.tgid, e->child);

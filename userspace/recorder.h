@@ -34,6 +34,8 @@ struct af_recorder_opts {
 	char *const *argv;		/* the command */
 	bool process_events;		/* the fence reports processes */
 	const struct af_box *box;	/* the process box (box.h), or NULL */
+	pid_t run_pid;			/* the run that starts the command, when it is
+					 * not us (the daemon holds its fence); 0: us */
 	af_label_fn label_of;		/* NULL: no labels */
 	void *label_ctx;
 };

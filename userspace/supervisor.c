@@ -534,6 +534,7 @@ int af_sup_fence_open(struct af_sup *s, const struct af_fence_spec *spec,
 			.argv = spec->argv,
 			.process_events = f->fence != NULL,
 			.box = spec->box ? spec->box : spec->journal_box,
+			.run_pid = spec->client,
 			.label_of = spec->label_of,
 			.label_ctx = spec->label_ctx,
 		};
