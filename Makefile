@@ -108,6 +108,11 @@ $(OUTPUT)/tests/helpers/%: tests/helpers/%.c | $(OUTPUT)/tests/helpers
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(AF_CFLAGS) $< -o $@
 
+# fencectl drives the node API (userspace/fence.h): it links the library.
+$(OUTPUT)/tests/helpers/fencectl: tests/helpers/fencectl.c $(OUTPUT)/libagentfence.a | $(OUTPUT)/tests/helpers
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(AF_CFLAGS) $< $(OUTPUT)/libagentfence.a $(LDLIBS) -o $@
+
 # Benchmark programs (bench/run drives them; `make test` smoke-runs them).
 $(OUTPUT)/bench/%: bench/%.c | $(OUTPUT)/bench
 	$(call msg,CC,$@)

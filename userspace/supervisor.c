@@ -335,6 +335,7 @@ static int open_bpf(struct af_sup_fence *f, const struct af_fence_spec *spec)
 		.cgroup_id = f->id,
 		.on_event = on_event,
 		.ctx = f,
+		.journal = spec->journal,
 	};
 	char why[1024];
 	int err;
