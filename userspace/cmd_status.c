@@ -7,7 +7,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <limits.h>
+
 #include "cmds.h"
+#include "fence.h"
 #include "control.h"
 #include "fences.h"
 #include "json.h"
@@ -26,8 +29,18 @@ const char af_usage_status[] =
 	"      --control PATH     the daemon's control socket (default: " AF_CTL_SOCK ")\n";
 
 struct row {
-	struct af_fence_meta m;
-	bool counted;		/* the daemon told its counters */
+	struct {
+		uint64_t id;
+		char cgroup[PATH_MAX];
+		char policy[128];
+		char sha256[65];
+		char backend[16];
+		char journal[PATH_MAX];
+		pid_t supervisor, client;
+		bool pinned, orphaned;
+	} m;
+	bool counted;		/* counters known */
+	bool from_daemon;
 	unsigned long long events, denied, dropped;
 };
 
@@ -112,24 +125,54 @@ static int from_daemon(struct rows *r, const char *reply)
 		json_get_u64(o, len, "denied", &row->denied);
 		json_get_u64(o, len, "dropped", &row->dropped);
 		row->counted = true;
-		row->m.pinned = true;
+		row->from_daemon = true;
 	}
 	return 0;
 }
 
-static int from_node(void *ctx, const struct af_fence_meta *m)
+/* Every fence of the node, from its pins (and the node's metadata). */
+static int from_node(struct rows *r)
 {
-	struct rows *r = ctx;
-	struct row *row = find(r, m->id);
+	struct af_fence_info *v = NULL;
+	struct af_sup_meta sm;
+	struct row *row;
+	size_t n = 0, i;
+	int err;
 
-	if (row) {
-		row->m.pinned = m->pinned;
-		return 0;
+	err = af_fence_list(&v, &n);
+	if (err)
+		return err;
+	for (i = 0; i < n; i++) {
+		row = find(r, v[i].id);
+		if (row) {
+			row->m.pinned = true;
+			continue;
+		}
+		row = add(r);
+		if (!row) {
+			free(v);
+			return -ENOMEM;
+		}
+		row->m.id = v[i].id;
+		row->m.pinned = true;
+		af_strlcpy(row->m.cgroup, v[i].cgroup, sizeof(row->m.cgroup));
+		af_strlcpy(row->m.policy, v[i].policy_name, sizeof(row->m.policy));
+		af_strlcpy(row->m.sha256, v[i].policy_sha256, sizeof(row->m.sha256));
+		af_strlcpy(row->m.backend, v[i].backend == AF_BACKEND_NONE ? "" :
+			   af_backend_name(v[i].backend), sizeof(row->m.backend));
+		af_strlcpy(row->m.journal, v[i].journal, sizeof(row->m.journal));
+		row->m.supervisor = v[i].supervisor;
+		row->m.orphaned = !v[i].supervisor_alive;
+		if (!af_sup_meta_read(v[i].id, &sm))
+			row->m.client = sm.client;
+		if (v[i].this_build) {
+			row->counted = true;
+			row->events = v[i].events;
+			row->dropped = v[i].drops;
+			row->denied = ULLONG_MAX;	/* the node counts denials for all fences */
+		}
 	}
-	row = add(r);
-	if (!row)
-		return -ENOMEM;
-	row->m = *m;
+	free(v);
 	return 0;
 }
 
@@ -161,7 +204,8 @@ static void print_json(const struct rows *r)
 		if (x->counted) {
 			af_json_object(&w, "counters");
 			af_json_u64(&w, "events", x->events);
-			af_json_u64(&w, "denied", x->denied);
+			if (x->denied != ULLONG_MAX)
+				af_json_u64(&w, "denied", x->denied);
 			af_json_u64(&w, "dropped", x->dropped);
 			af_json_end(&w);
 		}
@@ -198,8 +242,10 @@ static void print_table(const struct rows *r)
 			snprintf(sup, sizeof(sup), "%d", x->m.supervisor);
 		snprintf(pol, sizeof(pol), "%s@%.12s", x->m.policy[0] ? x->m.policy : "?",
 			 x->m.sha256[0] ? x->m.sha256 : "?");
-		if (x->counted)
+		if (x->counted && x->denied != ULLONG_MAX)
 			snprintf(cnt, sizeof(cnt), "%llu/%llu/%llu", x->events, x->denied, x->dropped);
+		else if (x->counted)
+			snprintf(cnt, sizeof(cnt), "%llu/-/%llu", x->events, x->dropped);
 		else
 			snprintf(cnt, sizeof(cnt), "-");
 		printf("%-8llu %-16s %-10s %-28s %-22s %s%s\n", (unsigned long long)x->m.id, sup,
@@ -280,7 +326,7 @@ int cmd_status(int argc, char **argv)
 		af_warn("the daemon at %s does not answer: %s (listing from the pins)",
 			control ? control : AF_CTL_SOCK, strerror(-err));
 	free(reply);
-	err = af_fences_each(from_node, &r);
+	err = from_node(&r);
 	if (err) {
 		af_err("cannot list the node's fences: %s", strerror(-err));
 		free(r.v);

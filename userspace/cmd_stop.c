@@ -77,6 +77,35 @@ int af_fence_op_daemon(const char *control, const char *op, uint64_t id, const c
 	return err ? err : 0;
 }
 
+static int find_fence(uint64_t id, struct af_fence_info *out)
+{
+	struct af_fence_info *v = NULL;
+	size_t n = 0, i;
+	int err = af_fence_list(&v, &n);
+
+	if (err)
+		return err;
+	for (i = 0, err = -ENOENT; i < n; i++) {
+		if (v[i].id == id) {
+			*out = v[i];
+			err = 0;
+		}
+	}
+	free(v);
+	return err;
+}
+
+/* A cgroup agentfence made: beneath <cgroup2>/agentfence/. */
+static bool owned(const char *cgroup)
+{
+	char mnt[PATH_MAX], dir[PATH_MAX + 16];
+
+	if (af_cgroup2_mount(mnt, sizeof(mnt)))
+		return false;
+	snprintf(dir, sizeof(dir), "%s/agentfence/", mnt);
+	return !strncmp(cgroup, dir, strlen(dir));
+}
+
 static bool pins_gone(uint64_t id)
 {
 	char pin[PATH_MAX];
@@ -93,7 +122,8 @@ int cmd_stop(int argc, char **argv)
 		{}
 	};
 	const char *control = NULL;
-	struct af_fence_meta m;
+	struct af_fence_info fi;
+	char why[512];
 	struct timespec ts = { 0, 20 * 1000 * 1000 };
 	uint64_t id;
 	int c, err, i;
@@ -124,36 +154,30 @@ int cmd_stop(int argc, char **argv)
 	if (err != -ENOENT)
 		return AF_EXIT_FAIL;
 	/* No daemon holds it: a run's, or an orphan. */
-	if (af_fence_meta_read(id, &m) && pins_gone(id)) {
+	err = find_fence(id, &fi);
+	if (err) {
 		af_err("no fence %llu on this node (agentfence status)", (unsigned long long)id);
 		return AF_EXIT_FAIL;
 	}
-	if (!m.cgroup[0]) {
-		af_err("fence %llu: no stored metadata says which cgroup it fences", (unsigned long long)id);
-		return AF_EXIT_FAIL;
-	}
-	if (!m.owned) {
+	if (!owned(fi.cgroup)) {
 		af_err("fence %llu fences %s, which agentfence did not make: agentfence detach %llu",
-		       (unsigned long long)id, m.cgroup, (unsigned long long)id);
+		       (unsigned long long)id, fi.cgroup, (unsigned long long)id);
 		return AF_EXIT_FAIL;
 	}
 	/* Killing the cgroup's tasks ends a run's command: run then takes
 	 * its fence down and journals the end. An orphan has no run. */
-	err = af_cgroup_destroy(m.cgroup);
+	err = fi.cgroup_alive ? af_cgroup_destroy(fi.cgroup) : 0;
 	if (err && err != -ENOENT) {
 		af_err("cannot kill what runs in fence %llu (%s): %s", (unsigned long long)id,
-		       m.cgroup, strerror(-err));
+		       fi.cgroup, strerror(-err));
 		return AF_EXIT_FAIL;
 	}
-	for (i = 0; i < 250 && !pins_gone(id) && !m.orphaned; i++)
+	for (i = 0; i < 250 && !pins_gone(id) && fi.supervisor_alive; i++)
 		nanosleep(&ts, NULL);
-	if (!pins_gone(id))
-		af_fence_gc();
-	if (!pins_gone(id)) {
-		af_err("fence %llu: its pins are still there (%s/%llu)", (unsigned long long)id,
-		       AF_PIN_ROOT, (unsigned long long)id);
+	if (!pins_gone(id) && af_fence_detach(id, why, sizeof(why))) {
+		af_err("fence %llu: cannot remove its pins: %s", (unsigned long long)id, why);
 		return AF_EXIT_FAIL;
 	}
-	af_fence_meta_remove(id);
+	af_sup_meta_remove(id);
 	return AF_EXIT_OK;
 }

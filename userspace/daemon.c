@@ -25,6 +25,7 @@
 #include "cmds.h"
 #include "control.h"
 #include "daemon.h"
+#include "fence.h"
 #include "fences.h"
 #include "json.h"
 #include "recorder.h"
@@ -319,6 +320,9 @@ static void do_create(struct daemon *d, struct af_ctl_client *c, const struct af
 			.denial_ctx = df,
 			.cgroup = req->cgroup,
 			.client = req->lease ? af_ctl_client_pid(c) : 0,
+			.policy_bytes = req->policy,
+			.policy_len = req->policy_len,
+			.home = df->home,
 		};
 
 		/* Its box is run's; the journal says what it is. */
@@ -420,7 +424,7 @@ static void do_update(struct daemon *d, struct af_ctl_client *c, const struct af
 		return;
 	}
 	df->retired = v;
-	err = af_sup_fence_update(df->f, p, req->policy_file);
+	err = af_sup_fence_update(df->f, p, req->policy_file, req->policy, req->policy_len);
 	if (err) {
 		af_policy_free(p);
 		af_ctl_error(c, req, err, "the policy was not swapped (see the message)");
@@ -438,6 +442,78 @@ static void do_simple_ok(struct af_ctl_client *c, const struct af_ctl_req *req)
 }
 
 static void adopt_all(struct daemon *d, struct af_ctl_client *c, const struct af_ctl_req *req);
+
+/* One orphan: its policy from the bytes stored with it, read with the
+ * ${WORKSPACE} and ${HOME} it had. */
+static int adopt_one(struct daemon *d, const struct af_fence_info *fi)
+{
+	struct af_sup_meta sm;
+	struct dfence *df;
+	char *bytes = NULL;
+	size_t len = 0;
+	int err;
+
+	if (af_sup_meta_read(fi->id, &sm)) {
+		af_warn("fence %llu (cgroup %s): no record of its workspace (%s/%llu.json): cannot "
+			"adopt it; agentfence stop %llu removes it", (unsigned long long)fi->id,
+			fi->cgroup, AF_SUP_META_DIR, (unsigned long long)fi->id,
+			(unsigned long long)fi->id);
+		return -ENOENT;
+	}
+	err = af_fence_policy_bytes(fi->id, &bytes, &len);
+	if (err) {
+		af_warn("fence %llu: its policy was not stored with it (%s): cannot adopt it",
+			(unsigned long long)fi->id, strerror(-err));
+		return err;
+	}
+	df = calloc(1, sizeof(*df));
+	if (!df) {
+		free(bytes);
+		return -ENOMEM;
+	}
+	af_strlcpy(df->workspace, sm.workspace, sizeof(df->workspace));
+	af_strlcpy(df->home, sm.home[0] ? sm.home : "/", sizeof(df->home));
+	df->argv = copy_argv(NULL);
+	err = df->argv ? load_policy(bytes, len, sm.policy_file[0] ? sm.policy_file : NULL,
+				     df->workspace, df->home, &df->policy) : -ENOMEM;
+	free(bytes);
+	if (!err && strcmp(df->policy->sha256, fi->policy_sha256)) {
+		af_warn("fence %llu: its stored policy is not the one it enforces (hash %.16s, "
+			"not %.16s): cannot adopt it", (unsigned long long)fi->id,
+			df->policy->sha256, fi->policy_sha256);
+		err = -ESTALE;
+	}
+	if (!err) {
+		struct af_adopt_spec a = {
+			.id = fi->id,
+			.policy = df->policy,
+			.policy_file = sm.policy_file[0] ? sm.policy_file : NULL,
+			.journal = fi->journal[0] ? fi->journal : NULL,
+			.cgroup = fi->cgroup,
+			.backend = fi->backend,
+			.owned = sm.owned,
+			.dns_port4 = sm.dns_port4,
+			.dns_port6 = sm.dns_port6,
+			.workspace = df->workspace,
+			.home = df->home,
+			.old_supervisor = fi->supervisor,
+			.argv = df->argv,
+			.on_denial = on_denial,
+			.denial_ctx = df,
+		};
+
+		err = af_sup_fence_adopt(d->sup, &a, &df->f);
+	}
+	if (err) {
+		dfence_free(d, df);
+		return err;
+	}
+	df->next = d->fences;
+	d->fences = df;
+	fprintf(stderr, "agentfence daemon: adopted fence %llu (cgroup %s)\n",
+		(unsigned long long)fi->id, fi->cgroup);
+	return 0;
+}
 
 static void on_request(void *ctx, struct af_ctl_client *c, const struct af_ctl_req *req)
 {
@@ -526,45 +602,46 @@ static void on_gone(void *ctx, struct af_ctl_client *c)
 		d->talk = NULL;
 }
 
-struct adopt_ctx {
-	struct daemon *d;
-	unsigned int found, adopted;
-	char why[512];
-};
-
-static int adopt_one(void *ctx, const struct af_fence_meta *m)
-{
-	struct adopt_ctx *a = ctx;
-
-	if (!m->orphaned || !m->pinned || find(a->d, m->id))
-		return 0;
-	a->found++;
-	af_warn("fence %llu (cgroup %s) is orphaned: this build cannot adopt it (it loads one "
-		"BPF object per fence; adoption comes with the node's af_fence_adopt); its "
-		"enforcement stays, stop it with agentfence stop %llu",
-		(unsigned long long)m->id, m->cgroup[0] ? m->cgroup : "?",
-		(unsigned long long)m->id);
-	return 0;
-}
-
+/* Take up every orphaned fence of this build's node. */
 static void adopt_all(struct daemon *d, struct af_ctl_client *c, const struct af_ctl_req *req)
 {
-	struct adopt_ctx a = { .d = d };
+	struct af_fence_info *v = NULL;
+	unsigned int found = 0, adopted = 0;
 	struct af_json *w;
+	size_t n = 0, i;
 	int err;
 
-	err = af_fences_each(adopt_one, &a);
-	if (!c)
-		return;
+	err = af_fence_list(&v, &n);
 	if (err) {
-		af_ctl_error(c, req, err, "cannot list the node's fences");
+		af_err("cannot list the node's fences: %s", strerror(-err));
+		if (c)
+			af_ctl_error(c, req, err, "cannot list the node's fences");
 		return;
 	}
+	for (i = 0; i < n; i++) {
+		if (v[i].supervisor_alive || find(d, v[i].id) || !v[i].cgroup_alive)
+			continue;
+		found++;
+		if (!v[i].this_build) {
+			af_warn("fence %llu (cgroup %s) is orphaned on another build's node (%s): "
+				"only that build adopts it; agentfence stop %llu removes it",
+				(unsigned long long)v[i].id, v[i].cgroup, v[i].node,
+				(unsigned long long)v[i].id);
+			continue;
+		}
+		if (!adopt_one(d, &v[i]))
+			adopted++;
+	}
+	free(v);
+	if (found)
+		fprintf(stderr, "agentfence daemon: adopted %u of %u orphaned fences\n", adopted, found);
+	if (!c)
+		return;
 	w = af_ctl_begin(c, true, req);
 	if (!w)
 		return;
-	af_json_u64(w, "orphaned", a.found);
-	af_json_u64(w, "adopted", a.adopted);
+	af_json_u64(w, "orphaned", found);
+	af_json_u64(w, "adopted", adopted);
 	af_ctl_end(c);
 }
 

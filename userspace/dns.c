@@ -83,6 +83,7 @@ struct af_dns {
 	int map_fd;
 	int up_map_fd;			/* af_dns_upstream, -1: none */
 	uint64_t fence_id;
+	uint64_t key;		/* what learned addresses go under (af_fence_key); 0: fence_id */
 	af_event_fn on_event;
 	void *ctx;
 	struct pending pend[PEND_MAX];
@@ -143,7 +144,7 @@ static void add_system_resolvers(struct af_dns *d)
 }
 
 /* A UDP and a TCP socket on the same loopback port. */
-static int bind_pair(int family, int *udp, int *tcp, uint16_t *port)
+static int bind_pair(int family, int *udp, int *tcp, uint16_t *port, uint16_t want)
 {
 	struct sockaddr_storage ss = {};
 	struct sockaddr_in *in = (void *)&ss;
@@ -151,12 +152,17 @@ static int bind_pair(int family, int *udp, int *tcp, uint16_t *port)
 	socklen_t len = family == AF_INET ? sizeof(*in) : sizeof(*in6);
 	int one = 1, tries, err = 0;
 
-	for (tries = 0; tries < 16; tries++) {
+	for (tries = 0; tries < (want ? 1 : 16); tries++) {
 		ss.ss_family = family;
 		if (family == AF_INET)
 			in->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 		else
 			in6->sin6_addr = in6addr_loopback;
+		/* Adoption: the fence's programs send queries to these. */
+		if (family == AF_INET)
+			in->sin_port = htons(want);
+		else
+			in6->sin6_port = htons(want);
 		*udp = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 		*tcp = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 		if (*udp < 0 || *tcp < 0)
@@ -192,6 +198,12 @@ fail:
 
 int af_dns_open(const struct af_policy *p, struct af_dns **out, char *why, size_t n)
 {
+	return af_dns_open_at(p, 0, 0, out, why, n);
+}
+
+int af_dns_open_at(const struct af_policy *p, uint16_t want4, uint16_t want6, struct af_dns **out,
+		   char *why, size_t n)
+{
 	struct af_dns *d = calloc(1, sizeof(*d));
 	size_t i;
 	int err;
@@ -226,14 +238,14 @@ int af_dns_open(const struct af_policy *p, struct af_dns **out, char *why, size_
 			break;
 		}
 	}
-	err = bind_pair(AF_INET, &d->u4, &d->t4, &d->port4);
+	err = bind_pair(AF_INET, &d->u4, &d->t4, &d->port4, want4);
 	if (err) {
 		snprintf(why, n, "DNS stub on 127.0.0.1: %s (is loopback up in this network namespace?)",
 			 strerror(-err));
 		goto fail;
 	}
 	/* Without ::1 (IPv6 off), IPv6 queries are refused: fail closed. */
-	err = bind_pair(AF_INET6, &d->u6, &d->t6, &d->port6);
+	err = want4 && !want6 ? -EADDRNOTAVAIL : bind_pair(AF_INET6, &d->u6, &d->t6, &d->port6, want6);
 	if (err)
 		af_debug("DNS stub: no ::1 (%s); IPv6 DNS queries will be refused", strerror(-err));
 	d->timer = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
@@ -414,7 +426,7 @@ static int refresh(struct af_dns *d, uint8_t family, const uint8_t *addr)
 		if (l->family == family && !memcmp(l->addr, addr, 16) && l->expires > now)
 			d->live[l->rule] = true;
 	}
-	return af_net_learn(d->map_fd, d->p, d->fence_id, family, addr, d->live);
+	return af_net_learn(d->map_fd, d->p, d->key ? d->key : d->fence_id, family, addr, d->live);
 }
 
 /* Allow addr for every rule that matched the question (rules[i]). */
@@ -878,4 +890,10 @@ const char *af_dns_name_of(const struct af_dns *d, int family, const uint8_t *ad
 			return l->name;
 	}
 	return NULL;
+}
+
+void af_dns_set_key(struct af_dns *d, uint64_t key)
+{
+	if (d)
+		d->key = key;
 }

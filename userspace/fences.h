@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* What a supervisor stores of each fence it holds, beside the fence's
- * pins, so that `agentfence status` can tell them without asking it:
- * AF_RUN_DIR/fences/<id>.json, one JSON object (root's, 0600). A fence
- * with pins whose supervisor is gone is "orphaned". */
+/* What a supervisor keeps of each fence it holds beyond the node's
+ * metadata (fence.h af_fence_set_meta): what adoption needs to take the
+ * fence up again as it was (the DNS stub's ports, ${WORKSPACE} and
+ * ${HOME} of its policy) and whom it holds it for. One JSON object in
+ * AF_SUP_META_DIR/<id>.json (root's, 0600), gone with the fence. */
 #ifndef AF_FENCES_H
 #define AF_FENCES_H
 
@@ -11,28 +12,20 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define AF_FENCES_DIR	"/run/agentfence/fences"
+#define AF_SUP_META_DIR	"/run/agentfence/sup"
 
-struct af_fence_meta {
+struct af_sup_meta {
 	uint64_t id;
-	char cgroup[PATH_MAX];
-	char policy[256];
-	char sha256[65];
-	char backend[16];
-	char journal[PATH_MAX];
-	pid_t supervisor;	/* the process that holds it */
-	pid_t client;		/* the run it holds it for; 0: none */
+	pid_t client;		/* the run it is held for; 0: none */
 	bool owned;		/* agentfence made its cgroup */
-	bool pinned;		/* status: the fence has pins (enforcement stays) */
-	bool orphaned;		/* status: its supervisor is gone */
+	uint16_t dns_port4, dns_port6;
+	char workspace[PATH_MAX];
+	char home[PATH_MAX];
+	char policy_file[PATH_MAX];	/* "" : the built-in one */
 };
 
-int af_fence_meta_write(const struct af_fence_meta *m);
-void af_fence_meta_remove(uint64_t id);
-int af_fence_meta_read(uint64_t id, struct af_fence_meta *m);
-
-/* Every fence on the node: those with pins (AF_PIN_ROOT/<id>) and those
- * with stored metadata, in id order; fn's non-zero return stops. */
-int af_fences_each(int (*fn)(void *ctx, const struct af_fence_meta *m), void *ctx);
+int af_sup_meta_write(const struct af_sup_meta *m);
+void af_sup_meta_remove(uint64_t id);
+int af_sup_meta_read(uint64_t id, struct af_sup_meta *m);
 
 #endif /* AF_FENCES_H */

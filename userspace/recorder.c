@@ -132,7 +132,8 @@ int af_recorder_open(const struct af_recorder_opts *o, struct af_recorder **out,
 		snprintf(why, n, "out of memory");
 		return -ENOMEM;
 	}
-	err = af_journal_open(o->journal, o->rotate_bytes, &r->j, why, n);
+	err = o->resume ? af_journal_resume(o->journal, o->rotate_bytes, &r->j, why, n) :
+			  af_journal_open(o->journal, o->rotate_bytes, &r->j, why, n);
 	if (err) {
 		af_prov_free(r->prov);
 		free(r);
@@ -144,6 +145,11 @@ int af_recorder_open(const struct af_recorder_opts *o, struct af_recorder **out,
 	r->supervisor = o->run_pid ? o->run_pid : getpid();
 	r->label_of = o->label_of;
 	r->label_ctx = o->label_ctx;
+	if (o->resume) {
+		/* The chain goes on; the caller says why (its gap record). */
+		*out = r;
+		return 0;
+	}
 	uname(&u);
 	gethostname(host, sizeof(host) - 1);
 	w = af_journal_begin(r->j, "fence_start", NULL);
@@ -205,6 +211,17 @@ void af_recorder_root_from(struct af_recorder *r, pid_t pid, pid_t parent, char 
 
 	r->supervisor = parent;
 	af_prov_root(r->prov, pid, parent, argv ? argv : none);
+}
+
+void af_recorder_lost_base(struct af_recorder *r, uint64_t total)
+{
+	r->lost = total;
+}
+
+void af_recorder_free(struct af_recorder *r)
+{
+	af_prov_free(r->prov);
+	free(r);
 }
 
 struct af_journal *af_recorder_journal(struct af_recorder *r)

@@ -29,6 +29,7 @@
 #include "watch.h"
 #include "json.h"
 #include "journal.h"
+#include "json_read.h"
 #include "../bpf/fence.h"
 
 #define SUP_FENCES_MAX	4096	/* a daemon's; each costs map entries and links */
@@ -43,6 +44,9 @@ struct af_sup_fence {
 	bool remote;			/* another supervisor holds it */
 	bool owned;			/* we made its cgroup */
 	pid_t client;
+	char workspace[PATH_MAX];
+	char home[PATH_MAX];
+	char policy_file[PATH_MAX];
 	char *const *argv;
 	enum af_backend backend;
 	bool quiet;
@@ -60,7 +64,7 @@ struct af_sup_fence {
 	pid_t root;			/* the command; 0 before it starts */
 	int status;
 	bool gone;			/* the command was reaped */
-	unsigned long events, bad_events;
+	unsigned long events, bad_events, denied;
 };
 
 struct af_sup {
@@ -252,6 +256,7 @@ static void on_event(void *ctx, const void *data, size_t size)
 	 * go to the journal only. */
 	if (!d || d->verdict == AF_ALLOWED)
 		return;
+	f->denied++;
 	if (af_event_format(data, size, line, sizeof(line))) {
 		f->bad_events++;
 		return;
@@ -336,6 +341,8 @@ static int open_bpf(struct af_sup_fence *f, const struct af_fence_spec *spec)
 		.on_event = on_event,
 		.ctx = f,
 		.journal = spec->journal,
+		.policy_bytes = spec->policy_bytes,
+		.policy_len = spec->policy_len,
 	};
 	char why[1024];
 	int err;
@@ -396,19 +403,11 @@ static int compile_policy(struct af_sup_fence *f, const struct af_fence_spec *sp
 	return err;
 }
 
-/* The policy swap. This build loads one BPF object per fence: its maps
- * cannot take a second entry set beside the first without a window. The
- * node (af_fence_update: generation swap) makes it atomic; until then,
- * refuse rather than open a window. */
+/* The policy swap: the node's generation flip (af_fence_update). */
 static int fence_update(struct af_sup_fence *f, const struct af_policy *p,
 			const struct af_entries *e, char *why, size_t n)
 {
-	(void)f;
-	(void)p;
-	(void)e;
-	snprintf(why, n, "this build's fences cannot swap a policy atomically (it comes with "
-		 "the node's af_fence_update)");
-	return -EOPNOTSUPP;
+	return af_fence_update(f->fence, p, e, why, n);
 }
 
 /* An existing cgroup to fence: beneath the cgroup2 mount, a
@@ -440,30 +439,21 @@ static int open_cgroup(struct af_sup_fence *f, const char *path)
 	return 0;
 }
 
-static void info_of(const struct af_sup_fence *f, struct af_fence_meta *m)
-{
-	memset(m, 0, sizeof(*m));
-	m->id = f->id;
-	af_strlcpy(m->cgroup, f->cgpath, sizeof(m->cgroup));
-	af_strlcpy(m->policy, f->policy->name, sizeof(m->policy));
-	af_strlcpy(m->sha256, f->policy->sha256, sizeof(m->sha256));
-	af_strlcpy(m->backend, af_backend_name(f->backend), sizeof(m->backend));
-	af_strlcpy(m->journal, f->journal, sizeof(m->journal));
-	m->supervisor = getpid();
-	m->client = f->client;
-	m->owned = f->owned;
-}
-
-/* For status without a supervisor to ask: who holds the fence. */
+/* What adoption needs beyond the node's metadata, and whom we hold
+ * the fence for (status). */
 static void write_meta(struct af_sup_fence *f)
 {
-	struct af_fence_meta m;
+	struct af_sup_meta m = { .id = f->id, .client = f->client, .owned = f->owned };
 	int err;
 
-	info_of(f, &m);
-	err = af_fence_meta_write(&m);
+	if (f->dns)
+		af_dns_ports(f->dns, &m.dns_port4, &m.dns_port6);
+	af_strlcpy(m.workspace, f->workspace, sizeof(m.workspace));
+	af_strlcpy(m.home, f->home, sizeof(m.home));
+	af_strlcpy(m.policy_file, f->policy_file, sizeof(m.policy_file));
+	err = af_sup_meta_write(&m);
 	if (err)
-		af_debug("fence %llu: cannot store its metadata: %s", (unsigned long long)f->id,
+		af_debug("fence %llu: cannot store what adoption needs: %s", (unsigned long long)f->id,
 			 strerror(-err));
 }
 
@@ -485,6 +475,10 @@ int af_sup_fence_open(struct af_sup *s, const struct af_fence_spec *spec,
 	f->on_denial = spec->on_denial;
 	f->denial_ctx = spec->denial_ctx;
 	f->client = spec->client;
+	af_strlcpy(f->workspace, spec->workspace ? spec->workspace : "", sizeof(f->workspace));
+	af_strlcpy(f->home, spec->home ? spec->home : getenv("HOME") ? getenv("HOME") : "",
+		   sizeof(f->home));
+	af_strlcpy(f->policy_file, spec->policy_file ? spec->policy_file : "", sizeof(f->policy_file));
 	f->policy = spec->policy;
 	f->argv = spec->argv;
 	f->backend = spec->backend;
@@ -550,6 +544,7 @@ int af_sup_fence_open(struct af_sup *s, const struct af_fence_spec *spec,
 		af_dns_set_upstream_map(f->dns, af_fence_dns_upstream_fd(f->fence));
 		err = af_dns_start(f->dns, s->loop, af_fence_net_allow_fd(f->fence), f->id,
 				   on_event, f);
+		af_dns_set_key(f->dns, af_fence_key(f->fence));
 		if (err) {
 			af_err("cannot start the DNS stub: %s", strerror(-err));
 			goto fail;
@@ -765,7 +760,7 @@ static int fence_close(struct af_sup_fence *f, int exit_code, bool keep)
 	af_stream_close(f->stream);
 	af_fence_close(f->fence);
 	if (f->id && !f->remote)
-		af_fence_meta_remove(f->id);
+		af_sup_meta_remove(f->id);
 	af_entries_free(f->entries);
 	sup_del(f->sup, f);
 	free(f);
@@ -900,14 +895,13 @@ void af_sup_fence_info(const struct af_sup_fence *f, struct af_sup_fence_info *o
 	o->client = f->client;
 	o->owned = f->owned;
 	o->events = f->events;
-	if (f->fence) {
-		o->denied = af_fence_counter(f->fence, AF_CNT_DENY);
-		o->audited = af_fence_counter(f->fence, AF_CNT_AUDIT);
-		o->dropped = af_fence_counter(f->fence, AF_CNT_RB_DROP);
-	}
+	o->denied = f->denied;
+	if (f->fence)
+		o->dropped = af_fence_fcounter(f->fence, AF_FC_DROPS);
 }
 
-int af_sup_fence_update(struct af_sup_fence *f, const struct af_policy *p, const char *file)
+int af_sup_fence_update(struct af_sup_fence *f, const struct af_policy *p, const char *file,
+			const void *bytes, size_t len)
 {
 	struct af_entries *entries = NULL;
 	struct af_idents ids;
@@ -962,8 +956,280 @@ int af_sup_fence_update(struct af_sup_fence *f, const struct af_policy *p, const
 	af_entries_free(f->entries);
 	f->entries = entries;
 	f->policy = p;
-	write_meta(f);
+	/* The stub learns under the new generation's key. */
+	af_dns_set_key(f->dns, af_fence_key(f->fence));
+	{
+		struct af_fence_meta m = {
+			.policy_name = p->name, .policy_sha256 = p->sha256,
+			.journal = f->journal[0] ? f->journal : NULL, .cgroup = f->cgpath,
+			.backend = f->backend, .supervisor = getpid(),
+			.policy = bytes, .policy_len = len,
+		};
+
+		err = af_fence_set_meta(f->id, &m);
+		if (err)
+			af_warn("fence %llu: its stored metadata still names the old policy: %s",
+				(unsigned long long)f->id, strerror(-err));
+	}
 	return 0;
+}
+
+static int write_ctl(const char *cgroup, const char *file, const char *val)
+{
+	char path[PATH_MAX + 32];
+	int fd, err = 0;
+
+	snprintf(path, sizeof(path), "%s/%s", cgroup, file);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, val, strlen(val)) < 0)
+		err = -errno;
+	close(fd);
+	return err;
+}
+
+/* The watcher's record (watch.c): the supervisor_exit of the dead
+ * supervisor, beside the journal. Its members go into the gap record. */
+static void gap_exit_record(struct af_json *w, const char *journal, pid_t old)
+{
+	char path[PATH_MAX + 32], buf[4096], v[256];
+	unsigned long long x;
+	size_t len;
+	FILE *fp;
+
+	/* An adopter's watcher writes beside the first one's. */
+	snprintf(path, sizeof(path), "%s.supervisor-exit.%d", journal, old);
+	fp = fopen(path, "re");
+	if (!fp) {
+		snprintf(path, sizeof(path), "%s.supervisor-exit", journal);
+		fp = fopen(path, "re");
+	}
+	if (!fp)
+		return;
+	len = fread(buf, 1, sizeof(buf) - 1, fp);
+	fclose(fp);
+	buf[len] = 0;
+	af_json_object(w, "supervisor_exit");
+	af_json_str(w, "record", path);
+	if (!json_get_str(buf, len, "time", v, sizeof(v)))
+		af_json_str(w, "time", v);
+	if (!json_get_u64(buf, len, "supervisor_pid", &x))
+		af_json_u64(w, "supervisor_pid", x);
+	if (!json_get_str(buf, len, "action", v, sizeof(v)))
+		af_json_str(w, "action", v);
+	if (!json_get_str(buf, len, "result", v, sizeof(v)))
+		af_json_str(w, "result", v);
+	af_json_end(w);
+}
+
+int af_sup_fence_adopt(struct af_sup *s, const struct af_adopt_spec *a, struct af_sup_fence **out)
+{
+	struct af_sup_fence *f;
+	struct af_idents ids;
+	uint64_t lost = 0, kept;
+	char why[AF_ERR_MAX];
+	struct af_json *w;
+	int err;
+
+	f = calloc(1, sizeof(*f));
+	if (!f)
+		return -ENOMEM;
+	if (sup_add(s, f)) {
+		free(f);
+		return -ENOSPC;
+	}
+	f->sup = s;
+	f->policy = a->policy;
+	f->argv = a->argv;
+	f->backend = a->backend;
+	f->quiet = true;
+	f->owned = a->owned;
+	f->id = a->id;
+	f->cgfd = -1;
+	f->watch = (struct af_watch){ .pid = -1, .fd = -1 };
+	f->on_denial = a->on_denial;
+	f->denial_ctx = a->denial_ctx;
+	af_strlcpy(f->cgpath, a->cgroup, sizeof(f->cgpath));
+	af_strlcpy(f->journal, a->journal ? a->journal : "", sizeof(f->journal));
+	af_strlcpy(f->workspace, a->workspace, sizeof(f->workspace));
+	af_strlcpy(f->home, a->home, sizeof(f->home));
+	af_strlcpy(f->policy_file, a->policy_file ? a->policy_file : "", sizeof(f->policy_file));
+	f->cgfd = open(f->cgpath, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (f->cgfd < 0) {
+		err = -errno;
+		af_err("adopt fence %llu: its cgroup %s: %s", (unsigned long long)a->id, f->cgpath,
+		       strerror(errno));
+		goto fail;
+	}
+	err = af_resolve(a->policy, &ids);
+	if (!err) {
+		err = af_compile(a->policy, &ids, a->backend, &f->entries, why);
+		af_idents_free(&ids);
+		if (err)
+			af_err("adopt fence %llu: %s", (unsigned long long)a->id, why);
+	}
+	if (err)
+		goto fail;
+	/* The journal first: what the kernel kept goes into it. */
+	if (a->journal) {
+		struct af_recorder_opts ro = {
+			.journal = a->journal, .policy = a->policy, .backend = a->backend,
+			.workspace = a->workspace, .cgroup = f->cgpath, .fence_id = a->id,
+			.argv = a->argv, .process_events = true, .resume = true,
+		};
+
+		err = af_recorder_open(&ro, &f->rec, why, sizeof(why));
+		if (err) {
+			af_err("adopt fence %llu: resume its journal: %s", (unsigned long long)a->id, why);
+			goto fail;
+		}
+	}
+	err = af_fence_adopt(a->id, on_event, f, &f->fence, &lost, why, sizeof(why));
+	if (err) {
+		af_err("adopt fence %llu: %s", (unsigned long long)a->id, why);
+		goto fail;
+	}
+	kept = f->events;
+	af_fence_consume(f->fence);
+	kept = f->events - kept;
+	/* Reading the drops acknowledges them: from now on the recorder's
+	 * lost records count from here. */
+	if (f->rec)
+		af_recorder_lost_base(f->rec, af_fence_counter(f->fence, AF_CNT_RB_DROP));
+	else
+		af_fence_counter(f->fence, AF_CNT_RB_DROP);
+	if (f->rec) {
+		char effect[160];
+
+		w = af_journal_begin(af_recorder_journal(f->rec), "gap", NULL);
+		if (w) {
+			af_json_u64(w, "fence_id", a->id);
+			af_json_u64(w, "lost", lost);
+			af_json_u64(w, "kept", kept);
+			af_json_i64(w, "supervisor_pid", a->old_supervisor);
+			af_json_i64(w, "adopted_by", getpid());
+			gap_exit_record(w, a->journal, a->old_supervisor);
+			snprintf(effect, sizeof(effect), "fence adopted: %llu events lost while nobody "
+				 "read, %llu kept by the kernel", (unsigned long long)lost,
+				 (unsigned long long)kept);
+			af_json_str(w, "effect", effect);
+			err = af_journal_commit(af_recorder_journal(f->rec));
+			if (err) {
+				af_err("adopt fence %llu: journal its gap: %s", (unsigned long long)a->id,
+				       strerror(-err));
+				goto fail;
+			}
+		}
+	}
+	/* Names fail closed until the stub answers on the fence's ports. */
+	if (a->policy->has_network && a->dns_port4) {
+		err = af_dns_open_at(a->policy, a->dns_port4, a->dns_port6, &f->dns, why, sizeof(why));
+		if (!err) {
+			af_dns_set_upstream_map(f->dns, af_fence_dns_upstream_fd(f->fence));
+			err = af_dns_start(f->dns, s->loop, af_fence_net_allow_fd(f->fence), f->id,
+					   on_event, f);
+			af_dns_set_key(f->dns, af_fence_key(f->fence));
+		}
+		if (err) {
+			af_warn("adopt fence %llu: its DNS stub cannot restart: %s (names fail to "
+				"resolve in it)", (unsigned long long)a->id, err < 0 && !why[0] ?
+				strerror(-err) : why);
+			af_dns_close(f->dns);
+			f->dns = NULL;
+		}
+	}
+	err = af_loop_add(s->loop, af_fence_events_fd(f->fence), on_events, f);
+	if (err) {
+		af_err("event loop: %s", strerror(-err));
+		goto fail;
+	}
+	if (f->rec) {
+		struct af_fence_spec spec = { .policy = a->policy, .argv = a->argv };
+
+		open_stream(f, &spec);
+	}
+	{
+		char record[PATH_MAX + 32];
+
+		if (a->journal)
+			snprintf(record, sizeof(record), "%s.supervisor-exit.%d", a->journal, getpid());
+		err = af_watch_start(&f->watch, f->cgpath, f->id, a->policy->on_supervisor_exit,
+				     a->journal ? record : NULL);
+		if (err) {
+			af_err("cannot start the supervisor's watcher: %s", strerror(-err));
+			goto fail;
+		}
+	}
+	{
+		struct af_fence_meta m = {
+			.policy_name = a->policy->name, .policy_sha256 = a->policy->sha256,
+			.journal = a->journal, .cgroup = f->cgpath, .backend = a->backend,
+			.supervisor = getpid(),
+		};
+
+		af_fence_set_meta(f->id, &m);
+	}
+	write_meta(f);
+	/* Someone reads it again: what the watcher froze runs on. */
+	err = write_ctl(f->cgpath, "cgroup.freeze", "0");
+	if (err && err != -ENOENT)
+		af_warn("adopt fence %llu: cannot thaw %s: %s", (unsigned long long)a->id, f->cgpath,
+			strerror(-err));
+	if (f->rec) {
+		w = af_journal_begin(af_recorder_journal(f->rec), "thaw", NULL);
+		if (w) {
+			af_json_u64(w, "fence_id", a->id);
+			af_json_str(w, "result", err && err != -ENOENT ? strerror(-err) : "thawed");
+			af_json_str(w, "effect", "fence thawed: its supervisor reads it again");
+			af_journal_commit(af_recorder_journal(f->rec));
+		}
+	}
+	*out = f;
+	return 0;
+fail:
+	/* Whatever went wrong, the fence stays as it was: enforced (and
+	 * frozen, if it was), for a later adoption or agentfence stop. */
+	if (f->rec) {
+		af_journal_close(af_recorder_journal(f->rec));
+		af_recorder_free(f->rec);
+		f->rec = NULL;
+	}
+	if (f->fence && f->sup->loop)
+		af_loop_del(f->sup->loop, af_fence_events_fd(f->fence));
+	af_dns_close(f->dns);
+	af_watch_stop(&f->watch);
+	af_stream_close(f->stream);
+	if (f->fence)
+		af_fence_release(f->fence);
+	if (f->cgfd >= 0)
+		close(f->cgfd);
+	af_entries_free(f->entries);
+	sup_del(s, f);
+	free(f);
+	return err ? err : -EIO;
+}
+
+void af_sup_fence_release(struct af_sup_fence *f)
+{
+	/* As if the supervisor died, but said: the watcher stays quiet,
+	 * the journal gets no end, the fence stays for adoption. */
+	if (f->fence)
+		af_loop_del(f->sup->loop, af_fence_events_fd(f->fence));
+	af_dns_close(f->dns);
+	af_stream_close(f->stream);
+	if (f->rec) {
+		af_journal_close(af_recorder_journal(f->rec));
+		af_recorder_free(f->rec);
+	}
+	af_watch_stop(&f->watch);
+	if (f->fence)
+		af_fence_release(f->fence);
+	if (f->cgfd >= 0)
+		close(f->cgfd);
+	af_entries_free(f->entries);
+	sup_del(f->sup, f);
+	free(f);
 }
 
 uint64_t af_sup_fence_id(const struct af_sup_fence *f)

@@ -52,6 +52,11 @@ struct af_fence_spec {
 	 * mount) instead of making agentfence/<name>: closing the fence
 	 * then leaves the cgroup and what runs in it (detach). */
 	const char *cgroup;
+	/* The policy's document, stored with the fence for adoption
+	 * (optional), and ${HOME} it was read with (NULL: $HOME). */
+	const void *policy_bytes;
+	size_t policy_len;
+	const char *home;
 	/* Journaled as the box when box is NULL: the box of a command
 	 * someone else starts in the fence (run through the daemon). */
 	const struct af_box *journal_box;
@@ -153,7 +158,35 @@ void af_sup_fence_info(const struct af_sup_fence *f, struct af_sup_fence_info *o
 /* Swap the fence's policy for p (kept by the caller while the fence
  * lives): compiled, applied at once, journaled with both hashes. Says
  * on stderr what failed; the old policy stays in force then. */
-int af_sup_fence_update(struct af_sup_fence *f, const struct af_policy *p, const char *file);
+int af_sup_fence_update(struct af_sup_fence *f, const struct af_policy *p, const char *file,
+			const void *bytes, size_t len);
+
+/* Take up an orphaned fence (fence.h af_fence_adopt): resume its
+ * journal's chain, journal the events the kernel kept and a "gap"
+ * record with how many were lost while nobody read, restart its DNS
+ * stub on the fence's ports (names fail closed until then), start its
+ * stream and watcher, thaw it, and journal that. Says what failed; the
+ * fence then stays as it was (enforced, frozen if it was). */
+struct af_adopt_spec {
+	uint64_t id;
+	const struct af_policy *policy;	/* kept by the caller while the fence lives */
+	const char *policy_file;
+	const char *journal;		/* NULL: none */
+	const char *cgroup;
+	enum af_backend backend;
+	bool owned;
+	uint16_t dns_port4, dns_port6;
+	const char *workspace, *home;
+	pid_t old_supervisor;
+	char *const *argv;
+	af_denial_fn on_denial;
+	void *denial_ctx;
+};
+int af_sup_fence_adopt(struct af_sup *s, const struct af_adopt_spec *a, struct af_sup_fence **out);
+
+/* Stop reading the fence and forget it; its enforcement stays (and its
+ * watcher applies on_supervisor_exit only if we die, not now). */
+void af_sup_fence_release(struct af_sup_fence *f);
 
 /* Close a fence without touching its cgroup nor what runs there:
  * enforcement is removed (detach). Only for fences of a cgroup the
