@@ -147,7 +147,8 @@ int cmd_run(int argc, char **argv)
 	struct af_sup *sup = NULL;
 	struct af_policy *p = NULL;
 	struct af_box box = {};
-	char why[1024];
+	char why[1024], *policy_bytes = NULL;
+	size_t policy_len = 0;
 	int c, status = 0, ret = AF_EXIT_SETUP;
 	struct stat st;
 	struct child ch;
@@ -253,6 +254,9 @@ int cmd_run(int argc, char **argv)
 			goto out;
 	}
 	snprintf(name, sizeof(name), "run-%d", getpid());
+	/* Stored with the fence: a daemon that adopts it reads it again. */
+	if (af_run_policy_bytes(policy_file, p, &policy_bytes, &policy_len))
+		policy_bytes = NULL;
 	{
 		struct af_fence_spec spec = {
 			.name = name,
@@ -267,6 +271,8 @@ int cmd_run(int argc, char **argv)
 			.argv = argv + optind,
 			.label_of = af_exec_label,
 			.box = &box,
+			.policy_bytes = policy_bytes,
+			.policy_len = policy_len,
 		};
 
 		c = af_sup_fence_open(sup, &spec, &fence);
@@ -284,5 +290,6 @@ out:
 	af_sup_close(sup);
 	af_box_free(&box);
 	af_policy_free(p);
+	free(policy_bytes);
 	return ret;
 }

@@ -17,11 +17,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "backend.h"
 #include "box.h"
+#include "cgroup.h"
 #include "cmds.h"
 #include "control.h"
 #include "daemon.h"
@@ -42,6 +44,7 @@ struct dfence {
 	char **argv;
 	char workspace[PATH_MAX];
 	char home[PATH_MAX];
+	bool adopted_run;		/* a run's fence adopted: it ends when its cgroup empties */
 	struct dfence *next;
 };
 
@@ -283,6 +286,18 @@ static void do_create(struct daemon *d, struct af_ctl_client *c, const struct af
 		return;
 	}
 	df->box.remote_pty = req->tty;
+	/* Landlock fences a process that restricts itself: what is put in
+	 * this cgroup by other means than run meets the network fence only. */
+	if (!req->lease && backend == AF_BACKEND_LANDLOCK) {
+		if (req->strict) {
+			af_ctl_error(c, req, -ENOTSUP, "--strict: on the landlock backend a fence the daemon "
+				     "holds for processes run did not start has no filesystem fence");
+			dfence_free(d, df);
+			return;
+		}
+		af_warn("landlock backend: processes that enter this fence other than through "
+			"agentfence run meet its network rules only (no filesystem fence)");
+	}
 	if (req->lease)
 		snprintf(name, sizeof(name), "run-%d", af_ctl_client_pid(c));
 	else if (req->name)
@@ -297,8 +312,8 @@ static void do_create(struct daemon *d, struct af_ctl_client *c, const struct af
 			dfence_free(d, df);
 			return;
 		}
-	} else if (journal_default(name, journal, sizeof(journal)) ||
-		   af_sup_journal_path(journal, df->policy, journal, sizeof(journal))) {
+	} else if (journal_default(name, why, sizeof(why)) ||
+		   af_sup_journal_path(why, df->policy, journal, sizeof(journal))) {
 		af_ctl_error(c, req, -EINVAL, "no place for the journal (see the message)");
 		dfence_free(d, df);
 		return;
@@ -508,6 +523,7 @@ static int adopt_one(struct daemon *d, const struct af_fence_info *fi)
 		dfence_free(d, df);
 		return err;
 	}
+	df->adopted_run = sm.owned && strstr(fi->cgroup, "/agentfence/run-");
 	df->next = d->fences;
 	d->fences = df;
 	fprintf(stderr, "agentfence daemon: adopted fence %llu (cgroup %s)\n",
@@ -645,6 +661,26 @@ static void adopt_all(struct daemon *d, struct af_ctl_client *c, const struct af
 	af_ctl_end(c);
 }
 
+/* A run's fence it adopted ends with the run's command (nobody is left
+ * to say "end"): once its cgroup is empty, journal the end (exit status
+ * unknown: -1) and remove it. */
+static int on_tick(void *ctx, int fd, uint32_t events)
+{
+	struct daemon *d = ctx;
+	struct dfence *df, *next;
+	uint64_t n;
+
+	(void)events;
+	if (read(fd, &n, sizeof(n)) != sizeof(n))
+		return 0;
+	for (df = d->fences; df; df = next) {
+		next = df->next;
+		if (df->adopted_run && af_cgroup_populated(af_sup_fence_cgroup(df->f)) == 0)
+			dfence_close(d, df, -1);
+	}
+	return 0;
+}
+
 int af_daemon_run(const struct af_daemon_opts *o)
 {
 	struct daemon d = {};
@@ -657,7 +693,7 @@ int af_daemon_run(const struct af_daemon_opts *o)
 		.ctx = &d,
 	};
 	char why[512];
-	int err, ret = AF_EXIT_SETUP;
+	int err, ret = AF_EXIT_SETUP, tick = -1;
 
 	the_daemon = &d;
 	if (af_sup_open(&d.sup))
@@ -669,6 +705,14 @@ int af_daemon_run(const struct af_daemon_opts *o)
 	}
 	if (o->adopt)
 		adopt_all(&d, NULL, NULL);
+	{
+		struct itimerspec its = { .it_interval = { 1, 0 }, .it_value = { 1, 0 } };
+
+		tick = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+		if (tick < 0 || timerfd_settime(tick, 0, &its, NULL) ||
+		    af_loop_add(af_sup_loop(d.sup), tick, on_tick, &d))
+			af_warn("no timer: adopted run fences are not removed when they empty");
+	}
 	fprintf(stderr, "agentfence daemon: pid %d, listening on %s%s\n", getpid(), co.path,
 		o->has_group ? " (root and its group)" : " (root only)");
 	if (o->ready_fd >= 0) {
@@ -693,6 +737,8 @@ out:
 	while (d.fences)
 		dfence_close(&d, d.fences, 128 + SIGTERM);
 	af_sup_close(d.sup);
+	if (tick >= 0)
+		close(tick);
 	af_msg_hook = NULL;
 	return ret;
 }

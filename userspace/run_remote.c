@@ -128,7 +128,7 @@ static int on_socket(void *ctx, int fd, uint32_t events)
 	return 0;
 }
 
-static int read_policy(const char *file, const struct af_policy *p, char **out, size_t *len)
+int af_run_policy_bytes(const char *file, const struct af_policy *p, char **out, size_t *len)
 {
 	char hash[AF_SHA256_HEX], *buf = NULL;
 	size_t cap = 0, n = 0, k;
@@ -185,7 +185,7 @@ int af_run_remote(struct af_sup *sup, const struct af_run_remote *o, int *exit_c
 
 	if (!path)
 		return -ENOENT;
-	err = read_policy(o->policy_file, o->policy, &policy, &plen);
+	err = af_run_policy_bytes(o->policy_file, o->policy, &policy, &plen);
 	if (err) {
 		af_debug("not through the daemon: the policy's bytes cannot be sent (%s)",
 			 err == -ESTALE ? "they read differently now" : strerror(-err));

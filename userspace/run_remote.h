@@ -30,6 +30,11 @@ struct af_run_remote {
  * AGENTFENCE_CONTROL is set and empty (never through a daemon). */
 const char *af_run_control_path(void);
 
+/* The policy's document as run checked it (file read again, its hash
+ * compared; NULL file: the built-in one): malloc'd. -ESTALE when it
+ * reads differently now (a pipe, an edit). */
+int af_run_policy_bytes(const char *file, const struct af_policy *p, char **out, size_t *len);
+
 /* -ENOENT: no daemon answers (or the policy's bytes cannot be sent
  * again): fence alone. Otherwise 0, with run's exit status (the
  * command's, or AF_EXIT_SETUP/AF_EXIT_NOFENCE, said) in *exit_code. */
