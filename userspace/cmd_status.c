@@ -33,7 +33,7 @@ struct row {
 		uint64_t id;
 		char cgroup[PATH_MAX];
 		char policy[128];
-		char sha256[65];
+		char sha256[72];	/* json_get_str keeps room for a UTF-8 sequence */
 		char backend[16];
 		char journal[PATH_MAX];
 		pid_t supervisor, client;

@@ -28,6 +28,7 @@ struct af_ctl_client {
 	size_t olen, ocap;
 	bool want_out;		/* EPOLLOUT armed */
 	bool dead;		/* drop it when the turn is over */
+	size_t draining;	/* bytes left to discard before hanging up (a line too long) */
 	void *data;
 	/* The line being built. */
 	FILE *mem;
@@ -235,7 +236,11 @@ static void on_line(void *ctx, const char *line, size_t len, int err)
 		snprintf(why, sizeof(why), "request longer than %d bytes: closing the connection",
 			 AF_CTL_LINE_MAX - 1);
 		af_ctl_error(c, NULL, -E2BIG, why);
-		c->dead = true;
+		/* Closing with its bytes unread would reset the connection
+		 * before the client reads why: say it, end our side, and
+		 * discard what it still sends (bounded) until it hangs up. */
+		shutdown(c->fd, SHUT_WR);
+		c->draining = 4 * AF_CTL_LINE_MAX;
 		return;
 	}
 	err = af_ctl_parse(line, len, &req, why, sizeof(why));
@@ -257,6 +262,18 @@ static void client_input(struct af_ctl_client *c)
 
 	while (got < AF_CTL_READ_MAX && !c->dead) {
 		n = recv(c->fd, buf, sizeof(buf), MSG_DONTWAIT);
+		if (c->draining && n > 0) {
+			got += n;
+			if ((size_t)n >= c->draining)
+				c->dead = true;
+			else
+				c->draining -= n;
+			continue;
+		}
+		if (c->draining && n == 0) {
+			c->dead = true;
+			return;
+		}
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && errno == EAGAIN)

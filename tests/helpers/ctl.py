@@ -24,7 +24,10 @@ def main():
         else:
             lines = [r.encode()]
         for line in lines:
-            s.sendall(line + b"\n")
+            try:
+                s.sendall(line + b"\n")
+            except OSError:
+                pass    # refused: the daemon said why before it hung up
             while True:
                 l = f.readline()
                 if not l:

@@ -276,7 +276,7 @@ for l in open(sys.argv[1]):
 	diff "$T/alone.err" "$T/daemon.err" || fail "stderr differs (alone vs daemon)"
 	diff "$T/alone.rec" "$T/daemon.rec" || fail "journal records differ (alone vs daemon)"
 	assert_contains "$(head -1 "$T/daemon.jsonl")" "\"run_pid\":" "the daemon's journal names run"
-	assert_contains "$(cat "$T/daemon.err")" "journal" "summary through the daemon"
+	assert_contains "$(cat "$T/daemon.err")" "processes started: 1" "summary through the daemon"
 	assert_no_leftovers
 }
 
