@@ -62,13 +62,21 @@ def main():
             create.append((time.perf_counter() - t) * 1000)
             ids.append(r["fence"])
         rss = int([l for l in open("/proc/%d/status" % daemon.pid) if l.startswith("VmRSS")][0].split()[1])
+        # The fences' ring buffers: kernel memory mapped into the daemon.
+        rings, inmap = 0, False
+        for l in open("/proc/%d/smaps" % daemon.pid):
+            w = l.split()
+            if "-" in w[0] and len(w) >= 5:
+                inmap = len(w) >= 6 and w[5] == "anon_inode:bpf-map"
+            elif w[0] == "Rss:" and inmap:
+                rings += int(w[1])
         for i in ids:
             t = time.perf_counter()
             request(f, s, {"op": "stop", "fence": i})
             stop.append((time.perf_counter() - t) * 1000)
         s.close()
         out.update(create_ms=statistics.median(create), create_max_ms=max(create),
-                   stop_ms=statistics.median(stop), stop_max_ms=max(stop), rss_kib=rss)
+                   stop_ms=statistics.median(stop), stop_max_ms=max(stop), rss_kib=rss, rings_kib=rings)
         run = [AF, "run", "-q", "--no-journal", "--policy", POLICY, "--workspace", ws, "--", "/bin/true"]
         alone, through, bare = [], [], []
         for r in range(ROUNDS):

@@ -54,6 +54,7 @@ struct daemon {
 	struct dfence *fences;
 	unsigned int seq;
 	struct af_ctl_client *talk;	/* where messages go now */
+	unsigned long ticks;
 };
 
 static struct daemon *the_daemon;
@@ -673,6 +674,9 @@ static int on_tick(void *ctx, int fd, uint32_t events)
 	(void)events;
 	if (read(fd, &n, sizeof(n)) != sizeof(n))
 		return 0;
+	/* What runs that died left (their empty cgroups, stale pins). */
+	if (!(++d->ticks % 30))
+		af_fence_gc();
 	for (df = d->fences; df; df = next) {
 		next = df->next;
 		if (df->adopted_run && af_cgroup_populated(af_sup_fence_cgroup(df->f)) == 0)
@@ -698,6 +702,8 @@ int af_daemon_run(const struct af_daemon_opts *o)
 	the_daemon = &d;
 	if (af_sup_open(&d.sup))
 		return AF_EXIT_SETUP;
+	af_sup_no_gc(d.sup);
+	af_fence_gc();
 	err = af_ctl_listen(&co, af_sup_loop(d.sup), &d.ctl, why, sizeof(why));
 	if (err) {
 		af_err("cannot listen: %s", why);

@@ -73,6 +73,7 @@ struct af_sup {
 	sigset_t oldmask;
 	struct af_sup_fence **fences;
 	size_t nfences, cap;
+	bool no_gc;		/* the caller collects (the daemon, now and then) */
 };
 
 static int sup_add(struct af_sup *s, struct af_sup_fence *f)
@@ -492,7 +493,10 @@ int af_sup_fence_open(struct af_sup *s, const struct af_fence_spec *spec,
 	if (err)
 		goto fail;
 
-	af_fence_gc();
+	/* Every pin and cgroup of the node, looked at: run's once, not
+	 * a daemon's at each of its fences. */
+	if (!s->no_gc)
+		af_fence_gc();
 	if (spec->cgroup) {
 		err = open_cgroup(f, spec->cgroup);
 		if (err)
@@ -825,6 +829,11 @@ void af_sup_fence_set_root(struct af_sup_fence *f, pid_t pid, pid_t parent)
 	f->root = pid;
 	if (f->rec)
 		af_recorder_root_from(f->rec, pid, parent, f->argv);
+}
+
+void af_sup_no_gc(struct af_sup *s)
+{
+	s->no_gc = true;
 }
 
 struct af_loop *af_sup_loop(struct af_sup *s)
