@@ -278,7 +278,12 @@ out:
 			af_json_i64(w, "exit_code", ret & 0xff);
 		}
 		if (w && !af_ctl_line_finish(&l) && !call(&r, &l, &reply)) {
-			reply_err(&r, reply);	/* as alone: said, the exit status stays */
+			/* Stopped meanwhile (agentfence stop): the daemon
+			 * journaled its end already. */
+			if (strstr(reply, "\"errno\":\"ENOENT\""))
+				af_debug("fence %llu was stopped by the daemon", (unsigned long long)r.id);
+			else
+				reply_err(&r, reply);	/* as alone: said, the exit status stays */
 		} else {
 			snprintf(why, sizeof(why), "fence %llu", (unsigned long long)r.id);
 			af_err("the daemon did not end %s: it stops it when run's connection closes", why);
