@@ -91,7 +91,10 @@ int af_fence_update(struct af_fence *f, const struct af_policy *p, const struct 
 void af_fence_release(struct af_fence *f);
 
 /* Detach, unpin, delete its entries and metadata, free. The cgroup is
- * the caller's. af_fence_close is the same (run's name for it). */
+ * the caller's. af_fence_close is the same for a process about to exit
+ * (run): once the fence is gone for everyone (links, membership, config),
+ * the rest of the cleanup (which waits for an RCU grace period) runs in a
+ * child process, and the caller does not wait for it. */
 void af_fence_remove(struct af_fence *f);
 void af_fence_close(struct af_fence *f);
 
