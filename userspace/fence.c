@@ -1824,13 +1824,20 @@ static bool loader_alive(const char *cgroup_path)
 	return kill((pid_t)pid, 0) == 0 || errno != ESRCH;
 }
 
-/* Whether the cgroup with this id still exists and holds tasks; when it
- * exists but is empty, remove it (its loader died before cleaning). */
-static bool cgroup_alive(uint64_t id)
+/* Whether fence id still has something to do: its supervisor (from its
+ * metadata) runs, or its cgroup exists and holds tasks (an orphaned
+ * fence keeps enforcing). An empty cgroup of run's (under
+ * <cgroup2>/agentfence/) whose loader died goes with it; a cgroup
+ * agentfence did not make is never removed. */
+static bool fence_alive(uint64_t id)
 {
-	char path[PATH_MAX];
+	struct af_fence_info fi = {};
+	char path[PATH_MAX], mnt[PATH_MAX], own[PATH_MAX + 16];
 	int fd, populated;
 
+	meta_read(id, &fi);
+	if (fi.supervisor > 0 && (kill(fi.supervisor, 0) == 0 || errno != ESRCH))
+		return true;
 	fd = af_fence_cgroup_open(id, path, sizeof(path));
 	if (fd < 0)
 		return fd != -ESTALE && fd != -ENOENT;
@@ -1844,7 +1851,11 @@ static bool cgroup_alive(uint64_t id)
 	populated = af_cgroup_populated(path);
 	if (populated != 0)
 		return true;
-	af_cgroup_destroy(path);
+	if (!af_cgroup2_mount(mnt, sizeof(mnt))) {
+		snprintf(own, sizeof(own), "%s/agentfence/", mnt);
+		if (!strncmp(path, own, strlen(own)))
+			af_cgroup_destroy(path);
+	}
 	return false;
 }
 
@@ -1917,9 +1928,9 @@ void af_fence_gc(void)
 
 			if (af_parse_ulong(de->d_name, ULONG_MAX, &id))
 				continue;
-			if (cgroup_alive(id))
+			if (fence_alive(id))
 				continue;
-			af_note("removed fence %lu: its cgroup is gone or empty", id);
+			af_note("removed fence %lu: its supervisor is gone and its cgroup gone or empty", id);
 			remove_fence(node_of(id, &err, why, sizeof(why)), id);
 		}
 		closedir(d);

@@ -225,7 +225,7 @@ int main(int argc, char **argv)
 		for (i = 0; i < nf; i++) {
 			struct af_fence_opts o = { .backend = b, .policy = p, .entries = e };
 
-			snprintf(path, sizeof(path), "%s/f%d", dir, i);
+			snprintf(path, sizeof(path), "%s/f%d-%d", dir, i, (int)getpid());
 			if (mkdir(path, 0755) || (cg = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
 				return 1;
 			o.cgroup_fd = cg;
@@ -239,7 +239,8 @@ int main(int argc, char **argv)
 				nf = i;
 				break;
 			}
-			printf("create %.3f\n", (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6);
+			printf("create %.3f %llu\n", (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6,
+			       (unsigned long long)af_fence_id(fs[i]));
 		}
 		printf("ready\n");
 		fflush(stdout);
@@ -250,7 +251,7 @@ int main(int argc, char **argv)
 			af_fence_remove(fs[i]);
 			clock_gettime(CLOCK_MONOTONIC, &t1);
 			printf("remove %.3f\n", (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6);
-			snprintf(path, sizeof(path), "%s/f%d", dir, i);
+			snprintf(path, sizeof(path), "%s/f%d-%d", dir, i, (int)getpid());
 			rmdir(path);
 		}
 		rmdir(dir);
