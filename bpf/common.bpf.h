@@ -160,14 +160,21 @@ static __always_inline void af_fcount(__u64 fence_id, __u32 idx)
 }
 
 /* Reserve size bytes in the ring buffer of fence fence_id (an id or a
- * key id), counting what it took and what it refused. */
+ * key id), counting the event and, when it does not fit, the drop. The
+ * counts come before the reserve and on its NULL path only: 6.1's
+ * verifier loses the reservation's reference when the reserved pointer
+ * is tested once more to choose a counter. */
 #define af_reserve(fence_id, size) ({						\
 	__u64 __id = (fence_id) & AF_KEY_ID_MASK;				\
 	void *__rb = bpf_map_lookup_elem(&af_rings, &__id);			\
-	void *__ev = __rb ? bpf_ringbuf_reserve(__rb, (size), 0) : NULL;	\
-	af_fcount(__id, __ev ? AF_FC_EVENTS : AF_FC_DROPS);			\
-	if (!__ev)								\
+	void *__ev = NULL;							\
+	af_fcount(__id, AF_FC_EVENTS);						\
+	if (__rb)								\
+		__ev = bpf_ringbuf_reserve(__rb, (size), 0);			\
+	if (!__ev) {								\
+		af_fcount(__id, AF_FC_DROPS);					\
 		af_count(AF_CNT_RB_DROP);					\
+	}									\
 	__ev;									\
 })
 
@@ -176,11 +183,14 @@ static __always_inline long af_output(__u64 fence_id, void *data, __u64 size)
 {
 	__u64 id = fence_id & AF_KEY_ID_MASK;
 	void *rb = bpf_map_lookup_elem(&af_rings, &id);
-	long err = rb ? bpf_ringbuf_output(rb, data, size, 0) : -ENOENT;
+	long err;
 
-	af_fcount(id, err ? AF_FC_DROPS : AF_FC_EVENTS);
-	if (err)
+	af_fcount(id, AF_FC_EVENTS);
+	err = rb ? bpf_ringbuf_output(rb, data, size, 0) : -ENOENT;
+	if (err) {
+		af_fcount(id, AF_FC_DROPS);
 		af_count(AF_CNT_RB_DROP);
+	}
 	return err;
 }
 

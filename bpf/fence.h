@@ -134,8 +134,8 @@ _Static_assert(sizeof(struct af_fence_cfg) == 56, "af_fence_cfg layout");
  * later knows exactly how many events were lost while nobody read:
  * dropped now minus dropped when the last reader reported. */
 enum af_fcounter {
-	AF_FC_EVENTS = 0,	/* events reserved in the fence's ring buffer */
-	AF_FC_DROPS,		/* reserve failed (buffer full, or no buffer) */
+	AF_FC_EVENTS = 0,	/* events the fence made: in its ring buffer, or dropped */
+	AF_FC_DROPS,		/* of those, reserve failed (buffer full, or no buffer) */
 	AF_FC_MAX,
 };
 

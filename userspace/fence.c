@@ -153,7 +153,8 @@ static const char *const effect_syscalls[] = {
  * reader of fences mistakes a node for a fence (bpffs refuses names with
  * a dot, so a hidden name is not to be had). */
 
-#define RING_BYTES	(256 * 1024)	/* a fence's ring buffer, unless AF_RINGBUF_BYTES */
+#define RING_BYTES	(128 * 1024)	/* a fence's ring buffer, unless AF_RINGBUF_BYTES: 128 KiB keeps
+					 * a fence within 256 KiB of BPF memory (bench/node) */
 #define META_ROOT	"/run/agentfence/fences"
 
 struct af_node {
@@ -703,18 +704,41 @@ static void note_other_nodes(void)
 		closedir(d);
 }
 
-static struct af_node *node_get(enum af_backend b, int *errp, char *why, size_t n)
+/* Whether the node nd adopted or loaded is still the one pinned (a gc
+ * of another process may have removed it while no fence used it). */
+static bool node_pinned(const struct af_node *nd)
+{
+	struct bpf_map_info a = {}, b = {};
+	__u32 la = sizeof(a), lb = sizeof(b);
+	char path[PATH_MAX];
+	bool same;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/maps/af_fences", nd->dir);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return false;
+	same = !bpf_obj_get_info_by_fd(fd, &a, &la) &&
+	       !bpf_obj_get_info_by_fd(bpf_map__fd(nd->skel->maps.af_fences), &b, &lb) && a.id == b.id;
+	close(fd);
+	return same;
+}
+
+/* The node of backend b, with the node lock held by the caller. */
+static struct af_node *node_get_locked(enum af_backend b, int *errp, char *why, size_t n)
 {
 	struct af_node *nd;
-	int lock, err;
+	int err;
 
 	if (b > AF_BACKEND_LANDLOCK) {
 		*errp = -EINVAL;
 		snprintf(why, n, "no such backend");
 		return NULL;
 	}
-	if (nodes[b])
+	if (nodes[b] && node_pinned(nodes[b]))
 		return nodes[b];
+	node_free(nodes[b]);
+	nodes[b] = NULL;
 	nd = calloc(1, sizeof(*nd));
 	if (!nd) {
 		*errp = -ENOMEM;
@@ -724,12 +748,6 @@ static struct af_node *node_get(enum af_backend b, int *errp, char *why, size_t 
 	nd->ncpus = libbpf_num_possible_cpus();
 	node_name(b, nd->name, sizeof(nd->name));
 	snprintf(nd->dir, sizeof(nd->dir), AF_NODE_ROOT "/%s", nd->name);
-	lock = node_lock(why, n);
-	if (lock < 0) {
-		free(nd);
-		*errp = lock;
-		return NULL;
-	}
 	if (!access(nd->dir, F_OK)) {
 		err = node_adopt(nd, why, n);
 		if (!err)
@@ -738,7 +756,6 @@ static struct af_node *node_get(enum af_backend b, int *errp, char *why, size_t 
 		note_other_nodes();
 		err = node_load(nd, why, n);
 	}
-	close(lock);
 	if (err) {
 		/* The backend may have come from this boot's probe cache: let
 		 * the next run probe again rather than fail the same way. */
@@ -752,6 +769,21 @@ static struct af_node *node_get(enum af_backend b, int *errp, char *why, size_t 
 	node_uncovered(nd);
 	af_heap_trim();
 	nodes[b] = nd;
+	return nd;
+}
+
+static struct af_node *node_get(enum af_backend b, int *errp, char *why, size_t n)
+{
+	struct af_node *nd;
+	int lock;
+
+	lock = node_lock(why, n);
+	if (lock < 0) {
+		*errp = lock;
+		return NULL;
+	}
+	nd = node_get_locked(b, errp, why, n);
+	close(lock);
 	return nd;
 }
 
@@ -898,8 +930,11 @@ static void wait_programs(struct af_fence *f)
 }
 
 /* Remove fence id from node nd (NULL: only its links): links first, so
- * that what enforced it goes before what it enforced with. */
-static void remove_fence(struct af_node *nd, uint64_t id)
+ * that what enforced it goes before what it enforced with. With
+ * background, what is left once the fence is gone for everyone (its ring
+ * buffer's slot, whose removal waits for an RCU grace period, and its
+ * entries) goes in a child process, and the caller goes on at once. */
+static void remove_fence_bg(struct af_node *nd, uint64_t id, bool background)
 {
 	char dir[PATH_MAX];
 	uint64_t cg, next, v;
@@ -931,10 +966,31 @@ static void remove_fence(struct af_node *nd, uint64_t id)
 		bpf_map_delete_elem(member, &del[i]);
 	free(del);
 	bpf_map_delete_elem(NODE_FD(nd, af_fences), &id);
+	if (background) {
+		pid_t pid;
+
+		fflush(NULL);
+		pid = fork();
+		if (pid > 0)
+			return;
+		if (pid == 0) {
+			/* Out of the caller's process group: a terminal's ^C
+			 * or the caller's exit does not stop the cleanup. */
+			setsid();
+		}
+		background = pid == 0;
+	}
 	bpf_map_delete_elem(NODE_FD(nd, af_rings), &id);	/* and waits for the programs */
 	bpf_map_delete_elem(NODE_FD(nd, af_fcounts), &id);
 	bpf_map_delete_elem(NODE_FD(nd, af_fstate), &id);
 	delete_entries(nd, id, AF_KEY_ID_MASK);
+	if (background)
+		_exit(0);
+}
+
+static void remove_fence(struct af_node *nd, uint64_t id)
+{
+	remove_fence_bg(nd, id, false);
 }
 
 /* ---- per-fence metadata: /run/agentfence/fences/<id>/ ---- */
@@ -1138,7 +1194,7 @@ int af_fence_open(const struct af_fence_opts *opts, struct af_fence **out, char 
 	struct af_fence *f;
 	unsigned long rb;
 	uint64_t other;
-	int err;
+	int err, lock = -1;
 
 	*out = NULL;
 	rb = ring_bytes(why, n, &err);
@@ -1156,7 +1212,14 @@ int af_fence_open(const struct af_fence_opts *opts, struct af_fence **out, char 
 		f->dns_port4 = opts->dns_port4;
 		f->dns_port6 = opts->dns_port6;
 	}
-	f->node = node_get(opts->backend, &err, why, n);
+	/* Under the node lock until the fence's pins name its node: no gc
+	 * can take the node away in between. */
+	lock = node_lock(why, n);
+	if (lock < 0) {
+		err = lock;
+		goto fail_free;
+	}
+	f->node = node_get_locked(opts->backend, &err, why, n);
 	if (!f->node)
 		goto fail_free;
 	if (f->id & AF_KEY_GEN) {
@@ -1184,6 +1247,8 @@ int af_fence_open(const struct af_fence_opts *opts, struct af_fence **out, char 
 		snprintf(why, n, "link %s to its node: %s", node_link, strerror(errno));
 		goto fail;
 	}
+	close(lock);
+	lock = -1;
 	f->ring_fd = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "af_ring", 0, 0, rb, NULL);
 	snprintf(node_link, sizeof(node_link), "%s/ring", f->pin_dir);
 	if (f->ring_fd < 0 || bpf_obj_pin(f->ring_fd, node_link)) {
@@ -1237,6 +1302,8 @@ int af_fence_open(const struct af_fence_opts *opts, struct af_fence **out, char 
 fail:
 	remove_fence(f->node, f->id);
 fail_free:
+	if (lock >= 0)
+		close(lock);
 	af_fence_release(f);
 	return err;
 }
@@ -1477,7 +1544,10 @@ void af_fence_remove(struct af_fence *f)
 
 void af_fence_close(struct af_fence *f)
 {
-	af_fence_remove(f);
+	if (!f)
+		return;
+	remove_fence_bg(f->node, f->id, true);
+	af_fence_release(f);
 }
 
 int af_fence_detach(uint64_t id, char *why, size_t n)
@@ -1754,13 +1824,20 @@ static bool loader_alive(const char *cgroup_path)
 	return kill((pid_t)pid, 0) == 0 || errno != ESRCH;
 }
 
-/* Whether the cgroup with this id still exists and holds tasks; when it
- * exists but is empty, remove it (its loader died before cleaning). */
-static bool cgroup_alive(uint64_t id)
+/* Whether fence id still has something to do: its supervisor (from its
+ * metadata) runs, or its cgroup exists and holds tasks (an orphaned
+ * fence keeps enforcing). An empty cgroup of run's (under
+ * <cgroup2>/agentfence/) whose loader died goes with it; a cgroup
+ * agentfence did not make is never removed. */
+static bool fence_alive(uint64_t id)
 {
-	char path[PATH_MAX];
+	struct af_fence_info fi = {};
+	char path[PATH_MAX], mnt[PATH_MAX], own[PATH_MAX + 16];
 	int fd, populated;
 
+	meta_read(id, &fi);
+	if (fi.supervisor > 0 && (kill(fi.supervisor, 0) == 0 || errno != ESRCH))
+		return true;
 	fd = af_fence_cgroup_open(id, path, sizeof(path));
 	if (fd < 0)
 		return fd != -ESTALE && fd != -ENOENT;
@@ -1774,7 +1851,11 @@ static bool cgroup_alive(uint64_t id)
 	populated = af_cgroup_populated(path);
 	if (populated != 0)
 		return true;
-	af_cgroup_destroy(path);
+	if (!af_cgroup2_mount(mnt, sizeof(mnt))) {
+		snprintf(own, sizeof(own), "%s/agentfence/", mnt);
+		if (!strncmp(path, own, strlen(own)))
+			af_cgroup_destroy(path);
+	}
 	return false;
 }
 
@@ -1847,9 +1928,9 @@ void af_fence_gc(void)
 
 			if (af_parse_ulong(de->d_name, ULONG_MAX, &id))
 				continue;
-			if (cgroup_alive(id))
+			if (fence_alive(id))
 				continue;
-			af_note("removed fence %lu: its cgroup is gone or empty", id);
+			af_note("removed fence %lu: its supervisor is gone and its cgroup gone or empty", id);
 			remove_fence(node_of(id, &err, why, sizeof(why)), id);
 		}
 		closedir(d);

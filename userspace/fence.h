@@ -91,7 +91,10 @@ int af_fence_update(struct af_fence *f, const struct af_policy *p, const struct 
 void af_fence_release(struct af_fence *f);
 
 /* Detach, unpin, delete its entries and metadata, free. The cgroup is
- * the caller's. af_fence_close is the same (run's name for it). */
+ * the caller's. af_fence_close is the same for a process about to exit
+ * (run): once the fence is gone for everyone (links, membership, config),
+ * the rest of the cleanup (which waits for an RCU grace period) runs in a
+ * child process, and the caller does not wait for it. */
 void af_fence_remove(struct af_fence *f);
 void af_fence_close(struct af_fence *f);
 
@@ -123,8 +126,8 @@ int af_fence_consume(struct af_fence *f);
  * from it. The others are the node's, summed over all its fences. */
 uint64_t af_fence_counter(struct af_fence *f, unsigned int idx);
 
-/* A per-fence counter (bpf/fence.h enum af_fcounter): events its ring
- * buffer took, reserves it refused. */
+/* A per-fence counter (bpf/fence.h enum af_fcounter): events the fence
+ * made (AF_FC_EVENTS), and those its ring buffer had no room for. */
 uint64_t af_fence_fcounter(struct af_fence *f, unsigned int idx);
 
 /* What this kernel's fence does not cover (hooks it lacks), "" if all. */
@@ -165,7 +168,7 @@ struct af_fence_info {
 	char policy_name[128];
 	char policy_sha256[65];
 	char journal[PATH_MAX];
-	uint64_t events, drops;		/* AF_FC_EVENTS, AF_FC_DROPS */
+	uint64_t events, drops;		/* AF_FC_EVENTS (made), AF_FC_DROPS (of them, dropped) */
 	uint64_t acked_drops;		/* drops its last reader reported */
 	uint64_t generation;		/* updates applied */
 };
@@ -177,8 +180,9 @@ int af_fence_list(struct af_fence_info **out, size_t *n);
  * not NULL); -errno (-ESTALE: gone). */
 int af_fence_cgroup_open(uint64_t id, char *path, size_t size);
 
-/* Remove fences whose cgroup is gone or empty (their loader died: the
- * enforcement they kept has nothing left to fence), nodes of other
+/* Remove fences whose supervisor (af_fence_meta) is gone and whose
+ * cgroup is gone or empty (the enforcement they kept has nothing left to
+ * fence; run's empty cgroups go too, no other cgroup), nodes of other
  * builds that no fence uses, and empty cgroups of dead loaders. */
 void af_fence_gc(void);
 

@@ -7,7 +7,9 @@
  *   fencectl adopt ID [remove]     read what the kernel kept: "events N lost L"
  *   fencectl update ID POLICY [BACKEND]
  *   fencectl remove ID | detach ID
- *   fencectl list | nodes | gc */
+ *   fencectl list | nodes | gc
+ *   fencectl bench N POLICY [BACKEND]  make N fences of fresh cgroups, print the
+ *       time of each create, wait for a line on stdin, remove them, print each remove */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -17,6 +19,8 @@
 #include <string.h>
 #include <unistd.h>
 #include <poll.h>
+#include <sys/stat.h>
+#include <time.h>
 
 #include "backend.h"
 #include "cgroup.h"
@@ -203,6 +207,54 @@ int main(int argc, char **argv)
 			printf("%s this_build=%d partial=%d fences=%u progs=%u links=%u\n", v[i].name,
 			       v[i].this_build, v[i].partial, v[i].fences, v[i].progs, v[i].links);
 		free(v);
+		return 0;
+	}
+	if (!strcmp(cmd, "bench") && argc >= 4) {
+		int nf = atoi(argv[2]), i, cg;
+		char mnt[PATH_MAX], dir[PATH_MAX + 64], path[PATH_MAX + 96], line[16];
+		struct af_fence **fs = calloc(nf > 0 ? nf : 1, sizeof(*fs));
+		struct timespec t0, t1;
+
+		if (argc > 4 && strcmp(argv[4], "auto") && af_backend_parse(argv[4], &b))
+			return 2;
+		if (!fs || compile(argv[3], &b, &p, &e) || af_cgroup2_mount(mnt, sizeof(mnt)))
+			return 1;
+		snprintf(dir, sizeof(dir), "%s/nodebench-%d", mnt, getpid());
+		if (mkdir(dir, 0755))
+			return 1;
+		for (i = 0; i < nf; i++) {
+			struct af_fence_opts o = { .backend = b, .policy = p, .entries = e };
+
+			snprintf(path, sizeof(path), "%s/f%d-%d", dir, i, (int)getpid());
+			if (mkdir(path, 0755) || (cg = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+				return 1;
+			o.cgroup_fd = cg;
+			o.cgroup_id = af_cgroup_id(path);
+			clock_gettime(CLOCK_MONOTONIC, &t0);
+			err = af_fence_open(&o, &fs[i], why, sizeof(why));
+			clock_gettime(CLOCK_MONOTONIC, &t1);
+			close(cg);
+			if (err) {
+				fprintf(stderr, "fencectl: bench: fence %d: %s\n", i, why);
+				nf = i;
+				break;
+			}
+			printf("create %.3f %llu\n", (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6,
+			       (unsigned long long)af_fence_id(fs[i]));
+		}
+		printf("ready\n");
+		fflush(stdout);
+		if (!fgets(line, sizeof(line), stdin))
+			line[0] = 0;
+		for (i = 0; i < nf; i++) {
+			clock_gettime(CLOCK_MONOTONIC, &t0);
+			af_fence_remove(fs[i]);
+			clock_gettime(CLOCK_MONOTONIC, &t1);
+			printf("remove %.3f\n", (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6);
+			snprintf(path, sizeof(path), "%s/f%d-%d", dir, i, (int)getpid());
+			rmdir(path);
+		}
+		rmdir(dir);
 		return 0;
 	}
 	if (!strcmp(cmd, "gc")) {

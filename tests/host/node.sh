@@ -114,14 +114,16 @@ test_two_fences_share_one_node() {
 	"$CTL" nodes >nodes2 || fail "nodes"
 	# One node of this build, the same programs and global links with
 	# one fence and with two.
-	assert_eq 1 "$(grep -c 'this_build=1' nodes2)" "nodes of this build: $(cat nodes2)"
-	assert_contains "$(cat nodes2)" "fences=2" "both fences on it"
-	links1=$(sed -n 's/.*this_build=1.* progs=\([0-9]*\) links=\([0-9]*\)/\1 \2/p' nodes1)
-	progs1=$(sed -n 's/.*this_build=1.* progs=\([0-9]*\) links=\([0-9]*\)/\1 \2/p' nodes2)
+	# (A guest that ran both BPF backends has a node for each.)
+	local node prog la lb
+	node=$(grep 'this_build=1.*fences=2 ' nodes2 | cut -d' ' -f1)
+	[ -n "$node" ] && [ "$(grep -c 'fences=[1-9]' nodes2)" = 1 ] ||
+		fail "one node with both fences: $(cat nodes2)"
+	grep -q "^$node .*fences=1 " nodes1 || fail "the first fence on $node: $(cat nodes1)"
+	links1=$(sed -n "s/^$node .* progs=\([0-9]*\) links=\([0-9]*\)/\1 \2/p" nodes1)
+	progs1=$(sed -n "s/^$node .* progs=\([0-9]*\) links=\([0-9]*\)/\1 \2/p" nodes2)
 	assert_eq "$links1" "$progs1" "programs and links of the node, one fence vs two"
 	# Both fences' links run the node's one program.
-	local node prog la lb
-	node=$(grep this_build=1 nodes2 | cut -d' ' -f1)
 	prog=$(ls /sys/fs/bpf/agentfence-nodes/"$node"/progs/af_connect4@*)
 	pid=$(bpftool -j prog show pinned "$prog" | $PY -c 'import json,sys; print(json.load(sys.stdin)["id"])')
 	la=$(bpftool -j link show pinned /sys/fs/bpf/agentfence/"$a"/af_connect4 | $PY -c 'import json,sys; print(json.load(sys.stdin)["prog_id"])')
@@ -340,4 +342,6 @@ test_list_has_metadata() {
 	assert_contains "$line" "sha=$(sha256sum p.yaml | cut -c1-12)" "policy hash"
 }
 
+# tests/vm/node.sh sources this file and runs it once per BPF backend.
+[ -n "${AF_NODE_VM:-}" ] && return 0
 af_main "$@"
