@@ -487,7 +487,7 @@ test_hundred_fences() {
 	t1=$(af_now)
 	rss=$(awk '/VmRSS/ { print $2 }' "/proc/$DPID/status")
 	# The fences' ring buffers are kernel memory mapped into the daemon
-	# (2 x 256 KiB each): in its RSS, but BPF memory, not the process's.
+	# (twice each ring's size): in its RSS, but BPF memory, not the process's.
 	rings=$(awk '/^[0-9a-f]+-/ { m = ($6 == "anon_inode:bpf-map") } /^Rss:/ && m { s += $2 } END { print s + 0 }' "/proc/$DPID/smaps")
 	ids=$(grep -o '"fence":[0-9]*' "$T/created" | cut -d: -f2)
 	assert_eq "$n" "$(echo "$ids" | wc -l)" "fences made"
