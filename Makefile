@@ -109,8 +109,10 @@ $(OUTPUT)/tests/helpers/%: tests/helpers/%.c | $(OUTPUT)/tests/helpers
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(AF_CFLAGS) $< -o $@
 
-# Helpers that drive library code against real components (container runtimes).
-$(OUTPUT)/tests/helpers/container-find: tests/helpers/container-find.c $(OUTPUT)/libagentfence.a | $(OUTPUT)/tests/helpers
+# Helpers that drive library code against real components (container
+# runtimes, the node API of userspace/fence.h): they link the library.
+LIB_HELPERS := $(OUTPUT)/tests/helpers/container-find $(OUTPUT)/tests/helpers/fencectl
+$(LIB_HELPERS): $(OUTPUT)/tests/helpers/%: tests/helpers/%.c $(OUTPUT)/libagentfence.a | $(OUTPUT)/tests/helpers
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(AF_CFLAGS) $< $(OUTPUT)/libagentfence.a $(LDLIBS) -o $@
 
@@ -167,7 +169,10 @@ $(OUTPUT)/fuzz/fuzz_policy: tests/unit/fuzz_policy.c userspace/policy.c userspac
 $(OUTPUT)/fuzz/fuzz_dns: tests/unit/fuzz_dns.c userspace/dns_msg.c | $(OUTPUT)/fuzz
 	$(call msg,FUZZ,$@)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) $^ -o $@
-fuzz: $(OUTPUT)/fuzz/fuzz_policy $(OUTPUT)/fuzz/fuzz_dns
+$(OUTPUT)/fuzz/fuzz_control: tests/unit/fuzz_control.c userspace/control_proto.c userspace/json.c | $(OUTPUT)/fuzz
+	$(call msg,FUZZ,$@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) $^ -o $@
+fuzz: $(OUTPUT)/fuzz/fuzz_policy $(OUTPUT)/fuzz/fuzz_dns $(OUTPUT)/fuzz/fuzz_control
 
 bench: deps
 	$(Q)$(MAKE) --no-print-directory all

@@ -12,6 +12,7 @@
 #include "fence.h"
 
 #define EPERM		1
+#define ENOENT		2
 #define MAY_WRITE	0x00000002
 #define FMODE_READ	0x1
 #define FMODE_WRITE	0x2
@@ -28,11 +29,15 @@ struct {
 	__type(value, __u64);
 } af_member SEC(".maps") __weak;
 
+/* fence id -> its config. Not preallocated: an element replaced by an
+ * update is freed after an RCU grace period, never reused under a
+ * program still reading it. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 1024);
+	__uint(max_entries, AF_FENCES_MAX);
 	__type(key, __u64);
 	__type(value, struct af_fence_cfg);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 } af_fences SEC(".maps") __weak;
 
 struct {
@@ -57,10 +62,36 @@ struct {
 	__type(value, struct af_pnext_val);
 } af_pnext SEC(".maps") __weak;
 
-struct {
+/* fence id -> the fence's own ring buffer (kernel selftests'
+ * test_ringbuf_multi): one fence's flood fills its own buffer only.
+ * The inner definition is the template; each fence's buffer is made by
+ * userspace, of any power-of-2 size. */
+struct af_ring {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 256 * 1024);
-} af_events SEC(".maps") __weak;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH_OF_MAPS);
+	__uint(max_entries, AF_FENCES_MAX);
+	__type(key, __u64);
+	__array(values, struct af_ring);
+} af_rings SEC(".maps") __weak;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, AF_FENCES_MAX);
+	__type(key, __u64);
+	__type(value, struct af_fcounts);
+} af_fcounts SEC(".maps") __weak;
+
+/* Userspace's per-fence state (struct af_fstate); no program reads it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, AF_FENCES_MAX);
+	__type(key, __u64);
+	__type(value, struct af_fstate);
+} af_fstate SEC(".maps") __weak;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -118,6 +149,51 @@ static __always_inline void af_count(__u32 idx)
 		*v += 1;
 }
 
+static __always_inline void af_fcount(__u64 fence_id, __u32 idx)
+{
+	struct af_fcounts *c;
+
+	fence_id &= AF_KEY_ID_MASK;
+	c = bpf_map_lookup_elem(&af_fcounts, &fence_id);
+	if (c && idx < AF_FC_MAX)
+		c->c[idx] += 1;
+}
+
+/* Reserve size bytes in the ring buffer of fence fence_id (an id or a
+ * key id), counting the event and, when it does not fit, the drop. The
+ * counts come before the reserve and on its NULL path only: 6.1's
+ * verifier loses the reservation's reference when the reserved pointer
+ * is tested once more to choose a counter. */
+#define af_reserve(fence_id, size) ({						\
+	__u64 __id = (fence_id) & AF_KEY_ID_MASK;				\
+	void *__rb = bpf_map_lookup_elem(&af_rings, &__id);			\
+	void *__ev = NULL;							\
+	af_fcount(__id, AF_FC_EVENTS);						\
+	if (__rb)								\
+		__ev = bpf_ringbuf_reserve(__rb, (size), 0);			\
+	if (!__ev) {								\
+		af_fcount(__id, AF_FC_DROPS);					\
+		af_count(AF_CNT_RB_DROP);					\
+	}									\
+	__ev;									\
+})
+
+/* bpf_ringbuf_output's counterpart of af_reserve; returns 0 or < 0. */
+static __always_inline long af_output(__u64 fence_id, void *data, __u64 size)
+{
+	__u64 id = fence_id & AF_KEY_ID_MASK;
+	void *rb = bpf_map_lookup_elem(&af_rings, &id);
+	long err;
+
+	af_fcount(id, AF_FC_EVENTS);
+	err = rb ? bpf_ringbuf_output(rb, data, size, 0) : -ENOENT;
+	if (err) {
+		af_fcount(id, AF_FC_DROPS);
+		af_count(AF_CNT_RB_DROP);
+	}
+	return err;
+}
+
 /* Whether the kernel is acting with credentials of its own on the
  * task's behalf: overlayfs on its layers (creator's creds), cachefiles,
  * access(2). The operation the task asked for met the hooks with its
@@ -133,16 +209,21 @@ static __always_inline bool af_kernel_override(void)
 	return BPF_CORE_READ(t, cred) != BPF_CORE_READ(t, real_cred);
 }
 
-/* The fence the current task belongs to, or NULL. */
-static __always_inline struct af_fence_cfg *af_current_fence(__u64 *fence_id)
+/* The fence the current task belongs to, or NULL. *key: the key id of
+ * its entries in this generation (AF_KEY_GEN; events take the id from
+ * it with AF_KEY_ID_MASK). */
+static __always_inline struct af_fence_cfg *af_current_fence(__u64 *key)
 {
 	__u64 cgid = bpf_get_current_cgroup_id();
 	__u64 *fid = bpf_map_lookup_elem(&af_member, &cgid);
+	struct af_fence_cfg *cfg;
 
 	if (!fid)
 		return NULL;
-	*fence_id = *fid;
-	return bpf_map_lookup_elem(&af_fences, fid);
+	cfg = bpf_map_lookup_elem(&af_fences, fid);
+	if (cfg)
+		*key = cfg->key;
+	return cfg;
 }
 
 static __always_inline __u64 af_task_cgroup_id(struct task_struct *t)
@@ -159,7 +240,7 @@ static __always_inline void af_fill_hdr(struct af_hdr *h, __u16 type, __u16 size
 	h->pid = (__u32)id;
 	h->tgid = id >> 32;
 	h->ktime = bpf_ktime_get_ns();
-	h->fence_id = fence_id;
+	h->fence_id = fence_id & AF_KEY_ID_MASK;
 }
 
 /* A self-protection decision: report it and return whether to deny. */
@@ -170,11 +251,9 @@ static __always_inline bool af_sys_decide(__u64 fence_id, struct af_fence_cfg *c
 	struct af_ev_sys *ev;
 
 	af_count(audit ? AF_CNT_AUDIT : AF_CNT_DENY);
-	ev = bpf_ringbuf_reserve(&af_events, sizeof(*ev), 0);
-	if (!ev) {
-		af_count(AF_CNT_RB_DROP);
+	ev = af_reserve(fence_id, sizeof(*ev));
+	if (!ev)
 		return !audit;
-	}
 	af_fill_hdr(&ev->hdr, AF_EV_SYS, sizeof(*ev), fence_id);
 	ev->op = op;
 	ev->verdict = audit ? AF_AUDITED : AF_DENIED;

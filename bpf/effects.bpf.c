@@ -197,11 +197,9 @@ static __always_inline int leave(__s64 ret)
 	/* An LSM program of the fence denied the call and reported it. */
 	if (!(cfg->flags & want) || (ret < 0 && p->denied))
 		goto out;
-	ev = bpf_ringbuf_reserve(&af_events, sizeof(*ev), 0);
-	if (!ev) {
-		af_count(AF_CNT_RB_DROP);
+	ev = af_reserve(*fid, sizeof(*ev));
+	if (!ev)
 		goto out;
-	}
 	af_fill_hdr(&ev->hdr, AF_EV_FILEOP, sizeof(*ev), *fid);
 	ev->sysno = p->sysno;
 	ev->ret = ret;

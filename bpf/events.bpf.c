@@ -23,11 +23,9 @@ static __always_inline void *proc_event(__u64 cgid, __u16 type, __u32 size, __u3
 	cfg = bpf_map_lookup_elem(&af_fences, fid);
 	if (!cfg || !(cfg->flags & flag))
 		return NULL;
-	h = bpf_ringbuf_reserve(&af_events, size, 0);
-	if (!h) {
-		af_count(AF_CNT_RB_DROP);
+	h = af_reserve(*fid, size);
+	if (!h)
 		return NULL;
-	}
 	af_fill_hdr(h, type, size, *fid);
 	return h;
 }

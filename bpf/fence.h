@@ -75,7 +75,18 @@ enum af_mode_bits {
 	AF_FENCE_EV_EXIT = 1 << 5,
 	AF_FENCE_EV_FILE = 1 << 6,	/* file effects from the syscall tracepoints */
 	AF_FENCE_EV_REFUSED = 1 << 7,	/* their refusals (-EACCES, -EPERM): Landlock's denials */
+	AF_FENCE_NET = 1 << 8,		/* the policy has a network section: the socket LSM programs judge */
 };
+
+/* A fence's entries in the node's maps are keyed by a key id: its id
+ * (the cgroup id of its cgroup; kernfs ids stay far below 2^63) with
+ * the generation bit. An update writes the other generation's entries,
+ * then flips af_fence_cfg.key in one map update: a decision sees one
+ * policy whole, never neither nor both. Events and the fence's ring
+ * buffer go by the id (key & AF_KEY_ID_MASK). */
+#define AF_KEY_GEN		(1ULL << 63)
+#define AF_KEY_ID_MASK		(AF_KEY_GEN - 1)
+#define AF_FENCES_MAX		1024	/* fences per node */
 
 /* Capacities of the maps keyed by fence id (all fences of a node). */
 #define AF_ROOTS_MAX		65536	/* af_roots */
@@ -111,8 +122,36 @@ struct af_fence_cfg {
 	__u16 dns_port4;
 	__u16 dns_port6;	/* 0: none on ::1 */
 	__u32 pad;
+	__u64 key;		/* the key id of the fence's entries (AF_KEY_GEN) */
+	/* spec.network.families: a bit per address family allowed beyond
+	 * the default set (AF_NETLINK's: every netlink protocol and message). */
+	__u64 net_families;
 };
-_Static_assert(sizeof(struct af_fence_cfg) == 40, "af_fence_cfg layout");
+_Static_assert(sizeof(struct af_fence_cfg) == 56, "af_fence_cfg layout");
+
+/* Per-fence counters (af_fcounts, per CPU, keyed by fence id): what the
+ * fence's ring buffer took and what it refused. A reader that comes
+ * later knows exactly how many events were lost while nobody read:
+ * dropped now minus dropped when the last reader reported. */
+enum af_fcounter {
+	AF_FC_EVENTS = 0,	/* events the fence made: in its ring buffer, or dropped */
+	AF_FC_DROPS,		/* of those, reserve failed (buffer full, or no buffer) */
+	AF_FC_MAX,
+};
+
+struct af_fcounts {
+	__u64 c[AF_FC_MAX];
+};
+_Static_assert(sizeof(struct af_fcounts) == 8 * AF_FC_MAX, "af_fcounts layout");
+
+/* What the fence's last reader has seen (af_fstate, keyed by fence id;
+ * written by userspace only): the drops it reported, so that the next
+ * reader reports the rest as the gap. */
+struct af_fstate {
+	__u64 acked_drops;
+	__u64 generation;	/* updates applied */
+};
+_Static_assert(sizeof(struct af_fstate) == 16, "af_fstate layout");
 
 /* Counters, one per-CPU array slot each. */
 enum af_counter {

@@ -188,8 +188,7 @@ static __always_inline bool file_verdict(__u64 fence_id, struct af_fence_cfg *cf
 	ev->path_len = nc.off;
 	if (nc.trunc)
 		ev->flags |= AF_EVF_PATH_TRUNC;
-	if (bpf_ringbuf_output(&af_events, ev, sizeof(*ev), 0))
-		af_count(AF_CNT_RB_DROP);
+	af_output(fence_id, ev, sizeof(*ev));
 	return !audit;
 }
 

@@ -23,12 +23,10 @@
 /* The fence's DNS stub (userspace/dns.c) listens on 127.0.0.1 and ::1
  * on the ports in its af_fence_cfg (dns_port4, dns_port6). */
 /* No cgroup/connect_unix in this kernel (before 6.7): the LSM programs
- * below judge the unix path of every socket, not only passed-in ones. */
+ * below judge the unix path of every socket, not only passed-in ones.
+ * A fact of the kernel, set when the node loads; what depends on a
+ * policy is in the fence's af_fence_cfg. */
 const volatile bool af_unix_lsm = false;
-/* spec.network.families: a bit per address family allowed beyond the
- * default set (AF_NETLINK's: every netlink protocol and message). Per
- * object, like the object's membership map (each fence loads its own). */
-const volatile __u64 af_net_families = 0;
 
 #define AFN_DNS_PORT	53
 #define AFN_LO4		0x7f000001	/* 127.0.0.1, host order */
@@ -117,11 +115,9 @@ static __always_inline bool net_report(__u64 fid, struct af_fence_cfg *cfg, bool
 		return false;
 	if (denied)
 		af_count(audit ? AF_CNT_AUDIT : AF_CNT_DENY);
-	ev = bpf_ringbuf_reserve(&af_events, sizeof(*ev), 0);
-	if (!ev) {
-		af_count(AF_CNT_RB_DROP);
+	ev = af_reserve(fid, sizeof(*ev));
+	if (!ev)
 		return denied && !audit;
-	}
 	__builtin_memcpy(ev, tmpl, sizeof(*ev));
 	af_fill_hdr(&ev->hdr, AF_EV_NET, sizeof(*ev), fid);
 	ev->op = op;
@@ -511,11 +507,15 @@ static __always_inline bool passed_in_denied(struct socket *sock, const struct s
 					     int addrlen, __u32 op)
 {
 	struct sock *sk = BPF_CORE_READ(sock, sk);
+	struct af_fence_cfg *cfg;
 	__u64 fid, cgid;
 	__u16 family;
 	__u32 a[4] = {};
 
-	if (!addr || !sk || !af_current_fence(&fid))
+	if (!addr || !sk)
+		return false;
+	cfg = af_current_fence(&fid);
+	if (!cfg || !(cfg->flags & AF_FENCE_NET))
 		return false;
 	family = BPF_CORE_READ(addr, sa_family);
 	/* Before 6.7 no cgroup program sees a unix address: judge it here
@@ -648,7 +648,7 @@ static __always_inline bool unix_peer_denied(struct sock *other, __u32 op)
 	if (!other)
 		return false;
 	cfg = af_current_fence(&fid);
-	if (!cfg)
+	if (!cfg || !(cfg->flags & AF_FENCE_NET))
 		return false;
 	addr = BPF_CORE_READ(u, addr);
 	if (!addr)
@@ -705,11 +705,11 @@ int BPF_PROG(lsm_unix_may_send, struct socket *sock, struct socket *other, int r
  * and sock_diag: getaddrinfo, ip, ss). Everything else (packet, XDP,
  * vsock, key, alg, can, bluetooth, tipc, rds, ...) sees or changes what
  * no agent needs. */
-static __always_inline bool family_denied(int family, int protocol)
+static __always_inline bool family_denied(const struct af_fence_cfg *cfg, int family, int protocol)
 {
 	if (family == AFN_UNIX || family == AFN_INET || family == AFN_INET6)
 		return false;
-	if (family >= 0 && family < 64 && ((af_net_families >> family) & 1))
+	if (family >= 0 && family < 64 && ((cfg->net_families >> family) & 1))
 		return false;
 	if (family == AFN_NETLINK)
 		return protocol != AFN_NETLINK_ROUTE && protocol != AFN_NETLINK_SOCK_DIAG;
@@ -727,12 +727,10 @@ int BPF_PROG(lsm_sock_create, int family, int type, int protocol, int kern, int 
 	struct af_ev_net *ev;
 	__u64 fid;
 
-	if (ret)
+	if (ret || kern)
 		return ret;
-	if (kern || !family_denied(family, protocol))
-		return 0;
 	cfg = af_current_fence(&fid);
-	if (!cfg)
+	if (!cfg || !(cfg->flags & AF_FENCE_NET) || !family_denied(cfg, family, protocol))
 		return 0;
 	ev = tmpl_get();
 	if (!ev)
@@ -758,10 +756,8 @@ int BPF_PROG(lsm_netlink_send, struct sock *sk, struct sk_buff *skb, int ret)
 
 	if (ret)
 		return ret;
-	if ((af_net_families >> AFN_NETLINK) & 1)
-		return 0;
 	cfg = af_current_fence(&fid);
-	if (!cfg)
+	if (!cfg || !(cfg->flags & AF_FENCE_NET) || ((cfg->net_families >> AFN_NETLINK) & 1))
 		return 0;
 	proto = BPF_CORE_READ(sk, sk_protocol);
 	if (bpf_probe_read_kernel(&nlh, sizeof(nlh), BPF_CORE_READ(skb, data)))

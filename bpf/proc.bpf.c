@@ -67,7 +67,7 @@ static __always_inline int deny_outside(__u32 op, struct task_struct *t, __u64 a
 		return 0;
 	cgid = af_task_cgroup_id(t);
 	other = bpf_map_lookup_elem(&af_member, &cgid);
-	if (other && *other == fence_id)
+	if (other && *other == (fence_id & AF_KEY_ID_MASK))
 		return 0;
 	return af_lsm_ret(af_sys_decide(fence_id, cfg, op, arg));
 }
@@ -212,7 +212,7 @@ static __always_inline bool cgfs_write_leaves(struct inode *inode, int mask, __u
 		return true;
 	cgid = BPF_CORE_READ(kn, id);
 	other = bpf_map_lookup_elem(&af_member, &cgid);
-	return !other || *other != *fence_id;
+	return !other || *other != (*fence_id & AF_KEY_ID_MASK);
 }
 
 SEC("lsm_cgroup/inode_permission")
@@ -266,6 +266,7 @@ int BPF_PROG(lsm_set_fowner, struct file *file)
 		bpf_map_delete_elem(&af_sigio, &key);
 		return 0;
 	}
+	fence_id &= AF_KEY_ID_MASK;	/* the fence, whatever its generation then */
 	if (bpf_map_update_elem(&af_sigio, &key, &fence_id, BPF_ANY))
 		af_count(AF_CNT_WALK_BOUND);
 	return 0;

@@ -159,7 +159,7 @@ void af_box_json(struct af_json *w, const char *key, const struct af_box *b)
 	af_json_str(w, "new", "refused");
 	af_json_end(w);
 	af_json_str(w, "session", "own");
-	af_json_str(w, "tty", b->pty ? "pty" : "none");
+	af_json_str(w, "tty", b->pty || b->remote_pty ? "pty" : "none");
 	af_json_str(w, "core_dumps", "off");
 	af_json_str(w, "on_supervisor_exit", af_on_exit_name(b->policy->on_supervisor_exit));
 	af_json_end(w);

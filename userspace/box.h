@@ -23,6 +23,7 @@ struct af_box {
 	const struct af_cred *cred;
 	struct af_seccomp filter;
 	struct af_pty *pty;		/* NULL: stdio is no terminal */
+	bool remote_pty;		/* journaled as a pty: run's (the daemon holds the fence) */
 };
 
 /* Build what the child will need (allocates). 0 or -errno, why set. */

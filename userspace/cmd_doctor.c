@@ -2,10 +2,12 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "backend.h"
+#include "fence.h"
 #include "sysfilter.h"
 #include "cmds.h"
 #include "json.h"
@@ -100,6 +102,35 @@ static void print_box(bool json)
 		af_seccomp_free(&sc);
 }
 
+/* The BPF nodes pinned on this machine: this build's and others' (which
+ * are never used, and go when their last fence does). */
+static void print_nodes(bool json)
+{
+	struct af_node_info *v = NULL;
+	size_t n = 0, i;
+
+	af_node_list(&v, &n);
+	if (json) {
+		printf("\"build\":\"%s\",\"nodes\":[", af_node_build());
+		for (i = 0; i < n; i++)
+			printf("%s{\"name\":\"%s\",\"this_build\":%s,\"partial\":%s,\"fences\":%u,"
+			       "\"programs\":%u,\"links\":%u}", i ? "," : "", v[i].name,
+			       v[i].this_build ? "true" : "false", v[i].partial ? "true" : "false",
+			       v[i].fences, v[i].progs, v[i].links);
+		printf("],");
+	} else {
+		printf("build:             %s\n", af_node_build());
+		for (i = 0; i < n; i++)
+			printf("node:              %s/%s: %s%s, %u fence(s), %u cgroup programs, %u global links\n",
+			       AF_NODE_ROOT, v[i].name, v[i].this_build ? "this build" :
+			       "another build (not used; removed when its last fence goes)",
+			       v[i].partial ? ", half pinned" : "", v[i].fences, v[i].progs, v[i].links);
+		if (!n)
+			printf("node:              none loaded (the first fence loads it)\n");
+	}
+	free(v);
+}
+
 static void json_kv(const char *k, const char *v, bool comma)
 {
 	printf("\"%s\":", k);
@@ -163,6 +194,7 @@ int cmd_doctor(int argc, char **argv)
 		json_kv("cgroup2", p->cgroup2, true);
 		json_kv("bpf_lsm", reason, true);
 		print_box(true);
+		print_nodes(true);
 		if (!root) {
 			json_kv("not_probed", "BPF LSM (lsm_cgroup, lsm), the network fence's cgroup "
 				"programs and cgroup creation: they need root (sudo agentfence doctor)", true);
@@ -195,6 +227,7 @@ int cmd_doctor(int argc, char **argv)
 			       "paths; not protected paths made later%s\n",
 			       p->landlock_abi < 6 ? ", signals" : "");
 		print_box(false);
+		print_nodes(false);
 	}
 	return best == AF_BACKEND_NONE ? AF_EXIT_NOFENCE : AF_EXIT_OK;
 }

@@ -18,6 +18,7 @@
 #include "cmds.h"
 #include "landlock.h"
 #include "mountns.h"
+#include "run_remote.h"
 #include "supervisor.h"
 #include "user.h"
 #include "util.h"
@@ -152,8 +153,8 @@ int cmd_run(int argc, char **argv)
 	struct af_policy *p = NULL;
 	struct af_box box = {};
 	struct af_user user = {};
-	char why[1024];
-	size_t i;
+	char why[1024], *policy_bytes = NULL;
+	size_t policy_len = 0, i;
 	int c, status = 0, ret = AF_EXIT_SETUP;
 	struct stat st;
 	struct child ch;
@@ -305,7 +306,23 @@ int cmd_run(int argc, char **argv)
 		af_err("cannot plan the fence's mount namespace: %s", why);
 		goto out;
 	}
+	ch = (struct child){ .argv = argv + optind, .workspace = workspace, .box = &box };
+	{
+		/* A running daemon holds the fence (run_remote.c). */
+		struct af_run_remote ro = {
+			.policy = p, .policy_file = policy_file, .workspace = workspace,
+			.journal = no_journal ? NULL : journal, .journal_max = journal_max,
+			.backend = backend, .strict = strict, .audit = audit, .quiet = quiet,
+			.argv = argv + optind, .box = &box, .child = exec_child, .child_ctx = &ch,
+		};
+
+		if (af_run_remote(sup, &ro, &ret) != -ENOENT)
+			goto out;
+	}
 	snprintf(name, sizeof(name), "run-%d", getpid());
+	/* Stored with the fence: a daemon that adopts it reads it again. */
+	if (af_run_policy_bytes(policy_file, p, &policy_bytes, &policy_len))
+		policy_bytes = NULL;
 	{
 		struct af_fence_spec spec = {
 			.name = name,
@@ -320,6 +337,8 @@ int cmd_run(int argc, char **argv)
 			.argv = argv + optind,
 			.label_of = af_exec_label,
 			.box = &box,
+			.policy_bytes = policy_bytes,
+			.policy_len = policy_len,
 		};
 
 		c = af_sup_fence_open(sup, &spec, &fence);
@@ -328,7 +347,6 @@ int cmd_run(int argc, char **argv)
 			goto out;
 		}
 	}
-	ch = (struct child){ .argv = argv + optind, .workspace = workspace, .box = &box };
 	if (af_sup_fence_spawn(fence, exec_child, &ch) < 0)
 		goto out;
 	if (!af_sup_wait(sup, fence, &status))
@@ -338,6 +356,7 @@ out:
 	af_sup_close(sup);
 	af_box_free(&box);
 	af_policy_free(p);
+	free(policy_bytes);
 out_user:
 	af_user_free(&user);
 	return ret;

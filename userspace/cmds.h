@@ -15,6 +15,11 @@ int cmd_log(int argc, char **argv);
 int cmd_tail(int argc, char **argv);
 int cmd_exec(int argc, char **argv);
 int cmd_hook(int argc, char **argv);
+int cmd_daemon(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+int cmd_stop(int argc, char **argv);
+int cmd_update(int argc, char **argv);
+int cmd_detach(int argc, char **argv);
 
 extern const char af_usage_run[];
 extern const char af_usage_policy[];
@@ -23,6 +28,19 @@ extern const char af_usage_log[];
 extern const char af_usage_tail[];
 extern const char af_usage_exec[];
 extern const char af_usage_hook[];
+extern const char af_usage_daemon[];
+extern const char af_usage_status[];
+extern const char af_usage_stop[];
+extern const char af_usage_update[];
+extern const char af_usage_detach[];
+
+/* A fence id on the command line (said when it is not one). */
+#include <stdint.h>
+int af_parse_fence_id(const char *s, uint64_t *id);
+/* Ask the daemon for op ("stop", "update", "detach") on fence id: 0,
+ * -ENOENT when no daemon holds it (or none runs), -errno (said). */
+int af_fence_op_daemon(const char *control, const char *op, uint64_t id, const char *policy,
+		       size_t policy_len, const char *policy_file);
 
 /* The policy `run` uses when none is given: policies/coding-agent.yaml,
  * compiled in. */

@@ -369,6 +369,10 @@ int af_compile(const struct af_policy *p, const struct af_idents *ids, enum af_b
 	if (p->mode == AF_MODE_AUDIT)
 		e->cfg.flags |= AF_FENCE_AUDIT;
 	e->cfg.flags |= af_compile_event_flags(p->events, b);
+	if (p->has_network) {
+		e->cfg.flags |= AF_FENCE_NET;
+		e->cfg.net_families = p->families;
+	}
 	*out = e;
 	return 0;
 }

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
 #include <sys/uio.h>
@@ -83,8 +84,13 @@ struct af_dns {
 	int map_fd;
 	int up_map_fd;			/* af_dns_upstream, -1: none */
 	uint64_t fence_id;
+	uint64_t key;		/* what learned addresses go under (af_fence_key); 0: fence_id */
 	af_event_fn on_event;
 	void *ctx;
+	/* Slots up to the high-water marks are in use or free (fd -1);
+	 * beyond them, never touched: a daemon holds a stub per fence,
+	 * most of which never see a query. */
+	size_t pend_hw, conn_hw;
 	struct pending pend[PEND_MAX];
 	struct conn conns[CONN_MAX];
 	struct learned *learned;
@@ -143,7 +149,7 @@ static void add_system_resolvers(struct af_dns *d)
 }
 
 /* A UDP and a TCP socket on the same loopback port. */
-static int bind_pair(int family, int *udp, int *tcp, uint16_t *port)
+static int bind_pair(int family, int *udp, int *tcp, uint16_t *port, uint16_t want)
 {
 	struct sockaddr_storage ss = {};
 	struct sockaddr_in *in = (void *)&ss;
@@ -151,12 +157,17 @@ static int bind_pair(int family, int *udp, int *tcp, uint16_t *port)
 	socklen_t len = family == AF_INET ? sizeof(*in) : sizeof(*in6);
 	int one = 1, tries, err = 0;
 
-	for (tries = 0; tries < 16; tries++) {
+	for (tries = 0; tries < (want ? 1 : 16); tries++) {
 		ss.ss_family = family;
 		if (family == AF_INET)
 			in->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 		else
 			in6->sin6_addr = in6addr_loopback;
+		/* Adoption: the fence's programs send queries to these. */
+		if (family == AF_INET)
+			in->sin_port = htons(want);
+		else
+			in6->sin6_port = htons(want);
 		*udp = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 		*tcp = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 		if (*udp < 0 || *tcp < 0)
@@ -192,18 +203,22 @@ fail:
 
 int af_dns_open(const struct af_policy *p, struct af_dns **out, char *why, size_t n)
 {
-	struct af_dns *d = calloc(1, sizeof(*d));
+	return af_dns_open_at(p, 0, 0, out, why, n);
+}
+
+int af_dns_open_at(const struct af_policy *p, uint16_t want4, uint16_t want6, struct af_dns **out,
+		   char *why, size_t n)
+{
+	/* Its own zeroed pages, so that the untouched slots cost nothing. */
+	struct af_dns *d = mmap(NULL, sizeof(*d), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+				-1, 0);
 	size_t i;
 	int err;
 
-	if (!d)
+	if (d == MAP_FAILED)
 		return -ENOMEM;
 	d->p = p;
 	d->u4 = d->t4 = d->u6 = d->t6 = d->timer = d->map_fd = d->up_map_fd = -1;
-	for (i = 0; i < PEND_MAX; i++)
-		d->pend[i].fd = -1;
-	for (i = 0; i < CONN_MAX; i++)
-		d->conns[i].fd = -1;
 	d->live = calloc(p->n_net_allow + 1, sizeof(*d->live));
 	if (!d->live) {
 		err = -ENOMEM;
@@ -226,14 +241,14 @@ int af_dns_open(const struct af_policy *p, struct af_dns **out, char *why, size_
 			break;
 		}
 	}
-	err = bind_pair(AF_INET, &d->u4, &d->t4, &d->port4);
+	err = bind_pair(AF_INET, &d->u4, &d->t4, &d->port4, want4);
 	if (err) {
 		snprintf(why, n, "DNS stub on 127.0.0.1: %s (is loopback up in this network namespace?)",
 			 strerror(-err));
 		goto fail;
 	}
 	/* Without ::1 (IPv6 off), IPv6 queries are refused: fail closed. */
-	err = bind_pair(AF_INET6, &d->u6, &d->t6, &d->port6);
+	err = want4 && !want6 ? -EADDRNOTAVAIL : bind_pair(AF_INET6, &d->u6, &d->t6, &d->port6, want6);
 	if (err)
 		af_debug("DNS stub: no ::1 (%s); IPv6 DNS queries will be refused", strerror(-err));
 	d->timer = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
@@ -298,7 +313,7 @@ static void close_conn(struct af_dns *d, int i)
 	free(c->buf);
 	c->buf = NULL;
 	/* An answer still on its way has nowhere to go. */
-	for (k = 0; k < PEND_MAX; k++) {
+	for (k = 0; k < d->pend_hw; k++) {
 		if (d->pend[k].fd >= 0 && d->pend[k].from.conn == i)
 			d->pend[k].from.conn = -2;
 	}
@@ -414,7 +429,7 @@ static int refresh(struct af_dns *d, uint8_t family, const uint8_t *addr)
 		if (l->family == family && !memcmp(l->addr, addr, 16) && l->expires > now)
 			d->live[l->rule] = true;
 	}
-	return af_net_learn(d->map_fd, d->p, d->fence_id, family, addr, d->live);
+	return af_net_learn(d->map_fd, d->p, d->key ? d->key : d->fence_id, family, addr, d->live);
 }
 
 /* Allow addr for every rule that matched the question (rules[i]). */
@@ -616,6 +631,10 @@ static void handle_query(struct af_dns *d, const uint8_t *m, size_t len, const s
 		return;
 	}
 	for (i = 0; i < PEND_MAX && !pq; i++) {
+		if (i == d->pend_hw) {
+			d->pend[i].fd = -1;
+			d->pend_hw++;
+		}
 		if (d->pend[i].fd < 0)
 			pq = &d->pend[i];
 	}
@@ -727,6 +746,10 @@ static int on_accept(void *ctx, int fd, uint32_t events)
 	if (cfd < 0)
 		return 0;
 	for (i = 0; i < CONN_MAX && !c; i++) {
+		if ((size_t)i == d->conn_hw) {
+			d->conns[i].fd = -1;
+			d->conn_hw++;
+		}
 		if (d->conns[i].fd < 0)
 			c = &d->conns[i];
 	}
@@ -774,7 +797,7 @@ static int on_tick(void *ctx, int fd, uint32_t events)
 	(void)events;
 	if (read(fd, &ticks, sizeof(ticks)) < 0)
 		return 0;
-	for (i = 0; i < PEND_MAX; i++) {
+	for (i = 0; i < d->pend_hw; i++) {
 		struct pending *pq = &d->pend[i];
 
 		if (pq->fd < 0 || pq->deadline > now)
@@ -789,7 +812,7 @@ static int on_tick(void *ctx, int fd, uint32_t events)
 		free(pq->query);
 		pq->query = NULL;
 	}
-	for (i = 0; i < CONN_MAX; i++) {
+	for (i = 0; i < d->conn_hw; i++) {
 		if (d->conns[i].fd >= 0 && d->conns[i].deadline <= now)
 			close_conn(d, i);
 	}
@@ -842,15 +865,29 @@ void af_dns_close(struct af_dns *d)
 		return;
 	if (d->loop)
 		af_event_set_namer(NULL, NULL);
-	for (i = 0; i < PEND_MAX; i++) {
-		if (d->pend[i].fd >= 0)
+	for (i = 0; i < d->pend_hw; i++) {
+		if (d->pend[i].fd >= 0) {
+			if (d->loop)
+				af_loop_del(d->loop, d->pend[i].fd);
 			close(d->pend[i].fd);
+		}
 		free(d->pend[i].query);
 	}
-	for (i = 0; i < CONN_MAX; i++) {
-		if (d->conns[i].fd >= 0)
+	for (i = 0; i < d->conn_hw; i++) {
+		if (d->conns[i].fd >= 0) {
+			if (d->loop)
+				af_loop_del(d->loop, d->conns[i].fd);
 			close(d->conns[i].fd);
+		}
 		free(d->conns[i].buf);
+	}
+	/* A daemon's loop outlives the stub. */
+	if (d->loop) {
+		int fds[] = { d->u4, d->t4, d->u6, d->t6, d->timer };
+
+		for (i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
+			if (fds[i] >= 0)
+				af_loop_del(d->loop, fds[i]);
 	}
 	if (d->u4 >= 0)
 		close(d->u4);
@@ -864,7 +901,7 @@ void af_dns_close(struct af_dns *d)
 		close(d->timer);
 	free(d->learned);
 	free(d->live);
-	free(d);
+	munmap(d, sizeof(*d));
 }
 
 const char *af_dns_name_of(const struct af_dns *d, int family, const uint8_t *addr)
@@ -878,4 +915,10 @@ const char *af_dns_name_of(const struct af_dns *d, int family, const uint8_t *ad
 			return l->name;
 	}
 	return NULL;
+}
+
+void af_dns_set_key(struct af_dns *d, uint64_t key)
+{
+	if (d)
+		d->key = key;
 }

@@ -24,6 +24,15 @@ struct af_loop;
  * its programs) and find the resolvers it forwards to. */
 int af_dns_open(const struct af_policy *p, struct af_dns **out, char *why, size_t n);
 
+/* The same on given ports (an adopted fence's programs send its
+ * queries there); want6 0: none on ::1. */
+int af_dns_open_at(const struct af_policy *p, uint16_t want4, uint16_t want6, struct af_dns **out,
+		   char *why, size_t n);
+
+/* Learn under key from now on (the fence's generation changed:
+ * af_fence_update, af_fence_key). */
+void af_dns_set_key(struct af_dns *d, uint64_t key);
+
 /* Ports on 127.0.0.1 and ::1 (0: none on ::1), host byte order. */
 void af_dns_ports(const struct af_dns *d, uint16_t *port4, uint16_t *port6);
 

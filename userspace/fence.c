@@ -2,13 +2,13 @@
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
-#include <pthread.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -22,6 +22,7 @@
 #include "compile.h"
 #include "fence.bpf.skel.h"
 #include "fence.h"
+#include "journal.h"
 #include "net.h"
 #include "protect.h"
 #include "util.h"
@@ -130,17 +131,81 @@ static const char *const effect_syscalls[] = {
 	"fchownat", "mknod", "mknodat",
 };
 
-struct af_fence {
-	struct fence_bpf *skel;
-	struct bpf_link *links[ARRAY_SIZE(progs)];
-	struct bpf_link *sys_links[2 * ARRAY_SIZE(effect_syscalls)];
-	struct ring_buffer *rb;
-	uint64_t id;
-	int ncpus;
-	bool raw_effects;	/* ROLE_SYSCALL_RAW attached instead of ROLE_SYSCALL */
-	char pin_dir[PATH_MAX];
+/* ---- the node: one object per build and backend, pinned, adopted ----
+ *
+ * /sys/fs/bpf/agentfence-nodes/   (AF_NODE_ROOT)
+ *   <build>-<backend>/            one loaded object (build: SHA-256 of its ELF)
+ *     maps/<map>                  every map, for the fences' entries
+ *     progs/<prog>@<attach type>  the cgroup programs fences attach
+ *     links/<prog>[-<tracepoint>] the global lsm/ and tracepoint links
+ * /sys/fs/bpf/agentfence/         (AF_PIN_ROOT)
+ *   <fence id>/                   a fence (its cgroup's id)
+ *     node -> <build>-<backend>   the node it uses
+ *     ring                        its ring buffer (also in the node's af_rings)
+ *     <prog>                      its cgroup links
+ *
+ * Nodes of different builds live side by side: a fence stays on the node
+ * it was made on (its links hold that node's programs), so an upgrade
+ * never has to stop a running fence, and a node is removed once no
+ * fence names it (af_fence_gc for other builds' nodes, af_node_gc for
+ * this build's). Fences stay where tail, the task checks and the tests
+ * look for them; the nodes sit beside them, not among them, so that no
+ * reader of fences mistakes a node for a fence (bpffs refuses names with
+ * a dot, so a hidden name is not to be had). */
+
+#define RING_BYTES	(128 * 1024)	/* a fence's ring buffer, unless AF_RINGBUF_BYTES: 128 KiB keeps
+					 * a fence within 256 KiB of BPF memory (bench/node) */
+#define META_ROOT	"/run/agentfence/fences"
+
+struct af_node {
+	struct fence_bpf *skel;		/* loaded, or opened with the pinned maps' fds */
+	enum af_backend backend;
+	char name[64];			/* <build>-<backend> */
+	char dir[192];
+	bool loaded[ARRAY_SIZE(progs)];	/* in the node: loaded, attached or pinned */
+	int prog_fd[ARRAY_SIZE(progs)];	/* cgroup programs, -1 for others */
+	int attach_type[ARRAY_SIZE(progs)];
+	bool raw_effects;		/* ROLE_SYSCALL_RAW attached instead of ROLE_SYSCALL */
 	char uncovered[512];
+	int ncpus;
 };
+
+struct af_fence {
+	struct af_node *node;
+	struct ring_buffer *rb;
+	int ring_fd;
+	uint64_t id;
+	uint64_t key;			/* id | generation (AF_KEY_GEN) */
+	uint16_t dns_port4, dns_port6;
+	bool has_network;
+	uint64_t acked;			/* drops this reader reported */
+	af_event_fn on_event;
+	void *ctx;
+	char pin_dir[96];
+	char uncovered[640];
+};
+
+static struct af_node *nodes[AF_BACKEND_LANDLOCK + 1];	/* this process's, by backend */
+
+const char *af_node_build(void)
+{
+	static char id[17];
+
+	if (!id[0]) {
+		char hex[AF_SHA256_HEX];
+		size_t sz = 0;
+		const void *elf = fence_bpf__elf_bytes(&sz);
+
+		af_sha256_hex(elf, sz, hex);
+		memcpy(id, hex, 16);
+	}
+	return id;
+}
+
+static void node_name(enum af_backend b, char *buf, size_t n)
+{
+	snprintf(buf, n, "%s-%s", af_node_build(), af_backend_name(b));
+}
 
 /* Argument count of an LSM hook in this kernel, 0 when it has none. */
 static int hook_nargs(const struct btf *btf, const char *hook)
@@ -172,10 +237,42 @@ static bool role_used(enum role r, enum af_backend b)
 	}
 }
 
+static bool role_per_fence(enum role r)
+{
+	return r == ROLE_CGROUP || r == ROLE_SOCK;
+}
+
+/* Hooks none of whose variants is in the node, in nd->uncovered: from
+ * the programs a load chose or the pins an adopter finds, the same. */
+static void node_uncovered(struct af_node *nd)
+{
+	size_t i = 0, j, len;
+	bool any;
+
+	nd->uncovered[0] = 0;
+	while (i < ARRAY_SIZE(progs)) {
+		if (!progs[i].hook) {
+			i++;
+			continue;
+		}
+		any = false;
+		for (j = i; j < ARRAY_SIZE(progs) && progs[j].hook && !strcmp(progs[j].hook, progs[i].hook) &&
+			    progs[j].role == progs[i].role; j++)
+			any |= nd->loaded[j];
+		if (!any && progs[i].role == ROLE_COLD && role_used(ROLE_COLD, nd->backend) &&
+		    progs[j - 1].covers) {
+			len = strlen(nd->uncovered);
+			snprintf(nd->uncovered + len, sizeof(nd->uncovered) - len, "%s%s",
+				 len ? ", " : "", progs[j - 1].covers);
+		}
+		i = j;
+	}
+}
+
 /* Choose which programs load: the backend's, in the variant that
- * matches this kernel's hook signature. Hooks whose programs all drop
- * out are named in f->uncovered; a missing hot hook is an error. */
-static int select_programs(struct af_fence *f, enum af_backend b, char *why, size_t n)
+ * matches this kernel's hook signature. A missing hot hook is an error;
+ * a missing cold one is named by node_uncovered. */
+static int select_programs(struct af_node *nd, enum af_backend b, char *why, size_t n)
 {
 	const struct btf *btf = NULL;
 	const char *last_hook = NULL;
@@ -204,17 +301,10 @@ static int select_programs(struct af_fence *f, enum af_backend b, char *why, siz
 				  d->role != progs[i - 1].role)) {
 			const struct prog_desc *prev = &progs[i - 1];
 
-			if (!hook_ok && role_used(prev->role, b)) {
-				if (prev->role != ROLE_COLD) {
-					snprintf(why, n, "hook %s has a signature this build does not know",
-						 last_hook);
-					ret = -ENOTSUP;
-				} else if (prev->covers) {
-					size_t len = strlen(f->uncovered);
-
-					snprintf(f->uncovered + len, sizeof(f->uncovered) - len, "%s%s",
-						 len ? ", " : "", prev->covers);
-				}
+			if (!hook_ok && role_used(prev->role, b) && prev->role != ROLE_COLD) {
+				snprintf(why, n, "hook %s has a signature this build does not know",
+					 last_hook);
+				ret = -ENOTSUP;
 			}
 			last_hook = NULL;
 		}
@@ -231,7 +321,7 @@ static int select_programs(struct af_fence *f, enum af_backend b, char *why, siz
 			if (load)
 				hook_ok = true;
 		}
-		bpf_program__set_autoload(bpf_object__find_program_by_name(f->skel->obj, d->name), load);
+		bpf_program__set_autoload(bpf_object__find_program_by_name(nd->skel->obj, d->name), load);
 	}
 	return ret;
 }
@@ -246,51 +336,6 @@ static int mount_bpffs(void)
 		return -errno;
 	af_debug("mounted bpffs on /sys/fs/bpf");
 	return 0;
-}
-
-/* Write the entry set under the fence's id, then the fence's config
- * and membership: the programs find nothing of the fence before its
- * entries are all in place. */
-static int apply_entries(struct af_fence *f, const struct af_fence_opts *o,
-			 const struct af_entries *e, char *why, size_t n)
-{
-	int roots = bpf_map__fd(f->skel->maps.af_roots), err = 0;
-	struct af_fence_cfg cfg = e->cfg;
-	size_t i;
-
-	for (i = 0; i < e->n_roots && !err; i++) {
-		struct af_root_key key = e->roots[i].key;
-
-		key.fence_id = f->id;
-		err = bpf_map_update_elem(roots, &key, &e->roots[i].val, BPF_ANY);
-	}
-	if (err) {
-		snprintf(why, n, "fill the roots map: %s", strerror(-err));
-		return err;
-	}
-	err = af_net_apply(f->skel, e, f->id, why, n);
-	if (!err)
-		err = af_net_unix_ids(f->skel, o->policy, f->id, why, n);
-	if (err)
-		return err;
-	/* The stub binds before the fence exists; its ports are the
-	 * fence's, not the policy's. */
-	if (o->policy->has_network && o->dns_port4) {
-		cfg.dns_port4 = o->dns_port4;
-		cfg.dns_port6 = o->dns_port6;
-	}
-	/* Protected paths (spec.filesystem.protected): resolved here,
-	 * beneath the fence's id, like the unix sockets' identities. */
-	err = af_protect_fill(o->policy, f->id, roots, bpf_map__fd(f->skel->maps.af_pnames),
-			      bpf_map__fd(f->skel->maps.af_pnext), why, n);
-	if (err)
-		return err;
-	err = bpf_map_update_elem(bpf_map__fd(f->skel->maps.af_fences), &f->id, &cfg, BPF_ANY);
-	if (!err)
-		err = bpf_map_update_elem(bpf_map__fd(f->skel->maps.af_member), &f->id, &f->id, BPF_ANY);
-	if (err)
-		snprintf(why, n, "fill the fence maps: %s", strerror(-err));
-	return err;
 }
 
 /* The syscalls/ tracepoints need tracefs, which libbpf looks for at
@@ -308,14 +353,48 @@ static int mount_tracefs(void)
 	return 0;
 }
 
+/* Remove a pin directory and what is in it (two levels: the node's). */
+static void rm_tree(const char *dir, int depth)
+{
+	char path[PATH_MAX];
+	struct dirent *de;
+	DIR *d = opendir(dir);
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		if (de->d_type == DT_DIR && depth > 0)
+			rm_tree(path, depth - 1);
+		else
+			unlink(path);
+	}
+	closedir(d);
+	rmdir(dir);
+}
+
+static int pin_link(struct bpf_link *link, const char *dir, const char *name, char *why, size_t n)
+{
+	char pin[PATH_MAX];
+	int err;
+
+	snprintf(pin, sizeof(pin), "%s/%s", dir, name);
+	err = bpf_link__pin(link, pin);
+	if (err)
+		snprintf(why, n, "pin %s: %s", pin, strerror(-err));
+	bpf_link__destroy(link);	/* the pin holds it */
+	return err;
+}
+
 /* The effects programs on the tracepoints of every traced call this
- * kernel has. Not pinned: once the loader is gone nobody reads what
- * they report, and they enforce nothing. */
-static int attach_syscalls(struct af_fence *f, struct bpf_program *prog, bool enter,
+ * kernel has, once per node. */
+static int attach_syscalls(struct bpf_program *prog, bool enter, const char *links,
 			   char *why, size_t n)
 {
-	char tp[64];
-	size_t i, k = enter ? 0 : ARRAY_SIZE(effect_syscalls);
+	char tp[64], name[128];
+	size_t i;
 	int err;
 
 	if (getenv("AF_EFFECTS_RAW")) {
@@ -323,33 +402,255 @@ static int attach_syscalls(struct af_fence *f, struct bpf_program *prog, bool en
 		return -ECANCELED;
 	}
 	err = mount_tracefs();
-
 	if (err) {
 		snprintf(why, n, "mount tracefs on /sys/kernel/tracing: %s (file effects come "
 			 "from the syscall tracepoints)", strerror(-err));
 		return err;
 	}
 	for (i = 0; i < ARRAY_SIZE(effect_syscalls); i++) {
+		struct bpf_link *link;
+
 		snprintf(tp, sizeof(tp), "sys_%s_%s", enter ? "enter" : "exit", effect_syscalls[i]);
-		f->sys_links[k + i] = bpf_program__attach_tracepoint(prog, "syscalls", tp);
-		if (f->sys_links[k + i])
-			continue;
-		err = -errno;
-		if (err == -ENOENT) {
-			af_debug("no tracepoint syscalls/%s in this kernel", tp);
-			continue;
+		link = bpf_program__attach_tracepoint(prog, "syscalls", tp);
+		if (!link) {
+			err = -errno;
+			if (err == -ENOENT) {
+				af_debug("no tracepoint syscalls/%s in this kernel", tp);
+				continue;
+			}
+			snprintf(why, n, "attach tracepoint syscalls/%s: %s", tp, strerror(-err));
+			return err;
 		}
-		snprintf(why, n, "attach tracepoint syscalls/%s: %s", tp, strerror(-err));
-		return err;
+		snprintf(name, sizeof(name), "%s-%s", bpf_program__name(prog), tp);
+		err = pin_link(link, links, name, why, n);
+		if (err)
+			return err;
 	}
 	return 0;
 }
 
-static int attach_and_pin(struct af_fence *f, const struct af_fence_opts *o, char *why, size_t n)
+/* Attach the node's global programs, pin them and the maps and the
+ * cgroup programs beneath dir (not yet the node's name). */
+static int node_pin(struct af_node *nd, const char *dir, char *why, size_t n)
 {
-	char pin[PATH_MAX + 64];
+	char sub[320], pin[PATH_MAX];
+	struct bpf_map *map;
 	size_t i;
 	int err;
+
+	for (i = 0; i < 4; i++) {
+		static const char *const subs[] = { "", "/maps", "/progs", "/links" };
+
+		snprintf(sub, sizeof(sub), "%s%s", dir, subs[i]);
+		if (mkdir(sub, 0700)) {
+			err = -errno;
+			snprintf(why, n, "create pin directory %s: %s", sub, strerror(errno));
+			return err;
+		}
+	}
+	bpf_object__for_each_map(map, nd->skel->obj) {
+		if (bpf_map__is_internal(map))
+			continue;	/* .rodata, .bss: their programs hold them */
+		snprintf(pin, sizeof(pin), "%s/maps/%s", dir, bpf_map__name(map));
+		if (bpf_obj_pin(bpf_map__fd(map), pin)) {
+			err = -errno;
+			snprintf(why, n, "pin %s: %s", pin, strerror(errno));
+			return err;
+		}
+	}
+	snprintf(sub, sizeof(sub), "%s/links", dir);
+	for (i = 0; i < ARRAY_SIZE(progs); i++) {
+		struct bpf_program *prog = bpf_object__find_program_by_name(nd->skel->obj, progs[i].name);
+		struct bpf_link *link;
+
+		nd->prog_fd[i] = -1;
+		if (!bpf_program__autoload(prog))
+			continue;
+		nd->loaded[i] = true;
+		if (role_per_fence(progs[i].role)) {
+			nd->prog_fd[i] = bpf_program__fd(prog);
+			nd->attach_type[i] = bpf_program__expected_attach_type(prog);
+			snprintf(pin, sizeof(pin), "%s/progs/%s@%d", dir, progs[i].name, nd->attach_type[i]);
+			if (bpf_obj_pin(nd->prog_fd[i], pin)) {
+				err = -errno;
+				snprintf(why, n, "pin %s: %s", pin, strerror(errno));
+				return err;
+			}
+			continue;
+		}
+		if (progs[i].role == ROLE_SYSCALL) {
+			if (nd->raw_effects)
+				continue;
+			err = attach_syscalls(prog, !strcmp(progs[i].name, "af_sys_enter"), sub, why, n);
+			if (err) {
+				af_debug("%s; file effects from raw_syscalls instead", why);
+				/* Drop the ones that did attach. */
+				{
+					DIR *d = opendir(sub);
+					struct dirent *de;
+
+					while (d && (de = readdir(d))) {
+						if (!strncmp(de->d_name, "af_sys_", 7)) {
+							snprintf(pin, sizeof(pin), "%s/%s", sub, de->d_name);
+							unlink(pin);
+						}
+					}
+					if (d)
+						closedir(d);
+				}
+				nd->raw_effects = true;
+			}
+			continue;
+		}
+		if (progs[i].role == ROLE_SYSCALL_RAW && !nd->raw_effects)
+			continue;
+		link = bpf_program__attach(prog);
+		if (!link) {
+			err = -errno;
+			snprintf(why, n, "attach %s%s: %s", progs[i].hook ? "lsm/" : "raw_tp/",
+				 progs[i].hook ? progs[i].hook : progs[i].name, strerror(errno));
+			return err;
+		}
+		err = pin_link(link, sub, progs[i].name, why, n);
+		if (err)
+			return err;
+	}
+	for (i = 0; i < ARRAY_SIZE(progs); i++)
+		if (progs[i].role == ROLE_SYSCALL || progs[i].role == ROLE_SYSCALL_RAW)
+			nd->loaded[i] = nd->loaded[i] &&
+					(progs[i].role == ROLE_SYSCALL) != nd->raw_effects;
+	return 0;
+}
+
+static int node_load(struct af_node *nd, char *why, size_t n)
+{
+	char tmp[256];
+	int err;
+
+	nd->skel = fence_bpf__open();
+	if (!nd->skel) {
+		err = -errno;
+		snprintf(why, n, "open BPF object: %s", strerror(errno));
+		return err;
+	}
+	err = select_programs(nd, nd->backend, why, n);
+	if (!err)
+		err = af_net_prepare(nd->skel);
+	if (err)
+		return err;
+	/* libbpf parses the BTF again for the load: let it have the memory. */
+	af_kernel_btf_free();
+	af_heap_prepare();
+	err = fence_bpf__load(nd->skel);
+	if (err) {
+		snprintf(why, n, "load BPF programs: %s (run with -v for the verifier log)", strerror(-err));
+		return err;
+	}
+	/* Pinned under a temporary name, renamed when whole: an adopter
+	 * never sees half a node, even if this process dies midway. */
+	snprintf(tmp, sizeof(tmp), "%s-tmp", nd->dir);
+	rm_tree(tmp, 1);
+	err = node_pin(nd, tmp, why, n);
+	if (!err && rename(tmp, nd->dir)) {
+		err = -errno;
+		snprintf(why, n, "rename %s to %s: %s", tmp, nd->dir, strerror(errno));
+	}
+	if (err)
+		rm_tree(tmp, 1);
+	else
+		af_debug("loaded node %s", nd->dir);
+	return err;
+}
+
+static int node_adopt(struct af_node *nd, char *why, size_t n)
+{
+	char path[PATH_MAX + 160];
+	struct bpf_map *map;
+	struct dirent *de;
+	size_t i;
+	DIR *d;
+	int fd, err;
+
+	nd->skel = fence_bpf__open();
+	if (!nd->skel) {
+		err = -errno;
+		snprintf(why, n, "open BPF object: %s", strerror(errno));
+		return err;
+	}
+	bpf_object__for_each_map(map, nd->skel->obj) {
+		if (bpf_map__is_internal(map))
+			continue;
+		snprintf(path, sizeof(path), "%s/maps/%s", nd->dir, bpf_map__name(map));
+		fd = bpf_obj_get(path);
+		if (fd < 0 || (err = bpf_map__reuse_fd(map, fd))) {
+			err = -errno;
+			snprintf(why, n, "adopt the node's map %s: %s (agentfence doctor; the node "
+				 "may be damaged)", path, strerror(errno));
+			if (fd >= 0)
+				close(fd);
+			return err;
+		}
+		close(fd);
+	}
+	for (i = 0; i < ARRAY_SIZE(progs); i++)
+		nd->prog_fd[i] = -1;
+	for (int pass = 0; pass < 2; pass++) {
+		snprintf(path, sizeof(path), "%s/%s", nd->dir, pass ? "links" : "progs");
+		d = opendir(path);
+		if (!d) {
+			err = -errno;
+			snprintf(why, n, "read %s: %s", path, strerror(errno));
+			return err;
+		}
+		while ((de = readdir(d))) {
+			size_t len = strcspn(de->d_name, pass ? "-" : "@");
+
+			if (de->d_name[0] == '.')
+				continue;
+			for (i = 0; i < ARRAY_SIZE(progs); i++)
+				if (strlen(progs[i].name) == len && !strncmp(progs[i].name, de->d_name, len))
+					break;
+			if (i == ARRAY_SIZE(progs))
+				continue;	/* not this build's: cannot be, the name says */
+			nd->loaded[i] = true;
+			if (pass)
+				continue;
+			snprintf(path, sizeof(path), "%s/progs/%s", nd->dir, de->d_name);
+			nd->prog_fd[i] = bpf_obj_get(path);
+			nd->attach_type[i] = atoi(de->d_name + len + 1);
+			if (nd->prog_fd[i] < 0) {
+				err = -errno;
+				snprintf(why, n, "adopt the node's program %s: %s", path, strerror(errno));
+				closedir(d);
+				return err;
+			}
+		}
+		closedir(d);
+	}
+	return 0;
+}
+
+static void node_free(struct af_node *nd)
+{
+	size_t i;
+
+	if (!nd)
+		return;
+	for (i = 0; i < ARRAY_SIZE(progs); i++)
+		if (nd->prog_fd[i] >= 0 && (!nd->skel || !bpf_program__autoload(
+			bpf_object__find_program_by_name(nd->skel->obj, progs[i].name)) ||
+			nd->prog_fd[i] != bpf_program__fd(bpf_object__find_program_by_name(nd->skel->obj,
+											    progs[i].name))))
+			close(nd->prog_fd[i]);
+	fence_bpf__destroy(nd->skel);
+	free(nd);
+}
+
+/* Hold the node lock (the pin root's directory): one loader at a time,
+ * so that two runs starting together do not both load. */
+static int node_lock(char *why, size_t n)
+{
+	int fd, err;
 
 	err = mount_bpffs();
 	if (err) {
@@ -358,54 +659,260 @@ static int attach_and_pin(struct af_fence *f, const struct af_fence_opts *o, cha
 		return err;
 	}
 	if ((mkdir(AF_PIN_ROOT, 0700) && errno != EEXIST) ||
-	    snprintf(f->pin_dir, sizeof(f->pin_dir), AF_PIN_ROOT "/%llu",
-		     (unsigned long long)f->id) < 0 ||
-	    mkdir(f->pin_dir, 0700)) {
+	    (mkdir(AF_NODE_ROOT, 0700) && errno != EEXIST)) {
 		err = -errno;
-		snprintf(why, n, "create pin directory %s: %s", f->pin_dir, strerror(errno));
-		f->pin_dir[0] = 0;
+		snprintf(why, n, "create pin directories %s, %s: %s", AF_PIN_ROOT, AF_NODE_ROOT,
+			 strerror(errno));
 		return err;
 	}
-	for (i = 0; i < ARRAY_SIZE(progs); i++) {
-		struct bpf_program *prog = bpf_object__find_program_by_name(f->skel->obj, progs[i].name);
-		struct bpf_link *link;
+	fd = open(AF_NODE_ROOT, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || flock(fd, LOCK_EX)) {
+		err = -errno;
+		snprintf(why, n, "lock %s: %s", AF_NODE_ROOT, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return err;
+	}
+	return fd;
+}
 
-		if (!bpf_program__autoload(prog))
+static bool node_this_build(const char *name)
+{
+	return !strncmp(name, af_node_build(), 16) && name[16] == '-';
+}
+
+static bool node_partial(const char *name)
+{
+	size_t len = strlen(name);
+
+	return len > 4 && !strcmp(name + len - 4, "-tmp");
+}
+
+/* Nodes of other builds: reported, never used. */
+static void note_other_nodes(void)
+{
+	struct dirent *de;
+	DIR *d = opendir(AF_NODE_ROOT);
+
+	while (d && (de = readdir(d))) {
+		if (de->d_name[0] == '.' || node_this_build(de->d_name) || node_partial(de->d_name))
 			continue;
-		if (progs[i].role == ROLE_SYSCALL) {
-			if (f->raw_effects)
-				continue;
-			err = attach_syscalls(f, prog, !strcmp(progs[i].name, "af_sys_enter"), why, n);
-			if (err) {
-				size_t k;
+		af_note("a node of another agentfence build is pinned at %s/%s: left to its fences "
+			"(agentfence doctor lists it)", AF_NODE_ROOT, de->d_name);
+	}
+	if (d)
+		closedir(d);
+}
 
-				af_debug("%s; file effects from raw_syscalls instead", why);
-				for (k = 0; k < ARRAY_SIZE(f->sys_links); k++) {
-					bpf_link__destroy(f->sys_links[k]);
-					f->sys_links[k] = NULL;
-				}
-				f->raw_effects = true;
+/* Whether the node nd adopted or loaded is still the one pinned (a gc
+ * of another process may have removed it while no fence used it). */
+static bool node_pinned(const struct af_node *nd)
+{
+	struct bpf_map_info a = {}, b = {};
+	__u32 la = sizeof(a), lb = sizeof(b);
+	char path[PATH_MAX];
+	bool same;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/maps/af_fences", nd->dir);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return false;
+	same = !bpf_obj_get_info_by_fd(fd, &a, &la) &&
+	       !bpf_obj_get_info_by_fd(bpf_map__fd(nd->skel->maps.af_fences), &b, &lb) && a.id == b.id;
+	close(fd);
+	return same;
+}
+
+/* The node of backend b, with the node lock held by the caller. */
+static struct af_node *node_get_locked(enum af_backend b, int *errp, char *why, size_t n)
+{
+	struct af_node *nd;
+	int err;
+
+	if (b > AF_BACKEND_LANDLOCK) {
+		*errp = -EINVAL;
+		snprintf(why, n, "no such backend");
+		return NULL;
+	}
+	if (nodes[b] && node_pinned(nodes[b]))
+		return nodes[b];
+	node_free(nodes[b]);
+	nodes[b] = NULL;
+	nd = calloc(1, sizeof(*nd));
+	if (!nd) {
+		*errp = -ENOMEM;
+		return NULL;
+	}
+	nd->backend = b;
+	nd->ncpus = libbpf_num_possible_cpus();
+	node_name(b, nd->name, sizeof(nd->name));
+	snprintf(nd->dir, sizeof(nd->dir), AF_NODE_ROOT "/%s", nd->name);
+	if (!access(nd->dir, F_OK)) {
+		err = node_adopt(nd, why, n);
+		if (!err)
+			af_debug("adopted node %s", nd->dir);
+	} else {
+		note_other_nodes();
+		err = node_load(nd, why, n);
+	}
+	if (err) {
+		/* The backend may have come from this boot's probe cache: let
+		 * the next run probe again rather than fail the same way. */
+		if (b == AF_BACKEND_LSM_CGROUP || b == AF_BACKEND_LSM)
+			af_probe_cache_drop();
+		af_heap_trim();
+		node_free(nd);
+		*errp = err;
+		return NULL;
+	}
+	node_uncovered(nd);
+	af_heap_trim();
+	nodes[b] = nd;
+	return nd;
+}
+
+static struct af_node *node_get(enum af_backend b, int *errp, char *why, size_t n)
+{
+	struct af_node *nd;
+	int lock;
+
+	lock = node_lock(why, n);
+	if (lock < 0) {
+		*errp = lock;
+		return NULL;
+	}
+	nd = node_get_locked(b, errp, why, n);
+	close(lock);
+	return nd;
+}
+
+#define NODE_FD(nd, m) bpf_map__fd((nd)->skel->maps.m)
+
+/* ---- a fence's entries ---- */
+
+/* Delete every entry of map whose key holds a fence key at offset off
+ * with (key & mask) == match. */
+static void delete_keyed(int map_fd, size_t off, uint64_t match, uint64_t mask)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	size_t nkeys = 0, cap = 0, i;
+	char *keys = NULL, *cur = NULL, *next;
+	uint64_t v;
+
+	if (bpf_obj_get_info_by_fd(map_fd, &info, &len) || info.key_size < off + 8)
+		return;
+	next = malloc(info.key_size);
+	if (!next)
+		return;
+	while (!bpf_map_get_next_key(map_fd, cur, next)) {
+		memcpy(&v, next + off, sizeof(v));
+		if ((v & mask) == match) {
+			if (nkeys == cap) {
+				char *k = realloc(keys, (cap = cap ? 2 * cap : 64) * info.key_size);
+
+				if (!k)
+					break;
+				keys = k;
 			}
-			continue;
+			memcpy(keys + nkeys++ * info.key_size, next, info.key_size);
 		}
-		if (progs[i].role == ROLE_SYSCALL_RAW && !f->raw_effects)
+		if (!cur && !(cur = malloc(info.key_size)))
+			break;
+		memcpy(cur, next, info.key_size);
+	}
+	for (i = 0; i < nkeys; i++)
+		bpf_map_delete_elem(map_fd, keys + i * info.key_size);
+	free(keys);
+	free(cur);
+	free(next);
+}
+
+/* Every entry written under key id key (not the fence's config). */
+static void delete_entries(struct af_node *nd, uint64_t match, uint64_t mask)
+{
+	delete_keyed(NODE_FD(nd, af_roots), offsetof(struct af_root_key, fence_id), match, mask);
+	delete_keyed(NODE_FD(nd, af_pnames), offsetof(struct af_pname_key, fence_id), match, mask);
+	delete_keyed(NODE_FD(nd, af_pnext), offsetof(struct af_pnext_key, fence_id), match, mask);
+	delete_keyed(NODE_FD(nd, af_net_allow), offsetof(struct af_net_key, fence_id), match, mask);
+	delete_keyed(NODE_FD(nd, af_unix_allow), offsetof(struct af_unix_key, fence_id), match, mask);
+	delete_keyed(NODE_FD(nd, af_unix_ids), offsetof(struct af_root_key, fence_id), match, mask);
+	delete_keyed(NODE_FD(nd, af_unix_names), offsetof(struct af_pname_key, fence_id), match, mask);
+}
+
+/* Write the entry set under key; *cfg receives the config that makes
+ * them the fence's (the caller writes it last, in one update). */
+static int write_entries(struct af_node *nd, uint64_t key, const struct af_policy *p,
+			 const struct af_entries *e, uint16_t dns4, uint16_t dns6,
+			 struct af_fence_cfg *cfg, char *why, size_t n)
+{
+	int roots = NODE_FD(nd, af_roots), err = 0;
+	size_t i;
+
+	*cfg = e->cfg;
+	cfg->key = key;
+	for (i = 0; i < e->n_roots && !err; i++) {
+		struct af_root_key k = e->roots[i].key;
+
+		k.fence_id = key;
+		err = bpf_map_update_elem(roots, &k, &e->roots[i].val, BPF_ANY);
+	}
+	if (err) {
+		snprintf(why, n, "fill the roots map: %s", strerror(-err));
+		return err;
+	}
+	err = af_net_apply(nd->skel, e, key, why, n);
+	if (!err)
+		err = af_net_unix_ids(nd->skel, p, key, why, n);
+	if (err)
+		return err;
+	/* The stub binds before the fence exists; its ports are the
+	 * fence's, not the policy's. */
+	if (p->has_network && dns4) {
+		cfg->dns_port4 = dns4;
+		cfg->dns_port6 = dns6;
+	}
+	/* Protected paths (spec.filesystem.protected): resolved here,
+	 * beneath the key, like the unix sockets' identities. */
+	return af_protect_fill(p, key, roots, NODE_FD(nd, af_pnames), NODE_FD(nd, af_pnext), why, n);
+}
+
+/* The fence's cgroup links: attach what policy p needs and is not
+ * there, and (detach_unwanted) remove what it does not need. */
+static int sync_links(struct af_fence *f, int cgroup_fd, const struct af_policy *p,
+		      bool detach_unwanted, char *why, size_t n)
+{
+	struct af_node *nd = f->node;
+	char pin[PATH_MAX + 64];
+	size_t i;
+	int err;
+
+	for (i = 0; i < ARRAY_SIZE(progs); i++) {
+		bool want, have;
+		int fd;
+
+		if (nd->prog_fd[i] < 0)
 			continue;
-		if (progs[i].role == ROLE_CGROUP || progs[i].role == ROLE_SOCK)
-			link = bpf_program__attach_cgroup(prog, o->cgroup_fd);
-		else
-			link = bpf_program__attach(prog);
-		if (!link) {
+		want = af_net_prog_wanted(progs[i].name, p, f->dns_port4);
+		snprintf(pin, sizeof(pin), "%s/%s", f->pin_dir, progs[i].name);
+		have = !access(pin, F_OK);
+		if (have && !want && detach_unwanted)
+			unlink(pin);
+		if (have || !want || detach_unwanted)
+			continue;
+		fd = bpf_link_create(nd->prog_fd[i], cgroup_fd, nd->attach_type[i], NULL);
+		if (fd < 0) {
 			err = -errno;
-			snprintf(why, n, "attach %s%s: %s%s", progs[i].role == ROLE_CGROUP ? "lsm_cgroup/" :
-				 progs[i].role == ROLE_SOCK ? "cgroup/" :
-				 progs[i].hook ? "lsm/" : "raw_tp/", progs[i].hook ? progs[i].hook : progs[i].name,
-				 strerror(errno), err == -EINVAL && progs[i].role == ROLE_CGROUP ?
+			snprintf(why, n, "attach %s%s: %s%s",
+				 progs[i].role == ROLE_CGROUP ? "lsm_cgroup/" : "cgroup/",
+				 progs[i].hook ? progs[i].hook : progs[i].name, strerror(errno),
+				 err == -EINVAL && progs[i].role == ROLE_CGROUP ?
 				 " (all 10 lsm_cgroup hook slots of this kernel may be taken; see agentfence doctor)" : "");
 			return err;
 		}
-		f->links[i] = link;
-		snprintf(pin, sizeof(pin), "%s/%s", f->pin_dir, progs[i].name);
-		err = bpf_link__pin(link, pin);
+		err = bpf_obj_pin(fd, pin) ? -errno : 0;
+		close(fd);
 		if (err) {
 			snprintf(why, n, "pin %s: %s", pin, strerror(-err));
 			return err;
@@ -414,84 +921,529 @@ static int attach_and_pin(struct af_fence *f, const struct af_fence_opts *o, cha
 	return 0;
 }
 
+/* Wait until no program still runs with what it read before: an update
+ * of a map-in-map element returns after an RCU grace period
+ * (maybe_wait_bpf_programs in kernel/bpf/syscall.c). */
+static void wait_programs(struct af_fence *f)
+{
+	bpf_map_update_elem(NODE_FD(f->node, af_rings), &f->id, &f->ring_fd, BPF_EXIST);
+}
+
+/* Remove fence id from node nd (NULL: only its links): links first, so
+ * that what enforced it goes before what it enforced with. With
+ * background, what is left once the fence is gone for everyone (its ring
+ * buffer's slot, whose removal waits for an RCU grace period, and its
+ * entries) goes in a child process, and the caller goes on at once. */
+static void remove_fence_bg(struct af_node *nd, uint64_t id, bool background)
+{
+	char dir[PATH_MAX];
+	uint64_t cg, next, v;
+	uint64_t *del = NULL;
+	size_t ndel = 0, cap = 0, i;
+	int member;
+
+	snprintf(dir, sizeof(dir), AF_PIN_ROOT "/%llu", (unsigned long long)id);
+	rm_tree(dir, 0);
+	snprintf(dir, sizeof(dir), META_ROOT "/%llu", (unsigned long long)id);
+	rm_tree(dir, 0);
+	if (!nd)
+		return;
+	member = NODE_FD(nd, af_member);
+	for (int r = bpf_map_get_next_key(member, NULL, &next); !r;
+	     cg = next, r = bpf_map_get_next_key(member, &cg, &next)) {
+		if (bpf_map_lookup_elem(member, &next, &v) || v != id)
+			continue;
+		if (ndel == cap) {
+			uint64_t *d = realloc(del, (cap = cap ? 2 * cap : 16) * sizeof(*d));
+
+			if (!d)
+				break;
+			del = d;
+		}
+		del[ndel++] = next;
+	}
+	for (i = 0; i < ndel; i++)
+		bpf_map_delete_elem(member, &del[i]);
+	free(del);
+	bpf_map_delete_elem(NODE_FD(nd, af_fences), &id);
+	if (background) {
+		pid_t pid;
+
+		fflush(NULL);
+		pid = fork();
+		if (pid > 0)
+			return;
+		if (pid == 0) {
+			/* Out of the caller's process group: a terminal's ^C
+			 * or the caller's exit does not stop the cleanup. */
+			setsid();
+		}
+		background = pid == 0;
+	}
+	bpf_map_delete_elem(NODE_FD(nd, af_rings), &id);	/* and waits for the programs */
+	bpf_map_delete_elem(NODE_FD(nd, af_fcounts), &id);
+	bpf_map_delete_elem(NODE_FD(nd, af_fstate), &id);
+	delete_entries(nd, id, AF_KEY_ID_MASK);
+	if (background)
+		_exit(0);
+}
+
+static void remove_fence(struct af_node *nd, uint64_t id)
+{
+	remove_fence_bg(nd, id, false);
+}
+
+/* ---- per-fence metadata: /run/agentfence/fences/<id>/ ---- */
+
+static void meta_put(FILE *fp, const char *k, const char *v)
+{
+	if (v && !strchr(v, '\n'))
+		fprintf(fp, "%s=%s\n", k, v);
+}
+
+int af_fence_set_meta(uint64_t id, const struct af_fence_meta *m)
+{
+	char dir[PATH_MAX], tmp[PATH_MAX + 16], path[PATH_MAX + 16], pid[16];
+	FILE *fp;
+	int err = 0;
+
+	if ((mkdir("/run/agentfence", 0700) && errno != EEXIST) ||
+	    (mkdir(META_ROOT, 0700) && errno != EEXIST))
+		return -errno;
+	snprintf(dir, sizeof(dir), META_ROOT "/%llu", (unsigned long long)id);
+	if (mkdir(dir, 0700) && errno != EEXIST)
+		return -errno;
+	if (m->policy && m->policy_len) {
+		snprintf(tmp, sizeof(tmp), "%s/policy.tmp", dir);
+		snprintf(path, sizeof(path), "%s/policy", dir);
+		fp = fopen(tmp, "we");
+		if (!fp)
+			return -errno;
+		if (fwrite(m->policy, 1, m->policy_len, fp) != m->policy_len)
+			err = -EIO;
+		if (fclose(fp) && !err)
+			err = -errno;
+		if (err || rename(tmp, path))
+			return err ? err : -errno;
+	}
+	snprintf(tmp, sizeof(tmp), "%s/meta.tmp", dir);
+	snprintf(path, sizeof(path), "%s/meta", dir);
+	fp = fopen(tmp, "we");
+	if (!fp)
+		return -errno;
+	snprintf(pid, sizeof(pid), "%d", (int)m->supervisor);
+	meta_put(fp, "policy_name", m->policy_name);
+	meta_put(fp, "policy_sha256", m->policy_sha256);
+	meta_put(fp, "journal", m->journal);
+	meta_put(fp, "cgroup", m->cgroup);
+	meta_put(fp, "backend", af_backend_name(m->backend));
+	meta_put(fp, "supervisor", pid);
+	if (fclose(fp))
+		return -errno;
+	return rename(tmp, path) ? -errno : 0;
+}
+
+static void meta_read(uint64_t id, struct af_fence_info *fi)
+{
+	char path[PATH_MAX], buf[3 * PATH_MAX + 512], *line, *save = NULL;
+	unsigned long v;
+
+	snprintf(path, sizeof(path), META_ROOT "/%llu/meta", (unsigned long long)id);
+	if (af_read_small(path, buf, sizeof(buf)))
+		return;
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *eq = strchr(line, '=');
+
+		if (!eq)
+			continue;
+		*eq++ = 0;
+		if (!strcmp(line, "policy_name"))
+			af_strlcpy(fi->policy_name, eq, sizeof(fi->policy_name));
+		else if (!strcmp(line, "policy_sha256"))
+			af_strlcpy(fi->policy_sha256, eq, sizeof(fi->policy_sha256));
+		else if (!strcmp(line, "journal"))
+			af_strlcpy(fi->journal, eq, sizeof(fi->journal));
+		else if (!strcmp(line, "cgroup"))
+			af_strlcpy(fi->cgroup, eq, sizeof(fi->cgroup));
+		else if (!strcmp(line, "backend"))
+			af_backend_parse(eq, &fi->backend);
+		else if (!strcmp(line, "supervisor") && !af_parse_ulong(eq, INT_MAX, &v))
+			fi->supervisor = (pid_t)v;
+	}
+}
+
+int af_fence_policy_bytes(uint64_t id, char **buf, size_t *len)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	ssize_t got;
+	int fd, err = 0;
+
+	*buf = NULL;
+	*len = 0;
+	snprintf(path, sizeof(path), META_ROOT "/%llu/policy", (unsigned long long)id);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) || st.st_size > (1 << 20)) {
+		err = errno ? -errno : -EFBIG;
+		goto out;
+	}
+	*buf = malloc(st.st_size + 1);
+	if (!*buf) {
+		err = -ENOMEM;
+		goto out;
+	}
+	got = read(fd, *buf, st.st_size);
+	if (got != st.st_size) {
+		err = got < 0 ? -errno : -EIO;
+		free(*buf);
+		*buf = NULL;
+		goto out;
+	}
+	(*buf)[got] = 0;
+	*len = got;
+out:
+	close(fd);
+	return err;
+}
+
+/* ---- fences ---- */
+
 static int on_rb(void *ctx, void *data, size_t size)
 {
-	const struct af_fence_opts *o = ctx;
+	struct af_fence *f = ctx;
 
-	if (o->on_event)
-		o->on_event(o->ctx, data, size);
+	if (f->on_event)
+		f->on_event(f->ctx, data, size);
 	return 0;
+}
+
+static unsigned long ring_bytes(char *why, size_t n, int *err)
+{
+	unsigned long rb = RING_BYTES;
+
+	/* Tests and benchmarks shrink it to make floods overflow it (a
+	 * power of 2, at least a page). */
+	*err = 0;
+	if (getenv("AF_RINGBUF_BYTES") &&
+	    (af_parse_ulong(getenv("AF_RINGBUF_BYTES"), 1UL << 30, &rb) || rb < 4096 || (rb & (rb - 1)))) {
+		*err = -EINVAL;
+		snprintf(why, n, "AF_RINGBUF_BYTES=%s: not a power of 2 from 4096 to 1G",
+			 getenv("AF_RINGBUF_BYTES"));
+	}
+	return rb;
+}
+
+static void fence_uncovered(struct af_fence *f, bool has_network)
+{
+	size_t i;
+	bool unix_cgroup = false, unix_lsm = false;
+
+	snprintf(f->uncovered, sizeof(f->uncovered), "%s", f->node->uncovered);
+	for (i = 0; i < ARRAY_SIZE(progs); i++) {
+		unix_cgroup |= f->node->loaded[i] && !strcmp(progs[i].name, "af_connect_unix");
+		unix_lsm |= f->node->loaded[i] && !strcmp(progs[i].name, "lsm_sock_connect");
+	}
+	if (has_network && !unix_cgroup && !unix_lsm) {
+		size_t len = strlen(f->uncovered);
+
+		snprintf(f->uncovered + len, sizeof(f->uncovered) - len,
+			 "%sunix sockets (cgroup/connect_unix needs Linux 6.7)", len ? ", " : "");
+	}
+}
+
+static int percpu_zero(int map_fd, uint64_t id, size_t vsize, int ncpus)
+{
+	void *zero = calloc(ncpus > 0 ? ncpus : 1, vsize);
+	int err;
+
+	if (!zero)
+		return -ENOMEM;
+	err = bpf_map_update_elem(map_fd, &id, zero, BPF_NOEXIST);
+	free(zero);
+	return err;
+}
+
+static void fill_meta_from_opts(const struct af_fence_opts *o, struct af_fence_meta *m, char *cg,
+				size_t cgsize)
+{
+	char link[64];
+	ssize_t len;
+
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", o->cgroup_fd);
+	len = readlink(link, cg, cgsize - 1);
+	cg[len > 0 ? len : 0] = 0;
+	*m = (struct af_fence_meta){
+		.policy_name = o->policy->name,
+		.policy_sha256 = o->policy->sha256,
+		.journal = o->journal,
+		.cgroup = cg,
+		.backend = o->backend,
+		.supervisor = getpid(),
+		.policy = o->policy_bytes,
+		.policy_len = o->policy_len,
+	};
 }
 
 int af_fence_open(const struct af_fence_opts *opts, struct af_fence **out, char *why, size_t n)
 {
-	struct af_fence_opts *o;
+	struct af_fence_cfg cfg;
+	struct af_fence_meta meta;
+	char node_link[160], cg[PATH_MAX];
 	struct af_fence *f;
-	int err;
+	unsigned long rb;
+	uint64_t other;
+	int err, lock = -1;
 
-	f = calloc(1, sizeof(*f) + sizeof(*o));
+	*out = NULL;
+	rb = ring_bytes(why, n, &err);
+	if (err)
+		return err;
+	f = calloc(1, sizeof(*f));
 	if (!f)
 		return -ENOMEM;
-	o = (struct af_fence_opts *)(f + 1);
-	*o = *opts;
-	f->id = opts->cgroup_id;
-	f->ncpus = libbpf_num_possible_cpus();
-	f->skel = fence_bpf__open();
-	if (!f->skel) {
+	f->ring_fd = -1;
+	f->id = f->key = opts->cgroup_id;
+	f->on_event = opts->on_event;
+	f->ctx = opts->ctx;
+	f->has_network = opts->policy->has_network;
+	if (opts->policy->has_network) {
+		f->dns_port4 = opts->dns_port4;
+		f->dns_port6 = opts->dns_port6;
+	}
+	/* Under the node lock until the fence's pins name its node: no gc
+	 * can take the node away in between. */
+	lock = node_lock(why, n);
+	if (lock < 0) {
+		err = lock;
+		goto fail_free;
+	}
+	f->node = node_get_locked(opts->backend, &err, why, n);
+	if (!f->node)
+		goto fail_free;
+	if (f->id & AF_KEY_GEN) {
+		err = -ERANGE;
+		snprintf(why, n, "cgroup id %llu does not fit a fence key", (unsigned long long)f->id);
+		goto fail_free;
+	}
+	if (!bpf_map_lookup_elem(NODE_FD(f->node, af_member), &f->id, &other)) {
+		err = -EEXIST;
+		snprintf(why, n, "cgroup %llu is inside fence %llu already (nested fences on one node "
+			 "are not supported yet)", (unsigned long long)f->id, (unsigned long long)other);
+		goto fail_free;
+	}
+	snprintf(f->pin_dir, sizeof(f->pin_dir), AF_PIN_ROOT "/%llu", (unsigned long long)f->id);
+	if (mkdir(f->pin_dir, 0700)) {
 		err = -errno;
-		snprintf(why, n, "open BPF object: %s", strerror(errno));
+		snprintf(why, n, "create pin directory %s: %s%s", f->pin_dir, strerror(errno),
+			 errno == EEXIST ? " (a fence of this cgroup exists)" : "");
+		f->pin_dir[0] = 0;
+		goto fail_free;
+	}
+	snprintf(node_link, sizeof(node_link), "%s/node", f->pin_dir);
+	if (symlink(f->node->name, node_link)) {
+		err = -errno;
+		snprintf(why, n, "link %s to its node: %s", node_link, strerror(errno));
 		goto fail;
 	}
-	err = select_programs(f, opts->backend, why, n);
+	close(lock);
+	lock = -1;
+	f->ring_fd = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "af_ring", 0, 0, rb, NULL);
+	snprintf(node_link, sizeof(node_link), "%s/ring", f->pin_dir);
+	if (f->ring_fd < 0 || bpf_obj_pin(f->ring_fd, node_link)) {
+		err = -errno;
+		snprintf(why, n, "make the fence's ring buffer (%lu bytes): %s", rb, strerror(errno));
+		goto fail;
+	}
+	err = percpu_zero(NODE_FD(f->node, af_fcounts), f->id, sizeof(struct af_fcounts),
+			  f->node->ncpus);
 	if (!err)
-		err = af_net_prepare(f->skel, opts->policy, opts->dns_port4, f->uncovered,
-				     sizeof(f->uncovered));
-	if (err)
-		goto fail;
-	/* libbpf parses the BTF again for the load: let it have the memory. */
-	af_kernel_btf_free();
-	af_heap_prepare();
-	/* The ring buffer's size: tests and benchmarks shrink it to make
-	 * floods overflow it (a power of 2, at least a page). */
-	if (getenv("AF_RINGBUF_BYTES")) {
-		unsigned long rb;
-
-		if (af_parse_ulong(getenv("AF_RINGBUF_BYTES"), 1UL << 30, &rb) || rb < 4096 ||
-		    (rb & (rb - 1))) {
-			err = -EINVAL;
-			snprintf(why, n, "AF_RINGBUF_BYTES=%s: not a power of 2 from 4096 to 1G",
-				 getenv("AF_RINGBUF_BYTES"));
-			goto fail;
-		}
-		bpf_map__set_max_entries(f->skel->maps.af_events, rb);
-	}
-	err = fence_bpf__load(f->skel);
+		err = bpf_map_update_elem(NODE_FD(f->node, af_fstate), &f->id,
+					  &(struct af_fstate){}, BPF_ANY);
+	if (!err)
+		err = bpf_map_update_elem(NODE_FD(f->node, af_rings), &f->id, &f->ring_fd, BPF_NOEXIST);
 	if (err) {
-		snprintf(why, n, "load BPF programs: %s (run with -v for the verifier log)", strerror(-err));
+		snprintf(why, n, "add the fence to the node's maps: %s%s", strerror(-err),
+			 err == -E2BIG ? " (the node holds " "its maximum of fences)" : "");
 		goto fail;
 	}
-	err = apply_entries(f, opts, opts->entries, why, n);
+	/* The entries, then the config that names them, then membership:
+	 * the programs find nothing of the fence before all is in place. */
+	err = write_entries(f->node, f->key, opts->policy, opts->entries, f->dns_port4, f->dns_port6,
+			    &cfg, why, n);
 	if (err)
 		goto fail;
-	f->rb = ring_buffer__new(bpf_map__fd(f->skel->maps.af_events), on_rb, o, NULL);
+	err = bpf_map_update_elem(NODE_FD(f->node, af_fences), &f->id, &cfg, BPF_NOEXIST);
+	if (!err)
+		err = bpf_map_update_elem(NODE_FD(f->node, af_member), &f->id, &f->id, BPF_NOEXIST);
+	if (err) {
+		snprintf(why, n, "fill the fence maps: %s", strerror(-err));
+		goto fail;
+	}
+	err = sync_links(f, opts->cgroup_fd, opts->policy, false, why, n);
+	if (err)
+		goto fail;
+	f->rb = ring_buffer__new(f->ring_fd, on_rb, f, NULL);
 	if (!f->rb) {
 		err = -errno;
 		snprintf(why, n, "open the event ring buffer: %s", strerror(errno));
 		goto fail;
 	}
-	err = attach_and_pin(f, opts, why, n);
-	if (err)
+	fill_meta_from_opts(opts, &meta, cg, sizeof(cg));
+	err = af_fence_set_meta(f->id, &meta);
+	if (err) {
+		snprintf(why, n, "write %s/%llu: %s", META_ROOT, (unsigned long long)f->id, strerror(-err));
 		goto fail;
-	af_heap_trim();
+	}
+	fence_uncovered(f, opts->policy->has_network);
 	*out = f;
 	return 0;
 fail:
-	/* The backend may have come from this boot's probe cache: let the
-	 * next run probe again rather than fail the same way. */
-	if (opts->backend == AF_BACKEND_LSM_CGROUP || opts->backend == AF_BACKEND_LSM)
-		af_probe_cache_drop();
-	af_heap_trim();
-	af_fence_close(f);
+	remove_fence(f->node, f->id);
+fail_free:
+	if (lock >= 0)
+		close(lock);
+	af_fence_release(f);
+	return err;
+}
+
+/* The node a fence's pins name, if it is this build's. */
+static struct af_node *node_of(uint64_t id, int *errp, char *why, size_t n)
+{
+	char link[PATH_MAX], name[128];
+	enum af_backend b;
+	ssize_t len;
+
+	snprintf(link, sizeof(link), AF_PIN_ROOT "/%llu/node", (unsigned long long)id);
+	len = readlink(link, name, sizeof(name) - 1);
+	if (len <= 0) {
+		*errp = errno == ENOENT ? -ESRCH : -errno;
+		snprintf(why, n, "no fence %llu on this node (%s: %s)", (unsigned long long)id, link,
+			 strerror(errno));
+		return NULL;
+	}
+	name[len] = 0;
+	for (b = AF_BACKEND_LSM_CGROUP; b <= AF_BACKEND_LANDLOCK; b++) {
+		char mine[64];
+
+		node_name(b, mine, sizeof(mine));
+		if (!strcmp(mine, name))
+			return node_get(b, errp, why, n);
+	}
+	*errp = -ESTALE;
+	snprintf(why, n, "fence %llu runs on node %s, of another agentfence build than this one (%s)",
+		 (unsigned long long)id, name, af_node_build());
+	return NULL;
+}
+
+int af_fence_adopt(uint64_t id, af_event_fn on_event, void *ctx, struct af_fence **out,
+		   uint64_t *lost, char *why, size_t n)
+{
+	struct af_fence_cfg cfg;
+	struct af_fstate st = {};
+	char pin[PATH_MAX + 16];
+	struct af_fence *f;
+	int err;
+
+	*out = NULL;
+	f = calloc(1, sizeof(*f));
+	if (!f)
+		return -ENOMEM;
+	f->ring_fd = -1;
+	f->id = id;
+	f->on_event = on_event;
+	f->ctx = ctx;
+	f->node = node_of(id, &err, why, n);
+	if (!f->node)
+		goto fail;
+	snprintf(f->pin_dir, sizeof(f->pin_dir), AF_PIN_ROOT "/%llu", (unsigned long long)id);
+	if (bpf_map_lookup_elem(NODE_FD(f->node, af_fences), &id, &cfg)) {
+		err = -ESRCH;
+		snprintf(why, n, "fence %llu has pins but no config in its node (half made or half removed)",
+			 (unsigned long long)id);
+		goto fail;
+	}
+	f->key = cfg.key;
+	f->has_network = cfg.flags & AF_FENCE_NET;
+	f->dns_port4 = cfg.dns_port4;
+	f->dns_port6 = cfg.dns_port6;
+	snprintf(pin, sizeof(pin), "%s/ring", f->pin_dir);
+	f->ring_fd = bpf_obj_get(pin);
+	if (f->ring_fd < 0) {
+		err = -errno;
+		snprintf(why, n, "open %s: %s", pin, strerror(errno));
+		goto fail;
+	}
+	f->rb = ring_buffer__new(f->ring_fd, on_rb, f, NULL);
+	if (!f->rb) {
+		err = -errno;
+		snprintf(why, n, "open the event ring buffer: %s", strerror(errno));
+		goto fail;
+	}
+	bpf_map_lookup_elem(NODE_FD(f->node, af_fstate), &id, &st);
+	f->acked = st.acked_drops;
+	if (lost)
+		*lost = af_fence_fcounter(f, AF_FC_DROPS) - f->acked;
+	fence_uncovered(f, f->has_network);
+	*out = f;
+	return 0;
+fail:
+	af_fence_release(f);
+	return err;
+}
+
+int af_fence_update(struct af_fence *f, const struct af_policy *p, const struct af_entries *e,
+		    char *why, size_t n)
+{
+	struct af_node *nd = f->node;
+	struct af_fence_cfg cfg;
+	struct af_fstate st = {};
+	uint64_t old = f->key, key = f->key ^ AF_KEY_GEN;
+	char cgpath[PATH_MAX];
+	int cgfd = -1, err;
+
+	if (p->has_network && !f->dns_port4 && f->has_network == false)
+		af_debug("fence %llu gains a network section: no DNS stub ports yet",
+			 (unsigned long long)f->id);
+	/* Leftovers of an update that died midway. */
+	delete_entries(nd, key, ~0ULL);
+	err = write_entries(nd, key, p, e, f->dns_port4, f->dns_port6, &cfg, why, n);
+	if (err)
+		goto fail;
+	/* Links the new policy needs, before it applies. */
+	cgfd = af_fence_cgroup_open(f->id, cgpath, sizeof(cgpath));
+	if (cgfd < 0) {
+		err = cgfd;
+		snprintf(why, n, "open the cgroup of fence %llu: %s", (unsigned long long)f->id,
+			 strerror(-err));
+		goto fail;
+	}
+	err = sync_links(f, cgfd, p, false, why, n);
+	if (err)
+		goto fail;
+	/* The flip: one element, replaced whole. */
+	err = bpf_map_update_elem(NODE_FD(nd, af_fences), &f->id, &cfg, BPF_EXIST);
+	if (err) {
+		snprintf(why, n, "switch the fence's config: %s", strerror(-err));
+		goto fail;
+	}
+	f->key = key;
+	wait_programs(f);
+	delete_entries(nd, old, ~0ULL);
+	sync_links(f, cgfd, p, true, why, n);
+	f->has_network = p->has_network;
+	if (!bpf_map_lookup_elem(NODE_FD(nd, af_fstate), &f->id, &st)) {
+		st.generation++;
+		bpf_map_update_elem(NODE_FD(nd, af_fstate), &f->id, &st, BPF_EXIST);
+	}
+	fence_uncovered(f, p->has_network);
+	close(cgfd);
+	return 0;
+fail:
+	delete_entries(nd, key, ~0ULL);
+	if (cgfd >= 0)
+		close(cgfd);
 	return err;
 }
 
@@ -502,12 +1454,22 @@ int af_fence_events_fd(struct af_fence *f)
 
 int af_fence_net_allow_fd(struct af_fence *f)
 {
-	return bpf_map__fd(f->skel->maps.af_net_allow);
+	return NODE_FD(f->node, af_net_allow);
 }
 
 int af_fence_dns_upstream_fd(struct af_fence *f)
 {
-	return bpf_map__fd(f->skel->maps.af_dns_upstream);
+	return NODE_FD(f->node, af_dns_upstream);
+}
+
+uint64_t af_fence_id(const struct af_fence *f)
+{
+	return f->id;
+}
+
+uint64_t af_fence_key(const struct af_fence *f)
+{
+	return f->key;
 }
 
 int af_fence_consume(struct af_fence *f)
@@ -515,16 +1477,46 @@ int af_fence_consume(struct af_fence *f)
 	return ring_buffer__consume(f->rb);
 }
 
-uint64_t af_fence_counter(struct af_fence *f, unsigned int idx)
+static uint64_t percpu_sum(int map_fd, const void *key, size_t vsize, size_t idx, int ncpus)
 {
-	uint64_t vals[f->ncpus > 0 ? f->ncpus : 1], sum = 0;
+	size_t words = vsize / sizeof(uint64_t);
+	uint64_t vals[(ncpus > 0 ? ncpus : 1) * words], sum = 0;
 	int i;
 
-	if (f->ncpus <= 0 || bpf_map_lookup_elem(bpf_map__fd(f->skel->maps.af_counters), &idx, vals))
+	if (ncpus <= 0 || bpf_map_lookup_elem(map_fd, key, vals))
 		return 0;
-	for (i = 0; i < f->ncpus; i++)
-		sum += vals[i];
+	for (i = 0; i < ncpus; i++)
+		sum += vals[i * words + idx];
 	return sum;
+}
+
+uint64_t af_fence_fcounter(struct af_fence *f, unsigned int idx)
+{
+	if (idx >= AF_FC_MAX)
+		return 0;
+	return percpu_sum(NODE_FD(f->node, af_fcounts), &f->id, sizeof(struct af_fcounts), idx,
+			  f->node->ncpus);
+}
+
+uint64_t af_fence_counter(struct af_fence *f, unsigned int idx)
+{
+	uint64_t v;
+
+	if (idx != AF_CNT_RB_DROP)
+		return percpu_sum(NODE_FD(f->node, af_counters), &idx, sizeof(uint64_t), 0,
+				  f->node->ncpus);
+	/* The reader reports what it reads here: the next reader's gap
+	 * starts from it (af_fence_adopt). */
+	v = af_fence_fcounter(f, AF_FC_DROPS);
+	if (v != f->acked) {
+		struct af_fstate st = {};
+
+		bpf_map_lookup_elem(NODE_FD(f->node, af_fstate), &f->id, &st);
+		st.acked_drops = v;
+		if (!bpf_map_update_elem(NODE_FD(f->node, af_fstate), &f->id, &st, BPF_EXIST))
+			f->acked = v;
+	}
+	return v;
 }
 
 const char *af_fence_uncovered(struct af_fence *f)
@@ -532,96 +1524,292 @@ const char *af_fence_uncovered(struct af_fence *f)
 	return f->uncovered;
 }
 
-static void unpin_dir(const char *dir)
+void af_fence_release(struct af_fence *f)
 {
-	char path[PATH_MAX];
-	struct dirent *de;
-	DIR *d = opendir(dir);
-
-	if (!d)
+	if (!f)
 		return;
-	while ((de = readdir(d))) {
-		if (de->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-		unlink(path);
-	}
-	closedir(d);
-	rmdir(dir);
+	ring_buffer__free(f->rb);
+	if (f->ring_fd >= 0)
+		close(f->ring_fd);
+	free(f);
 }
 
-static void *destroy_link(void *link)
+void af_fence_remove(struct af_fence *f)
 {
-	bpf_link__destroy(link);
-	return NULL;
-}
-
-/* Releasing a tracepoint link waits for an RCU grace period (55 ms each
- * here, 2.5 s for the effect tracepoints one after another): release
- * them from threads at once, so that they share the grace periods. */
-static void destroy_links_at_once(struct bpf_link **links, size_t n)
-{
-	pthread_t th[n];
-	bool started[n];
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		started[i] = links[i] && !pthread_create(&th[i], NULL, destroy_link, links[i]);
-		if (!started[i])
-			bpf_link__destroy(links[i]);
-		links[i] = NULL;
-	}
-	for (i = 0; i < n; i++) {
-		if (started[i])
-			pthread_join(th[i], NULL);
-	}
-}
-
-/* Even together, the effect tracepoints' links take a second or more
- * to release. They decide nothing (they trace; the cgroup they filter on
- * is gone by now): a child process releases them, and the caller goes
- * on at once, dropping its references for the price of a close(). */
-static void release_in_background(struct bpf_link **links, size_t n)
-{
-	pid_t pid;
-	size_t i;
-
-	for (i = 0; i < n && !links[i]; i++)
-		;
-	if (i == n)
+	if (!f)
 		return;
-	fflush(NULL);
-	pid = fork();
-	if (pid == 0) {
-		destroy_links_at_once(links, n);
-		_exit(0);
-	}
-	if (pid < 0) {
-		destroy_links_at_once(links, n);
-		return;
-	}
-	for (i = 0; i < n; i++) {
-		bpf_link__destroy(links[i]);
-		links[i] = NULL;
-	}
+	remove_fence(f->node, f->id);
+	af_fence_release(f);
 }
 
 void af_fence_close(struct af_fence *f)
 {
-	size_t i;
-
 	if (!f)
 		return;
-	/* Unpin first: releasing the tracepoint links takes long, and the
-	 * fence is gone for everyone from now on. */
-	if (f->pin_dir[0])
-		unpin_dir(f->pin_dir);
-	ring_buffer__free(f->rb);
-	for (i = 0; i < ARRAY_SIZE(progs); i++)
-		bpf_link__destroy(f->links[i]);
-	release_in_background(f->sys_links, ARRAY_SIZE(f->sys_links));
-	fence_bpf__destroy(f->skel);
-	free(f);
+	remove_fence_bg(f->node, f->id, true);
+	af_fence_release(f);
+}
+
+int af_fence_detach(uint64_t id, char *why, size_t n)
+{
+	char dir[PATH_MAX];
+	struct af_node *nd;
+	int err = 0;
+
+	snprintf(dir, sizeof(dir), AF_PIN_ROOT "/%llu", (unsigned long long)id);
+	if (access(dir, F_OK)) {
+		snprintf(why, n, "no fence %llu (agentfence status lists them)", (unsigned long long)id);
+		return -ESRCH;
+	}
+	nd = node_of(id, &err, why, n);
+	if (!nd && err != -ESTALE)
+		return err;
+	/* Another build's fence: its links go (enforcement ends); its
+	 * entries go with its node. */
+	remove_fence(nd, id);
+	return 0;
+}
+
+int af_fence_cgroup_open(uint64_t id, char *path, size_t size)
+{
+	struct {
+		struct file_handle fh;
+		uint64_t id;
+	} h = { .fh.handle_bytes = sizeof(uint64_t), .fh.handle_type = 1, .id = id };
+	char mnt[PATH_MAX], link[64];
+	int mfd, fd, err;
+	ssize_t len;
+
+	err = af_cgroup2_mount(mnt, sizeof(mnt));
+	if (err)
+		return err;
+	mfd = open(mnt, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (mfd < 0)
+		return -errno;
+	fd = open_by_handle_at(mfd, &h.fh, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	err = -errno;
+	close(mfd);
+	if (fd < 0)
+		return err;
+	if (path) {
+		snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+		len = readlink(link, path, size - 1);
+		path[len > 0 ? len : 0] = 0;
+	}
+	return fd;
+}
+
+int af_fence_list(struct af_fence_info **out, size_t *count)
+{
+	struct af_fence_info *v = NULL, *fi;
+	size_t cap = 0;
+	struct dirent *de;
+	DIR *d;
+
+	*out = NULL;
+	*count = 0;
+	d = opendir(AF_PIN_ROOT);
+	if (!d)
+		return errno == ENOENT ? 0 : -errno;
+	while ((de = readdir(d))) {
+		char link[PATH_MAX], cg[PATH_MAX];
+		unsigned long id;
+		ssize_t len;
+		int fd, err;
+
+		if (af_parse_ulong(de->d_name, ULONG_MAX, &id))
+			continue;
+		if (*count == cap) {
+			fi = realloc(v, (cap = cap ? 2 * cap : 16) * sizeof(*v));
+			if (!fi) {
+				closedir(d);
+				free(v);
+				return -ENOMEM;
+			}
+			v = fi;
+		}
+		fi = &v[(*count)++];
+		memset(fi, 0, sizeof(*fi));
+		fi->id = id;
+		snprintf(link, sizeof(link), AF_PIN_ROOT "/%lu/node", id);
+		len = readlink(link, fi->node, sizeof(fi->node) - 1);
+		fi->node[len > 0 ? len : 0] = 0;
+		meta_read(id, fi);
+		fd = af_fence_cgroup_open(id, cg, sizeof(cg));
+		fi->cgroup_alive = fd >= 0;
+		if (fd >= 0) {
+			af_strlcpy(fi->cgroup, cg, sizeof(fi->cgroup));
+			close(fd);
+		}
+		fi->supervisor_alive = fi->supervisor > 0 &&
+				       (kill(fi->supervisor, 0) == 0 || errno != ESRCH);
+		if (len > 0) {
+			struct af_node *nd = node_of(id, &err, link, sizeof(link));
+
+			fi->this_build = nd != NULL;
+			if (nd) {
+				struct af_fstate st = {};
+
+				fi->events = percpu_sum(NODE_FD(nd, af_fcounts), &fi->id,
+							sizeof(struct af_fcounts), AF_FC_EVENTS, nd->ncpus);
+				fi->drops = percpu_sum(NODE_FD(nd, af_fcounts), &fi->id,
+						       sizeof(struct af_fcounts), AF_FC_DROPS, nd->ncpus);
+				bpf_map_lookup_elem(NODE_FD(nd, af_fstate), &fi->id, &st);
+				fi->acked_drops = st.acked_drops;
+				fi->generation = st.generation;
+			}
+		}
+	}
+	closedir(d);
+	*out = v;
+	return 0;
+}
+
+/* ---- collection ---- */
+
+/* Whether a fence names node dir name. */
+static bool node_used(const char *name)
+{
+	char link[PATH_MAX], target[128];
+	struct dirent *de;
+	bool used = false;
+	DIR *d = opendir(AF_PIN_ROOT);
+	ssize_t len;
+
+	while (d && !used && (de = readdir(d))) {
+		unsigned long id;
+
+		if (af_parse_ulong(de->d_name, ULONG_MAX, &id))
+			continue;
+		snprintf(link, sizeof(link), AF_PIN_ROOT "/%s/node", de->d_name);
+		len = readlink(link, target, sizeof(target) - 1);
+		if (len < 0) {
+			/* A fence of a build before nodes (or half made) holds
+			 * nothing of any node. */
+			continue;
+		}
+		target[len] = 0;
+		used = !strcmp(target, name);
+	}
+	if (d)
+		closedir(d);
+	return used;
+}
+
+int af_node_list(struct af_node_info **out, size_t *count)
+{
+	struct af_node_info *v = NULL, *ni;
+	size_t cap = 0;
+	struct dirent *de;
+	DIR *d;
+
+	*out = NULL;
+	*count = 0;
+	d = opendir(AF_NODE_ROOT);
+	if (!d)
+		return errno == ENOENT ? 0 : -errno;
+	while ((de = readdir(d))) {
+		char fences[PATH_MAX];
+		struct dirent *fe;
+		DIR *fd;
+
+		if (de->d_name[0] == '.')
+			continue;
+		if (*count == cap) {
+			ni = realloc(v, (cap = cap ? 2 * cap : 4) * sizeof(*v));
+			if (!ni) {
+				closedir(d);
+				free(v);
+				return -ENOMEM;
+			}
+			v = ni;
+		}
+		ni = &v[(*count)++];
+		memset(ni, 0, sizeof(*ni));
+		af_strlcpy(ni->name, de->d_name, sizeof(ni->name));
+		ni->this_build = node_this_build(de->d_name);
+		ni->partial = node_partial(de->d_name);
+		/* Fences naming it. */
+		fd = opendir(AF_PIN_ROOT);
+		while (fd && (fe = readdir(fd))) {
+			char target[128];
+			unsigned long id;
+			ssize_t len;
+
+			if (af_parse_ulong(fe->d_name, ULONG_MAX, &id))
+				continue;
+			snprintf(fences, sizeof(fences), AF_PIN_ROOT "/%s/node", fe->d_name);
+			len = readlink(fences, target, sizeof(target) - 1);
+			if (len > 0) {
+				target[len] = 0;
+				ni->fences += !strcmp(target, de->d_name);
+			}
+		}
+		if (fd)
+			closedir(fd);
+		snprintf(fences, sizeof(fences), AF_NODE_ROOT "/%s/progs", de->d_name);
+		fd = opendir(fences);
+		while (fd && (fe = readdir(fd)))
+			ni->progs += fe->d_name[0] != '.';
+		if (fd)
+			closedir(fd);
+		snprintf(fences, sizeof(fences), AF_NODE_ROOT "/%s/links", de->d_name);
+		fd = opendir(fences);
+		while (fd && (fe = readdir(fd)))
+			ni->links += fe->d_name[0] != '.';
+		if (fd)
+			closedir(fd);
+	}
+	closedir(d);
+	*out = v;
+	return 0;
+}
+
+/* Remove nodes no fence uses: other builds' always (they are never
+ * used again once their last fence is gone), this build's only with
+ * mine (they would be loaded again by the next run). Under the node
+ * lock, so that no loader adopts one as it goes. */
+static int node_gc(bool mine)
+{
+	struct dirent *de;
+	char why[256], dir[PATH_MAX];
+	int lock, removed = 0;
+	size_t i;
+	DIR *d;
+
+	if (access(AF_NODE_ROOT, F_OK))
+		return 0;
+	lock = node_lock(why, sizeof(why));
+	if (lock < 0)
+		return lock;
+	d = opendir(AF_NODE_ROOT);
+	while (d && (de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		/* A partial node: its loader died holding the lock (we hold it now). */
+		if (!node_partial(de->d_name) &&
+		    ((node_this_build(de->d_name) && !mine) || node_used(de->d_name)))
+			continue;
+		snprintf(dir, sizeof(dir), AF_NODE_ROOT "/%s", de->d_name);
+		af_debug("removed node %s: no fence uses it", dir);
+		rm_tree(dir, 1);
+		removed++;
+		for (i = 0; i < ARRAY_SIZE(nodes); i++) {
+			if (nodes[i] && !strcmp(nodes[i]->name, de->d_name)) {
+				node_free(nodes[i]);
+				nodes[i] = NULL;
+			}
+		}
+	}
+	if (d)
+		closedir(d);
+	close(lock);
+	return removed;
+}
+
+int af_node_gc(void)
+{
+	return node_gc(true);
 }
 
 /* Whether the loader that named a cgroup "<kind>-<pid>" still runs. */
@@ -636,33 +1824,26 @@ static bool loader_alive(const char *cgroup_path)
 	return kill((pid_t)pid, 0) == 0 || errno != ESRCH;
 }
 
-/* Whether the cgroup with this id still exists and holds tasks; when it
- * exists but is empty, remove it (its loader died before cleaning). */
-static bool cgroup_alive(uint64_t id)
+/* Whether fence id still has something to do: its supervisor (from its
+ * metadata) runs, or its cgroup exists and holds tasks (an orphaned
+ * fence keeps enforcing). An empty cgroup of run's (under
+ * <cgroup2>/agentfence/) whose loader died goes with it; a cgroup
+ * agentfence did not make is never removed. */
+static bool fence_alive(uint64_t id)
 {
-	struct {
-		struct file_handle fh;
-		uint64_t id;
-	} h = { .fh.handle_bytes = sizeof(uint64_t), .fh.handle_type = 1, .id = id };
-	char mnt[PATH_MAX], link[64], path[PATH_MAX];
-	int mfd, fd, populated;
-	ssize_t len;
+	struct af_fence_info fi = {};
+	char path[PATH_MAX], mnt[PATH_MAX], own[PATH_MAX + 16];
+	int fd, populated;
 
-	if (af_cgroup2_mount(mnt, sizeof(mnt)))
-		return true;	/* cannot tell: keep the fence */
-	mfd = open(mnt, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (mfd < 0)
+	meta_read(id, &fi);
+	if (fi.supervisor > 0 && (kill(fi.supervisor, 0) == 0 || errno != ESRCH))
 		return true;
-	fd = open_by_handle_at(mfd, &h.fh, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	close(mfd);
+	fd = af_fence_cgroup_open(id, path, sizeof(path));
 	if (fd < 0)
-		return errno != ESTALE && errno != ENOENT;
-	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
-	len = readlink(link, path, sizeof(path) - 1);
+		return fd != -ESTALE && fd != -ENOENT;
 	close(fd);
-	if (len <= 0)
+	if (!path[0])
 		return true;
-	path[len] = 0;
 	/* A loader still alive is setting its fence up (the cgroup is
 	 * empty until the command starts) or tearing it down. */
 	if (loader_alive(path))
@@ -670,7 +1851,11 @@ static bool cgroup_alive(uint64_t id)
 	populated = af_cgroup_populated(path);
 	if (populated != 0)
 		return true;
-	af_cgroup_destroy(path);
+	if (!af_cgroup2_mount(mnt, sizeof(mnt))) {
+		snprintf(own, sizeof(own), "%s/agentfence/", mnt);
+		if (!strncmp(path, own, strlen(own)))
+			af_cgroup_destroy(path);
+	}
 	return false;
 }
 
@@ -732,23 +1917,24 @@ bool af_fence_task_fenced(pid_t pid, uint64_t own)
 
 void af_fence_gc(void)
 {
-	char dir[PATH_MAX];
 	struct dirent *de;
 	DIR *d = opendir(AF_PIN_ROOT);
 
 	if (d) {
 		while ((de = readdir(d))) {
+			char why[256];
 			unsigned long id;
+			int err;
 
 			if (af_parse_ulong(de->d_name, ULONG_MAX, &id))
 				continue;
-			if (cgroup_alive(id))
+			if (fence_alive(id))
 				continue;
-			snprintf(dir, sizeof(dir), AF_PIN_ROOT "/%s", de->d_name);
-			af_note("removed the pins of fence %lu: its cgroup is gone or empty", id);
-			unpin_dir(dir);
+			af_note("removed fence %lu: its supervisor is gone and its cgroup gone or empty", id);
+			remove_fence(node_of(id, &err, why, sizeof(why)), id);
 		}
 		closedir(d);
 	}
+	node_gc(false);
 	gc_cgroups();
 }

@@ -101,6 +101,54 @@ int af_journal_open(const char *path, uint64_t rotate_bytes, struct af_journal *
 	return 0;
 }
 
+int af_journal_resume(const char *path, uint64_t rotate_bytes, struct af_journal **out,
+		      char *why, size_t n)
+{
+	struct af_journal *j;
+	struct af_verify v;
+	struct stat st;
+	char last = 0;
+	int fd, err;
+
+	af_journal_verify(path, &v);
+	if (v.status == AF_VERIFY_BROKEN) {
+		snprintf(why, n, "%s: its chain is broken (%s:%lu: %s): it cannot go on", path, v.file,
+			 v.line, v.why);
+		return -EBADMSG;
+	}
+	if (v.status == AF_VERIFY_INTACT) {
+		snprintf(why, n, "%s: it has its fence_end already", path);
+		return -EALREADY;
+	}
+	fd = open(path, O_RDWR | O_APPEND | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0) {
+		err = -errno;
+		snprintf(why, n, "%s: %s", path, strerror(errno));
+		return err;
+	}
+	if (fstat(fd, &st) || (st.st_size && pread(fd, &last, 1, st.st_size - 1) != 1) ||
+	    (st.st_size && last != '\n')) {
+		close(fd);
+		snprintf(why, n, "%s: its last line was cut when its writer died (log verify says "
+			 "where): it cannot go on", path);
+		return -EBADMSG;
+	}
+	j = calloc(1, sizeof(*j));
+	if (!j) {
+		close(fd);
+		return -ENOMEM;
+	}
+	j->fd = fd;
+	j->size = st.st_size;
+	j->rotate = rotate_bytes ? rotate_bytes : AF_JOURNAL_ROTATE_DEFAULT;
+	j->rotated = v.files ? v.files - 1 : 0;
+	j->seq = v.records;
+	af_strlcpy(j->head, v.head, sizeof(j->head));
+	af_strlcpy(j->path, path, sizeof(j->path));
+	*out = j;
+	return 0;
+}
+
 struct af_json *af_journal_begin(struct af_journal *j, const char *type,
 				 const struct timespec *when)
 {

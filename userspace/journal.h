@@ -30,6 +30,12 @@ struct af_journal;
 int af_journal_open(const char *path, uint64_t rotate_bytes, struct af_journal **out,
 		    char *why, size_t why_size);
 
+/* Continue the chain of the journal at path, whose writer died
+ * (adoption): it must verify up to its last record, end with a whole
+ * line and have no fence_end. The next record follows its head. */
+int af_journal_resume(const char *path, uint64_t rotate_bytes, struct af_journal **out,
+		      char *why, size_t why_size);
+
 /* Start a record of this type at this time (NULL: now). Add its
  * members with the returned writer (json.h), then commit; NULL when
  * out of memory. */

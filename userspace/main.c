@@ -28,6 +28,11 @@ static const struct cmd cmds[] = {
 	{ "tail", cmd_tail, af_usage_tail, "show a fence journal's records, or follow them" },
 	{ "exec", cmd_exec, af_usage_exec, "run a command as a labelled tool call of a fenced agent" },
 	{ "hook", cmd_hook, af_usage_hook, "an agent's PreToolUse hook: label its shell tool calls" },
+	{ "daemon", cmd_daemon, af_usage_daemon, "hold the node's fences behind a control socket" },
+	{ "status", cmd_status, af_usage_status, "list every fence on the node" },
+	{ "stop", cmd_stop, af_usage_stop, "kill what runs in a fence and remove it" },
+	{ "update", cmd_update, af_usage_update, "swap a fence's policy atomically" },
+	{ "detach", cmd_detach, af_usage_detach, "remove enforcement from a cgroup agentfence did not make" },
 };
 
 static void usage(FILE *f)

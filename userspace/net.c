@@ -25,12 +25,6 @@ static const char *const inet_progs[] = {
 	"af_setsockopt", "af_egress",
 };
 
-/* Global LSM programs for sockets passed in: fence.c loads them on the
- * BPF LSM backends; without a network section they have nothing to do. */
-static const char *const lsm_progs[] = {
-	"lsm_sock_connect", "lsm_sock_sendmsg", "lsm_sock_create", "lsm_netlink_send",
-	"lsm_unix_stream_connect", "lsm_unix_may_send",
-};
 
 /* Programs of the DNS stub's redirection: answers appear to come from
  * the resolver the socket asked. */
@@ -70,22 +64,21 @@ static int attach_type_value(const char *name)
 	return ret;
 }
 
-int af_net_prepare(struct fence_bpf *skel, const struct af_policy *p, uint16_t dns_port4,
-		   char *uncovered, size_t ulen)
+int af_net_prepare(struct fence_bpf *skel)
 {
-	bool on = p->has_network;
+	bool unix_cgroup = attach_type_value(unix_progs[0].attach) >= 0;
 	size_t i;
 
+	/* The node serves fences with and without a network section: it
+	 * loads every program; a fence attaches those its policy needs
+	 * (af_net_prog_wanted) and the global ones ask its cfg. */
 	for (i = 0; i < ARRAY_SIZE(inet_progs); i++)
-		bpf_program__set_autoload(bpf_object__find_program_by_name(skel->obj, inet_progs[i]), on);
+		bpf_program__set_autoload(bpf_object__find_program_by_name(skel->obj, inet_progs[i]), true);
 	for (i = 0; i < ARRAY_SIZE(dns_progs); i++)
-		bpf_program__set_autoload(bpf_object__find_program_by_name(skel->obj, dns_progs[i]),
-					  on && dns_port4);
-	for (i = 0; i < ARRAY_SIZE(lsm_progs) && !on; i++)
-		bpf_program__set_autoload(bpf_object__find_program_by_name(skel->obj, lsm_progs[i]), false);
+		bpf_program__set_autoload(bpf_object__find_program_by_name(skel->obj, dns_progs[i]), true);
 	for (i = 0; i < ARRAY_SIZE(unix_progs); i++) {
 		struct bpf_program *prog = bpf_object__find_program_by_name(skel->obj, unix_progs[i].prog);
-		int at = on ? attach_type_value(unix_progs[i].attach) : -ENOENT;
+		int at = attach_type_value(unix_progs[i].attach);
 
 		bpf_program__set_autoload(prog, at >= 0);
 		if (at < 0)
@@ -94,17 +87,26 @@ int af_net_prepare(struct fence_bpf *skel, const struct af_policy *p, uint16_t d
 		bpf_program__set_expected_attach_type(prog, at);
 	}
 	/* Before 6.7 the BPF LSM backends judge unix paths in the
-	 * socket_connect and socket_sendmsg hooks instead. */
-	skel->rodata->af_unix_lsm = on && attach_type_value(unix_progs[0].attach) < 0;
-	skel->rodata->af_net_families = on ? p->families : 0;
-	if (on && attach_type_value(unix_progs[0].attach) < 0 &&
-	    !bpf_program__autoload(skel->progs.lsm_sock_connect)) {
-		size_t len = strlen(uncovered);
-
-		snprintf(uncovered + len, ulen - len, "%sunix sockets (cgroup/connect_unix needs Linux 6.7)",
-			 len ? ", " : "");
-	}
+	 * socket_connect and socket_sendmsg hooks instead: a fact of the
+	 * kernel, so rodata of the node. */
+	skel->rodata->af_unix_lsm = !unix_cgroup;
 	return 0;
+}
+
+bool af_net_prog_wanted(const char *prog, const struct af_policy *p, uint16_t dns_port4)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(dns_progs); i++)
+		if (!strcmp(prog, dns_progs[i]))
+			return p->has_network && dns_port4;
+	for (i = 0; i < ARRAY_SIZE(inet_progs); i++)
+		if (!strcmp(prog, inet_progs[i]))
+			return p->has_network;
+	for (i = 0; i < ARRAY_SIZE(unix_progs); i++)
+		if (!strcmp(prog, unix_progs[i].prog))
+			return p->has_network;
+	return true;
 }
 
 int af_net_learn(int map_fd, const struct af_policy *p, uint64_t fence_id, int family,

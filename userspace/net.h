@@ -12,15 +12,18 @@
 
 struct fence_bpf;
 
-/* Before load: give the unix programs the types libbpf 1.1 cannot
- * infer, and turn off what the policy or the kernel does not need or
- * have (the DNS programs without a stub: dns_port4 0). What is lost is
- * appended to uncovered. */
-int af_net_prepare(struct fence_bpf *skel, const struct af_policy *p, uint16_t dns_port4,
-		   char *uncovered, size_t ulen);
+/* Before the node loads: every program of the network fence, the unix
+ * ones with the types libbpf 1.1 cannot infer and only when the kernel
+ * has their hooks (6.7+); the node's af_unix_lsm from that. */
+int af_net_prepare(struct fence_bpf *skel);
+
+/* Whether a fence with policy p attaches the cgroup program prog of the
+ * network fence (the DNS stub's redirection needs its port). Programs
+ * that are not the network fence's: true. */
+bool af_net_prog_wanted(const char *prog, const struct af_policy *p, uint16_t dns_port4);
 
 /* After load: write the allowlists of an entry set (compile.h) under
- * fence_id. */
+ * key (the fence's key id, AF_KEY_GEN). */
 struct af_entries;
 int af_net_apply(struct fence_bpf *skel, const struct af_entries *e, uint64_t fence_id,
 		 char *why, size_t n);

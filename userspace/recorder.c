@@ -132,7 +132,8 @@ int af_recorder_open(const struct af_recorder_opts *o, struct af_recorder **out,
 		snprintf(why, n, "out of memory");
 		return -ENOMEM;
 	}
-	err = af_journal_open(o->journal, o->rotate_bytes, &r->j, why, n);
+	err = o->resume ? af_journal_resume(o->journal, o->rotate_bytes, &r->j, why, n) :
+			  af_journal_open(o->journal, o->rotate_bytes, &r->j, why, n);
 	if (err) {
 		af_prov_free(r->prov);
 		free(r);
@@ -141,9 +142,14 @@ int af_recorder_open(const struct af_recorder_opts *o, struct af_recorder **out,
 	af_strlcpy(r->path, o->journal, sizeof(r->path));
 	r->events = o->policy->events;
 	r->wall_minus_mono = clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_MONOTONIC);
-	r->supervisor = getpid();
+	r->supervisor = o->run_pid ? o->run_pid : getpid();
 	r->label_of = o->label_of;
 	r->label_ctx = o->label_ctx;
+	if (o->resume) {
+		/* The chain goes on; the caller says why (its gap record). */
+		*out = r;
+		return 0;
+	}
 	uname(&u);
 	gethostname(host, sizeof(host) - 1);
 	w = af_journal_begin(r->j, "fence_start", NULL);
@@ -166,6 +172,8 @@ int af_recorder_open(const struct af_recorder_opts *o, struct af_recorder **out,
 	af_json_str(w, "cgroup", o->cgroup);
 	af_json_u64(w, "fence_id", o->fence_id);
 	af_json_i64(w, "supervisor_pid", getpid());
+	if (o->run_pid)
+		af_json_i64(w, "run_pid", o->run_pid);
 	af_json_u64(w, "uid", getuid());
 	af_json_bool(w, "process_events", o->process_events);
 	if (o->box)
@@ -195,6 +203,30 @@ uint64_t af_recorder_next_seq(void *r)
 void af_recorder_root(struct af_recorder *r, pid_t pid, char *const argv[])
 {
 	af_prov_root(r->prov, pid, getpid(), argv);
+}
+
+void af_recorder_root_from(struct af_recorder *r, pid_t pid, pid_t parent, char *const argv[])
+{
+	static char *const none[] = { "?", NULL };
+
+	r->supervisor = parent;
+	af_prov_root(r->prov, pid, parent, argv ? argv : none);
+}
+
+void af_recorder_lost_base(struct af_recorder *r, uint64_t total)
+{
+	r->lost = total;
+}
+
+void af_recorder_free(struct af_recorder *r)
+{
+	af_prov_free(r->prov);
+	free(r);
+}
+
+struct af_journal *af_recorder_journal(struct af_recorder *r)
+{
+	return r->j;
 }
 
 /* Begin a record about process pid: who it is, where it came from. */
@@ -262,7 +294,10 @@ static void record_fork(struct af_recorder *r, const struct af_ev_fork *e)
 	struct af_json *w;
 
 	/* The supervisor starting the root process is not the agent's. */
-	if (af_prov_get(r->prov, e->child) && (pid_t)e->hdr.tgid == r->supervisor)
+	/* Through the daemon, run's fork may come before run has told
+	 * the daemon its child's pid: run forks nothing else in the fence. */
+	if ((pid_t)e->hdr.tgid == r->supervisor &&
+	    (af_prov_get(r->prov, e->child) || r->supervisor != getpid()))
 		return;
 	r->forks++;
 	af_prov_fork(r->prov, e->hdr.tgid, e->child);

@@ -34,6 +34,10 @@ struct af_recorder_opts {
 	char *const *argv;		/* the command */
 	bool process_events;		/* the fence reports processes */
 	const struct af_box *box;	/* the process box (box.h), or NULL */
+	bool resume;			/* continue the journal's chain (adoption): no
+					 * fence_start; the caller writes its gap */
+	pid_t run_pid;			/* the run that starts the command, when it is
+					 * not us (the daemon holds its fence); 0: us */
 	af_label_fn label_of;		/* NULL: no labels */
 	void *label_ctx;
 };
@@ -44,6 +48,19 @@ int af_recorder_open(const struct af_recorder_opts *o, struct af_recorder **out,
 
 /* The command started as pid (its parent: us). */
 void af_recorder_root(struct af_recorder *r, pid_t pid, char *const argv[]);
+
+/* The command started as pid by parent (run, when the daemon holds the
+ * fence): parent's fork of it is not the agent's. */
+void af_recorder_root_from(struct af_recorder *r, pid_t pid, pid_t parent, char *const argv[]);
+
+/* Drops up to total are accounted for (the gap record of an adoption
+ * said them): no lost record for them. */
+void af_recorder_lost_base(struct af_recorder *r, uint64_t total);
+/* Free without writing fence_end (the caller closed the journal). */
+void af_recorder_free(struct af_recorder *r);
+
+/* The journal, for records of the supervisor's own (policy_update, gap). */
+struct af_journal *af_recorder_journal(struct af_recorder *r);
 
 /* One ring buffer event: update the process tree, write its record. */
 void af_recorder_event(struct af_recorder *r, const void *data, size_t size);

@@ -311,9 +311,11 @@ int af_stream_open(const struct af_stream_opts *o, struct af_loop *loop,
 		snprintf(why, n, "create %s: %s", AF_RUN_DIR, strerror(errno));
 		goto fail;
 	}
-	/* Only its owner may reach the sockets in it. */
+	/* Only its owner may list it or make sockets there; others may
+	 * pass through (0711) to the daemon's control socket, which
+	 * checks who they are (stream sockets are 0600). */
 	if (lstat(AF_RUN_DIR, &sb) || !S_ISDIR(sb.st_mode) || sb.st_uid != geteuid() ||
-	    ((sb.st_mode & 077) && chmod(AF_RUN_DIR, 0700))) {
+	    ((sb.st_mode & 066) && chmod(AF_RUN_DIR, 0700))) {
 		err = -EPERM;
 		snprintf(why, n, "%s is not a directory of uid %u, or not private to it", AF_RUN_DIR,
 			 geteuid());

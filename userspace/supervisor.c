@@ -17,6 +17,7 @@
 #include "cgroup.h"
 #include "compile.h"
 #include "dns.h"
+#include "fences.h"
 #include "events.h"
 #include "fence.h"
 #include "landlock.h"
@@ -27,13 +28,26 @@
 #include "supervisor.h"
 #include "util.h"
 #include "watch.h"
+#include "json.h"
+#include "journal.h"
+#include "json_read.h"
 #include "../bpf/fence.h"
 
-#define SUP_FENCES_MAX	1	/* run's; the daemon's table comes with the node */
+#define SUP_FENCES_MAX	4096	/* a daemon's; each costs map entries and links */
 
 struct af_sup_fence {
 	struct af_sup *sup;
 	const struct af_policy *policy;
+	af_denial_fn on_denial;
+	void *denial_ctx;
+	af_gate_fn gate;
+	void *gate_ctx;
+	bool remote;			/* another supervisor holds it */
+	bool owned;			/* we made its cgroup */
+	pid_t client;
+	char workspace[PATH_MAX];
+	char home[PATH_MAX];
+	char policy_file[PATH_MAX];
 	char *const *argv;
 	enum af_backend backend;
 	bool quiet;
@@ -51,15 +65,50 @@ struct af_sup_fence {
 	pid_t root;			/* the command; 0 before it starts */
 	int status;
 	bool gone;			/* the command was reaped */
-	unsigned long events, bad_events;
+	unsigned long events, bad_events, denied;
 };
 
 struct af_sup {
 	struct af_loop *loop;
 	int sigfd;
 	sigset_t oldmask;
-	struct af_sup_fence *fences[SUP_FENCES_MAX];
+	struct af_sup_fence **fences;
+	size_t nfences, cap;
+	bool no_gc;		/* the caller collects (the daemon, now and then) */
 };
+
+static int sup_add(struct af_sup *s, struct af_sup_fence *f)
+{
+	struct af_sup_fence **v;
+	size_t cap;
+
+	if (s->nfences == SUP_FENCES_MAX) {
+		af_err("this supervisor holds %d fences already", SUP_FENCES_MAX);
+		return -ENOSPC;
+	}
+	if (s->nfences == s->cap) {
+		cap = s->cap ? 2 * s->cap : 4;
+		v = realloc(s->fences, cap * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		s->fences = v;
+		s->cap = cap;
+	}
+	s->fences[s->nfences++] = f;
+	return 0;
+}
+
+static void sup_del(struct af_sup *s, struct af_sup_fence *f)
+{
+	size_t i;
+
+	for (i = 0; i < s->nfences; i++) {
+		if (s->fences[i] == f) {
+			s->fences[i] = s->fences[--s->nfences];
+			return;
+		}
+	}
+}
 
 int af_sup_open(struct af_sup **out)
 {
@@ -100,6 +149,7 @@ void af_sup_close(struct af_sup *s)
 	if (s->sigfd >= 0)
 		close(s->sigfd);
 	sigprocmask(SIG_SETMASK, &s->oldmask, NULL);
+	free(s->fences);
 	free(s);
 }
 
@@ -226,11 +276,14 @@ static void on_event(void *ctx, const void *data, size_t size)
 	 * go to the journal only. */
 	if (!d || d->verdict == AF_ALLOWED || absent_socket(data, size, d))
 		return;
+	f->denied++;
 	if (af_event_format(data, size, line, sizeof(line))) {
 		f->bad_events++;
 		return;
 	}
-	if (!f->quiet)
+	if (f->on_denial)
+		f->on_denial(f->denial_ctx, line);
+	else if (!f->quiet)
 		fprintf(stderr, "agentfence: %s\n", line);
 }
 
@@ -307,6 +360,9 @@ static int open_bpf(struct af_sup_fence *f, const struct af_fence_spec *spec)
 		.cgroup_id = f->id,
 		.on_event = on_event,
 		.ctx = f,
+		.journal = spec->journal,
+		.policy_bytes = spec->policy_bytes,
+		.policy_len = spec->policy_len,
 	};
 	char why[1024];
 	int err;
@@ -367,24 +423,82 @@ static int compile_policy(struct af_sup_fence *f, const struct af_fence_spec *sp
 	return err;
 }
 
+/* The policy swap: the node's generation flip (af_fence_update). */
+static int fence_update(struct af_sup_fence *f, const struct af_policy *p,
+			const struct af_entries *e, char *why, size_t n)
+{
+	return af_fence_update(f->fence, p, e, why, n);
+}
+
+/* An existing cgroup to fence: beneath the cgroup2 mount, a
+ * directory, not one of agentfence's own run fences. */
+static int open_cgroup(struct af_sup_fence *f, const char *path)
+{
+	char mnt[PATH_MAX], real[PATH_MAX];
+	size_t ml;
+
+	if (af_cgroup2_mount(mnt, sizeof(mnt))) {
+		af_err("cgroup %s: no cgroup2 mount", path);
+		return -ENOENT;
+	}
+	ml = strlen(mnt);
+	if (!realpath(path, real)) {
+		af_err("cgroup %s: %s", path, strerror(errno));
+		return -errno;
+	}
+	if (strncmp(real, mnt, ml) || real[ml] != '/') {
+		af_err("cgroup %s: not beneath the cgroup2 mount %s", path, mnt);
+		return -EINVAL;
+	}
+	f->cgfd = open(real, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (f->cgfd < 0) {
+		af_err("cgroup %s: %s", real, strerror(errno));
+		return -errno;
+	}
+	af_strlcpy(f->cgpath, real, sizeof(f->cgpath));
+	return 0;
+}
+
+/* What adoption needs beyond the node's metadata, and whom we hold
+ * the fence for (status). */
+static void write_meta(struct af_sup_fence *f)
+{
+	struct af_sup_meta m = { .id = f->id, .client = f->client, .owned = f->owned };
+	int err;
+
+	if (f->dns)
+		af_dns_ports(f->dns, &m.dns_port4, &m.dns_port6);
+	af_strlcpy(m.workspace, f->workspace, sizeof(m.workspace));
+	af_strlcpy(m.home, f->home, sizeof(m.home));
+	af_strlcpy(m.policy_file, f->policy_file, sizeof(m.policy_file));
+	err = af_sup_meta_write(&m);
+	if (err)
+		af_debug("fence %llu: cannot store what adoption needs: %s", (unsigned long long)f->id,
+			 strerror(-err));
+}
+
 int af_sup_fence_open(struct af_sup *s, const struct af_fence_spec *spec,
 		      struct af_sup_fence **out)
 {
 	struct af_sup_fence *f;
 	char why[1024];
-	size_t slot;
 	int err;
 
-	for (slot = 0; slot < SUP_FENCES_MAX && s->fences[slot]; slot++)
-		;
-	if (slot == SUP_FENCES_MAX) {
-		af_err("this supervisor holds %d fence(s) already", SUP_FENCES_MAX);
-		return -ENOSPC;
-	}
 	f = calloc(1, sizeof(*f));
 	if (!f)
 		return -ENOMEM;
+	if (sup_add(s, f)) {
+		free(f);
+		return -ENOSPC;
+	}
 	f->sup = s;
+	f->on_denial = spec->on_denial;
+	f->denial_ctx = spec->denial_ctx;
+	f->client = spec->client;
+	af_strlcpy(f->workspace, spec->workspace ? spec->workspace : "", sizeof(f->workspace));
+	af_strlcpy(f->home, spec->home ? spec->home : getenv("HOME") ? getenv("HOME") : "",
+		   sizeof(f->home));
+	af_strlcpy(f->policy_file, spec->policy_file ? spec->policy_file : "", sizeof(f->policy_file));
 	f->policy = spec->policy;
 	f->argv = spec->argv;
 	f->backend = spec->backend;
@@ -392,20 +506,29 @@ int af_sup_fence_open(struct af_sup *s, const struct af_fence_spec *spec,
 	f->cgfd = -1;
 	f->box = spec->box;
 	f->watch = (struct af_watch){ .pid = -1, .fd = -1 };
-	s->fences[slot] = f;
 	if (spec->journal)
 		af_strlcpy(f->journal, spec->journal, sizeof(f->journal));
 	err = compile_policy(f, spec);
 	if (err)
 		goto fail;
 
-	af_fence_gc();
-	err = af_cgroup_create(spec->name, f->cgpath, sizeof(f->cgpath), &f->cgfd);
-	if (err) {
-		af_err("cannot create cgroup agentfence/%s: %s%s", spec->name, strerror(-err),
-		       err == -EACCES || err == -EPERM || err == -EROFS ? " (run as root)" : "");
-		f->cgpath[0] = 0;
-		goto fail;
+	/* Every pin and cgroup of the node, looked at: run's once, not
+	 * a daemon's at each of its fences. */
+	if (!s->no_gc)
+		af_fence_gc();
+	if (spec->cgroup) {
+		err = open_cgroup(f, spec->cgroup);
+		if (err)
+			goto fail;
+	} else {
+		err = af_cgroup_create(spec->name, f->cgpath, sizeof(f->cgpath), &f->cgfd);
+		if (err) {
+			af_err("cannot create cgroup agentfence/%s: %s%s", spec->name, strerror(-err),
+			       err == -EACCES || err == -EPERM || err == -EROFS ? " (run as root)" : "");
+			f->cgpath[0] = 0;
+			goto fail;
+		}
+		f->owned = true;
 	}
 	f->id = af_cgroup_id(f->cgpath);
 	if (!f->id) {
@@ -428,7 +551,8 @@ int af_sup_fence_open(struct af_sup *s, const struct af_fence_spec *spec,
 			.fence_id = f->id,
 			.argv = spec->argv,
 			.process_events = f->fence != NULL,
-			.box = spec->box,
+			.box = spec->box ? spec->box : spec->journal_box,
+			.run_pid = spec->client,
 			.label_of = spec->label_of,
 			.label_ctx = spec->label_ctx,
 		};
@@ -443,6 +567,7 @@ int af_sup_fence_open(struct af_sup *s, const struct af_fence_spec *spec,
 		af_dns_set_upstream_map(f->dns, af_fence_dns_upstream_fd(f->fence));
 		err = af_dns_start(f->dns, s->loop, af_fence_net_allow_fd(f->fence), f->id,
 				   on_event, f);
+		af_dns_set_key(f->dns, af_fence_key(f->fence));
 		if (err) {
 			af_err("cannot start the DNS stub: %s", strerror(-err));
 			goto fail;
@@ -469,6 +594,7 @@ int af_sup_fence_open(struct af_sup *s, const struct af_fence_spec *spec,
 			goto fail;
 		}
 	}
+	write_meta(f);
 	*out = f;
 	return 0;
 fail:
@@ -478,22 +604,51 @@ fail:
 
 pid_t af_sup_fence_spawn(struct af_sup_fence *f, af_child_fn fn, void *ctx)
 {
-	int pidfd = -1, err;
+	int pidfd = -1, err, gate[2] = { -1, -1 };
 	pid_t child;
 
+	if (f->gate && pipe2(gate, O_CLOEXEC)) {
+		err = -errno;
+		af_err("cannot start the command: pipe: %s", strerror(errno));
+		return err;
+	}
 	fflush(NULL);
 	child = af_fork_into_cgroup(f->cgfd, &pidfd);
 	if (child < 0) {
 		err = -errno;
 		af_err("cannot start the command in cgroup %s: %s", f->cgpath, strerror(errno));
+		if (f->gate) {
+			close(gate[0]);
+			close(gate[1]);
+		}
 		return err;
 	}
 	if (child == 0) {
+		char c;
+
+		if (f->gate) {
+			close(gate[1]);
+			if (read(gate[0], &c, 1) != 1)
+				_exit(AF_EXIT_SETUP);
+			close(gate[0]);
+		}
 		fn(ctx, &f->sup->oldmask);
 		_exit(AF_EXIT_SETUP);
 	}
 	if (pidfd >= 0)
 		close(pidfd);
+	if (f->gate) {
+		close(gate[0]);
+		err = f->gate(f->gate_ctx, child);
+		if (err || write(gate[1], "x", 1) != 1) {
+			err = err ? err : -errno;
+			close(gate[1]);
+			kill(child, SIGKILL);
+			waitpid(child, NULL, 0);
+			return err;
+		}
+		close(gate[1]);
+	}
 	f->root = child;
 	if (f->rec)
 		af_recorder_root(f->rec, child, f->argv);
@@ -509,16 +664,16 @@ static bool reap(struct af_sup *s, struct af_sup_fence *f)
 	int st;
 
 	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
-		for (i = 0; i < SUP_FENCES_MAX; i++) {
+		for (i = 0; i < s->nfences; i++) {
 			struct af_sup_fence *g = s->fences[i];
 
-			if (g && g->root == pid && !g->gone) {
+			if (g->root == pid && !g->gone) {
 				g->status = st;
 				g->gone = true;
 			}
 		}
 	}
-	return f->gone;
+	return f && f->gone;
 }
 
 struct wait_ctx {
@@ -584,9 +739,8 @@ int af_sup_wait(struct af_sup *s, struct af_sup_fence *f, int *status)
 	return 0;
 }
 
-int af_sup_fence_close(struct af_sup_fence *f, int exit_code)
+static int fence_close(struct af_sup_fence *f, int exit_code, bool keep)
 {
-	size_t i;
 	int err = 0, c;
 
 	if (!f)
@@ -602,7 +756,9 @@ int af_sup_fence_close(struct af_sup_fence *f, int exit_code)
 	af_dns_close(f->dns);
 	/* Kill what the command left behind before the fence comes down:
 	 * nothing may outlive its fence. */
-	if (f->cgfd >= 0) {
+	if (f->cgfd >= 0 && (keep || f->remote)) {
+		close(f->cgfd);
+	} else if (f->cgfd >= 0) {
 		close(f->cgfd);
 		c = af_cgroup_destroy(f->cgpath);
 		if (c)
@@ -626,12 +782,482 @@ int af_sup_fence_close(struct af_sup_fence *f, int exit_code)
 	}
 	af_stream_close(f->stream);
 	af_fence_close(f->fence);
+	if (f->id && !f->remote)
+		af_sup_meta_remove(f->id);
 	af_entries_free(f->entries);
-	for (i = 0; i < SUP_FENCES_MAX; i++)
-		if (f->sup->fences[i] == f)
-			f->sup->fences[i] = NULL;
+	sup_del(f->sup, f);
 	free(f);
 	return err;
+}
+
+int af_sup_fence_close(struct af_sup_fence *f, int exit_code)
+{
+	return fence_close(f, exit_code, f && !f->owned);
+}
+
+int af_sup_fence_detach(struct af_sup_fence *f)
+{
+	if (f->owned || f->remote) {
+		af_err("fence %llu: its cgroup %s is agentfence's own: stop it instead",
+		       (unsigned long long)f->id, f->cgpath);
+		return -EPERM;
+	}
+	return fence_close(f, 0, true);
+}
+
+int af_sup_fence_remote(struct af_sup *s, const char *cgpath, uint64_t id, struct af_box *box,
+			char *const *argv, struct af_sup_fence **out)
+{
+	struct af_sup_fence *f = calloc(1, sizeof(*f));
+	int err;
+
+	if (!f)
+		return -ENOMEM;
+	f->sup = s;
+	f->remote = true;
+	f->id = id;
+	f->box = box;
+	f->argv = argv;
+	f->watch = (struct af_watch){ .pid = -1, .fd = -1 };
+	af_strlcpy(f->cgpath, cgpath, sizeof(f->cgpath));
+	f->cgfd = open(cgpath, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (f->cgfd < 0) {
+		err = -errno;
+		af_err("cannot open the fence's cgroup %s: %s", cgpath, strerror(errno));
+		free(f);
+		return err;
+	}
+	err = sup_add(s, f);
+	if (err) {
+		close(f->cgfd);
+		free(f);
+		return err;
+	}
+	*out = f;
+	return 0;
+}
+
+void af_sup_fence_set_gate(struct af_sup_fence *f, af_gate_fn fn, void *ctx)
+{
+	f->gate = fn;
+	f->gate_ctx = ctx;
+}
+
+void af_sup_fence_set_root(struct af_sup_fence *f, pid_t pid, pid_t parent)
+{
+	f->root = pid;
+	if (f->rec)
+		af_recorder_root_from(f->rec, pid, parent, f->argv);
+}
+
+void af_sup_no_gc(struct af_sup *s)
+{
+	s->no_gc = true;
+}
+
+struct af_loop *af_sup_loop(struct af_sup *s)
+{
+	return s->loop;
+}
+
+static int on_serve_signal(void *ctx, int sigfd, uint32_t events)
+{
+	struct af_sup *s = ctx;
+	struct signalfd_siginfo si;
+
+	(void)events;
+	if (read(sigfd, &si, sizeof(si)) != sizeof(si))
+		return 0;
+	if (si.ssi_signo == SIGCHLD) {
+		reap(s, NULL);
+		return 0;
+	}
+	if (si.ssi_signo == SIGWINCH)
+		return 0;
+	return (int)si.ssi_signo;
+}
+
+int af_sup_serve(struct af_sup *s)
+{
+	int err = af_loop_add(s->loop, s->sigfd, on_serve_signal, s);
+
+	if (err)
+		return err;
+	err = af_loop_run(s->loop);
+	af_loop_del(s->loop, s->sigfd);
+	return err;
+}
+
+struct af_sup_fence *af_sup_fence_next(struct af_sup *s, struct af_sup_fence *prev)
+{
+	size_t i;
+
+	if (!prev)
+		return s->nfences ? s->fences[0] : NULL;
+	for (i = 0; i < s->nfences; i++)
+		if (s->fences[i] == prev)
+			return i + 1 < s->nfences ? s->fences[i + 1] : NULL;
+	return NULL;
+}
+
+struct af_sup_fence *af_sup_fence_find(struct af_sup *s, uint64_t id)
+{
+	size_t i;
+
+	for (i = 0; i < s->nfences; i++)
+		if (s->fences[i]->id == id)
+			return s->fences[i];
+	return NULL;
+}
+
+void af_sup_fence_info(const struct af_sup_fence *f, struct af_sup_fence_info *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->id = f->id;
+	o->cgroup = f->cgpath;
+	o->policy = f->policy ? f->policy->name : "";
+	o->sha256 = f->policy ? f->policy->sha256 : "";
+	o->backend = af_backend_name(f->backend);
+	o->journal = f->journal;
+	o->root = f->root;
+	o->client = f->client;
+	o->owned = f->owned;
+	o->events = f->events;
+	o->denied = f->denied;
+	if (f->fence)
+		o->dropped = af_fence_fcounter(f->fence, AF_FC_DROPS);
+}
+
+int af_sup_fence_update(struct af_sup_fence *f, const struct af_policy *p, const char *file,
+			const void *bytes, size_t len)
+{
+	struct af_entries *entries = NULL;
+	struct af_idents ids;
+	char why[AF_ERR_MAX];
+	struct af_json *w;
+	int err;
+
+	if (!f->fence) {
+		af_err("fence %llu has no BPF fence to update", (unsigned long long)f->id);
+		return -EINVAL;
+	}
+	if (p->has_network != f->policy->has_network) {
+		/* The DNS stub and the socket programs come with the fence. */
+		af_err("fence %llu: a policy %s a network section cannot replace one %s it "
+		       "(stop the fence and create it again)", (unsigned long long)f->id,
+		       p->has_network ? "with" : "without", f->policy->has_network ? "with" : "without");
+		return -EINVAL;
+	}
+	err = af_resolve(p, &ids);
+	if (err) {
+		af_err("resolve the policy's paths: %s", strerror(-err));
+		return err;
+	}
+	err = af_compile(p, &ids, f->backend, &entries, why);
+	af_idents_free(&ids);
+	if (err) {
+		af_err("%s", why);
+		return err;
+	}
+	err = fence_update(f, p, entries, why, sizeof(why));
+	if (err) {
+		af_err("fence %llu: cannot swap its policy: %s (the old one stays in force)",
+		       (unsigned long long)f->id, why);
+		af_entries_free(entries);
+		return err;
+	}
+	if (f->rec) {
+		w = af_journal_begin(af_recorder_journal(f->rec), "policy_update", NULL);
+		if (w) {
+			char effect[128];
+
+			af_json_str(w, "policy", p->name);
+			af_json_str(w, "file", file ? file : p->file);
+			af_json_str(w, "old_sha256", f->policy->sha256);
+			af_json_str(w, "sha256", p->sha256);
+			snprintf(effect, sizeof(effect), "policy %.16s replaced by %.16s",
+				 f->policy->sha256, p->sha256);
+			af_json_str(w, "effect", effect);
+			af_journal_commit(af_recorder_journal(f->rec));
+		}
+	}
+	af_entries_free(f->entries);
+	f->entries = entries;
+	f->policy = p;
+	/* The stub learns under the new generation's key. */
+	af_dns_set_key(f->dns, af_fence_key(f->fence));
+	{
+		struct af_fence_meta m = {
+			.policy_name = p->name, .policy_sha256 = p->sha256,
+			.journal = f->journal[0] ? f->journal : NULL, .cgroup = f->cgpath,
+			.backend = f->backend, .supervisor = getpid(),
+			.policy = bytes, .policy_len = len,
+		};
+
+		err = af_fence_set_meta(f->id, &m);
+		if (err)
+			af_warn("fence %llu: its stored metadata still names the old policy: %s",
+				(unsigned long long)f->id, strerror(-err));
+	}
+	return 0;
+}
+
+static int write_ctl(const char *cgroup, const char *file, const char *val)
+{
+	char path[PATH_MAX + 32];
+	int fd, err = 0;
+
+	snprintf(path, sizeof(path), "%s/%s", cgroup, file);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, val, strlen(val)) < 0)
+		err = -errno;
+	close(fd);
+	return err;
+}
+
+/* The watcher's record (watch.c): the supervisor_exit of the dead
+ * supervisor, beside the journal. Its members go into the gap record. */
+static void gap_exit_record(struct af_json *w, const char *journal, pid_t old)
+{
+	char path[PATH_MAX + 32], buf[4096], v[256];
+	unsigned long long x;
+	size_t len;
+	FILE *fp;
+
+	/* An adopter's watcher writes beside the first one's. */
+	snprintf(path, sizeof(path), "%s.supervisor-exit.%d", journal, old);
+	fp = fopen(path, "re");
+	if (!fp) {
+		snprintf(path, sizeof(path), "%s.supervisor-exit", journal);
+		fp = fopen(path, "re");
+	}
+	if (!fp)
+		return;
+	len = fread(buf, 1, sizeof(buf) - 1, fp);
+	fclose(fp);
+	buf[len] = 0;
+	af_json_object(w, "supervisor_exit");
+	af_json_str(w, "record", path);
+	if (!json_get_str(buf, len, "time", v, sizeof(v)))
+		af_json_str(w, "time", v);
+	if (!json_get_u64(buf, len, "supervisor_pid", &x))
+		af_json_u64(w, "supervisor_pid", x);
+	if (!json_get_str(buf, len, "action", v, sizeof(v)))
+		af_json_str(w, "action", v);
+	if (!json_get_str(buf, len, "result", v, sizeof(v)))
+		af_json_str(w, "result", v);
+	af_json_end(w);
+}
+
+int af_sup_fence_adopt(struct af_sup *s, const struct af_adopt_spec *a, struct af_sup_fence **out)
+{
+	struct af_sup_fence *f;
+	struct af_idents ids;
+	uint64_t lost = 0, kept;
+	char why[AF_ERR_MAX];
+	struct af_json *w;
+	int err;
+
+	f = calloc(1, sizeof(*f));
+	if (!f)
+		return -ENOMEM;
+	if (sup_add(s, f)) {
+		free(f);
+		return -ENOSPC;
+	}
+	f->sup = s;
+	f->policy = a->policy;
+	f->argv = a->argv;
+	f->backend = a->backend;
+	f->quiet = true;
+	f->owned = a->owned;
+	f->id = a->id;
+	f->cgfd = -1;
+	f->watch = (struct af_watch){ .pid = -1, .fd = -1 };
+	f->on_denial = a->on_denial;
+	f->denial_ctx = a->denial_ctx;
+	af_strlcpy(f->cgpath, a->cgroup, sizeof(f->cgpath));
+	af_strlcpy(f->journal, a->journal ? a->journal : "", sizeof(f->journal));
+	af_strlcpy(f->workspace, a->workspace, sizeof(f->workspace));
+	af_strlcpy(f->home, a->home, sizeof(f->home));
+	af_strlcpy(f->policy_file, a->policy_file ? a->policy_file : "", sizeof(f->policy_file));
+	f->cgfd = open(f->cgpath, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (f->cgfd < 0) {
+		err = -errno;
+		af_err("adopt fence %llu: its cgroup %s: %s", (unsigned long long)a->id, f->cgpath,
+		       strerror(errno));
+		goto fail;
+	}
+	err = af_resolve(a->policy, &ids);
+	if (!err) {
+		err = af_compile(a->policy, &ids, a->backend, &f->entries, why);
+		af_idents_free(&ids);
+		if (err)
+			af_err("adopt fence %llu: %s", (unsigned long long)a->id, why);
+	}
+	if (err)
+		goto fail;
+	/* The journal first: what the kernel kept goes into it. */
+	if (a->journal) {
+		struct af_recorder_opts ro = {
+			.journal = a->journal, .policy = a->policy, .backend = a->backend,
+			.workspace = a->workspace, .cgroup = f->cgpath, .fence_id = a->id,
+			.argv = a->argv, .process_events = true, .resume = true,
+		};
+
+		err = af_recorder_open(&ro, &f->rec, why, sizeof(why));
+		if (err) {
+			af_err("adopt fence %llu: resume its journal: %s", (unsigned long long)a->id, why);
+			goto fail;
+		}
+	}
+	err = af_fence_adopt(a->id, on_event, f, &f->fence, &lost, why, sizeof(why));
+	if (err) {
+		af_err("adopt fence %llu: %s", (unsigned long long)a->id, why);
+		goto fail;
+	}
+	kept = f->events;
+	af_fence_consume(f->fence);
+	kept = f->events - kept;
+	/* Reading the drops acknowledges them: from now on the recorder's
+	 * lost records count from here. */
+	if (f->rec)
+		af_recorder_lost_base(f->rec, af_fence_counter(f->fence, AF_CNT_RB_DROP));
+	else
+		af_fence_counter(f->fence, AF_CNT_RB_DROP);
+	if (f->rec) {
+		char effect[160];
+
+		w = af_journal_begin(af_recorder_journal(f->rec), "gap", NULL);
+		if (w) {
+			af_json_u64(w, "fence_id", a->id);
+			af_json_u64(w, "lost", lost);
+			af_json_u64(w, "kept", kept);
+			af_json_i64(w, "supervisor_pid", a->old_supervisor);
+			af_json_i64(w, "adopted_by", getpid());
+			gap_exit_record(w, a->journal, a->old_supervisor);
+			snprintf(effect, sizeof(effect), "fence adopted: %llu events lost while nobody "
+				 "read, %llu kept by the kernel", (unsigned long long)lost,
+				 (unsigned long long)kept);
+			af_json_str(w, "effect", effect);
+			err = af_journal_commit(af_recorder_journal(f->rec));
+			if (err) {
+				af_err("adopt fence %llu: journal its gap: %s", (unsigned long long)a->id,
+				       strerror(-err));
+				goto fail;
+			}
+		}
+	}
+	/* Names fail closed until the stub answers on the fence's ports. */
+	if (a->policy->has_network && a->dns_port4) {
+		err = af_dns_open_at(a->policy, a->dns_port4, a->dns_port6, &f->dns, why, sizeof(why));
+		if (!err) {
+			af_dns_set_upstream_map(f->dns, af_fence_dns_upstream_fd(f->fence));
+			err = af_dns_start(f->dns, s->loop, af_fence_net_allow_fd(f->fence), f->id,
+					   on_event, f);
+			af_dns_set_key(f->dns, af_fence_key(f->fence));
+		}
+		if (err) {
+			af_warn("adopt fence %llu: its DNS stub cannot restart: %s (names fail to "
+				"resolve in it)", (unsigned long long)a->id, err < 0 && !why[0] ?
+				strerror(-err) : why);
+			af_dns_close(f->dns);
+			f->dns = NULL;
+		}
+	}
+	err = af_loop_add(s->loop, af_fence_events_fd(f->fence), on_events, f);
+	if (err) {
+		af_err("event loop: %s", strerror(-err));
+		goto fail;
+	}
+	if (f->rec) {
+		struct af_fence_spec spec = { .policy = a->policy, .argv = a->argv };
+
+		open_stream(f, &spec);
+	}
+	{
+		char record[PATH_MAX + 32];
+
+		if (a->journal)
+			snprintf(record, sizeof(record), "%s.supervisor-exit.%d", a->journal, getpid());
+		err = af_watch_start(&f->watch, f->cgpath, f->id, a->policy->on_supervisor_exit,
+				     a->journal ? record : NULL);
+		if (err) {
+			af_err("cannot start the supervisor's watcher: %s", strerror(-err));
+			goto fail;
+		}
+	}
+	{
+		struct af_fence_meta m = {
+			.policy_name = a->policy->name, .policy_sha256 = a->policy->sha256,
+			.journal = a->journal, .cgroup = f->cgpath, .backend = a->backend,
+			.supervisor = getpid(),
+		};
+
+		af_fence_set_meta(f->id, &m);
+	}
+	write_meta(f);
+	/* Someone reads it again: what the watcher froze runs on. */
+	err = write_ctl(f->cgpath, "cgroup.freeze", "0");
+	if (err && err != -ENOENT)
+		af_warn("adopt fence %llu: cannot thaw %s: %s", (unsigned long long)a->id, f->cgpath,
+			strerror(-err));
+	if (f->rec) {
+		w = af_journal_begin(af_recorder_journal(f->rec), "thaw", NULL);
+		if (w) {
+			af_json_u64(w, "fence_id", a->id);
+			af_json_str(w, "result", err && err != -ENOENT ? strerror(-err) : "thawed");
+			af_json_str(w, "effect", "fence thawed: its supervisor reads it again");
+			af_journal_commit(af_recorder_journal(f->rec));
+		}
+	}
+	*out = f;
+	return 0;
+fail:
+	/* Whatever went wrong, the fence stays as it was: enforced (and
+	 * frozen, if it was), for a later adoption or agentfence stop. */
+	if (f->rec) {
+		af_journal_close(af_recorder_journal(f->rec));
+		af_recorder_free(f->rec);
+		f->rec = NULL;
+	}
+	if (f->fence && f->sup->loop)
+		af_loop_del(f->sup->loop, af_fence_events_fd(f->fence));
+	af_dns_close(f->dns);
+	af_watch_stop(&f->watch);
+	af_stream_close(f->stream);
+	if (f->fence)
+		af_fence_release(f->fence);
+	if (f->cgfd >= 0)
+		close(f->cgfd);
+	af_entries_free(f->entries);
+	sup_del(s, f);
+	free(f);
+	return err ? err : -EIO;
+}
+
+void af_sup_fence_release(struct af_sup_fence *f)
+{
+	/* As if the supervisor died, but said: the watcher stays quiet,
+	 * the journal gets no end, the fence stays for adoption. */
+	if (f->fence)
+		af_loop_del(f->sup->loop, af_fence_events_fd(f->fence));
+	af_dns_close(f->dns);
+	af_stream_close(f->stream);
+	if (f->rec) {
+		af_journal_close(af_recorder_journal(f->rec));
+		af_recorder_free(f->rec);
+	}
+	af_watch_stop(&f->watch);
+	if (f->fence)
+		af_fence_release(f->fence);
+	if (f->cgfd >= 0)
+		close(f->cgfd);
+	af_entries_free(f->entries);
+	sup_del(f->sup, f);
+	free(f);
 }
 
 uint64_t af_sup_fence_id(const struct af_sup_fence *f)

@@ -13,12 +13,18 @@
 const char *af_cmd;
 int af_verbose;
 bool af_json_errors;
+af_msg_fn af_msg_hook;
+void *af_msg_ctx;
 
 static void vmsg(const char *kind, const char *fmt, va_list ap)
 {
 	char buf[4096];
 
 	vsnprintf(buf, sizeof(buf), fmt, ap);
+	if (af_msg_hook) {
+		af_msg_hook(af_msg_ctx, kind, buf);
+		return;
+	}
 	if (af_json_errors) {
 		fprintf(stderr, "{\"%s\":", kind);
 		json_str(stderr, buf);
@@ -58,9 +64,16 @@ void af_note(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	fputs("agentfence: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	if (af_msg_hook) {
+		char buf[4096];
+
+		vsnprintf(buf, sizeof(buf), fmt, ap);
+		af_msg_hook(af_msg_ctx, "note", buf);
+	} else {
+		fputs("agentfence: ", stderr);
+		vfprintf(stderr, fmt, ap);
+		fputc('\n', stderr);
+	}
 	va_end(ap);
 }
 

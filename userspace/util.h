@@ -23,6 +23,14 @@ extern const char *af_cmd;	/* subcommand in progress, for prefixes */
 extern int af_verbose;
 extern bool af_json_errors;	/* --json: errors are JSON objects too */
 
+/* When set, errors, warnings and notes go to fn (kind "error",
+ * "warning" or "note"; text without prefix) instead of stderr: the
+ * daemon hands what a request made it say to the client that asked
+ * (run prints it as if it had said it itself). Debug output stays. */
+typedef void (*af_msg_fn)(void *ctx, const char *kind, const char *text);
+extern af_msg_fn af_msg_hook;
+extern void *af_msg_ctx;
+
 void af_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void af_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void af_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -1,0 +1,504 @@
+# SPDX-License-Identifier: GPL-2.0
+# agentfence daemon: the control socket (bad requests, access by
+# SO_PEERCRED), many fences in one small process, run through the daemon
+# and alone, status/stop/update/detach, and a daemon SIGKILLed under a
+# connect loop: nothing slips through, the next daemon adopts the fence
+# and journals the gap with a count that adds up. Traffic stays on
+# loopback. tests/vm/daemon.sh runs the core of it on BPF-LSM.
+source "$(dirname "$0")/../lib.sh"
+
+PY=/usr/bin/python3
+CTL="$PY $TOP/tests/helpers/ctl.py"
+DPIDS=()
+PIDS=()
+CGS=()
+
+cleanup() {
+	local p cg
+	for p in "${PIDS[@]}"; do
+		kill -9 "$p" 2>/dev/null
+	done
+	# A daemon that ends stops the fences it holds, journaled.
+	for p in "${DPIDS[@]}"; do
+		kill -TERM "$p" 2>/dev/null
+	done
+	for p in "${DPIDS[@]}"; do
+		for _ in $(seq 100); do af_running "$p" || break; sleep 0.05; done
+		kill -9 "$p" 2>/dev/null
+	done
+	wait 2>/dev/null
+	# What a SIGKILLed daemon left: its fences (pins and cgroups).
+	for cg in "${CGS[@]}"; do
+		[ -d "$cg" ] || continue
+		local id
+		id=$(stat -c %i "$cg")
+		AGENTFENCE_CONTROL= "$AF" stop "$id" >/dev/null 2>&1
+		echo 1 >"$cg/cgroup.kill" 2>/dev/null
+		for _ in $(seq 50); do rmdir "$cg" 2>/dev/null && break; sleep 0.1; done
+	done
+}
+
+# start_daemon [ARGS...]: a daemon on $T/c.sock, in the foreground of a
+# background job; DPID its pid, once its socket answers.
+start_daemon() {
+	trap cleanup EXIT
+	"$AF" daemon --foreground --control "$T/c.sock" "$@" 2>>"$T/daemon.log" &
+	DPID=$!
+	DPIDS+=("$DPID")
+	for _ in $(seq 100); do
+		$CTL "$T/c.sock" '{"op":"status"}' >/dev/null 2>&1 && return 0
+		af_running "$DPID" || fail "the daemon died: $(cat "$T/daemon.log")"
+		sleep 0.05
+	done
+	fail "the daemon does not answer: $(cat "$T/daemon.log")"
+}
+
+ask() {	# REQUEST...: replies in $OUT; fails unless all are ok
+	OUT=$($CTL "$T/c.sock" "$@" 2>&1) || fail "request $*: $OUT"
+}
+
+# policy FILE PORT...: writes beneath $T/ws only, TCP to 127.0.0.1 on these ports.
+policy() {
+	local f=$1 ports
+	shift
+	ports=$(IFS=,; echo "$*")
+	mkdir -p "$T/ws"
+	cat >"$f" <<-YAML
+	apiVersion: agentfence/v1
+	kind: Policy
+	metadata: {name: $(basename "$f" .yaml)}
+	spec:
+	  filesystem:
+	    writable: ["\${WORKSPACE}"]
+	  network:
+	    allow:
+	      - {cidr: 127.0.0.1/32, ports: [$ports], protocol: tcp}
+	  events: [deny]
+	YAML
+}
+
+# create_req POLICY [MEMBERS]: a create request for a lasting fence.
+create_req() {
+	$PY -c 'import json,sys; d={"op":"create","policy":open(sys.argv[1]).read(),"policy_file":sys.argv[1],"workspace":sys.argv[2]}; d.update(json.loads(sys.argv[3]))
+if sys.argv[4] not in ("", "auto"): d["backend"] = sys.argv[4]
+print(json.dumps(d))' \
+		"$1" "$T/ws" "${2:-{\}}" "${BACKEND:-}"
+}
+
+# --backend for run, in a guest (tests/vm/daemon.sh): the backend under test.
+RUNB=()
+[ -n "${BACKEND:-}" ] && [ "$BACKEND" != auto ] && RUNB=(--backend "$BACKEND")
+
+host_only() {
+	[ -z "${VMTEST:-}" ] || skip "the control protocol is the same on every backend: host only"
+}
+
+field() {	# KEY: from the last reply line in $OUT
+	printf '%s\n' "$OUT" | tail -1 | $PY -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"
+}
+
+serve() {	# PORT: a TCP server on 127.0.0.1 that accepts and closes
+	$PY -c '
+import socket, sys
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(128)
+while True:
+    c, _ = s.accept(); c.close()' "$1" &
+	PIDS+=($!)
+	for _ in $(seq 50); do
+		[ -n "$(ss -Hltn "sport = :$1")" ] && return 0
+		sleep 0.1
+	done
+	fail "no server on port $1"
+}
+
+ports() {
+	P1=$((20000 + RANDOM % 10000)); P2=$((P1 + 1)); P3=$((P1 + 2)); P4=$((P1 + 3))
+}
+
+# A connect loop for a cgroup: per round, a connect to each PORT; writes
+# (beneath the workspace: the fence judges what the loop writes)
+# "ROUND P:ok|refused|other ..." lines to OUT, for SECONDS.
+LOOP='
+import errno, socket, sys, time
+out = open(sys.argv[1], "w", buffering=1)
+end = time.time() + float(sys.argv[2])
+ports = [int(p) for p in sys.argv[3:]]
+n = 0
+while time.time() < end:
+    n += 1
+    res = []
+    for p in ports:
+        s = socket.socket()
+        try:
+            s.connect(("127.0.0.1", p)); r = "ok"
+        except OSError as e:
+            r = "refused" if e.errno == errno.EPERM else "other:%d" % e.errno
+        s.close()
+        res.append("%d:%s" % (p, r))
+    out.write("%d %s\n" % (n, " ".join(res)))
+    time.sleep(0.002)
+'
+
+# in_cgroup CG CMD...: CMD inside cgroup CG, in the background; PID is its pid.
+in_cgroup() {
+	local cg=$1
+	shift
+	sh -c 'echo $$ >"$0/cgroup.procs" && exec "$@"' "$cg" "$@" &
+	PID=$!
+	PIDS+=("$PID")
+}
+
+test_bad_requests() {
+	host_only
+	start_daemon
+	local out
+	out=$($CTL --raw "$T/c.sock" 'not json' '{"op":"frob"}' '{"op":"stop"}' \
+		'{"op":"status","x":1}' '{"op":"stop","fence":1}' 2>&1)
+	assert_contains "$out" '"error":"at byte 0: a request is one JSON object"' "garbage"
+	assert_contains "$out" "unknown op 'frob'" "unknown op"
+	assert_contains "$out" "op stop needs member 'fence'" "missing member"
+	assert_contains "$out" "unknown member 'x'" "unknown member"
+	assert_contains "$out" '"errno":"ENOENT"' "no such fence"
+	# A request past the limit: an error, then the connection closes.
+	out=$($PY -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])
+try:
+    s.sendall(b"{\"op\":\"status\",\"tag\":\"" + b"x" * 300000)
+except OSError:
+    pass
+data = b""
+while True:
+    b = s.recv(65536)
+    if not b: break
+    data += b
+print(data.decode())' "$T/c.sock")
+	assert_contains "$out" "longer than" "huge request"
+	# A client that sends half a request and waits blocks nobody.
+	$PY -c '
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.sendall(b"{\"op\":\"sta")
+time.sleep(30)' "$T/c.sock" &
+	PIDS+=($!)
+	# And one that floods without reading.
+	$PY -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])
+try:
+    while True: s.sendall(b"{\"op\":\"status\"}\n" * 1000)
+except OSError:
+    pass' "$T/c.sock" &
+	PIDS+=($!)
+	sleep 0.3
+	local t0 t1
+	t0=$(af_now)
+	ask '{"op":"status","tag":5}'
+	t1=$(af_now)
+	assert_contains "$OUT" '"tag":5' "status answered next to a stuck and a flooding client"
+	awk -v a="$t0" -v b="$t1" 'BEGIN { exit !(b - a < 2) }' || fail "status took $t0..$t1"
+	# A cut request: the daemon says so (if the client still reads).
+	out=$($PY -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.sendall(b"{\"op\":\"status\"")
+s.shutdown(socket.SHUT_WR); print(s.recv(4096).decode())' "$T/c.sock")
+	assert_contains "$out" "in the middle of a request" "cut request"
+	af_running "$DPID" || fail "the daemon died: $(cat "$T/daemon.log")"
+}
+
+test_access_control() {
+	host_only
+	command -v useradd >/dev/null || skip "no useradd"
+	getent group afdtestgrp >/dev/null || groupadd afdtestgrp || fail "groupadd"
+	id afdin >/dev/null 2>&1 || useradd -M -N -s /usr/sbin/nologin -G afdtestgrp afdin || fail "useradd afdin"
+	id afdout >/dev/null 2>&1 || useradd -M -N -s /usr/sbin/nologin afdout || fail "useradd afdout"
+	local gin
+	gin=$(getent group afdtestgrp | cut -d: -f3)
+	chmod 0755 "$T"
+	start_daemon --group afdtestgrp
+	# A member of the group may ask; one outside may not.
+	OUT=$(setpriv --reuid=afdin --regid="$(id -g afdin)" --groups="$gin" $CTL "$T/c.sock" '{"op":"status"}' 2>&1) ||
+		fail "member refused: $OUT"
+	assert_contains "$OUT" '"ok":true' "member"
+	OUT=$(setpriv --reuid=afdout --regid="$(id -g afdout)" --clear-groups $CTL "$T/c.sock" '{"op":"status"}' 2>&1) &&
+		fail "non-member allowed: $OUT"
+	assert_contains "$OUT" "ermission denied" "non-member refused"
+	# Past the file's mode too (it is 0660 root:group): SO_PEERCRED says no
+	# to a connection the non-member gets from a member's socket? It cannot
+	# get one; but with the mode opened, the daemon still refuses it.
+	chmod 0666 "$T/c.sock"
+	OUT=$(setpriv --reuid=afdout --regid="$(id -g afdout)" --clear-groups $CTL "$T/c.sock" '{"op":"status"}' 2>&1) &&
+		fail "non-member allowed through an open socket mode: $OUT"
+	assert_contains "$OUT" "neither root nor in the daemon's group" "SO_PEERCRED refusal"
+	# A member may not choose where root writes a journal.
+	policy p.yaml 9
+	OUT=$(setpriv --reuid=afdin --regid="$(id -g afdin)" --groups="$gin" $CTL "$T/c.sock" \
+		"$(create_req p.yaml '{"journal":"/etc/afd-evil.jsonl"}')" 2>&1) && fail "member chose a journal: $OUT"
+	assert_contains "$OUT" "only root may choose a journal" "journal path refused"
+	assert_missing /etc/afd-evil.jsonl "journal written"
+	# Without --group, root only.
+	kill -TERM "$DPID"; wait "$DPID"
+	start_daemon
+	chmod 0666 "$T/c.sock"
+	OUT=$(setpriv --reuid=afdin --regid="$(id -g afdin)" --groups="$gin" $CTL "$T/c.sock" '{"op":"status"}' 2>&1) &&
+		fail "member allowed without --group: $OUT"
+	assert_contains "$OUT" "it has none: --group" "no group: root only"
+}
+
+# run alone and through the daemon: the same exit status, terminal
+# notes, and journal records.
+test_run_through_daemon_and_alone() {
+	policy p.yaml 9
+	local mode out
+	for mode in alone daemon; do
+		if [ "$mode" = daemon ]; then
+			start_daemon
+			export AGENTFENCE_CONTROL=$T/c.sock
+		else
+			export AGENTFENCE_CONTROL=
+		fi
+		assert_exit 3 "$AF" run "${RUNB[@]}" --policy p.yaml --workspace "$T/ws" --journal "$T/$mode.jsonl" -- \
+			sh -c 'echo ok >inside; echo no >/etc/afd-outside; exit 3'
+		printf '%s\n' "$ERR" | sed -e 's/journal [^:]*: [0-9]* records, head [0-9a-f]*;//' \
+			-e 's/ ([^()]*pid [0-9]*)//' -e 's/; probed earlier this boot, `agentfence doctor` probes again//' >"$T/$mode.err"
+		assert_file_eq "$T/ws/inside" ok "$mode: write inside"
+		assert_missing /etc/afd-outside "$mode: write outside"
+		assert_exit 0 "$AF" log verify "$T/$mode.jsonl"
+		$PY -c '
+import json, sys
+for l in open(sys.argv[1]):
+    d = json.loads(l)
+    for k in ("seq", "time", "prev", "hash", "fence_id", "cgroup", "supervisor_pid", "run_pid", "pid", "ppid", "ancestry", "child"):
+        d.pop(k, None)
+    print(json.dumps(d, sort_keys=True))' "$T/$mode.jsonl" >"$T/$mode.rec"
+		rm -f "$T/ws/inside"
+	done
+	unset AGENTFENCE_CONTROL
+	# The same lines; denials and the command's own output are two
+	# streams, whose order is not kept (alone either), so sorted. The
+	# summary comes last either way.
+	sort "$T/alone.err" >"$T/alone.sorted"
+	sort "$T/daemon.err" >"$T/daemon.sorted"
+	diff "$T/alone.sorted" "$T/daemon.sorted" || fail "stderr differs (alone vs daemon)"
+	assert_eq "$(tail -1 "$T/alone.err")" "$(tail -1 "$T/daemon.err")" "last line (the summary)"
+	diff "$T/alone.rec" "$T/daemon.rec" || fail "journal records differ (alone vs daemon)"
+	assert_contains "$(head -1 "$T/daemon.jsonl")" "\"run_pid\":" "the daemon's journal names run"
+	assert_contains "$(cat "$T/daemon.err")" "processes started: 1" "summary through the daemon"
+	assert_no_leftovers
+}
+
+# A fence run made through the daemon ends with run, however run ends.
+test_run_killed_daemon_stops_its_fence() {
+	policy p.yaml 9
+	start_daemon
+	AGENTFENCE_CONTROL=$T/c.sock "$AF" run "${RUNB[@]}" --policy p.yaml --workspace "$T/ws" --journal "$T/k.jsonl" -- \
+		sleep 30 2>"$T/run.err" &
+	local run=$! cg
+	PIDS+=("$run")
+	for _ in $(seq 100); do
+		cg=$(ls -d "$(cgroup2_mount)"/agentfence/run-"$run" 2>/dev/null) && break
+		sleep 0.05
+	done
+	[ -n "$cg" ] || fail "no fence cgroup for run $run: $(cat "$T/run.err")"
+	ask '{"op":"status"}'
+	assert_contains "$OUT" "\"client\":$run" "status names the run"
+	kill -9 "$run"
+	for _ in $(seq 100); do [ -d "$cg" ] || break; sleep 0.05; done
+	[ ! -d "$cg" ] || fail "the fence of a SIGKILLed run is still there"
+	assert_contains "$(tail -1 "$T/k.jsonl")" '"type":"fence_end","exit_status":137' "journaled end"
+	assert_exit 0 "$AF" log verify "$T/k.jsonl"
+	assert_contains "$(cat "$T/daemon.log")" "hung up without ending it" "daemon says why"
+}
+
+test_status_and_stop() {
+	policy p.yaml 9
+	start_daemon
+	ask "$(create_req p.yaml '{"name":"st"}')"
+	local id cg
+	id=$(field fence)
+	cg=$(field cgroup)
+	CGS+=("$cg")
+	assert_exit 0 "$AF" status --control "$T/c.sock"
+	assert_contains "$OUT" "$id" "status lists the fence"
+	assert_contains "$OUT" "p@" "its policy"
+	assert_exit 0 "$AF" status --json --control "$T/c.sock"
+	printf '%s' "$OUT" | $PY -c '
+import json, sys
+d = json.load(sys.stdin)
+f = [x for x in d["fences"] if x["id"] == int(sys.argv[1])][0]
+assert f["supervisor"] == int(sys.argv[2]) and f["policy"] == "p" and len(f["sha256"]) == 64, f
+assert "counters" in f and f["journal"], f' "$id" "$DPID" || fail "status --json: $OUT"
+	# A run alone shows up too, without asking the daemon.
+	AGENTFENCE_CONTROL= "$AF" run "${RUNB[@]}" --policy p.yaml --workspace "$T/ws" --no-journal -- sleep 30 2>"$T/alone.err" &
+	local run=$! rid=""
+	PIDS+=("$run")
+	for _ in $(seq 100); do
+		[ -d "$(cgroup2_mount)/agentfence/run-$run" ] && [ -e "/sys/fs/bpf/agentfence/$(stat -c %i "$(cgroup2_mount)/agentfence/run-$run")" ] && break
+		sleep 0.05
+	done
+	rid=$(stat -c %i "$(cgroup2_mount)/agentfence/run-$run") || fail "no run fence"
+	assert_exit 0 "$AF" status --control "$T/nope.sock"
+	assert_contains "$OUT" "daemon: none" "no daemon"
+	assert_contains "$OUT" "$rid" "run's fence without a daemon"
+	assert_contains "$OUT" "$id" "the daemon's fence from its pins"
+	# stop: a run's fence (its command dies, run exits 137), then the daemon's.
+	assert_exit 0 "$AF" stop --control "$T/c.sock" "$rid"
+	wait "$run"
+	assert_eq 137 "$?" "run's exit status after stop"
+	assert_exit 0 "$AF" stop --control "$T/c.sock" "$id"
+	[ ! -d "$cg" ] || fail "stopped fence's cgroup is still there"
+	assert_missing "/sys/fs/bpf/agentfence/$id" "stopped fence's pins"
+	assert_exit 1 "$AF" stop --control "$T/c.sock" "$id"
+	assert_contains "$ERR" "agentfence stop: no fence $id on this node" "stop twice"
+	assert_exit 2 "$AF" stop --control "$T/c.sock" frob
+	assert_exit 2 "$AF" stop
+	assert_exit 1 "$AF" update --control "$T/nope.sock" "$id" --policy p.yaml
+	assert_contains "$ERR" "no daemon holds fence" "update without a daemon"
+	assert_exit 2 "$AF" update "$id"
+	assert_exit 2 "$AF" status extra
+}
+
+# update under a connect loop: P3 is allowed before and after, P4 never;
+# P1 only before, P2 only after. No connect may see neither or both.
+test_update_no_window() {
+	ports
+	serve "$P1"; serve "$P2"; serve "$P3"; serve "$P4"
+	policy old.yaml "$P1" "$P3"
+	policy new.yaml "$P2" "$P3"
+	local cg
+	cg=$(cgroup2_mount)/afdtest-$BASHPID
+	mkdir "$cg" || fail "mkdir"
+	CGS+=("$cg")
+	start_daemon
+	ask "$(create_req old.yaml "{\"cgroup\":\"$cg\"}")"
+	local id
+	id=$(field fence)
+	in_cgroup "$cg" $PY -c "$LOOP" "$T/ws/loop" 3 "$P1" "$P2" "$P3" "$P4"
+	# Some rounds under the old policy first (python starts slowly in a guest).
+	for _ in $(seq 300); do [ "$(wc -l <"$T/ws/loop" 2>/dev/null || echo 0)" -ge 20 ] && break; sleep 0.05; done
+	assert_exit 0 "$AF" update --control "$T/c.sock" "$id" --policy new.yaml
+	wait "$PID"
+	local rounds
+	rounds=$(wc -l <"$T/ws/loop")
+	[ "$rounds" -gt 50 ] || fail "only $rounds rounds"
+	grep -q "$P3:refused\|$P3:other" "$T/ws/loop" && fail "the port both allow was refused: $(grep "$P3:refused" "$T/ws/loop" | head -3)"
+	grep -q "$P4:ok" "$T/ws/loop" && fail "the port neither allows was reached"
+	# Once a round has seen the new policy, no later round sees the old
+	# one (within a round, P1 then P2 may straddle the swap).
+	awk -v a="$P1" -v b="$P2" '
+		{ o = index($0, a ":ok") > 0; n = index($0, b ":ok") > 0
+		  if (seen && o) { print "old after new at round " $1; bad = 1 }
+		  if (n) seen = 1 }
+		END { exit bad }' "$T/ws/loop" >"$T/order" || fail "the policies interleave: $(head -3 "$T/order")"
+	grep -q "$P1:ok" "$T/ws/loop" || fail "the old policy never applied"
+	grep -q "$P2:ok" "$T/ws/loop" || fail "the new policy never applied"
+	tail -1 "$T/ws/loop" | grep -q "$P1:refused" || fail "the old port is still allowed at the end: $(tail -1 "$T/ws/loop")"
+	ask "{\"op\":\"status\",\"fence\":$id}"
+	local j
+	j=$(printf '%s' "$OUT" | $PY -c 'import json,sys; print(json.load(sys.stdin)["fences"][0]["journal"])')
+	assert_contains "$(grep '"type":"policy_update"' "$j")" '"old_sha256":' "update journaled with both hashes"
+	# Detach: the cgroup stays, unfenced.
+	assert_exit 0 "$AF" detach --control "$T/c.sock" "$id"
+	[ -d "$cg" ] || fail "detach removed the cgroup"
+	assert_missing "/sys/fs/bpf/agentfence/$id" "pins after detach"
+	in_cgroup "$cg" $PY -c "$LOOP" "$T/ws/loop2" 0.1 "$P4"
+	wait "$PID"
+	grep -q "$P4:ok" "$T/ws/loop2" || fail "still fenced after detach: $(head -2 "$T/ws/loop2")"
+	assert_exit 0 "$AF" log verify "$j"
+}
+
+# SIGKILL the daemon under a connect loop: refused connects stay refused
+# while nobody reads, the next daemon adopts the fence (journal chain
+# goes on), and what the journal says adds up to what the loop did.
+test_sigkill_daemon_adopt_gap() {
+	ports
+	serve "$P1"; serve "$P2"
+	policy p.yaml "$P1"
+	# A small ring: what nobody reads overflows it, so the gap is real.
+	AF_RINGBUF_BYTES=4096 start_daemon
+	ask "$(create_req p.yaml '{"name":"gap"}')"
+	local id cg j
+	id=$(field fence)
+	cg=$(field cgroup)
+	j=$(field journal)
+	CGS+=("$cg")
+	in_cgroup "$cg" $PY -c "$LOOP" "$T/ws/loop" 4 "$P1" "$P2"
+	for _ in $(seq 300); do [ "$(wc -l <"$T/ws/loop" 2>/dev/null || echo 0)" -ge 20 ] && break; sleep 0.05; done
+	# Nobody reads from here: the ring fills, then drops; then the daemon dies.
+	kill -STOP "$DPID"
+	sleep 1
+	kill -KILL "$DPID"
+	kill -CONT "$DPID" 2>/dev/null
+	wait "$DPID" 2>/dev/null
+	for _ in $(seq 50); do [ "$(cat "$cg/cgroup.freeze")" = 1 ] && break; sleep 0.05; done
+	assert_eq 1 "$(cat "$cg/cgroup.freeze")" "frozen by the watcher"
+	assert_exit 0 "$AF" status --control "$T/c.sock"
+	assert_contains "$OUT" "orphaned" "status says orphaned"
+	rm -f "$T/c.sock"
+	AF_RINGBUF_BYTES=4096 start_daemon
+	assert_contains "$(cat "$T/daemon.log")" "adopted fence $id" "adopted at start"
+	assert_eq 0 "$(cat "$cg/cgroup.freeze")" "thawed"
+	wait "$PID"
+	grep -q "$P2:ok" "$T/ws/loop" && fail "a refused connect went through"
+	# The kernel's count of the events the fence made (kept or dropped), from the pins.
+	local made
+	made=$("$AF" status --json --control "$T/none.sock" | $PY -c '
+import json, sys
+print([f for f in json.load(sys.stdin)["fences"] if f["id"] == int(sys.argv[1])][0]["counters"]["events"])' "$id") ||
+		fail "no counters for fence $id"
+	ask "{\"op\":\"stop\",\"fence\":$id}"
+	assert_exit 0 "$AF" log verify "$j"
+	# Every event the fence made is in the journal or counted lost
+	# (lost records while the daemon read, the gap for while nobody did),
+	# and the loop's refused connects are among them.
+	$PY -c '
+import json, sys
+loop, journal, port, made = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+tries = sum(1 for l in open(loop) if (port + ":refused") in l)
+deny = deny_port = lost = gaps = gap_lost = 0
+for l in open(journal):
+    d = json.loads(l)
+    if d["type"] == "deny":
+        deny += 1
+        deny_port += ("127.0.0.1:" + port) in d.get("effect", "")
+    elif d["type"] == "gap":
+        gaps += 1; lost += d["lost"]; gap_lost = d["lost"]
+    elif d["type"] == "lost":
+        lost += d["count"]
+print("made %d = journaled %d + lost %d (gap %d); refused connects %d, journaled %d" % (made, deny, lost, gap_lost, tries, deny_port))
+assert gaps == 1, "gap records: %d" % gaps
+assert gap_lost > 0, "no event was lost while nobody read: the test proves nothing"
+assert deny + lost == made, "made %d != journaled %d + lost %d" % (made, deny, lost)
+assert deny_port <= tries <= deny_port + lost, "refused %d vs journaled %d + lost %d" % (tries, deny_port, lost)
+' "$T/ws/loop" "$j" "$P2" "$made" || fail "the count does not add up"
+}
+
+# 100 fences in one daemon: its memory, and create/stop times.
+af_limit test_hundred_fences 90
+test_hundred_fences() {
+	host_only
+	policy p.yaml 9
+	start_daemon
+	local i n=${AF_DAEMON_FENCES:-100}
+	for i in $(seq "$n"); do create_req p.yaml "{\"name\":\"h$i\",\"no_journal\":true}"; done >"$T/creates"
+	local t0 t1 t2 rss rings ids
+	t0=$(af_now)
+	$CTL "$T/c.sock" "@$T/creates" >"$T/created" || fail "create: $(grep '"ok":false' "$T/created" | head -3)"
+	t1=$(af_now)
+	rss=$(awk '/VmRSS/ { print $2 }' "/proc/$DPID/status")
+	# The fences' ring buffers are kernel memory mapped into the daemon
+	# (twice each ring's size): in its RSS, but BPF memory, not the process's.
+	rings=$(awk '/^[0-9a-f]+-/ { m = ($6 == "anon_inode:bpf-map") } /^Rss:/ && m { s += $2 } END { print s + 0 }' "/proc/$DPID/smaps")
+	ids=$(grep -o '"fence":[0-9]*' "$T/created" | cut -d: -f2)
+	assert_eq "$n" "$(echo "$ids" | wc -l)" "fences made"
+	for i in $ids; do echo "{\"op\":\"stop\",\"fence\":$i}"; done >"$T/stops"
+	$CTL "$T/c.sock" "@$T/stops" >"$T/stopped" || fail "stop: $(grep '"ok":false' "$T/stopped" | head -3)"
+	t2=$(af_now)
+	awk -v n="$n" -v a="$t0" -v b="$t1" -v c="$t2" -v r="$rss" -v g="$rings" 'BEGIN {
+		printf "# %d fences: daemon RSS %.1f MiB (%.1f MiB of it their ring buffers, mapped; %.1f MiB without); create %.2f ms, stop %.2f ms each\n",
+			n, r / 1024, g / 1024, (r - g) / 1024, (b - a) * 1000 / n, (c - b) * 1000 / n }' | tee "$T/.result"
+	cat "$T/.result" >>"${AF_DAEMON_RESULTS:-/dev/null}"
+	[ $((rss - rings)) -le $((20 * 1024)) ] || fail "daemon RSS without its ring buffers $((rss - rings)) KiB > 20 MiB with $n fences"
+}
+
+af_main "$@"

@@ -1,0 +1,750 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The daemon's requests. What a request makes the daemon say (errors,
+ * notes, the journal's summary) goes to the client that asked, as
+ * "message" events before the reply (util.h's af_msg_hook): run prints
+ * them as if it had said them itself. A fence made with "lease" belongs
+ * to its connection (run's): its denials go there as "denial" events,
+ * and when the connection closes without an "end" (run died), the fence
+ * is stopped: the daemon is alive to journal its end, so nothing of it
+ * goes unrecorded and nothing is left to freeze.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "backend.h"
+#include "box.h"
+#include "cgroup.h"
+#include "cmds.h"
+#include "control.h"
+#include "daemon.h"
+#include "fence.h"
+#include "fences.h"
+#include "json.h"
+#include "recorder.h"
+#include "supervisor.h"
+#include "util.h"
+
+struct dfence {
+	struct af_sup_fence *f;
+	struct af_policy *policy;	/* in force */
+	struct af_policy **retired;	/* replaced by update: the DNS stub may still read them */
+	size_t nretired;
+	struct af_box box;		/* what the journal says of run's box */
+	struct af_ctl_client *lease;	/* run's connection; NULL: the fence lasts */
+	char **argv;
+	char workspace[PATH_MAX];
+	char home[PATH_MAX];
+	bool adopted_run;		/* a run's fence adopted: it ends when its cgroup empties */
+	struct dfence *next;
+};
+
+struct daemon {
+	struct af_sup *sup;
+	struct af_ctl_server *ctl;
+	struct dfence *fences;
+	unsigned int seq;
+	struct af_ctl_client *talk;	/* where messages go now */
+	unsigned long ticks;
+};
+
+static struct daemon *the_daemon;
+
+static void to_client(void *ctx, const char *kind, const char *text)
+{
+	struct daemon *d = ctx;
+	struct af_json *w;
+
+	if (!d->talk) {
+		fprintf(stderr, "agentfence daemon: %s%s\n", kind[0] == 'w' ? "warning: " : "", text);
+		return;
+	}
+	w = af_ctl_begin_event(d->talk, "message");
+	if (!w)
+		return;
+	af_json_str(w, "kind", kind);
+	af_json_str(w, "text", text);
+	af_ctl_end(d->talk);
+}
+
+/* Only errors reach the client (run printed the notes itself). */
+static void errors_to_client(void *ctx, const char *kind, const char *text)
+{
+	if (kind[0] == 'e')
+		to_client(ctx, kind, text);
+}
+
+static void talk_to(struct daemon *d, struct af_ctl_client *c)
+{
+	d->talk = c;
+	af_msg_hook = to_client;
+	af_msg_ctx = d;
+}
+
+static void on_denial(void *ctx, const char *line)
+{
+	struct dfence *df = ctx;
+	struct af_json *w;
+
+	if (!df->lease)
+		return;		/* journaled; nobody to tell */
+	w = af_ctl_begin_event(df->lease, "denial");
+	if (!w)
+		return;
+	af_json_str(w, "text", line);
+	af_ctl_end(df->lease);
+}
+
+static struct dfence *find(struct daemon *d, uint64_t id)
+{
+	struct dfence *df;
+
+	for (df = d->fences; df; df = df->next)
+		if (af_sup_fence_id(df->f) == id)
+			return df;
+	return NULL;
+}
+
+static void dfence_free(struct daemon *d, struct dfence *df)
+{
+	struct dfence **pp;
+	size_t i;
+
+	for (pp = &d->fences; *pp; pp = &(*pp)->next) {
+		if (*pp == df) {
+			*pp = df->next;
+			break;
+		}
+	}
+	af_box_free(&df->box);
+	af_policy_free(df->policy);
+	for (i = 0; i < df->nretired; i++)
+		af_policy_free(df->retired[i]);
+	free(df->retired);
+	if (df->argv) {
+		for (i = 0; df->argv[i]; i++)
+			free(df->argv[i]);
+		free(df->argv);
+	}
+	free(df);
+}
+
+/* Close the fence; what closing says (the summary) goes to its run. */
+static int dfence_close(struct daemon *d, struct dfence *df, int exit_code)
+{
+	struct af_ctl_client *was = d->talk;
+	int err;
+
+	if (df->lease)
+		d->talk = df->lease;
+	err = af_sup_fence_close(df->f, exit_code);
+	d->talk = was;
+	dfence_free(d, df);
+	return err;
+}
+
+static int load_policy(const char *buf, size_t len, const char *file, const char *workspace,
+		       const char *home, struct af_policy **out)
+{
+	struct af_policy_vars vars = { .workspace = workspace, .home = home };
+	char err[AF_ERR_MAX];
+	int ret;
+
+	ret = af_policy_load_buf(buf, len, file ? file : "<built-in coding-agent policy>", &vars,
+				 out, err);
+	if (ret)
+		af_err("%s", err);
+	return ret;
+}
+
+/* The default journal of a daemon fence: beside run's, named by the
+ * fence's cgroup (a daemon makes many fences a second). */
+static int journal_default(const char *cgname, char *out, size_t n)
+{
+	const char *state = getenv("XDG_STATE_HOME");
+	char stamp[32];
+	struct tm tm;
+	time_t now = time(NULL);
+
+	gmtime_r(&now, &tm);
+	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
+	if (state && state[0] == '/')
+		return snprintf(out, n, "%s/agentfence/%s-%s.jsonl", state, stamp, cgname) >= (int)n ?
+		       -ENAMETOOLONG : 0;
+	return snprintf(out, n, AF_SYSTEM_JOURNAL_DIR "/%s-%s.jsonl", stamp, cgname) >= (int)n ?
+	       -ENAMETOOLONG : 0;
+}
+
+static char **copy_argv(char *const *argv)
+{
+	size_t n = 0, i;
+	char **v;
+
+	while (argv && argv[n])
+		n++;
+	v = calloc(n + 2, sizeof(*v));
+	if (!v)
+		return NULL;
+	if (!n)
+		v[n++] = strdup("(daemon fence)");
+	else
+		for (i = 0; i < n; i++)
+			v[i] = strdup(argv[i]);
+	for (i = 0; i < n; i++) {
+		if (!v[i]) {
+			while (n--)
+				free(v[n]);
+			free(v);
+			return NULL;
+		}
+	}
+	return v;
+}
+
+static void reply_fence(struct af_ctl_client *c, const struct af_ctl_req *req, struct dfence *df)
+{
+	struct af_sup_fence_info in;
+	struct af_json *w = af_ctl_begin(c, true, req);
+
+	if (!w)
+		return;
+	af_sup_fence_info(df->f, &in);
+	af_json_u64(w, "fence", in.id);
+	af_json_str(w, "cgroup", in.cgroup);
+	af_json_str(w, "journal", in.journal);
+	af_json_str(w, "backend", in.backend);
+	af_json_str(w, "sha256", in.sha256);
+	af_ctl_end(c);
+}
+
+static void do_create(struct daemon *d, struct af_ctl_client *c, const struct af_ctl_req *req)
+{
+	enum af_backend want = AF_BACKEND_NONE, backend;
+	char name[128], journal[PATH_MAX], why[1024];
+	struct dfence *df;
+	int err;
+
+	if (req->lease && !af_ctl_client_pid(c)) {
+		af_ctl_error(c, req, -EINVAL, "a lease needs a peer pid");
+		return;
+	}
+	if (req->journal && af_ctl_client_uid(c) != 0) {
+		/* root writes it: a member of the group must not choose where. */
+		af_ctl_error(c, req, -EPERM, "only root may choose a journal's path");
+		return;
+	}
+	if (req->cgroup && af_ctl_client_uid(c) != 0) {
+		af_ctl_error(c, req, -EPERM, "only root may fence an existing cgroup");
+		return;
+	}
+	if (req->backend && af_backend_parse(req->backend, &want)) {
+		snprintf(why, sizeof(why), "unknown backend '%s' (auto, lsm_cgroup, lsm, landlock)",
+			 req->backend);
+		af_ctl_error(c, req, -EINVAL, why);
+		return;
+	}
+	df = calloc(1, sizeof(*df));
+	if (!df) {
+		af_ctl_error(c, req, -ENOMEM, "out of memory");
+		return;
+	}
+	af_strlcpy(df->workspace, req->workspace, sizeof(df->workspace));
+	af_strlcpy(df->home, req->home ? req->home : getenv("HOME") ? getenv("HOME") : "/",
+		   sizeof(df->home));
+	df->argv = copy_argv(req->argv);
+	if (!df->argv || load_policy(req->policy, req->policy_len, req->policy_file, df->workspace,
+				     df->home, &df->policy)) {
+		af_ctl_error(c, req, -EINVAL, df->argv ? "the policy is invalid (see the message)" :
+			     "out of memory");
+		dfence_free(d, df);
+		return;
+	}
+	if (req->audit)
+		df->policy->mode = AF_MODE_AUDIT;
+	/* run chose the backend and said why already: only what fails. */
+	if (req->lease)
+		af_msg_hook = errors_to_client;
+	err = af_sup_choose_backend(want, df->policy, req->strict, &backend);
+	af_msg_hook = to_client;
+	if (err) {
+		af_ctl_error(c, req, -ENOTSUP, "no backend can enforce this policy (see the message)");
+		dfence_free(d, df);
+		return;
+	}
+	err = af_box_prepare(&df->box, df->policy, backend == AF_BACKEND_LANDLOCK, why, sizeof(why));
+	if (err) {
+		af_ctl_error(c, req, err, why);
+		dfence_free(d, df);
+		return;
+	}
+	df->box.remote_pty = req->tty;
+	/* Landlock fences a process that restricts itself: what is put in
+	 * this cgroup by other means than run meets the network fence only. */
+	if (!req->lease && backend == AF_BACKEND_LANDLOCK) {
+		if (req->strict) {
+			af_ctl_error(c, req, -ENOTSUP, "--strict: on the landlock backend a fence the daemon "
+				     "holds for processes run did not start has no filesystem fence");
+			dfence_free(d, df);
+			return;
+		}
+		af_warn("landlock backend: processes that enter this fence other than through "
+			"agentfence run meet its network rules only (no filesystem fence)");
+	}
+	if (req->lease)
+		snprintf(name, sizeof(name), "run-%d", af_ctl_client_pid(c));
+	else if (req->name)
+		snprintf(name, sizeof(name), "%s-%d", req->name, getpid());
+	else
+		snprintf(name, sizeof(name), "fence%u-%d", ++d->seq, getpid());
+	if (req->no_journal) {
+		journal[0] = 0;
+	} else if (req->journal) {
+		if (af_sup_journal_path(req->journal, df->policy, journal, sizeof(journal))) {
+			af_ctl_error(c, req, -EINVAL, "the journal cannot go there (see the message)");
+			dfence_free(d, df);
+			return;
+		}
+	} else if (journal_default(name, why, sizeof(why)) ||
+		   af_sup_journal_path(why, df->policy, journal, sizeof(journal))) {
+		af_ctl_error(c, req, -EINVAL, "no place for the journal (see the message)");
+		dfence_free(d, df);
+		return;
+	}
+	{
+		struct af_fence_spec spec = {
+			.name = name,
+			.policy = df->policy,
+			.policy_file = req->policy_file,
+			.backend = backend,
+			.strict = req->strict,
+			.quiet = req->quiet || !req->lease,
+			.journal = journal[0] ? journal : NULL,
+			.journal_max = req->journal_max,
+			.workspace = df->workspace,
+			.argv = df->argv,
+			.label_of = af_exec_label,
+			.on_denial = on_denial,
+			.denial_ctx = df,
+			.cgroup = req->cgroup,
+			.client = req->lease ? af_ctl_client_pid(c) : 0,
+			.policy_bytes = req->policy,
+			.policy_len = req->policy_len,
+			.home = df->home,
+		};
+
+		/* Its box is run's; the journal says what it is. */
+		spec.journal_box = &df->box;
+		err = af_sup_fence_open(d->sup, &spec, &df->f);
+	}
+	if (err) {
+		af_ctl_error(c, req, err == AF_SUP_REFUSED ? -ENOTSUP : err,
+			     err == AF_SUP_REFUSED ? "refused: --strict (see the message)" :
+			     "the fence could not be set up (see the message)");
+		dfence_free(d, df);
+		return;
+	}
+	if (req->lease)
+		df->lease = c;
+	df->next = d->fences;
+	d->fences = df;
+	reply_fence(c, req, df);
+}
+
+static struct dfence *fence_of(struct daemon *d, struct af_ctl_client *c,
+			       const struct af_ctl_req *req, bool own)
+{
+	struct dfence *df = find(d, req->fence);
+	char why[128];
+
+	if (!df) {
+		snprintf(why, sizeof(why), "no fence %llu in this daemon (agentfence status)",
+			 (unsigned long long)req->fence);
+		af_ctl_error(c, req, -ENOENT, why);
+		return NULL;
+	}
+	if (own && df->lease != c) {
+		snprintf(why, sizeof(why), "fence %llu is not this connection's",
+			 (unsigned long long)req->fence);
+		af_ctl_error(c, req, -EPERM, why);
+		return NULL;
+	}
+	return df;
+}
+
+static void do_status(struct daemon *d, struct af_ctl_client *c, const struct af_ctl_req *req)
+{
+	struct af_sup_fence_info in;
+	struct dfence *df;
+	struct af_json *w;
+
+	if (req->has_fence && !fence_of(d, c, req, false))
+		return;
+	w = af_ctl_begin(c, true, req);
+	if (!w)
+		return;
+	af_json_i64(w, "daemon", getpid());
+	af_json_array(w, "fences");
+	for (df = d->fences; df; df = df->next) {
+		af_sup_fence_info(df->f, &in);
+		if (req->has_fence && in.id != req->fence)
+			continue;
+		af_json_object(w, NULL);
+		af_json_u64(w, "id", in.id);
+		af_json_str(w, "cgroup", in.cgroup);
+		af_json_str(w, "policy", in.policy);
+		af_json_str(w, "sha256", in.sha256);
+		af_json_str(w, "backend", in.backend);
+		af_json_i64(w, "supervisor", getpid());
+		af_json_i64(w, "client", in.client);
+		af_json_i64(w, "root", in.root);
+		af_json_bool(w, "owned", in.owned);
+		af_json_str(w, "journal", in.journal);
+		af_json_u64(w, "events", in.events);
+		af_json_u64(w, "denied", in.denied);
+		af_json_u64(w, "audited", in.audited);
+		af_json_u64(w, "dropped", in.dropped);
+		af_json_end(w);
+	}
+	af_json_end(w);
+	af_ctl_end(c);
+}
+
+static void do_update(struct daemon *d, struct af_ctl_client *c, const struct af_ctl_req *req)
+{
+	struct dfence *df = fence_of(d, c, req, false);
+	struct af_policy *p, **v;
+	int err;
+
+	if (!df)
+		return;
+	if (load_policy(req->policy, req->policy_len, req->policy_file, df->workspace, df->home, &p)) {
+		af_ctl_error(c, req, -EINVAL, "the policy is invalid (see the message)");
+		return;
+	}
+	if (df->policy->mode == AF_MODE_AUDIT)
+		p->mode = AF_MODE_AUDIT;
+	/* Room to keep the old policy, before anything is swapped. */
+	v = realloc(df->retired, (df->nretired + 1) * sizeof(*v));
+	if (!v) {
+		af_policy_free(p);
+		af_ctl_error(c, req, -ENOMEM, "out of memory");
+		return;
+	}
+	df->retired = v;
+	err = af_sup_fence_update(df->f, p, req->policy_file, req->policy, req->policy_len);
+	if (err) {
+		af_policy_free(p);
+		af_ctl_error(c, req, err, "the policy was not swapped (see the message)");
+		return;
+	}
+	v[df->nretired++] = df->policy;
+	df->policy = p;
+	reply_fence(c, req, df);
+}
+
+static void do_simple_ok(struct af_ctl_client *c, const struct af_ctl_req *req)
+{
+	if (af_ctl_begin(c, true, req))
+		af_ctl_end(c);
+}
+
+static void adopt_all(struct daemon *d, struct af_ctl_client *c, const struct af_ctl_req *req);
+
+/* One orphan: its policy from the bytes stored with it, read with the
+ * ${WORKSPACE} and ${HOME} it had. */
+static int adopt_one(struct daemon *d, const struct af_fence_info *fi)
+{
+	struct af_sup_meta sm;
+	struct dfence *df;
+	char *bytes = NULL;
+	size_t len = 0;
+	int err;
+
+	if (af_sup_meta_read(fi->id, &sm)) {
+		af_warn("fence %llu (cgroup %s): no record of its workspace (%s/%llu.json): cannot "
+			"adopt it; agentfence stop %llu removes it", (unsigned long long)fi->id,
+			fi->cgroup, AF_SUP_META_DIR, (unsigned long long)fi->id,
+			(unsigned long long)fi->id);
+		return -ENOENT;
+	}
+	err = af_fence_policy_bytes(fi->id, &bytes, &len);
+	if (err) {
+		af_warn("fence %llu: its policy was not stored with it (%s): cannot adopt it",
+			(unsigned long long)fi->id, strerror(-err));
+		return err;
+	}
+	df = calloc(1, sizeof(*df));
+	if (!df) {
+		free(bytes);
+		return -ENOMEM;
+	}
+	af_strlcpy(df->workspace, sm.workspace, sizeof(df->workspace));
+	af_strlcpy(df->home, sm.home[0] ? sm.home : "/", sizeof(df->home));
+	df->argv = copy_argv(NULL);
+	err = df->argv ? load_policy(bytes, len, sm.policy_file[0] ? sm.policy_file : NULL,
+				     df->workspace, df->home, &df->policy) : -ENOMEM;
+	free(bytes);
+	if (!err && strcmp(df->policy->sha256, fi->policy_sha256)) {
+		af_warn("fence %llu: its stored policy is not the one it enforces (hash %.16s, "
+			"not %.16s): cannot adopt it", (unsigned long long)fi->id,
+			df->policy->sha256, fi->policy_sha256);
+		err = -ESTALE;
+	}
+	if (!err) {
+		struct af_adopt_spec a = {
+			.id = fi->id,
+			.policy = df->policy,
+			.policy_file = sm.policy_file[0] ? sm.policy_file : NULL,
+			.journal = fi->journal[0] ? fi->journal : NULL,
+			.cgroup = fi->cgroup,
+			.backend = fi->backend,
+			.owned = sm.owned,
+			.dns_port4 = sm.dns_port4,
+			.dns_port6 = sm.dns_port6,
+			.workspace = df->workspace,
+			.home = df->home,
+			.old_supervisor = fi->supervisor,
+			.argv = df->argv,
+			.on_denial = on_denial,
+			.denial_ctx = df,
+		};
+
+		err = af_sup_fence_adopt(d->sup, &a, &df->f);
+	}
+	if (err) {
+		dfence_free(d, df);
+		return err;
+	}
+	df->adopted_run = sm.owned && strstr(fi->cgroup, "/agentfence/run-");
+	df->next = d->fences;
+	d->fences = df;
+	fprintf(stderr, "agentfence daemon: adopted fence %llu (cgroup %s)\n",
+		(unsigned long long)fi->id, fi->cgroup);
+	return 0;
+}
+
+static void on_request(void *ctx, struct af_ctl_client *c, const struct af_ctl_req *req)
+{
+	struct daemon *d = ctx;
+	struct dfence *df;
+	int err;
+
+	talk_to(d, c);
+	switch (req->op) {
+	case AF_CTL_CREATE:
+		do_create(d, c, req);
+		break;
+	case AF_CTL_STARTED:
+		df = fence_of(d, c, req, true);
+		if (df) {
+			af_sup_fence_set_root(df->f, (pid_t)req->pid, af_ctl_client_pid(c));
+			do_simple_ok(c, req);
+		}
+		break;
+	case AF_CTL_END:
+		df = fence_of(d, c, req, true);
+		if (df) {
+			err = dfence_close(d, df, (int)req->exit_code);
+			if (err)
+				af_ctl_error(c, req, err, "the journal is incomplete (see the message)");
+			else
+				do_simple_ok(c, req);
+		}
+		break;
+	case AF_CTL_STATUS:
+		do_status(d, c, req);
+		break;
+	case AF_CTL_STOP:
+		df = fence_of(d, c, req, false);
+		if (df) {
+			/* Its run learns it from its command's death. */
+			err = dfence_close(d, df, 128 + SIGKILL);
+			if (err)
+				af_ctl_error(c, req, err, "stopped, but the journal is incomplete");
+			else
+				do_simple_ok(c, req);
+		}
+		break;
+	case AF_CTL_UPDATE:
+		do_update(d, c, req);
+		break;
+	case AF_CTL_DETACH:
+		df = fence_of(d, c, req, false);
+		if (df) {
+			err = af_sup_fence_detach(df->f);
+			if (err) {
+				af_ctl_error(c, req, err, "not detached (see the message)");
+			} else {
+				dfence_free(d, df);
+				do_simple_ok(c, req);
+			}
+		}
+		break;
+	case AF_CTL_ADOPT:
+		adopt_all(d, c, req);
+		break;
+	default:
+		af_ctl_error(c, req, -EINVAL, "unknown op");
+	}
+	talk_to(d, NULL);
+}
+
+/* A connection is gone: the fences it leased end with it. */
+static void on_gone(void *ctx, struct af_ctl_client *c)
+{
+	struct daemon *d = ctx;
+	struct dfence *df, *next;
+
+	for (df = d->fences; df; df = next) {
+		next = df->next;
+		if (df->lease != c)
+			continue;
+		df->lease = NULL;
+		fprintf(stderr, "agentfence daemon: the run (pid %d) of fence %llu hung up without "
+			"ending it: stopping it\n", af_ctl_client_pid(c),
+			(unsigned long long)af_sup_fence_id(df->f));
+		talk_to(d, NULL);
+		dfence_close(d, df, 128 + SIGKILL);
+	}
+	if (d->talk == c)
+		d->talk = NULL;
+}
+
+/* Take up every orphaned fence of this build's node. */
+static void adopt_all(struct daemon *d, struct af_ctl_client *c, const struct af_ctl_req *req)
+{
+	struct af_fence_info *v = NULL;
+	unsigned int found = 0, adopted = 0;
+	struct af_json *w;
+	size_t n = 0, i;
+	int err;
+
+	err = af_fence_list(&v, &n);
+	if (err) {
+		af_err("cannot list the node's fences: %s", strerror(-err));
+		if (c)
+			af_ctl_error(c, req, err, "cannot list the node's fences");
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		if (v[i].supervisor_alive || find(d, v[i].id) || !v[i].cgroup_alive)
+			continue;
+		found++;
+		if (!v[i].this_build) {
+			af_warn("fence %llu (cgroup %s) is orphaned on another build's node (%s): "
+				"only that build adopts it; agentfence stop %llu removes it",
+				(unsigned long long)v[i].id, v[i].cgroup, v[i].node,
+				(unsigned long long)v[i].id);
+			continue;
+		}
+		if (!adopt_one(d, &v[i]))
+			adopted++;
+	}
+	free(v);
+	if (found)
+		fprintf(stderr, "agentfence daemon: adopted %u of %u orphaned fences\n", adopted, found);
+	if (!c)
+		return;
+	w = af_ctl_begin(c, true, req);
+	if (!w)
+		return;
+	af_json_u64(w, "orphaned", found);
+	af_json_u64(w, "adopted", adopted);
+	af_ctl_end(c);
+}
+
+/* A run's fence it adopted ends with the run's command (nobody is left
+ * to say "end"): once its cgroup is empty, journal the end (exit status
+ * unknown: -1) and remove it. */
+static int on_tick(void *ctx, int fd, uint32_t events)
+{
+	struct daemon *d = ctx;
+	struct dfence *df, *next;
+	uint64_t n;
+
+	(void)events;
+	if (read(fd, &n, sizeof(n)) != sizeof(n))
+		return 0;
+	/* What runs that died left (their empty cgroups, stale pins). */
+	if (!(++d->ticks % 30))
+		af_fence_gc();
+	for (df = d->fences; df; df = next) {
+		next = df->next;
+		if (df->adopted_run && af_cgroup_populated(af_sup_fence_cgroup(df->f)) == 0)
+			dfence_close(d, df, -1);
+	}
+	return 0;
+}
+
+int af_daemon_run(const struct af_daemon_opts *o)
+{
+	struct daemon d = {};
+	struct af_ctl_opts co = {
+		.path = o->control ? o->control : AF_CTL_SOCK,
+		.has_group = o->has_group,
+		.group = o->group,
+		.on_request = on_request,
+		.on_gone = on_gone,
+		.ctx = &d,
+	};
+	char why[512];
+	int err, ret = AF_EXIT_SETUP, tick = -1;
+
+	the_daemon = &d;
+	if (af_sup_open(&d.sup))
+		return AF_EXIT_SETUP;
+	af_sup_no_gc(d.sup);
+	af_fence_gc();
+	err = af_ctl_listen(&co, af_sup_loop(d.sup), &d.ctl, why, sizeof(why));
+	if (err) {
+		af_err("cannot listen: %s", why);
+		goto out;
+	}
+	if (o->adopt)
+		adopt_all(&d, NULL, NULL);
+	{
+		struct itimerspec its = { .it_interval = { 1, 0 }, .it_value = { 1, 0 } };
+
+		tick = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+		if (tick < 0 || timerfd_settime(tick, 0, &its, NULL) ||
+		    af_loop_add(af_sup_loop(d.sup), tick, on_tick, &d))
+			af_warn("no timer: adopted run fences are not removed when they empty");
+	}
+	fprintf(stderr, "agentfence daemon: pid %d, listening on %s%s\n", getpid(), co.path,
+		o->has_group ? " (root and its group)" : " (root only)");
+	if (o->ready_fd >= 0) {
+		if (write(o->ready_fd, "1", 1) != 1) {
+			/* The caller is gone; serve all the same. */
+		}
+		close(o->ready_fd);
+	}
+	err = af_sup_serve(d.sup);
+	if (err < 0) {
+		af_err("event loop: %s", strerror(-err));
+		ret = AF_EXIT_FAIL;
+	} else {
+		fprintf(stderr, "agentfence daemon: signal %d: stopping %s fences\n", err,
+			d.fences ? "its" : "(no)");
+		ret = AF_EXIT_OK;
+	}
+out:
+	/* Before the node keeps fences without a reader (af_fence_release),
+	 * a daemon that ends takes its fences down, journaled. */
+	af_ctl_close(d.ctl);
+	while (d.fences)
+		dfence_close(&d, d.fences, 128 + SIGTERM);
+	af_sup_close(d.sup);
+	if (tick >= 0)
+		close(tick);
+	af_msg_hook = NULL;
+	return ret;
+}
