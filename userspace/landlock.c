@@ -138,9 +138,15 @@ const char *af_landlock_uncovered(const struct af_policy *p, int abi)
 	add_gap(buf, sizeof(buf), af_mountns_uncovered(p));
 	if (abi < 6)
 		add_gap(buf, sizeof(buf), "signals and abstract unix sockets outside the fence (Landlock ABI 6)");
+	/* The seccomp filter refuses families (and so their modules), not
+	 * the protocols of inet, whose modules load after socket_create. */
+	add_gap(buf, sizeof(buf), "module autoload of inet protocols (sctp, dccp, l2tp)");
 	if (p->has_network) {
 		add_gap(buf, sizeof(buf), "sockets passed into the fence");
-		add_gap(buf, sizeof(buf), "socket families but inet and unix (packet, netlink writes, vsock, ...)");
+		/* Socket families are refused by the seccomp filter here
+		 * (userspace/sysfilter.c); what a netlink route socket sends
+		 * is judged by capabilities alone. */
+		add_gap(buf, sizeof(buf), "netlink route messages (judged by capabilities only)");
 		add_gap(buf, sizeof(buf), "unix socket paths by identity (a symlink in an allowed directory)");
 	}
 	return buf;
