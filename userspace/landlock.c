@@ -138,9 +138,6 @@ const char *af_landlock_uncovered(const struct af_policy *p, int abi)
 	add_gap(buf, sizeof(buf), af_mountns_uncovered(p));
 	if (abi < 6)
 		add_gap(buf, sizeof(buf), "signals and abstract unix sockets outside the fence (Landlock ABI 6)");
-	/* The seccomp filter refuses families (and so their modules), not
-	 * the protocols of inet, whose modules load after socket_create. */
-	add_gap(buf, sizeof(buf), "module autoload of inet protocols (sctp, dccp, l2tp)");
 	if (p->has_network) {
 		add_gap(buf, sizeof(buf), "sockets passed into the fence");
 		/* Socket families are refused by the seccomp filter here

@@ -122,7 +122,7 @@ static const struct entry table[] = {
 	 * them in lsm/socket_create and report each): creating a socket of
 	 * a family makes the kernel load its module (net-pf-N), and
 	 * Landlock has no control over families. */
-	{ "socket", FAMILY, 0, 0, EPERM, "family not unix, inet, inet6, netlink route/sock_diag nor in spec.network.families (Landlock backend)", "packet, netlink configuration, vsock, ... sockets, and the module autoload they trigger" },
+	{ "socket", FAMILY, 0, 0, EPERM, "family not unix, inet, inet6, netlink route/sock_diag nor in spec.network.families, or an inet protocol but IP, ICMP, TCP, UDP, ICMPv6, UDP-Lite, raw, MPTCP (Landlock backend)", "packet, netlink configuration, vsock, ... sockets, SCTP, DCCP, L2TP, and the module autoload they trigger" },
 	{ "socketpair", FAMILY, 0, 0, EPERM, "family not unix, inet, inet6, netlink route/sock_diag nor in spec.network.families (Landlock backend)", "the same families, and their module autoload" },
 	/* Node-wide settings. */
 	{ "settimeofday", ALWAYS, 0, 0, EPERM, "", "the node's clock (journal timestamps, certificates)" },
@@ -139,6 +139,44 @@ static const struct entry table[] = {
 #define AFN_INET	2
 #define AFN_INET6	10
 #define AFN_NETLINK	16
+
+/* inet and inet6 protocols whose code is always in the kernel: IP's
+ * default (0), ICMP, TCP, UDP, ICMPv6, UDP-Lite, raw, MPTCP. Another
+ * protocol (SCTP 132, DCCP 33, L2TP 115, ...) makes the kernel load its
+ * module after socket_create; Landlock has no hook there. */
+static const unsigned int inet_protocols[] = { 0, 1, 6, 17, 58, 136, 255, 262 };
+
+/* Refuse socket(AF_INET or AF_INET6, any type, protocol) for every
+ * protocol (as the kernel reads it: an int, the low 32 bits) not in
+ * inet_protocols: each gap between them is cut into aligned blocks,
+ * one masked comparison each. */
+static int add_inet_protocols(scmp_filter_ctx ctx, int err_no, int nr)
+{
+	static const unsigned int fams[] = { AFN_INET, AFN_INET6 };
+	unsigned long long lo, hi, size;
+	size_t i, f;
+	int err;
+
+	for (i = 0; i < sizeof(inet_protocols) / sizeof(inet_protocols[0]); i++) {
+		lo = inet_protocols[i] + 1ULL;
+		hi = i + 1 < sizeof(inet_protocols) / sizeof(inet_protocols[0]) ?
+		     inet_protocols[i + 1] : 0x100000000ULL;	/* [lo, hi) refused */
+		while (lo < hi) {
+			for (size = 1ULL << 32; size > 1 && ((lo & (size - 1)) || lo + size > hi); size >>= 1)
+				;
+			for (f = 0; f < 2; f++) {
+				err = seccomp_rule_add_exact(ctx, SCMP_ACT_ERRNO(err_no), nr, 2,
+							     SCMP_CMP(0, SCMP_CMP_MASKED_EQ, 0xffffffffULL, fams[f]),
+							     SCMP_CMP(2, SCMP_CMP_MASKED_EQ,
+								      0xffffffffULL & ~(size - 1), lo));
+				if (err)
+					return err;
+			}
+			lo += size;
+		}
+	}
+	return 0;
+}
 
 static int add(scmp_filter_ctx ctx, const struct entry *e, int nr, const struct af_seccomp_opts *o)
 {
@@ -157,6 +195,11 @@ static int add(scmp_filter_ctx ctx, const struct entry *e, int nr, const struct 
 				continue;
 			err = seccomp_rule_add_exact(ctx, SCMP_ACT_ERRNO(e->err), nr, 1,
 						     SCMP_CMP(0, SCMP_CMP_MASKED_EQ, 0xffffffffULL, i));
+			if (err)
+				return err;
+		}
+		if (nr == seccomp_syscall_resolve_name("socket")) {
+			err = add_inet_protocols(ctx, e->err, nr);
 			if (err)
 				return err;
 		}
@@ -341,7 +384,8 @@ static const struct {
 	{ "setrlimit", CAP_SYS_RESOURCE }, { "prlimit64", CAP_SYS_RESOURCE },
 	{ "sched_setscheduler", CAP_SYS_NICE }, { "sched_setparam", CAP_SYS_NICE },
 	{ "sched_setattr", CAP_SYS_NICE }, { "ioprio_set", CAP_SYS_NICE },
-	{ "socket", CAP_NET_RAW },	/* raw and packet sockets */
+	/* Not socket (raw and packet sockets want CAP_NET_RAW): cgroup/
+	 * sock_create refuses and reports those on every backend first. */
 };
 
 void af_sysclass_fill(uint8_t *class, size_t n)
