@@ -108,6 +108,11 @@ $(OUTPUT)/tests/helpers/%: tests/helpers/%.c | $(OUTPUT)/tests/helpers
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(AF_CFLAGS) $< -o $@
 
+# io_uring the way programs use it: liburing, statically.
+$(OUTPUT)/tests/helpers/uring_lib: tests/helpers/uring_lib.c | $(OUTPUT)/tests/helpers
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(AF_CFLAGS) $< -Wl,-Bstatic -luring -Wl,-Bdynamic -o $@
+
 # Benchmark programs (bench/run drives them; `make test` smoke-runs them).
 $(OUTPUT)/bench/%: bench/%.c | $(OUTPUT)/bench
 	$(call msg,CC,$@)

@@ -18,7 +18,7 @@ jpolicy() {
 jfence() {
 	local b=${BACKEND:-host}
 	[ "$b" = host ] && b=
-	assert_exit 0 "$AF" run ${b:+--backend "$b"} --policy "$T/p.yaml" --workspace "$T/ws" \
+	assert_exit "${JEXIT:-0}" "$AF" run ${b:+--backend "$b"} --policy "$T/p.yaml" --workspace "$T/ws" \
 		--journal "$T/j.jsonl" -q -- "$@"
 }
 
@@ -191,6 +191,25 @@ test_granted_capability_not_a_refusal() {
 den = [r for r in recs if r["type"] == "deny" and "reason" in r]
 assert not den, den
 print("ok")'
+}
+
+# io_uring runs its file operations in kernel workers, past the
+# tracepoints the journal is made from: the box refuses the ring itself
+# (seccomp), so a liburing program falls back or fails, and the refusal
+# is a record. The control: outside the fence the same program creates
+# and writes the file.
+test_io_uring_refused_and_journaled() {
+	jpolicy
+	[ -x "$HELPERS/uring_lib" ] || fail "missing helper $HELPERS/uring_lib (liburing-dev: scripts/deps)"
+	JEXIT=3 jfence "$HELPERS/uring_lib" "$T/ws/u"
+	assert_contains "$OUT" "liburing init: Operation not permitted" "io_uring in the fence"
+	assert_missing "$T/ws/u" "the file io_uring would have made"
+	check '
+den = [r for r in recs if r.get("reason") == "seccomp"]
+assert [r["syscall"] for r in den] == ["io_uring_setup"], den
+print("ok")'
+	assert_exit 0 "$HELPERS/uring_lib" "$T/ws/u"
+	assert_contains "$OUT" "liburing openat: fd" "io_uring outside a fence"
 }
 
 for BACKEND in $(esc_backends); do
