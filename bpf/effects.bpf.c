@@ -377,6 +377,42 @@ int BPF_PROG(af_sys_enter_raw, struct pt_regs *regs, long nr)
 	return enter(nr, a);
 }
 
+/* The fields every file effect event has (the first AF_FILEOP_SHORT
+ * bytes). */
+static __always_inline void fill_fileop(struct af_ev_fileop *ev, struct af_pending *p, __s64 ret,
+					__u64 fence_id, __u16 size)
+{
+	af_fill_hdr(&ev->hdr, AF_EV_FILEOP, size, fence_id);
+	ev->sysno = p->sysno;
+	ev->ret = ret;
+	ev->flags = p->flags;
+	ev->dfd = p->dfd;
+	ev->dfd2 = p->dfd2;
+	ev->pad = 0;
+	ev->dflags = p->dflags;
+	ev->dir_len = p->dir_len;
+	__builtin_memcpy(ev->dir, p->dir, AF_PATH_MAX);
+	/* An open that worked: what it opened is the descriptor it
+	 * returned, the kernel's own answer (a directory or a symlink
+	 * swapped meanwhile cannot change it). */
+	if (ret >= 0 && (p->sysno == AF_NR_open || p->sysno == AF_NR_creat ||
+			 p->sysno == AF_NR_openat || p->sysno == AF_NR_openat2)) {
+		struct file *f = fd_file(ret);
+		__u32 fl;
+
+		if (f) {
+			ev->dir_len = dpath(BPF_CORE_READ(f, f_path.dentry), BPF_CORE_READ(f, f_path.mnt),
+					    ev->dir, &fl);
+			ev->dflags = (ev->dflags & ~0xffu) | fl | AF_FOF_FULL;
+		}
+	}
+	bpf_get_current_comm(ev->comm, sizeof(ev->comm));
+	/* The strings are still in the caller's memory at exit. */
+	ev->path[0] = 0;
+	if (p->path && bpf_probe_read_user_str(ev->path, sizeof(ev->path), (void *)p->path) < 0)
+		ev->path[0] = 0;
+}
+
 static __always_inline int leave(__s64 ret)
 {
 	__u64 id = bpf_get_current_pid_tgid(), cgid, *fid;
@@ -400,45 +436,28 @@ static __always_inline int leave(__s64 ret)
 	/* An LSM program of the fence denied the call and reported it. */
 	if (!(cfg->flags & want) || (ret < 0 && p->denied))
 		goto out;
-	ev = bpf_ringbuf_reserve(&af_events, sizeof(*ev), 0);
-	if (!ev) {
-		af_count(AF_CNT_RB_DROP);
-		goto out;
-	}
-	af_fill_hdr(&ev->hdr, AF_EV_FILEOP, sizeof(*ev), *fid);
-	ev->sysno = p->sysno;
-	ev->ret = ret;
-	ev->flags = p->flags;
-	ev->dfd = p->dfd;
-	ev->dfd2 = p->dfd2;
-	ev->pad = 0;
-	ev->dflags = p->dflags;
-	ev->dir_len = p->dir_len;
-	ev->dir2_len = p->dir2_len;
-	__builtin_memcpy(ev->dir, p->dir, AF_PATH_MAX);
-	__builtin_memcpy(ev->dir2, p->dir2, AF_PATH_MAX);
-	/* An open that worked: what it opened is the descriptor it
-	 * returned, the kernel's own answer (a directory or a symlink
-	 * swapped meanwhile cannot change it). */
-	if (ret >= 0 && (p->sysno == AF_NR_open || p->sysno == AF_NR_creat ||
-			 p->sysno == AF_NR_openat || p->sysno == AF_NR_openat2)) {
-		struct file *f = fd_file(ret);
-		__u32 fl;
-
-		if (f) {
-			ev->dir_len = dpath(BPF_CORE_READ(f, f_path.dentry), BPF_CORE_READ(f, f_path.mnt),
-					    ev->dir, &fl);
-			ev->dflags = (ev->dflags & ~0xffu) | fl | AF_FOF_FULL;
+	/* Two sizes, each a constant for the verifier: the second path's
+	 * half only for a call that has one. */
+	if (p->path2) {
+		ev = bpf_ringbuf_reserve(&af_events, sizeof(*ev), 0);
+		if (!ev) {
+			af_count(AF_CNT_RB_DROP);
+			goto out;
 		}
+		fill_fileop(ev, p, ret, *fid, sizeof(*ev));
+		ev->dir2_len = p->dir2_len;
+		__builtin_memcpy(ev->dir2, p->dir2, AF_PATH_MAX);
+		if (bpf_probe_read_user_str(ev->path2, sizeof(ev->path2), (void *)p->path2) < 0)
+			ev->path2[0] = 0;
+	} else {
+		ev = bpf_ringbuf_reserve(&af_events, AF_FILEOP_SHORT, 0);
+		if (!ev) {
+			af_count(AF_CNT_RB_DROP);
+			goto out;
+		}
+		fill_fileop(ev, p, ret, *fid, AF_FILEOP_SHORT);
+		ev->dir2_len = 0;
 	}
-	bpf_get_current_comm(ev->comm, sizeof(ev->comm));
-	/* The strings are still in the caller's memory at exit. */
-	ev->path[0] = 0;
-	if (p->path && bpf_probe_read_user_str(ev->path, sizeof(ev->path), (void *)p->path) < 0)
-		ev->path[0] = 0;
-	ev->path2[0] = 0;
-	if (p->path2 && bpf_probe_read_user_str(ev->path2, sizeof(ev->path2), (void *)p->path2) < 0)
-		ev->path2[0] = 0;
 	bpf_ringbuf_submit(ev, 0);
 out:
 	bpf_map_delete_elem(&af_pending, &id);

@@ -88,10 +88,16 @@ struct af_ev_fileop {
 	__u32 pad;
 	char comm[AF_COMM_LEN];
 	char path[AF_PATH_MAX];
-	char path2[AF_PATH_MAX];	/* rename, link, symlink: the new name */
 	char dir[AF_PATH_MAX];
+	/* Only in an event of a call with two paths (rename, link,
+	 * symlink: hdr.size is then the whole struct); a call with one
+	 * ends here, at AF_FILEOP_SHORT bytes, so that a burst of them
+	 * takes half the ring buffer. */
+	char path2[AF_PATH_MAX];	/* the new name */
 	char dir2[AF_PATH_MAX];
 };
 _Static_assert(sizeof(struct af_ev_fileop) == 32 + 32 + 16 + 4 * AF_PATH_MAX, "af_ev_fileop layout");
+#define AF_FILEOP_SHORT	(32 + 32 + 16 + 2 * AF_PATH_MAX)
+_Static_assert(__builtin_offsetof(struct af_ev_fileop, path2) == AF_FILEOP_SHORT, "af_ev_fileop short");
 
 #endif /* AF_EVENTS_H_BPF */

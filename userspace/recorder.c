@@ -346,7 +346,7 @@ static bool arg_path(const char *arg, size_t max, const char *dir, size_t dir_le
 	return !(dflags & AF_FOF_UNRESOLVED);
 }
 
-static void record_fileop(struct af_recorder *r, const struct af_ev_fileop *e)
+static void record_fileop(struct af_recorder *r, const struct af_ev_fileop *e, bool two)
 {
 	char path[PATH_MAX + AF_PATH_MAX], path2[PATH_MAX + AF_PATH_MAX] = "";
 	char effect[2 * sizeof(path) + 128];
@@ -361,7 +361,7 @@ static void record_fileop(struct af_recorder *r, const struct af_ev_fileop *e)
 	/* A symlink's target is stored as written, relative or not. */
 	exact = arg_path(e->path, sizeof(e->path), e->dir, e->dir_len, e->dflags & 0xff, path,
 			 sizeof(path), &trunc);
-	if (e->path2[0])
+	if (two && e->path2[0])
 		exact2 = arg_path(e->path2, sizeof(e->path2), e->dir2, e->dir2_len,
 				  (e->dflags >> AF_FOF_DIR2_SHIFT) & 0xff, path2, sizeof(path2), &trunc2);
 	r->files++;
@@ -476,8 +476,8 @@ void af_recorder_event(struct af_recorder *r, const void *data, size_t size)
 		record_fork(r, data);
 	else if (h->type == AF_EV_EXIT && size >= sizeof(struct af_ev_exit))
 		record_exit(r, data);
-	else if (h->type == AF_EV_FILEOP && size >= sizeof(struct af_ev_fileop))
-		record_fileop(r, data);
+	else if (h->type == AF_EV_FILEOP && size >= AF_FILEOP_SHORT)
+		record_fileop(r, data, size >= sizeof(struct af_ev_fileop));
 	else
 		record_decision(r, data, size);
 }

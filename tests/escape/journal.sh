@@ -145,6 +145,8 @@ got = [(r["op"], r["path"]) for r in files if r["syscall"] in (77, 91, 93, 285, 
 g, h = ws + "/g", ws + "/h"
 assert got == [("truncate", g), ("chmod", g), ("chown", g), ("fallocate", g), ("setxattr", g),
                ("removexattr", g), ("truncate", h)], got
+rn = [(r["path"], r["path2"]) for r in files if r["op"] == "rename"]
+assert rn == [(g, h)], rn
 print("ok")'
 }
 
