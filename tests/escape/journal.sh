@@ -134,7 +134,7 @@ os.fchmod(fd, 0o600)
 os.fchown(fd, os.getuid(), os.getgid())
 os.posix_fallocate(fd, 0, 4096)
 # Recorded whether the filesystem has user xattrs or not (tmpfs before
-# 6.6 has none): the effect's record says ok or failed.
+# 6.6 has none): the record says ok or failed.
 for f, a in ((os.setxattr, ("user.af", b"1")), (os.removexattr, ("user.af",))):
     try:
         f(fd, *a)
