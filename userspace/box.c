@@ -67,9 +67,12 @@ int af_box_prepare(struct af_box *b, const struct af_policy *p, bool landlock,
 			}
 		}
 	}
-	/* Landlock has no socket-family control: the filter takes it. */
+	/* Landlock has no socket-family control: the filter takes it,
+	 * for a policy with a network section, as the BPF backends'
+	 * lsm/socket_create does (bpf/net.bpf.c). */
 	err = af_seccomp_build_opts(&b->filter, &(struct af_seccomp_opts){
-					    .families_filter = landlock, .families = p->families },
+					    .families_filter = landlock && p->has_network,
+					    .families = p->families },
 				    why, why_size);
 	if (err)
 		return err;

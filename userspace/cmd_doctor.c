@@ -48,16 +48,13 @@ static void print_entry(void *ctx, const char *sc, const char *when, const char 
 	json[1] = true;
 }
 
-/* What `run` does to every command, whatever the backend (box.h); the
- * filter as run builds it on this backend for a policy without
- * spec.network.families (Landlock: socket families in the filter). */
-static void print_box(bool json, enum af_backend b)
+/* What `run` does to every command, whatever the backend (box.h). */
+static void print_box(bool json)
 {
 	struct af_seccomp sc;
 	char why[256];
 	bool ctx[2] = { json, false };
-	struct af_seccomp_opts o = { .families_filter = b == AF_BACKEND_LANDLOCK };
-	int err = af_seccomp_build_opts(&sc, &o, why, sizeof(why));
+	int err = af_seccomp_build(&sc, why, sizeof(why));
 
 	if (json) {
 		printf("\"box\":{\"capabilities\":\"spec.process.capabilities (default: none) in "
@@ -155,7 +152,7 @@ int cmd_doctor(int argc, char **argv)
 		printf("\"landlock_abi\":%d,", p->landlock_abi > 0 ? p->landlock_abi : 0);
 		json_kv("cgroup2", p->cgroup2, true);
 		json_kv("bpf_lsm", reason, true);
-		print_box(true, best);
+		print_box(true);
 		json_kv("backend", af_backend_name(best), false);
 		puts("}");
 	} else {
@@ -176,7 +173,7 @@ int cmd_doctor(int argc, char **argv)
 			       "chmod, chown, utimes, xattrs, inode flags, deny_read and protected "
 			       "paths; not protected paths made later%s\n",
 			       p->landlock_abi < 6 ? ", signals" : "");
-		print_box(false, best);
+		print_box(false);
 	}
 	return best == AF_BACKEND_NONE ? AF_EXIT_NOFENCE : AF_EXIT_OK;
 }

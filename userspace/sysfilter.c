@@ -118,10 +118,11 @@ static const struct entry table[] = {
 	{ "io_uring_setup", ALWAYS, 0, 0, EPERM, "", "io_uring: file and socket operations the journal's tracepoints do not see; a frequent exploit path" },
 	{ "io_uring_enter", ALWAYS, 0, 0, EPERM, "", "io_uring: a ring passed in from outside the fence" },
 	{ "io_uring_register", ALWAYS, 0, 0, EPERM, "", "io_uring: registered files and personalities of a ring passed in" },
-	/* Socket families (Landlock backend only: the BPF LSM backends judge
-	 * them in lsm/socket_create and report each): creating a socket of
-	 * a family makes the kernel load its module (net-pf-N), and
-	 * Landlock has no control over families. */
+	/* Socket families (Landlock backend only, for a policy with a
+	 * network section: the BPF LSM backends judge them then in
+	 * lsm/socket_create and report each): creating a socket of a
+	 * family makes the kernel load its module (net-pf-N), and Landlock
+	 * has no control over families. Routes: tests/escape/families.sh. */
 	{ "socket", FAMILY, 0, 0, EPERM, "family not unix, inet, inet6, netlink route/sock_diag nor in spec.network.families, or an inet protocol but IP, ICMP, TCP, UDP, ICMPv6, UDP-Lite, raw, MPTCP (Landlock backend)", "packet, netlink configuration, vsock, ... sockets, SCTP, DCCP, L2TP, and the module autoload they trigger" },
 	{ "socketpair", FAMILY, 0, 0, EPERM, "family not unix, inet, inet6, netlink route/sock_diag nor in spec.network.families (Landlock backend)", "the same families, and their module autoload" },
 	/* Node-wide settings. */

@@ -143,6 +143,21 @@ test_module_autoload_family() {
 	assert_eq "" "$(kmod_requests)" "modules the kernel was asked for"
 }
 
+# socketpair(2) makes its sockets through the same path: refused for
+# the same families (outside a fence: EOPNOTSUPP, no family pairs).
+test_socketpair_families() {
+	net_policy
+	fence_ns $PY -S -c 'import socket
+for f in (17, 40, 16):
+    try:
+        socket.socketpair(f, socket.SOCK_DGRAM); print(f, "ESCAPED")
+    except OSError as e:
+        print(f, "HELD" if e.errno == 1 else "errno %d" % e.errno)'
+	assert_contains "$OUT" "17 HELD" "socketpair of packet"
+	assert_contains "$OUT" "40 HELD" "socketpair of vsock"
+	assert_contains "$OUT" "16 errno" "socketpair of netlink route (allowed: the kernel says no)"
+}
+
 # A protocol of an allowed family (inet: SCTP, DCCP, L2TP) would load
 # its module after socket_create allowed the socket: the BPF backends
 # refuse the request itself (lsm/kernel_module_request), the Landlock
