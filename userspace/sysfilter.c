@@ -396,6 +396,10 @@ void af_sysclass_fill(uint8_t *class, size_t n)
 
 	memset(class, 0, n);
 	for (i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
+		/* clone3's ENOSYS is the way to clone(2), not a refusal:
+		 * every pthread_create and posix_spawn of glibc meets it. */
+		if (table[i].err == ENOSYS)
+			continue;
 		nr = seccomp_syscall_resolve_name(table[i].name);
 		if (nr >= 0 && (size_t)nr < n)
 			class[nr] |= AF_SC_SECCOMP;
