@@ -187,11 +187,12 @@ print("ok")'
 }
 
 # The control: a granted capability's -EPERM is not the box's refusal,
-# and calls seccomp allows are no refusal at all.
+# calls seccomp allows are no refusal at all, and neither is clone3's
+# ENOSYS (how glibc's threads and posix_spawn are sent to clone).
 test_granted_capability_not_a_refusal() {
 	jpolicy
 	printf '  process: {capabilities: [sys_chroot]}\n' >>p.yaml
-	jfence sh -c "$HELPERS/escape sys getpid; $PY -S -c 'import os; os.chroot(\"/\")'"
+	jfence sh -c "$HELPERS/escape sys getpid clone3 pthread; $PY -S -c 'import os; os.chroot(\"/\")'"
 	check '
 den = [r for r in recs if r["type"] == "deny" and "reason" in r]
 assert not den, den
