@@ -116,6 +116,11 @@ $(LIB_HELPERS): $(OUTPUT)/tests/helpers/%: tests/helpers/%.c $(OUTPUT)/libagentf
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(AF_CFLAGS) $< $(OUTPUT)/libagentfence.a $(LDLIBS) -o $@
 
+# io_uring the way programs use it: liburing, statically.
+$(OUTPUT)/tests/helpers/uring_lib: tests/helpers/uring_lib.c | $(OUTPUT)/tests/helpers
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(AF_CFLAGS) $< -Wl,-Bstatic -luring -Wl,-Bdynamic -o $@
+
 # Benchmark programs (bench/run drives them; `make test` smoke-runs them).
 $(OUTPUT)/bench/%: bench/%.c | $(OUTPUT)/bench
 	$(call msg,CC,$@)

@@ -10,6 +10,7 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 #include "fence.h"
+#include "events.h"
 
 #define EPERM		1
 #define ENOENT		2
@@ -107,7 +108,10 @@ struct af_pending {
 	__s32 sysno, dfd, dfd2;
 	__u32 flags;
 	__u32 denied;		/* an LSM program denied it and reported so */
-	__u32 pad;
+	__u16 dir_len, dir2_len;
+	__u32 dflags;		/* enum af_fileop_dflags */
+	char dir[AF_PATH_MAX];	/* as af_ev_fileop's, resolved at entry */
+	char dir2[AF_PATH_MAX];
 };
 
 struct {
@@ -117,15 +121,33 @@ struct {
 	__type(value, struct af_pending);
 } af_pending SEC(".maps") __weak;
 
+/* A system call of a class in af_sysclass in progress (raw sys_enter
+ * reached), by thread: its exit without an entry here was refused by
+ * seccomp before sys_enter (bpf/effects.bpf.c). */
+struct af_boxent {
+	__u32 nr;
+	__u32 denied;		/* an LSM program denied it and reported so */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 8192);
+	__type(key, __u64);
+	__type(value, struct af_boxent);
+} af_boxent SEC(".maps") __weak;
+
 /* An LSM program denied the current call and reported it: the call's
  * exit then has nothing to add (one denial, one record). */
 static __always_inline void af_effects_denied(void)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	struct af_pending *p = bpf_map_lookup_elem(&af_pending, &id);
+	struct af_boxent *b = bpf_map_lookup_elem(&af_boxent, &id);
 
 	if (p)
 		p->denied = 1;
+	if (b)
+		b->denied = 1;
 }
 
 /* The verdict of a global lsm program. 6.9+ verifiers check the return
@@ -251,6 +273,8 @@ static __always_inline bool af_sys_decide(__u64 fence_id, struct af_fence_cfg *c
 	struct af_ev_sys *ev;
 
 	af_count(audit ? AF_CNT_AUDIT : AF_CNT_DENY);
+	if (!audit)
+		af_effects_denied();
 	ev = af_reserve(fence_id, sizeof(*ev));
 	if (!ev)
 		return !audit;
@@ -261,6 +285,36 @@ static __always_inline bool af_sys_decide(__u64 fence_id, struct af_fence_cfg *c
 	bpf_get_current_comm(ev->comm, sizeof(ev->comm));
 	bpf_ringbuf_submit(ev, 0);
 	return !audit;
+}
+
+/* SIGIO owners (bpf/proc.bpf.c): the fence that set a file's owner. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, __u64);
+} af_sigio SEC(".maps") __weak;
+
+#define F_SETOWN	8
+#define F_SETOWN_EX	15
+
+/* Remember the fence of the current (fenced) task for file before an
+ * owner is set: 0, or -EPERM when there is no room. */
+static __always_inline int af_sigio_reserve(struct file *file)
+{
+	struct af_fence_cfg *cfg;
+	__u64 key = (__u64)file, fence_id;
+
+	cfg = af_current_fence(&fence_id);
+	if (!cfg)
+		return 0;
+	if (!bpf_map_update_elem(&af_sigio, &key, &fence_id, BPF_ANY))
+		return 0;
+	af_count(AF_CNT_SIGIO_FULL);
+	/* Not audit's to allow: the owner would then be judged by the
+	 * sender's fence, which is the escape itself. */
+	af_sys_decide(fence_id, cfg, AF_OP_SIGIO_FULL, 0);
+	return af_lsm_ret(true);
 }
 
 #endif /* AF_COMMON_BPF_H */

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /* File effects of fenced processes from the syscall tracepoints: every
  * call that may change the filesystem (open for writing, create,
- * unlink, rename, mkdir, link, symlink, truncate, chmod, chown, mknod)
- * with its path arguments and its result. Tracepoints need no BPF LSM,
+ * unlink, rename, mkdir, link, symlink, truncate, chmod, chown, mknod,
+ * and the fd-based ftruncate, fchmod, fchown, fallocate, fsetxattr,
+ * fremovexattr) with its path arguments, the directories they are
+ * relative to as the kernel resolved them at the call, and its result. Tracepoints need no BPF LSM,
  * so the journal shows writes and Landlock's refusals (-EACCES, and
  * -EROFS from the read-only mounts beneath it) on hosts where the LSM
  * programs cannot load. Numbers: syscalls.h.
@@ -62,18 +64,199 @@ static __always_inline bool traced(long nr)
 	case AF_NR_unlinkat: case AF_NR_mkdirat: case AF_NR_fchmodat: case AF_NR_fchmodat2:
 	case AF_NR_fchownat: case AF_NR_mknodat: case AF_NR_rename: case AF_NR_link:
 	case AF_NR_symlink: case AF_NR_renameat: case AF_NR_renameat2: case AF_NR_linkat:
-	case AF_NR_symlinkat:
+	case AF_NR_symlinkat: case AF_NR_ftruncate: case AF_NR_fchmod: case AF_NR_fchown:
+	case AF_NR_fallocate: case AF_NR_fsetxattr: case AF_NR_fremovexattr:
 		return true;
 	default:
 		return false;
 	}
 }
 
+/* ---- paths as the kernel resolved them ---- */
+
+#define FD_NONE	(-1000)	/* no descriptor: the call has no directory argument */
+
+/* Scratch for a path walk: twice AF_PATH_MAX keeps every bounded write
+ * in range; one per CPU (a program runs on one CPU throughout). */
+struct dscratch {
+	char buf[AF_PATH_MAX * 2];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct dscratch);
+} af_dscratch SEC(".maps");
+
+struct dpath_ctx {
+	__u64 dentry;		/* struct dentry * */
+	__u64 mnt;		/* struct mount * */
+	__u64 root_dentry, root_mnt;	/* the task's root (chroot) */
+	__u32 off;
+	__u32 flags;		/* AF_FOF_TRUNC, AF_FOF_DISCONNECTED */
+	bool done;
+};
+
+static __always_inline struct mount *real_mount(struct vfsmount *m)
+{
+	return (struct mount *)((void *)m - bpf_core_field_offset(struct mount, mnt));
+}
+
+/* One step up: a name, or a mount crossed to where it is mounted. */
+static long dpath_step(__u32 i, void *data)
+{
+	struct dpath_ctx *c = data;
+	struct dentry *d = (struct dentry *)c->dentry, *parent;
+	struct mount *m = (struct mount *)c->mnt, *pm;
+	struct dscratch *s;
+	const unsigned char *name;
+	__u32 zero = 0;
+	long n;
+
+	if (c->dentry == c->root_dentry && c->mnt == c->root_mnt) {
+		c->done = true;
+		return 1;
+	}
+	if (d == BPF_CORE_READ(m, mnt.mnt_root)) {
+		pm = BPF_CORE_READ(m, mnt_parent);
+		if (!pm || pm == m) {	/* the namespace's root mount */
+			c->done = true;
+			return 1;
+		}
+		c->dentry = (__u64)BPF_CORE_READ(m, mnt_mountpoint);
+		c->mnt = (__u64)pm;
+		return 0;
+	}
+	parent = BPF_CORE_READ(d, d_parent);
+	if (!parent || parent == d) {
+		/* A filesystem root that is not its mount's root: a
+		 * dentry outside what the mount shows (disconnected). */
+		c->flags |= AF_FOF_DISCONNECTED;
+		return 1;
+	}
+	s = bpf_map_lookup_elem(&af_dscratch, &zero);
+	if (!s)
+		return 1;
+	name = BPF_CORE_READ(d, d_name.name);
+	n = bpf_probe_read_kernel_str(&s->buf[c->off & (AF_PATH_MAX - 1)], AF_PATH_MAX, name);
+	if (n <= 0)
+		return 1;
+	if (c->off + n > AF_PATH_MAX) {
+		c->flags |= AF_FOF_TRUNC;
+		return 1;
+	}
+	c->off += n;
+	c->dentry = (__u64)parent;
+	return 0;
+}
+
+/* The names of path p, leaf first, into dir (AF_PATH_MAX bytes);
+ * returns the bytes used, flags: AF_FOF_TRUNC, AF_FOF_DISCONNECTED. */
+static __always_inline __u32 dpath(struct dentry *dentry, struct vfsmount *vfsmnt, char *dir,
+				   __u32 *flags)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+	struct dpath_ctx c = {
+		.dentry = (__u64)dentry,
+		.mnt = (__u64)real_mount(vfsmnt),
+		.root_dentry = (__u64)BPF_CORE_READ(t, fs, root.dentry),
+		.root_mnt = (__u64)real_mount(BPF_CORE_READ(t, fs, root.mnt)),
+	};
+	struct dscratch *s;
+	__u32 zero = 0;
+
+	*flags = 0;
+	if (!dentry || !vfsmnt) {
+		*flags = AF_FOF_UNRESOLVED;
+		return 0;
+	}
+	bpf_loop(AF_WALK_MAX, dpath_step, &c, 0);
+	if (!c.done && !(c.flags & AF_FOF_DISCONNECTED))
+		c.flags |= AF_FOF_TRUNC;	/* the bound, or a name that did not read */
+	s = bpf_map_lookup_elem(&af_dscratch, &zero);
+	if (!s) {
+		*flags = AF_FOF_UNRESOLVED;
+		return 0;
+	}
+	__builtin_memcpy(dir, s->buf, AF_PATH_MAX);
+	*flags = c.flags;
+	return c.off;
+}
+
+/* The file open as descriptor fd in the current task, or NULL. */
+static __always_inline struct file *fd_file(int fd)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+	struct fdtable *fdt = BPF_CORE_READ(t, files, fdt);
+	struct file **fds, *f = NULL;
+
+	if (fd < 0 || !fdt || fd >= BPF_CORE_READ(fdt, max_fds))
+		return NULL;
+	fds = BPF_CORE_READ(fdt, fd);
+	if (bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]))
+		return NULL;
+	return f;
+}
+
+/* Resolve the directory of a path argument (dfd, path) or, with path
+ * 0, the object of descriptor dfd itself. Returns flags. */
+static __always_inline __u32 resolve_dir(int dfd, __u64 path, char *dir, __u16 *len)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+	struct dentry *d;
+	struct vfsmount *m;
+	struct file *f;
+	__u32 flags;
+	char c0 = 0;
+
+	*len = 0;
+	if (dfd == FD_NONE)
+		return 0;
+	if (path) {
+		if (bpf_probe_read_user(&c0, 1, (void *)path) || c0 == '/' || c0 == 0)
+			return 0;	/* absolute (or empty: AT_EMPTY_PATH) */
+	}
+	if (dfd == AF_AT_FDCWD) {
+		d = BPF_CORE_READ(t, fs, pwd.dentry);
+		m = BPF_CORE_READ(t, fs, pwd.mnt);
+	} else {
+		f = fd_file(dfd);
+		if (!f)
+			return AF_FOF_UNRESOLVED;
+		d = BPF_CORE_READ(f, f_path.dentry);
+		m = BPF_CORE_READ(f, f_path.mnt);
+	}
+	*len = dpath(d, m, dir, &flags);
+	if (flags & AF_FOF_UNRESOLVED)
+		return flags;
+	return flags | (path ? AF_FOF_DIR : AF_FOF_FULL);
+}
+
+/* The entry being built (too big for the stack). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct af_pending);
+} af_pscratch SEC(".maps");
+
 /* Keep a traced call's arguments for its exit. */
 static __always_inline int enter(long nr, const __u64 *a)
 {
-	struct af_pending p = { .dfd = AF_AT_FDCWD, .dfd2 = AF_AT_FDCWD };
+	struct af_pending *pp, *tmpl;
 	__u64 id, how_flags = 0;
+	__u32 zero = 0, f2;
+
+	tmpl = bpf_map_lookup_elem(&af_pscratch, &zero);
+	if (!tmpl)
+		return 0;
+	tmpl->path = tmpl->path2 = 0;
+	tmpl->dfd = tmpl->dfd2 = AF_AT_FDCWD;
+	tmpl->flags = tmpl->denied = 0;
+	tmpl->dir_len = tmpl->dir2_len = 0;
+	tmpl->dflags = 0;
+#define p (*tmpl)
 
 	p.sysno = nr;
 	switch (p.sysno) {
@@ -126,15 +309,35 @@ static __always_inline int enter(long nr, const __u64 *a)
 		p.dfd2 = a[1];
 		p.path2 = a[2];
 		break;
+	case AF_NR_ftruncate: case AF_NR_fchmod: case AF_NR_fchown: case AF_NR_fallocate:
+	case AF_NR_fsetxattr: case AF_NR_fremovexattr:
+		p.dfd = a[0];	/* the object is the descriptor's file */
+		p.dfd2 = FD_NONE;
+		break;
 	default:
 		return 0;
 	}
 	if ((p.sysno == AF_NR_open || p.sysno == AF_NR_openat || p.sysno == AF_NR_openat2) &&
 	    !(p.flags & O_WRITE_INTENT))
 		return 0;
+	/* A symlink's target is text, not a path resolved now. */
+	if (p.sysno == AF_NR_symlink || p.sysno == AF_NR_symlinkat)
+		p.dfd = FD_NONE;
+	if (!p.path2 && p.dfd2 == AF_AT_FDCWD)
+		p.dfd2 = FD_NONE;
 	id = bpf_get_current_pid_tgid();
-	bpf_map_update_elem(&af_pending, &id, &p, BPF_ANY);
+	if (bpf_map_update_elem(&af_pending, &id, tmpl, BPF_ANY))
+		return 0;
+	/* The directories, now: resolved in place in the map's value (too
+	 * big for the stack), before the call runs. */
+	pp = bpf_map_lookup_elem(&af_pending, &id);
+	if (!pp)
+		return 0;
+	pp->dflags = resolve_dir(p.dfd, p.path, pp->dir, &pp->dir_len);
+	f2 = resolve_dir(p.dfd2, p.path2, pp->dir2, &pp->dir2_len);
+	pp->dflags |= f2 << AF_FOF_DIR2_SHIFT;
 	return 0;
+#undef p
 }
 
 /* Attached to the tracepoints of the traced calls only: the fence
@@ -174,6 +377,42 @@ int BPF_PROG(af_sys_enter_raw, struct pt_regs *regs, long nr)
 	return enter(nr, a);
 }
 
+/* The fields every file effect event has (the first AF_FILEOP_SHORT
+ * bytes). */
+static __always_inline void fill_fileop(struct af_ev_fileop *ev, struct af_pending *p, __s64 ret,
+					__u64 fence_id, __u16 size)
+{
+	af_fill_hdr(&ev->hdr, AF_EV_FILEOP, size, fence_id);
+	ev->sysno = p->sysno;
+	ev->ret = ret;
+	ev->flags = p->flags;
+	ev->dfd = p->dfd;
+	ev->dfd2 = p->dfd2;
+	ev->pad = 0;
+	ev->dflags = p->dflags;
+	ev->dir_len = p->dir_len;
+	__builtin_memcpy(ev->dir, p->dir, AF_PATH_MAX);
+	/* An open that worked: what it opened is the descriptor it
+	 * returned, the kernel's own answer (a directory or a symlink
+	 * swapped meanwhile cannot change it). */
+	if (ret >= 0 && (p->sysno == AF_NR_open || p->sysno == AF_NR_creat ||
+			 p->sysno == AF_NR_openat || p->sysno == AF_NR_openat2)) {
+		struct file *f = fd_file(ret);
+		__u32 fl;
+
+		if (f) {
+			ev->dir_len = dpath(BPF_CORE_READ(f, f_path.dentry), BPF_CORE_READ(f, f_path.mnt),
+					    ev->dir, &fl);
+			ev->dflags = (ev->dflags & ~0xffu) | fl | AF_FOF_FULL;
+		}
+	}
+	bpf_get_current_comm(ev->comm, sizeof(ev->comm));
+	/* The strings are still in the caller's memory at exit. */
+	ev->path[0] = 0;
+	if (p->path && bpf_probe_read_user_str(ev->path, sizeof(ev->path), (void *)p->path) < 0)
+		ev->path[0] = 0;
+}
+
 static __always_inline int leave(__s64 ret)
 {
 	__u64 id = bpf_get_current_pid_tgid(), cgid, *fid;
@@ -197,23 +436,24 @@ static __always_inline int leave(__s64 ret)
 	/* An LSM program of the fence denied the call and reported it. */
 	if (!(cfg->flags & want) || (ret < 0 && p->denied))
 		goto out;
-	ev = af_reserve(*fid, sizeof(*ev));
-	if (!ev)
-		goto out;
-	af_fill_hdr(&ev->hdr, AF_EV_FILEOP, sizeof(*ev), *fid);
-	ev->sysno = p->sysno;
-	ev->ret = ret;
-	ev->flags = p->flags;
-	ev->dfd = p->dfd;
-	ev->dfd2 = p->dfd2;
-	ev->pad = 0;
-	bpf_get_current_comm(ev->comm, sizeof(ev->comm));
-	/* The strings are still in the caller's memory at exit. */
-	if (bpf_probe_read_user_str(ev->path, sizeof(ev->path), (void *)p->path) < 0)
-		ev->path[0] = 0;
-	ev->path2[0] = 0;
-	if (p->path2 && bpf_probe_read_user_str(ev->path2, sizeof(ev->path2), (void *)p->path2) < 0)
-		ev->path2[0] = 0;
+	/* Two sizes, each a constant for the verifier: the second path's
+	 * half only for a call that has one. */
+	if (p->path2) {
+		ev = af_reserve(*fid, sizeof(*ev));
+		if (!ev)
+			goto out;
+		fill_fileop(ev, p, ret, *fid, sizeof(*ev));
+		ev->dir2_len = p->dir2_len;
+		__builtin_memcpy(ev->dir2, p->dir2, AF_PATH_MAX);
+		if (bpf_probe_read_user_str(ev->path2, sizeof(ev->path2), (void *)p->path2) < 0)
+			ev->path2[0] = 0;
+	} else {
+		ev = af_reserve(*fid, AF_FILEOP_SHORT);
+		if (!ev)
+			goto out;
+		fill_fileop(ev, p, ret, *fid, AF_FILEOP_SHORT);
+		ev->dir2_len = 0;
+	}
 	bpf_ringbuf_submit(ev, 0);
 out:
 	bpf_map_delete_elem(&af_pending, &id);
@@ -230,4 +470,87 @@ SEC("raw_tp/sys_exit")
 int BPF_PROG(af_sys_exit_raw, struct pt_regs *regs, long ret)
 {
 	return leave(ret);
+}
+
+/* ---- refusals by the box itself: seccomp and capabilities ---- */
+
+/* enum af_sysclass_bits by system call number, from userspace's tables
+ * (userspace/sysfilter.c af_sysclass_fill) before load. */
+const volatile __u8 af_sysclass[AF_SYSCLASS_MAX] = {};
+
+static __always_inline __u8 sysclass(long nr)
+{
+	if (nr < 0 || nr >= AF_SYSCLASS_MAX)
+		return 0;
+	return af_sysclass[nr & (AF_SYSCLASS_MAX - 1)];
+}
+
+/* Seccomp runs before the sys_enter tracepoint, and a call it refuses
+ * with an errno skips it but still meets sys_exit: so a call of a
+ * seccomp class that reaches sys_exit with no entry of its own in
+ * af_boxent was refused by the filter, whatever errno the rule chose.
+ * Both programs are on raw_syscalls, which every system call of the
+ * machine meets: the class is one array read, checked first. */
+SEC("raw_tp/sys_enter")
+int BPF_PROG(af_box_enter, struct pt_regs *regs, long nr)
+{
+	struct af_boxent e = { .nr = nr };
+	__u64 id, fence_id;
+
+	if (!sysclass(nr) || !af_current_fence(&fence_id))
+		return 0;
+	id = bpf_get_current_pid_tgid();
+	if (bpf_map_update_elem(&af_boxent, &id, &e, BPF_ANY))
+		af_count(AF_CNT_BOX_FULL);
+	return 0;
+}
+
+SEC("raw_tp/sys_exit")
+int BPF_PROG(af_box_exit, struct pt_regs *regs, long ret)
+{
+	long nr = BPF_CORE_READ(regs, orig_ax);
+	__u8 class = sysclass(nr);
+	struct af_fence_cfg *cfg;
+	struct af_ev_refusal *ev;
+	struct af_boxent *e;
+	__u64 id, fence_id;
+	__u32 op;
+
+	if (!class)
+		return 0;
+	cfg = af_current_fence(&fence_id);
+	if (!cfg)
+		return 0;
+	id = bpf_get_current_pid_tgid();
+	e = bpf_map_lookup_elem(&af_boxent, &id);
+	if (!e) {
+		/* A fork's child returns from clone with no entry: 0. */
+		if (ret >= 0 || !(class & AF_SC_SECCOMP))
+			return 0;
+		op = AF_OP_SECCOMP;
+	} else {
+		bool lsm = e->denied;
+
+		bpf_map_delete_elem(&af_boxent, &id);
+		if (ret != -EPERM || lsm || !(class & AF_SC_CAP))
+			return 0;
+		op = AF_OP_CAPABILITY;
+	}
+	af_count(AF_CNT_DENY);
+	ev = af_reserve(fence_id, sizeof(*ev));
+	if (!ev)
+		return 0;
+	af_fill_hdr(&ev->hdr, AF_EV_REFUSAL, sizeof(*ev), fence_id);
+	ev->op = op;
+	ev->verdict = AF_DENIED;
+	ev->sysno = nr;
+	ev->ret = ret;
+	/* The syscall ABI's argument registers (x86_64), unchanged by the
+	 * call: what the rule looked at (a family, flags, an ioctl). */
+	ev->args[0] = BPF_CORE_READ(regs, di);
+	ev->args[1] = BPF_CORE_READ(regs, si);
+	ev->args[2] = BPF_CORE_READ(regs, dx);
+	bpf_get_current_comm(ev->comm, sizeof(ev->comm));
+	bpf_ringbuf_submit(ev, 0);
+	return 0;
 }

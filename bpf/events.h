@@ -57,8 +57,25 @@ _Static_assert(sizeof(struct af_ev_exit) == 32 + 8 + 16, "af_ev_exit layout");
 /* A filesystem-changing system call of a fenced process and its result,
  * from the syscalls/ tracepoints: writes and Landlock's refusals on
  * hosts without BPF LSM. path is the call's own (user) path argument;
- * dfd the directory it is relative to (AT_FDCWD: the cwd). */
+ * dfd the directory it is relative to (AT_FDCWD: the cwd). The
+ * directory is resolved by the kernel at the call (dir: names from the
+ * directory up to the task's root, leaf first, NUL-terminated, crossing
+ * mounts), not later from /proc: a descriptor swapped after the call
+ * cannot change what the record names. A successful open is resolved
+ * again at its exit from the descriptor it returned (AF_FOF_FULL: dir
+ * names the file itself); an fd-based call (ftruncate, fchmod, ...)
+ * from its descriptor at entry. */
 #define AF_AT_FDCWD (-100)
+
+enum af_fileop_dflags {
+	AF_FOF_DIR = 1 << 0,		/* dir: the directory path is relative to */
+	AF_FOF_FULL = 1 << 1,		/* dir: the object itself (path is not appended) */
+	AF_FOF_TRUNC = 1 << 2,		/* dir: the names did not all fit (the top ones are missing) */
+	AF_FOF_UNRESOLVED = 1 << 3,	/* relative path, but the directory could not be read */
+	AF_FOF_DISCONNECTED = 1 << 4,	/* the walk met a dentry that is not under its mount */
+	/* The same five for dir2, shifted by AF_FOF_DIR2_SHIFT. */
+};
+#define AF_FOF_DIR2_SHIFT	8
 
 struct af_ev_fileop {
 	struct af_hdr hdr;
@@ -66,11 +83,21 @@ struct af_ev_fileop {
 	__s32 ret;		/* 0.. or -errno */
 	__u32 flags;		/* open flags; unlinkat/renameat2 flags */
 	__s32 dfd, dfd2;
+	__u16 dir_len, dir2_len;	/* bytes of dir, dir2 used */
+	__u32 dflags;		/* enum af_fileop_dflags */
 	__u32 pad;
 	char comm[AF_COMM_LEN];
 	char path[AF_PATH_MAX];
-	char path2[AF_PATH_MAX];	/* rename, link, symlink: the new name */
+	char dir[AF_PATH_MAX];
+	/* Only in an event of a call with two paths (rename, link,
+	 * symlink: hdr.size is then the whole struct); a call with one
+	 * ends here, at AF_FILEOP_SHORT bytes, so that a burst of them
+	 * takes half the ring buffer. */
+	char path2[AF_PATH_MAX];	/* the new name */
+	char dir2[AF_PATH_MAX];
 };
-_Static_assert(sizeof(struct af_ev_fileop) == 32 + 24 + 16 + 2 * AF_PATH_MAX, "af_ev_fileop layout");
+_Static_assert(sizeof(struct af_ev_fileop) == 32 + 32 + 16 + 4 * AF_PATH_MAX, "af_ev_fileop layout");
+#define AF_FILEOP_SHORT	(32 + 32 + 16 + 2 * AF_PATH_MAX)
+_Static_assert(__builtin_offsetof(struct af_ev_fileop, path2) == AF_FILEOP_SHORT, "af_ev_fileop short");
 
 #endif /* AF_EVENTS_H_BPF */

@@ -160,6 +160,8 @@ enum af_counter {
 	AF_CNT_DENY,
 	AF_CNT_AUDIT,
 	AF_CNT_PKT_OPTIONS,	/* packets with IPv4 options or IPv6 extension headers dropped */
+	AF_CNT_SIGIO_FULL,	/* af_sigio full: a fenced task's F_SETOWN refused */
+	AF_CNT_BOX_FULL,	/* af_boxent full: a refusal may be misreported as seccomp's */
 	AF_CNT_MAX,
 };
 
@@ -168,6 +170,7 @@ enum af_event_type {
 	AF_EV_SYS = 2,		/* a self-protection decision (mount, bpf, ...) */
 	AF_EV_NET = 3,		/* a network decision (struct af_ev_net) */
 	AF_EV_DNS = 4,		/* a lookup the DNS stub answered (struct af_ev_dns) */
+	AF_EV_REFUSAL = 5,	/* the box refused a system call (struct af_ev_refusal) */
 	/* 16..31: process and file events, bpf/events.h */
 };
 
@@ -195,6 +198,10 @@ enum af_op {
 	AF_OP_NETLINK,		/* a netlink message that changes the node (port: protocol, protocol: type) */
 	AF_OP_DNS_UPSTREAM,	/* a send to the DNS stub's own upstream socket */
 	AF_OP_NET_IOCTL,	/* a socket ioctl that changes the node (SIOCSIFADDR, SIOCADDRT, ...); arg: cmd */
+	AF_OP_MODULE_REQUEST,	/* the kernel asked to load a module for the task (struct af_ev_kmod) */
+	AF_OP_SECCOMP,		/* a system call the seccomp filter refused (struct af_ev_refusal) */
+	AF_OP_CAPABILITY,	/* -EPERM from a call a capability guards, which the fence lacks */
+	AF_OP_SIGIO_FULL,	/* F_SETOWN refused: no room to remember the owner's fence */
 	AF_OP_MAX,
 };
 
@@ -269,6 +276,48 @@ struct af_ev_sys {
 };
 _Static_assert(sizeof(struct af_ev_sys) == 32 + 16 + 16, "af_ev_sys layout");
 AF_DECISION_LAYOUT(af_ev_sys);
+
+/* A module autoload the kernel was asked for on the task's behalf
+ * (request_module: socket families, protocols, binary formats, char
+ * majors, ...), refused in a fence. */
+#define AF_KMOD_NAME	64
+
+struct af_ev_kmod {
+	struct af_hdr hdr;
+	__u32 op;		/* AF_OP_MODULE_REQUEST */
+	__u32 verdict;
+	char comm[AF_COMM_LEN];
+	char name[AF_KMOD_NAME];	/* "net-pf-17", NUL-terminated */
+};
+_Static_assert(sizeof(struct af_ev_kmod) == 32 + 8 + 16 + AF_KMOD_NAME, "af_ev_kmod layout");
+AF_DECISION_LAYOUT(af_ev_kmod);
+
+/* System call classes, by number (rodata af_sysclass, filled from the
+ * seccomp table and the capability table in userspace/sysfilter.c):
+ * the raw sys_enter/sys_exit programs of bpf/effects.bpf.c journal a
+ * call of these classes that the box refused. */
+#define AF_SYSCLASS_MAX	512
+
+enum af_sysclass_bits {
+	AF_SC_SECCOMP = 1 << 0,	/* some seccomp rule may refuse it */
+	AF_SC_CAP = 1 << 1,	/* its -EPERM means a capability was missing */
+};
+
+/* A system call the box refused: AF_OP_SECCOMP when the seccomp filter
+ * did (the call returned without ever reaching sys_enter), or
+ * AF_OP_CAPABILITY when it ran and failed -EPERM for want of a
+ * capability (userspace names which, sysfilter.c). */
+struct af_ev_refusal {
+	struct af_hdr hdr;
+	__u32 op;		/* AF_OP_SECCOMP, AF_OP_CAPABILITY */
+	__u32 verdict;		/* AF_DENIED */
+	__s32 sysno;		/* bpf/syscalls.h number */
+	__s32 ret;		/* -errno the call returned */
+	__u64 args[3];		/* its first arguments (family, flags, ioctl cmd, ...) */
+	char comm[AF_COMM_LEN];
+};
+_Static_assert(sizeof(struct af_ev_refusal) == 32 + 8 + 8 + 24 + 16, "af_ev_refusal layout");
+AF_DECISION_LAYOUT(af_ev_refusal);
 
 /* The network fence (bpf/net.bpf.c). Allowlists are LPM tries whose
  * key data is (family, fence id, address): prefixlen = 96 + the CIDR's

@@ -563,11 +563,13 @@ static __always_inline bool net_ioctl_reads(unsigned int cmd)
 	return false;
 }
 
-SEC("lsm/file_ioctl")
-int BPF_PROG(lsm_file_ioctl, struct file *file, unsigned int cmd, unsigned long arg, int ret)
+#define AF_FIOSETOWN	0x8901
+#define AF_SIOCSPGRP	0x8902
+
+static __always_inline int file_ioctl(struct file *file, unsigned int cmd)
 {
-	if (ret)
-		return ret;
+	if (cmd == AF_FIOSETOWN || cmd == AF_SIOCSPGRP)
+		return af_sigio_reserve(file);
 	if (cmd >= 0x8900 && cmd <= 0x89ff && !net_ioctl_reads(cmd) &&
 	    (BPF_CORE_READ(file, f_inode, i_mode) & S_IFMT) == AF_S_IFSOCK) {
 		struct af_fence_cfg *cfg;
@@ -586,6 +588,25 @@ int BPF_PROG(lsm_file_ioctl, struct file *file, unsigned int cmd, unsigned long 
 		return cold_check(AF_OP_SETATTR, BPF_CORE_READ(file, f_path.dentry));
 	}
 	return 0;
+}
+
+SEC("lsm/file_ioctl")
+int BPF_PROG(lsm_file_ioctl, struct file *file, unsigned int cmd, unsigned long arg, int ret)
+{
+	if (ret)
+		return ret;
+	return file_ioctl(file, cmd);
+}
+
+/* The compat (32-bit) ioctl path, 6.8+: the same rules. A fenced task
+ * cannot reach it anyway (the seccomp filter kills i386 and x32 system
+ * calls), so a kernel without the hook loses nothing. */
+SEC("lsm/file_ioctl_compat")
+int BPF_PROG(lsm_file_ioctl_compat, struct file *file, unsigned int cmd, unsigned long arg, int ret)
+{
+	if (ret)
+		return ret;
+	return file_ioctl(file, cmd);
 }
 
 /* The source of a hard link: a link would give an outside inode a name

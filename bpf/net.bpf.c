@@ -738,6 +738,8 @@ int BPF_PROG(lsm_sock_create, int family, int type, int protocol, int kern, int 
 	ev->family = family;
 	ev->port = type;
 	ev->protocol = protocol;
+	if (!(cfg->flags & AF_FENCE_AUDIT))
+		af_effects_denied();	/* reported here, not again as socket's -EPERM */
 	return af_lsm_ret(net_report(fid, cfg, true, AF_OP_SOCKET, ev));
 }
 

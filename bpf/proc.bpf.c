@@ -154,6 +154,43 @@ int BPF_PROG(lsm_kernel_load_data, enum kernel_load_data_id id, bool contents, i
 	return deny_in_fence(AF_OP_MODULE, id);
 }
 
+/* A module the kernel would load for the task (request_module): an
+ * unknown socket family or protocol (net-pf-N, net-pf-N-proto-M), a
+ * binary format, a tty line discipline, a char major, a crypto
+ * algorithm... Each loads code into the kernel that a fence refuses to
+ * use anyway, and the module's bugs become reachable: no autoload on a
+ * fenced task's behalf. kernel_module_request is an LSM hook since
+ * 2.6.3x; the kernel still runs modprobe for tasks outside. */
+SEC("lsm/kernel_module_request")
+int BPF_PROG(lsm_kmod_request, char *kmod_name, int ret)
+{
+	struct af_fence_cfg *cfg;
+	struct af_ev_kmod *ev;
+	bool audit;
+	__u64 fence_id;
+
+	if (ret)
+		return ret;
+	cfg = af_current_fence(&fence_id);
+	if (!cfg)
+		return 0;
+	audit = cfg->flags & AF_FENCE_AUDIT;
+	af_count(audit ? AF_CNT_AUDIT : AF_CNT_DENY);
+	if (!audit)
+		af_effects_denied();
+	ev = af_reserve(fence_id, sizeof(*ev));
+	if (!ev)
+		return af_lsm_ret(!audit);
+	af_fill_hdr(&ev->hdr, AF_EV_SYS, sizeof(*ev), fence_id);
+	ev->op = AF_OP_MODULE_REQUEST;
+	ev->verdict = audit ? AF_AUDITED : AF_DENIED;
+	bpf_get_current_comm(ev->comm, sizeof(ev->comm));
+	if (bpf_probe_read_kernel_str(ev->name, sizeof(ev->name), kmod_name) < 0)
+		ev->name[0] = 0;
+	bpf_ringbuf_submit(ev, 0);
+	return af_lsm_ret(!audit);
+}
+
 /* An io_uring personality runs requests with other credentials: in a
  * fence that would make cred differ from real_cred, which the file
  * hooks read as the kernel acting on its own (af_kernel_override). */
@@ -241,19 +278,28 @@ int BPF_PROG(lsm_cgfs_write, struct inode *inode, int mask, int ret)
 
 /* ---- SIGIO and SIGURG of a file owner ---- */
 
-/* Files whose owner (F_SETOWN, F_SETOWN_EX, FIOSETOWN) a fenced task
- * set, with its fence: the signal is sent later by whoever makes the
- * file ready, often from outside the fence (a peer's write, a packet).
- * Stale entries of freed files are harmless: a file has no owner to
- * signal until someone sets one, which rewrites its entry. LRU: when
- * full, the oldest go; then the fence of the task that triggers the
- * signal decides (counted: AF_CNT_WALK_BOUND). */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u64);
-	__type(value, __u64);
-} af_sigio SEC(".maps");
+/* Files whose owner (F_SETOWN, F_SETOWN_EX, FIOSETOWN, SIOCSPGRP) a
+ * fenced task set, with its fence: the signal is sent later by whoever
+ * makes the file ready, often from outside the fence (a peer's write,
+ * a packet), so the fence that set the owner decides, not the sender's.
+ *
+ * Fail closed: the entry is made before the owner is, in file_fcntl and
+ * file_ioctl (hooks that can refuse; file_set_fowner cannot), and when
+ * the map is full the fcntl or ioctl is refused (-EPERM, counted:
+ * AF_CNT_SIGIO_FULL, reported AF_OP_SIGIO_FULL). Not an LRU: an evicted
+ * entry would hand the decision to the sender's fence. A file's entry
+ * goes when the file is freed (file_free_security), so the map holds
+ * only files that are open and owned. Capacity: AF_SIGIO_ENTRIES in
+ * the loader's environment shrinks it for tests. */
+SEC("lsm/file_fcntl")
+int BPF_PROG(lsm_sigio_fcntl, struct file *file, unsigned int cmd, unsigned long arg, int ret)
+{
+	if (ret)
+		return ret;
+	if (cmd != F_SETOWN && cmd != F_SETOWN_EX)
+		return 0;
+	return af_sigio_reserve(file);
+}
 
 SEC("lsm/file_set_fowner")
 int BPF_PROG(lsm_set_fowner, struct file *file)
@@ -263,12 +309,28 @@ int BPF_PROG(lsm_set_fowner, struct file *file)
 
 	cfg = af_current_fence(&fence_id);
 	if (!cfg) {
-		bpf_map_delete_elem(&af_sigio, &key);
+		if (bpf_map_lookup_elem(&af_sigio, &key))
+			bpf_map_delete_elem(&af_sigio, &key);
 		return 0;
 	}
 	fence_id &= AF_KEY_ID_MASK;	/* the fence, whatever its generation then */
+	/* The entry exists (sigio_reserve), so the update needs no room;
+	 * an owner set by a path those hooks do not see (the kernel's own
+	 * for F_SETLEASE and F_NOTIFY: the task itself) and a full map is
+	 * counted. */
 	if (bpf_map_update_elem(&af_sigio, &key, &fence_id, BPF_ANY))
-		af_count(AF_CNT_WALK_BOUND);
+		af_count(AF_CNT_SIGIO_FULL);
+	return 0;
+}
+
+SEC("lsm/file_free_security")
+int BPF_PROG(lsm_sigio_free, struct file *file)
+{
+	__u64 key = (__u64)file;
+
+	/* Every file freed on the node: the lookup is lock-free. */
+	if (bpf_map_lookup_elem(&af_sigio, &key))
+		bpf_map_delete_elem(&af_sigio, &key);
 	return 0;
 }
 

@@ -30,9 +30,11 @@
 #define AF_NR_utime		132
 #define AF_NR_mknod		133
 #define AF_NR_setxattr		188
+#define AF_NR_fsetxattr		190
 #define AF_NR_lsetxattr		189
 #define AF_NR_removexattr	197
 #define AF_NR_lremovexattr	198
+#define AF_NR_fremovexattr	199
 #define AF_NR_utimes		235
 #define AF_NR_openat		257
 #define AF_NR_mkdirat		258
@@ -46,6 +48,7 @@
 #define AF_NR_fchmodat		268
 #define AF_NR_faccessat		269
 #define AF_NR_utimensat		280
+#define AF_NR_fallocate		285
 #define AF_NR_renameat2		316
 #define AF_NR_openat2		437
 #define AF_NR_faccessat2	439

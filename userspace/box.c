@@ -67,7 +67,13 @@ int af_box_prepare(struct af_box *b, const struct af_policy *p, bool landlock,
 			}
 		}
 	}
-	err = af_seccomp_build(&b->filter, why, why_size);
+	/* Landlock has no socket-family control: the filter takes it,
+	 * for a policy with a network section, as the BPF backends'
+	 * lsm/socket_create does (bpf/net.bpf.c). */
+	err = af_seccomp_build_opts(&b->filter, &(struct af_seccomp_opts){
+					    .families_filter = landlock && p->has_network,
+					    .families = p->families },
+				    why, why_size);
 	if (err)
 		return err;
 	err = af_pty_open(&b->pty, why, why_size);

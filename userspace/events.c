@@ -9,8 +9,10 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "caps.h"
 #include "dns_msg.h"
 #include "events.h"
+#include "sysfilter.h"
 #include "util.h"
 #include "../bpf/fence.h"
 #include "../bpf/syscalls.h"
@@ -34,6 +36,10 @@ static const char *sys_verb(long nr, const char *fallback)
 		return "chown";
 	case AF_NR_utime: case AF_NR_utimes: case AF_NR_futimesat: case AF_NR_utimensat:
 		return "utimes";
+	case AF_NR_fallocate: return "fallocate";
+	case AF_NR_setxattr: case AF_NR_lsetxattr: case AF_NR_fsetxattr: return "setxattr";
+	case AF_NR_removexattr: case AF_NR_lremovexattr: case AF_NR_fremovexattr:
+		return "removexattr";
 	default: return fallback;
 	}
 }
@@ -64,7 +70,7 @@ const struct af_decision *af_event_decision(const void *data, size_t size)
 	if (size < sizeof(struct af_decision) || h->size > size)
 		return NULL;
 	switch (h->type) {
-	case AF_EV_FILE: case AF_EV_SYS: case AF_EV_NET: case AF_EV_DNS:
+	case AF_EV_FILE: case AF_EV_SYS: case AF_EV_NET: case AF_EV_DNS: case AF_EV_REFUSAL:
 		return data;
 	default:
 		return NULL;
@@ -87,6 +93,8 @@ static const char *const op_names[AF_OP_MAX] = {
 	[AF_OP_DNS] = "dns lookup",
 	[AF_OP_CGROUP] = "cgroup write outside the fence",
 	[AF_OP_NET_IOCTL] = "network configuration ioctl",
+	[AF_OP_MODULE_REQUEST] = "module autoload",
+	[AF_OP_SIGIO_FULL] = "F_SETOWN (no room to remember the owner's fence)",
 };
 
 /* Mount point of a filesystem whose mounted root is "/" (or the
@@ -194,6 +202,31 @@ int af_event_format(const void *data, size_t size, char *buf, size_t n)
 		return af_dns_event_format(data, size, buf, n);
 	if (h->type == AF_EV_NET)
 		return af_net_event_format(data, size, buf, n);
+	if (h->type == AF_EV_SYS && size >= sizeof(struct af_ev_kmod) &&
+	    ((const struct af_decision *)data)->op == AF_OP_MODULE_REQUEST) {
+		const struct af_ev_kmod *e = data;
+
+		snprintf(buf, n, "%s module autoload %.*s (%.*s pid %u)",
+			 e->verdict == AF_AUDITED ? "would deny" : "denied",
+			 AF_KMOD_NAME, e->name, AF_COMM_LEN, e->comm, e->hdr.tgid);
+		return 0;
+	}
+	if (h->type == AF_EV_REFUSAL && size >= sizeof(struct af_ev_refusal)) {
+		const struct af_ev_refusal *e = data;
+		char name[64], why[64];
+		int cap = af_syscall_cap(e->sysno);
+
+		af_syscall_name(e->sysno, name, sizeof(name));
+		if (e->op == AF_OP_CAPABILITY && cap >= 0)
+			snprintf(why, sizeof(why), "capability %s", af_cap_name(cap));
+		else
+			snprintf(why, sizeof(why), "%s", e->op == AF_OP_SECCOMP ? "seccomp" : "capability");
+		snprintf(buf, n, "denied %s(0x%llx, 0x%llx, 0x%llx): %s, %s (%.*s pid %u)", name,
+			 (unsigned long long)e->args[0], (unsigned long long)e->args[1],
+			 (unsigned long long)e->args[2], why, strerror(-e->ret),
+			 AF_COMM_LEN, e->comm, e->hdr.tgid);
+		return 0;
+	}
 	if (h->type == AF_EV_SYS && size >= sizeof(struct af_ev_sys)) {
 		const struct af_ev_sys *e = data;
 		const char *verb = e->op < AF_OP_MAX && op_names[e->op] ? op_names[e->op] : "operation";

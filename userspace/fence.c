@@ -25,6 +25,7 @@
 #include "journal.h"
 #include "net.h"
 #include "protect.h"
+#include "sysfilter.h"
 #include "util.h"
 #include "../bpf/fence.h"
 
@@ -77,6 +78,8 @@ static const struct prog_desc progs[] = {
 	{ "lsm_inode_rename", "inode_rename", 0, ROLE_COLD, "protected paths" },
 	{ "lsm_d_instantiate", "d_instantiate", 0, ROLE_COLD, "protected paths made later" },
 	{ "lsm_file_ioctl", "file_ioctl", 0, ROLE_COLD, "inode flags, network configuration ioctls" },
+	/* 6.8+; before, the compat path is only reached by i386/x32 system calls, which seccomp kills */
+	{ "lsm_file_ioctl_compat", "file_ioctl_compat", 0, ROLE_COLD, NULL },
 	{ "lsm_sb_mount", "sb_mount", 0, ROLE_COLD, "mount" },
 	{ "lsm_sb_umount", "sb_umount", 0, ROLE_COLD, "umount" },
 	{ "lsm_move_mount", "move_mount", 0, ROLE_COLD, "move_mount" },
@@ -86,11 +89,14 @@ static const struct prog_desc progs[] = {
 	{ "lsm_task_kill", "task_kill", 0, ROLE_COLD, "signals" },
 	{ "lsm_kernel_read_file", "kernel_read_file", 0, ROLE_COLD, "module loading" },
 	{ "lsm_kernel_load_data", "kernel_load_data", 0, ROLE_COLD, "module loading" },
+	{ "lsm_kmod_request", "kernel_module_request", 0, ROLE_COLD, "module autoload (socket families, protocols)" },
 	{ "lsm_uring_creds", "uring_override_creds", 0, ROLE_COLD, "io_uring personalities" },
 	{ "cg_cgfs_write", "inode_permission", 0, ROLE_CGROUP, "moves out of the fence's cgroup" },
 	{ "lsm_cgfs_write", "inode_permission", 0, ROLE_GLOBAL, "moves out of the fence's cgroup" },
 	{ "lsm_set_fowner", "file_set_fowner", 0, ROLE_COLD, "SIGIO and SIGURG to processes outside" },
 	{ "lsm_sigiotask", "file_send_sigiotask", 0, ROLE_COLD, "SIGIO and SIGURG to processes outside" },
+	{ "lsm_sigio_fcntl", "file_fcntl", 0, ROLE_COLD, "SIGIO and SIGURG to processes outside" },
+	{ "lsm_sigio_free", "file_free_security", 0, ROLE_COLD, "SIGIO and SIGURG to processes outside" },
 	{ "lsm_sock_connect", "socket_connect", 0, ROLE_COLD, "connect of sockets passed into the fence" },
 	{ "lsm_sock_sendmsg", "socket_sendmsg", 0, ROLE_COLD, "sendto of sockets passed into the fence" },
 	{ "lsm_sock_create", "socket_create", 0, ROLE_COLD, "packet, netlink and other socket families" },
@@ -102,6 +108,8 @@ static const struct prog_desc progs[] = {
 	{ "af_proc_fork", NULL, 0, ROLE_TRACE, NULL },
 	{ "af_proc_exec", NULL, 0, ROLE_TRACE, NULL },
 	{ "af_proc_exit", NULL, 0, ROLE_TRACE, NULL },
+	{ "af_box_enter", NULL, 0, ROLE_TRACE, NULL },	/* seccomp and capability refusals */
+	{ "af_box_exit", NULL, 0, ROLE_TRACE, NULL },
 	{ "af_sys_enter", NULL, 0, ROLE_SYSCALL, NULL },
 	{ "af_sys_exit", NULL, 0, ROLE_SYSCALL, NULL },
 	{ "af_sys_enter_raw", NULL, 0, ROLE_SYSCALL_RAW, NULL },
@@ -128,7 +136,8 @@ static const char *const effect_syscalls[] = {
 	"open", "creat", "openat", "openat2", "unlink", "unlinkat", "rmdir", "mkdir",
 	"mkdirat", "rename", "renameat", "renameat2", "link", "linkat", "symlink",
 	"symlinkat", "truncate", "chmod", "fchmodat", "fchmodat2", "chown", "lchown",
-	"fchownat", "mknod", "mknodat",
+	"fchownat", "mknod", "mknodat", "ftruncate", "fchmod", "fchown", "fallocate",
+	"fsetxattr", "fremovexattr",
 };
 
 /* ---- the node: one object per build and backend, pinned, adopted ----
@@ -202,9 +211,25 @@ const char *af_node_build(void)
 	return id;
 }
 
+/* AF_SIGIO_ENTRIES: the SIGIO owner map's capacity, for the test that
+ * fills it; 0 when unset. Checked by af_fence_open before any node. */
+static unsigned long sigio_entries(void)
+{
+	unsigned long se = 0;
+
+	if (getenv("AF_SIGIO_ENTRIES") && af_parse_ulong(getenv("AF_SIGIO_ENTRIES"), 1UL << 20, &se))
+		se = 0;
+	return se;
+}
+
+/* A node with a test's map capacity is a node of its own: a node of the
+ * same build never silently lacks what was asked of it. */
 static void node_name(enum af_backend b, char *buf, size_t n)
 {
-	snprintf(buf, n, "%s-%s", af_node_build(), af_backend_name(b));
+	if (sigio_entries())
+		snprintf(buf, n, "%s-%s-sigio%lu", af_node_build(), af_backend_name(b), sigio_entries());
+	else
+		snprintf(buf, n, "%s-%s", af_node_build(), af_backend_name(b));
 }
 
 /* Argument count of an LSM hook in this kernel, 0 when it has none. */
@@ -538,6 +563,12 @@ static int node_load(struct af_node *nd, char *why, size_t n)
 		err = af_net_prepare(nd->skel);
 	if (err)
 		return err;
+	/* Which system calls the box refuses, for its refusal records. */
+	af_sysclass_fill((uint8_t *)nd->skel->rodata->af_sysclass, AF_SYSCLASS_MAX);
+	/* The SIGIO owner map's capacity: tests shrink it to fill it (on a
+	 * node of their own: node_name). */
+	if (sigio_entries())
+		bpf_map__set_max_entries(nd->skel->maps.af_sigio, sigio_entries());
 	/* libbpf parses the BTF again for the load: let it have the memory. */
 	af_kernel_btf_free();
 	af_heap_prepare();
@@ -1200,6 +1231,11 @@ int af_fence_open(const struct af_fence_opts *opts, struct af_fence **out, char 
 	rb = ring_bytes(why, n, &err);
 	if (err)
 		return err;
+	if (getenv("AF_SIGIO_ENTRIES") && !sigio_entries()) {
+		snprintf(why, n, "AF_SIGIO_ENTRIES=%s: not a number from 1 to 1048576",
+			 getenv("AF_SIGIO_ENTRIES"));
+		return -EINVAL;
+	}
 	f = calloc(1, sizeof(*f));
 	if (!f)
 		return -ENOMEM;

@@ -140,7 +140,10 @@ const char *af_landlock_uncovered(const struct af_policy *p, int abi)
 		add_gap(buf, sizeof(buf), "signals and abstract unix sockets outside the fence (Landlock ABI 6)");
 	if (p->has_network) {
 		add_gap(buf, sizeof(buf), "sockets passed into the fence");
-		add_gap(buf, sizeof(buf), "socket families but inet and unix (packet, netlink writes, vsock, ...)");
+		/* Socket families are refused by the seccomp filter here
+		 * (userspace/sysfilter.c); what a netlink route socket sends
+		 * is judged by capabilities alone. */
+		add_gap(buf, sizeof(buf), "netlink route messages (judged by capabilities only)");
 		add_gap(buf, sizeof(buf), "unix socket paths by identity (a symlink in an allowed directory)");
 	}
 	return buf;

@@ -12,6 +12,8 @@
 #include <unistd.h>
 
 #include "box.h"
+#include "caps.h"
+#include "sysfilter.h"
 #include "events.h"
 #include "journal.h"
 #include "json.h"
@@ -31,6 +33,7 @@ struct af_recorder {
 	void *label_ctx;
 	uint64_t lost;			/* reported so far */
 	unsigned int events;		/* spec.events (enum af_event_kind) */
+	uint64_t caps;			/* spec.process.capabilities */
 	unsigned long execs, forks, exits, denials, audited, allowed, files, refused, other;
 };
 
@@ -141,6 +144,7 @@ int af_recorder_open(const struct af_recorder_opts *o, struct af_recorder **out,
 	}
 	af_strlcpy(r->path, o->journal, sizeof(r->path));
 	r->events = o->policy->events;
+	r->caps = o->policy->caps;
 	r->wall_minus_mono = clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_MONOTONIC);
 	r->supervisor = o->run_pid ? o->run_pid : getpid();
 	r->label_of = o->label_of;
@@ -331,32 +335,53 @@ static void record_exit(struct af_recorder *r, const struct af_ev_exit *e)
 	af_journal_commit(r->j);
 }
 
-/* A relative path argument, made absolute through the process's cwd or
- * directory descriptor while it still exists (else left relative);
- * dfd 0 keeps it as it is. */
-static void resolve(pid_t pid, int dfd, const char *path, size_t max, char *out, size_t n)
+/* A path from the kernel's walk (names leaf first, NUL-terminated,
+ * up to the task's root), then the call's own relative argument. */
+static void kernel_path(const char *names, size_t len, const char *rel, char *out, size_t n,
+			bool trunc)
 {
-	char link[64], dir[PATH_MAX];
-	ssize_t l;
+	const char *comps[AF_PATH_MAX];
+	size_t nc = 0, off = 0, o;
+	int i;
 
-	if (path[0] == '/' || !path[0] || !dfd) {
-		snprintf(out, n, "%.*s", (int)strnlen(path, max), path);
-		return;
+	while (off < len && nc < AF_PATH_MAX) {
+		comps[nc++] = names + off;
+		off += strnlen(names + off, len - off) + 1;
 	}
-	if (dfd == AF_AT_FDCWD)
-		snprintf(link, sizeof(link), "/proc/%d/cwd", pid);
-	else
-		snprintf(link, sizeof(link), "/proc/%d/fd/%d", pid, dfd);
-	l = readlink(link, dir, sizeof(dir) - 1);
-	if (l <= 0) {
-		snprintf(out, n, "%.*s", (int)strnlen(path, max), path);
-		return;
-	}
-	dir[l] = 0;
-	snprintf(out, n, "%s%s%.*s", dir, strcmp(dir, "/") ? "/" : "", (int)strnlen(path, max), path);
+	/* Truncated: the top of the path is missing, and says so. */
+	o = snprintf(out, n, "%s", trunc ? "..." : "");
+	for (i = (int)nc - 1; i >= 0 && o < n; i--)
+		o += snprintf(out + o, n - o, "/%s", comps[i]);
+	if (rel && rel[0] && o < n)
+		o += snprintf(out + o, n - o, "/%s", rel);
+	if (o == 0)
+		snprintf(out, n, "/");
 }
 
-static void record_fileop(struct af_recorder *r, const struct af_ev_fileop *e)
+/* The path of one argument: as the kernel resolved its directory at the
+ * call (or the object itself, for an fd or the fd an open returned);
+ * an absolute argument as it is; never from /proc later. Returns
+ * whether it is what the kernel resolved in full. */
+static bool arg_path(const char *arg, size_t max, const char *dir, size_t dir_len,
+		     uint32_t dflags, char *out, size_t n, bool *trunc)
+{
+	char rel[AF_PATH_MAX + 1];
+
+	snprintf(rel, sizeof(rel), "%.*s", (int)strnlen(arg, max), arg);
+	*trunc = dflags & AF_FOF_TRUNC;
+	if (dflags & AF_FOF_FULL) {
+		kernel_path(dir, dir_len < AF_PATH_MAX ? dir_len : AF_PATH_MAX, NULL, out, n, *trunc);
+		return !(dflags & (AF_FOF_TRUNC | AF_FOF_DISCONNECTED));
+	}
+	if (dflags & AF_FOF_DIR) {
+		kernel_path(dir, dir_len < AF_PATH_MAX ? dir_len : AF_PATH_MAX, rel, out, n, *trunc);
+		return !(dflags & (AF_FOF_TRUNC | AF_FOF_DISCONNECTED));
+	}
+	snprintf(out, n, "%s", rel);
+	return !(dflags & AF_FOF_UNRESOLVED);
+}
+
+static void record_fileop(struct af_recorder *r, const struct af_ev_fileop *e, bool two)
 {
 	char path[PATH_MAX + AF_PATH_MAX], path2[PATH_MAX + AF_PATH_MAX] = "";
 	char effect[2 * sizeof(path) + 128];
@@ -366,10 +391,14 @@ static void record_fileop(struct af_recorder *r, const struct af_ev_fileop *e)
 	struct af_json *w;
 	size_t l;
 
+	bool exact, exact2 = true, trunc, trunc2 = false;
+
 	/* A symlink's target is stored as written, relative or not. */
-	resolve(e->hdr.tgid, symlink ? 0 : e->dfd, e->path, sizeof(e->path), path, sizeof(path));
-	if (e->path2[0])
-		resolve(e->hdr.tgid, e->dfd2, e->path2, sizeof(e->path2), path2, sizeof(path2));
+	exact = arg_path(e->path, sizeof(e->path), e->dir, e->dir_len, e->dflags & 0xff, path,
+			 sizeof(path), &trunc);
+	if (two && e->path2[0])
+		exact2 = arg_path(e->path2, sizeof(e->path2), e->dir2, e->dir2_len,
+				  (e->dflags >> AF_FOF_DIR2_SHIFT) & 0xff, path2, sizeof(path2), &trunc2);
 	r->files++;
 	if (refused)
 		r->refused++;
@@ -389,6 +418,12 @@ static void record_fileop(struct af_recorder *r, const struct af_ev_fileop *e)
 	af_json_str(w, "path", path);
 	if (path2[0])
 		af_json_str(w, "path2", path2);
+	/* Said, not hidden: a path whose top did not fit the event, or one
+	 * the kernel could not resolve (left as the call gave it). */
+	if (trunc || trunc2)
+		af_json_bool(w, "path_truncated", true);
+	if (!exact || !exact2)
+		af_json_bool(w, "path_unresolved", true);
 	af_json_str(w, "effect", effect);
 	af_journal_commit(r->j);
 }
@@ -405,6 +440,14 @@ static void record_decision(struct af_recorder *r, const void *data, size_t size
 	if (!d || af_event_format(data, size, line, sizeof(line))) {
 		r->other++;
 		return;
+	}
+	/* -EPERM of a call a capability guards, when the fence grants that
+	 * capability, is not the box's refusal. */
+	if (h->type == AF_EV_REFUSAL && d->op == AF_OP_CAPABILITY) {
+		int cap = af_syscall_cap(((const struct af_ev_refusal *)data)->sysno);
+
+		if (cap < 0 || (r->caps >> cap) & 1)
+			return;
 	}
 	if (d->verdict == AF_AUDITED) {
 		verdict = "audited";
@@ -430,6 +473,23 @@ static void record_decision(struct af_recorder *r, const void *data, size_t size
 		return;
 	af_json_str(w, "verdict", verdict);
 	af_json_u64(w, "op", d->op);
+	if (h->type == AF_EV_REFUSAL) {
+		const struct af_ev_refusal *e = data;
+		char name[64];
+		int cap = af_syscall_cap(e->sysno);
+
+		af_syscall_name(e->sysno, name, sizeof(name));
+		af_json_str(w, "syscall", name);
+		af_json_str(w, "reason", d->op == AF_OP_SECCOMP ? "seccomp" : "capability");
+		if (d->op == AF_OP_CAPABILITY && cap >= 0)
+			af_json_str(w, "capability", af_cap_name(cap));
+		af_json_i64(w, "ret", e->ret);
+	} else if (h->type == AF_EV_SYS && d->op == AF_OP_MODULE_REQUEST &&
+		   size >= sizeof(struct af_ev_kmod)) {
+		const struct af_ev_kmod *e = data;
+
+		af_json_strn(w, "module", e->name, strnlen(e->name, AF_KMOD_NAME));
+	}
 	af_json_str(w, "effect", line);
 	af_journal_commit(r->j);
 }
@@ -451,8 +511,8 @@ void af_recorder_event(struct af_recorder *r, const void *data, size_t size)
 		record_fork(r, data);
 	else if (h->type == AF_EV_EXIT && size >= sizeof(struct af_ev_exit))
 		record_exit(r, data);
-	else if (h->type == AF_EV_FILEOP && size >= sizeof(struct af_ev_fileop))
-		record_fileop(r, data);
+	else if (h->type == AF_EV_FILEOP && size >= AF_FILEOP_SHORT)
+		record_fileop(r, data, size >= sizeof(struct af_ev_fileop));
 	else
 		record_decision(r, data, size);
 }

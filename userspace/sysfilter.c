@@ -21,6 +21,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <linux/capability.h>
 #include <linux/sched.h>
 #include <linux/seccomp.h>
 #ifndef SECCOMP_FILTER_FLAG_SPEC_ALLOW
@@ -38,6 +39,7 @@
 #include <unistd.h>
 
 #include "sysfilter.h"
+#include "../bpf/fence.h"
 
 #define NS_FLAGS (CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC | \
 		  CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWTIME)
@@ -47,6 +49,7 @@
 
 enum cond {
 	ALWAYS,
+	FAMILY,		/* socket families but unix, inet, inet6, netlink route/sock_diag and spec.network.families (Landlock) */
 	ARG_EQ32,	/* (arg & 0xffffffff) == val: ioctl numbers are 32 bits */
 	ARG_ANY_BIT,	/* arg & val != 0, one rule per bit of val */
 	PERSONA,	/* personality(persona) with a PERSONA_FLAGS bit, not a query */
@@ -106,6 +109,22 @@ static const struct entry table[] = {
 	{ "request_key", ALWAYS, 0, 0, EPERM, "", "kernel keyrings are per user, not per fence (and upcalls to userspace helpers)" },
 	{ "userfaultfd", ALWAYS, 0, 0, EPERM, "", "stalls the kernel mid-copy at will: the usual exploit primitive" },
 	{ "open_by_handle_at", ALWAYS, 0, 0, EPERM, "", "opens a file by handle, without a path for the fence to judge" },
+	/* io_uring: its requests open, write, rename, unlink and connect
+	 * from kernel workers, past the syscall tracepoints the journal is
+	 * made from (so on the Landlock backend nothing would be recorded),
+	 * and it has been the kernel's most exploited interface (Docker's
+	 * default profile and Google's kernels refuse it too). Programs
+	 * that use it fall back to ordinary system calls on EPERM. */
+	{ "io_uring_setup", ALWAYS, 0, 0, EPERM, "", "io_uring: file and socket operations the journal's tracepoints do not see; a frequent exploit path" },
+	{ "io_uring_enter", ALWAYS, 0, 0, EPERM, "", "io_uring: a ring passed in from outside the fence" },
+	{ "io_uring_register", ALWAYS, 0, 0, EPERM, "", "io_uring: registered files and personalities of a ring passed in" },
+	/* Socket families (Landlock backend only, for a policy with a
+	 * network section: the BPF LSM backends judge them then in
+	 * lsm/socket_create and report each): creating a socket of a
+	 * family makes the kernel load its module (net-pf-N), and Landlock
+	 * has no control over families. Routes: tests/escape/families.sh. */
+	{ "socket", FAMILY, 0, 0, EPERM, "family not unix, inet, inet6, netlink route/sock_diag nor in spec.network.families, or an inet protocol but IP, ICMP, TCP, UDP, ICMPv6, UDP-Lite, raw, MPTCP (Landlock backend)", "packet, netlink configuration, vsock, ... sockets, SCTP, DCCP, L2TP, and the module autoload they trigger" },
+	{ "socketpair", FAMILY, 0, 0, EPERM, "family not unix, inet, inet6, netlink route/sock_diag nor in spec.network.families (Landlock backend)", "the same families, and their module autoload" },
 	/* Node-wide settings. */
 	{ "settimeofday", ALWAYS, 0, 0, EPERM, "", "the node's clock (journal timestamps, certificates)" },
 	{ "clock_settime", ALWAYS, 0, 0, EPERM, "", "the node's clock (journal timestamps, certificates)" },
@@ -117,12 +136,89 @@ static const struct entry table[] = {
 	{ "personality", PERSONA, 0, 0, EPERM, "persona & (ADDR_NO_RANDOMIZE|MMAP_PAGE_ZERO|READ_IMPLIES_EXEC), not a query", "ADDR_NO_RANDOMIZE, READ_IMPLIES_EXEC, MMAP_PAGE_ZERO weaken the next exploit" },
 };
 
-static int add(scmp_filter_ctx ctx, const struct entry *e, int nr)
+#define AFN_UNIX	1
+#define AFN_INET	2
+#define AFN_INET6	10
+#define AFN_NETLINK	16
+
+/* inet and inet6 protocols whose code is always in the kernel: IP's
+ * default (0), ICMP, TCP, UDP, ICMPv6, UDP-Lite, raw, MPTCP. Another
+ * protocol (SCTP 132, DCCP 33, L2TP 115, ...) makes the kernel load its
+ * module after socket_create; Landlock has no hook there. */
+static const unsigned int inet_protocols[] = { 0, 1, 6, 17, 58, 136, 255, 262 };
+
+/* Refuse socket(AF_INET or AF_INET6, any type, protocol) for every
+ * protocol (as the kernel reads it: an int, the low 32 bits) not in
+ * inet_protocols: each gap between them is cut into aligned blocks,
+ * one masked comparison each. */
+static int add_inet_protocols(scmp_filter_ctx ctx, int err_no, int nr)
+{
+	static const unsigned int fams[] = { AFN_INET, AFN_INET6 };
+	unsigned long long lo, hi, size;
+	size_t i, f;
+	int err;
+
+	for (i = 0; i < sizeof(inet_protocols) / sizeof(inet_protocols[0]); i++) {
+		lo = inet_protocols[i] + 1ULL;
+		hi = i + 1 < sizeof(inet_protocols) / sizeof(inet_protocols[0]) ?
+		     inet_protocols[i + 1] : 0x100000000ULL;	/* [lo, hi) refused */
+		while (lo < hi) {
+			for (size = 1ULL << 32; size > 1 && ((lo & (size - 1)) || lo + size > hi); size >>= 1)
+				;
+			for (f = 0; f < 2; f++) {
+				err = seccomp_rule_add_exact(ctx, SCMP_ACT_ERRNO(err_no), nr, 2,
+							     SCMP_CMP(0, SCMP_CMP_MASKED_EQ, 0xffffffffULL, fams[f]),
+							     SCMP_CMP(2, SCMP_CMP_MASKED_EQ,
+								      0xffffffffULL & ~(size - 1), lo));
+				if (err)
+					return err;
+			}
+			lo += size;
+		}
+	}
+	return 0;
+}
+
+static int add(scmp_filter_ctx ctx, const struct entry *e, int nr, const struct af_seccomp_opts *o)
 {
 	unsigned long long bits;
 	int err, i;
 
 	switch (e->cond) {
+	case FAMILY:
+		if (!o || !o->families_filter)
+			return 1;	/* not in this filter */
+		/* One rule per refused family number: the kernel knows
+		 * fewer than 64 (AF_MAX), and takes family as an int. */
+		for (i = 0; i < 64; i++) {
+			if (i == AFN_UNIX || i == AFN_INET || i == AFN_INET6 ||
+			    ((o->families >> i) & 1) || i == AFN_NETLINK)
+				continue;
+			err = seccomp_rule_add_exact(ctx, SCMP_ACT_ERRNO(e->err), nr, 1,
+						     SCMP_CMP(0, SCMP_CMP_MASKED_EQ, 0xffffffffULL, i));
+			if (err)
+				return err;
+		}
+		if (nr == seccomp_syscall_resolve_name("socket")) {
+			err = add_inet_protocols(ctx, e->err, nr);
+			if (err)
+				return err;
+		}
+		if ((o->families >> AFN_NETLINK) & 1)
+			return 0;
+		/* netlink: NETLINK_ROUTE (0) and NETLINK_SOCK_DIAG (4) read
+		 * the node's state (getaddrinfo, ip, ss); the rest change it.
+		 * Upper bits of protocol only make it larger: refused. */
+		for (i = 1; i <= 3; i++) {
+			err = seccomp_rule_add_exact(ctx, SCMP_ACT_ERRNO(e->err), nr, 2,
+						     SCMP_CMP(0, SCMP_CMP_MASKED_EQ, 0xffffffffULL, AFN_NETLINK),
+						     SCMP_CMP(2, SCMP_CMP_EQ, i));
+			if (err)
+				return err;
+		}
+		return seccomp_rule_add_exact(ctx, SCMP_ACT_ERRNO(e->err), nr, 2,
+					      SCMP_CMP(0, SCMP_CMP_MASKED_EQ, 0xffffffffULL, AFN_NETLINK),
+					      SCMP_CMP(2, SCMP_CMP_GE, 5));
 	case ALWAYS:
 		return seccomp_rule_add_exact(ctx, SCMP_ACT_ERRNO(e->err), nr, 0);
 	case ARG_EQ32:
@@ -166,6 +262,12 @@ static int add(scmp_filter_ctx ctx, const struct entry *e, int nr)
 
 int af_seccomp_build(struct af_seccomp *s, char *why, size_t why_size)
 {
+	return af_seccomp_build_opts(s, NULL, why, why_size);
+}
+
+int af_seccomp_build_opts(struct af_seccomp *s, const struct af_seccomp_opts *o, char *why,
+			  size_t why_size)
+{
 	scmp_filter_ctx ctx;
 	char *buf = NULL;
 	size_t i, size = 0;
@@ -196,7 +298,9 @@ int af_seccomp_build(struct af_seccomp *s, char *why, size_t why_size)
 			err = -EINVAL;
 			goto out;
 		}
-		err = add(ctx, &table[i], nr);
+		err = add(ctx, &table[i], nr, o);
+		if (err == 1)
+			continue;
 		if (err) {
 			snprintf(why, why_size, "seccomp rule for %s: %s", table[i].name,
 				 strerror(-err));
@@ -263,4 +367,67 @@ void af_seccomp_describe(af_seccomp_entry_fn fn, void *ctx)
 	for (i = 0; i < sizeof(table) / sizeof(table[0]); i++)
 		fn(ctx, table[i].name, table[i].when, table[i].err == ENOSYS ? "ENOSYS" : "EPERM",
 		   table[i].why);
+}
+
+/* System calls that fail -EPERM for want of a capability, and which:
+ * a fenced task's -EPERM from one of them is journaled as a refusal by
+ * the box ("capability"), unless the policy grants the capability. */
+static const struct {
+	const char *name;
+	unsigned int cap;
+} cap_table[] = {
+	{ "sethostname", CAP_SYS_ADMIN }, { "setdomainname", CAP_SYS_ADMIN },
+	{ "chroot", CAP_SYS_CHROOT },
+	{ "setuid", CAP_SETUID }, { "setreuid", CAP_SETUID }, { "setresuid", CAP_SETUID },
+	{ "setgid", CAP_SETGID }, { "setregid", CAP_SETGID }, { "setresgid", CAP_SETGID },
+	{ "setgroups", CAP_SETGID }, { "capset", CAP_SETPCAP },
+	{ "adjtimex", CAP_SYS_TIME }, { "clock_adjtime", CAP_SYS_TIME },
+	{ "setrlimit", CAP_SYS_RESOURCE }, { "prlimit64", CAP_SYS_RESOURCE },
+	{ "sched_setscheduler", CAP_SYS_NICE }, { "sched_setparam", CAP_SYS_NICE },
+	{ "sched_setattr", CAP_SYS_NICE }, { "ioprio_set", CAP_SYS_NICE },
+	/* Not socket (raw and packet sockets want CAP_NET_RAW): cgroup/
+	 * sock_create refuses and reports those on every backend first. */
+};
+
+void af_sysclass_fill(uint8_t *class, size_t n)
+{
+	size_t i;
+	int nr;
+
+	memset(class, 0, n);
+	for (i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
+		/* clone3's ENOSYS is the way to clone(2), not a refusal:
+		 * every pthread_create and posix_spawn of glibc meets it. */
+		if (table[i].err == ENOSYS)
+			continue;
+		nr = seccomp_syscall_resolve_name(table[i].name);
+		if (nr >= 0 && (size_t)nr < n)
+			class[nr] |= AF_SC_SECCOMP;
+	}
+	for (i = 0; i < sizeof(cap_table) / sizeof(cap_table[0]); i++) {
+		nr = seccomp_syscall_resolve_name(cap_table[i].name);
+		if (nr >= 0 && (size_t)nr < n)
+			class[nr] |= AF_SC_CAP;
+	}
+}
+
+int af_syscall_cap(int nr)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(cap_table) / sizeof(cap_table[0]); i++)
+		if (seccomp_syscall_resolve_name(cap_table[i].name) == nr)
+			return cap_table[i].cap;
+	return -1;
+}
+
+void af_syscall_name(int nr, char *buf, size_t n)
+{
+	char *name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr);
+
+	if (name)
+		snprintf(buf, n, "%s", name);
+	else
+		snprintf(buf, n, "syscall %d", nr);
+	free(name);
 }

@@ -6,7 +6,9 @@
 #define AF_SYSFILTER_H
 
 #include <linux/filter.h>
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "journal.h"
 
@@ -20,6 +22,26 @@ struct af_seccomp {
 /* Build the filter (libseccomp: allocates; call before fork). Returns
  * 0 or -errno with the reason in why. */
 int af_seccomp_build(struct af_seccomp *s, char *why, size_t why_size);
+
+/* What a fence's filter adds to the table's fixed entries. */
+struct af_seccomp_opts {
+	bool families_filter;	/* socket(2)/socketpair(2) by family (Landlock backend) */
+	uint64_t families;	/* spec.network.families: allowed beyond unix, inet, inet6 */
+};
+
+int af_seccomp_build_opts(struct af_seccomp *s, const struct af_seccomp_opts *o, char *why,
+			  size_t why_size);
+
+/* The classes of bpf/fence.h's af_sysclass by system call number (the
+ * seccomp table's calls, and those whose -EPERM means a missing
+ * capability), for the BPF programs that journal the box's refusals. */
+void af_sysclass_fill(uint8_t *class, size_t n);
+
+/* The capability whose absence an -EPERM of system call nr means, or -1. */
+int af_syscall_cap(int nr);
+
+/* The name of system call nr of the native ABI ("syscall N" if unknown). */
+void af_syscall_name(int nr, char *buf, size_t n);
 
 /* Install it on the calling thread (no_new_privs must be set): for the
  * child between fork and exec, async-signal-safe. 0 or -errno. */

@@ -60,6 +60,26 @@ test_setflags_protected() {
 	held "$(ioctl_same "$T/ws/.git/config" fsx)"
 }
 
+# The compat ioctl path (a 32-bit process's ioctl) reaches the same
+# flags past lsm/file_ioctl: lsm/file_ioctl_compat (6.8+) applies the
+# same rules where the kernel has the hook, and the seccomp filter kills
+# every i386/x32 system call, so a fenced process cannot reach the path
+# at all. Checked: the program is attached exactly where the hook
+# exists, and a 32-bit ioctl kills its caller.
+test_compat_ioctl() {
+	policy
+	assert_exit 0 fence -- sh -c "ls /sys/fs/bpf/agentfence/*/ 2>/dev/null; $HELPERS/escape sys i386_getpid"
+	assert_contains "$OUT" "i386_getpid killed SYS" "a 32-bit system call in the fence"
+	[ "$ESC_BACKEND" != landlock ] || skip "no BPF LSM here: the seccomp filter alone holds the compat path"
+	if grep -qw bpf_lsm_file_ioctl_compat /proc/kallsyms; then
+		assert_contains "$OUT" "lsm_file_ioctl_compat" "the compat hook's program where the hook exists"
+	else
+		assert_contains "$OUT" "lsm_file_ioctl" "the fence's pins"
+		assert_not_contains "$OUT" "lsm_file_ioctl_compat" "no compat program where there is no hook"
+	fi
+	assert_not_contains "$ERR" "compat" "run's note (nothing lost without the hook)"
+}
+
 for BACKEND in $(esc_backends); do
 	export BACKEND AF_TEST_TAG=$(esc_tag)
 	af_main "$@"

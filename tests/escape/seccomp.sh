@@ -23,7 +23,8 @@ clone_newcgroup:EPERM clone_newtime:EPERM unshare_newuser:EPERM unshare_newns:EP
 unshare_newpid:EPERM unshare_newnet:EPERM unshare_newuts:EPERM unshare_newipc:EPERM
 unshare_newcgroup:EPERM unshare_newtime:EPERM setns:EPERM tiocsti:EPERM
 tiocsti_high_bits:EPERM tioclinux:EPERM tioccons:EPERM keyctl:EPERM add_key:EPERM
-request_key:EPERM userfaultfd:EPERM open_by_handle_at:EPERM settimeofday:EPERM
+request_key:EPERM userfaultfd:EPERM open_by_handle_at:EPERM io_uring_setup:EPERM
+io_uring_enter:EPERM io_uring_register:EPERM settimeofday:EPERM
 clock_settime:EPERM acct:EPERM quotactl:EPERM quotactl_fd:EPERM syslog:EPERM vhangup:EPERM
 personality_no_aslr:EPERM personality_page_zero:EPERM personality_exec:EPERM
 personality_high_bits:EPERM i386_getpid:killed_SYS x32_getpid:killed_SYS
@@ -54,8 +55,9 @@ route() {	# name expected
 # test would catch a filter that is not there.
 test_routes_fail_differently_outside() {
 	local got
-	got=$("$ESC" sys mount clone3 tiocsti setns personality_no_aslr 2>&1 | awk '{ print $2 }' | tr '\n' ' ')
-	assert_eq "ENOENT EINVAL EBADF EBADF ok " "$got" "the routes outside a fence"
+	got=$("$ESC" sys mount clone3 tiocsti setns personality_no_aslr io_uring_setup io_uring_enter \
+		2>&1 | awk '{ print $2 }' | tr '\n' ' ')
+	assert_eq "ENOENT EINVAL EBADF EBADF ok EFAULT EBADF " "$got" "the routes outside a fence"
 }
 
 for r in $ROUTES; do

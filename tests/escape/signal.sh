@@ -93,6 +93,37 @@ test_sigurg_from_outside_peer() {
 	victim_stop
 }
 
+# The BPF backends remember which fence set a file's owner (af_sigio):
+# when that map is full, F_SETOWN is refused, never left to the
+# sender's fence (an evicted entry was an escape). A fence with room for
+# 4 owners: the fifth and later F_SETOWN fail, and once the files are
+# closed (their entries go with them) there is room again.
+test_sigio_owner_map_full() {
+	setup
+	victim_stop
+	[ "$(esc_backend)" != landlock ] || skip "Landlock's signal scope judges at delivery: no owner map"
+	AF_SIGIO_ENTRIES=4 assert_exit 0 "$AF" run ${BACKEND:+--backend "$BACKEND"} --policy "$T/p.yaml" \
+		--workspace "$T/ws" --no-journal -- $PY -S -c '
+import fcntl, os
+def setown(n):
+    ok = refused = 0
+    fds = [os.pipe() for _ in range(n)]
+    for r, w in fds:
+        try:
+            fcntl.fcntl(r, fcntl.F_SETOWN, os.getpid()); ok += 1
+        except OSError as e:
+            refused += e.errno == 1
+    for r, w in fds:
+        os.close(r); os.close(w)
+    return ok, refused
+print("first", *setown(8))
+print("again", *setown(2))
+'
+	assert_contains "$OUT" "first 4 4" "F_SETOWN with room for 4 owners (ok, refused)"
+	assert_contains "$OUT" "again 2 0" "F_SETOWN once the files are closed"
+	assert_contains "$ERR" "denied F_SETOWN (no room to remember the owner's fence)" "the refusal's report"
+}
+
 # The controls: the same routes work inside the fence (the victim is
 # the fenced shell's own child).
 test_inside_allowed() {

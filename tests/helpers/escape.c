@@ -150,6 +150,19 @@ static long try_sys(const char *n)
 		return r(syscall(SYS_userfaultfd, 0xffff0000));
 	if (!strcmp(n, "open_by_handle_at"))
 		return r(syscall(SYS_open_by_handle_at, -1, NULL, 0));
+	if (!strcmp(n, "io_uring_setup"))	/* 0 entries: EINVAL */
+		return r(syscall(SYS_io_uring_setup, 0, NULL));
+	if (!strcmp(n, "io_uring_enter"))
+		return r(syscall(SYS_io_uring_enter, -1, 0, 0, 0, NULL, 0));
+	if (!strcmp(n, "io_uring_register"))
+		return r(syscall(SYS_io_uring_register, -1, 0, NULL, 0));
+	if (!strcmp(n, "socket_packet"))	/* a family the fence refuses */
+		return r(socket(17, SOCK_RAW, 0));
+	if (!strcmp(n, "socketpair_vsock")) {
+		int sv[2];
+
+		return r(socketpair(40, SOCK_STREAM, 0, sv));
+	}
 	if (!strcmp(n, "settimeofday")) {
 		struct timeval tv = { .tv_usec = 2000000 };	/* EINVAL */
 

@@ -12,6 +12,9 @@
 
 #include "caps.h"
 #include "sysfilter.h"
+#include "../../bpf/fence.h"
+#include <linux/capability.h>
+#include <sys/syscall.h>
 
 static void test_cap_names(void **state)
 {
@@ -77,16 +80,62 @@ static void test_seccomp_build(void **state)
 	assert_int_equal(strlen(a.sha256), 64);
 	entries = 0;
 	af_seccomp_describe(count, NULL);
-	assert_int_equal(entries, a.rules);
+	/* Without the Landlock backend's family rules (socket, socketpair). */
+	assert_int_equal(entries, a.rules + 2);
 	af_seccomp_free(&a);
 	af_seccomp_free(&b);
 	assert_null(a.insns);
+}
+
+/* The Landlock backend's filter also refuses socket families; which
+ * ones depends on spec.network.families. */
+static void test_seccomp_families(void **state)
+{
+	struct af_seccomp plain, fam, pkt;
+	struct af_seccomp_opts o = { .families_filter = true };
+	char why[256];
+
+	(void)state;
+	assert_int_equal(af_seccomp_build(&plain, why, sizeof(why)), 0);
+	assert_int_equal(af_seccomp_build_opts(&fam, &o, why, sizeof(why)), 0);
+	o.families = 1ULL << 17;	/* packet */
+	assert_int_equal(af_seccomp_build_opts(&pkt, &o, why, sizeof(why)), 0);
+	entries = 0;
+	af_seccomp_describe(count, NULL);
+	assert_int_equal(entries, fam.rules);
+	assert_true(fam.len > plain.len && fam.len <= 4096);
+	assert_string_not_equal(fam.sha256, plain.sha256);
+	assert_string_not_equal(fam.sha256, pkt.sha256);
+	af_seccomp_free(&plain);
+	af_seccomp_free(&fam);
+	af_seccomp_free(&pkt);
+}
+
+/* The classes the refusal programs read (bpf/effects.bpf.c). */
+static void test_sysclass(void **state)
+{
+	uint8_t c[AF_SYSCLASS_MAX];
+
+	(void)state;
+	af_sysclass_fill(c, sizeof(c));
+	assert_int_equal(c[SYS_init_module], AF_SC_SECCOMP);
+	assert_int_equal(c[SYS_io_uring_setup], AF_SC_SECCOMP);
+	assert_int_equal(c[SYS_open_by_handle_at], AF_SC_SECCOMP);
+	assert_int_equal(c[SYS_chroot], AF_SC_CAP);
+	assert_int_equal(c[SYS_socket], AF_SC_SECCOMP);
+	assert_int_equal(c[SYS_clone3], 0);	/* ENOSYS: glibc falls back, no refusal */
+	assert_int_equal(c[SYS_read], 0);
+	assert_int_equal(c[SYS_openat], 0);
+	assert_int_equal(af_syscall_cap(SYS_chroot), CAP_SYS_CHROOT);
+	assert_int_equal(af_syscall_cap(SYS_read), -1);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_cap_names),
+		cmocka_unit_test(test_seccomp_families),
+		cmocka_unit_test(test_sysclass),
 		cmocka_unit_test(test_caps_format),
 		cmocka_unit_test(test_seccomp_build),
 	};

@@ -259,13 +259,21 @@ test_workspace_copy_up() {
 	denied "denied write $TOP/README.md" "echo x >>$TOP/README.md"
 }
 
+# io_uring is refused by the box's seccomp filter (userspace/sysfilter.c:
+# its requests run past the tracepoints the journal is made from): the
+# ring cannot even be set up, inside the workspace or out, and the
+# refusal is journaled. Outside a fence the same helper opens the file
+# (the control: the helper works).
 test_io_uring() {
 	setup
 	[ -x "$HELPERS/uring_open" ] || fail "missing helper $HELPERS/uring_open"
-	assert_exit 0 fence -- "$HELPERS/uring_open" "$T/out/f"
-	assert_contains "$OUT" "uring openat: -1" "io_uring openat for write outside (EPERM)"
-	assert_exit 0 fence -- "$HELPERS/uring_open" "$T/ws/f"
-	assert_contains "$OUT" "uring openat: fd" "io_uring openat for write inside"
+	assert_exit 3 fence -- "$HELPERS/uring_open" "$T/out/f"
+	assert_contains "$OUT" "uring setup: Operation not permitted" "io_uring outside the workspace"
+	assert_contains "$ERR" "denied io_uring_setup(0x4, " "the refusal's report"
+	assert_exit 3 fence -- "$HELPERS/uring_open" "$T/ws/f"
+	assert_contains "$OUT" "uring setup: Operation not permitted" "io_uring inside the workspace"
+	assert_exit 0 "$HELPERS/uring_open" "$T/ws/f"
+	assert_contains "$OUT" "uring openat: fd" "io_uring outside a fence"
 }
 
 test_bpf_syscall_denied() {
