@@ -15,6 +15,9 @@ HELPERS=$AF_BUILD/tests/helpers
 # built-in policy makes /tmp writable, and run refuses a journal the
 # fenced command could write.
 export XDG_STATE_HOME=${AF_TEST_STATE:-/var/tmp/agentfence-tests}
+# Under sudo, run fences its command as the invoking user (SUDO_UID):
+# the tests choose their users themselves (--user, tests/host/agents.sh).
+unset SUDO_UID SUDO_GID SUDO_USER SUDO_COMMAND
 AF_SKIP=77
 
 fail() {
