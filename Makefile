@@ -171,6 +171,7 @@ fuzz: $(OUTPUT)/fuzz/fuzz_policy $(OUTPUT)/fuzz/fuzz_dns
 bench: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)bench/run
+	$(Q)bench/node --markdown bench/NODE.md
 
 clean:
 	$(Q)rm -rf $(OUTPUT)/agentfence $(OUTPUT)/userspace $(OUTPUT)/bpf $(OUTPUT)/tests \

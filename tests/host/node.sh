@@ -329,6 +329,24 @@ test_detach_leaves_the_cgroup() {
 	true
 }
 
+test_refence_after_half_removal_starts_clean() {
+	make_cgroup
+	ports
+	serve "$P1"
+	serve "$P2"
+	policy a.yaml "$P1"
+	policy b.yaml "$P2"
+	create a.yaml
+	local rc
+	# A removal that died after the pins went: a's entries stay in the node.
+	rm -r /sys/fs/bpf/agentfence/"$ID" /run/agentfence/fences/"$ID"
+	create b.yaml
+	rc=0; in_cgroup $PY -c "$CONNECT" "$P2" || rc=$?
+	assert_eq 0 "$rc" "the new policy's port"
+	rc=0; in_cgroup $PY -c "$CONNECT" "$P1" || rc=$?
+	assert_eq 1 "$rc" "the old policy's port, left in the node by the first fence"
+}
+
 test_list_has_metadata() {
 	make_cgroup
 	ports
