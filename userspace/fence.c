@@ -153,8 +153,9 @@ static const char *const effect_syscalls[] = {
  * reader of fences mistakes a node for a fence (bpffs refuses names with
  * a dot, so a hidden name is not to be had). */
 
-#define RING_BYTES	(128 * 1024)	/* a fence's ring buffer, unless AF_RINGBUF_BYTES: 128 KiB keeps
-					 * a fence within 256 KiB of BPF memory (bench/node) */
+#define RING_BYTES	(256 * 1024)	/* a fence's ring buffer, unless AF_RINGBUF_BYTES: what
+					 * one run had before the node; 128 KiB lost events of a
+					 * 300-unlink burst on a loaded host (journal.sh) */
 #define META_ROOT	"/run/agentfence/fences"
 
 struct af_node {
