@@ -182,6 +182,7 @@ fuzz: $(OUTPUT)/fuzz/fuzz_policy $(OUTPUT)/fuzz/fuzz_dns $(OUTPUT)/fuzz/fuzz_con
 bench: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)bench/run
+	$(Q)bench/node --markdown bench/NODE.md
 
 PREFIX ?= /usr/local
 install: $(OUTPUT)/agentfence $(OUTPUT)/agentfence.1

@@ -162,8 +162,9 @@ static const char *const effect_syscalls[] = {
  * reader of fences mistakes a node for a fence (bpffs refuses names with
  * a dot, so a hidden name is not to be had). */
 
-#define RING_BYTES	(128 * 1024)	/* a fence's ring buffer, unless AF_RINGBUF_BYTES: 128 KiB keeps
-					 * a fence within 256 KiB of BPF memory (bench/node) */
+#define RING_BYTES	(256 * 1024)	/* a fence's ring buffer, unless AF_RINGBUF_BYTES: what
+					 * one run had before the node; 128 KiB lost events of a
+					 * 300-unlink burst on a loaded host (journal.sh) */
 #define META_ROOT	"/run/agentfence/fences"
 
 struct af_node {
@@ -775,6 +776,8 @@ static struct af_node *node_get_locked(enum af_backend b, int *errp, char *why, 
 		*errp = -ENOMEM;
 		return NULL;
 	}
+	for (size_t i = 0; i < ARRAY_SIZE(progs); i++)
+		nd->prog_fd[i] = -1;
 	nd->backend = b;
 	nd->ncpus = libbpf_num_possible_cpus();
 	node_name(b, nd->name, sizeof(nd->name));
@@ -965,13 +968,11 @@ static void wait_programs(struct af_fence *f)
  * background, what is left once the fence is gone for everyone (its ring
  * buffer's slot, whose removal waits for an RCU grace period, and its
  * entries) goes in a child process, and the caller goes on at once. */
+static void remove_state(struct af_node *nd, uint64_t id, bool background);
+
 static void remove_fence_bg(struct af_node *nd, uint64_t id, bool background)
 {
 	char dir[PATH_MAX];
-	uint64_t cg, next, v;
-	uint64_t *del = NULL;
-	size_t ndel = 0, cap = 0, i;
-	int member;
 
 	snprintf(dir, sizeof(dir), AF_PIN_ROOT "/%llu", (unsigned long long)id);
 	rm_tree(dir, 0);
@@ -979,6 +980,18 @@ static void remove_fence_bg(struct af_node *nd, uint64_t id, bool background)
 	rm_tree(dir, 0);
 	if (!nd)
 		return;
+	remove_state(nd, id, background);
+}
+
+/* A fence's state in the node's maps: membership, config, then (in a
+ * child with background) its ring buffer's slot, counters, entries. */
+static void remove_state(struct af_node *nd, uint64_t id, bool background)
+{
+	uint64_t cg, next, v;
+	uint64_t *del = NULL;
+	size_t ndel = 0, cap = 0, i;
+	int member;
+
 	member = NODE_FD(nd, af_member);
 	for (int r = bpf_map_get_next_key(member, NULL, &next); !r;
 	     cg = next, r = bpf_map_get_next_key(member, &cg, &next)) {
@@ -1005,16 +1018,23 @@ static void remove_fence_bg(struct af_node *nd, uint64_t id, bool background)
 		if (pid > 0)
 			return;
 		if (pid == 0) {
+			int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+
 			/* Out of the caller's process group: a terminal's ^C
-			 * or the caller's exit does not stop the cleanup. */
+			 * or the caller's exit does not stop the cleanup; and
+			 * off its output, which a reader waits to see close. */
 			setsid();
+			for (int fd = 0; fd < 3 && null >= 0; fd++)
+				dup2(null, fd);
 		}
 		background = pid == 0;
 	}
 	bpf_map_delete_elem(NODE_FD(nd, af_rings), &id);	/* and waits for the programs */
 	bpf_map_delete_elem(NODE_FD(nd, af_fcounts), &id);
-	bpf_map_delete_elem(NODE_FD(nd, af_fstate), &id);
 	delete_entries(nd, id, AF_KEY_ID_MASK);
+	/* Last: while it is there, a fence of this id may have left state
+	 * (af_fence_open looks). */
+	bpf_map_delete_elem(NODE_FD(nd, af_fstate), &id);
 	if (background)
 		_exit(0);
 }
@@ -1022,6 +1042,11 @@ static void remove_fence_bg(struct af_node *nd, uint64_t id, bool background)
 static void remove_fence(struct af_node *nd, uint64_t id)
 {
 	remove_fence_bg(nd, id, false);
+}
+
+static void remove_fence_state(struct af_node *nd, uint64_t id)
+{
+	remove_state(nd, id, false);
 }
 
 /* ---- per-fence metadata: /run/agentfence/fences/<id>/ ---- */
@@ -1101,6 +1126,23 @@ static void meta_read(uint64_t id, struct af_fence_info *fi)
 		else if (!strcmp(line, "supervisor") && !af_parse_ulong(eq, INT_MAX, &v))
 			fi->supervisor = (pid_t)v;
 	}
+}
+
+int af_fence_set_supervisor(uint64_t id, pid_t pid)
+{
+	struct af_fence_info fi = { .backend = AF_BACKEND_NONE };
+	struct af_fence_meta m;
+
+	meta_read(id, &fi);
+	m = (struct af_fence_meta){
+		.policy_name = fi.policy_name,
+		.policy_sha256 = fi.policy_sha256,
+		.journal = fi.journal[0] ? fi.journal : NULL,
+		.cgroup = fi.cgroup,
+		.backend = fi.backend,
+		.supervisor = pid,
+	};
+	return af_fence_set_meta(id, &m);
 }
 
 int af_fence_policy_bytes(uint64_t id, char **buf, size_t *len)
@@ -1191,7 +1233,7 @@ static int percpu_zero(int map_fd, uint64_t id, size_t vsize, int ncpus)
 
 	if (!zero)
 		return -ENOMEM;
-	err = bpf_map_update_elem(map_fd, &id, zero, BPF_NOEXIST);
+	err = bpf_map_update_elem(map_fd, &id, zero, BPF_ANY);
 	free(zero);
 	return err;
 }
@@ -1263,7 +1305,7 @@ int af_fence_open(const struct af_fence_opts *opts, struct af_fence **out, char 
 		snprintf(why, n, "cgroup id %llu does not fit a fence key", (unsigned long long)f->id);
 		goto fail_free;
 	}
-	if (!bpf_map_lookup_elem(NODE_FD(f->node, af_member), &f->id, &other)) {
+	if (!bpf_map_lookup_elem(NODE_FD(f->node, af_member), &f->id, &other) && other != f->id) {
 		err = -EEXIST;
 		snprintf(why, n, "cgroup %llu is inside fence %llu already (nested fences on one node "
 			 "are not supported yet)", (unsigned long long)f->id, (unsigned long long)other);
@@ -1285,6 +1327,17 @@ int af_fence_open(const struct af_fence_opts *opts, struct af_fence **out, char 
 	}
 	close(lock);
 	lock = -1;
+	/* We own the id now (its pin directory is ours). State of an
+	 * earlier fence of the same cgroup whose removal did not finish
+	 * (a crash, or a cleanup child still at work) goes first: entries
+	 * left under the key would widen this fence's policy. */
+	if (!bpf_map_lookup_elem(NODE_FD(f->node, af_fstate), &f->id, &(struct af_fstate){}) ||
+	    !bpf_map_lookup_elem(NODE_FD(f->node, af_fences), &f->id, &cfg) ||
+	    !bpf_map_lookup_elem(NODE_FD(f->node, af_member), &f->id, &other)) {
+		af_debug("fence %llu: removing what an earlier fence of this cgroup left",
+			 (unsigned long long)f->id);
+		remove_fence_state(f->node, f->id);
+	}
 	f->ring_fd = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "af_ring", 0, 0, rb, NULL);
 	snprintf(node_link, sizeof(node_link), "%s/ring", f->pin_dir);
 	if (f->ring_fd < 0 || bpf_obj_pin(f->ring_fd, node_link)) {
@@ -1298,7 +1351,7 @@ int af_fence_open(const struct af_fence_opts *opts, struct af_fence **out, char 
 		err = bpf_map_update_elem(NODE_FD(f->node, af_fstate), &f->id,
 					  &(struct af_fstate){}, BPF_ANY);
 	if (!err)
-		err = bpf_map_update_elem(NODE_FD(f->node, af_rings), &f->id, &f->ring_fd, BPF_NOEXIST);
+		err = bpf_map_update_elem(NODE_FD(f->node, af_rings), &f->id, &f->ring_fd, BPF_ANY);
 	if (err) {
 		snprintf(why, n, "add the fence to the node's maps: %s%s", strerror(-err),
 			 err == -E2BIG ? " (the node holds " "its maximum of fences)" : "");

@@ -69,7 +69,8 @@ int af_fence_open(const struct af_fence_opts *opts, struct af_fence **out,
  * the kernel dropped since the last reader last read AF_CNT_RB_DROP
  * (af_fence_counter), i.e. lost while nobody read: journal it as the
  * gap. -ESRCH: no such fence; -ESTALE: it runs on another build's node.
- * The new reader must then read AF_CNT_RB_DROP itself to acknowledge. */
+ * The new reader must then read AF_CNT_RB_DROP itself to acknowledge,
+ * and name itself the supervisor (af_fence_set_supervisor). */
 int af_fence_adopt(uint64_t id, af_event_fn on_event, void *ctx, struct af_fence **out,
 		   uint64_t *lost, char *why, size_t why_size);
 
@@ -151,6 +152,10 @@ struct af_fence_meta {
 
 /* Replace the metadata of fence id (a value with a newline is left out). */
 int af_fence_set_meta(uint64_t id, const struct af_fence_meta *m);
+
+/* Change only who supervises fence id (an adopter names itself: a fence
+ * whose supervisor runs is never collected by af_fence_gc). */
+int af_fence_set_supervisor(uint64_t id, pid_t pid);
 
 /* The stored policy document of fence id (malloc'd, NUL-terminated);
  * -ENOENT when none was stored. */

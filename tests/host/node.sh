@@ -112,16 +112,19 @@ test_two_fences_share_one_node() {
 	create p.yaml
 	local b=$ID
 	"$CTL" nodes >nodes2 || fail "nodes"
-	# One node of this build, the same programs and global links with
-	# one fence and with two.
-	# (A guest that ran both BPF backends has a node for each.)
-	local node prog la lb
-	node=$(grep 'this_build=1.*fences=2 ' nodes2 | cut -d' ' -f1)
-	[ -n "$node" ] && [ "$(grep -c 'fences=[1-9]' nodes2)" = 1 ] ||
-		fail "one node with both fences: $(cat nodes2)"
-	grep -q "^$node .*fences=1 " nodes1 || fail "the first fence on $node: $(cat nodes1)"
+	# The same programs and global links with one fence and with two.
+	# The node fence A uses (a guest that ran both BPF backends has a
+	# node for each; other fences of this build may be on it too).
+	local node prog la lb f1 f2
+	node=$(readlink /sys/fs/bpf/agentfence/"$a"/node)
+	[ -n "$node" ] || fail "fence A names no node"
+	assert_eq "$node" "$(readlink /sys/fs/bpf/agentfence/"$b"/node)" "the node of fence B"
+	f1=$(sed -n "s/^$node .* fences=\([0-9]*\) .*/\1/p" nodes1)
+	f2=$(sed -n "s/^$node .* fences=\([0-9]*\) .*/\1/p" nodes2)
+	assert_eq "$((f1 + 1))" "$f2" "fences on $node after B ($(cat nodes1) / $(cat nodes2))"
 	links1=$(sed -n "s/^$node .* progs=\([0-9]*\) links=\([0-9]*\)/\1 \2/p" nodes1)
 	progs1=$(sed -n "s/^$node .* progs=\([0-9]*\) links=\([0-9]*\)/\1 \2/p" nodes2)
+	[ -n "$links1" ] || fail "node $node not listed: $(cat nodes1)"
 	assert_eq "$links1" "$progs1" "programs and links of the node, one fence vs two"
 	# Both fences' links run the node's one program.
 	prog=$(ls /sys/fs/bpf/agentfence-nodes/"$node"/progs/af_connect4@*)
@@ -327,6 +330,24 @@ test_detach_leaves_the_cgroup() {
 	assert_eq 0 "$rc" "connect after detach"
 	"$CTL" list | grep -q "^$ID " && fail "still listed: $("$CTL" list)"
 	true
+}
+
+test_refence_after_half_removal_starts_clean() {
+	make_cgroup
+	ports
+	serve "$P1"
+	serve "$P2"
+	policy a.yaml "$P1"
+	policy b.yaml "$P2"
+	create a.yaml
+	local rc
+	# A removal that died after the pins went: a's entries stay in the node.
+	rm -r /sys/fs/bpf/agentfence/"$ID" /run/agentfence/fences/"$ID"
+	create b.yaml
+	rc=0; in_cgroup $PY -c "$CONNECT" "$P2" || rc=$?
+	assert_eq 0 "$rc" "the new policy's port"
+	rc=0; in_cgroup $PY -c "$CONNECT" "$P1" || rc=$?
+	assert_eq 1 "$rc" "the old policy's port, left in the node by the first fence"
 }
 
 test_list_has_metadata() {

@@ -61,7 +61,11 @@ static void test_roots_and_cfg(void **state)
 	assert_false(e->cfg.flags & AF_FENCE_EV_FORK);
 	assert_int_equal(e->cfg.n_rdevs, 1);
 	assert_int_equal(e->cfg.rdevs[0], 7);
-	/* No network section: no allowlist entries at all. */
+	/* No network section: no allowlist entries at all, and the node's
+	 * socket LSM programs leave the fence alone. */
+	assert_false(e->cfg.flags & AF_FENCE_NET);
+	assert_int_equal(e->cfg.net_families, 0);
+	assert_int_equal(e->cfg.key, 0);
 	assert_int_equal(e->n_net, 0);
 	assert_int_equal(e->n_unix, 0);
 	af_entries_free(e);
@@ -158,6 +162,26 @@ static void test_net_entries_merge(void **state)
 	assert_non_null(n);
 	assert_int_equal(n->val.any_port, AF_NET_TCP | AF_NET_UDP);
 	assert_int_equal(n->val.nports, 0);
+	af_entries_free(e);
+	af_policy_free(p);
+}
+
+/* The policy's network knobs live in the fence's config, not in the
+ * node's rodata (one object serves fences with and without them). */
+static void test_net_cfg(void **state)
+{
+	struct af_policy *p = load(HEAD "  filesystem:\n    writable: [/tmp]\n  network:\n"
+				   "    families: [packet]\n");
+	struct af_ident w[1] = { ident(1, 1, true) };
+	struct af_idents ids = { .writable = w };
+	struct af_entries *e;
+	char err[AF_ERR_MAX];
+
+	(void)state;
+	assert_int_equal(af_compile(p, &ids, AF_BACKEND_LSM_CGROUP, &e, err), 0);
+	assert_true(e->cfg.flags & AF_FENCE_NET);
+	assert_int_equal(e->cfg.net_families, p->families);
+	assert_true(e->cfg.net_families & (1ULL << 17));	/* AF_PACKET */
 	af_entries_free(e);
 	af_policy_free(p);
 }
@@ -290,6 +314,7 @@ int main(void)
 		cmocka_unit_test(test_unresolved_writable),
 		cmocka_unit_test(test_rdevs_overflow),
 		cmocka_unit_test(test_net_entries_merge),
+		cmocka_unit_test(test_net_cfg),
 		cmocka_unit_test(test_ports_per_prefix_limit),
 		cmocka_unit_test(test_unix_entries_and_limit),
 		cmocka_unit_test(test_learned),
