@@ -141,20 +141,25 @@ af_run_test() {	# file name
 	t0=$(af_now)
 	# Job control gives the test its own process group, so that a
 	# stopped test takes everything it started with it.
+	# Neither the test nor its watchdog holds the host-test lock (fd 9,
+	# af_main's): whatever outlives them (a daemon a test started, a
+	# sleep) must not keep the other checkouts' tests waiting.
 	set -m
 	(
 		cd "$T" || exit 1
 		"$name"
-	) >"$T/.log" 2>&1 </dev/null &
+	) >"$T/.log" 2>&1 </dev/null 9>&- &
 	pid=$!
 	(
-		trap 'exit 0' TERM
+		# The TERM may come between the fork of a sleep and the wait
+		# (the trap runs then): the sleep goes with the watchdog.
+		trap 'kill $! 2>/dev/null; exit 0' TERM
 		sleep "$limit" & wait $!
 		touch "$T/.timeout"
 		kill -TERM -- "-$pid" 2>/dev/null
 		sleep 5 & wait $!
 		kill -KILL -- "-$pid" 2>/dev/null
-	) >/dev/null 2>&1 &
+	) >/dev/null 2>&1 9>&- &
 	wd=$!
 	set +m
 	wait "$pid" || rc=$?

@@ -23,6 +23,11 @@ cmd = a.cmd[1:] if a.cmd and a.cmd[0] == "--" else a.cmd
 
 pid, fd = pty.fork()
 if pid == 0:
+    # A terminal's ^C and ^\ as a terminal's user has them, however the
+    # suite was started (a background job ignores SIGINT and SIGQUIT,
+    # and the ignoring would pass to CMD through every exec).
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGQUIT, signal.SIG_DFL)
     if a.size:
         fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", a.size[0], a.size[1], 0, 0))
     os.execvp(cmd[0], cmd)
