@@ -9,8 +9,13 @@ source "$TOP/tests/helpers/runtimes.bash"
 
 FIND=$HELPERS/container-find
 
-# A container of the test's own; removed by the test's cleanup.
+# Containers of the test's own, removed when the test (its subshell)
+# exits, however it ends.
 NAMES=()
+own() {	# runtime:name
+	NAMES+=("$1")
+	trap cleanup EXIT
+}
 cleanup() {
 	local n
 	for n in "${NAMES[@]}"; do
@@ -18,20 +23,17 @@ cleanup() {
 		docker:*) docker rm -f "${n#docker:}" ;;
 		podman:*) podman rm -f "${n#podman:}" ;;
 		ctr:*)
-			ctr -n "$AF_RT_CTR_NS" task kill -s KILL "${n#ctr:}"
-			sleep 0.5
+			# rm -f kills the task first (SIGKILL) and waits for it.
 			ctr -n "$AF_RT_CTR_NS" task rm -f "${n#ctr:}"
 			ctr -n "$AF_RT_CTR_NS" containers rm "${n#ctr:}"
 			;;
 		esac
 	done >/dev/null 2>&1
 }
-trap cleanup EXIT
-
 docker_run() {	# name cmd...
 	local n=$1
 	shift
-	NAMES+=("docker:$n")
+	own "docker:$n"
 	docker run -d --name "$n" "$AF_RT_IMAGE" "$@" >/dev/null || fail "docker run $n failed"
 }
 
@@ -88,7 +90,7 @@ test_unknown_container_lists_what_there_is() {
 
 test_stopped_container_refused() {
 	af_rt_docker
-	NAMES+=("docker:af-s-$$")
+	own "docker:af-s-$$"
 	docker create --name "af-s-$$" "$AF_RT_IMAGE" /bin/true >/dev/null || fail "docker create"
 	OUT=$("$FIND" "af-s-$$")
 	assert_eq 5 $? "exit (ESRCH)"
@@ -122,7 +124,7 @@ test_ambiguous_prefix_lists_candidates() {
 
 test_containerd_task() {
 	af_rt_containerd
-	NAMES+=("ctr:af-j-$$")
+	own "ctr:af-j-$$"
 	timeout 60 ctr -n "$AF_RT_CTR_NS" run -d "docker.io/library/$AF_RT_IMAGE" "af-j-$$" /bin/sleep 60 \
 		>/dev/null || fail "ctr run failed"
 	found --runtime containerd --namespace "$AF_RT_CTR_NS" "af-j-$$"
@@ -144,7 +146,7 @@ test_runtime_not_running_said() {
 
 test_podman_by_name() {
 	af_rt_podman
-	NAMES+=("podman:af-p-$$")
+	own "podman:af-p-$$"
 	podman run -d --name "af-p-$$" "$AF_RT_IMAGE" /bin/sleep 60 >/dev/null || fail "podman run"
 	found --runtime podman "af-p-$$"
 	assert_eq podman "$RT" "runtime"
