@@ -20,6 +20,7 @@ int cmd_status(int argc, char **argv);
 int cmd_stop(int argc, char **argv);
 int cmd_update(int argc, char **argv);
 int cmd_detach(int argc, char **argv);
+int cmd_gc(int argc, char **argv);
 
 extern const char af_usage_run[];
 extern const char af_usage_policy[];
@@ -33,6 +34,7 @@ extern const char af_usage_status[];
 extern const char af_usage_stop[];
 extern const char af_usage_update[];
 extern const char af_usage_detach[];
+extern const char af_usage_gc[];
 
 /* A fence id on the command line (said when it is not one). */
 #include <stdint.h>

@@ -172,12 +172,40 @@ open(sys.argv[1], "w").write(i["command"])' "$T/rewritten" || fail "hook output:
 test_man_page_documents_every_option() {
 	[ -f "$MAN" ] || fail "no man page at $MAN"
 	local cmd opt
-	for cmd in run policy doctor log tail exec hook daemon status stop update detach; do
+	for cmd in run policy doctor log tail exec hook daemon status stop update detach gc; do
 		assert_contains "$(cat "$MAN")" "*$cmd*" "man page section for $cmd"
 		for opt in $("$AF" $cmd --help | grep -o -- '--[a-z][a-z-]*' | sort -u); do
 			grep -q -- "$opt" "$MAN" || fail "man page does not document '$cmd $opt'"
 		done
 	done
+}
+
+# gc --node takes this build's idle node away (its global programs with
+# it: the syscall tracepoints every process pays for), never one a
+# fence uses.
+test_gc_node_removes_only_an_idle_node() {
+	local build
+	build=$("$AF" doctor --json 2>/dev/null | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["build"])')
+	[ -n "$build" ] || fail "doctor --json gave no build id"
+	mkdir -p "$T/ws"
+	"$AF" run -q -w "$T/ws" --no-journal -- sh -c "echo up >$T/up; exec sleep 30" 2>/dev/null &
+	local i pid=$!
+	for ((i = 0; i < 100; i++)); do
+		[ -s "$T/up" ] && break
+		sleep 0.1
+	done
+	[ -s "$T/up" ] || fail "the fence did not start"
+	OUT=$("$AF" gc --node 2>&1)
+	assert_contains "$OUT" "node $build-" "the used node is named"
+	assert_contains "$OUT" "stays: 1 fence uses it" "a used node stays"
+	ls -d /sys/fs/bpf/agentfence-nodes/"$build"-* >/dev/null 2>&1 || fail "gc removed a node in use"
+	kill "$pid"
+	wait "$pid"
+	assert_exit 0 "$AF" gc --node
+	assert_contains "$ERR" "removed 1 node" "the idle node goes"
+	ls -d /sys/fs/bpf/agentfence-nodes/"$build"-* 2>/dev/null && fail "this build's node is still pinned"
+	assert_exit 2 "$AF" gc extra
+	assert_contains "$ERR" "unexpected argument 'extra'" "usage"
 }
 
 af_main "$@"
