@@ -47,4 +47,7 @@ test_smoke_every_workload_has_numbers() {
 	assert_eq "" "$OUT" "workloads without a number"
 }
 
+# Every workload once, the memory, events, DNS, node and daemon sections: about a
+# minute and a half on the reference machine, two when it is loaded.
+af_limit test_smoke_every_workload_has_numbers 200
 af_main "$@"
