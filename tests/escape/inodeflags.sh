@@ -68,13 +68,18 @@ test_setflags_protected() {
 # exists, and a 32-bit ioctl kills its caller.
 test_compat_ioctl() {
 	policy
-	assert_exit 0 fence -- sh -c "ls /sys/fs/bpf/agentfence/*/ 2>/dev/null; $HELPERS/escape sys i386_getpid"
+	# The fence's pins and its node's programs and links (global lsm/
+	# programs are the node's: bpf/fence.h, README "The node").
+	assert_exit 0 fence -- sh -c "ls /sys/fs/bpf/agentfence/*/ 2>/dev/null
+		for n in /sys/fs/bpf/agentfence/*/node; do
+			ls /sys/fs/bpf/agentfence-nodes/\$(readlink \$n)/links /sys/fs/bpf/agentfence-nodes/\$(readlink \$n)/progs
+		done 2>/dev/null; $HELPERS/escape sys i386_getpid"
 	assert_contains "$OUT" "i386_getpid killed SYS" "a 32-bit system call in the fence"
 	[ "$ESC_BACKEND" != landlock ] || skip "no BPF LSM here: the seccomp filter alone holds the compat path"
 	if grep -qw bpf_lsm_file_ioctl_compat /proc/kallsyms; then
 		assert_contains "$OUT" "lsm_file_ioctl_compat" "the compat hook's program where the hook exists"
 	else
-		assert_contains "$OUT" "lsm_file_ioctl" "the fence's pins"
+		assert_contains "$OUT" "lsm_file_ioctl" "the node's programs"
 		assert_not_contains "$OUT" "lsm_file_ioctl_compat" "no compat program where there is no hook"
 	fi
 	assert_not_contains "$ERR" "compat" "run's note (nothing lost without the hook)"

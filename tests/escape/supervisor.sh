@@ -118,11 +118,13 @@ test_sigterm_is_a_normal_end() {
 test_watcher_gone_after_run() {
 	esc_policy
 	"$AF" run ${BACKEND:+--backend "$BACKEND"} --policy "$T/p.yaml" --workspace "$T/ws" --no-journal -q -- \
-		sh -c 'echo >started; sleep 1' &
+		sh -c 'echo >started; i=0; while [ ! -e go ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done' &
 	RUNNER=$!
 	wait_for "[ -e ws/started ]" || fail "the command did not start"
 	local w
-	w=$(ps -o pid= --ppid $RUNNER | tr -d ' ' | while read -r p; do [ "$(ps -o pgid= -p "$p" | tr -d ' ')" = "$p" ] && echo "$p"; done | head -1)
+	# The command waits until the watcher is found (ps is slow in a guest).
+	w=$(ps -o pid=,pgid= --ppid $RUNNER | awk '$1 == $2 { print $1; exit }')
+	touch ws/go
 	wait $RUNNER
 	[ -n "$w" ] || fail "no watcher seen"
 	sleep 0.3
