@@ -95,9 +95,16 @@ static bool show(const struct tail_opts *o, const char *line, size_t len)
 
 			if (pid)
 				snprintf(who, sizeof(who), "%llu", pid);
-			printf("%.12s  %7s %-15s %s%s%s%s%s%s\n", strlen(when) > 11 ? when + 11 : when,
-			       who, comm, col, effect, col[0] ? "\033[0m" : "", label[0] ? "  [" : "", label,
-			       label[0] ? "]" : "");
+			/* Every field but pid came from the fenced command. */
+			char e_when[sizeof(when) * 4], e_comm[sizeof(comm) * 4];
+			char e_effect[sizeof(effect) * 4], e_label[sizeof(label) * 4];
+
+			af_esc(e_when, sizeof(e_when), strlen(when) > 11 ? when + 11 : when);
+			af_esc(e_comm, sizeof(e_comm), comm);
+			af_esc(e_effect, sizeof(e_effect), effect);
+			af_esc(e_label, sizeof(e_label), label);
+			printf("%.12s  %7s %-15s %s%s%s%s%s%s\n", e_when, who, e_comm, col, e_effect,
+			       col[0] ? "\033[0m" : "", label[0] ? "  [" : "", e_label, label[0] ? "]" : "");
 		}
 		fflush(stdout);
 	}
@@ -284,7 +291,10 @@ static int list_fences(void)
 			if (!n++)
 				printf("%-12s %8s  %-16s %-40s %s\n", "FENCE", "PID", "POLICY", "JOURNAL",
 				       "COMMAND");
-			printf("%-12lu %8llu  %-16s %-40s %s\n", id, pid, pol, jr, cmd);
+			char e_pol[sizeof(pol) * 4], e_jr[sizeof(jr) * 4], e_cmd[sizeof(cmd) * 4];
+
+			printf("%-12lu %8llu  %-16s %-40s %s\n", id, pid, af_esc(e_pol, sizeof(e_pol), pol),
+			       af_esc(e_jr, sizeof(e_jr), jr), af_esc(e_cmd, sizeof(e_cmd), cmd));
 		}
 		close(r.fd);
 		free(r.buf);

@@ -281,10 +281,13 @@ static void on_event(void *ctx, const void *data, size_t size)
 		f->bad_events++;
 		return;
 	}
-	if (f->on_denial)
-		f->on_denial(f->denial_ctx, line);
-	else if (!f->quiet)
-		fprintf(stderr, "agentfence: %s\n", line);
+	if (f->on_denial) {
+		f->on_denial(f->denial_ctx, line);	/* JSON: the client escapes */
+	} else if (!f->quiet) {
+		char esc[sizeof(line)];
+
+		fprintf(stderr, "agentfence: %s\n", af_esc(esc, sizeof(esc), line));
+	}
 }
 
 static int on_events(void *ctx, int fd, uint32_t events)
