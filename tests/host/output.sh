@@ -71,4 +71,69 @@ recs = [json.loads(l) for l in sys.stdin]
 assert any(r.get("argv") == ["/bin/true", sys.argv[1]] for r in recs), recs' "$evil" || fail "--json: $OUT"
 }
 
+# Workspaces that make the fence guard nothing: refused, exit 2, before
+# anything is made. The command runs as root here (no sudo): its home is
+# root's, from the passwd entry, whatever HOME says.
+test_workspace_footguns_refused() {
+	setup
+	local home
+	home=$(getent passwd root | cut -d: -f6)
+	[ -d "$home" ] && [ "$home" != / ] || skip "root's home is '$home'"
+	assert_exit 2 "$AF" run --no-journal --workspace / -- true
+	assert_contains "$ERR" "agentfence run: workspace /: is /: " "workspace /"
+	assert_contains "$ERR" "(--workspace DIR" "hint"
+	assert_exit 2 env HOME=$T "$AF" run --no-journal --workspace "$home" -- true
+	assert_contains "$ERR" "agentfence run: workspace $home: is the home of root ($home)" "workspace \$HOME"
+	ln -s "$home" homelink
+	assert_exit 2 "$AF" run --no-journal --workspace homelink -- true
+	assert_contains "$ERR" "workspace homelink: is the home of root" "through a symlink"
+	# The default workspace, cwd, in the home: said as such.
+	(cd "$home" && exec "$AF" run --no-journal -- true) >run.out 2>run.err
+	assert_eq 2 "$?" "default workspace in \$HOME: exit"
+	assert_contains "$(cat run.err)" "workspace $home: the default workspace, the current directory, is the home of root" "default workspace"
+	# The journal inside a workspace the policy does not make writable.
+	cat >nows.yaml <<-YAML
+	apiVersion: agentfence/v1
+	kind: Policy
+	metadata: {name: nows}
+	spec:
+	  filesystem:
+	    writable: [/dev/null]
+	YAML
+	assert_exit 2 "$AF" run --policy nows.yaml --workspace ws --journal ws/sub/j.jsonl -- true
+	assert_contains "$ERR" "agentfence run: workspace ws: contains the journal $T/ws/sub/j.jsonl: " "journal inside"
+	assert_missing ws/sub "nothing made"
+	XDG_STATE_HOME=$T/ws/state assert_exit 2 "$AF" run --policy nows.yaml --workspace ws -- true
+	assert_contains "$ERR" "contains the journal $T/ws/state/agentfence/" "default journal inside"
+	assert_exit 0 "$AF" run --policy nows.yaml --workspace ws --journal "$T/state/ok.jsonl" -- true
+	assert_exit 0 "$AF" run --help
+	assert_contains "$OUT" "not /, the user's home" "--help documents it"
+}
+
+# What policy check warns about is said by run, with --quiet and
+# --no-journal too; missing deny_read paths only with -v.
+test_policy_warnings_not_hidden() {
+	setup
+	cat >cap.yaml <<-YAML
+	apiVersion: agentfence/v1
+	kind: Policy
+	metadata: {name: cap}
+	spec:
+	  filesystem:
+	    writable: ["\${WORKSPACE}", /dev/null]
+	    deny_read: [$T/no-such-secret]
+	  process:
+	    capabilities: [CAP_SYS_ADMIN]
+	YAML
+	local args
+	for args in "--no-journal" "--no-journal --quiet" "--journal $T/state/w.jsonl"; do
+		# shellcheck disable=SC2086
+		assert_exit 0 "$AF" run $args --policy cap.yaml --workspace ws -- true
+		assert_contains "$ERR" "cap.yaml:9:20: warning: spec.process.capabilities grants sys_admin" "warning with $args"
+		assert_not_contains "$ERR" "no-such-secret" "missing deny_read without -v ($args)"
+	done
+	assert_exit 0 "$AF" run -v --no-journal --policy cap.yaml --workspace ws -- true
+	assert_contains "$ERR" "deny_read path '$T/no-such-secret' does not exist" "missing deny_read with -v"
+}
+
 af_main "$@"
