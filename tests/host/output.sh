@@ -136,4 +136,82 @@ test_policy_warnings_not_hidden() {
 	assert_contains "$ERR" "deny_read path '$T/no-such-secret' does not exist" "missing deny_read with -v"
 }
 
+# tail: an unknown --type is an error that lists the known ones; FILE
+# alone is --journal FILE.
+test_tail_types_and_file_argument() {
+	setup
+	assert_exit 0 "${FENCE[@]}" -- /bin/echo tailme
+	assert_exit 2 "$AF" tail --journal "$J" --type exec,bogus
+	assert_contains "$ERR" "agentfence tail: --type bogus: unknown record type (fence_start, exec, fork" "unknown type"
+	assert_eq "" "$OUT" "nothing printed"
+	assert_exit 2 "$AF" tail "$J" --type 'x'$'\e''[2J'
+	no_forgery "$ERR" "--type's message"
+	assert_exit 0 "$AF" tail "$J" --type exec
+	assert_contains "$OUT" "exec /bin/echo tailme" "tail FILE"
+	assert_exit 2 "$AF" tail "$J" --journal "$J"
+	assert_exit 2 "$AF" tail "$J" "$J"
+	assert_exit 2 "$AF" tail --last "$J"
+	assert_contains "$ERR" "exclude each other" "--last and FILE"
+}
+
+# tail --last: the journal written last in run's default directory.
+test_tail_last() {
+	setup
+	mkdir -p xdg
+	XDG_STATE_HOME=$T/xdg assert_exit 1 "$AF" tail --last
+	assert_contains "$ERR" "--last: cannot read the journal directory $T/xdg/agentfence" "no directory"
+	XDG_STATE_HOME=$T/xdg assert_exit 0 "$AF" run -q --policy p.yaml --workspace ws -- /bin/echo first
+	XDG_STATE_HOME=$T/xdg assert_exit 0 "$AF" run -q --policy p.yaml --workspace ws -- /bin/echo second
+	XDG_STATE_HOME=$T/xdg assert_exit 0 "$AF" tail --last --type exec
+	assert_contains "$OUT" "exec /bin/echo second" "the newest"
+	assert_not_contains "$OUT" "first" "not the older"
+	# Rotated files and supervisor-exit records are not journals of their own.
+	touch "xdg/agentfence/zzz.jsonl.1.gz" "xdg/agentfence/zzz.jsonl.supervisor-exit"
+	XDG_STATE_HOME=$T/xdg assert_exit 0 "$AF" tail --last --type exec
+	assert_contains "$OUT" "exec /bin/echo second" "still the newest journal"
+}
+
+# Local time with its date, as TZ says; --utc.
+test_tail_local_time_and_utc() {
+	setup
+	assert_exit 0 "${FENCE[@]}" -- true
+	local utc local_ raw
+	raw=$($PY -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline())["time"])' "$J")
+	TZ=UTC0 assert_exit 0 "$AF" tail "$J" --type fence_start --utc
+	utc=$(printf '%s' "$OUT" | cut -d' ' -f1-2)
+	# A POSIX TZ needs no tzdata: 5:30 east of UTC.
+	TZ=XYZ-5:30 assert_exit 0 "$AF" tail "$J" --type fence_start
+	local_=$(printf '%s' "$OUT" | cut -d' ' -f1-2)
+	$PY - "$raw" "$utc" "$local_" <<-'PYEOF' || fail "times: raw $raw, --utc '$utc', TZ=XYZ-5:30 '$local_'"
+	import datetime, sys
+	raw, utc, loc = sys.argv[1:]
+	t = datetime.datetime.strptime(raw[:23], "%Y-%m-%dT%H:%M:%S.%f")
+	assert utc == t.strftime("%Y-%m-%d %H:%M:%S.%f")[:23] + "Z", (utc, t)
+	l = t + datetime.timedelta(hours=5, minutes=30)
+	assert loc == l.strftime("%Y-%m-%d %H:%M:%S.%f")[:23], (loc, l)
+	PYEOF
+}
+
+# A rotated journal reads as one: FILE.1.gz (the oldest) first, then
+# .2.gz, ..., then FILE; a rotated file named alone is read alone.
+test_tail_reads_rotated_files_in_order() {
+	setup
+	assert_exit 0 "${FENCE[@]}" --journal-max 4K -- sh -c 'for i in $(seq 1 40); do /bin/true $i; done'
+	[ -e "$J.2.gz" ] || fail "no rotation: $(ls state)"
+	assert_exit 0 "$AF" tail "$J" --type exec
+	assert_eq "$(seq 1 40 | tr '\n' ' ')" "$(printf '%s\n' "$OUT" | awk '$NF ~ /^[0-9]+$/ && /exec \/bin\/true/ { printf "%s ", $NF }')" "execs in order"
+	assert_exit 0 "$AF" tail "$J" --type fence_start,fence_end
+	assert_eq 2 "$(printf '%s\n' "$OUT" | wc -l)" "one start, one end"
+	assert_exit 0 "$AF" tail --json "$J"
+	printf '%s\n' "$OUT" | $PY -c '
+import json, sys
+seqs = [json.loads(l)["seq"] for l in sys.stdin]
+assert seqs == list(range(len(seqs))), seqs' || fail "seq not in order"
+	assert_exit 0 "$AF" tail "$J.2.gz" --json
+	printf '%s\n' "$OUT" | $PY -c '
+import json, sys
+recs = [json.loads(l) for l in sys.stdin]
+assert recs and all(r["type"] != "fence_start" for r in recs), recs' || fail "$J.2.gz alone"
+}
+
 af_main "$@"
