@@ -15,6 +15,7 @@
 
 #include "backend.h"
 #include "box.h"
+#include "denials.h"
 #include "cmds.h"
 #include "landlock.h"
 #include "mountns.h"
@@ -52,6 +53,11 @@ const char af_usage_run[] =
 	"                         printed)\n"
 	"  -q, --quiet            do not print denials nor the summary (policy warnings\n"
 	"                         are still printed)\n"
+	"      --denials MODE     how denials reach stderr: live (default: a line as each\n"
+	"                         happens; the same denial again within 3s is counted, its\n"
+	"                         count printed after), summary (one line per distinct\n"
+	"                         denial, with its count, when COMMAND ends: for full-screen\n"
+	"                         agents, whose terminal live lines would cut into), off\n"
 	"  -v, --verbose          debug output, libbpf's included\n";
 
 /* "4096", "512K", "64M", "1G". */
@@ -211,6 +217,7 @@ int cmd_run(int argc, char **argv)
 		{ "journal", required_argument, NULL, 'J' },
 		{ "journal-max", required_argument, NULL, 'M' },
 		{ "no-journal", no_argument, NULL, 'N' },
+		{ "denials", required_argument, NULL, 'D' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
@@ -219,6 +226,7 @@ int cmd_run(int argc, char **argv)
 	char journal[PATH_MAX], workspace[PATH_MAX], name[64];
 	uint64_t journal_max = 0;
 	bool no_journal = false, audit = false, strict = false, quiet = false, ws_default = false;
+	enum af_denials_mode denials = AF_DENIALS_LIVE;
 	enum af_backend backend = AF_BACKEND_NONE;
 	struct af_sup_fence *fence = NULL;
 	struct af_sup *sup = NULL;
@@ -269,6 +277,12 @@ int cmd_run(int argc, char **argv)
 			break;
 		case 'N':
 			no_journal = true;
+			break;
+		case 'D':
+			if (af_denials_parse(optarg, &denials)) {
+				af_err("--denials '%s': not a mode (live, summary, off)", optarg);
+				return AF_EXIT_USAGE;
+			}
 			break;
 		case 'v':
 			af_verbose++;
@@ -402,7 +416,7 @@ int cmd_run(int argc, char **argv)
 			.policy = p, .policy_file = policy_file, .workspace = workspace,
 			.journal = no_journal ? NULL : journal, .journal_max = journal_max,
 			.backend = backend, .strict = strict, .audit = audit, .quiet = quiet,
-			.argv = argv + optind, .box = &box, .child = exec_child, .child_ctx = &ch,
+			.denials = denials, .argv = argv + optind, .box = &box, .child = exec_child, .child_ctx = &ch,
 		};
 
 		if (af_run_remote(sup, &ro, &ret) != -ENOENT)
@@ -420,6 +434,7 @@ int cmd_run(int argc, char **argv)
 			.backend = backend,
 			.strict = strict,
 			.quiet = quiet,
+			.denials = denials,
 			.journal = no_journal ? NULL : journal,
 			.journal_max = journal_max,
 			.workspace = workspace,

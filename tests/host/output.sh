@@ -214,4 +214,42 @@ recs = [json.loads(l) for l in sys.stdin]
 assert recs and all(r["type"] != "fence_start" for r in recs), recs' || fail "$J.2.gz alone"
 }
 
+# The same denial 20 times in a burst: one line and its count (live),
+# one line with the total at the end (summary), none (off); the journal
+# has all 20 whichever.
+test_denials_deduplicated_and_modes() {
+	setup
+	local sock=$T/out/d.sock mode
+	$PY -S -c 'import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' "$sock"
+	local probe='import socket, sys
+for i in range(20):
+    try: socket.socket(socket.AF_UNIX).connect(sys.argv[1])
+    except OSError as e: assert e.errno == 1, e
+print("done")'
+	for mode in live summary off; do
+		rm -f "$J"
+		assert_exit 0 "${FENCE[@]}" --denials $mode -- $PY -S -c "$probe" "$sock"
+		assert_eq done "$OUT" "$mode: the probe ran"
+		assert_eq 20 "$(grep -c '"effect":"denied unix connect' "$J")" "$mode: every denial journaled"
+		local lines
+		lines=$(printf '%s\n' "$ERR" | grep -c "agentfence: denied unix connect $sock")
+		case $mode in
+		live)
+			assert_eq 2 "$lines" "live: the first and the count"
+			assert_contains "$ERR" "denied unix connect $sock (python3 pid " "live: first line"
+			assert_contains "$ERR" ") [19 more within 3s]" "live: the count"
+			;;
+		summary)
+			assert_eq 1 "$lines" "summary: one line"
+			assert_contains "$ERR" ") [20 times]"$'\n'"agentfence: journal $J" "summary: before the journal's"
+			;;
+		off)
+			assert_eq 0 "$lines" "off: none"
+			;;
+		esac
+	done
+	assert_exit 2 "${FENCE[@]}" --denials loud -- true
+	assert_contains "$ERR" "agentfence run: --denials 'loud': not a mode (live, summary, off)" "bad mode"
+}
+
 af_main "$@"
