@@ -15,6 +15,7 @@
 
 #include "backend.h"
 #include "box.h"
+#include "denials.h"
 #include "cmds.h"
 #include "landlock.h"
 #include "mountns.h"
@@ -32,7 +33,9 @@ const char af_usage_run[] =
 	"Exits with COMMAND's exit status (128+N when killed by signal N).\n"
 	"\n"
 	"  -p, --policy FILE      policy to enforce (default: the built-in coding-agent policy)\n"
-	"  -w, --workspace DIR    value of ${WORKSPACE} (default: the current directory)\n"
+	"  -w, --workspace DIR    value of ${WORKSPACE} (default: the current directory);\n"
+	"                         not /, the user's home or above it, nor a directory\n"
+	"                         holding the journal\n"
 	"  -u, --user NAME|UID    run COMMAND as this user, with its groups and HOME\n"
 	"                         (default: the user who ran sudo, from SUDO_UID; root only\n"
 	"                         with --user root, or when started as root without sudo)\n"
@@ -46,8 +49,15 @@ const char af_usage_run[] =
 	"                         /var/log/agentfence, other users' to ~/.local/state)\n"
 	"      --journal-max SIZE rotate the journal at SIZE bytes (suffix K, M or G;\n"
 	"                         default 64M); rotated files are gzip-compressed\n"
-	"      --no-journal       write no journal\n"
-	"  -q, --quiet            do not print denials nor the summary\n"
+	"      --no-journal       write no journal (denials and policy warnings are still\n"
+	"                         printed)\n"
+	"  -q, --quiet            do not print denials nor the summary (policy warnings\n"
+	"                         are still printed)\n"
+	"      --denials MODE     how denials reach stderr: live (default: a line as each\n"
+	"                         happens; the same denial again within 3s is counted, its\n"
+	"                         count printed after), summary (one line per distinct\n"
+	"                         denial, with its count, when COMMAND ends: for full-screen\n"
+	"                         agents, whose terminal live lines would cut into), off\n"
 	"  -v, --verbose          debug output, libbpf's included\n";
 
 /* "4096", "512K", "64M", "1G". */
@@ -126,6 +136,74 @@ static void __attribute__((noreturn)) exec_child(void *ctx, const sigset_t *oldm
 	_exit(err == ENOENT ? AF_EXIT_NOTFOUND : AF_EXIT_NOEXEC);
 }
 
+/* a beneath b, or b itself ("/" is above everything). */
+static bool beneath(const char *a, const char *b)
+{
+	size_t n = strlen(b);
+
+	if (!strcmp(b, "/"))
+		return true;
+	return !strncmp(a, b, n) && (a[n] == '/' || !a[n]);
+}
+
+/* Workspaces that make the fence a formality: everything the user owns
+ * writable ("/", $HOME or above it), or the journal inside what the
+ * command may reach. ws is the real path; how it was given, for the
+ * message. */
+static int check_workspace(const char *ws, const char *ws_arg, bool dflt, const char *home,
+			   const char *user)
+{
+	char real_home[PATH_MAX];
+
+	if (!strcmp(ws, "/")) {
+		af_err("workspace %s: is /: the fence would let the command write everywhere it "
+		       "can (--workspace DIR, a project directory)", ws_arg);
+		return -EPERM;
+	}
+	if (!home || !home[0] || !realpath(home, real_home))
+		return 0;
+	if (!strcmp(real_home, "/"))
+		return 0;	/* a home of "/" (daemon users): "/" is refused above */
+	if (dflt && !strcmp(ws, real_home)) {
+		af_err("workspace %s: the default workspace, the current directory, is the home "
+		       "of %s: the fence would let the command write all of it (cd to a project "
+		       "directory, or --workspace DIR)", ws, user);
+		return -EPERM;
+	}
+	if (beneath(real_home, ws)) {
+		af_err("workspace %s: %s the home of %s (%s): the fence would let the command "
+		       "write all of it, dotfiles and credentials included (--workspace DIR, a "
+		       "project directory)", ws_arg, strcmp(ws, real_home) ? "contains" : "is",
+		       user, real_home);
+		return -EPERM;
+	}
+	return 0;
+}
+
+/* The journal inside the workspace: the command could edit or delete
+ * it once the policy lets it write there (or a later one does). */
+static int check_journal_outside(const char *ws, const char *ws_arg, const char *journal)
+{
+	char dir[PATH_MAX], real[PATH_MAX], *slash;
+
+	if (af_strlcpy(dir, journal, sizeof(dir)))
+		return 0;
+	slash = strrchr(dir, '/');
+	if (slash == dir)
+		dir[1] = 0;
+	else if (slash)
+		*slash = 0;
+	if (!realpath(dir, real))
+		af_strlcpy(real, dir, sizeof(real));	/* not made yet: as given */
+	if (beneath(real, ws)) {
+		af_err("workspace %s: contains the journal %s: the command could edit or delete its "
+		       "own record (--journal FILE outside the workspace, or another workspace)",
+		       ws_arg, journal);
+		return -EPERM;
+	}
+	return 0;
+}
+
 int cmd_run(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -139,14 +217,16 @@ int cmd_run(int argc, char **argv)
 		{ "journal", required_argument, NULL, 'J' },
 		{ "journal-max", required_argument, NULL, 'M' },
 		{ "no-journal", no_argument, NULL, 'N' },
+		{ "denials", required_argument, NULL, 'D' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
-	const char *policy_file = NULL, *ws_arg = ".", *journal_arg = NULL, *user_arg = NULL;
+	const char *policy_file = NULL, *ws_arg = NULL, *journal_arg = NULL, *user_arg = NULL;
 	char journal[PATH_MAX], workspace[PATH_MAX], name[64];
 	uint64_t journal_max = 0;
-	bool no_journal = false, audit = false, strict = false, quiet = false;
+	bool no_journal = false, audit = false, strict = false, quiet = false, ws_default = false;
+	enum af_denials_mode denials = AF_DENIALS_LIVE;
 	enum af_backend backend = AF_BACKEND_NONE;
 	struct af_sup_fence *fence = NULL;
 	struct af_sup *sup = NULL;
@@ -198,6 +278,12 @@ int cmd_run(int argc, char **argv)
 		case 'N':
 			no_journal = true;
 			break;
+		case 'D':
+			if (af_denials_parse(optarg, &denials)) {
+				af_err("--denials '%s': not a mode (live, summary, off)", optarg);
+				return AF_EXIT_USAGE;
+			}
+			break;
 		case 'v':
 			af_verbose++;
 			break;
@@ -213,6 +299,8 @@ int cmd_run(int argc, char **argv)
 		af_err("no command to run (usage: agentfence run [OPTIONS] -- COMMAND [ARG...])");
 		return AF_EXIT_USAGE;
 	}
+	if (!ws_arg)
+		ws_default = true, ws_arg = ".";
 	if (!realpath(ws_arg, workspace) || stat(workspace, &st)) {
 		af_err("workspace %s: %s", ws_arg, strerror(errno));
 		return AF_EXIT_USAGE;
@@ -232,16 +320,27 @@ int cmd_run(int argc, char **argv)
 		af_err("%s", why);
 		return AF_EXIT_USAGE;
 	}
+	if (check_workspace(workspace, ws_default ? workspace : ws_arg, ws_default, user.home,
+			    user.name)) {
+		af_user_free(&user);
+		return AF_EXIT_USAGE;
+	}
 	/* Before the policy: its ${HOME} is the user's. */
 	if (af_user_environ(&user)) {
 		af_err("cannot set the command's environment: %s", strerror(errno));
 		goto out_user;
 	}
-	/* Missing deny_read paths have nothing to protect: say so with -v. */
 	if (af_load_policy(policy_file, workspace, af_verbose > 0, &p)) {
 		af_user_free(&user);
 		return AF_EXIT_FAIL;
 	}
+	/* What policy check warns about, always: a granted capability that
+	 * reaches outside, '/' writable. Not hidden by --quiet nor
+	 * --no-journal. Missing deny_read paths have nothing to protect:
+	 * those only with -v. */
+	for (i = 0; i < p->n_warnings && !af_verbose; i++)
+		if (!strstr(p->warnings[i], "; nothing to protect"))
+			af_note("%s", p->warnings[i]);
 	for (i = 0; i < p->n_env; i++) {
 		char *eq = strchr(p->env[i], '=');
 
@@ -259,6 +358,10 @@ int cmd_run(int argc, char **argv)
 		af_policy_free(p);
 		af_user_free(&user);
 		return AF_EXIT_USAGE;
+	}
+	if (!no_journal && check_journal_outside(workspace, ws_arg, journal)) {
+		ret = AF_EXIT_USAGE;
+		goto out;
 	}
 	if (user.cred.set) {
 		/* Root's journal directory is not the user's state. */
@@ -313,7 +416,7 @@ int cmd_run(int argc, char **argv)
 			.policy = p, .policy_file = policy_file, .workspace = workspace,
 			.journal = no_journal ? NULL : journal, .journal_max = journal_max,
 			.backend = backend, .strict = strict, .audit = audit, .quiet = quiet,
-			.argv = argv + optind, .box = &box, .child = exec_child, .child_ctx = &ch,
+			.denials = denials, .argv = argv + optind, .box = &box, .child = exec_child, .child_ctx = &ch,
 		};
 
 		if (af_run_remote(sup, &ro, &ret) != -ENOENT)
@@ -331,6 +434,7 @@ int cmd_run(int argc, char **argv)
 			.backend = backend,
 			.strict = strict,
 			.quiet = quiet,
+			.denials = denials,
 			.journal = no_journal ? NULL : journal,
 			.journal_max = journal_max,
 			.workspace = workspace,

@@ -15,33 +15,45 @@
 #include "cmds.h"
 #include "journal.h"
 #include "json_read.h"
+#include "recorder.h"
 #include "stream.h"
 #include "util.h"
 
 const char af_usage_tail[] =
-	"Usage: agentfence tail (--fence ID | --journal FILE) [--follow] [--json] [--type TYPE,...]\n"
-	"                       [--label L]\n"
+	"Usage: agentfence tail (--fence ID | --journal FILE | FILE | --last) [--follow] [--json]\n"
+	"                       [--type TYPE,...] [--label L] [--utc]\n"
 	"       agentfence tail --fence list\n"
 	"\n"
-	"Print the records of a fence journal, one line each: time, process, effect,\n"
-	"tool-call label. Types: fence_start, exec, fork, exit, file, deny, connect,\n"
-	"dns, lost, fence_end.\n"
+	"Print the records of a fence journal, one line each: date and local time (TZ),\n"
+	"process, effect, tool-call label. What came from the fenced command is printed\n"
+	"C-escaped (\\n, \\xNN). A journal's rotated files (FILE.1.gz, FILE.2.gz, ...)\n"
+	"are read first, oldest first; a rotated file named alone is read alone.\n"
+	"Types: fence_start, exec, fork, exit, file, deny, connect, dns, lost,\n"
+	"policy_update, gap, thaw, supervisor_exit, fence_end.\n"
 	"\n"
 	"  -F, --fence ID         a running fence (its id is its cgroup's; run -v prints it):\n"
 	"                         its records so far, then with --follow the live ones from\n"
 	"                         its supervisor; 'list' shows the running fences\n"
-	"  -j, --journal FILE     the journal to read (the live file)\n"
+	"  -j, --journal FILE     the journal to read (the live file); also as FILE alone\n"
+	"  -L, --last             the journal written last in the journal directory\n"
+	"                         (where run puts journals by default)\n"
 	"  -f, --follow           keep reading as records arrive, like tail -f; stop after\n"
 	"                         the fence_end record\n"
 	"      --json             print the records as they are (JSON Lines)\n"
 	"  -t, --type LIST        only records of these types (comma-separated)\n"
-	"  -l, --label TEXT       only records of tool calls whose label contains TEXT\n";
+	"  -l, --label TEXT       only records of tool calls whose label contains TEXT\n"
+	"  -u, --utc              times in UTC, not local time\n";
+
+static const char *const known_types[] = {
+	"fence_start", "exec", "fork", "exit", "file", "deny", "connect", "dns", "lost",
+	"policy_update", "gap", "thaw", "supervisor_exit", "fence_end",
+};
 
 struct tail_opts {
 	const char *journal;
 	const char *fence;	/* an id, or "list" */
 	const char *label;	/* only records whose label contains this */
-	bool follow, json, color;
+	bool follow, json, color, utc;
 	char types[256];	/* ",exec,deny," or "" for all */
 };
 
@@ -68,6 +80,35 @@ static const char *color_of(const char *type, const char *effect)
 	return "";
 }
 
+/* "2026-11-23T16:00:00.123456Z" as "2026-11-23 17:00:00.123" in local
+ * time (TZ), or "...16:00:00.123Z" with --utc; as it is when it does
+ * not parse. */
+static void format_time(const struct tail_opts *o, const char *when, char *out, size_t n)
+{
+	struct tm tm = {};
+	char frac[8] = "000", stamp[40];
+	const char *end;
+	time_t t;
+
+	end = strptime(when, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (!end || (t = timegm(&tm)) == (time_t)-1) {
+		af_esc(out, n, when);
+		return;
+	}
+	if (*end == '.') {
+		size_t i;
+
+		for (i = 0; i < 3 && end[1 + i] >= '0' && end[1 + i] <= '9'; i++)
+			frac[i] = end[1 + i];
+	}
+	if (o->utc)
+		gmtime_r(&t, &tm);
+	else
+		localtime_r(&t, &tm);
+	strftime(stamp, sizeof(stamp), "%Y-%m-%d %H:%M:%S", &tm);
+	snprintf(out, n, "%s.%s%s", stamp, frac, o->utc ? "Z" : "");
+}
+
 /* Print one record; returns true for the fence_end record. */
 static bool show(const struct tail_opts *o, const char *line, size_t len)
 {
@@ -90,14 +131,20 @@ static bool show(const struct tail_opts *o, const char *line, size_t len)
 			json_get_str(line, len, "label", label, sizeof(label));
 			json_get_u64(line, len, "pid", &pid);
 			col = o->color ? color_of(type, effect) : "";
-			/* 2026-11-23T16:00:00.123456Z: show the time of day to the ms. */
 			char who[24] = "";
 
 			if (pid)
 				snprintf(who, sizeof(who), "%llu", pid);
-			printf("%.12s  %7s %-15s %s%s%s%s%s%s\n", strlen(when) > 11 ? when + 11 : when,
-			       who, comm, col, effect, col[0] ? "\033[0m" : "", label[0] ? "  [" : "", label,
-			       label[0] ? "]" : "");
+			/* Every field but pid came from the fenced command. */
+			char e_when[sizeof(when) * 4], e_comm[sizeof(comm) * 4];
+			char e_effect[sizeof(effect) * 4], e_label[sizeof(label) * 4];
+
+			format_time(o, when, e_when, sizeof(e_when));
+			af_esc(e_comm, sizeof(e_comm), comm);
+			af_esc(e_effect, sizeof(e_effect), effect);
+			af_esc(e_label, sizeof(e_label), label);
+			printf("%-*s  %7s %-15s %s%s%s%s%s%s\n", o->utc ? 24 : 23, e_when, who, e_comm, col, e_effect,
+			       col[0] ? "\033[0m" : "", label[0] ? "  [" : "", e_label, label[0] ? "]" : "");
 		}
 		fflush(stdout);
 	}
@@ -118,16 +165,80 @@ static bool drain(const struct tail_opts *o, struct af_lines *l)
 	return false;
 }
 
+/* How many rotated files base has: base.1.gz (the oldest) to base.N.gz. */
+static unsigned int rotated_files(const char *base)
+{
+	char path[PATH_MAX + 16];
+	unsigned int n = 0;
+
+	for (;;) {
+		snprintf(path, sizeof(path), "%s.%u.gz", base, n + 1);
+		if (access(path, F_OK))
+			return n;
+		n++;
+	}
+}
+
+/* The records of base.from.gz to base.to.gz with seq < before, each
+ * file whole. True once fence_end was shown. */
+static bool show_rotated(const struct tail_opts *o, const char *base, unsigned int from,
+			 unsigned int to, unsigned long long before)
+{
+	char path[PATH_MAX + 16];
+	unsigned long long seq;
+	struct af_lines *l;
+	const char *line;
+	bool complete;
+	size_t len;
+
+	for (; from <= to; from++) {
+		snprintf(path, sizeof(path), "%s.%u.gz", base, from);
+		l = af_lines_open(path);
+		if (!l) {
+			af_warn("cannot read the rotated journal file %s: %s", path, strerror(errno));
+			continue;
+		}
+		while ((line = af_lines_next(l, &len, &complete))) {
+			if (!complete || (before != ~0ULL && (json_get_u64(line, len, "seq", &seq) ||
+							      seq >= before)))
+				continue;
+			if (show(o, line, len)) {
+				af_lines_close(l);
+				return true;
+			}
+		}
+		af_lines_close(l);
+	}
+	return false;
+}
+
 static int tail_journal(const struct tail_opts *o)
 {
-	struct af_lines *l = af_lines_open(o->journal);
+	char base[PATH_MAX];
+	unsigned int done = 0, n;
+	struct af_lines *l;
 	struct stat st0, st;
 	bool ended = false;
 
-	if (!l || stat(o->journal, &st0)) {
-		af_err("cannot read the journal %s: %s", o->journal, strerror(errno));
-		af_lines_close(l);
-		return AF_EXIT_FAIL;
+	/* A rotated file alone is what was asked for; the live file comes
+	 * after all of its rotated ones, which may grow while we read. */
+	af_journal_base(o->journal, base, sizeof(base));
+	for (;;) {
+		n = strcmp(base, o->journal) ? 0 : rotated_files(base);
+		if (n > done && show_rotated(o, base, done + 1, n, ~0ULL))
+			return AF_EXIT_OK;
+		done = n;
+		l = af_lines_open(o->journal);
+		if (!l || stat(o->journal, &st0)) {
+			af_err("cannot read the journal %s: %s", o->journal, strerror(errno));
+			af_lines_close(l);
+			return AF_EXIT_FAIL;
+		}
+		if (!strcmp(base, o->journal) && rotated_files(base) != done) {
+			af_lines_close(l);	/* rotated meanwhile: its file first */
+			continue;
+		}
+		break;
 	}
 	if (o->follow)
 		af_lines_follow(l);
@@ -158,6 +269,51 @@ static int tail_journal(const struct tail_opts *o)
 	}
 	af_lines_close(l);
 	return AF_EXIT_OK;
+}
+
+/* The journal written last in the directory run journals to by default. */
+static int last_journal(char *out, size_t n)
+{
+	char dir[PATH_MAX], best[PATH_MAX] = "", *slash;
+	struct timespec best_t = {};
+	struct dirent *de;
+	struct stat st;
+	DIR *d;
+
+	if (af_journal_default_path(dir, sizeof(dir)) || !(slash = strrchr(dir, '/'))) {
+		af_err("--last: no journal directory: neither XDG_STATE_HOME nor HOME is set "
+		       "(--journal FILE)");
+		return -ENOENT;
+	}
+	*slash = 0;
+	d = opendir(dir);
+	if (!d) {
+		af_err("--last: cannot read the journal directory %s: %s (--journal FILE)", dir,
+		       strerror(errno));
+		return -errno;
+	}
+	while ((de = readdir(d))) {
+		size_t l = strlen(de->d_name);
+		char path[PATH_MAX];
+
+		/* Live files only: not FILE.N.gz, nor FILE.supervisor-exit. */
+		if (l < 7 || strcmp(de->d_name + l - 6, ".jsonl") ||
+		    snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) >= (int)sizeof(path) ||
+		    stat(path, &st) || !S_ISREG(st.st_mode))
+			continue;
+		if (!best[0] || st.st_mtim.tv_sec > best_t.tv_sec ||
+		    (st.st_mtim.tv_sec == best_t.tv_sec && (st.st_mtim.tv_nsec > best_t.tv_nsec ||
+		     (st.st_mtim.tv_nsec == best_t.tv_nsec && strcmp(path, best) > 0)))) {
+			af_strlcpy(best, path, sizeof(best));
+			best_t = st.st_mtim;
+		}
+	}
+	closedir(d);
+	if (!best[0]) {
+		af_err("--last: no journal in %s (agentfence run writes them there)", dir);
+		return -ENOENT;
+	}
+	return af_strlcpy(out, best, n);
 }
 
 /* One line from a stream socket into *buf (grown as needed), without
@@ -284,7 +440,10 @@ static int list_fences(void)
 			if (!n++)
 				printf("%-12s %8s  %-16s %-40s %s\n", "FENCE", "PID", "POLICY", "JOURNAL",
 				       "COMMAND");
-			printf("%-12lu %8llu  %-16s %-40s %s\n", id, pid, pol, jr, cmd);
+			char e_pol[sizeof(pol) * 4], e_jr[sizeof(jr) * 4], e_cmd[sizeof(cmd) * 4];
+
+			printf("%-12lu %8llu  %-16s %-40s %s\n", id, pid, af_esc(e_pol, sizeof(e_pol), pol),
+			       af_esc(e_jr, sizeof(e_jr), jr), af_esc(e_cmd, sizeof(e_cmd), cmd));
 		}
 		close(r.fd);
 		free(r.buf);
@@ -320,6 +479,12 @@ static int tail_fence(const struct tail_opts *o)
 	}
 	if (subscribe(id, &r, journal, sizeof(journal), &next, false))
 		return AF_EXIT_FAIL;
+	if (journal[0] && next &&
+	    show_rotated(o, journal, 1, rotated_files(journal), next)) {
+		close(r.fd);
+		free(r.buf);
+		return ret;
+	}
 	l = journal[0] ? af_lines_open(journal) : NULL;
 	if (!l && next)
 		af_warn("cannot read the journal %s for the records before now: %s", journal,
@@ -354,14 +519,19 @@ int cmd_tail(int argc, char **argv)
 		{ "json", no_argument, NULL, 'J' },
 		{ "type", required_argument, NULL, 't' },
 		{ "label", required_argument, NULL, 'l' },
+		{ "last", no_argument, NULL, 'L' },
+		{ "utc", no_argument, NULL, 'u' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
 	struct tail_opts o = {};
+	char last[PATH_MAX], *tok, *save, list[256];
+	bool want_last = false;
+	size_t i;
 	int c;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "F:j:ft:l:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "F:j:ft:l:Luh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'F':
 			o.fence = optarg;
@@ -380,6 +550,26 @@ int cmd_tail(int argc, char **argv)
 				af_err("--type: list too long");
 				return AF_EXIT_USAGE;
 			}
+			af_strlcpy(list, optarg, sizeof(list));
+			for (tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+				for (i = 0; i < ARRAY_SIZE(known_types); i++)
+					if (!strcmp(tok, known_types[i]))
+						break;
+				if (i == ARRAY_SIZE(known_types)) {
+					char e[256];
+
+					af_err("--type %s: unknown record type (fence_start, exec, fork, "
+					       "exit, file, deny, connect, dns, lost, policy_update, gap, "
+					       "thaw, supervisor_exit, fence_end)", af_esc(e, sizeof(e), tok));
+					return AF_EXIT_USAGE;
+				}
+			}
+			break;
+		case 'L':
+			want_last = true;
+			break;
+		case 'u':
+			o.utc = true;
 			break;
 		case 'l':
 			o.label = optarg;
@@ -392,12 +582,23 @@ int cmd_tail(int argc, char **argv)
 			return AF_EXIT_USAGE;
 		}
 	}
-	if ((!o.journal == !o.fence) || optind < argc) {
-		af_err("%s (usage: agentfence tail --fence ID | --journal FILE [--follow] [--json])",
+	/* tail FILE: like --journal FILE. */
+	if (optind == argc - 1 && !o.journal) {
+		o.journal = argv[optind++];
+	}
+	if (!!o.journal + !!o.fence + want_last != 1 || optind < argc) {
+		af_err("%s (usage: agentfence tail --fence ID | --journal FILE | FILE | --last "
+		       "[--follow] [--json])",
 		       optind < argc ? "unexpected argument" :
-		       o.journal ? "--fence and --journal exclude each other" :
-		       "nothing to read: --fence ID or --journal FILE");
+		       o.journal || o.fence || want_last ?
+		       "--fence, --journal (or FILE) and --last exclude each other" :
+		       "nothing to read: --fence ID, --journal FILE, FILE or --last");
 		return AF_EXIT_USAGE;
+	}
+	if (want_last) {
+		if (last_journal(last, sizeof(last)))
+			return AF_EXIT_FAIL;
+		o.journal = last;
 	}
 	o.color = isatty(STDOUT_FILENO) && !getenv("NO_COLOR");
 	return o.fence ? tail_fence(&o) : tail_journal(&o);

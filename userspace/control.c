@@ -612,7 +612,9 @@ void af_ctl_print_event(void *ctx, const char *line, size_t len)
 	    json_get_str(line, len, "text", text, sizeof(text)))
 		return;
 	if (!strcmp(event, "denial")) {
-		fprintf(stderr, "agentfence: %s\n", text);
+		char esc[sizeof(text)];
+
+		fprintf(stderr, "agentfence: %s\n", af_esc(esc, sizeof(esc), text));
 		return;
 	}
 	if (strcmp(event, "message") || json_get_str(line, len, "kind", kind, sizeof(kind)))

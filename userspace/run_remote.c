@@ -27,6 +27,7 @@
 #include "json.h"
 #include "json_read.h"
 #include "loop.h"
+#include "denials.h"
 #include "run_remote.h"
 #include "util.h"
 
@@ -46,6 +47,8 @@ struct remote {
 	unsigned int errors;	/* error messages the daemon sent */
 	struct af_ctl_reader rd;
 	bool gone;
+	struct af_denials *den;	/* the daemon's denial lines, as run prints its own */
+	bool no_denials;
 };
 
 static void on_event(void *ctx, const char *line, size_t len)
@@ -53,8 +56,17 @@ static void on_event(void *ctx, const char *line, size_t len)
 	struct remote *r = ctx;
 	char kind[16];
 
+	char event[16], text[4096];
+
 	if (!json_get_str(line, len, "kind", kind, sizeof(kind)) && !strcmp(kind, "error"))
 		r->errors++;
+	af_denials_flush(r->den, af_denials_now());
+	if (!json_get_str(line, len, "event", event, sizeof(event)) && !strcmp(event, "denial") &&
+	    (r->den || r->no_denials)) {
+		if (r->den && !json_get_str(line, len, "text", text, sizeof(text)))
+			af_denials_add(r->den, text, af_denials_now());
+		return;
+	}
 	af_ctl_print_event(NULL, line, len);
 }
 
@@ -199,6 +211,9 @@ int af_run_remote(struct af_sup *sup, const struct af_run_remote *o, int *exit_c
 		return -ENOENT;
 	}
 	af_debug("through the daemon at %s", path);
+	r.no_denials = o->quiet || o->denials == AF_DENIALS_OFF;
+	if (!r.no_denials)
+		r.den = af_denials_new(o->denials, stderr);	/* NULL: lines as they come */
 	w = af_ctl_line_begin(&l, "create");
 	if (!w) {
 		err = -ENOMEM;
@@ -266,6 +281,7 @@ out:
 	if (r.fd >= 0)
 		af_loop_del(af_sup_loop(sup), r.fd);
 	af_sup_fence_close(f, ret);
+	af_denials_end(r.den);
 	if (r.id && !r.gone) {
 		/* The end: the daemon kills what is left, journals it and
 		 * sends the summary. */
@@ -290,6 +306,7 @@ out:
 		}
 	}
 	af_ctl_in_free(&r.rd.in);
+	af_denials_free(r.den);
 	free(r.rd.reply);
 	free(reply);
 	free(policy);

@@ -20,6 +20,7 @@ struct af_run_remote {
 	uint64_t journal_max;
 	enum af_backend backend;	/* chosen by run (it said why) */
 	bool strict, audit, quiet;
+	int denials;			/* enum af_denials_mode */
 	char *const *argv;
 	struct af_box *box;
 	af_child_fn child;		/* as for af_sup_fence_spawn */

@@ -28,6 +28,7 @@
 #include "supervisor.h"
 #include "util.h"
 #include "watch.h"
+#include "denials.h"
 #include "json.h"
 #include "journal.h"
 #include "json_read.h"
@@ -66,6 +67,7 @@ struct af_sup_fence {
 	int status;
 	bool gone;			/* the command was reaped */
 	unsigned long events, bad_events, denied;
+	struct af_denials *den;		/* run's lines on stderr; NULL: none */
 };
 
 struct af_sup {
@@ -281,10 +283,11 @@ static void on_event(void *ctx, const void *data, size_t size)
 		f->bad_events++;
 		return;
 	}
-	if (f->on_denial)
-		f->on_denial(f->denial_ctx, line);
-	else if (!f->quiet)
-		fprintf(stderr, "agentfence: %s\n", line);
+	if (f->on_denial) {
+		f->on_denial(f->denial_ctx, line);	/* JSON: the client escapes */
+	} else {
+		af_denials_add(f->den, line, af_denials_now());
+	}
 }
 
 static int on_events(void *ctx, int fd, uint32_t events)
@@ -294,6 +297,7 @@ static int on_events(void *ctx, int fd, uint32_t events)
 	(void)fd;
 	(void)events;
 	af_fence_consume(f->fence);
+	af_denials_flush(f->den, af_denials_now());
 	/* Also when the flood is over and nothing else comes: the lost
 	 * record must not wait for the next event. */
 	if (f->rec)
@@ -506,6 +510,11 @@ int af_sup_fence_open(struct af_sup *s, const struct af_fence_spec *spec,
 	f->cgfd = -1;
 	f->box = spec->box;
 	f->watch = (struct af_watch){ .pid = -1, .fd = -1 };
+	if (!spec->on_denial && !spec->quiet && spec->denials != AF_DENIALS_OFF &&
+	    !(f->den = af_denials_new(spec->denials, stderr))) {
+		err = -ENOMEM;
+		goto fail;
+	}
 	if (spec->journal)
 		af_strlcpy(f->journal, spec->journal, sizeof(f->journal));
 	err = compile_policy(f, spec);
@@ -776,10 +785,18 @@ static int fence_close(struct af_sup_fence *f, int exit_code, bool keep)
 			af_fence_consume(f->fence);
 			af_recorder_lost(f->rec, af_fence_counter(f->fence, AF_CNT_RB_DROP));
 		}
+		/* The counts and the summary of the lines, then the journal's. */
+		af_denials_end(f->den);
 		err = af_recorder_close(f->rec, exit_code, f->quiet);
 		if (err)
 			af_err("the journal %s is incomplete: %s", f->journal, strerror(-err));
+	} else if (f->den) {
+		if (f->fence)
+			af_fence_consume(f->fence);
+		af_denials_end(f->den);
 	}
+	af_denials_free(f->den);
+	f->den = NULL;
 	af_stream_close(f->stream);
 	af_fence_close(f->fence);
 	if (f->id && !f->remote)

@@ -33,6 +33,7 @@ struct af_fence_spec {
 	enum af_backend backend;	/* af_sup_choose_backend's */
 	bool strict;			/* refuse what this kernel's fence cannot cover */
 	bool quiet;			/* no denials on stderr, no summary */
+	int denials;			/* enum af_denials_mode: how stderr gets them */
 	const char *journal;		/* NULL: no journal */
 	uint64_t journal_max;		/* rotation size; 0: default */
 	const char *workspace;

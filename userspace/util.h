@@ -46,4 +46,15 @@ int af_parse_ulong(const char *s, unsigned long max, unsigned long *out);
  * one read(2), so at most size - 1 bytes. */
 int af_read_small(const char *path, char *buf, size_t size);
 
+/* What came from the fenced command (argv, paths, host names, comm),
+ * made safe to print on a terminal line: printable ASCII and printable
+ * UTF-8 as they are; backslash, \n, \t, \r as C escapes; every other
+ * byte (control bytes, ESC, C1 controls, bidi overrides, invalid UTF-8)
+ * as \xNN. So no escape sequence, no line break, no forged line. Writes
+ * whole escapes only, NUL-terminated; returns the length the whole of
+ * it needs (like snprintf). */
+size_t af_escape(char *out, size_t n, const char *in, size_t len);
+/* af_escape of a C string into buf; returns buf. */
+const char *af_esc(char *buf, size_t n, const char *s);
+
 #endif /* AF_UTIL_H */
