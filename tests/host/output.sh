@@ -252,4 +252,25 @@ print("done")'
 	assert_contains "$ERR" "agentfence run: --denials 'loud': not a mode (live, summary, off)" "bad mode"
 }
 
+# argv once per exec: the file records of a long command line name its
+# exec record instead of repeating it (a venv creation was 4.1 MB).
+test_argv_once_per_exec() {
+	setup
+	local pad
+	pad=$(printf "x%.0s" $(seq 800))
+	assert_exit 0 "${FENCE[@]}" -- $PY -S -c "# $pad
+for i in range(50): open('f%d' % i, 'w').close()"
+	$PY - "$J" <<-'PYEOF' || fail "records: $(cut -c1-300 "$J" | head -5)"
+	import json, sys
+	lines = open(sys.argv[1]).read().splitlines()
+	recs = [json.loads(l) for l in lines]
+	files = [(r, len(l)) for r, l in zip(recs, lines) if r["type"] == "file"]
+	assert len(files) >= 50, len(files)
+	for r, n in files:
+	    assert "argv" not in r and n < 1000, (n, r)
+	    ex = recs[r["exec_seq"]]
+	    assert ex["type"] == "exec" and ex["pid"] == r["pid"] and len(ex["argv"][3]) > 800, ex["seq"]
+	PYEOF
+}
+
 af_main "$@"
