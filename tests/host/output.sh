@@ -273,4 +273,24 @@ for i in range(50): open('f%d' % i, 'w').close()"
 	PYEOF
 }
 
+# While run relays the command's pty the terminal is raw ("\n" does not
+# return the carriage): a live line ends in CR LF, and starts a line.
+test_live_line_on_raw_terminal() {
+	setup
+	local sock=$T/out/t.sock
+	$PY -S -c 'import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' "$sock"
+	assert_exit 0 $PY "$TOP/tests/helpers/ptyrun.py" --bytes -- "${FENCE[@]}" --no-journal -- $PY -S -c '
+import socket, sys, time
+try: socket.socket(socket.AF_UNIX).connect(sys.argv[1])
+except OSError: pass
+time.sleep(0.3)' "$sock"
+	printf '%s' "$OUT" | $PY -c '
+import sys
+out = sys.stdin.buffer.read()
+i = out.find(b"agentfence: denied unix connect ")
+assert i >= 0, out
+end = out.find(b"\n", i)
+assert out[end - 1:end] == b"\r", out[i:end + 1]' || fail "the live line on a raw terminal: $(printf '%s' "$OUT" | od -c | head -20)"
+}
+
 af_main "$@"
