@@ -25,7 +25,6 @@ struct af_denials {
 	struct seen *seen;
 	size_t n;
 	unsigned long others;	/* denials beyond AF_DENIALS_MAX distinct ones */
-	bool crlf;
 };
 
 int af_denials_parse(const char *s, enum af_denials_mode *out)
@@ -52,26 +51,27 @@ uint64_t af_denials_now(void)
 struct af_denials *af_denials_new(enum af_denials_mode mode, FILE *out)
 {
 	struct af_denials *d = calloc(1, sizeof(*d));
-	struct termios t;
 
 	if (!d)
 		return NULL;
 	d->mode = mode;
 	d->out = out;
-	/* run relays the command's pty with the terminal in raw mode: there
-	 * "\n" alone does not return the carriage. */
-	d->crlf = out && isatty(fileno(out)) && !tcgetattr(fileno(out), &t) && !(t.c_oflag & OPOST);
 	return d;
 }
 
 static void print(struct af_denials *d, const char *line, const char *fmt, unsigned long n)
 {
 	char esc[8192], tail[64] = "";
+	struct termios t;
+	/* While run relays the command's pty the terminal is raw: there
+	 * "\n" alone does not return the carriage. Asked each time: raw
+	 * mode comes and goes with the relay. */
+	bool crlf = !tcgetattr(fileno(d->out), &t) && !(t.c_oflag & OPOST);
 
 	if (fmt)
 		snprintf(tail, sizeof(tail), fmt, n);
 	fprintf(d->out, "agentfence: %s%s%s", af_esc(esc, sizeof(esc), line), tail,
-		d->crlf ? "\r\n" : "\n");
+		crlf ? "\r\n" : "\n");
 	fflush(d->out);
 }
 

@@ -128,6 +128,7 @@ int af_prov_fork(struct af_prov *p, pid_t parent, pid_t child)
 		return -ENOMEM;
 	if (par && par->label && !(n->label = strdup(par->label)))
 		return -ENOMEM;
+	n->exec_rec = par ? par->exec_rec : 0;
 	return par && par->argv ? set_argv(n, par->argv, par->argv_len) : 0;
 }
 
@@ -142,6 +143,14 @@ int af_prov_exec(struct af_prov *p, pid_t pid, pid_t ppid, const char *argv, siz
 	}
 	n->ppid = ppid;
 	return set_argv(n, argv, len);
+}
+
+void af_prov_exec_record(struct af_prov *p, pid_t pid, uint64_t seq)
+{
+	struct af_proc *n = *slot(p, pid);
+
+	if (n)
+		n->exec_rec = seq + 1;
 }
 
 int af_prov_label(struct af_prov *p, pid_t pid, const char *label)

@@ -6,6 +6,7 @@
 #define AF_PROVENANCE_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -16,6 +17,10 @@ struct af_proc {
 	char *argv;		/* NUL-separated, as the kernel keeps it */
 	size_t argv_len;
 	char *label;		/* tool-call label, NULL when none */
+	/* 1 + the seq of the exec record that holds argv (a forked child's:
+	 * its parent's); 0: none (the root before its exec). Records name
+	 * it rather than repeat argv. */
+	uint64_t exec_rec;
 	bool exited;
 	struct af_proc *next;	/* hash chain */
 };
@@ -37,6 +42,8 @@ int af_prov_label(struct af_prov *p, pid_t pid, const char *label);
 
 /* The process, or NULL if the tree never saw it. */
 const struct af_proc *af_prov_get(const struct af_prov *p, pid_t pid);
+/* The exec record of pid's argv is the one of seq: see exec_rec. */
+void af_prov_exec_record(struct af_prov *p, pid_t pid, uint64_t seq);
 
 /* pid, its parent, ... up to the root process: how many were stored
  * (at most max); stops at a process the tree does not know. */

@@ -256,7 +256,11 @@ static struct af_json *begin_proc(struct af_recorder *r, const char *type,
 	p = af_prov_get(r->prov, pid);
 	if (p) {
 		af_json_i64(w, "ppid", p->ppid);
-		af_json_strs(w, "argv", p->argv, p->argv_len);
+		/* argv once, on the exec record; the others point at it. */
+		if (!strcmp(type, "exec") || !p->exec_rec)
+			af_json_strs(w, "argv", p->argv, p->argv_len);
+		else
+			af_json_u64(w, "exec_seq", p->exec_rec - 1);
 		if (p->label)
 			af_json_str(w, "label", p->label);
 	}
@@ -275,7 +279,9 @@ static void record_exec(struct af_recorder *r, const struct af_ev_exec *e)
 	struct af_json *w;
 
 	r->execs++;
-	af_prov_exec(r->prov, e->hdr.tgid, e->ppid, e->argv, len);
+	/* The seq begin_proc gives the exec record just below. */
+	if (!af_prov_exec(r->prov, e->hdr.tgid, e->ppid, e->argv, len))
+		af_prov_exec_record(r->prov, e->hdr.tgid, af_journal_records(r->j));
 	snprintf(filename, sizeof(filename), "%.*s", AF_FILENAME_MAX, e->filename);
 	if (r->label_of && r->label_of(r->label_ctx, filename, e->argv, len, label, sizeof(label)))
 		af_prov_label(r->prov, e->hdr.tgid, label);

@@ -6,6 +6,7 @@
 #   --winch R C      when the output shows "ready", resize the terminal
 #   --timeout S      kill CMD after S seconds (default 30)
 #   --kill-at-ready  when the output shows "ready", SIGKILL CMD
+#   --bytes          print what CMD wrote as it is (no CR LF -> LF)
 # Prints what CMD wrote to the terminal, then "status N" (128+N when killed by
 # signal N), "termios same" or "termios changed" (modes after vs before), and
 # "outer at ready raw|cooked" (the terminal's modes while CMD runs).
@@ -17,6 +18,7 @@ ap.add_argument("--on-ready")
 ap.add_argument("--winch", nargs=2, type=int)
 ap.add_argument("--timeout", type=float, default=30)
 ap.add_argument("--kill-at-ready", action="store_true")
+ap.add_argument("--bytes", action="store_true")
 ap.add_argument("cmd", nargs=argparse.REMAINDER)
 a = ap.parse_args()
 cmd = a.cmd[1:] if a.cmd and a.cmd[0] == "--" else a.cmd
@@ -94,7 +96,12 @@ try:
     after = termios.tcgetattr(fd)
 except termios.error:
     after = None
-sys.stdout.write(out.decode("utf-8", "replace").replace("\r\n", "\n"))
+if a.bytes:
+    sys.stdout.flush()
+    sys.stdout.buffer.write(out)
+    sys.stdout.buffer.flush()
+else:
+    sys.stdout.write(out.decode("utf-8", "replace").replace("\r\n", "\n"))
 print()
 print("status", os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status))
 print("termios", "same" if after is None or after == before else "changed")

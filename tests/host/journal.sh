@@ -92,7 +92,11 @@ test_file_effects_and_refusals() {
 	# -EROFS: the read-only mounts beneath the Landlock backend (mountns.c)
 	assert len(deny) == 2 and all(r["verdict"] == "refused" and r["ret"] == -30 for r in deny), deny
 	rm = [r for r in deny if r["op"] == "unlink"][0]
-	assert rm["argv"][0] == "rm" and rm["ancestry"][-1] == recs[1]["pid"], rm
+	# argv once, on the exec record the others name.
+	assert "argv" not in rm and recs[rm["exec_seq"]]["type"] == "exec", rm
+	assert recs[rm["exec_seq"]]["argv"][0] == "rm" and recs[rm["exec_seq"]]["pid"] == rm["pid"], rm
+	assert rm["ancestry"][-1] == recs[1]["pid"], rm
+	assert all("argv" not in r for r in recs if r["type"] in ("file", "deny", "exit") and "exec_seq" in r)
 	end = recs[-1]
 	files = [r for r in recs if r["type"] == "file"]
 	assert end["file_effects"] == len(files) + 2 and end["refused"] == 2, end

@@ -252,4 +252,45 @@ print("done")'
 	assert_contains "$ERR" "agentfence run: --denials 'loud': not a mode (live, summary, off)" "bad mode"
 }
 
+# argv once per exec: the file records of a long command line name its
+# exec record instead of repeating it (a venv creation was 4.1 MB).
+test_argv_once_per_exec() {
+	setup
+	local pad
+	pad=$(printf "x%.0s" $(seq 800))
+	assert_exit 0 "${FENCE[@]}" -- $PY -S -c "# $pad
+for i in range(50): open('f%d' % i, 'w').close()"
+	$PY - "$J" <<-'PYEOF' || fail "records: $(cut -c1-300 "$J" | head -5)"
+	import json, sys
+	lines = open(sys.argv[1]).read().splitlines()
+	recs = [json.loads(l) for l in lines]
+	files = [(r, len(l)) for r, l in zip(recs, lines) if r["type"] == "file"]
+	assert len(files) >= 50, len(files)
+	for r, n in files:
+	    assert "argv" not in r and n < 1000, (n, r)
+	    ex = recs[r["exec_seq"]]
+	    assert ex["type"] == "exec" and ex["pid"] == r["pid"] and len(ex["argv"][3]) > 800, ex["seq"]
+	PYEOF
+}
+
+# While run relays the command's pty the terminal is raw ("\n" does not
+# return the carriage): a live line ends in CR LF, and starts a line.
+test_live_line_on_raw_terminal() {
+	setup
+	local sock=$T/out/t.sock
+	$PY -S -c 'import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' "$sock"
+	assert_exit 0 $PY "$TOP/tests/helpers/ptyrun.py" --bytes -- "${FENCE[@]}" --no-journal -- $PY -S -c '
+import socket, sys, time
+try: socket.socket(socket.AF_UNIX).connect(sys.argv[1])
+except OSError: pass
+time.sleep(0.3)' "$sock"
+	printf '%s' "$OUT" | $PY -c '
+import sys
+out = sys.stdin.buffer.read()
+i = out.find(b"agentfence: denied unix connect ")
+assert i >= 0, out
+end = out.find(b"\n", i)
+assert out[end - 1:end] == b"\r", out[i:end + 1]' || fail "the live line on a raw terminal: $(printf '%s' "$OUT" | od -c | head -20)"
+}
+
 af_main "$@"

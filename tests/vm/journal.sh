@@ -31,7 +31,7 @@ test_denials_in_journal() {
 	assert deny, recs
 	d = deny[0]
 	assert d["effect"] == "denied write %s/out/f" % t, d
-	assert d["argv"] == ["sh", "-c", "echo x >%s/out/f" % t], d
+	assert recs[d["exec_seq"]]["argv"] == ["sh", "-c", "echo x >%s/out/f" % t], d
 	assert len(d["ancestry"]) == 2 and d["ancestry"][1] == recs[1]["pid"], d
 	files = [r for r in recs if r["type"] == "file" and r["verdict"] == "ok"]
 	assert any(r["path"] == "%s/ws/a" % t for r in files), files
