@@ -110,9 +110,7 @@ af_test_limit() {
 	awk -v b="$base" -v f="$AF_TIME_FACTOR" 'BEGIN { l = b * (f < 1 ? 1 : f); printf "%d\n", l == int(l) ? l : int(l) + 1 }'
 }
 
-af_now() {	# seconds since the epoch, with microseconds
-	echo "${EPOCHREALTIME/,/.}"
-}
+. "$(dirname "${BASH_SOURCE[0]}")/clock.bash"
 
 # Whether a process of group PGID still runs (zombies do not count).
 af_group_running() {
