@@ -1,20 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0
-/* File effects of fenced processes from the syscall tracepoints: every
- * call that may change the filesystem (open for writing, create,
- * unlink, rename, mkdir, link, symlink, truncate, chmod, chown, mknod,
- * and the fd-based ftruncate, fchmod, fchown, fallocate, fsetxattr,
- * fremovexattr) with its path arguments, the directories they are
- * relative to as the kernel resolved them at the call, and its result. Tracepoints need no BPF LSM,
- * so the journal shows writes and Landlock's refusals (-EACCES, and
- * -EROFS from the read-only mounts beneath it) on hosts where the LSM
- * programs cannot load. Numbers: syscalls.h.
+/* File effects of fenced processes on the Landlock backend, from
+ * raw_syscalls: every call that may change the filesystem (open for
+ * writing, create, unlink, rename, mkdir, link, symlink, truncate,
+ * chmod, chown, mknod, and the fd-based ftruncate, fchmod, fchown,
+ * fallocate, fsetxattr, fremovexattr) with its path arguments, the
+ * directories they are relative to as the kernel resolved them at the
+ * call, and its result. Tracepoints need no BPF LSM, so the journal
+ * shows writes and Landlock's refusals (-EACCES, and -EROFS from the
+ * read-only mounts beneath it) on hosts where the LSM programs cannot
+ * load. Numbers: syscalls.h.
  *
- * One program for the entry and one for the exit, each attached to the
- * syscalls/sys_{enter,exit}_<name> tracepoint of every call in
- * af_effect_syscalls[] (userspace/fence.c): a system call not in that
- * list meets no program at all, unlike raw_syscalls/sys_enter, which
- * every system call of the machine pays for. Hosts that refuse
- * tracepoint programs get the raw_syscalls variants instead. */
+ * On the BPF-LSM backends none of this is attached: the LSM hooks emit
+ * the same records (bpf/fs.bpf.c) and fexit programs the box's
+ * refusals (the end of this file). */
 #include "common.bpf.h"
 #include "events.h"
 #include "syscalls.h"
@@ -25,36 +23,6 @@ char LICENSE[] SEC("license") = "GPL";
 #define O_WRITE_INTENT	(01 | 02 | 0100 | 01000 | 02000)	/* WRONLY RDWR CREAT TRUNC APPEND */
 #define EACCES		13
 #define EROFS		30	/* the Landlock backend's read-only mounts (userspace/mountns.c) */
-
-/* The records of the syscalls/ tracepoints (their format files): the
- * common fields, the call number, then each argument in 8 bytes. */
-struct sys_enter_rec {
-	__u64 common;
-	__s32 nr;
-	__u32 pad;
-	__u64 args[6];
-};
-
-struct sys_exit_rec {
-	__u64 common;
-	__s32 nr;
-	__u32 pad;
-	__s64 ret;
-};
-
-/* Whether the fence of the current task (if any) wants file effects. */
-static __always_inline bool fenced(void)
-{
-	__u64 cgid = bpf_get_current_cgroup_id();
-	struct af_fence_cfg *cfg;
-	__u64 *fid;
-
-	fid = bpf_map_lookup_elem(&af_member, &cgid);
-	if (!fid)
-		return false;
-	cfg = bpf_map_lookup_elem(&af_fences, fid);
-	return cfg && (cfg->flags & (AF_FENCE_EV_FILE | AF_FENCE_EV_REFUSED));
-}
 
 /* Resolve the directory of a path argument (dfd, path) or, with path
  * 0, the object of descriptor dfd itself. Returns flags. */
@@ -197,43 +165,6 @@ static __always_inline int enter(long nr, const __u64 *a)
 #undef p
 }
 
-/* Attached to the tracepoints of the traced calls only: the fence
- * check comes first. */
-SEC("tracepoint")
-int af_sys_enter(struct sys_enter_rec *ctx)
-{
-	__u64 a[5];
-
-	if (!fenced())
-		return 0;
-	/* Not ctx->args[i]: the kernel refuses to attach a program whose
-	 * context reads go past the shortest record it is attached to
-	 * (unlink's has one argument). Past a call's own arguments, the
-	 * bytes read are not used. */
-	if (bpf_probe_read_kernel(a, sizeof(a), (void *)ctx + offsetof(struct sys_enter_rec, args)))
-		return 0;
-	return enter(ctx->nr, a);
-}
-
-/* Where tracepoint programs may not attach (some hosts refuse them
- * while allowing raw tracepoints): raw_syscalls, which every system
- * call of the machine meets, so the call number is checked first. */
-SEC("raw_tp/sys_enter")
-int BPF_PROG(af_sys_enter_raw, struct pt_regs *regs, long nr)
-{
-	__u64 a[5];
-
-	if (!traced(nr) || !fenced())
-		return 0;
-	/* The syscall ABI's argument registers (x86_64). */
-	a[0] = BPF_CORE_READ(regs, di);
-	a[1] = BPF_CORE_READ(regs, si);
-	a[2] = BPF_CORE_READ(regs, dx);
-	a[3] = BPF_CORE_READ(regs, r10);
-	a[4] = BPF_CORE_READ(regs, r8);
-	return enter(nr, a);
-}
-
 /* The fields every file effect event has (the first AF_FILEOP_SHORT
  * bytes). */
 static __always_inline void fill_fileop(struct af_ev_fileop *ev, struct af_pending *p, __s64 ret,
@@ -317,18 +248,6 @@ out:
 	return 0;
 }
 
-SEC("tracepoint")
-int af_sys_exit(struct sys_exit_rec *ctx)
-{
-	return leave(ctx->ret);
-}
-
-SEC("raw_tp/sys_exit")
-int BPF_PROG(af_sys_exit_raw, struct pt_regs *regs, long ret)
-{
-	return leave(ret);
-}
-
 /* ---- refusals by the box itself: seccomp and capabilities ---- */
 
 /* enum af_sysclass_bits by system call number, from userspace's tables
@@ -348,33 +267,23 @@ static __always_inline __u8 sysclass(long nr)
  * af_boxent was refused by the filter, whatever errno the rule chose.
  * Both programs are on raw_syscalls, which every system call of the
  * machine meets: the class is one array read, checked first. */
-SEC("raw_tp/sys_enter")
-int BPF_PROG(af_box_enter, struct pt_regs *regs, long nr)
+static __always_inline void box_enter(long nr)
 {
 	struct af_boxent e = { .nr = nr };
-	__u64 id, fence_id;
+	__u64 id = bpf_get_current_pid_tgid();
 
-	if (!sysclass(nr) || !af_current_fence(&fence_id))
-		return 0;
-	id = bpf_get_current_pid_tgid();
 	if (bpf_map_update_elem(&af_boxent, &id, &e, BPF_ANY))
 		af_count(AF_CNT_BOX_FULL);
-	return 0;
 }
 
-SEC("raw_tp/sys_exit")
-int BPF_PROG(af_box_exit, struct pt_regs *regs, long ret)
+static __always_inline int box_exit(struct pt_regs *regs, long nr, __u8 class, long ret)
 {
-	long nr = BPF_CORE_READ(regs, orig_ax);
-	__u8 class = sysclass(nr);
 	struct af_fence_cfg *cfg;
 	struct af_ev_refusal *ev;
 	struct af_boxent *e;
 	__u64 id, fence_id;
 	__u32 op;
 
-	if (!class)
-		return 0;
 	cfg = af_current_fence(&fence_id);
 	if (!cfg)
 		return 0;
@@ -409,6 +318,53 @@ int BPF_PROG(af_box_exit, struct pt_regs *regs, long ret)
 	ev->args[2] = BPF_CORE_READ(regs, dx);
 	bpf_get_current_comm(ev->comm, sizeof(ev->comm));
 	bpf_ringbuf_submit(ev, 0);
+	return 0;
+}
+
+/* The Landlock backend's one pair of programs on raw_syscalls: the
+ * box's refusals and the file effects, one dispatch per system call.
+ * Every system call of the machine meets them while they are attached
+ * (userspace/fence.c attaches them only while a fence of the node
+ * exists): a call of neither class returns after one array read and one
+ * switch, before any map lookup. Cheaper than the syscalls/ tracepoints
+ * of each traced call, whose perf path every caller of those calls on
+ * the machine paid on top of these. */
+SEC("raw_tp/sys_enter")
+int BPF_PROG(af_ll_enter, struct pt_regs *regs, long nr)
+{
+	__u8 class = sysclass(nr);
+	struct af_fence_cfg *cfg;
+	bool t = traced(nr);
+	__u64 fence_id, a[5];
+
+	if (!class && !t)
+		return 0;
+	cfg = af_current_fence(&fence_id);
+	if (!cfg)
+		return 0;
+	if (class)
+		box_enter(nr);
+	if (!t || !(cfg->flags & (AF_FENCE_EV_FILE | AF_FENCE_EV_REFUSED)))
+		return 0;
+	/* The syscall ABI's argument registers (x86_64). */
+	a[0] = BPF_CORE_READ(regs, di);
+	a[1] = BPF_CORE_READ(regs, si);
+	a[2] = BPF_CORE_READ(regs, dx);
+	a[3] = BPF_CORE_READ(regs, r10);
+	a[4] = BPF_CORE_READ(regs, r8);
+	return enter(nr, a);
+}
+
+SEC("raw_tp/sys_exit")
+int BPF_PROG(af_ll_exit, struct pt_regs *regs, long ret)
+{
+	long nr = BPF_CORE_READ(regs, orig_ax);
+	__u8 class = sysclass(nr);
+
+	if (traced(nr))
+		leave(ret);	/* an entry in af_pending: a fenced task's */
+	if (class)
+		box_exit(regs, nr, class, ret);
 	return 0;
 }
 

@@ -12,8 +12,6 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
-#include <sys/syscall.h>
-#include <linux/perf_event.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -34,9 +32,6 @@
 #ifndef BPF_FS_MAGIC
 #define BPF_FS_MAGIC 0xcafe4a11
 #endif
-#ifndef TRACEFS_MAGIC
-#define TRACEFS_MAGIC 0x74726163
-#endif
 
 enum role {
 	ROLE_CGROUP,	/* hot hook, lsm_cgroup backend */
@@ -45,8 +40,6 @@ enum role {
 	ROLE_TRACE,	/* raw tracepoint on every BPF backend */
 	ROLE_LL_TRACE,	/* raw tracepoint, Landlock backend only (the box's refusals) */
 	ROLE_SOCK,	/* cgroup socket program on every backend (net.c decides) */
-	ROLE_SYSCALL,	/* attached to the syscalls/ tracepoints of effect_syscalls[] */
-	ROLE_SYSCALL_RAW, /* raw_syscalls: where ROLE_SYSCALL cannot attach */
 };
 
 struct prog_desc {
@@ -126,8 +119,8 @@ static const struct prog_desc progs[] = {
 	{ "fx_fallocate", NULL, 0, ROLE_COLD, NULL },
 	/* The box's refusals: raw_syscalls on Landlock, fexit on the BPF-LSM
 	 * backends (bpf/effects.bpf.c). */
-	{ "af_box_enter", NULL, 0, ROLE_LL_TRACE, NULL },	/* seccomp and capability refusals */
-	{ "af_box_exit", NULL, 0, ROLE_LL_TRACE, NULL },
+	{ "af_ll_enter", NULL, 0, ROLE_LL_TRACE, NULL },	/* and the file effects */
+	{ "af_ll_exit", NULL, 0, ROLE_LL_TRACE, NULL },
 	{ "af_seccomp_exit", NULL, 0, ROLE_COLD, NULL },
 	{ "af_cx_sethostname", NULL, 0, ROLE_COLD, NULL },
 	{ "af_cx_setdomainname", NULL, 0, ROLE_COLD, NULL },
@@ -148,10 +141,6 @@ static const struct prog_desc progs[] = {
 	{ "af_cx_sched_setparam", NULL, 0, ROLE_COLD, NULL },
 	{ "af_cx_sched_setattr", NULL, 0, ROLE_COLD, NULL },
 	{ "af_cx_ioprio_set", NULL, 0, ROLE_COLD, NULL },
-	{ "af_sys_enter", NULL, 0, ROLE_SYSCALL, NULL },
-	{ "af_sys_exit", NULL, 0, ROLE_SYSCALL, NULL },
-	{ "af_sys_enter_raw", NULL, 0, ROLE_SYSCALL_RAW, NULL },
-	{ "af_sys_exit_raw", NULL, 0, ROLE_SYSCALL_RAW, NULL },
 	{ "af_connect4", NULL, 0, ROLE_SOCK, NULL },
 	{ "af_connect6", NULL, 0, ROLE_SOCK, NULL },
 	{ "af_sendmsg4", NULL, 0, ROLE_SOCK, NULL },
@@ -167,16 +156,6 @@ static const struct prog_desc progs[] = {
 	{ "af_sendmsg_unix", NULL, 0, ROLE_SOCK, NULL },
 };
 
-/* The system calls whose file effects bpf/effects.bpf.c reports: only
- * these meet its programs (syscalls/sys_enter_<name>, sys_exit_<name>).
- * A kernel without one of them (fchmodat2 is 6.6+) just lacks it. */
-static const char *const effect_syscalls[] = {
-	"open", "creat", "openat", "openat2", "unlink", "unlinkat", "rmdir", "mkdir",
-	"mkdirat", "rename", "renameat", "renameat2", "link", "linkat", "symlink",
-	"symlinkat", "truncate", "chmod", "fchmodat", "fchmodat2", "chown", "lchown",
-	"fchownat", "mknod", "mknodat", "ftruncate", "fchmod", "fchown", "fallocate",
-	"fsetxattr", "fremovexattr",
-};
 
 /* ---- the node: one object per build and backend, pinned, adopted ----
  *
@@ -213,7 +192,6 @@ struct af_node {
 	bool loaded[ARRAY_SIZE(progs)];	/* in the node: loaded, attached or pinned */
 	int prog_fd[ARRAY_SIZE(progs)];	/* cgroup programs, -1 for others */
 	int attach_type[ARRAY_SIZE(progs)];
-	bool raw_effects;		/* ROLE_SYSCALL_RAW attached instead of ROLE_SYSCALL */
 	int od_fd[ARRAY_SIZE(progs)];	/* on-demand programs (role_on_demand), -1 for others */
 	char uncovered[512];
 	int ncpus;
@@ -300,7 +278,7 @@ static bool role_used(enum role r, enum af_backend b)
 	/* The syscall tracepoints put every task of the machine on the slow
 	 * system call path: on the BPF-LSM backends the hooks emit the file
 	 * effects, and fexit programs the box's refusals. */
-	case ROLE_LL_TRACE: case ROLE_SYSCALL: case ROLE_SYSCALL_RAW:
+	case ROLE_LL_TRACE:
 		return b == AF_BACKEND_LANDLOCK;
 	default:
 		return true;
@@ -318,7 +296,7 @@ static bool role_per_fence(enum role r)
  * costs nothing. */
 static bool role_on_demand(enum role r)
 {
-	return r == ROLE_LL_TRACE || r == ROLE_SYSCALL || r == ROLE_SYSCALL_RAW;
+	return r == ROLE_LL_TRACE;
 }
 
 /* Hooks none of whose variants is in the node, in nd->uncovered: from
@@ -417,22 +395,6 @@ static int mount_bpffs(void)
 	return 0;
 }
 
-/* The syscalls/ tracepoints need tracefs, which libbpf looks for at
- * /sys/kernel/tracing (or under debugfs). */
-static int mount_tracefs(void)
-{
-	struct statfs st;
-
-	if (!access("/sys/kernel/debug/tracing/events", F_OK) ||
-	    (!statfs("/sys/kernel/tracing", &st) && st.f_type == TRACEFS_MAGIC))
-		return 0;
-	if (mount("tracefs", "/sys/kernel/tracing", "tracefs", 0, "mode=0700"))
-		return -errno;
-	af_debug("mounted tracefs on /sys/kernel/tracing");
-	return 0;
-}
-
-/* Remove a pin directory and what is in it (two levels: the node's). */
 static void rm_tree(const char *dir, int depth)
 {
 	char path[PATH_MAX];
@@ -467,89 +429,6 @@ static int pin_link(struct bpf_link *link, const char *dir, const char *name, ch
 	return err;
 }
 
-/* One program on the tracepoint syscalls/<tp> by its descriptor (the
- * node may be adopted: no libbpf program to attach), pinned as
- * dir/<name>-<tp>. 1 when this kernel has no such tracepoint. */
-static int od_tracepoint(int prog_fd, const char *name, const char *tp, const char *dir,
-			 char *why, size_t n)
-{
-	struct perf_event_attr attr = { .type = PERF_TYPE_TRACEPOINT, .size = sizeof(attr) };
-	char path[PATH_MAX], pin[512];
-	unsigned long long id;
-	int pfd, lfd, err;
-	FILE *fp;
-
-	snprintf(path, sizeof(path), "/sys/kernel/tracing/events/syscalls/%s/id", tp);
-	fp = fopen(path, "re");
-	if (!fp) {
-		if (errno == ENOENT) {
-			af_debug("no tracepoint syscalls/%s in this kernel", tp);
-			return 1;
-		}
-		err = -errno;
-		snprintf(why, n, "read %s: %s", path, strerror(errno));
-		return err;
-	}
-	err = fscanf(fp, "%llu", &id) == 1 ? 0 : -EINVAL;
-	fclose(fp);
-	if (err) {
-		snprintf(why, n, "read %s: not a number", path);
-		return err;
-	}
-	attr.config = id;
-	pfd = syscall(__NR_perf_event_open, &attr, -1, 0, -1, PERF_FLAG_FD_CLOEXEC);
-	if (pfd < 0) {
-		err = -errno;
-		snprintf(why, n, "open tracepoint syscalls/%s: %s", tp, strerror(errno));
-		return err;
-	}
-	lfd = bpf_link_create(prog_fd, pfd, BPF_PERF_EVENT, NULL);
-	close(pfd);	/* the link holds the event */
-	if (lfd < 0) {
-		err = -errno;
-		snprintf(why, n, "attach tracepoint syscalls/%s: %s", tp, strerror(errno));
-		return err;
-	}
-	snprintf(pin, sizeof(pin), "%.300s/%.64s-%.64s", dir, name, tp);
-	err = bpf_obj_pin(lfd, pin) ? -errno : 0;
-	close(lfd);
-	if (err)
-		snprintf(why, n, "pin %s: %s", pin, strerror(-err));
-	return err;
-}
-
-/* The effects programs on the tracepoints of every traced call this
- * kernel has. */
-static int od_syscalls(struct af_node *nd, const char *dir, char *why, size_t n)
-{
-	char tp[64];
-	size_t i, j;
-	int err;
-
-	if (getenv("AF_EFFECTS_RAW")) {
-		snprintf(why, n, "AF_EFFECTS_RAW is set");
-		return -ECANCELED;
-	}
-	err = mount_tracefs();
-	if (err) {
-		snprintf(why, n, "mount tracefs on /sys/kernel/tracing: %s (file effects come "
-			 "from the syscall tracepoints)", strerror(-err));
-		return err;
-	}
-	for (i = 0; i < ARRAY_SIZE(progs); i++) {
-		if (progs[i].role != ROLE_SYSCALL || nd->od_fd[i] < 0)
-			continue;
-		for (j = 0; j < ARRAY_SIZE(effect_syscalls); j++) {
-			snprintf(tp, sizeof(tp), "sys_%s_%s",
-				 strcmp(progs[i].name, "af_sys_enter") ? "exit" : "enter", effect_syscalls[j]);
-			err = od_tracepoint(nd->od_fd[i], progs[i].name, tp, dir, why, n);
-			if (err < 0)
-				return err;
-		}
-	}
-	return 0;
-}
-
 #define OD_DIR "od-on"	/* in the node's directory: the links while a fence exists */
 
 /* Attach the node's on-demand programs unless they are: under the node
@@ -557,7 +436,7 @@ static int od_syscalls(struct af_node *nd, const char *dir, char *why, size_t n)
 static int od_attach(struct af_node *nd, char *why, size_t n)
 {
 	char dir[256], tmp[272], pin[PATH_MAX];
-	bool any = false, raw = false;
+	bool any = false;
 	size_t i;
 	int err;
 
@@ -573,26 +452,10 @@ static int od_attach(struct af_node *nd, char *why, size_t n)
 		snprintf(why, n, "create pin directory %s: %s", tmp, strerror(errno));
 		return err;
 	}
-	err = od_syscalls(nd, tmp, why, n);
-	if (err) {
-		DIR *d = opendir(tmp);
-		struct dirent *de;
-
-		af_debug("%s; file effects from raw_syscalls instead", why);
-		while (d && (de = readdir(d))) {	/* the ones that did attach */
-			snprintf(pin, sizeof(pin), "%s/%s", tmp, de->d_name);
-			if (!strncmp(de->d_name, "af_sys_", 7))
-				unlink(pin);
-		}
-		if (d)
-			closedir(d);
-		raw = true;
-	}
 	for (i = 0; i < ARRAY_SIZE(progs); i++) {
 		int fd;
 
-		if (nd->od_fd[i] < 0 || progs[i].role == ROLE_SYSCALL ||
-		    (progs[i].role == ROLE_SYSCALL_RAW && !raw))
+		if (nd->od_fd[i] < 0)
 			continue;
 		fd = bpf_raw_tracepoint_open(strstr(progs[i].name, "enter") ? "sys_enter" : "sys_exit",
 					     nd->od_fd[i]);
@@ -609,13 +472,12 @@ static int od_attach(struct af_node *nd, char *why, size_t n)
 			goto fail;
 		}
 	}
-	nd->raw_effects = raw;
 	if (rename(tmp, dir)) {
 		err = -errno;
 		snprintf(why, n, "rename %s to %s: %s", tmp, dir, strerror(errno));
 		goto fail;
 	}
-	af_debug("attached the node's system call programs (%s)", raw ? "raw_syscalls" : "tracepoints");
+	af_debug("attached the node's raw_syscalls programs");
 	return 0;
 fail:
 	rm_tree(tmp, 0);
@@ -642,7 +504,7 @@ static void od_release(struct af_node *nd)
 		return;
 	if (!node_used(nd->name)) {
 		rm_tree(dir, 0);
-		af_debug("detached the node's system call programs: no fence left");
+		af_debug("detached the node's raw_syscalls programs: no fence left");
 	}
 	close(lock);
 }
