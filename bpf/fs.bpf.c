@@ -549,16 +549,29 @@ static __always_inline bool decide_inode_permission(struct inode *inode, int mas
 	return check_write(fence_id, cfg, AF_OP_DIR_WRITE, d);
 }
 
-static __always_inline bool decide_setattr(struct dentry *d, bool cg)
+#define ATTR_FILE	(1 << 13)
+#define ATTR_OPEN	(1 << 15)	/* the truncate of open(O_TRUNC) */
+
+static __always_inline bool decide_setattr(struct dentry *d, struct iattr *attr, bool cg)
 {
 	struct af_fence_cfg *cfg;
 	__u64 fence_id;
+	struct file *f;
 
 	if (af_kernel_override())
 		return false;
 	cfg = af_current_fence(&fence_id);
 	if (!cfg)
 		return cg;
+	/* open(O_TRUNC) of a file it opened for writing: file_open allowed
+	 * writing this inode in this very call, so no second walk (every
+	 * open for writing with O_TRUNC met two). O_RDONLY|O_TRUNC has no
+	 * FMODE_WRITE and is walked. */
+	if ((BPF_CORE_READ(attr, ia_valid) & (ATTR_OPEN | ATTR_FILE)) == (ATTR_OPEN | ATTR_FILE)) {
+		f = BPF_CORE_READ(attr, ia_file);
+		if (f && (BPF_CORE_READ(f, f_mode) & FMODE_WRITE) && BPF_CORE_READ(f, f_path.dentry) == d)
+			return false;
+	}
 	if (check_write(fence_id, cfg, AF_OP_SETATTR, d))
 		return true;
 	fx_change(fence_id, cfg, d);	/* chmod, chown, truncate */
@@ -614,13 +627,13 @@ int BPF_PROG(cg_inode_perm, struct inode *inode, int mask)
 SEC("lsm_cgroup/inode_setattr")
 int BPF_PROG(cg_setattr, struct dentry *d, struct iattr *attr)
 {
-	return decide_setattr(d, true) ? 0 : 1;
+	return decide_setattr(d, attr, true) ? 0 : 1;
 }
 
 SEC("lsm_cgroup/inode_setattr")
 int BPF_PROG(cg_setattr_idmap, void *idmap, struct dentry *d, struct iattr *attr)
 {
-	return decide_setattr(d, true) ? 0 : 1;
+	return decide_setattr(d, attr, true) ? 0 : 1;
 }
 
 /* ---- global lsm entry points of the same decisions ---- */
@@ -646,7 +659,7 @@ int BPF_PROG(lsm_setattr, struct dentry *d, struct iattr *attr, int ret)
 {
 	if (ret)
 		return ret;
-	return af_lsm_ret(decide_setattr(d, false));
+	return af_lsm_ret(decide_setattr(d, attr, false));
 }
 
 SEC("lsm/inode_setattr")
@@ -654,7 +667,7 @@ int BPF_PROG(lsm_setattr_idmap, void *idmap, struct dentry *d, struct iattr *att
 {
 	if (ret)
 		return ret;
-	return af_lsm_ret(decide_setattr(d, false));
+	return af_lsm_ret(decide_setattr(d, attr, false));
 }
 
 /* ---- cold hooks: global lsm on every BPF backend ---- */
