@@ -180,8 +180,11 @@ struct af_fxmnt {
 	__u64 mnt;		/* its struct vfsmount * */
 };
 
+/* LRU: a thread's entry stays until its slot is needed (threads exit,
+ * and a path hook whose inode hook never comes leaves one); between the
+ * two hooks of one call, 8192 other entries would have to be made. */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 8192);
 	__type(key, __u64);
 	__type(value, struct af_fxmnt);
