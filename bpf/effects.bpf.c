@@ -1,203 +1,28 @@
 // SPDX-License-Identifier: GPL-2.0
-/* File effects of fenced processes from the syscall tracepoints: every
- * call that may change the filesystem (open for writing, create,
- * unlink, rename, mkdir, link, symlink, truncate, chmod, chown, mknod,
- * and the fd-based ftruncate, fchmod, fchown, fallocate, fsetxattr,
- * fremovexattr) with its path arguments, the directories they are
- * relative to as the kernel resolved them at the call, and its result. Tracepoints need no BPF LSM,
- * so the journal shows writes and Landlock's refusals (-EACCES, and
- * -EROFS from the read-only mounts beneath it) on hosts where the LSM
- * programs cannot load. Numbers: syscalls.h.
+/* File effects of fenced processes on the Landlock backend, from
+ * raw_syscalls: every call that may change the filesystem (open for
+ * writing, create, unlink, rename, mkdir, link, symlink, truncate,
+ * chmod, chown, mknod, and the fd-based ftruncate, fchmod, fchown,
+ * fallocate, fsetxattr, fremovexattr) with its path arguments, the
+ * directories they are relative to as the kernel resolved them at the
+ * call, and its result. Tracepoints need no BPF LSM, so the journal
+ * shows writes and Landlock's refusals (-EACCES, and -EROFS from the
+ * read-only mounts beneath it) on hosts where the LSM programs cannot
+ * load. Numbers: syscalls.h.
  *
- * One program for the entry and one for the exit, each attached to the
- * syscalls/sys_{enter,exit}_<name> tracepoint of every call in
- * af_effect_syscalls[] (userspace/fence.c): a system call not in that
- * list meets no program at all, unlike raw_syscalls/sys_enter, which
- * every system call of the machine pays for. Hosts that refuse
- * tracepoint programs get the raw_syscalls variants instead. */
+ * On the BPF-LSM backends none of this is attached: the LSM hooks emit
+ * the same records (bpf/fs.bpf.c) and fexit programs the box's
+ * refusals (the end of this file). */
 #include "common.bpf.h"
 #include "events.h"
 #include "syscalls.h"
+#include "dpath.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
 #define O_WRITE_INTENT	(01 | 02 | 0100 | 01000 | 02000)	/* WRONLY RDWR CREAT TRUNC APPEND */
 #define EACCES		13
 #define EROFS		30	/* the Landlock backend's read-only mounts (userspace/mountns.c) */
-
-/* The records of the syscalls/ tracepoints (their format files): the
- * common fields, the call number, then each argument in 8 bytes. */
-struct sys_enter_rec {
-	__u64 common;
-	__s32 nr;
-	__u32 pad;
-	__u64 args[6];
-};
-
-struct sys_exit_rec {
-	__u64 common;
-	__s32 nr;
-	__u32 pad;
-	__s64 ret;
-};
-
-/* Whether the fence of the current task (if any) wants file effects. */
-static __always_inline bool fenced(void)
-{
-	__u64 cgid = bpf_get_current_cgroup_id();
-	struct af_fence_cfg *cfg;
-	__u64 *fid;
-
-	fid = bpf_map_lookup_elem(&af_member, &cgid);
-	if (!fid)
-		return false;
-	cfg = bpf_map_lookup_elem(&af_fences, fid);
-	return cfg && (cfg->flags & (AF_FENCE_EV_FILE | AF_FENCE_EV_REFUSED));
-}
-
-static __always_inline bool traced(long nr)
-{
-	switch (nr) {
-	case AF_NR_open: case AF_NR_creat: case AF_NR_openat: case AF_NR_openat2:
-	case AF_NR_unlink: case AF_NR_rmdir: case AF_NR_mkdir: case AF_NR_chmod:
-	case AF_NR_chown: case AF_NR_lchown: case AF_NR_truncate: case AF_NR_mknod:
-	case AF_NR_unlinkat: case AF_NR_mkdirat: case AF_NR_fchmodat: case AF_NR_fchmodat2:
-	case AF_NR_fchownat: case AF_NR_mknodat: case AF_NR_rename: case AF_NR_link:
-	case AF_NR_symlink: case AF_NR_renameat: case AF_NR_renameat2: case AF_NR_linkat:
-	case AF_NR_symlinkat: case AF_NR_ftruncate: case AF_NR_fchmod: case AF_NR_fchown:
-	case AF_NR_fallocate: case AF_NR_fsetxattr: case AF_NR_fremovexattr:
-		return true;
-	default:
-		return false;
-	}
-}
-
-/* ---- paths as the kernel resolved them ---- */
-
-#define FD_NONE	(-1000)	/* no descriptor: the call has no directory argument */
-
-/* Scratch for a path walk: twice AF_PATH_MAX keeps every bounded write
- * in range; one per CPU (a program runs on one CPU throughout). */
-struct dscratch {
-	char buf[AF_PATH_MAX * 2];
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct dscratch);
-} af_dscratch SEC(".maps");
-
-struct dpath_ctx {
-	__u64 dentry;		/* struct dentry * */
-	__u64 mnt;		/* struct mount * */
-	__u64 root_dentry, root_mnt;	/* the task's root (chroot) */
-	__u32 off;
-	__u32 flags;		/* AF_FOF_TRUNC, AF_FOF_DISCONNECTED */
-	bool done;
-};
-
-static __always_inline struct mount *real_mount(struct vfsmount *m)
-{
-	return (struct mount *)((void *)m - bpf_core_field_offset(struct mount, mnt));
-}
-
-/* One step up: a name, or a mount crossed to where it is mounted. */
-static long dpath_step(__u32 i, void *data)
-{
-	struct dpath_ctx *c = data;
-	struct dentry *d = (struct dentry *)c->dentry, *parent;
-	struct mount *m = (struct mount *)c->mnt, *pm;
-	struct dscratch *s;
-	const unsigned char *name;
-	__u32 zero = 0;
-	long n;
-
-	if (c->dentry == c->root_dentry && c->mnt == c->root_mnt) {
-		c->done = true;
-		return 1;
-	}
-	if (d == BPF_CORE_READ(m, mnt.mnt_root)) {
-		pm = BPF_CORE_READ(m, mnt_parent);
-		if (!pm || pm == m) {	/* the namespace's root mount */
-			c->done = true;
-			return 1;
-		}
-		c->dentry = (__u64)BPF_CORE_READ(m, mnt_mountpoint);
-		c->mnt = (__u64)pm;
-		return 0;
-	}
-	parent = BPF_CORE_READ(d, d_parent);
-	if (!parent || parent == d) {
-		/* A filesystem root that is not its mount's root: a
-		 * dentry outside what the mount shows (disconnected). */
-		c->flags |= AF_FOF_DISCONNECTED;
-		return 1;
-	}
-	s = bpf_map_lookup_elem(&af_dscratch, &zero);
-	if (!s)
-		return 1;
-	name = BPF_CORE_READ(d, d_name.name);
-	n = bpf_probe_read_kernel_str(&s->buf[c->off & (AF_PATH_MAX - 1)], AF_PATH_MAX, name);
-	if (n <= 0)
-		return 1;
-	if (c->off + n > AF_PATH_MAX) {
-		c->flags |= AF_FOF_TRUNC;
-		return 1;
-	}
-	c->off += n;
-	c->dentry = (__u64)parent;
-	return 0;
-}
-
-/* The names of path p, leaf first, into dir (AF_PATH_MAX bytes);
- * returns the bytes used, flags: AF_FOF_TRUNC, AF_FOF_DISCONNECTED. */
-static __always_inline __u32 dpath(struct dentry *dentry, struct vfsmount *vfsmnt, char *dir,
-				   __u32 *flags)
-{
-	struct task_struct *t = bpf_get_current_task_btf();
-	struct dpath_ctx c = {
-		.dentry = (__u64)dentry,
-		.mnt = (__u64)real_mount(vfsmnt),
-		.root_dentry = (__u64)BPF_CORE_READ(t, fs, root.dentry),
-		.root_mnt = (__u64)real_mount(BPF_CORE_READ(t, fs, root.mnt)),
-	};
-	struct dscratch *s;
-	__u32 zero = 0;
-
-	*flags = 0;
-	if (!dentry || !vfsmnt) {
-		*flags = AF_FOF_UNRESOLVED;
-		return 0;
-	}
-	bpf_loop(AF_WALK_MAX, dpath_step, &c, 0);
-	if (!c.done && !(c.flags & AF_FOF_DISCONNECTED))
-		c.flags |= AF_FOF_TRUNC;	/* the bound, or a name that did not read */
-	s = bpf_map_lookup_elem(&af_dscratch, &zero);
-	if (!s) {
-		*flags = AF_FOF_UNRESOLVED;
-		return 0;
-	}
-	__builtin_memcpy(dir, s->buf, AF_PATH_MAX);
-	*flags = c.flags;
-	return c.off;
-}
-
-/* The file open as descriptor fd in the current task, or NULL. */
-static __always_inline struct file *fd_file(int fd)
-{
-	struct task_struct *t = bpf_get_current_task_btf();
-	struct fdtable *fdt = BPF_CORE_READ(t, files, fdt);
-	struct file **fds, *f = NULL;
-
-	if (fd < 0 || !fdt || fd >= BPF_CORE_READ(fdt, max_fds))
-		return NULL;
-	fds = BPF_CORE_READ(fdt, fd);
-	if (bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]))
-		return NULL;
-	return f;
-}
 
 /* Resolve the directory of a path argument (dfd, path) or, with path
  * 0, the object of descriptor dfd itself. Returns flags. */
@@ -340,43 +165,6 @@ static __always_inline int enter(long nr, const __u64 *a)
 #undef p
 }
 
-/* Attached to the tracepoints of the traced calls only: the fence
- * check comes first. */
-SEC("tracepoint")
-int af_sys_enter(struct sys_enter_rec *ctx)
-{
-	__u64 a[5];
-
-	if (!fenced())
-		return 0;
-	/* Not ctx->args[i]: the kernel refuses to attach a program whose
-	 * context reads go past the shortest record it is attached to
-	 * (unlink's has one argument). Past a call's own arguments, the
-	 * bytes read are not used. */
-	if (bpf_probe_read_kernel(a, sizeof(a), (void *)ctx + offsetof(struct sys_enter_rec, args)))
-		return 0;
-	return enter(ctx->nr, a);
-}
-
-/* Where tracepoint programs may not attach (some hosts refuse them
- * while allowing raw tracepoints): raw_syscalls, which every system
- * call of the machine meets, so the call number is checked first. */
-SEC("raw_tp/sys_enter")
-int BPF_PROG(af_sys_enter_raw, struct pt_regs *regs, long nr)
-{
-	__u64 a[5];
-
-	if (!traced(nr) || !fenced())
-		return 0;
-	/* The syscall ABI's argument registers (x86_64). */
-	a[0] = BPF_CORE_READ(regs, di);
-	a[1] = BPF_CORE_READ(regs, si);
-	a[2] = BPF_CORE_READ(regs, dx);
-	a[3] = BPF_CORE_READ(regs, r10);
-	a[4] = BPF_CORE_READ(regs, r8);
-	return enter(nr, a);
-}
-
 /* The fields every file effect event has (the first AF_FILEOP_SHORT
  * bytes). */
 static __always_inline void fill_fileop(struct af_ev_fileop *ev, struct af_pending *p, __s64 ret,
@@ -460,18 +248,6 @@ out:
 	return 0;
 }
 
-SEC("tracepoint")
-int af_sys_exit(struct sys_exit_rec *ctx)
-{
-	return leave(ctx->ret);
-}
-
-SEC("raw_tp/sys_exit")
-int BPF_PROG(af_sys_exit_raw, struct pt_regs *regs, long ret)
-{
-	return leave(ret);
-}
-
 /* ---- refusals by the box itself: seccomp and capabilities ---- */
 
 /* enum af_sysclass_bits by system call number, from userspace's tables
@@ -491,33 +267,23 @@ static __always_inline __u8 sysclass(long nr)
  * af_boxent was refused by the filter, whatever errno the rule chose.
  * Both programs are on raw_syscalls, which every system call of the
  * machine meets: the class is one array read, checked first. */
-SEC("raw_tp/sys_enter")
-int BPF_PROG(af_box_enter, struct pt_regs *regs, long nr)
+static __always_inline void box_enter(long nr)
 {
 	struct af_boxent e = { .nr = nr };
-	__u64 id, fence_id;
+	__u64 id = bpf_get_current_pid_tgid();
 
-	if (!sysclass(nr) || !af_current_fence(&fence_id))
-		return 0;
-	id = bpf_get_current_pid_tgid();
 	if (bpf_map_update_elem(&af_boxent, &id, &e, BPF_ANY))
 		af_count(AF_CNT_BOX_FULL);
-	return 0;
 }
 
-SEC("raw_tp/sys_exit")
-int BPF_PROG(af_box_exit, struct pt_regs *regs, long ret)
+static __always_inline int box_exit(struct pt_regs *regs, long nr, __u8 class, long ret)
 {
-	long nr = BPF_CORE_READ(regs, orig_ax);
-	__u8 class = sysclass(nr);
 	struct af_fence_cfg *cfg;
 	struct af_ev_refusal *ev;
 	struct af_boxent *e;
 	__u64 id, fence_id;
 	__u32 op;
 
-	if (!class)
-		return 0;
 	cfg = af_current_fence(&fence_id);
 	if (!cfg)
 		return 0;
@@ -554,3 +320,134 @@ int BPF_PROG(af_box_exit, struct pt_regs *regs, long ret)
 	bpf_ringbuf_submit(ev, 0);
 	return 0;
 }
+
+/* The Landlock backend's one pair of programs on raw_syscalls: the
+ * box's refusals and the file effects, one dispatch per system call.
+ * Every system call of the machine meets them while they are attached
+ * (userspace/fence.c attaches them only while a fence of the node
+ * exists): a call of neither class returns after one array read and one
+ * switch, before any map lookup. Cheaper than the syscalls/ tracepoints
+ * of each traced call, whose perf path every caller of those calls on
+ * the machine paid on top of these. */
+SEC("raw_tp/sys_enter")
+int BPF_PROG(af_ll_enter, struct pt_regs *regs, long nr)
+{
+	__u8 class = sysclass(nr);
+	struct af_fence_cfg *cfg;
+	bool t = traced(nr);
+	__u64 fence_id, a[5];
+
+	if (!class && !t)
+		return 0;
+	cfg = af_current_fence(&fence_id);
+	if (!cfg)
+		return 0;
+	if (class)
+		box_enter(nr);
+	if (!t || !(cfg->flags & (AF_FENCE_EV_FILE | AF_FENCE_EV_REFUSED)))
+		return 0;
+	/* The syscall ABI's argument registers (x86_64). */
+	a[0] = BPF_CORE_READ(regs, di);
+	a[1] = BPF_CORE_READ(regs, si);
+	a[2] = BPF_CORE_READ(regs, dx);
+	a[3] = BPF_CORE_READ(regs, r10);
+	a[4] = BPF_CORE_READ(regs, r8);
+	return enter(nr, a);
+}
+
+SEC("raw_tp/sys_exit")
+int BPF_PROG(af_ll_exit, struct pt_regs *regs, long ret)
+{
+	long nr = BPF_CORE_READ(regs, orig_ax);
+	__u8 class = sysclass(nr);
+
+	if (traced(nr))
+		leave(ret);	/* an entry in af_pending: a fenced task's */
+	if (class)
+		box_exit(regs, nr, class, ret);
+	return 0;
+}
+
+/* ---- the same refusals on the BPF-LSM backends, off the syscall path ----
+ *
+ * raw_syscalls puts a program on every system call of the machine. On
+ * the BPF-LSM backends (fentry/fexit work wherever BPF LSM does) the
+ * seccomp refusals come from the exit of __secure_computing, which only
+ * tasks with a seccomp filter meet (each fenced task, and whatever else
+ * on the machine runs under seccomp), and the capability refusals from
+ * the exit of each system call of the class, which only its callers
+ * meet. */
+static __always_inline int box_refusal(struct pt_regs *regs, long nr, long ret, __u32 op)
+{
+	struct af_fence_cfg *cfg;
+	struct af_ev_refusal *ev;
+	__u64 fence_id;
+
+	cfg = af_current_fence(&fence_id);
+	if (!cfg)
+		return 0;
+	af_count(AF_CNT_DENY);
+	ev = af_reserve(fence_id, sizeof(*ev));
+	if (!ev)
+		return 0;
+	af_fill_hdr(&ev->hdr, AF_EV_REFUSAL, sizeof(*ev), fence_id);
+	ev->op = op;
+	ev->verdict = AF_DENIED;
+	ev->sysno = nr;
+	ev->ret = ret;
+	ev->args[0] = BPF_CORE_READ(regs, di);
+	ev->args[1] = BPF_CORE_READ(regs, si);
+	ev->args[2] = BPF_CORE_READ(regs, dx);
+	bpf_get_current_comm(ev->comm, sizeof(ev->comm));
+	bpf_ringbuf_submit(ev, 0);
+	return 0;
+}
+
+/* -1: the filter skipped the call (its errno is in the registers
+ * already); a kill does not return. */
+SEC("fexit/__secure_computing")
+int BPF_PROG(af_seccomp_exit, const void *sd, int ret)
+{
+	struct pt_regs *regs;
+	long nr;
+
+	if (ret != -1)
+		return 0;
+	regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	nr = BPF_CORE_READ(regs, orig_ax);
+	if (!(sysclass(nr) & AF_SC_SECCOMP))
+		return 0;
+	return box_refusal(regs, nr, BPF_CORE_READ(regs, ax), AF_OP_SECCOMP);
+}
+
+/* No LSM program of the fence refuses these calls: their -EPERM is the
+ * capability's. */
+#define AF_CAP_EXIT(name)							\
+SEC("fexit/__x64_sys_" #name)							\
+int BPF_PROG(af_cx_##name, struct pt_regs *regs, long ret)			\
+{										\
+	if (ret != -EPERM)							\
+		return 0;							\
+	return box_refusal(regs, BPF_CORE_READ(regs, orig_ax), ret, AF_OP_CAPABILITY); \
+}
+
+/* userspace/sysfilter.c cap_table */
+AF_CAP_EXIT(sethostname)
+AF_CAP_EXIT(setdomainname)
+AF_CAP_EXIT(chroot)
+AF_CAP_EXIT(setuid)
+AF_CAP_EXIT(setreuid)
+AF_CAP_EXIT(setresuid)
+AF_CAP_EXIT(setgid)
+AF_CAP_EXIT(setregid)
+AF_CAP_EXIT(setresgid)
+AF_CAP_EXIT(setgroups)
+AF_CAP_EXIT(capset)
+AF_CAP_EXIT(adjtimex)
+AF_CAP_EXIT(clock_adjtime)
+AF_CAP_EXIT(setrlimit)
+AF_CAP_EXIT(prlimit64)
+AF_CAP_EXIT(sched_setscheduler)
+AF_CAP_EXIT(sched_setparam)
+AF_CAP_EXIT(sched_setattr)
+AF_CAP_EXIT(ioprio_set)

@@ -162,6 +162,7 @@ enum af_counter {
 	AF_CNT_PKT_OPTIONS,	/* packets with IPv4 options or IPv6 extension headers dropped */
 	AF_CNT_SIGIO_FULL,	/* af_sigio full: a fenced task's F_SETOWN refused */
 	AF_CNT_BOX_FULL,	/* af_boxent full: a refusal may be misreported as seccomp's */
+	AF_CNT_FX_NOMNT,	/* an allowed change with no mount for its record (not journaled) */
 	AF_CNT_MAX,
 };
 

@@ -13,6 +13,7 @@
  * membership map). Cold hooks are global lsm/ programs only. */
 #include "common.bpf.h"
 #include "syscalls.h"
+#include "dpath.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -157,6 +158,266 @@ static __always_inline bool is_access_check(void)
 	return nr == AF_NR_access || nr == AF_NR_faccessat || nr == AF_NR_faccessat2;
 }
 
+
+/* ---- file effects from the hooks (the BPF-LSM backends) ----
+ *
+ * On the BPF-LSM backends no syscall tracepoint is attached (while one
+ * is, every task of the machine takes the slow system call path): the
+ * hooks that allow a change emit its file effect record instead, for
+ * fenced tasks only, with the fields the tracepoints give (bpf/events.h
+ * af_ev_fileop): the call's number, flags and path arguments, and as
+ * the directory the object itself as the kernel resolved it (AF_FOF_FULL).
+ * The record is made when every permission check has passed and the
+ * fence allowed the change, so ret is 0: a failure after that point
+ * (ENOSPC, EIO) is not seen, nor a call refused before the hook
+ * (ENOENT, DAC's EACCES: no effect either).
+ *
+ * The inode hooks do not see the mount; the path hook that precedes
+ * each of them does: it leaves the mount here, by thread, for the
+ * dentry it saw. */
+struct af_fxmnt {
+	__u64 dentry;		/* struct dentry * the path hook saw */
+	__u64 mnt;		/* its struct vfsmount * */
+};
+
+/* LRU: a thread's entry stays until its slot is needed (threads exit,
+ * and a path hook whose inode hook never comes leaves one); between the
+ * two hooks of one call, 8192 other entries would have to be made. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 8192);
+	__type(key, __u64);
+	__type(value, struct af_fxmnt);
+} af_fxmnt SEC(".maps");
+
+static __always_inline void fx_stash(struct dentry *d, struct vfsmount *m)
+{
+	struct af_fxmnt v = { .dentry = (__u64)d, .mnt = (__u64)m };
+	__u64 id, fence_id;
+
+	if (!af_current_fence(&fence_id))
+		return;
+	id = bpf_get_current_pid_tgid();
+	bpf_map_update_elem(&af_fxmnt, &id, &v, BPF_ANY);
+}
+
+/* The mount the path hook left for d, or NULL. */
+static __always_inline struct vfsmount *fx_mnt(struct dentry *d)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct af_fxmnt *v = bpf_map_lookup_elem(&af_fxmnt, &id);
+
+	if (!v || v->dentry != (__u64)d)
+		return NULL;
+	return (struct vfsmount *)v->mnt;
+}
+
+struct fx_args {
+	__s64 nr;
+	__u64 path, path2;	/* user pointers */
+	__s32 dfd, dfd2;
+	__u32 flags;
+};
+
+/* The arguments of the system call in progress, as the tracepoints
+ * take them (bpf/effects.bpf.c enter()); false for a call whose
+ * effects are not journaled (an open: file_open records it). */
+static __always_inline bool fx_args(struct fx_args *x)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
+	__u64 a[5];
+
+	x->nr = BPF_CORE_READ(regs, orig_ax);
+	if (!traced(x->nr))
+		return false;
+	/* The syscall ABI's argument registers (x86_64). */
+	a[0] = BPF_CORE_READ(regs, di);
+	a[1] = BPF_CORE_READ(regs, si);
+	a[2] = BPF_CORE_READ(regs, dx);
+	a[3] = BPF_CORE_READ(regs, r10);
+	a[4] = BPF_CORE_READ(regs, r8);
+	x->path = x->path2 = 0;
+	x->dfd = AF_AT_FDCWD;
+	x->dfd2 = FD_NONE;
+	x->flags = 0;
+	switch (x->nr) {
+	case AF_NR_open:
+		x->path = a[0];
+		x->flags = a[1];
+		break;
+	case AF_NR_creat:
+		x->path = a[0];
+		x->flags = 01 | 0100 | 01000;
+		break;
+	case AF_NR_openat:
+		x->dfd = a[0];
+		x->path = a[1];
+		x->flags = a[2];
+		break;
+	case AF_NR_openat2: {
+		__u64 how = 0;
+
+		x->dfd = a[0];
+		x->path = a[1];
+		bpf_probe_read_user(&how, sizeof(how), (void *)a[2]);
+		x->flags = how;
+		break;
+	}
+	case AF_NR_unlink: case AF_NR_rmdir: case AF_NR_mkdir: case AF_NR_chmod:
+	case AF_NR_chown: case AF_NR_lchown: case AF_NR_truncate: case AF_NR_mknod:
+		x->path = a[0];
+		break;
+	case AF_NR_unlinkat:
+		x->dfd = a[0];
+		x->path = a[1];
+		x->flags = a[2];
+		break;
+	case AF_NR_mkdirat: case AF_NR_fchmodat: case AF_NR_fchmodat2: case AF_NR_fchownat:
+	case AF_NR_mknodat:
+		x->dfd = a[0];
+		x->path = a[1];
+		break;
+	case AF_NR_rename: case AF_NR_link:
+		x->path = a[0];
+		x->path2 = a[1];
+		x->dfd2 = AF_AT_FDCWD;
+		break;
+	case AF_NR_symlink:
+		x->dfd = FD_NONE;
+		x->path = a[0];
+		x->path2 = a[1];
+		x->dfd2 = AF_AT_FDCWD;
+		break;
+	case AF_NR_renameat: case AF_NR_renameat2: case AF_NR_linkat:
+		x->dfd = a[0];
+		x->path = a[1];
+		x->dfd2 = a[2];
+		x->path2 = a[3];
+		x->flags = x->nr == AF_NR_renameat2 ? a[4] : 0;
+		break;
+	case AF_NR_symlinkat:
+		x->dfd = FD_NONE;
+		x->path = a[0];
+		x->dfd2 = a[1];
+		x->path2 = a[2];
+		break;
+	default:	/* ftruncate, fchmod, fchown, fallocate, fsetxattr, fremovexattr */
+		x->dfd = a[0];
+		break;
+	}
+	return true;
+}
+
+static __always_inline bool fx_fd_call(__s64 nr)
+{
+	return nr == AF_NR_ftruncate || nr == AF_NR_fchmod || nr == AF_NR_fchown ||
+	       nr == AF_NR_fallocate || nr == AF_NR_fsetxattr || nr == AF_NR_fremovexattr;
+}
+
+static __always_inline void fx_fill(struct af_ev_fileop *ev, const struct fx_args *x,
+				    __u64 fence_id, __u16 size, struct dentry *d, struct vfsmount *m,
+				    __s32 ret)
+{
+	__u32 fl = 0;
+
+	af_fill_hdr(&ev->hdr, AF_EV_FILEOP, size, fence_id);
+	ev->sysno = x->nr;
+	ev->ret = ret;
+	ev->flags = x->flags;
+	ev->dfd = x->dfd;
+	ev->dfd2 = x->dfd2;
+	ev->pad = 0;
+	ev->dir_len = 0;
+	ev->dflags = 0;
+	if (d) {
+		ev->dir_len = dpath(d, m, ev->dir, &fl);
+		ev->dflags = fl | (fl & AF_FOF_UNRESOLVED ? 0 : AF_FOF_FULL);
+	}
+	bpf_get_current_comm(ev->comm, sizeof(ev->comm));
+	ev->path[0] = 0;
+	if (x->path && bpf_probe_read_user_str(ev->path, sizeof(ev->path), (void *)x->path) < 0)
+		ev->path[0] = 0;
+}
+
+/* Emit the record of the call in progress: its object d (on mount m;
+ * NULL for a symlink's target, which is text) and, for a call with two
+ * names, the new name d2 on m2. */
+static __always_inline void fx_emit(__u64 fence_id, struct af_fence_cfg *cfg, const struct fx_args *x,
+				    struct dentry *d, struct vfsmount *m,
+				    struct dentry *d2, struct vfsmount *m2, __s32 ret)
+{
+	struct af_ev_fileop *ev;
+	__u32 fl = 0;
+
+	if (!(cfg->flags & AF_FENCE_EV_FILE))
+		return;
+	if (x->path2) {
+		ev = af_reserve(fence_id, sizeof(*ev));
+		if (!ev)
+			return;
+		fx_fill(ev, x, fence_id, sizeof(*ev), d, m, ret);
+		ev->dir2_len = dpath(d2, m2, ev->dir2, &fl);
+		ev->dflags |= (fl | (fl & AF_FOF_UNRESOLVED ? 0 : AF_FOF_FULL)) << AF_FOF_DIR2_SHIFT;
+		if (bpf_probe_read_user_str(ev->path2, sizeof(ev->path2), (void *)x->path2) < 0)
+			ev->path2[0] = 0;
+	} else {
+		ev = af_reserve(fence_id, AF_FILEOP_SHORT);
+		if (!ev)
+			return;
+		fx_fill(ev, x, fence_id, AF_FILEOP_SHORT, d, m, ret);
+		ev->dir2_len = 0;
+	}
+	bpf_ringbuf_submit(ev, 0);
+}
+
+/* An allowed change of d by the call in progress: its record, with the
+ * mount the path hook left (or, for a call through a descriptor, the
+ * descriptor's). */
+static __always_inline void fx_change(__u64 fence_id, struct af_fence_cfg *cfg, struct dentry *d)
+{
+	struct vfsmount *m;
+	struct fx_args x;
+
+	if (!(cfg->flags & AF_FENCE_EV_FILE) || !fx_args(&x))
+		return;
+	switch (x.nr) {
+	case AF_NR_open: case AF_NR_creat: case AF_NR_openat: case AF_NR_openat2:
+		return;	/* file_open records the open (and its O_TRUNC, O_CREAT) */
+	}
+	m = fx_mnt(d);
+	if (!m && fx_fd_call(x.nr)) {
+		struct file *f = fd_file(x.dfd);
+
+		if (f && BPF_CORE_READ(f, f_path.dentry) == d)
+			m = BPF_CORE_READ(f, f_path.mnt);
+	}
+	if (!m) {
+		af_count(AF_CNT_FX_NOMNT);
+		return;
+	}
+	if (x.nr == AF_NR_symlink || x.nr == AF_NR_symlinkat)
+		fx_emit(fence_id, cfg, &x, NULL, NULL, d, m, 0);
+	else
+		fx_emit(fence_id, cfg, &x, d, m, NULL, NULL, 0);
+}
+
+static __always_inline void fx_two(struct dentry *old, struct dentry *new);
+
+/* An allowed open for writing: the record names the file opened. */
+static __always_inline void fx_open(__u64 fence_id, struct af_fence_cfg *cfg, struct file *file)
+{
+	struct fx_args x;
+
+	if (!(cfg->flags & AF_FENCE_EV_FILE) || !fx_args(&x))
+		return;
+	switch (x.nr) {
+	case AF_NR_open: case AF_NR_creat: case AF_NR_openat: case AF_NR_openat2:
+		fx_emit(fence_id, cfg, &x, BPF_CORE_READ(file, f_path.dentry),
+			BPF_CORE_READ(file, f_path.mnt), NULL, NULL, 0);
+	}
+}
+
 /* Report a decision against d and return whether to deny. */
 static __always_inline bool file_verdict(__u64 fence_id, struct af_fence_cfg *cfg,
 					 __u32 op, struct dentry *d, __u32 flags)
@@ -250,8 +511,10 @@ static __always_inline bool decide_file_open(struct file *file, bool cg)
 		/* A block device is writable only when listed itself: a
 		 * device node beneath a root must not open the disk. */
 		if (kind == AF_ROOT_WRITABLE &&
-		    ((mode & S_IFMT) != S_IFBLK || depth == 0))
+		    ((mode & S_IFMT) != S_IFBLK || depth == 0)) {
+			fx_open(fence_id, cfg, file);
 			return false;
+		}
 		return file_verdict(fence_id, cfg, AF_OP_OPEN_WRITE, d,
 				    kind < 0 ? AF_EVF_WALK_BOUND : 0);
 	}
@@ -289,17 +552,33 @@ static __always_inline bool decide_inode_permission(struct inode *inode, int mas
 	return check_write(fence_id, cfg, AF_OP_DIR_WRITE, d);
 }
 
-static __always_inline bool decide_setattr(struct dentry *d, bool cg)
+#define ATTR_FILE	(1 << 13)
+#define ATTR_OPEN	(1 << 15)	/* the truncate of open(O_TRUNC) */
+
+static __always_inline bool decide_setattr(struct dentry *d, struct iattr *attr, bool cg)
 {
 	struct af_fence_cfg *cfg;
 	__u64 fence_id;
+	struct file *f;
 
 	if (af_kernel_override())
 		return false;
 	cfg = af_current_fence(&fence_id);
 	if (!cfg)
 		return cg;
-	return check_write(fence_id, cfg, AF_OP_SETATTR, d);
+	/* open(O_TRUNC) of a file it opened for writing: file_open allowed
+	 * writing this inode in this very call, so no second walk (every
+	 * open for writing with O_TRUNC met two). O_RDONLY|O_TRUNC has no
+	 * FMODE_WRITE and is walked. */
+	if ((BPF_CORE_READ(attr, ia_valid) & (ATTR_OPEN | ATTR_FILE)) == (ATTR_OPEN | ATTR_FILE)) {
+		f = BPF_CORE_READ(attr, ia_file);
+		if (f && (BPF_CORE_READ(f, f_mode) & FMODE_WRITE) && BPF_CORE_READ(f, f_path.dentry) == d)
+			return false;
+	}
+	if (check_write(fence_id, cfg, AF_OP_SETATTR, d))
+		return true;
+	fx_change(fence_id, cfg, d);	/* chmod, chown, truncate */
+	return false;
 }
 
 /* Cold hooks share this: in a fence, d must be beneath a writable root. */
@@ -314,6 +593,23 @@ static __always_inline int cold_check(__u32 op, struct dentry *d)
 	if (!cfg)
 		return 0;
 	return af_lsm_ret(check_write(fence_id, cfg, op, d));
+}
+
+/* The same, and the record of the allowed change (xattrs). */
+static __always_inline int cold_check_fx(__u32 op, struct dentry *d)
+{
+	struct af_fence_cfg *cfg;
+	__u64 fence_id;
+
+	if (af_kernel_override())
+		return 0;
+	cfg = af_current_fence(&fence_id);
+	if (!cfg)
+		return 0;
+	if (check_write(fence_id, cfg, op, d))
+		return af_lsm_ret(true);
+	fx_change(fence_id, cfg, d);
+	return 0;
 }
 
 /* ---- lsm_cgroup entry points: 1 allows, 0 denies with EPERM ---- */
@@ -334,13 +630,13 @@ int BPF_PROG(cg_inode_perm, struct inode *inode, int mask)
 SEC("lsm_cgroup/inode_setattr")
 int BPF_PROG(cg_setattr, struct dentry *d, struct iattr *attr)
 {
-	return decide_setattr(d, true) ? 0 : 1;
+	return decide_setattr(d, attr, true) ? 0 : 1;
 }
 
 SEC("lsm_cgroup/inode_setattr")
 int BPF_PROG(cg_setattr_idmap, void *idmap, struct dentry *d, struct iattr *attr)
 {
-	return decide_setattr(d, true) ? 0 : 1;
+	return decide_setattr(d, attr, true) ? 0 : 1;
 }
 
 /* ---- global lsm entry points of the same decisions ---- */
@@ -366,7 +662,7 @@ int BPF_PROG(lsm_setattr, struct dentry *d, struct iattr *attr, int ret)
 {
 	if (ret)
 		return ret;
-	return af_lsm_ret(decide_setattr(d, false));
+	return af_lsm_ret(decide_setattr(d, attr, false));
 }
 
 SEC("lsm/inode_setattr")
@@ -374,7 +670,7 @@ int BPF_PROG(lsm_setattr_idmap, void *idmap, struct dentry *d, struct iattr *att
 {
 	if (ret)
 		return ret;
-	return af_lsm_ret(decide_setattr(d, false));
+	return af_lsm_ret(decide_setattr(d, attr, false));
 }
 
 /* ---- cold hooks: global lsm on every BPF backend ---- */
@@ -422,12 +718,32 @@ static __always_inline int pname_check(struct inode *dir, struct dentry *d, enum
 	return af_lsm_ret(file_verdict(fence_id, cfg, AF_OP_DIR_WRITE, d, 0));
 }
 
+/* pname_check, then the record of the allowed change of d (create,
+ * mkdir, symlink, unlink, rmdir, mknod). */
+static __always_inline int pname_check_fx(struct inode *dir, struct dentry *d, enum pname_use use)
+{
+	struct af_fence_cfg *cfg;
+	struct af_pname_val *v;
+	__u64 fence_id;
+
+	if (af_kernel_override())
+		return 0;
+	cfg = af_current_fence(&fence_id);
+	if (!cfg)
+		return 0;
+	v = pname_lookup(fence_id, dir, d);
+	if (v && !(v->kind == AF_PN_WAY && use == PNU_MKDIR))
+		return af_lsm_ret(file_verdict(fence_id, cfg, AF_OP_DIR_WRITE, d, 0));
+	fx_change(fence_id, cfg, d);
+	return 0;
+}
+
 SEC("lsm/inode_create")
 int BPF_PROG(lsm_inode_create, struct inode *dir, struct dentry *d, umode_t mode, int ret)
 {
 	if (ret)
 		return ret;
-	return pname_check(dir, d, PNU_OTHER);
+	return pname_check_fx(dir, d, PNU_OTHER);
 }
 
 SEC("lsm/inode_mkdir")
@@ -435,7 +751,7 @@ int BPF_PROG(lsm_inode_mkdir, struct inode *dir, struct dentry *d, umode_t mode,
 {
 	if (ret)
 		return ret;
-	return pname_check(dir, d, PNU_MKDIR);
+	return pname_check_fx(dir, d, PNU_MKDIR);
 }
 
 SEC("lsm/inode_symlink")
@@ -443,7 +759,7 @@ int BPF_PROG(lsm_inode_symlink, struct inode *dir, struct dentry *d, const char 
 {
 	if (ret)
 		return ret;
-	return pname_check(dir, d, PNU_OTHER);
+	return pname_check_fx(dir, d, PNU_OTHER);
 }
 
 SEC("lsm/inode_unlink")
@@ -451,7 +767,7 @@ int BPF_PROG(lsm_inode_unlink, struct inode *dir, struct dentry *d, int ret)
 {
 	if (ret)
 		return ret;
-	return pname_check(dir, d, PNU_OTHER);
+	return pname_check_fx(dir, d, PNU_OTHER);
 }
 
 SEC("lsm/inode_rmdir")
@@ -459,7 +775,7 @@ int BPF_PROG(lsm_inode_rmdir, struct inode *dir, struct dentry *d, int ret)
 {
 	if (ret)
 		return ret;
-	return pname_check(dir, d, PNU_OTHER);
+	return pname_check_fx(dir, d, PNU_OTHER);
 }
 
 /* Both names: renamed away, and renamed into place (RENAME_EXCHANGE
@@ -473,7 +789,10 @@ int BPF_PROG(lsm_inode_rename, struct inode *old_dir, struct dentry *old, struct
 	ret = pname_check(old_dir, old, PNU_OTHER);
 	if (ret)
 		return ret;
-	return pname_check(new_dir, new, PNU_OTHER);
+	ret = pname_check(new_dir, new, PNU_OTHER);
+	if (!ret)
+		fx_two(old, new);
+	return ret;
 }
 
 struct chain_ctx {
@@ -619,7 +938,10 @@ int BPF_PROG(lsm_inode_link, struct dentry *old, struct inode *dir, struct dentr
 	ret = cold_check(AF_OP_LINK, old);
 	if (ret)
 		return ret;
-	return pname_check(dir, new, PNU_OTHER);
+	ret = pname_check(dir, new, PNU_OTHER);
+	if (!ret)
+		fx_two(old, new);
+	return ret;
 }
 
 /* Device nodes: one created beneath the workspace would open the disk. */
@@ -632,7 +954,7 @@ int BPF_PROG(lsm_inode_mknod, struct inode *dir, struct dentry *d, umode_t mode,
 	if (ret)
 		return ret;
 	if ((mode & S_IFMT) != S_IFCHR && (mode & S_IFMT) != S_IFBLK)
-		return pname_check(dir, d, PNU_OTHER);
+		return pname_check_fx(dir, d, PNU_OTHER);
 	cfg = af_current_fence(&fence_id);
 	if (!cfg)
 		return 0;
@@ -647,7 +969,7 @@ int BPF_PROG(lsm_setxattr, void *userns, struct dentry *d, const char *name,
 {
 	if (ret)
 		return ret;
-	return cold_check(AF_OP_XATTR, d);
+	return cold_check_fx(AF_OP_XATTR, d);
 }
 
 SEC("lsm/inode_removexattr")
@@ -655,7 +977,7 @@ int BPF_PROG(lsm_removexattr, void *userns, struct dentry *d, const char *name, 
 {
 	if (ret)
 		return ret;
-	return cold_check(AF_OP_XATTR, d);
+	return cold_check_fx(AF_OP_XATTR, d);
 }
 
 /* POSIX ACLs have their own hooks since 6.2. */
@@ -664,7 +986,7 @@ int BPF_PROG(lsm_set_acl, void *idmap, struct dentry *d, const char *name, void 
 {
 	if (ret)
 		return ret;
-	return cold_check(AF_OP_XATTR, d);
+	return cold_check_fx(AF_OP_XATTR, d);
 }
 
 SEC("lsm/inode_remove_acl")
@@ -672,5 +994,128 @@ int BPF_PROG(lsm_remove_acl, void *idmap, struct dentry *d, const char *name, in
 {
 	if (ret)
 		return ret;
-	return cold_check(AF_OP_XATTR, d);
+	return cold_check_fx(AF_OP_XATTR, d);
+}
+
+/* ---- the mount for the records of the inode hooks: the path hooks ---- */
+
+/* A rename or link allowed: one record with both names, on the mount
+ * the path hook left (the same for both: EXDEV otherwise). A
+ * RENAME_EXCHANGE meets inode_rename twice, the second time with the
+ * path hook's old name first: one record. */
+static __always_inline void fx_two(struct dentry *old, struct dentry *new)
+{
+	struct af_fence_cfg *cfg;
+	struct vfsmount *m;
+	struct fx_args x;
+	__u64 fence_id;
+
+	if (af_kernel_override())
+		return;
+	cfg = af_current_fence(&fence_id);
+	if (!cfg || !(cfg->flags & AF_FENCE_EV_FILE) || !fx_args(&x))
+		return;
+	m = fx_mnt(x.nr == AF_NR_link || x.nr == AF_NR_linkat ? new : old);
+	if (m)
+		fx_emit(fence_id, cfg, &x, old, m, new, m, 0);
+}
+
+SEC("lsm/path_mkdir")
+int BPF_PROG(lsm_path_mkdir, const struct path *dir, struct dentry *d, umode_t mode, int ret)
+{
+	if (!ret)
+		fx_stash(d, BPF_CORE_READ(dir, mnt));
+	return ret;
+}
+
+SEC("lsm/path_mknod")
+int BPF_PROG(lsm_path_mknod, const struct path *dir, struct dentry *d, umode_t mode,
+	     unsigned int dev, int ret)
+{
+	if (!ret)
+		fx_stash(d, BPF_CORE_READ(dir, mnt));
+	return ret;
+}
+
+SEC("lsm/path_unlink")
+int BPF_PROG(lsm_path_unlink, const struct path *dir, struct dentry *d, int ret)
+{
+	if (!ret)
+		fx_stash(d, BPF_CORE_READ(dir, mnt));
+	return ret;
+}
+
+SEC("lsm/path_rmdir")
+int BPF_PROG(lsm_path_rmdir, const struct path *dir, struct dentry *d, int ret)
+{
+	if (!ret)
+		fx_stash(d, BPF_CORE_READ(dir, mnt));
+	return ret;
+}
+
+SEC("lsm/path_symlink")
+int BPF_PROG(lsm_path_symlink, const struct path *dir, struct dentry *d, const char *old, int ret)
+{
+	if (!ret)
+		fx_stash(d, BPF_CORE_READ(dir, mnt));
+	return ret;
+}
+
+SEC("lsm/path_link")
+int BPF_PROG(lsm_path_link, struct dentry *old, const struct path *new_dir, struct dentry *new,
+	     int ret)
+{
+	if (!ret)
+		fx_stash(new, BPF_CORE_READ(new_dir, mnt));
+	return ret;
+}
+
+SEC("lsm/path_rename")
+int BPF_PROG(lsm_path_rename, const struct path *old_dir, struct dentry *old,
+	     const struct path *new_dir, struct dentry *new, unsigned int flags, int ret)
+{
+	if (!ret)
+		fx_stash(old, BPF_CORE_READ(old_dir, mnt));
+	return ret;
+}
+
+SEC("lsm/path_truncate")
+int BPF_PROG(lsm_path_truncate, const struct path *path, int ret)
+{
+	if (!ret)
+		fx_stash(BPF_CORE_READ(path, dentry), BPF_CORE_READ(path, mnt));
+	return ret;
+}
+
+SEC("lsm/path_chmod")
+int BPF_PROG(lsm_path_chmod, const struct path *path, umode_t mode, int ret)
+{
+	if (!ret)
+		fx_stash(BPF_CORE_READ(path, dentry), BPF_CORE_READ(path, mnt));
+	return ret;
+}
+
+SEC("lsm/path_chown")
+int BPF_PROG(lsm_path_chown, const struct path *path, unsigned int uid, unsigned int gid, int ret)
+{
+	if (!ret)
+		fx_stash(BPF_CORE_READ(path, dentry), BPF_CORE_READ(path, mnt));
+	return ret;
+}
+
+/* fallocate meets no hook of its own (file_permission only): its exit,
+ * which only fallocate calls meet. */
+SEC("fexit/vfs_fallocate")
+int BPF_PROG(fx_fallocate, struct file *file, int mode, loff_t offset, loff_t len, long ret)
+{
+	struct af_fence_cfg *cfg;
+	struct fx_args x;
+	__u64 fence_id;
+
+	cfg = af_current_fence(&fence_id);
+	if (!cfg || !(cfg->flags & AF_FENCE_EV_FILE) || !fx_args(&x) || x.nr != AF_NR_fallocate)
+		return 0;
+	fx_emit(fence_id, cfg, &x, BPF_CORE_READ(file, f_path.dentry), BPF_CORE_READ(file, f_path.mnt),
+		NULL, NULL, ret);
+	return 0;
 }

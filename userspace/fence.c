@@ -32,18 +32,14 @@
 #ifndef BPF_FS_MAGIC
 #define BPF_FS_MAGIC 0xcafe4a11
 #endif
-#ifndef TRACEFS_MAGIC
-#define TRACEFS_MAGIC 0x74726163
-#endif
 
 enum role {
 	ROLE_CGROUP,	/* hot hook, lsm_cgroup backend */
 	ROLE_GLOBAL,	/* hot hook, lsm backend */
 	ROLE_COLD,	/* global lsm program on every BPF backend */
 	ROLE_TRACE,	/* raw tracepoint on every BPF backend */
+	ROLE_LL_TRACE,	/* raw tracepoint, Landlock backend only (the box's refusals) */
 	ROLE_SOCK,	/* cgroup socket program on every backend (net.c decides) */
-	ROLE_SYSCALL,	/* attached to the syscalls/ tracepoints of effect_syscalls[] */
-	ROLE_SYSCALL_RAW, /* raw_syscalls: where ROLE_SYSCALL cannot attach */
 };
 
 struct prog_desc {
@@ -108,12 +104,43 @@ static const struct prog_desc progs[] = {
 	{ "af_proc_fork", NULL, 0, ROLE_TRACE, NULL },
 	{ "af_proc_exec", NULL, 0, ROLE_TRACE, NULL },
 	{ "af_proc_exit", NULL, 0, ROLE_TRACE, NULL },
-	{ "af_box_enter", NULL, 0, ROLE_TRACE, NULL },	/* seccomp and capability refusals */
-	{ "af_box_exit", NULL, 0, ROLE_TRACE, NULL },
-	{ "af_sys_enter", NULL, 0, ROLE_SYSCALL, NULL },
-	{ "af_sys_exit", NULL, 0, ROLE_SYSCALL, NULL },
-	{ "af_sys_enter_raw", NULL, 0, ROLE_SYSCALL_RAW, NULL },
-	{ "af_sys_exit_raw", NULL, 0, ROLE_SYSCALL_RAW, NULL },
+	/* The file effect records on the BPF-LSM backends: the path hooks give
+	 * the inode hooks their mount (bpf/fs.bpf.c). */
+	{ "lsm_path_mkdir", "path_mkdir", 0, ROLE_COLD, "records of mkdir" },
+	{ "lsm_path_mknod", "path_mknod", 0, ROLE_COLD, "records of mknod" },
+	{ "lsm_path_unlink", "path_unlink", 0, ROLE_COLD, "records of unlink" },
+	{ "lsm_path_rmdir", "path_rmdir", 0, ROLE_COLD, "records of rmdir" },
+	{ "lsm_path_symlink", "path_symlink", 0, ROLE_COLD, "records of symlink" },
+	{ "lsm_path_link", "path_link", 0, ROLE_COLD, "records of link" },
+	{ "lsm_path_rename", "path_rename", 0, ROLE_COLD, "records of rename" },
+	{ "lsm_path_truncate", "path_truncate", 0, ROLE_COLD, "records of truncate" },
+	{ "lsm_path_chmod", "path_chmod", 0, ROLE_COLD, "records of chmod" },
+	{ "lsm_path_chown", "path_chown", 0, ROLE_COLD, "records of chown" },
+	{ "fx_fallocate", NULL, 0, ROLE_COLD, NULL },
+	/* The box's refusals: raw_syscalls on Landlock, fexit on the BPF-LSM
+	 * backends (bpf/effects.bpf.c). */
+	{ "af_ll_enter", NULL, 0, ROLE_LL_TRACE, NULL },	/* and the file effects */
+	{ "af_ll_exit", NULL, 0, ROLE_LL_TRACE, NULL },
+	{ "af_seccomp_exit", NULL, 0, ROLE_COLD, NULL },
+	{ "af_cx_sethostname", NULL, 0, ROLE_COLD, NULL },
+	{ "af_cx_setdomainname", NULL, 0, ROLE_COLD, NULL },
+	{ "af_cx_chroot", NULL, 0, ROLE_COLD, NULL },
+	{ "af_cx_setuid", NULL, 0, ROLE_COLD, NULL },
+	{ "af_cx_setreuid", NULL, 0, ROLE_COLD, NULL },
+	{ "af_cx_setresuid", NULL, 0, ROLE_COLD, NULL },
+	{ "af_cx_setgid", NULL, 0, ROLE_COLD, NULL },
+	{ "af_cx_setregid", NULL, 0, ROLE_COLD, NULL },
+	{ "af_cx_setresgid", NULL, 0, ROLE_COLD, NULL },
+	{ "af_cx_setgroups", NULL, 0, ROLE_COLD, NULL },
+	{ "af_cx_capset", NULL, 0, ROLE_COLD, NULL },
+	{ "af_cx_adjtimex", NULL, 0, ROLE_COLD, NULL },
+	{ "af_cx_clock_adjtime", NULL, 0, ROLE_COLD, NULL },
+	{ "af_cx_setrlimit", NULL, 0, ROLE_COLD, NULL },
+	{ "af_cx_prlimit64", NULL, 0, ROLE_COLD, NULL },
+	{ "af_cx_sched_setscheduler", NULL, 0, ROLE_COLD, NULL },
+	{ "af_cx_sched_setparam", NULL, 0, ROLE_COLD, NULL },
+	{ "af_cx_sched_setattr", NULL, 0, ROLE_COLD, NULL },
+	{ "af_cx_ioprio_set", NULL, 0, ROLE_COLD, NULL },
 	{ "af_connect4", NULL, 0, ROLE_SOCK, NULL },
 	{ "af_connect6", NULL, 0, ROLE_SOCK, NULL },
 	{ "af_sendmsg4", NULL, 0, ROLE_SOCK, NULL },
@@ -129,16 +156,6 @@ static const struct prog_desc progs[] = {
 	{ "af_sendmsg_unix", NULL, 0, ROLE_SOCK, NULL },
 };
 
-/* The system calls whose file effects bpf/effects.bpf.c reports: only
- * these meet its programs (syscalls/sys_enter_<name>, sys_exit_<name>).
- * A kernel without one of them (fchmodat2 is 6.6+) just lacks it. */
-static const char *const effect_syscalls[] = {
-	"open", "creat", "openat", "openat2", "unlink", "unlinkat", "rmdir", "mkdir",
-	"mkdirat", "rename", "renameat", "renameat2", "link", "linkat", "symlink",
-	"symlinkat", "truncate", "chmod", "fchmodat", "fchmodat2", "chown", "lchown",
-	"fchownat", "mknod", "mknodat", "ftruncate", "fchmod", "fchown", "fallocate",
-	"fsetxattr", "fremovexattr",
-};
 
 /* ---- the node: one object per build and backend, pinned, adopted ----
  *
@@ -175,7 +192,7 @@ struct af_node {
 	bool loaded[ARRAY_SIZE(progs)];	/* in the node: loaded, attached or pinned */
 	int prog_fd[ARRAY_SIZE(progs)];	/* cgroup programs, -1 for others */
 	int attach_type[ARRAY_SIZE(progs)];
-	bool raw_effects;		/* ROLE_SYSCALL_RAW attached instead of ROLE_SYSCALL */
+	int od_fd[ARRAY_SIZE(progs)];	/* on-demand programs (role_on_demand), -1 for others */
 	char uncovered[512];
 	int ncpus;
 };
@@ -258,6 +275,11 @@ static bool role_used(enum role r, enum af_backend b)
 		return b == AF_BACKEND_LSM;
 	case ROLE_COLD:
 		return b != AF_BACKEND_LANDLOCK;	/* BPF LSM refused there */
+	/* The syscall tracepoints put every task of the machine on the slow
+	 * system call path: on the BPF-LSM backends the hooks emit the file
+	 * effects, and fexit programs the box's refusals. */
+	case ROLE_LL_TRACE:
+		return b == AF_BACKEND_LANDLOCK;
 	default:
 		return true;
 	}
@@ -266,6 +288,15 @@ static bool role_used(enum role r, enum af_backend b)
 static bool role_per_fence(enum role r)
 {
 	return r == ROLE_CGROUP || r == ROLE_SOCK;
+}
+
+/* Programs on the system call path of every task of the machine (the
+ * Landlock backend's effects and refusals): attached only while a fence
+ * of the node exists (od_attach, od_release), so that an idle node
+ * costs nothing. */
+static bool role_on_demand(enum role r)
+{
+	return r == ROLE_LL_TRACE;
 }
 
 /* Hooks none of whose variants is in the node, in nd->uncovered: from
@@ -364,22 +395,6 @@ static int mount_bpffs(void)
 	return 0;
 }
 
-/* The syscalls/ tracepoints need tracefs, which libbpf looks for at
- * /sys/kernel/tracing (or under debugfs). */
-static int mount_tracefs(void)
-{
-	struct statfs st;
-
-	if (!access("/sys/kernel/debug/tracing/events", F_OK) ||
-	    (!statfs("/sys/kernel/tracing", &st) && st.f_type == TRACEFS_MAGIC))
-		return 0;
-	if (mount("tracefs", "/sys/kernel/tracing", "tracefs", 0, "mode=0700"))
-		return -errno;
-	af_debug("mounted tracefs on /sys/kernel/tracing");
-	return 0;
-}
-
-/* Remove a pin directory and what is in it (two levels: the node's). */
 static void rm_tree(const char *dir, int depth)
 {
 	char path[PATH_MAX];
@@ -414,45 +429,84 @@ static int pin_link(struct bpf_link *link, const char *dir, const char *name, ch
 	return err;
 }
 
-/* The effects programs on the tracepoints of every traced call this
- * kernel has, once per node. */
-static int attach_syscalls(struct bpf_program *prog, bool enter, const char *links,
-			   char *why, size_t n)
+#define OD_DIR "od-on"	/* in the node's directory: the links while a fence exists */
+
+/* Attach the node's on-demand programs unless they are: under the node
+ * lock, when a fence of the node is made. */
+static int od_attach(struct af_node *nd, char *why, size_t n)
 {
-	char tp[64], name[128];
+	char dir[256], tmp[272], pin[PATH_MAX];
+	bool any = false;
 	size_t i;
 	int err;
 
-	if (getenv("AF_EFFECTS_RAW")) {
-		snprintf(why, n, "AF_EFFECTS_RAW is set");
-		return -ECANCELED;
-	}
-	err = mount_tracefs();
-	if (err) {
-		snprintf(why, n, "mount tracefs on /sys/kernel/tracing: %s (file effects come "
-			 "from the syscall tracepoints)", strerror(-err));
+	for (i = 0; i < ARRAY_SIZE(progs); i++)
+		any |= nd->od_fd[i] >= 0;
+	snprintf(dir, sizeof(dir), "%s/" OD_DIR, nd->dir);
+	if (!any || !access(dir, F_OK))
+		return 0;
+	snprintf(tmp, sizeof(tmp), "%s-tmp", dir);
+	rm_tree(tmp, 0);
+	if (mkdir(tmp, 0700)) {
+		err = -errno;
+		snprintf(why, n, "create pin directory %s: %s", tmp, strerror(errno));
 		return err;
 	}
-	for (i = 0; i < ARRAY_SIZE(effect_syscalls); i++) {
-		struct bpf_link *link;
+	for (i = 0; i < ARRAY_SIZE(progs); i++) {
+		int fd;
 
-		snprintf(tp, sizeof(tp), "sys_%s_%s", enter ? "enter" : "exit", effect_syscalls[i]);
-		link = bpf_program__attach_tracepoint(prog, "syscalls", tp);
-		if (!link) {
+		if (nd->od_fd[i] < 0)
+			continue;
+		fd = bpf_raw_tracepoint_open(strstr(progs[i].name, "enter") ? "sys_enter" : "sys_exit",
+					     nd->od_fd[i]);
+		if (fd < 0) {
 			err = -errno;
-			if (err == -ENOENT) {
-				af_debug("no tracepoint syscalls/%s in this kernel", tp);
-				continue;
-			}
-			snprintf(why, n, "attach tracepoint syscalls/%s: %s", tp, strerror(-err));
-			return err;
+			snprintf(why, n, "attach raw_tp/%s: %s", progs[i].name, strerror(errno));
+			goto fail;
 		}
-		snprintf(name, sizeof(name), "%s-%s", bpf_program__name(prog), tp);
-		err = pin_link(link, links, name, why, n);
-		if (err)
-			return err;
+		snprintf(pin, sizeof(pin), "%s/%s", tmp, progs[i].name);
+		err = bpf_obj_pin(fd, pin) ? -errno : 0;
+		close(fd);
+		if (err) {
+			snprintf(why, n, "pin %s: %s", pin, strerror(-err));
+			goto fail;
+		}
 	}
+	if (rename(tmp, dir)) {
+		err = -errno;
+		snprintf(why, n, "rename %s to %s: %s", tmp, dir, strerror(errno));
+		goto fail;
+	}
+	af_debug("attached the node's raw_syscalls programs");
 	return 0;
+fail:
+	rm_tree(tmp, 0);
+	return err;
+}
+
+static bool node_used(const char *name);
+static int node_lock(char *why, size_t n);
+
+/* Detach them when no fence of the node is left (a fence's pins are
+ * gone before this). */
+static void od_release(struct af_node *nd)
+{
+	char dir[256], why[256];
+	int lock;
+
+	if (!nd)
+		return;
+	snprintf(dir, sizeof(dir), "%s/" OD_DIR, nd->dir);
+	if (access(dir, F_OK))
+		return;
+	lock = node_lock(why, sizeof(why));
+	if (lock < 0)
+		return;
+	if (!node_used(nd->name)) {
+		rm_tree(dir, 0);
+		af_debug("detached the node's raw_syscalls programs: no fence left");
+	}
+	close(lock);
 }
 
 /* Attach the node's global programs, pin them and the maps and the
@@ -464,8 +518,8 @@ static int node_pin(struct af_node *nd, const char *dir, char *why, size_t n)
 	size_t i;
 	int err;
 
-	for (i = 0; i < 4; i++) {
-		static const char *const subs[] = { "", "/maps", "/progs", "/links" };
+	for (i = 0; i < 5; i++) {
+		static const char *const subs[] = { "", "/maps", "/progs", "/links", "/od" };
 
 		snprintf(sub, sizeof(sub), "%s%s", dir, subs[i]);
 		if (mkdir(sub, 0700)) {
@@ -504,32 +558,16 @@ static int node_pin(struct af_node *nd, const char *dir, char *why, size_t n)
 			}
 			continue;
 		}
-		if (progs[i].role == ROLE_SYSCALL) {
-			if (nd->raw_effects)
-				continue;
-			err = attach_syscalls(prog, !strcmp(progs[i].name, "af_sys_enter"), sub, why, n);
-			if (err) {
-				af_debug("%s; file effects from raw_syscalls instead", why);
-				/* Drop the ones that did attach. */
-				{
-					DIR *d = opendir(sub);
-					struct dirent *de;
-
-					while (d && (de = readdir(d))) {
-						if (!strncmp(de->d_name, "af_sys_", 7)) {
-							snprintf(pin, sizeof(pin), "%s/%s", sub, de->d_name);
-							unlink(pin);
-						}
-					}
-					if (d)
-						closedir(d);
-				}
-				nd->raw_effects = true;
+		if (role_on_demand(progs[i].role)) {
+			nd->od_fd[i] = dup(bpf_program__fd(prog));
+			snprintf(pin, sizeof(pin), "%s/od/%s", dir, progs[i].name);
+			if (nd->od_fd[i] < 0 || bpf_obj_pin(nd->od_fd[i], pin)) {
+				err = -errno;
+				snprintf(why, n, "pin %s: %s", pin, strerror(errno));
+				return err;
 			}
 			continue;
 		}
-		if (progs[i].role == ROLE_SYSCALL_RAW && !nd->raw_effects)
-			continue;
 		link = bpf_program__attach(prog);
 		if (!link) {
 			err = -errno;
@@ -541,10 +579,6 @@ static int node_pin(struct af_node *nd, const char *dir, char *why, size_t n)
 		if (err)
 			return err;
 	}
-	for (i = 0; i < ARRAY_SIZE(progs); i++)
-		if (progs[i].role == ROLE_SYSCALL || progs[i].role == ROLE_SYSCALL_RAW)
-			nd->loaded[i] = nd->loaded[i] &&
-					(progs[i].role == ROLE_SYSCALL) != nd->raw_effects;
 	return 0;
 }
 
@@ -659,6 +693,26 @@ static int node_adopt(struct af_node *nd, char *why, size_t n)
 		}
 		closedir(d);
 	}
+	snprintf(path, sizeof(path), "%s/od", nd->dir);
+	d = opendir(path);
+	while (d && (de = readdir(d))) {
+		for (i = 0; i < ARRAY_SIZE(progs); i++)
+			if (!strcmp(progs[i].name, de->d_name))
+				break;
+		if (i == ARRAY_SIZE(progs))
+			continue;
+		snprintf(path, sizeof(path), "%s/od/%s", nd->dir, de->d_name);
+		nd->od_fd[i] = bpf_obj_get(path);
+		if (nd->od_fd[i] < 0) {
+			err = -errno;
+			snprintf(why, n, "adopt the node's program %s: %s", path, strerror(errno));
+			closedir(d);
+			return err;
+		}
+		nd->loaded[i] = true;
+	}
+	if (d)
+		closedir(d);
 	return 0;
 }
 
@@ -674,6 +728,9 @@ static void node_free(struct af_node *nd)
 			nd->prog_fd[i] != bpf_program__fd(bpf_object__find_program_by_name(nd->skel->obj,
 											    progs[i].name))))
 			close(nd->prog_fd[i]);
+	for (i = 0; i < ARRAY_SIZE(progs); i++)
+		if (nd->od_fd[i] >= 0)
+			close(nd->od_fd[i]);
 	fence_bpf__destroy(nd->skel);
 	free(nd);
 }
@@ -777,7 +834,7 @@ static struct af_node *node_get_locked(enum af_backend b, int *errp, char *why, 
 		return NULL;
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(progs); i++)
-		nd->prog_fd[i] = -1;
+		nd->prog_fd[i] = nd->od_fd[i] = -1;
 	nd->backend = b;
 	nd->ncpus = libbpf_num_possible_cpus();
 	node_name(b, nd->name, sizeof(nd->name));
@@ -1325,6 +1382,9 @@ int af_fence_open(const struct af_fence_opts *opts, struct af_fence **out, char 
 		snprintf(why, n, "link %s to its node: %s", node_link, strerror(errno));
 		goto fail;
 	}
+	err = od_attach(f->node, why, n);
+	if (err)
+		goto fail;
 	close(lock);
 	lock = -1;
 	/* We own the id now (its pin directory is ours). State of an
@@ -1628,6 +1688,7 @@ void af_fence_remove(struct af_fence *f)
 	if (!f)
 		return;
 	remove_fence(f->node, f->id);
+	od_release(f->node);
 	af_fence_release(f);
 }
 
@@ -1636,6 +1697,7 @@ void af_fence_close(struct af_fence *f)
 	if (!f)
 		return;
 	remove_fence_bg(f->node, f->id, true);
+	od_release(f->node);
 	af_fence_release(f);
 }
 
@@ -1656,6 +1718,7 @@ int af_fence_detach(uint64_t id, char *why, size_t n)
 	/* Another build's fence: its links go (enforcement ends); its
 	 * entries go with its node. */
 	remove_fence(nd, id);
+	od_release(nd);
 	return 0;
 }
 
@@ -2020,7 +2083,12 @@ void af_fence_gc(void)
 			if (fence_alive(id))
 				continue;
 			af_note("removed fence %lu: its supervisor is gone and its cgroup gone or empty", id);
-			remove_fence(node_of(id, &err, why, sizeof(why)), id);
+			{
+				struct af_node *nd = node_of(id, &err, why, sizeof(why));
+
+				remove_fence(nd, id);
+				od_release(nd);
+			}
 		}
 		closedir(d);
 	}

@@ -82,6 +82,17 @@ test_open_trunc_append() {
 	assert_file_eq ws/f a "inside"
 }
 
+# open(O_TRUNC) is judged once, by file_open, for a file opened for
+# writing; O_RDONLY|O_TRUNC truncates a file it did not open for writing,
+# and inode_setattr must still walk it.
+test_open_rdonly_trunc() {
+	setup
+	refused "$PY -S -c 'import os; os.close(os.open(\"$T/out/f\", os.O_RDONLY | os.O_TRUNC))'"
+	assert_file_eq out/f orig "outside file"
+	allowed "$PY -S -c 'import os; os.close(os.open(\"$T/ws/f\", os.O_RDONLY | os.O_TRUNC))'"
+	assert_eq 0 "$(stat -c %s ws/f)" "inside file truncated"
+}
+
 test_create_mkdir_mknod() {
 	setup
 	denied "denied create $T/out/new" "echo x >$T/out/new"
