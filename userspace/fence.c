@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -147,10 +148,10 @@ static const char *const effect_syscalls[] = {
  *     maps/<map>                  every map, for the fences' entries
  *     progs/<prog>@<attach type>  the cgroup programs fences attach
  *     links/<prog>[-<tracepoint>] the global lsm/ and tracepoint links
+ *     rings/<slot>                the ring pool's buffers (also in af_rings)
  * /sys/fs/bpf/agentfence/         (AF_PIN_ROOT)
  *   <fence id>/                   a fence (its cgroup's id)
  *     node -> <build>-<backend>   the node it uses
- *     ring                        its ring buffer (also in the node's af_rings)
  *     <prog>                      its cgroup links
  *
  * Nodes of different builds live side by side: a fence stays on the node
@@ -162,9 +163,13 @@ static const char *const effect_syscalls[] = {
  * reader of fences mistakes a node for a fence (bpffs refuses names with
  * a dot, so a hidden name is not to be had). */
 
-#define RING_BYTES	(256 * 1024)	/* a fence's ring buffer, unless AF_RINGBUF_BYTES: what
-					 * one run had before the node; 128 KiB lost events of a
-					 * 300-unlink burst on a loaded host (journal.sh) */
+/* A fence's ring buffer unless its policy says (spec.event_buffer) or a
+ * test does (AF_RINGBUF_BYTES): 128 KiB holds ~200 file events; a burst
+ * beyond that on a loaded host needs more (tests/host/journal.sh asks
+ * 256 KiB for its 300-unlink burst), and every byte is the node's
+ * kernel memory and, while events flow, the supervisor's mapping. */
+#define RING_BYTES	(128 * 1024)
+#define POOL_GROW	8	/* ring pool slots filled at once (one RCU grace period) */
 #define META_ROOT	"/run/agentfence/fences"
 
 struct af_node {
@@ -182,8 +187,11 @@ struct af_node {
 
 struct af_fence {
 	struct af_node *node;
-	struct ring_buffer *rb;
+	struct ring_buffer *rb;		/* mapped while events flow (af_fence_trim) */
 	int ring_fd;
+	uint32_t slot;			/* of the node's ring pool */
+	bool seen;			/* events since the last af_fence_trim */
+	uint64_t stale;			/* events of the slot's previous fence, dropped */
 	uint64_t id;
 	uint64_t key;			/* id | generation (AF_KEY_GEN) */
 	uint16_t dns_port4, dns_port6;
@@ -464,8 +472,8 @@ static int node_pin(struct af_node *nd, const char *dir, char *why, size_t n)
 	size_t i;
 	int err;
 
-	for (i = 0; i < 4; i++) {
-		static const char *const subs[] = { "", "/maps", "/progs", "/links" };
+	for (i = 0; i < 5; i++) {
+		static const char *const subs[] = { "", "/maps", "/progs", "/links", "/rings" };
 
 		snprintf(sub, sizeof(sub), "%s%s", dir, subs[i]);
 		if (mkdir(sub, 0700)) {
@@ -823,6 +831,183 @@ static struct af_node *node_get(enum af_backend b, int *errp, char *why, size_t 
 
 #define NODE_FD(nd, m) bpf_map__fd((nd)->skel->maps.m)
 
+/* ---- the ring pool ----
+ *
+ * A fence's events go to a ring buffer of its own: a slot of the node's
+ * af_rings (an array of maps), named by af_rslot (fence id -> slot).
+ * Putting a buffer into a map-in-map waits for an RCU grace period
+ * (maybe_wait_bpf_programs: ~15 ms on a busy 2-CPU host), so slots are
+ * filled POOL_GROW at a time (one batch update, one grace period) when
+ * none of the size asked for is spare, and a fence takes a spare slot
+ * and gives it back when it goes: create and remove write af_rslot and
+ * af_rowner only, plain hash updates. The buffers stay in the node
+ * (pinned under rings/, freed with it) and count as its memory.
+ *
+ * A slot taken over may hold what its last fence did not read, and a
+ * program that found the slot just before that fence went may still
+ * write into it: the taker moves the consumer position to the
+ * producer's (ring_skip), and the reader drops every event whose header
+ * names another fence (on_rb). Fence ids are cgroup ids, never reused. */
+
+static int pool_sizes(struct af_node *nd, uint32_t *sizes)
+{
+	uint32_t keys[AF_FENCES_MAX], count = AF_FENCES_MAX, out_batch = 0, k;
+	int fd = NODE_FD(nd, af_rpool);
+
+	memset(sizes, 0, sizeof(uint32_t) * AF_FENCES_MAX);
+	if (!bpf_map_lookup_batch(fd, NULL, &out_batch, keys, sizes, &count, NULL) ||
+	    (errno == ENOENT && count == AF_FENCES_MAX)) {
+		/* An array's batch holds every slot, in order. */
+		for (k = 0; k < count; k++)
+			if (keys[k] != k)
+				goto one_by_one;
+		return 0;
+	}
+one_by_one:
+	for (k = 0; k < AF_FENCES_MAX; k++)
+		if (bpf_map_lookup_elem(fd, &k, &sizes[k]))
+			sizes[k] = 0;
+	return 0;
+}
+
+/* Fill up to want empty slots with buffers of bytes each. */
+static int pool_grow(struct af_node *nd, uint32_t bytes, unsigned int want, char *why, size_t n)
+{
+	struct af_rowner filler = { .fence_id = 0, .pid = (uint32_t)getpid() };
+	uint32_t sizes[AF_FENCES_MAX], slots[POOL_GROW], count, cur;
+	int owner = NODE_FD(nd, af_rowner), rings = NODE_FD(nd, af_rings);
+	int fds[POOL_GROW], err = 0;
+	unsigned int k = 0, i;
+	char pin[PATH_MAX];
+
+	if (want > POOL_GROW)
+		want = POOL_GROW;
+	pool_sizes(nd, sizes);
+	for (uint32_t s = 0; s < AF_FENCES_MAX && k < want; s++) {
+		if (sizes[s] || bpf_map_update_elem(owner, &s, &filler, BPF_NOEXIST))
+			continue;
+		/* Another process may have filled it since we looked. */
+		if (!bpf_map_lookup_elem(NODE_FD(nd, af_rpool), &s, &cur) && cur) {
+			bpf_map_delete_elem(owner, &s);
+			continue;
+		}
+		fds[k] = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "af_ring", 0, 0, bytes, NULL);
+		if (fds[k] < 0) {
+			err = -errno;
+			snprintf(why, n, "make a ring buffer of %u bytes: %s", bytes, strerror(errno));
+			bpf_map_delete_elem(owner, &s);
+			break;
+		}
+		slots[k++] = s;
+	}
+	if (!k) {
+		if (!err) {
+			err = -ENOSPC;
+			snprintf(why, n, "the node's ring pool is full (%d slots: its maximum of fences)",
+				 AF_FENCES_MAX);
+		}
+		return err;
+	}
+	count = k;
+	if (bpf_map_update_batch(rings, slots, fds, &count, NULL)) {
+		for (i = 0; i < k; i++)
+			if (bpf_map_update_elem(rings, &slots[i], &fds[i], BPF_ANY))
+				break;
+		count = i;
+	}
+	snprintf(pin, sizeof(pin), "%s/rings", nd->dir);
+	mkdir(pin, 0700);	/* a node of an older layout */
+	for (i = 0; i < k; i++) {
+		if (i < count) {
+			snprintf(pin, sizeof(pin), "%s/rings/%u", nd->dir, slots[i]);
+			unlink(pin);
+			if (bpf_obj_pin(fds[i], pin))
+				af_debug("pin %s: %s", pin, strerror(errno));
+			bpf_map_update_elem(NODE_FD(nd, af_rpool), &slots[i], &bytes, BPF_ANY);
+		}
+		close(fds[i]);
+		bpf_map_delete_elem(owner, &slots[i]);
+	}
+	if (!count) {
+		snprintf(why, n, "add a ring buffer to the node's pool: %s", strerror(errno));
+		return -errno;
+	}
+	af_debug("ring pool: %u slots of %u bytes filled", count, bytes);
+	return 0;
+}
+
+/* Give up the consumer's claim to what the slot's buffer holds. */
+static void ring_skip(int fd)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	void *cons = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	void *prod = mmap(NULL, page, PROT_READ, MAP_SHARED, fd, page);
+
+	if (cons != MAP_FAILED && prod != MAP_FAILED)
+		__atomic_store_n((unsigned long *)cons,
+				 __atomic_load_n((unsigned long *)prod, __ATOMIC_ACQUIRE), __ATOMIC_RELEASE);
+	if (cons != MAP_FAILED)
+		munmap(cons, page);
+	if (prod != MAP_FAILED)
+		munmap(prod, page);
+}
+
+static int slot_ring_fd(struct af_node *nd, uint32_t slot)
+{
+	uint32_t map_id;
+	int fd;
+
+	if (bpf_map_lookup_elem(NODE_FD(nd, af_rings), &slot, &map_id))
+		return -errno;
+	fd = bpf_map_get_fd_by_id(map_id);
+	return fd < 0 ? -errno : fd;
+}
+
+/* Take a spare slot of bytes for fence id (filling some first if none
+ * is spare): *slot, and its buffer's descriptor in *fd, emptied. */
+static int pool_take(struct af_node *nd, uint64_t id, uint32_t bytes, uint32_t *slot, int *fd,
+		     char *why, size_t n)
+{
+	struct af_rowner me = { .fence_id = id, .pid = (uint32_t)getpid() };
+	uint32_t sizes[AF_FENCES_MAX];
+	int owner = NODE_FD(nd, af_rowner), err;
+
+	for (int round = 0; round < 4; round++) {
+		pool_sizes(nd, sizes);
+		for (uint32_t s = 0; s < AF_FENCES_MAX; s++) {
+			if (sizes[s] != bytes || bpf_map_update_elem(owner, &s, &me, BPF_NOEXIST))
+				continue;
+			*fd = slot_ring_fd(nd, s);
+			if (*fd < 0) {
+				bpf_map_delete_elem(owner, &s);
+				continue;
+			}
+			ring_skip(*fd);
+			*slot = s;
+			return 0;
+		}
+		err = pool_grow(nd, bytes, POOL_GROW, why, n);
+		if (err)
+			return err;
+	}
+	snprintf(why, n, "no spare ring buffer of %u bytes in the node's pool (other processes "
+		 "took each one filled)", bytes);
+	return -EAGAIN;
+}
+
+/* Give fence id's slot back (nothing if it holds none). */
+static void pool_put(struct af_node *nd, uint64_t id)
+{
+	struct af_rowner o;
+	uint32_t slot;
+
+	if (bpf_map_lookup_elem(NODE_FD(nd, af_rslot), &id, &slot))
+		return;
+	bpf_map_delete_elem(NODE_FD(nd, af_rslot), &id);
+	if (!bpf_map_lookup_elem(NODE_FD(nd, af_rowner), &slot, &o) && o.fence_id == id)
+		bpf_map_delete_elem(NODE_FD(nd, af_rowner), &slot);
+}
+
 /* ---- a fence's entries ---- */
 
 /* Delete every entry of map whose key holds a fence key at offset off
@@ -960,32 +1145,13 @@ static int sync_links(struct af_fence *f, int cgroup_fd, const struct af_policy 
  * (maybe_wait_bpf_programs in kernel/bpf/syscall.c). */
 static void wait_programs(struct af_fence *f)
 {
-	bpf_map_update_elem(NODE_FD(f->node, af_rings), &f->id, &f->ring_fd, BPF_EXIST);
+	bpf_map_update_elem(NODE_FD(f->node, af_rings), &f->slot, &f->ring_fd, BPF_EXIST);
 }
 
-/* Remove fence id from node nd (NULL: only its links): links first, so
- * that what enforced it goes before what it enforced with. With
- * background, what is left once the fence is gone for everyone (its ring
- * buffer's slot, whose removal waits for an RCU grace period, and its
- * entries) goes in a child process, and the caller goes on at once. */
-static void remove_state(struct af_node *nd, uint64_t id, bool background);
-
-static void remove_fence_bg(struct af_node *nd, uint64_t id, bool background)
-{
-	char dir[PATH_MAX];
-
-	snprintf(dir, sizeof(dir), AF_PIN_ROOT "/%llu", (unsigned long long)id);
-	rm_tree(dir, 0);
-	snprintf(dir, sizeof(dir), META_ROOT "/%llu", (unsigned long long)id);
-	rm_tree(dir, 0);
-	if (!nd)
-		return;
-	remove_state(nd, id, background);
-}
-
-/* A fence's state in the node's maps: membership, config, then (in a
- * child with background) its ring buffer's slot, counters, entries. */
-static void remove_state(struct af_node *nd, uint64_t id, bool background)
+/* A fence's state in the node's maps: membership and config first (what
+ * enforced it goes before what it enforced with), then its ring pool
+ * slot, counters, entries. None of it waits for a grace period. */
+static void remove_state(struct af_node *nd, uint64_t id)
 {
 	uint64_t cg, next, v;
 	uint64_t *del = NULL;
@@ -1010,43 +1176,31 @@ static void remove_state(struct af_node *nd, uint64_t id, bool background)
 		bpf_map_delete_elem(member, &del[i]);
 	free(del);
 	bpf_map_delete_elem(NODE_FD(nd, af_fences), &id);
-	if (background) {
-		pid_t pid;
-
-		fflush(NULL);
-		pid = fork();
-		if (pid > 0)
-			return;
-		if (pid == 0) {
-			int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-
-			/* Out of the caller's process group: a terminal's ^C
-			 * or the caller's exit does not stop the cleanup; and
-			 * off its output, which a reader waits to see close. */
-			setsid();
-			for (int fd = 0; fd < 3 && null >= 0; fd++)
-				dup2(null, fd);
-		}
-		background = pid == 0;
-	}
-	bpf_map_delete_elem(NODE_FD(nd, af_rings), &id);	/* and waits for the programs */
+	pool_put(nd, id);
 	bpf_map_delete_elem(NODE_FD(nd, af_fcounts), &id);
 	delete_entries(nd, id, AF_KEY_ID_MASK);
 	/* Last: while it is there, a fence of this id may have left state
 	 * (af_fence_open looks). */
 	bpf_map_delete_elem(NODE_FD(nd, af_fstate), &id);
-	if (background)
-		_exit(0);
 }
 
+/* Remove fence id from node nd (NULL: only its links): links first, so
+ * that what enforced it goes before what it enforced with. */
 static void remove_fence(struct af_node *nd, uint64_t id)
 {
-	remove_fence_bg(nd, id, false);
+	char dir[PATH_MAX];
+
+	snprintf(dir, sizeof(dir), AF_PIN_ROOT "/%llu", (unsigned long long)id);
+	rm_tree(dir, 0);
+	snprintf(dir, sizeof(dir), META_ROOT "/%llu", (unsigned long long)id);
+	rm_tree(dir, 0);
+	if (nd)
+		remove_state(nd, id);
 }
 
 static void remove_fence_state(struct af_node *nd, uint64_t id)
 {
-	remove_state(nd, id, false);
+	remove_state(nd, id);
 }
 
 /* ---- per-fence metadata: /run/agentfence/fences/<id>/ ---- */
@@ -1186,15 +1340,22 @@ out:
 static int on_rb(void *ctx, void *data, size_t size)
 {
 	struct af_fence *f = ctx;
+	const struct af_hdr *h = data;
 
+	/* The slot's previous fence's (the ring pool). */
+	if (size >= sizeof(*h) && h->fence_id != f->id) {
+		f->stale++;
+		return 0;
+	}
+	f->seen = true;
 	if (f->on_event)
 		f->on_event(f->ctx, data, size);
 	return 0;
 }
 
-static unsigned long ring_bytes(char *why, size_t n, int *err)
+static unsigned long ring_bytes(unsigned long asked, char *why, size_t n, int *err)
 {
-	unsigned long rb = RING_BYTES;
+	unsigned long rb = asked ? asked : RING_BYTES;
 
 	/* Tests and benchmarks shrink it to make floods overflow it (a
 	 * power of 2, at least a page). */
@@ -1270,7 +1431,7 @@ int af_fence_open(const struct af_fence_opts *opts, struct af_fence **out, char 
 	int err, lock = -1;
 
 	*out = NULL;
-	rb = ring_bytes(why, n, &err);
+	rb = ring_bytes(opts->ring_bytes, why, n, &err);
 	if (err)
 		return err;
 	if (getenv("AF_SIGIO_ENTRIES") && !sigio_entries()) {
@@ -1338,11 +1499,16 @@ int af_fence_open(const struct af_fence_opts *opts, struct af_fence **out, char 
 			 (unsigned long long)f->id);
 		remove_fence_state(f->node, f->id);
 	}
-	f->ring_fd = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "af_ring", 0, 0, rb, NULL);
-	snprintf(node_link, sizeof(node_link), "%s/ring", f->pin_dir);
-	if (f->ring_fd < 0 || bpf_obj_pin(f->ring_fd, node_link)) {
-		err = -errno;
-		snprintf(why, n, "make the fence's ring buffer (%lu bytes): %s", rb, strerror(errno));
+	err = pool_take(f->node, f->id, rb, &f->slot, &f->ring_fd, why, n);
+	if (err) {
+		f->ring_fd = -1;
+		goto fail;
+	}
+	err = bpf_map_update_elem(NODE_FD(f->node, af_rslot), &f->id, &f->slot, BPF_ANY);
+	if (err) {
+		/* Not named by af_rslot: remove_fence cannot give it back. */
+		bpf_map_delete_elem(NODE_FD(f->node, af_rowner), &f->slot);
+		snprintf(why, n, "add the fence to the node's maps: %s", strerror(-err));
 		goto fail;
 	}
 	err = percpu_zero(NODE_FD(f->node, af_fcounts), f->id, sizeof(struct af_fcounts),
@@ -1350,8 +1516,6 @@ int af_fence_open(const struct af_fence_opts *opts, struct af_fence **out, char 
 	if (!err)
 		err = bpf_map_update_elem(NODE_FD(f->node, af_fstate), &f->id,
 					  &(struct af_fstate){}, BPF_ANY);
-	if (!err)
-		err = bpf_map_update_elem(NODE_FD(f->node, af_rings), &f->id, &f->ring_fd, BPF_ANY);
 	if (err) {
 		snprintf(why, n, "add the fence to the node's maps: %s%s", strerror(-err),
 			 err == -E2BIG ? " (the node holds " "its maximum of fences)" : "");
@@ -1373,12 +1537,6 @@ int af_fence_open(const struct af_fence_opts *opts, struct af_fence **out, char 
 	err = sync_links(f, opts->cgroup_fd, opts->policy, false, why, n);
 	if (err)
 		goto fail;
-	f->rb = ring_buffer__new(f->ring_fd, on_rb, f, NULL);
-	if (!f->rb) {
-		err = -errno;
-		snprintf(why, n, "open the event ring buffer: %s", strerror(errno));
-		goto fail;
-	}
 	fill_meta_from_opts(opts, &meta, cg, sizeof(cg));
 	err = af_fence_set_meta(f->id, &meta);
 	if (err) {
@@ -1431,7 +1589,6 @@ int af_fence_adopt(uint64_t id, af_event_fn on_event, void *ctx, struct af_fence
 {
 	struct af_fence_cfg cfg;
 	struct af_fstate st = {};
-	char pin[PATH_MAX + 16];
 	struct af_fence *f;
 	int err;
 
@@ -1457,17 +1614,12 @@ int af_fence_adopt(uint64_t id, af_event_fn on_event, void *ctx, struct af_fence
 	f->has_network = cfg.flags & AF_FENCE_NET;
 	f->dns_port4 = cfg.dns_port4;
 	f->dns_port6 = cfg.dns_port6;
-	snprintf(pin, sizeof(pin), "%s/ring", f->pin_dir);
-	f->ring_fd = bpf_obj_get(pin);
-	if (f->ring_fd < 0) {
+	if (bpf_map_lookup_elem(NODE_FD(f->node, af_rslot), &id, &f->slot) ||
+	    (f->ring_fd = slot_ring_fd(f->node, f->slot)) < 0) {
 		err = -errno;
-		snprintf(why, n, "open %s: %s", pin, strerror(errno));
-		goto fail;
-	}
-	f->rb = ring_buffer__new(f->ring_fd, on_rb, f, NULL);
-	if (!f->rb) {
-		err = -errno;
-		snprintf(why, n, "open the event ring buffer: %s", strerror(errno));
+		f->ring_fd = -1;
+		snprintf(why, n, "fence %llu has no ring buffer in its node's pool: %s",
+			 (unsigned long long)id, strerror(errno));
 		goto fail;
 	}
 	bpf_map_lookup_elem(NODE_FD(f->node, af_fstate), &id, &st);
@@ -1538,7 +1690,7 @@ fail:
 
 int af_fence_events_fd(struct af_fence *f)
 {
-	return ring_buffer__epoll_fd(f->rb);
+	return f->ring_fd;	/* a ring buffer polls readable when it holds events */
 }
 
 int af_fence_net_allow_fd(struct af_fence *f)
@@ -1561,9 +1713,27 @@ uint64_t af_fence_key(const struct af_fence *f)
 	return f->key;
 }
 
+/* The buffer is mapped when there is something to read, and unmapped
+ * by af_fence_trim once the fence is quiet: a mapping costs the
+ * supervisor twice the buffer's size in resident memory. */
 int af_fence_consume(struct af_fence *f)
 {
+	if (!f->rb) {
+		f->rb = ring_buffer__new(f->ring_fd, on_rb, f, NULL);
+		if (!f->rb)
+			return -errno;
+	}
 	return ring_buffer__consume(f->rb);
+}
+
+void af_fence_trim(struct af_fence *f)
+{
+	if (f->rb && !f->seen) {
+		ring_buffer__consume(f->rb);
+		ring_buffer__free(f->rb);
+		f->rb = NULL;
+	}
+	f->seen = false;
 }
 
 static uint64_t percpu_sum(int map_fd, const void *key, size_t vsize, size_t idx, int ncpus)
@@ -1633,10 +1803,7 @@ void af_fence_remove(struct af_fence *f)
 
 void af_fence_close(struct af_fence *f)
 {
-	if (!f)
-		return;
-	remove_fence_bg(f->node, f->id, true);
-	af_fence_release(f);
+	af_fence_remove(f);
 }
 
 int af_fence_detach(uint64_t id, char *why, size_t n)

@@ -43,6 +43,7 @@ struct af_fence_opts {
 	void *ctx;
 	uint16_t dns_port4;		/* the DNS stub's ports (dns.h); 0: none */
 	uint16_t dns_port6;
+	uint32_t ring_bytes;		/* its ring buffer (spec.event_buffer); 0: the default */
 	/* Kept in the fence's metadata for later processes (optional). */
 	const char *journal;
 	const void *policy_bytes;	/* the document, for re-compiling on adoption */
@@ -91,11 +92,10 @@ int af_fence_update(struct af_fence *f, const struct af_policy *p, const struct 
  * supervisor is gone: af_fence_adopt takes it up). */
 void af_fence_release(struct af_fence *f);
 
-/* Detach, unpin, delete its entries and metadata, free. The cgroup is
- * the caller's. af_fence_close is the same for a process about to exit
- * (run): once the fence is gone for everyone (links, membership, config),
- * the rest of the cleanup (which waits for an RCU grace period) runs in a
- * child process, and the caller does not wait for it. */
+/* Detach, unpin, delete its entries and metadata, give its ring buffer
+ * back to the node's pool, free. The cgroup is the caller's. Nothing of
+ * it waits for an RCU grace period. af_fence_close is the same (it was
+ * the background variant while removal waited). */
 void af_fence_remove(struct af_fence *f);
 void af_fence_close(struct af_fence *f);
 
@@ -112,6 +112,11 @@ uint64_t af_fence_key(const struct af_fence *f);
 
 /* The epoll-able descriptor of the fence's ring buffer. */
 int af_fence_events_fd(struct af_fence *f);
+
+/* Unmap the fence's ring buffer if no event came since the last call
+ * (af_fence_consume maps it again when one comes): a supervisor of many
+ * quiet fences calls it now and then to keep its memory small. */
+void af_fence_trim(struct af_fence *f);
 
 /* The node's network allowlist, where the DNS stub adds what it learns
  * (under af_fence_key). */

@@ -367,6 +367,7 @@ static int open_bpf(struct af_sup_fence *f, const struct af_fence_spec *spec)
 		.journal = spec->journal,
 		.policy_bytes = spec->policy_bytes,
 		.policy_len = spec->policy_len,
+		.ring_bytes = p->event_buffer,
 	};
 	char why[1024];
 	int err;
@@ -870,6 +871,13 @@ void af_sup_fence_set_root(struct af_sup_fence *f, pid_t pid, pid_t parent)
 void af_sup_no_gc(struct af_sup *s)
 {
 	s->no_gc = true;
+}
+
+void af_sup_trim(struct af_sup *s)
+{
+	for (size_t i = 0; i < s->nfences; i++)
+		if (s->fences[i]->fence)
+			af_fence_trim(s->fences[i]->fence);
 }
 
 struct af_loop *af_sup_loop(struct af_sup *s)

@@ -265,8 +265,53 @@ int af_seccomp_build(struct af_seccomp *s, char *why, size_t why_size)
 	return af_seccomp_build_opts(s, NULL, why, why_size);
 }
 
+static int seccomp_build_opts(struct af_seccomp *s, const struct af_seccomp_opts *o, char *why,
+			      size_t why_size);
+
+/* The filter is a function of the options alone, and libseccomp takes
+ * ~2 ms of CPU to build one: a daemon that makes many fences keeps the
+ * programs it built (a few option sets at most). */
+#define SECCOMP_CACHE 4
+
 int af_seccomp_build_opts(struct af_seccomp *s, const struct af_seccomp_opts *o, char *why,
 			  size_t why_size)
+{
+	static struct {
+		struct af_seccomp_opts o;
+		struct af_seccomp s;
+	} cache[SECCOMP_CACHE];
+	static unsigned int next;
+	unsigned int i;
+	int err;
+
+	for (i = 0; i < SECCOMP_CACHE; i++) {
+		if (!cache[i].s.insns || cache[i].o.families_filter != o->families_filter ||
+		    cache[i].o.families != o->families)
+			continue;
+		*s = cache[i].s;
+		s->insns = malloc(s->len * sizeof(*s->insns));
+		if (!s->insns) {
+			snprintf(why, why_size, "seccomp filter: out of memory");
+			return -ENOMEM;
+		}
+		memcpy(s->insns, cache[i].s.insns, s->len * sizeof(*s->insns));
+		return 0;
+	}
+	err = seccomp_build_opts(s, o, why, why_size);
+	if (err)
+		return err;
+	i = next++ % SECCOMP_CACHE;
+	free(cache[i].s.insns);
+	cache[i].o = *o;
+	cache[i].s = *s;
+	cache[i].s.insns = malloc(s->len * sizeof(*s->insns));
+	if (cache[i].s.insns)
+		memcpy(cache[i].s.insns, s->insns, s->len * sizeof(*s->insns));
+	return 0;
+}
+
+static int seccomp_build_opts(struct af_seccomp *s, const struct af_seccomp_opts *o, char *why,
+			      size_t why_size)
 {
 	scmp_filter_ctx ctx;
 	char *buf = NULL;
