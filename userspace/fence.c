@@ -2068,6 +2068,78 @@ int af_node_gc(void)
 	return node_gc(true);
 }
 
+/* The ring pool of node nd: claims nobody can give back (a filler that
+ * died, a taker that died before af_rslot named its slot) are dropped,
+ * and spare buffers beyond POOL_GROW go (each removal waits for a grace
+ * period: never on a fence's way). Returns how many buffers went. */
+static int pool_trim(struct af_node *nd)
+{
+	uint32_t sizes[AF_FENCES_MAX], slot, zero = 0;
+	int owner = NODE_FD(nd, af_rowner), rslot = NODE_FD(nd, af_rslot);
+	struct af_rowner o, me = { .pid = (uint32_t)getpid() };
+	unsigned int spare = 0, freed = 0;
+	uint64_t id, next;
+	bool named;
+	char pin[PATH_MAX];
+
+	for (uint32_t s = 0; s < AF_FENCES_MAX; s++) {
+		if (bpf_map_lookup_elem(owner, &s, &o))
+			continue;
+		if (!o.fence_id) {
+			if (kill((pid_t)o.pid, 0) && errno == ESRCH)
+				bpf_map_delete_elem(owner, &s);
+			continue;
+		}
+		named = !bpf_map_lookup_elem(rslot, &o.fence_id, &slot) && slot == s;
+		if (!named && kill((pid_t)o.pid, 0) && errno == ESRCH)
+			bpf_map_delete_elem(owner, &s);
+	}
+	/* Names of fences that are gone (a remove that died midway). */
+	for (int r = bpf_map_get_next_key(rslot, NULL, &next); !r;
+	     id = next, r = bpf_map_get_next_key(rslot, &id, &next)) {
+		char dir[PATH_MAX];
+
+		snprintf(dir, sizeof(dir), AF_PIN_ROOT "/%llu", (unsigned long long)next);
+		if (access(dir, F_OK) && errno == ENOENT &&
+		    bpf_map_lookup_elem(NODE_FD(nd, af_fences), &next, &(struct af_fence_cfg){}))
+			pool_put(nd, next);
+	}
+	pool_sizes(nd, sizes);
+	for (uint32_t s = 0; s < AF_FENCES_MAX; s++) {
+		if (!sizes[s] || bpf_map_update_elem(owner, &s, &me, BPF_NOEXIST))
+			continue;
+		if (++spare > POOL_GROW) {
+			bpf_map_update_elem(NODE_FD(nd, af_rpool), &s, &zero, BPF_ANY);
+			bpf_map_delete_elem(NODE_FD(nd, af_rings), &s);
+			snprintf(pin, sizeof(pin), "%s/rings/%u", nd->dir, s);
+			unlink(pin);
+			freed++;
+		}
+		bpf_map_delete_elem(owner, &s);
+	}
+	return (int)freed;
+}
+
+int af_node_trim(void)
+{
+	int freed = 0, err;
+	char why[256], dir[PATH_MAX];
+
+	for (enum af_backend b = AF_BACKEND_LSM_CGROUP; b <= AF_BACKEND_LANDLOCK; b++) {
+		struct af_node *nd;
+		char name[64];
+
+		node_name(b, name, sizeof(name));
+		snprintf(dir, sizeof(dir), AF_NODE_ROOT "/%s", name);
+		if (access(dir, F_OK))
+			continue;
+		nd = node_get(b, &err, why, sizeof(why));
+		if (nd)
+			freed += pool_trim(nd);
+	}
+	return freed;
+}
+
 /* Whether the loader that named a cgroup "<kind>-<pid>" still runs. */
 static bool loader_alive(const char *cgroup_path)
 {

@@ -203,6 +203,11 @@ bool af_fence_task_fenced(pid_t pid, uint64_t own);
 
 /* ---- nodes ---- */
 
+/* This build's nodes' ring pools: stale claims dropped, spare buffers
+ * beyond a few freed (the pool keeps its high-water mark otherwise).
+ * Returns how many buffers were freed. agentfence gc. */
+int af_node_trim(void);
+
 /* This build's id: the first 16 hex digits of the SHA-256 of its BPF
  * object. A node's pin directory is AF_NODE_ROOT/<build>-<backend>. */
 const char *af_node_build(void);
