@@ -982,7 +982,10 @@ static int pool_take(struct af_node *nd, uint64_t id, uint32_t bytes, uint32_t *
 				bpf_map_delete_elem(owner, &s);
 				continue;
 			}
-			ring_skip(*fd);
+			/* AF_POOL_KEEP_STALE: tests leave the last fence's events
+			 * there, to see the reader drop them. */
+			if (!getenv("AF_POOL_KEEP_STALE") || !*getenv("AF_POOL_KEEP_STALE"))
+				ring_skip(*fd);
 			*slot = s;
 			return 0;
 		}
@@ -1431,7 +1434,7 @@ int af_fence_open(const struct af_fence_opts *opts, struct af_fence **out, char 
 	int err, lock = -1;
 
 	*out = NULL;
-	rb = ring_bytes(opts->ring_bytes, why, n, &err);
+	rb = ring_bytes(opts->ring_bytes ? opts->ring_bytes : opts->policy->event_buffer, why, n, &err);
 	if (err)
 		return err;
 	if (getenv("AF_SIGIO_ENTRIES") && !sigio_entries()) {
@@ -1776,6 +1779,33 @@ uint64_t af_fence_counter(struct af_fence *f, unsigned int idx)
 			f->acked = v;
 	}
 	return v;
+}
+
+int af_fence_ring_info(struct af_fence *f, struct af_ring_info *ri)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	struct bpf_map_info info = {};
+	uint32_t len = sizeof(info);
+	void *cons, *prod;
+
+	if (bpf_obj_get_info_by_fd(f->ring_fd, &info, &len))
+		return -errno;
+	cons = mmap(NULL, page, PROT_READ, MAP_SHARED, f->ring_fd, 0);
+	prod = mmap(NULL, page, PROT_READ, MAP_SHARED, f->ring_fd, page);
+	ri->slot = f->slot;
+	ri->bytes = info.max_entries;
+	ri->pending = cons != MAP_FAILED && prod != MAP_FAILED ?
+		      *(volatile unsigned long *)prod - *(volatile unsigned long *)cons : 0;
+	if (cons != MAP_FAILED)
+		munmap(cons, page);
+	if (prod != MAP_FAILED)
+		munmap(prod, page);
+	return 0;
+}
+
+uint64_t af_fence_stale(const struct af_fence *f)
+{
+	return f->stale;
 }
 
 const char *af_fence_uncovered(struct af_fence *f)

@@ -43,7 +43,7 @@ struct af_fence_opts {
 	void *ctx;
 	uint16_t dns_port4;		/* the DNS stub's ports (dns.h); 0: none */
 	uint16_t dns_port6;
-	uint32_t ring_bytes;		/* its ring buffer (spec.event_buffer); 0: the default */
+	uint32_t ring_bytes;		/* its ring buffer; 0: the policy's (spec.event_buffer), or the default */
 	/* Kept in the fence's metadata for later processes (optional). */
 	const char *journal;
 	const void *policy_bytes;	/* the document, for re-compiling on adoption */
@@ -135,6 +135,18 @@ uint64_t af_fence_counter(struct af_fence *f, unsigned int idx);
 /* A per-fence counter (bpf/fence.h enum af_fcounter): events the fence
  * made (AF_FC_EVENTS), and those its ring buffer had no room for. */
 uint64_t af_fence_fcounter(struct af_fence *f, unsigned int idx);
+
+/* The fence's ring buffer: its slot in the node's pool, its size, and
+ * the bytes it holds that no reader took yet. */
+struct af_ring_info {
+	uint32_t slot;
+	uint32_t bytes;
+	uint64_t pending;
+};
+int af_fence_ring_info(struct af_fence *f, struct af_ring_info *ri);
+
+/* Events this reader dropped as its ring pool slot's previous fence's. */
+uint64_t af_fence_stale(const struct af_fence *f);
 
 /* What this kernel's fence does not cover (hooks it lacks), "" if all. */
 const char *af_fence_uncovered(struct af_fence *f);

@@ -367,7 +367,6 @@ static int open_bpf(struct af_sup_fence *f, const struct af_fence_spec *spec)
 		.journal = spec->journal,
 		.policy_bytes = spec->policy_bytes,
 		.policy_len = spec->policy_len,
-		.ring_bytes = p->event_buffer,
 	};
 	char why[1024];
 	int err;

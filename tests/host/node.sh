@@ -365,4 +365,63 @@ test_list_has_metadata() {
 
 # tests/vm/node.sh sources this file and runs it once per BPF backend.
 [ -n "${AF_NODE_VM:-}" ] && return 0
+# denied N PORT: N refused connects to 127.0.0.1:PORT from $CG (events).
+denied() {
+	in_cgroup $PY -c '
+import socket, sys
+for i in range(int(sys.argv[1])):
+    s = socket.socket()
+    try: s.connect(("127.0.0.1", int(sys.argv[2])))
+    except OSError: pass
+    s.close()' "$1" "$2"
+}
+
+# A fence's ring buffer is a slot of the node's pool, given back when
+# the fence goes and taken by a later one: what the last fence left in
+# it never reaches the new fence's reader. Twice: as made (the taker
+# skips what the buffer holds), and with that step left out
+# (AF_POOL_KEEP_STALE), where the reader must drop the old fence's
+# events by their header. The size is the policy's (spec.event_buffer),
+# one no other test asks for, so that the slots of that size are this
+# test's and the reuse is certain.
+test_pool_slot_reuse_delivers_nothing_stale() {
+	make_cgroup
+	ports
+	policy p.yaml "$P1"
+	sed -i 's/^spec:$/spec:\n  event_buffer: 32KiB/' p.yaml
+	local keep a b slot_a info out cg1=$CG
+	for keep in "" 1; do
+		CG=$cg1
+		create p.yaml
+		a=$ID
+		info=$("$CTL" slot "$a") || fail "slot of A"
+		assert_contains "$info" "bytes 32768 " "A's ring buffer has the policy's size"
+		slot_a=$(echo "$info" | cut -d' ' -f2)
+		denied 40 "$P2"
+		info=$("$CTL" slot "$a")
+		[ "$(echo "$info" | cut -d' ' -f6)" -gt 0 ] ||
+			fail "A's events are not waiting in its buffer: $info (the test proves nothing)"
+		"$CTL" remove "$a" || fail "remove A"
+		CG=$(cgroup2_mount)/nodetestr-$BASHPID$keep
+		mkdir "$CG" || fail "mkdir $CG"
+		ID=$(AF_POOL_KEEP_STALE=$keep "$CTL" create "$CG" p.yaml "$BACKEND" 2>create.err) ||
+			fail "create B: $(cat create.err)"
+		b=$ID
+		IDS+=("$b")
+		info=$("$CTL" slot "$b") || fail "slot of B"
+		assert_eq "$slot_a" "$(echo "$info" | cut -d' ' -f2)" "B's slot (A's, given back: $info)"
+		denied 3 "$P2"
+		out=$("$CTL" adopt "$b" remove) || fail "adopt B"
+		assert_contains "$out" "events 3 lost 0 " "B reads its own 3 events only"
+		assert_contains "$out" "foreign 0 " "no event of another fence delivered to B"
+		if [ -n "$keep" ]; then
+			assert_contains "$out" "stale 40" "A's 40 events dropped by B's reader"
+		else
+			assert_contains "$out" "stale 0" "nothing of A's left for B's reader to drop"
+		fi
+		rmdir "$CG"
+	done
+	CG=$cg1
+}
+
 af_main "$@"
