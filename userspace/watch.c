@@ -45,7 +45,7 @@ static int write_file(const char *dir, const char *name, const char *val)
 
 /* The supervisor is gone: freeze (and kill) the fence and say so. */
 static int on_death(const char *cgroup, uint64_t fence_id, enum af_on_exit action,
-		    const char *record, pid_t supervisor)
+		    const char *record, pid_t supervisor, const char *who)
 {
 	struct af_journal *j;
 	char why[512], effect[64];
@@ -64,8 +64,8 @@ static int on_death(const char *cgroup, uint64_t fence_id, enum af_on_exit actio
 	} else {
 		done = "frozen";
 	}
-	fprintf(stderr, "agentfence run: the supervisor (pid %d) died: fence %llu %s%s%s "
-		"(cgroup %s)\n", supervisor, (unsigned long long)fence_id, done,
+	fprintf(stderr, "agentfence %s: the supervisor (pid %d) died: fence %llu %s%s%s "
+		"(cgroup %s)\n", who, supervisor, (unsigned long long)fence_id, done,
 		err ? ": " : "", err ? strerror(-err) : "", cgroup);
 	if (record && !af_journal_open(record, 0, &j, why, sizeof(why))) {
 		w = af_journal_begin(j, "supervisor_exit", NULL);
@@ -102,7 +102,7 @@ watcher(int fd, const char *cgroup, uint64_t fence_id, enum af_on_exit action,
 		_exit(0);
 	if (term >= 0)
 		tcsetattr(term, TCSANOW, modes);
-	_exit(on_death(cgroup, fence_id, action, record, supervisor) ? 1 : 0);
+	_exit(on_death(cgroup, fence_id, action, record, supervisor, "run") ? 1 : 0);
 }
 
 /* ---- one watcher for all the fences of a supervisor (the daemon) ----
@@ -169,7 +169,7 @@ static void __attribute__((noreturn)) shared_watcher(int fd, pid_t supervisor)
 			n++;
 	}
 	for (i = 0; i < n; i++)
-		bad |= on_death(v[i].cgroup, v[i].id, v[i].action, v[i].record, supervisor);
+		bad |= on_death(v[i].cgroup, v[i].id, v[i].action, v[i].record, supervisor, "daemon");
 	_exit(bad ? 1 : 0);
 }
 
