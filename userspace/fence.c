@@ -1885,70 +1885,94 @@ int af_fence_cgroup_open(uint64_t id, char *path, size_t size)
 	return fd;
 }
 
-int af_fence_list(struct af_fence_info **out, size_t *count)
+/* The entries of dir that keep accepts, as an array of elements of
+ * esize bytes (zeroed, then filled by fill): the walk af_fence_list and
+ * af_node_list share. A missing dir is an empty list. */
+static int list_dir(const char *dir, bool (*keep)(const char *name), size_t esize,
+		    void (*fill)(void *elem, const char *name), void **out, size_t *count)
 {
-	struct af_fence_info *v = NULL, *fi;
 	size_t cap = 0;
 	struct dirent *de;
+	char *v = NULL, *nv;
 	DIR *d;
 
 	*out = NULL;
 	*count = 0;
-	d = opendir(AF_PIN_ROOT);
+	d = opendir(dir);
 	if (!d)
 		return errno == ENOENT ? 0 : -errno;
 	while ((de = readdir(d))) {
-		char link[PATH_MAX], cg[PATH_MAX];
-		unsigned long id;
-		ssize_t len;
-		int fd, err;
-
-		if (af_parse_ulong(de->d_name, ULONG_MAX, &id))
+		if (!keep(de->d_name))
 			continue;
 		if (*count == cap) {
-			fi = realloc(v, (cap = cap ? 2 * cap : 16) * sizeof(*v));
-			if (!fi) {
+			nv = realloc(v, (cap = cap ? 2 * cap : 16) * esize);
+			if (!nv) {
 				closedir(d);
 				free(v);
+				*count = 0;
 				return -ENOMEM;
 			}
-			v = fi;
+			v = nv;
 		}
-		fi = &v[(*count)++];
-		memset(fi, 0, sizeof(*fi));
-		fi->id = id;
-		snprintf(link, sizeof(link), AF_PIN_ROOT "/%lu/node", id);
-		len = readlink(link, fi->node, sizeof(fi->node) - 1);
-		fi->node[len > 0 ? len : 0] = 0;
-		meta_read(id, fi);
-		fd = af_fence_cgroup_open(id, cg, sizeof(cg));
-		fi->cgroup_alive = fd >= 0;
-		if (fd >= 0) {
-			af_strlcpy(fi->cgroup, cg, sizeof(fi->cgroup));
-			close(fd);
-		}
-		fi->supervisor_alive = fi->supervisor > 0 &&
-				       (kill(fi->supervisor, 0) == 0 || errno != ESRCH);
-		if (len > 0) {
-			struct af_node *nd = node_of(id, &err, link, sizeof(link));
-
-			fi->this_build = nd != NULL;
-			if (nd) {
-				struct af_fstate st = {};
-
-				fi->events = percpu_sum(NODE_FD(nd, af_fcounts), &fi->id,
-							sizeof(struct af_fcounts), AF_FC_EVENTS, nd->ncpus);
-				fi->drops = percpu_sum(NODE_FD(nd, af_fcounts), &fi->id,
-						       sizeof(struct af_fcounts), AF_FC_DROPS, nd->ncpus);
-				bpf_map_lookup_elem(NODE_FD(nd, af_fstate), &fi->id, &st);
-				fi->acked_drops = st.acked_drops;
-				fi->generation = st.generation;
-			}
-		}
+		memset(v + *count * esize, 0, esize);
+		fill(v + *count * esize, de->d_name);
+		(*count)++;
 	}
 	closedir(d);
 	*out = v;
 	return 0;
+}
+
+static bool is_fence_name(const char *name)
+{
+	unsigned long id;
+
+	return !af_parse_ulong(name, ULONG_MAX, &id);
+}
+
+static void fence_info_fill(void *elem, const char *name)
+{
+	struct af_fence_info *fi = elem;
+	char link[PATH_MAX], cg[PATH_MAX];
+	unsigned long id;
+	ssize_t len;
+	int fd, err;
+
+	af_parse_ulong(name, ULONG_MAX, &id);
+	fi->id = id;
+	snprintf(link, sizeof(link), AF_PIN_ROOT "/%lu/node", id);
+	len = readlink(link, fi->node, sizeof(fi->node) - 1);
+	fi->node[len > 0 ? len : 0] = 0;
+	meta_read(id, fi);
+	fd = af_fence_cgroup_open(id, cg, sizeof(cg));
+	fi->cgroup_alive = fd >= 0;
+	if (fd >= 0) {
+		af_strlcpy(fi->cgroup, cg, sizeof(fi->cgroup));
+		close(fd);
+	}
+	fi->supervisor_alive = fi->supervisor > 0 &&
+			       (kill(fi->supervisor, 0) == 0 || errno != ESRCH);
+	if (len > 0) {
+		struct af_node *nd = node_of(id, &err, link, sizeof(link));
+
+		fi->this_build = nd != NULL;
+		if (nd) {
+			struct af_fstate st = {};
+
+			fi->events = percpu_sum(NODE_FD(nd, af_fcounts), &fi->id,
+						sizeof(struct af_fcounts), AF_FC_EVENTS, nd->ncpus);
+			fi->drops = percpu_sum(NODE_FD(nd, af_fcounts), &fi->id,
+					       sizeof(struct af_fcounts), AF_FC_DROPS, nd->ncpus);
+			bpf_map_lookup_elem(NODE_FD(nd, af_fstate), &fi->id, &st);
+			fi->acked_drops = st.acked_drops;
+			fi->generation = st.generation;
+		}
+	}
+}
+
+int af_fence_list(struct af_fence_info **out, size_t *count)
+{
+	return list_dir(AF_PIN_ROOT, is_fence_name, sizeof(**out), fence_info_fill, (void **)out, count);
 }
 
 /* ---- collection ---- */
@@ -1982,73 +2006,56 @@ static bool node_used(const char *name)
 	return used;
 }
 
+static bool is_node_name(const char *name)
+{
+	return name[0] != '.';
+}
+
+static void node_info_fill(void *elem, const char *name)
+{
+	struct af_node_info *ni = elem;
+	char fences[PATH_MAX];
+	struct dirent *fe;
+	DIR *fd;
+
+	af_strlcpy(ni->name, name, sizeof(ni->name));
+	ni->this_build = node_this_build(name);
+	ni->partial = node_partial(name);
+	/* Fences naming it. */
+	fd = opendir(AF_PIN_ROOT);
+	while (fd && (fe = readdir(fd))) {
+		char target[128];
+		unsigned long id;
+		ssize_t len;
+
+		if (af_parse_ulong(fe->d_name, ULONG_MAX, &id))
+			continue;
+		snprintf(fences, sizeof(fences), AF_PIN_ROOT "/%s/node", fe->d_name);
+		len = readlink(fences, target, sizeof(target) - 1);
+		if (len > 0) {
+			target[len] = 0;
+			ni->fences += !strcmp(target, name);
+		}
+	}
+	if (fd)
+		closedir(fd);
+	snprintf(fences, sizeof(fences), AF_NODE_ROOT "/%s/progs", name);
+	fd = opendir(fences);
+	while (fd && (fe = readdir(fd)))
+		ni->progs += fe->d_name[0] != '.';
+	if (fd)
+		closedir(fd);
+	snprintf(fences, sizeof(fences), AF_NODE_ROOT "/%s/links", name);
+	fd = opendir(fences);
+	while (fd && (fe = readdir(fd)))
+		ni->links += fe->d_name[0] != '.';
+	if (fd)
+		closedir(fd);
+}
+
 int af_node_list(struct af_node_info **out, size_t *count)
 {
-	struct af_node_info *v = NULL, *ni;
-	size_t cap = 0;
-	struct dirent *de;
-	DIR *d;
-
-	*out = NULL;
-	*count = 0;
-	d = opendir(AF_NODE_ROOT);
-	if (!d)
-		return errno == ENOENT ? 0 : -errno;
-	while ((de = readdir(d))) {
-		char fences[PATH_MAX];
-		struct dirent *fe;
-		DIR *fd;
-
-		if (de->d_name[0] == '.')
-			continue;
-		if (*count == cap) {
-			ni = realloc(v, (cap = cap ? 2 * cap : 4) * sizeof(*v));
-			if (!ni) {
-				closedir(d);
-				free(v);
-				return -ENOMEM;
-			}
-			v = ni;
-		}
-		ni = &v[(*count)++];
-		memset(ni, 0, sizeof(*ni));
-		af_strlcpy(ni->name, de->d_name, sizeof(ni->name));
-		ni->this_build = node_this_build(de->d_name);
-		ni->partial = node_partial(de->d_name);
-		/* Fences naming it. */
-		fd = opendir(AF_PIN_ROOT);
-		while (fd && (fe = readdir(fd))) {
-			char target[128];
-			unsigned long id;
-			ssize_t len;
-
-			if (af_parse_ulong(fe->d_name, ULONG_MAX, &id))
-				continue;
-			snprintf(fences, sizeof(fences), AF_PIN_ROOT "/%s/node", fe->d_name);
-			len = readlink(fences, target, sizeof(target) - 1);
-			if (len > 0) {
-				target[len] = 0;
-				ni->fences += !strcmp(target, de->d_name);
-			}
-		}
-		if (fd)
-			closedir(fd);
-		snprintf(fences, sizeof(fences), AF_NODE_ROOT "/%s/progs", de->d_name);
-		fd = opendir(fences);
-		while (fd && (fe = readdir(fd)))
-			ni->progs += fe->d_name[0] != '.';
-		if (fd)
-			closedir(fd);
-		snprintf(fences, sizeof(fences), AF_NODE_ROOT "/%s/links", de->d_name);
-		fd = opendir(fences);
-		while (fd && (fe = readdir(fd)))
-			ni->links += fe->d_name[0] != '.';
-		if (fd)
-			closedir(fd);
-	}
-	closedir(d);
-	*out = v;
-	return 0;
+	return list_dir(AF_NODE_ROOT, is_node_name, sizeof(**out), node_info_fill, (void **)out, count);
 }
 
 /* Remove nodes no fence uses: other builds' always (they are never
