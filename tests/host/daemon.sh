@@ -6,6 +6,7 @@
 # and journals the gap with a count that adds up. Traffic stays on
 # loopback. tests/vm/daemon.sh runs the core of it on BPF-LSM.
 source "$(dirname "$0")/../lib.sh"
+source "$TOP/tests/helpers/node.bash"
 
 PY=/usr/bin/python3
 CTL="$PY $TOP/tests/helpers/ctl.py"
@@ -104,25 +105,6 @@ host_only() {
 
 field() {	# KEY: from the last reply line in $OUT
 	printf '%s\n' "$OUT" | tail -1 | $PY -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"
-}
-
-serve() {	# PORT: a TCP server on 127.0.0.1 that accepts and closes
-	$PY -c '
-import socket, sys
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(128)
-while True:
-    c, _ = s.accept(); c.close()' "$1" &
-	PIDS+=($!)
-	for _ in $(seq 50); do
-		[ -n "$(ss -Hltn "sport = :$1")" ] && return 0
-		sleep 0.1
-	done
-	fail "no server on port $1"
-}
-
-ports() {
-	P1=$((20000 + RANDOM % 10000)); P2=$((P1 + 1)); P3=$((P1 + 2)); P4=$((P1 + 3))
 }
 
 # A connect loop for a cgroup: per round, a connect to each PORT; writes
