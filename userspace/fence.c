@@ -1803,6 +1803,11 @@ int af_fence_ring_info(struct af_fence *f, struct af_ring_info *ri)
 	return 0;
 }
 
+uint64_t af_fence_acked(const struct af_fence *f)
+{
+	return f->acked;
+}
+
 uint64_t af_fence_stale(const struct af_fence *f)
 {
 	return f->stale;

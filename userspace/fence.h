@@ -145,6 +145,10 @@ struct af_ring_info {
 };
 int af_fence_ring_info(struct af_fence *f, struct af_ring_info *ri);
 
+/* The drops the fence's last reader acknowledged (AF_CNT_RB_DROP's
+ * value then): an adopter's gap counts from it. */
+uint64_t af_fence_acked(const struct af_fence *f);
+
 /* Events this reader dropped as its ring pool slot's previous fence's. */
 uint64_t af_fence_stale(const struct af_fence *f);
 

@@ -1104,7 +1104,7 @@ int af_sup_fence_adopt(struct af_sup *s, const struct af_adopt_spec *a, struct a
 {
 	struct af_sup_fence *f;
 	struct af_idents ids;
-	uint64_t lost = 0, kept;
+	uint64_t lost = 0, kept, acked, total;
 	char why[AF_ERR_MAX];
 	struct af_json *w;
 	int err;
@@ -1155,14 +1155,17 @@ int af_sup_fence_adopt(struct af_sup *s, const struct af_adopt_spec *a, struct a
 		goto fail;
 	}
 	kept = f->events;
+	acked = af_fence_acked(f->fence);
 	af_fence_consume(f->fence);
 	kept = f->events - kept;
 	/* Reading the drops acknowledges them: from now on the recorder's
-	 * lost records count from here. */
+	 * lost records count from here, and the gap is all the drops since
+	 * the last reader's acknowledgement (a fence that runs on, one
+	 * released rather than frozen, drops while we read what it kept). */
+	total = af_fence_counter(f->fence, AF_CNT_RB_DROP);
+	lost = total - acked;
 	if (f->rec)
-		af_recorder_lost_base(f->rec, af_fence_counter(f->fence, AF_CNT_RB_DROP));
-	else
-		af_fence_counter(f->fence, AF_CNT_RB_DROP);
+		af_recorder_lost_base(f->rec, total);
 	if (f->rec) {
 		char effect[160];
 
