@@ -550,6 +550,46 @@ test_sigterm_releases_fences() {
 	adds_up "$T/ws/loop" "$j" "$P2" "$n" 1
 }
 
+# mapped_rings PID: KiB of ring buffers (bpf maps) resident in process PID.
+mapped_rings() {
+	awk '/^[0-9a-f]+-[0-9a-f]+ / { m = ($6 == "anon_inode:bpf-map") } m && /^Rss:/ { k += $2 } END { print k + 0 }' "/proc/$1/smaps"
+}
+
+# The daemon maps a fence's ring buffer while its events flow and unmaps
+# it once the fence is quiet (a daemon of 100 idle fences maps none);
+# what comes after is read all the same.
+test_quiet_fence_unmapped_then_read() {
+	ports
+	policy p.yaml "$P1"
+	start_daemon
+	ask "$(create_req p.yaml '{"name":"quiet"}')"
+	local id cg j n
+	id=$(field fence)
+	cg=$(field cgroup)
+	j=$(field journal)
+	CGS+=("$cg")
+	# What the daemon maps of other maps (the node's global data), before
+	# the fence had an event.
+	local base
+	base=$(mapped_rings "$DPID")
+	in_cgroup "$cg" $PY -c "$LOOP" "$T/ws/loop" 0.5 "$P2"
+	wait "$PID"
+	for _ in $(seq 100); do [ "$(grep -c '"type":"deny"' "$j")" -gt 0 ] && break; sleep 0.05; done
+	n=$(grep -c '"type":"deny"' "$j")
+	[ "$n" -gt 0 ] || fail "no deny record from the first loop"
+	# Quiet for more than two of the daemon's 1 s ticks: unmapped.
+	for _ in $(seq 60); do [ "$(mapped_rings "$DPID")" = "$base" ] && break; sleep 0.1; done
+	assert_eq "$base" "$(mapped_rings "$DPID")" "KiB of bpf maps mapped in the daemon once its fence is quiet"
+	in_cgroup "$cg" $PY -c "$LOOP" "$T/ws/loop2" 0.5 "$P2"
+	wait "$PID"
+	local tries
+	tries=$(grep -c "$P2:refused" "$T/ws/loop2")
+	[ "$tries" -gt 0 ] || fail "the second loop made no refused connect"
+	for _ in $(seq 100); do [ "$(grep -c '"type":"deny"' "$j")" -ge $((n + tries)) ] && break; sleep 0.05; done
+	assert_eq "$((n + tries))" "$(grep -c '"type":"deny"' "$j")" "deny records after the ring buffer was mapped again"
+	ask "{\"op\":\"stop\",\"fence\":$id}"
+}
+
 # 100 fences in one daemon: its memory, and create/stop times.
 af_limit test_hundred_fences 90
 test_hundred_fences() {
