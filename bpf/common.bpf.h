@@ -63,21 +63,58 @@ struct {
 	__type(value, struct af_pnext_val);
 } af_pnext SEC(".maps") __weak;
 
-/* fence id -> the fence's own ring buffer (kernel selftests'
- * test_ringbuf_multi): one fence's flood fills its own buffer only.
- * The inner definition is the template; each fence's buffer is made by
- * userspace, of any power-of-2 size. */
+/* The node's pool of ring buffers (kernel selftests'
+ * test_ringbuf_multi): slot -> a ring buffer, and fence id -> the slot
+ * of its own, so one fence's flood fills its own buffer only. Slots are
+ * filled ahead of need and reused after their fence goes: an update of
+ * a map-in-map element waits for an RCU grace period
+ * (maybe_wait_bpf_programs), a fence's create and remove touch only
+ * af_rslot (userspace/fence.c, "the ring pool"). The inner definition
+ * is the template; each buffer is made by userspace, of any power-of-2
+ * size. */
 struct af_ring {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 256 * 1024);
 };
 
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH_OF_MAPS);
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
 	__uint(max_entries, AF_FENCES_MAX);
-	__type(key, __u64);
+	__type(key, __u32);
 	__array(values, struct af_ring);
 } af_rings SEC(".maps") __weak;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, AF_FENCES_MAX);
+	__type(key, __u64);
+	__type(value, __u32);
+} af_rslot SEC(".maps") __weak;
+
+/* Userspace's book of the pool (no program reads them): slot -> its
+ * buffer's size (0: empty), and slot -> who holds it (taken with
+ * BPF_NOEXIST: one taker across processes). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, AF_FENCES_MAX);
+	__type(key, __u32);
+	__type(value, __u32);
+} af_rpool SEC(".maps") __weak;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, AF_FENCES_MAX);
+	__type(key, __u32);
+	__type(value, struct af_rowner);
+} af_rowner SEC(".maps") __weak;
+
+/* The ring buffer of fence id (an id without the generation bit). */
+static __always_inline void *af_ring_of(__u64 id)
+{
+	__u32 *slot = bpf_map_lookup_elem(&af_rslot, &id);
+
+	return slot ? bpf_map_lookup_elem(&af_rings, slot) : NULL;
+}
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
@@ -188,7 +225,7 @@ static __always_inline void af_fcount(__u64 fence_id, __u32 idx)
  * is tested once more to choose a counter. */
 #define af_reserve(fence_id, size) ({						\
 	__u64 __id = (fence_id) & AF_KEY_ID_MASK;				\
-	void *__rb = bpf_map_lookup_elem(&af_rings, &__id);			\
+	void *__rb = af_ring_of(__id);					\
 	void *__ev = NULL;							\
 	af_fcount(__id, AF_FC_EVENTS);						\
 	if (__rb)								\
@@ -204,7 +241,7 @@ static __always_inline void af_fcount(__u64 fence_id, __u32 idx)
 static __always_inline long af_output(__u64 fence_id, void *data, __u64 size)
 {
 	__u64 id = fence_id & AF_KEY_ID_MASK;
-	void *rb = bpf_map_lookup_elem(&af_rings, &id);
+	void *rb = af_ring_of(id);
 	long err;
 
 	af_fcount(id, AF_FC_EVENTS);

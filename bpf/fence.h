@@ -153,6 +153,15 @@ struct af_fstate {
 };
 _Static_assert(sizeof(struct af_fstate) == 16, "af_fstate layout");
 
+/* Who holds a slot of the node's ring pool (af_rowner; userspace only):
+ * a fence, or (fence_id 0) a process filling the slot. */
+struct af_rowner {
+	__u64 fence_id;
+	__u32 pid;
+	__u32 pad;
+};
+_Static_assert(sizeof(struct af_rowner) == 16, "af_rowner layout");
+
 /* Counters, one per-CPU array slot each. */
 enum af_counter {
 	AF_CNT_RB_DROP = 0,	/* ring buffer reserve failed */

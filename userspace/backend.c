@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <malloc.h>
@@ -234,8 +235,11 @@ void af_kernel_btf_free(void)
  * would pick a weaker backend (or refuse an explicit --backend), so
  * the reason printed says so, and `doctor` always probes again. */
 #define PROBE_CACHE_DIR "/run/agentfence"
-#define PROBE_CACHE PROBE_CACHE_DIR "/probe"
-#define PROBE_CACHE_MAGIC "agentfence-probe 1"
+/* One file per key (probe-<key>): builds side by side on one machine
+ * (an upgrade, or a developer's checkouts) do not overwrite each other's
+ * answer, and each probes once a boot. */
+#define PROBE_CACHE PROBE_CACHE_DIR "/probe-*"
+#define PROBE_CACHE_MAGIC "agentfence-probe 2"
 
 static bool probe_fresh;
 
@@ -254,10 +258,17 @@ static int step_index(const char *step)
 	return -1;
 }
 
+/* FNV-1a, a word at a time (the probe object is ~700 KiB: byte by
+ * byte, hashing it was a tenth of a run's CPU time). */
 static uint64_t fnv1a(uint64_t h, const void *data, size_t n)
 {
 	const unsigned char *c = data;
+	uint64_t w;
 
+	for (; n >= sizeof(w); n -= sizeof(w), c += sizeof(w)) {
+		memcpy(&w, c, sizeof(w));
+		h = (h ^ w) * 0x100000001b3ULL;
+	}
 	while (n--)
 		h = (h ^ *c++) * 0x100000001b3ULL;
 	return h;
@@ -297,7 +308,7 @@ static bool trusted(int fd, bool dir)
 
 static bool probe_cache_read(struct af_probe *p, const char *boot, uint64_t key)
 {
-	char buf[512], cboot[64];
+	char buf[512], cboot[64], name[32];
 	unsigned long long ckey;
 	int dfd, fd, builtin, gi, ci, n = 0;
 	ssize_t len = -1;
@@ -306,7 +317,8 @@ static bool probe_cache_read(struct af_probe *p, const char *boot, uint64_t key)
 	dfd = open(PROBE_CACHE_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (dfd < 0)
 		return false;
-	fd = trusted(dfd, true) ? openat(dfd, "probe", O_RDONLY | O_NOFOLLOW | O_CLOEXEC) : -1;
+	snprintf(name, sizeof(name), "probe-%016llx", (unsigned long long)key);
+	fd = trusted(dfd, true) ? openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC) : -1;
 	if (fd >= 0 && trusted(fd, false))
 		len = read(fd, buf, sizeof(buf) - 1);
 	if (fd >= 0)
@@ -332,7 +344,7 @@ static bool probe_cache_read(struct af_probe *p, const char *boot, uint64_t key)
 
 static void probe_cache_write(const struct af_probe *p, const char *boot, uint64_t key)
 {
-	char buf[512], tmp[64];
+	char buf[512], tmp[64], name[32];
 	int gi = step_index(p->lsm_global_step), ci = step_index(p->lsm_cgroup_step);
 	int dfd, fd, len;
 
@@ -352,7 +364,8 @@ static void probe_cache_write(const struct af_probe *p, const char *boot, uint64
 	fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (fd < 0)
 		goto out;
-	if (write(fd, buf, len) != len || close(fd) || renameat(dfd, tmp, dfd, "probe")) {
+	snprintf(name, sizeof(name), "probe-%016llx", (unsigned long long)key);
+	if (write(fd, buf, len) != len || close(fd) || renameat(dfd, tmp, dfd, name)) {
 		af_debug("probe cache %s: %s", PROBE_CACHE, strerror(errno));
 		unlinkat(dfd, tmp, 0);
 	}
@@ -367,8 +380,16 @@ void af_probe_fresh(void)
 
 void af_probe_cache_drop(void)
 {
-	if (!unlink(PROBE_CACHE))
-		af_debug("dropped the probe cache %s", PROBE_CACHE);
+	struct dirent *de;
+	DIR *d = opendir(PROBE_CACHE_DIR);
+
+	while (d && (de = readdir(d))) {
+		if (strncmp(de->d_name, "probe-", 6) || unlinkat(dirfd(d), de->d_name, 0))
+			continue;
+		af_debug("dropped the probe cache %s/%s", PROBE_CACHE_DIR, de->d_name);
+	}
+	if (d)
+		closedir(d);
 }
 
 const struct af_probe *af_probe_kernel(void)

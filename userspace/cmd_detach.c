@@ -20,38 +20,15 @@ const char af_usage_detach[] =
 
 int cmd_detach(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "control", required_argument, NULL, 'c' },
-		{ "help", no_argument, NULL, 'h' },
-		{}
-	};
-	const char *control = NULL;
-	uint64_t id;
-	int c, err;
+	struct af_fence_args a;
+	int err;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'c':
-			control = optarg;
-			break;
-		case 'h':
-			fputs(af_usage_detach, stdout);
-			return AF_EXIT_OK;
-		default:
-			fputs(af_usage_detach, stderr);
-			return AF_EXIT_USAGE;
-		}
-	}
-	if (optind + 1 != argc) {
-		af_err("one fence id expected (usage: agentfence detach [OPTIONS] FENCE)");
-		return AF_EXIT_USAGE;
-	}
-	if (af_parse_fence_id(argv[optind], &id))
-		return AF_EXIT_USAGE;
-	err = af_fence_op_daemon(control, "detach", id, NULL, 0, NULL);
+	err = af_parse_fence_args(argc, argv, "detach", af_usage_detach, false, &a);
+	if (err >= 0)
+		return err;
+	err = af_fence_op_daemon(a.control, "detach", a.id, NULL, 0, NULL);
 	if (err == -ENOENT) {
-		af_err("no daemon holds fence %llu (agentfence status)", (unsigned long long)id);
+		af_err("no daemon holds fence %llu (agentfence status)", (unsigned long long)a.id);
 		return AF_EXIT_FAIL;
 	}
 	return err ? AF_EXIT_FAIL : AF_EXIT_OK;

@@ -15,7 +15,8 @@ const char af_usage_gc[] =
 	"Usage: agentfence gc [OPTIONS]\n"
 	"\n"
 	"Remove what no fence needs: fences whose supervisor is gone and whose cgroup is\n"
-	"gone or empty, and nodes of other builds that no fence uses.\n"
+	"gone or empty, nodes of other builds that no fence uses, and the spare ring\n"
+	"buffers of this build's node's pool beyond 8 (the pool keeps its high-water mark).\n"
 	"\n"
 	"      --node             this build's node too, when no fence uses it: its global\n"
 	"                         programs go with it (the syscall tracepoints that every\n"
@@ -58,6 +59,8 @@ int cmd_gc(int argc, char **argv)
 		return AF_EXIT_FAIL;
 	}
 	af_fence_gc();
+	if (!node && (removed = af_node_trim()) > 0)
+		af_note("freed %d spare ring buffer%s of the node's pool", removed, removed == 1 ? "" : "s");
 	if (node) {
 		removed = af_node_gc();
 		if (removed < 0) {

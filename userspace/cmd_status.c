@@ -15,6 +15,7 @@
 #include "fences.h"
 #include "json.h"
 #include "json_read.h"
+#include "daemon.h"
 #include "util.h"
 
 const char af_usage_status[] =
@@ -25,7 +26,9 @@ const char af_usage_status[] =
 	"enforcement stays (their pins). Works with and without a daemon.\n"
 	"\n"
 	"      --json             one JSON object: {\"daemon\":PID or 0,\"fences\":[...]}\n"
-	"      --adopt            ask the daemon to adopt orphaned fences first\n"
+	"      --adopt            adopt orphaned fences first: the daemon does, or with no\n"
+	"                         daemon this command does (journals what the kernel kept\n"
+	"                         and the gap, then leaves them orphaned again)\n"
 	"      --control PATH     the daemon's control socket (default: " AF_CTL_SOCK ")\n";
 
 struct row {
@@ -303,15 +306,17 @@ int cmd_status(int argc, char **argv)
 		err = af_ctl_ask(control, l.buf, l.len, &reply);
 		free(l.buf);
 		if (err == -ENOENT || err == -ECONNREFUSED) {
-			af_err("--adopt: no daemon answers on %s (start one: agentfence daemon)",
-			       control ? control : AF_CTL_SOCK);
-			return AF_EXIT_FAIL;
-		}
-		if (err) {
+			/* No daemon: adopt here, journal, and let go. */
+			err = af_daemon_adopt_once();
+			if (err) {
+				af_err("--adopt: %s", strerror(-err));
+				return AF_EXIT_FAIL;
+			}
+		} else if (err) {
 			af_err("--adopt: %s", strerror(-err));
 			return AF_EXIT_FAIL;
 		}
-		if (af_ctl_reply_ok(reply))
+		if (reply && af_ctl_reply_ok(reply))
 			ret = AF_EXIT_FAIL;
 		free(reply);
 		reply = NULL;

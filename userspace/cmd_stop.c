@@ -39,6 +39,49 @@ int af_parse_fence_id(const char *s, uint64_t *id)
 	return 0;
 }
 
+int af_parse_fence_args(int argc, char **argv, const char *cmd, const char *usage,
+			bool with_policy, struct af_fence_args *a)
+{
+	static const struct option opts[] = {
+		{ "policy", required_argument, NULL, 'p' },
+		{ "control", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{}
+	};
+	int c;
+
+	*a = (struct af_fence_args){};
+	optind = 1;
+	while ((c = getopt_long(argc, argv, with_policy ? "p:h" : "h", with_policy ? opts : opts + 1,
+				NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			a->policy = optarg;
+			break;
+		case 'c':
+			a->control = optarg;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return AF_EXIT_OK;
+		default:
+			fputs(usage, stderr);
+			return AF_EXIT_USAGE;
+		}
+	}
+	if (optind + 1 != argc || (with_policy && !a->policy)) {
+		if (with_policy)
+			af_err("a fence id and --policy FILE expected (usage: agentfence %s FENCE "
+			       "--policy FILE)", cmd);
+		else
+			af_err("one fence id expected (usage: agentfence %s [OPTIONS] FENCE)", cmd);
+		return AF_EXIT_USAGE;
+	}
+	if (af_parse_fence_id(argv[optind], &a->id))
+		return AF_EXIT_USAGE;
+	return -1;
+}
+
 /* Ask the daemon for op on fence id: 0 done, -ENOENT when no daemon
  * holds the fence (or none runs), else failed (said). */
 int af_fence_op_daemon(const char *control, const char *op, uint64_t id, const char *policy,
@@ -116,39 +159,18 @@ static bool pins_gone(uint64_t id)
 
 int cmd_stop(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "control", required_argument, NULL, 'c' },
-		{ "help", no_argument, NULL, 'h' },
-		{}
-	};
-	const char *control = NULL;
+	struct af_fence_args a;
 	struct af_fence_info fi;
 	char why[512];
 	struct timespec ts = { 0, 20 * 1000 * 1000 };
 	uint64_t id;
-	int c, err, i;
+	int err, i;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'c':
-			control = optarg;
-			break;
-		case 'h':
-			fputs(af_usage_stop, stdout);
-			return AF_EXIT_OK;
-		default:
-			fputs(af_usage_stop, stderr);
-			return AF_EXIT_USAGE;
-		}
-	}
-	if (optind + 1 != argc) {
-		af_err("one fence id expected (usage: agentfence stop [OPTIONS] FENCE)");
-		return AF_EXIT_USAGE;
-	}
-	if (af_parse_fence_id(argv[optind], &id))
-		return AF_EXIT_USAGE;
-	err = af_fence_op_daemon(control, "stop", id, NULL, 0, NULL);
+	err = af_parse_fence_args(argc, argv, "stop", af_usage_stop, false, &a);
+	if (err >= 0)
+		return err;
+	id = a.id;
+	err = af_fence_op_daemon(a.control, "stop", id, NULL, 0, NULL);
 	if (!err)
 		return AF_EXIT_OK;
 	if (err != -ENOENT)

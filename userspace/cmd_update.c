@@ -52,51 +52,24 @@ static int read_file(const char *path, char **out, size_t *len)
 
 int cmd_update(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "policy", required_argument, NULL, 'p' },
-		{ "control", required_argument, NULL, 'c' },
-		{ "help", no_argument, NULL, 'h' },
-		{}
-	};
-	const char *control = NULL, *file = NULL;
+	struct af_fence_args a;
 	char *buf = NULL;
 	size_t len = 0;
-	uint64_t id;
-	int c, err;
+	int err;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "p:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'p':
-			file = optarg;
-			break;
-		case 'c':
-			control = optarg;
-			break;
-		case 'h':
-			fputs(af_usage_update, stdout);
-			return AF_EXIT_OK;
-		default:
-			fputs(af_usage_update, stderr);
-			return AF_EXIT_USAGE;
-		}
-	}
-	if (optind + 1 != argc || !file) {
-		af_err("a fence id and --policy FILE expected (usage: agentfence update FENCE --policy FILE)");
-		return AF_EXIT_USAGE;
-	}
-	if (af_parse_fence_id(argv[optind], &id))
-		return AF_EXIT_USAGE;
-	err = read_file(file, &buf, &len);
+	err = af_parse_fence_args(argc, argv, "update", af_usage_update, true, &a);
+	if (err >= 0)
+		return err;
+	err = read_file(a.policy, &buf, &len);
 	if (err) {
-		af_err("--policy %s: %s", file, strerror(-err));
+		af_err("--policy %s: %s", a.policy, strerror(-err));
 		return AF_EXIT_FAIL;
 	}
-	err = af_fence_op_daemon(control, "update", id, buf, len, file);
+	err = af_fence_op_daemon(a.control, "update", a.id, buf, len, a.policy);
 	free(buf);
 	if (err == -ENOENT) {
 		af_err("no daemon holds fence %llu: only the supervisor that holds a fence can swap "
-		       "its policy (agentfence status)", (unsigned long long)id);
+		       "its policy (agentfence status)", (unsigned long long)a.id);
 		return AF_EXIT_FAIL;
 	}
 	return err ? AF_EXIT_FAIL : AF_EXIT_OK;

@@ -39,6 +39,17 @@ extern const char af_usage_gc[];
 /* A fence id on the command line (said when it is not one). */
 #include <stdint.h>
 int af_parse_fence_id(const char *s, uint64_t *id);
+
+/* The arguments stop, detach and update share: [--control PATH]
+ * [--policy FILE] (with_policy: required) FENCE. Returns -1 when parsed,
+ * else the exit status to return (--help printed, or a usage error). */
+struct af_fence_args {
+	const char *control;
+	const char *policy;
+	uint64_t id;
+};
+int af_parse_fence_args(int argc, char **argv, const char *cmd, const char *usage,
+			bool with_policy, struct af_fence_args *a);
 /* Ask the daemon for op ("stop", "update", "detach") on fence id: 0,
  * -ENOENT when no daemon holds it (or none runs), -errno (said). */
 int af_fence_op_daemon(const char *control, const char *op, uint64_t id, const char *policy,

@@ -474,20 +474,7 @@ void af_ctl_close(struct af_ctl_server *s)
 
 int af_ctl_connect(const char *path)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd, err;
-
-	if (af_strlcpy(sa.sun_path, path, sizeof(sa.sun_path)))
-		return -ENAMETOOLONG;
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
-		err = -errno;
-		close(fd);
-		return err;
-	}
-	return fd;
+	return af_unix_connect(path);
 }
 
 struct call {

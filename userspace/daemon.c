@@ -11,6 +11,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -33,6 +34,7 @@
 #include "recorder.h"
 #include "supervisor.h"
 #include "util.h"
+#include "watch.h"
 
 struct dfence {
 	struct af_sup_fence *f;
@@ -136,6 +138,14 @@ static void dfence_free(struct daemon *d, struct dfence *df)
 		free(df->argv);
 	}
 	free(df);
+}
+
+/* Stop reading the fence and leave it to the node: enforced, counted,
+ * orphaned, for the next daemon (or agentfence status --adopt). */
+static void dfence_release(struct daemon *d, struct dfence *df)
+{
+	af_sup_fence_release(df->f);
+	dfence_free(d, df);
 }
 
 /* Close the fence; what closing says (the summary) goes to its run. */
@@ -662,6 +672,65 @@ static void adopt_all(struct daemon *d, struct af_ctl_client *c, const struct af
 	af_ctl_end(c);
 }
 
+int af_daemon_adopt_once(void)
+{
+	struct daemon d = {};
+	struct af_fence_info *v = NULL;
+	uint64_t *frozen = NULL;
+	size_t n = 0, nf = 0, i;
+	int err;
+
+	the_daemon = &d;
+	err = af_sup_open(&d.sup);
+	if (err)
+		return err < 0 ? err : -EIO;
+	af_sup_no_gc(d.sup);
+	/* Killed midway, the watcher freezes what we took up. */
+	err = af_watch_share();
+	if (err)
+		goto out;
+	/* Adoption thaws; a fence frozen when its supervisor died is frozen
+	 * again when we let go of it (nobody reads it after us). */
+	if (!af_fence_list(&v, &n) && n && (frozen = calloc(n, sizeof(*frozen)))) {
+		for (i = 0; i < n; i++) {
+			char path[PATH_MAX + 32], buf[256];
+
+			if (v[i].supervisor_alive || !v[i].cgroup_alive)
+				continue;
+			snprintf(path, sizeof(path), "%s/cgroup.events", v[i].cgroup);
+			if (!af_read_small(path, buf, sizeof(buf)) && strstr(buf, "frozen 1"))
+				frozen[nf++] = v[i].id;
+		}
+	}
+	adopt_all(&d, NULL, NULL);
+	while (d.fences)
+		dfence_release(&d, d.fences);
+	for (i = 0; i < nf; i++) {
+		char path[PATH_MAX + 32];
+		int fd;
+
+		for (size_t k = 0; k < n; k++) {
+			if (v[k].id != frozen[i])
+				continue;
+			snprintf(path, sizeof(path), "%s/cgroup.freeze", v[k].cgroup);
+			fd = open(path, O_WRONLY | O_CLOEXEC);
+			if (fd < 0 || write(fd, "1", 1) != 1)
+				af_warn("fence %llu: cannot freeze it again: %s", (unsigned long long)v[k].id,
+					strerror(errno));
+			if (fd >= 0)
+				close(fd);
+		}
+	}
+	err = 0;
+out:
+	free(frozen);
+	free(v);
+	af_sup_close(d.sup);
+	af_msg_hook = NULL;
+	the_daemon = NULL;
+	return err;
+}
+
 /* A run's fence it adopted ends with the run's command (nobody is left
  * to say "end"): once its cgroup is empty, journal the end (exit status
  * unknown: -1) and remove it. */
@@ -677,6 +746,7 @@ static int on_tick(void *ctx, int fd, uint32_t events)
 	/* What runs that died left (their empty cgroups, stale pins). */
 	if (!(++d->ticks % 30))
 		af_fence_gc();
+	af_sup_trim(d->sup);
 	for (df = d->fences; df; df = next) {
 		next = df->next;
 		if (df->adopted_run && af_cgroup_populated(af_sup_fence_cgroup(df->f)) == 0)
@@ -703,6 +773,12 @@ int af_daemon_run(const struct af_daemon_opts *o)
 	if (af_sup_open(&d.sup))
 		return AF_EXIT_SETUP;
 	af_sup_no_gc(d.sup);
+	/* One watcher for all the fences, forked while the daemon is small. */
+	err = af_watch_share();
+	if (err) {
+		af_err("cannot start the fences' watcher: %s", strerror(-err));
+		goto out;
+	}
 	af_fence_gc();
 	err = af_ctl_listen(&co, af_sup_loop(d.sup), &d.ctl, why, sizeof(why));
 	if (err) {
@@ -732,16 +808,23 @@ int af_daemon_run(const struct af_daemon_opts *o)
 		af_err("event loop: %s", strerror(-err));
 		ret = AF_EXIT_FAIL;
 	} else {
-		fprintf(stderr, "agentfence daemon: signal %d: stopping %s fences\n", err,
-			d.fences ? "its" : "(no)");
+		unsigned int n = 0;
+
+		for (struct dfence *df = d.fences; df; df = df->next)
+			n++;
+		fprintf(stderr, "agentfence daemon: signal %d: releasing %u fence%s (still enforced; "
+			"the next daemon or agentfence status --adopt adopts %s, with a gap record)\n",
+			err, n, n == 1 ? "" : "s", n == 1 ? "it" : "them");
 		ret = AF_EXIT_OK;
 	}
 out:
-	/* Before the node keeps fences without a reader (af_fence_release),
-	 * a daemon that ends takes its fences down, journaled. */
-	af_ctl_close(d.ctl);
+	/* The fences stay, enforced and counted, orphaned: a daemon that
+	 * stops (an upgrade, a restart) stops no agent. Released before the
+	 * socket closes: a run's hang-up would stop its fence. Their
+	 * journals get the gap when a reader adopts them. */
 	while (d.fences)
-		dfence_close(&d, d.fences, 128 + SIGTERM);
+		dfence_release(&d, d.fences);
+	af_ctl_close(d.ctl);
 	af_sup_close(d.sup);
 	if (tick >= 0)
 		close(tick);

@@ -20,4 +20,11 @@ struct af_daemon_opts {
  * is stopped and journaled. The exit status for main. */
 int af_daemon_run(const struct af_daemon_opts *o);
 
+/* agentfence status --adopt with no daemon: take up every orphaned fence
+ * of this build's node as a daemon would (its journal resumed with what
+ * the kernel kept and a gap record, its drops acknowledged), then let go
+ * of it again, orphaned (a fence that was frozen is frozen again): the
+ * next adopter's gap counts from here. 0 or -errno. */
+int af_daemon_adopt_once(void);
+
 #endif /* AF_DAEMON_H */

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -164,10 +165,10 @@ static const struct prog_desc progs[] = {
  *     maps/<map>                  every map, for the fences' entries
  *     progs/<prog>@<attach type>  the cgroup programs fences attach
  *     links/<prog>[-<tracepoint>] the global lsm/ and tracepoint links
+ *     rings/<slot>                the ring pool's buffers (also in af_rings)
  * /sys/fs/bpf/agentfence/         (AF_PIN_ROOT)
  *   <fence id>/                   a fence (its cgroup's id)
  *     node -> <build>-<backend>   the node it uses
- *     ring                        its ring buffer (also in the node's af_rings)
  *     <prog>                      its cgroup links
  *
  * Nodes of different builds live side by side: a fence stays on the node
@@ -179,9 +180,13 @@ static const struct prog_desc progs[] = {
  * reader of fences mistakes a node for a fence (bpffs refuses names with
  * a dot, so a hidden name is not to be had). */
 
-#define RING_BYTES	(256 * 1024)	/* a fence's ring buffer, unless AF_RINGBUF_BYTES: what
-					 * one run had before the node; 128 KiB lost events of a
-					 * 300-unlink burst on a loaded host (journal.sh) */
+/* A fence's ring buffer unless its policy says (spec.event_buffer) or a
+ * test does (AF_RINGBUF_BYTES): 128 KiB holds ~200 file events; a burst
+ * beyond that on a loaded host needs more (tests/host/journal.sh asks
+ * 256 KiB for its 300-unlink burst), and every byte is the node's
+ * kernel memory and, while events flow, the supervisor's mapping. */
+#define RING_BYTES	(128 * 1024)
+#define POOL_GROW	8	/* ring pool slots filled at once (one RCU grace period) */
 #define META_ROOT	"/run/agentfence/fences"
 
 struct af_node {
@@ -199,8 +204,11 @@ struct af_node {
 
 struct af_fence {
 	struct af_node *node;
-	struct ring_buffer *rb;
+	struct ring_buffer *rb;		/* mapped while events flow (af_fence_trim) */
 	int ring_fd;
+	uint32_t slot;			/* of the node's ring pool */
+	bool seen;			/* events since the last af_fence_trim */
+	uint64_t stale;			/* events of the slot's previous fence, dropped */
 	uint64_t id;
 	uint64_t key;			/* id | generation (AF_KEY_GEN) */
 	uint16_t dns_port4, dns_port6;
@@ -518,8 +526,8 @@ static int node_pin(struct af_node *nd, const char *dir, char *why, size_t n)
 	size_t i;
 	int err;
 
-	for (i = 0; i < 5; i++) {
-		static const char *const subs[] = { "", "/maps", "/progs", "/links", "/od" };
+	for (i = 0; i < 6; i++) {
+		static const char *const subs[] = { "", "/maps", "/progs", "/links", "/od", "/rings" };
 
 		snprintf(sub, sizeof(sub), "%s%s", dir, subs[i]);
 		if (mkdir(sub, 0700)) {
@@ -880,6 +888,186 @@ static struct af_node *node_get(enum af_backend b, int *errp, char *why, size_t 
 
 #define NODE_FD(nd, m) bpf_map__fd((nd)->skel->maps.m)
 
+/* ---- the ring pool ----
+ *
+ * A fence's events go to a ring buffer of its own: a slot of the node's
+ * af_rings (an array of maps), named by af_rslot (fence id -> slot).
+ * Putting a buffer into a map-in-map waits for an RCU grace period
+ * (maybe_wait_bpf_programs: ~15 ms on a busy 2-CPU host), so slots are
+ * filled POOL_GROW at a time (one batch update, one grace period) when
+ * none of the size asked for is spare, and a fence takes a spare slot
+ * and gives it back when it goes: create and remove write af_rslot and
+ * af_rowner only, plain hash updates. The buffers stay in the node
+ * (pinned under rings/, freed with it) and count as its memory.
+ *
+ * A slot taken over may hold what its last fence did not read, and a
+ * program that found the slot just before that fence went may still
+ * write into it: the taker moves the consumer position to the
+ * producer's (ring_skip), and the reader drops every event whose header
+ * names another fence (on_rb). Fence ids are cgroup ids, never reused. */
+
+static int pool_sizes(struct af_node *nd, uint32_t *sizes)
+{
+	uint32_t keys[AF_FENCES_MAX], count = AF_FENCES_MAX, out_batch = 0, k;
+	int fd = NODE_FD(nd, af_rpool);
+
+	memset(sizes, 0, sizeof(uint32_t) * AF_FENCES_MAX);
+	if (!bpf_map_lookup_batch(fd, NULL, &out_batch, keys, sizes, &count, NULL) ||
+	    (errno == ENOENT && count == AF_FENCES_MAX)) {
+		/* An array's batch holds every slot, in order. */
+		for (k = 0; k < count; k++)
+			if (keys[k] != k)
+				goto one_by_one;
+		return 0;
+	}
+one_by_one:
+	for (k = 0; k < AF_FENCES_MAX; k++)
+		if (bpf_map_lookup_elem(fd, &k, &sizes[k]))
+			sizes[k] = 0;
+	return 0;
+}
+
+/* Fill up to want empty slots with buffers of bytes each. */
+static int pool_grow(struct af_node *nd, uint32_t bytes, unsigned int want, char *why, size_t n)
+{
+	struct af_rowner filler = { .fence_id = 0, .pid = (uint32_t)getpid() };
+	uint32_t sizes[AF_FENCES_MAX], slots[POOL_GROW], count, cur;
+	int owner = NODE_FD(nd, af_rowner), rings = NODE_FD(nd, af_rings);
+	int fds[POOL_GROW], err = 0;
+	unsigned int k = 0, i;
+	char pin[PATH_MAX];
+
+	if (want > POOL_GROW)
+		want = POOL_GROW;
+	pool_sizes(nd, sizes);
+	for (uint32_t s = 0; s < AF_FENCES_MAX && k < want; s++) {
+		if (sizes[s] || bpf_map_update_elem(owner, &s, &filler, BPF_NOEXIST))
+			continue;
+		/* Another process may have filled it since we looked. */
+		if (!bpf_map_lookup_elem(NODE_FD(nd, af_rpool), &s, &cur) && cur) {
+			bpf_map_delete_elem(owner, &s);
+			continue;
+		}
+		fds[k] = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "af_ring", 0, 0, bytes, NULL);
+		if (fds[k] < 0) {
+			err = -errno;
+			snprintf(why, n, "make a ring buffer of %u bytes: %s", bytes, strerror(errno));
+			bpf_map_delete_elem(owner, &s);
+			break;
+		}
+		slots[k++] = s;
+	}
+	if (!k) {
+		if (!err) {
+			err = -ENOSPC;
+			snprintf(why, n, "the node's ring pool is full (%d slots: its maximum of fences)",
+				 AF_FENCES_MAX);
+		}
+		return err;
+	}
+	count = k;
+	if (bpf_map_update_batch(rings, slots, fds, &count, NULL)) {
+		for (i = 0; i < k; i++)
+			if (bpf_map_update_elem(rings, &slots[i], &fds[i], BPF_ANY))
+				break;
+		count = i;
+	}
+	snprintf(pin, sizeof(pin), "%s/rings", nd->dir);
+	mkdir(pin, 0700);	/* a node of an older layout */
+	for (i = 0; i < k; i++) {
+		if (i < count) {
+			snprintf(pin, sizeof(pin), "%s/rings/%u", nd->dir, slots[i]);
+			unlink(pin);
+			if (bpf_obj_pin(fds[i], pin))
+				af_debug("pin %s: %s", pin, strerror(errno));
+			bpf_map_update_elem(NODE_FD(nd, af_rpool), &slots[i], &bytes, BPF_ANY);
+		}
+		close(fds[i]);
+		bpf_map_delete_elem(owner, &slots[i]);
+	}
+	if (!count) {
+		snprintf(why, n, "add a ring buffer to the node's pool: %s", strerror(errno));
+		return -errno;
+	}
+	af_debug("ring pool: %u slots of %u bytes filled", count, bytes);
+	return 0;
+}
+
+/* Give up the consumer's claim to what the slot's buffer holds. */
+static void ring_skip(int fd)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	void *cons = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	void *prod = mmap(NULL, page, PROT_READ, MAP_SHARED, fd, page);
+
+	if (cons != MAP_FAILED && prod != MAP_FAILED)
+		__atomic_store_n((unsigned long *)cons,
+				 __atomic_load_n((unsigned long *)prod, __ATOMIC_ACQUIRE), __ATOMIC_RELEASE);
+	if (cons != MAP_FAILED)
+		munmap(cons, page);
+	if (prod != MAP_FAILED)
+		munmap(prod, page);
+}
+
+static int slot_ring_fd(struct af_node *nd, uint32_t slot)
+{
+	uint32_t map_id;
+	int fd;
+
+	if (bpf_map_lookup_elem(NODE_FD(nd, af_rings), &slot, &map_id))
+		return -errno;
+	fd = bpf_map_get_fd_by_id(map_id);
+	return fd < 0 ? -errno : fd;
+}
+
+/* Take a spare slot of bytes for fence id (filling some first if none
+ * is spare): *slot, and its buffer's descriptor in *fd, emptied. */
+static int pool_take(struct af_node *nd, uint64_t id, uint32_t bytes, uint32_t *slot, int *fd,
+		     char *why, size_t n)
+{
+	struct af_rowner me = { .fence_id = id, .pid = (uint32_t)getpid() };
+	uint32_t sizes[AF_FENCES_MAX];
+	int owner = NODE_FD(nd, af_rowner), err;
+
+	for (int round = 0; round < 4; round++) {
+		pool_sizes(nd, sizes);
+		for (uint32_t s = 0; s < AF_FENCES_MAX; s++) {
+			if (sizes[s] != bytes || bpf_map_update_elem(owner, &s, &me, BPF_NOEXIST))
+				continue;
+			*fd = slot_ring_fd(nd, s);
+			if (*fd < 0) {
+				bpf_map_delete_elem(owner, &s);
+				continue;
+			}
+			/* AF_POOL_KEEP_STALE: tests leave the last fence's events
+			 * there, to see the reader drop them. */
+			if (!getenv("AF_POOL_KEEP_STALE") || !*getenv("AF_POOL_KEEP_STALE"))
+				ring_skip(*fd);
+			*slot = s;
+			return 0;
+		}
+		err = pool_grow(nd, bytes, POOL_GROW, why, n);
+		if (err)
+			return err;
+	}
+	snprintf(why, n, "no spare ring buffer of %u bytes in the node's pool (other processes "
+		 "took each one filled)", bytes);
+	return -EAGAIN;
+}
+
+/* Give fence id's slot back (nothing if it holds none). */
+static void pool_put(struct af_node *nd, uint64_t id)
+{
+	struct af_rowner o;
+	uint32_t slot;
+
+	if (bpf_map_lookup_elem(NODE_FD(nd, af_rslot), &id, &slot))
+		return;
+	bpf_map_delete_elem(NODE_FD(nd, af_rslot), &id);
+	if (!bpf_map_lookup_elem(NODE_FD(nd, af_rowner), &slot, &o) && o.fence_id == id)
+		bpf_map_delete_elem(NODE_FD(nd, af_rowner), &slot);
+}
+
 /* ---- a fence's entries ---- */
 
 /* Delete every entry of map whose key holds a fence key at offset off
@@ -1017,32 +1205,13 @@ static int sync_links(struct af_fence *f, int cgroup_fd, const struct af_policy 
  * (maybe_wait_bpf_programs in kernel/bpf/syscall.c). */
 static void wait_programs(struct af_fence *f)
 {
-	bpf_map_update_elem(NODE_FD(f->node, af_rings), &f->id, &f->ring_fd, BPF_EXIST);
+	bpf_map_update_elem(NODE_FD(f->node, af_rings), &f->slot, &f->ring_fd, BPF_EXIST);
 }
 
-/* Remove fence id from node nd (NULL: only its links): links first, so
- * that what enforced it goes before what it enforced with. With
- * background, what is left once the fence is gone for everyone (its ring
- * buffer's slot, whose removal waits for an RCU grace period, and its
- * entries) goes in a child process, and the caller goes on at once. */
-static void remove_state(struct af_node *nd, uint64_t id, bool background);
-
-static void remove_fence_bg(struct af_node *nd, uint64_t id, bool background)
-{
-	char dir[PATH_MAX];
-
-	snprintf(dir, sizeof(dir), AF_PIN_ROOT "/%llu", (unsigned long long)id);
-	rm_tree(dir, 0);
-	snprintf(dir, sizeof(dir), META_ROOT "/%llu", (unsigned long long)id);
-	rm_tree(dir, 0);
-	if (!nd)
-		return;
-	remove_state(nd, id, background);
-}
-
-/* A fence's state in the node's maps: membership, config, then (in a
- * child with background) its ring buffer's slot, counters, entries. */
-static void remove_state(struct af_node *nd, uint64_t id, bool background)
+/* A fence's state in the node's maps: membership and config first (what
+ * enforced it goes before what it enforced with), then its ring pool
+ * slot, counters, entries. None of it waits for a grace period. */
+static void remove_state(struct af_node *nd, uint64_t id)
 {
 	uint64_t cg, next, v;
 	uint64_t *del = NULL;
@@ -1067,43 +1236,31 @@ static void remove_state(struct af_node *nd, uint64_t id, bool background)
 		bpf_map_delete_elem(member, &del[i]);
 	free(del);
 	bpf_map_delete_elem(NODE_FD(nd, af_fences), &id);
-	if (background) {
-		pid_t pid;
-
-		fflush(NULL);
-		pid = fork();
-		if (pid > 0)
-			return;
-		if (pid == 0) {
-			int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-
-			/* Out of the caller's process group: a terminal's ^C
-			 * or the caller's exit does not stop the cleanup; and
-			 * off its output, which a reader waits to see close. */
-			setsid();
-			for (int fd = 0; fd < 3 && null >= 0; fd++)
-				dup2(null, fd);
-		}
-		background = pid == 0;
-	}
-	bpf_map_delete_elem(NODE_FD(nd, af_rings), &id);	/* and waits for the programs */
+	pool_put(nd, id);
 	bpf_map_delete_elem(NODE_FD(nd, af_fcounts), &id);
 	delete_entries(nd, id, AF_KEY_ID_MASK);
 	/* Last: while it is there, a fence of this id may have left state
 	 * (af_fence_open looks). */
 	bpf_map_delete_elem(NODE_FD(nd, af_fstate), &id);
-	if (background)
-		_exit(0);
 }
 
+/* Remove fence id from node nd (NULL: only its links): links first, so
+ * that what enforced it goes before what it enforced with. */
 static void remove_fence(struct af_node *nd, uint64_t id)
 {
-	remove_fence_bg(nd, id, false);
+	char dir[PATH_MAX];
+
+	snprintf(dir, sizeof(dir), AF_PIN_ROOT "/%llu", (unsigned long long)id);
+	rm_tree(dir, 0);
+	snprintf(dir, sizeof(dir), META_ROOT "/%llu", (unsigned long long)id);
+	rm_tree(dir, 0);
+	if (nd)
+		remove_state(nd, id);
 }
 
 static void remove_fence_state(struct af_node *nd, uint64_t id)
 {
-	remove_state(nd, id, false);
+	remove_state(nd, id);
 }
 
 /* ---- per-fence metadata: /run/agentfence/fences/<id>/ ---- */
@@ -1243,15 +1400,22 @@ out:
 static int on_rb(void *ctx, void *data, size_t size)
 {
 	struct af_fence *f = ctx;
+	const struct af_hdr *h = data;
 
+	/* The slot's previous fence's (the ring pool). */
+	if (size >= sizeof(*h) && h->fence_id != f->id) {
+		f->stale++;
+		return 0;
+	}
+	f->seen = true;
 	if (f->on_event)
 		f->on_event(f->ctx, data, size);
 	return 0;
 }
 
-static unsigned long ring_bytes(char *why, size_t n, int *err)
+static unsigned long ring_bytes(unsigned long asked, char *why, size_t n, int *err)
 {
-	unsigned long rb = RING_BYTES;
+	unsigned long rb = asked ? asked : RING_BYTES;
 
 	/* Tests and benchmarks shrink it to make floods overflow it (a
 	 * power of 2, at least a page). */
@@ -1327,7 +1491,7 @@ int af_fence_open(const struct af_fence_opts *opts, struct af_fence **out, char 
 	int err, lock = -1;
 
 	*out = NULL;
-	rb = ring_bytes(why, n, &err);
+	rb = ring_bytes(opts->ring_bytes ? opts->ring_bytes : opts->policy->event_buffer, why, n, &err);
 	if (err)
 		return err;
 	if (getenv("AF_SIGIO_ENTRIES") && !sigio_entries()) {
@@ -1398,11 +1562,16 @@ int af_fence_open(const struct af_fence_opts *opts, struct af_fence **out, char 
 			 (unsigned long long)f->id);
 		remove_fence_state(f->node, f->id);
 	}
-	f->ring_fd = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "af_ring", 0, 0, rb, NULL);
-	snprintf(node_link, sizeof(node_link), "%s/ring", f->pin_dir);
-	if (f->ring_fd < 0 || bpf_obj_pin(f->ring_fd, node_link)) {
-		err = -errno;
-		snprintf(why, n, "make the fence's ring buffer (%lu bytes): %s", rb, strerror(errno));
+	err = pool_take(f->node, f->id, rb, &f->slot, &f->ring_fd, why, n);
+	if (err) {
+		f->ring_fd = -1;
+		goto fail;
+	}
+	err = bpf_map_update_elem(NODE_FD(f->node, af_rslot), &f->id, &f->slot, BPF_ANY);
+	if (err) {
+		/* Not named by af_rslot: remove_fence cannot give it back. */
+		bpf_map_delete_elem(NODE_FD(f->node, af_rowner), &f->slot);
+		snprintf(why, n, "add the fence to the node's maps: %s", strerror(-err));
 		goto fail;
 	}
 	err = percpu_zero(NODE_FD(f->node, af_fcounts), f->id, sizeof(struct af_fcounts),
@@ -1410,8 +1579,6 @@ int af_fence_open(const struct af_fence_opts *opts, struct af_fence **out, char 
 	if (!err)
 		err = bpf_map_update_elem(NODE_FD(f->node, af_fstate), &f->id,
 					  &(struct af_fstate){}, BPF_ANY);
-	if (!err)
-		err = bpf_map_update_elem(NODE_FD(f->node, af_rings), &f->id, &f->ring_fd, BPF_ANY);
 	if (err) {
 		snprintf(why, n, "add the fence to the node's maps: %s%s", strerror(-err),
 			 err == -E2BIG ? " (the node holds " "its maximum of fences)" : "");
@@ -1433,12 +1600,6 @@ int af_fence_open(const struct af_fence_opts *opts, struct af_fence **out, char 
 	err = sync_links(f, opts->cgroup_fd, opts->policy, false, why, n);
 	if (err)
 		goto fail;
-	f->rb = ring_buffer__new(f->ring_fd, on_rb, f, NULL);
-	if (!f->rb) {
-		err = -errno;
-		snprintf(why, n, "open the event ring buffer: %s", strerror(errno));
-		goto fail;
-	}
 	fill_meta_from_opts(opts, &meta, cg, sizeof(cg));
 	err = af_fence_set_meta(f->id, &meta);
 	if (err) {
@@ -1491,7 +1652,6 @@ int af_fence_adopt(uint64_t id, af_event_fn on_event, void *ctx, struct af_fence
 {
 	struct af_fence_cfg cfg;
 	struct af_fstate st = {};
-	char pin[PATH_MAX + 16];
 	struct af_fence *f;
 	int err;
 
@@ -1517,17 +1677,12 @@ int af_fence_adopt(uint64_t id, af_event_fn on_event, void *ctx, struct af_fence
 	f->has_network = cfg.flags & AF_FENCE_NET;
 	f->dns_port4 = cfg.dns_port4;
 	f->dns_port6 = cfg.dns_port6;
-	snprintf(pin, sizeof(pin), "%s/ring", f->pin_dir);
-	f->ring_fd = bpf_obj_get(pin);
-	if (f->ring_fd < 0) {
+	if (bpf_map_lookup_elem(NODE_FD(f->node, af_rslot), &id, &f->slot) ||
+	    (f->ring_fd = slot_ring_fd(f->node, f->slot)) < 0) {
 		err = -errno;
-		snprintf(why, n, "open %s: %s", pin, strerror(errno));
-		goto fail;
-	}
-	f->rb = ring_buffer__new(f->ring_fd, on_rb, f, NULL);
-	if (!f->rb) {
-		err = -errno;
-		snprintf(why, n, "open the event ring buffer: %s", strerror(errno));
+		f->ring_fd = -1;
+		snprintf(why, n, "fence %llu has no ring buffer in its node's pool: %s",
+			 (unsigned long long)id, strerror(errno));
 		goto fail;
 	}
 	bpf_map_lookup_elem(NODE_FD(f->node, af_fstate), &id, &st);
@@ -1598,7 +1753,7 @@ fail:
 
 int af_fence_events_fd(struct af_fence *f)
 {
-	return ring_buffer__epoll_fd(f->rb);
+	return f->ring_fd;	/* a ring buffer polls readable when it holds events */
 }
 
 int af_fence_net_allow_fd(struct af_fence *f)
@@ -1621,9 +1776,27 @@ uint64_t af_fence_key(const struct af_fence *f)
 	return f->key;
 }
 
+/* The buffer is mapped when there is something to read, and unmapped
+ * by af_fence_trim once the fence is quiet: a mapping costs the
+ * supervisor twice the buffer's size in resident memory. */
 int af_fence_consume(struct af_fence *f)
 {
+	if (!f->rb) {
+		f->rb = ring_buffer__new(f->ring_fd, on_rb, f, NULL);
+		if (!f->rb)
+			return -errno;
+	}
 	return ring_buffer__consume(f->rb);
+}
+
+void af_fence_trim(struct af_fence *f)
+{
+	if (f->rb && !f->seen) {
+		ring_buffer__consume(f->rb);
+		ring_buffer__free(f->rb);
+		f->rb = NULL;
+	}
+	f->seen = false;
 }
 
 static uint64_t percpu_sum(int map_fd, const void *key, size_t vsize, size_t idx, int ncpus)
@@ -1668,6 +1841,38 @@ uint64_t af_fence_counter(struct af_fence *f, unsigned int idx)
 	return v;
 }
 
+int af_fence_ring_info(struct af_fence *f, struct af_ring_info *ri)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	struct bpf_map_info info = {};
+	uint32_t len = sizeof(info);
+	void *cons, *prod;
+
+	if (bpf_obj_get_info_by_fd(f->ring_fd, &info, &len))
+		return -errno;
+	cons = mmap(NULL, page, PROT_READ, MAP_SHARED, f->ring_fd, 0);
+	prod = mmap(NULL, page, PROT_READ, MAP_SHARED, f->ring_fd, page);
+	ri->slot = f->slot;
+	ri->bytes = info.max_entries;
+	ri->pending = cons != MAP_FAILED && prod != MAP_FAILED ?
+		      *(volatile unsigned long *)prod - *(volatile unsigned long *)cons : 0;
+	if (cons != MAP_FAILED)
+		munmap(cons, page);
+	if (prod != MAP_FAILED)
+		munmap(prod, page);
+	return 0;
+}
+
+uint64_t af_fence_acked(const struct af_fence *f)
+{
+	return f->acked;
+}
+
+uint64_t af_fence_stale(const struct af_fence *f)
+{
+	return f->stale;
+}
+
 const char *af_fence_uncovered(struct af_fence *f)
 {
 	return f->uncovered;
@@ -1694,11 +1899,7 @@ void af_fence_remove(struct af_fence *f)
 
 void af_fence_close(struct af_fence *f)
 {
-	if (!f)
-		return;
-	remove_fence_bg(f->node, f->id, true);
-	od_release(f->node);
-	af_fence_release(f);
+	af_fence_remove(f);
 }
 
 int af_fence_detach(uint64_t id, char *why, size_t n)
@@ -1751,70 +1952,94 @@ int af_fence_cgroup_open(uint64_t id, char *path, size_t size)
 	return fd;
 }
 
-int af_fence_list(struct af_fence_info **out, size_t *count)
+/* The entries of dir that keep accepts, as an array of elements of
+ * esize bytes (zeroed, then filled by fill): the walk af_fence_list and
+ * af_node_list share. A missing dir is an empty list. */
+static int list_dir(const char *dir, bool (*keep)(const char *name), size_t esize,
+		    void (*fill)(void *elem, const char *name), void **out, size_t *count)
 {
-	struct af_fence_info *v = NULL, *fi;
 	size_t cap = 0;
 	struct dirent *de;
+	char *v = NULL, *nv;
 	DIR *d;
 
 	*out = NULL;
 	*count = 0;
-	d = opendir(AF_PIN_ROOT);
+	d = opendir(dir);
 	if (!d)
 		return errno == ENOENT ? 0 : -errno;
 	while ((de = readdir(d))) {
-		char link[PATH_MAX], cg[PATH_MAX];
-		unsigned long id;
-		ssize_t len;
-		int fd, err;
-
-		if (af_parse_ulong(de->d_name, ULONG_MAX, &id))
+		if (!keep(de->d_name))
 			continue;
 		if (*count == cap) {
-			fi = realloc(v, (cap = cap ? 2 * cap : 16) * sizeof(*v));
-			if (!fi) {
+			nv = realloc(v, (cap = cap ? 2 * cap : 16) * esize);
+			if (!nv) {
 				closedir(d);
 				free(v);
+				*count = 0;
 				return -ENOMEM;
 			}
-			v = fi;
+			v = nv;
 		}
-		fi = &v[(*count)++];
-		memset(fi, 0, sizeof(*fi));
-		fi->id = id;
-		snprintf(link, sizeof(link), AF_PIN_ROOT "/%lu/node", id);
-		len = readlink(link, fi->node, sizeof(fi->node) - 1);
-		fi->node[len > 0 ? len : 0] = 0;
-		meta_read(id, fi);
-		fd = af_fence_cgroup_open(id, cg, sizeof(cg));
-		fi->cgroup_alive = fd >= 0;
-		if (fd >= 0) {
-			af_strlcpy(fi->cgroup, cg, sizeof(fi->cgroup));
-			close(fd);
-		}
-		fi->supervisor_alive = fi->supervisor > 0 &&
-				       (kill(fi->supervisor, 0) == 0 || errno != ESRCH);
-		if (len > 0) {
-			struct af_node *nd = node_of(id, &err, link, sizeof(link));
-
-			fi->this_build = nd != NULL;
-			if (nd) {
-				struct af_fstate st = {};
-
-				fi->events = percpu_sum(NODE_FD(nd, af_fcounts), &fi->id,
-							sizeof(struct af_fcounts), AF_FC_EVENTS, nd->ncpus);
-				fi->drops = percpu_sum(NODE_FD(nd, af_fcounts), &fi->id,
-						       sizeof(struct af_fcounts), AF_FC_DROPS, nd->ncpus);
-				bpf_map_lookup_elem(NODE_FD(nd, af_fstate), &fi->id, &st);
-				fi->acked_drops = st.acked_drops;
-				fi->generation = st.generation;
-			}
-		}
+		memset(v + *count * esize, 0, esize);
+		fill(v + *count * esize, de->d_name);
+		(*count)++;
 	}
 	closedir(d);
 	*out = v;
 	return 0;
+}
+
+static bool is_fence_name(const char *name)
+{
+	unsigned long id;
+
+	return !af_parse_ulong(name, ULONG_MAX, &id);
+}
+
+static void fence_info_fill(void *elem, const char *name)
+{
+	struct af_fence_info *fi = elem;
+	char link[PATH_MAX], cg[PATH_MAX];
+	unsigned long id;
+	ssize_t len;
+	int fd, err;
+
+	af_parse_ulong(name, ULONG_MAX, &id);
+	fi->id = id;
+	snprintf(link, sizeof(link), AF_PIN_ROOT "/%lu/node", id);
+	len = readlink(link, fi->node, sizeof(fi->node) - 1);
+	fi->node[len > 0 ? len : 0] = 0;
+	meta_read(id, fi);
+	fd = af_fence_cgroup_open(id, cg, sizeof(cg));
+	fi->cgroup_alive = fd >= 0;
+	if (fd >= 0) {
+		af_strlcpy(fi->cgroup, cg, sizeof(fi->cgroup));
+		close(fd);
+	}
+	fi->supervisor_alive = fi->supervisor > 0 &&
+			       (kill(fi->supervisor, 0) == 0 || errno != ESRCH);
+	if (len > 0) {
+		struct af_node *nd = node_of(id, &err, link, sizeof(link));
+
+		fi->this_build = nd != NULL;
+		if (nd) {
+			struct af_fstate st = {};
+
+			fi->events = percpu_sum(NODE_FD(nd, af_fcounts), &fi->id,
+						sizeof(struct af_fcounts), AF_FC_EVENTS, nd->ncpus);
+			fi->drops = percpu_sum(NODE_FD(nd, af_fcounts), &fi->id,
+					       sizeof(struct af_fcounts), AF_FC_DROPS, nd->ncpus);
+			bpf_map_lookup_elem(NODE_FD(nd, af_fstate), &fi->id, &st);
+			fi->acked_drops = st.acked_drops;
+			fi->generation = st.generation;
+		}
+	}
+}
+
+int af_fence_list(struct af_fence_info **out, size_t *count)
+{
+	return list_dir(AF_PIN_ROOT, is_fence_name, sizeof(**out), fence_info_fill, (void **)out, count);
 }
 
 /* ---- collection ---- */
@@ -1848,73 +2073,56 @@ static bool node_used(const char *name)
 	return used;
 }
 
+static bool is_node_name(const char *name)
+{
+	return name[0] != '.';
+}
+
+static void node_info_fill(void *elem, const char *name)
+{
+	struct af_node_info *ni = elem;
+	char fences[PATH_MAX];
+	struct dirent *fe;
+	DIR *fd;
+
+	af_strlcpy(ni->name, name, sizeof(ni->name));
+	ni->this_build = node_this_build(name);
+	ni->partial = node_partial(name);
+	/* Fences naming it. */
+	fd = opendir(AF_PIN_ROOT);
+	while (fd && (fe = readdir(fd))) {
+		char target[128];
+		unsigned long id;
+		ssize_t len;
+
+		if (af_parse_ulong(fe->d_name, ULONG_MAX, &id))
+			continue;
+		snprintf(fences, sizeof(fences), AF_PIN_ROOT "/%s/node", fe->d_name);
+		len = readlink(fences, target, sizeof(target) - 1);
+		if (len > 0) {
+			target[len] = 0;
+			ni->fences += !strcmp(target, name);
+		}
+	}
+	if (fd)
+		closedir(fd);
+	snprintf(fences, sizeof(fences), AF_NODE_ROOT "/%s/progs", name);
+	fd = opendir(fences);
+	while (fd && (fe = readdir(fd)))
+		ni->progs += fe->d_name[0] != '.';
+	if (fd)
+		closedir(fd);
+	snprintf(fences, sizeof(fences), AF_NODE_ROOT "/%s/links", name);
+	fd = opendir(fences);
+	while (fd && (fe = readdir(fd)))
+		ni->links += fe->d_name[0] != '.';
+	if (fd)
+		closedir(fd);
+}
+
 int af_node_list(struct af_node_info **out, size_t *count)
 {
-	struct af_node_info *v = NULL, *ni;
-	size_t cap = 0;
-	struct dirent *de;
-	DIR *d;
-
-	*out = NULL;
-	*count = 0;
-	d = opendir(AF_NODE_ROOT);
-	if (!d)
-		return errno == ENOENT ? 0 : -errno;
-	while ((de = readdir(d))) {
-		char fences[PATH_MAX];
-		struct dirent *fe;
-		DIR *fd;
-
-		if (de->d_name[0] == '.')
-			continue;
-		if (*count == cap) {
-			ni = realloc(v, (cap = cap ? 2 * cap : 4) * sizeof(*v));
-			if (!ni) {
-				closedir(d);
-				free(v);
-				return -ENOMEM;
-			}
-			v = ni;
-		}
-		ni = &v[(*count)++];
-		memset(ni, 0, sizeof(*ni));
-		af_strlcpy(ni->name, de->d_name, sizeof(ni->name));
-		ni->this_build = node_this_build(de->d_name);
-		ni->partial = node_partial(de->d_name);
-		/* Fences naming it. */
-		fd = opendir(AF_PIN_ROOT);
-		while (fd && (fe = readdir(fd))) {
-			char target[128];
-			unsigned long id;
-			ssize_t len;
-
-			if (af_parse_ulong(fe->d_name, ULONG_MAX, &id))
-				continue;
-			snprintf(fences, sizeof(fences), AF_PIN_ROOT "/%s/node", fe->d_name);
-			len = readlink(fences, target, sizeof(target) - 1);
-			if (len > 0) {
-				target[len] = 0;
-				ni->fences += !strcmp(target, de->d_name);
-			}
-		}
-		if (fd)
-			closedir(fd);
-		snprintf(fences, sizeof(fences), AF_NODE_ROOT "/%s/progs", de->d_name);
-		fd = opendir(fences);
-		while (fd && (fe = readdir(fd)))
-			ni->progs += fe->d_name[0] != '.';
-		if (fd)
-			closedir(fd);
-		snprintf(fences, sizeof(fences), AF_NODE_ROOT "/%s/links", de->d_name);
-		fd = opendir(fences);
-		while (fd && (fe = readdir(fd)))
-			ni->links += fe->d_name[0] != '.';
-		if (fd)
-			closedir(fd);
-	}
-	closedir(d);
-	*out = v;
-	return 0;
+	return list_dir(AF_NODE_ROOT, is_node_name, sizeof(**out), node_info_fill, (void **)out, count);
 }
 
 /* Remove nodes no fence uses: other builds' always (they are never
@@ -1962,6 +2170,78 @@ static int node_gc(bool mine)
 int af_node_gc(void)
 {
 	return node_gc(true);
+}
+
+/* The ring pool of node nd: claims nobody can give back (a filler that
+ * died, a taker that died before af_rslot named its slot) are dropped,
+ * and spare buffers beyond POOL_GROW go (each removal waits for a grace
+ * period: never on a fence's way). Returns how many buffers went. */
+static int pool_trim(struct af_node *nd)
+{
+	uint32_t sizes[AF_FENCES_MAX], slot, zero = 0;
+	int owner = NODE_FD(nd, af_rowner), rslot = NODE_FD(nd, af_rslot);
+	struct af_rowner o, me = { .pid = (uint32_t)getpid() };
+	unsigned int spare = 0, freed = 0;
+	uint64_t id, next;
+	bool named;
+	char pin[PATH_MAX];
+
+	for (uint32_t s = 0; s < AF_FENCES_MAX; s++) {
+		if (bpf_map_lookup_elem(owner, &s, &o))
+			continue;
+		if (!o.fence_id) {
+			if (kill((pid_t)o.pid, 0) && errno == ESRCH)
+				bpf_map_delete_elem(owner, &s);
+			continue;
+		}
+		named = !bpf_map_lookup_elem(rslot, &o.fence_id, &slot) && slot == s;
+		if (!named && kill((pid_t)o.pid, 0) && errno == ESRCH)
+			bpf_map_delete_elem(owner, &s);
+	}
+	/* Names of fences that are gone (a remove that died midway). */
+	for (int r = bpf_map_get_next_key(rslot, NULL, &next); !r;
+	     id = next, r = bpf_map_get_next_key(rslot, &id, &next)) {
+		char dir[PATH_MAX];
+
+		snprintf(dir, sizeof(dir), AF_PIN_ROOT "/%llu", (unsigned long long)next);
+		if (access(dir, F_OK) && errno == ENOENT &&
+		    bpf_map_lookup_elem(NODE_FD(nd, af_fences), &next, &(struct af_fence_cfg){}))
+			pool_put(nd, next);
+	}
+	pool_sizes(nd, sizes);
+	for (uint32_t s = 0; s < AF_FENCES_MAX; s++) {
+		if (!sizes[s] || bpf_map_update_elem(owner, &s, &me, BPF_NOEXIST))
+			continue;
+		if (++spare > POOL_GROW) {
+			bpf_map_update_elem(NODE_FD(nd, af_rpool), &s, &zero, BPF_ANY);
+			bpf_map_delete_elem(NODE_FD(nd, af_rings), &s);
+			snprintf(pin, sizeof(pin), "%s/rings/%u", nd->dir, s);
+			unlink(pin);
+			freed++;
+		}
+		bpf_map_delete_elem(owner, &s);
+	}
+	return (int)freed;
+}
+
+int af_node_trim(void)
+{
+	int freed = 0, err;
+	char why[256], dir[PATH_MAX];
+
+	for (enum af_backend b = AF_BACKEND_LSM_CGROUP; b <= AF_BACKEND_LANDLOCK; b++) {
+		struct af_node *nd;
+		char name[64];
+
+		node_name(b, name, sizeof(name));
+		snprintf(dir, sizeof(dir), AF_NODE_ROOT "/%s", name);
+		if (access(dir, F_OK))
+			continue;
+		nd = node_get(b, &err, why, sizeof(why));
+		if (nd)
+			freed += pool_trim(nd);
+	}
+	return freed;
 }
 
 /* Whether the loader that named a cgroup "<kind>-<pid>" still runs. */

@@ -43,6 +43,7 @@ struct af_fence_opts {
 	void *ctx;
 	uint16_t dns_port4;		/* the DNS stub's ports (dns.h); 0: none */
 	uint16_t dns_port6;
+	uint32_t ring_bytes;		/* its ring buffer; 0: the policy's (spec.event_buffer), or the default */
 	/* Kept in the fence's metadata for later processes (optional). */
 	const char *journal;
 	const void *policy_bytes;	/* the document, for re-compiling on adoption */
@@ -91,11 +92,10 @@ int af_fence_update(struct af_fence *f, const struct af_policy *p, const struct 
  * supervisor is gone: af_fence_adopt takes it up). */
 void af_fence_release(struct af_fence *f);
 
-/* Detach, unpin, delete its entries and metadata, free. The cgroup is
- * the caller's. af_fence_close is the same for a process about to exit
- * (run): once the fence is gone for everyone (links, membership, config),
- * the rest of the cleanup (which waits for an RCU grace period) runs in a
- * child process, and the caller does not wait for it. */
+/* Detach, unpin, delete its entries and metadata, give its ring buffer
+ * back to the node's pool, free. The cgroup is the caller's. Nothing of
+ * it waits for an RCU grace period. af_fence_close is the same (it was
+ * the background variant while removal waited). */
 void af_fence_remove(struct af_fence *f);
 void af_fence_close(struct af_fence *f);
 
@@ -112,6 +112,11 @@ uint64_t af_fence_key(const struct af_fence *f);
 
 /* The epoll-able descriptor of the fence's ring buffer. */
 int af_fence_events_fd(struct af_fence *f);
+
+/* Unmap the fence's ring buffer if no event came since the last call
+ * (af_fence_consume maps it again when one comes): a supervisor of many
+ * quiet fences calls it now and then to keep its memory small. */
+void af_fence_trim(struct af_fence *f);
 
 /* The node's network allowlist, where the DNS stub adds what it learns
  * (under af_fence_key). */
@@ -130,6 +135,22 @@ uint64_t af_fence_counter(struct af_fence *f, unsigned int idx);
 /* A per-fence counter (bpf/fence.h enum af_fcounter): events the fence
  * made (AF_FC_EVENTS), and those its ring buffer had no room for. */
 uint64_t af_fence_fcounter(struct af_fence *f, unsigned int idx);
+
+/* The fence's ring buffer: its slot in the node's pool, its size, and
+ * the bytes it holds that no reader took yet. */
+struct af_ring_info {
+	uint32_t slot;
+	uint32_t bytes;
+	uint64_t pending;
+};
+int af_fence_ring_info(struct af_fence *f, struct af_ring_info *ri);
+
+/* The drops the fence's last reader acknowledged (AF_CNT_RB_DROP's
+ * value then): an adopter's gap counts from it. */
+uint64_t af_fence_acked(const struct af_fence *f);
+
+/* Events this reader dropped as its ring pool slot's previous fence's. */
+uint64_t af_fence_stale(const struct af_fence *f);
 
 /* What this kernel's fence does not cover (hooks it lacks), "" if all. */
 const char *af_fence_uncovered(struct af_fence *f);
@@ -197,6 +218,11 @@ void af_fence_gc(void);
 bool af_fence_task_fenced(pid_t pid, uint64_t own);
 
 /* ---- nodes ---- */
+
+/* This build's nodes' ring pools: stale claims dropped, spare buffers
+ * beyond a few freed (the pool keeps its high-water mark otherwise).
+ * Returns how many buffers were freed. agentfence gc. */
+int af_node_trim(void);
 
 /* This build's id: the first 16 hex digits of the SHA-256 of its BPF
  * object. A node's pin directory is AF_NODE_ROOT/<build>-<backend>. */

@@ -9,6 +9,7 @@
  * walked against a fixed schema; the first problem found is the error.
  */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -1783,20 +1784,56 @@ static int parse_env(struct ctx *c, const struct node *map)
 	return 0;
 }
 
+/* spec.event_buffer: "256KiB", "1MiB" or a number of bytes. */
+static int parse_event_buffer(struct ctx *c, const struct node *n)
+{
+	static const char what[] = "spec.event_buffer";
+	char d[DISP_MAX + 16], *end;
+	unsigned long long v;
+	const char *s;
+	int err;
+
+	err = get_str(c, n, what, &s);
+	if (err)
+		return err;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (!strcmp(end, "KiB"))
+		v = v > (1ULL << 40) ? 0 : v << 10;
+	else if (!strcmp(end, "MiB"))
+		v = v > (1ULL << 40) ? 0 : v << 20;
+	else if (*end)
+		end = NULL;
+	if (!end || end == s || errno || !isdigit((unsigned char)s[0]))
+		return fail(c, n->loc, "%s must be a size such as 256KiB, 1MiB or 65536, not '%s'",
+			    what, DISPN(d, n));
+	if (v < AF_EVBUF_MIN || v > AF_EVBUF_MAX || (v & (v - 1)))
+		return fail(c, n->loc, "%s must be a power of 2 from 16KiB to 64MiB, not '%s'", what,
+			    DISPN(d, n));
+	c->p->event_buffer = (uint32_t)v;
+	return 0;
+}
+
 static int parse_spec(struct ctx *c, const struct node *map)
 {
 	static const struct keydef defs[] = {
 		{ .name = "mode" }, { .name = "filesystem" }, { .name = "network" },
 		{ .name = "events" }, { .name = "process" }, { .name = "env" },
+		{ .name = "event_buffer" },
 	};
-	const struct node *vals[6], *keys[6];
+	const struct node *vals[7], *keys[7];
 	char d[DISP_MAX + 16];
 	const char *mode;
 	int err;
 
-	err = walk_map(c, map, "spec", defs, 6, vals, keys);
+	err = walk_map(c, map, "spec", defs, 7, vals, keys);
 	if (err)
 		return err;
+	if (vals[6]) {
+		err = parse_event_buffer(c, vals[6]);
+		if (err)
+			return err;
+	}
 	c->p->mode = AF_MODE_ENFORCE;
 	c->p->events = AF_EVK_ALL;
 	if (vals[3]) {
@@ -2129,6 +2166,8 @@ static void print_human(FILE *f, const struct af_policy *p)
 		if (p->events & (1u << i))
 			fprintf(f, "%s%s", i && (p->events & ((1u << i) - 1)) ? ", " : " ", event_kinds[i]);
 	fputc('\n', f);
+	if (p->event_buffer)
+		fprintf(f, "  event_buffer: %u KiB\n", p->event_buffer / 1024);
 	af_caps_format(p->caps, caps, sizeof(caps));
 	fprintf(f, "  process:\n    capabilities: %s\n    on_supervisor_exit: %s\n",
 		caps[0] ? caps : "none", af_on_exit_name(p->on_supervisor_exit));
@@ -2302,6 +2341,10 @@ static void print_json(FILE *f, const struct af_policy *p)
 		first = false;
 	}
 	fputs("],", f);
+	if (p->event_buffer) {
+		json_key(f, "event_buffer");
+		fprintf(f, "%u,", p->event_buffer);
+	}
 	json_key(f, "process");
 	fputc('{', f);
 	json_key(f, "capabilities");

@@ -55,6 +55,9 @@ struct af_net_rule {
 	struct af_loc loc;
 };
 
+#define AF_EVBUF_MIN	(16u * 1024)
+#define AF_EVBUF_MAX	(64u * 1024 * 1024)
+
 /* spec.events: which kinds of event the fence records. Denials are
  * always recorded; fence_start, fence_end and lost records too. */
 enum af_event_kind {
@@ -116,6 +119,10 @@ struct af_policy {
 
 	unsigned int events;		/* enum af_event_kind bits */
 	struct af_loc events_loc;	/* of spec.events, {0, 0} when absent */
+	/* spec.event_buffer: bytes of the fence's ring buffer, a power of 2
+	 * from AF_EVBUF_MIN to AF_EVBUF_MAX; 0 when absent (the node's
+	 * default, 128 KiB: userspace/fence.c RING_BYTES). */
+	uint32_t event_buffer;
 
 	/* spec.process */
 	uint64_t caps;			/* granted capabilities (1 << CAP_*), default 0 */

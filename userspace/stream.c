@@ -40,24 +40,6 @@ void af_stream_path(uint64_t fence_id, char *out, size_t n)
 	snprintf(out, n, AF_RUN_DIR "/%llu.sock", (unsigned long long)fence_id);
 }
 
-static int sock_connect(const char *path)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd, err;
-
-	if (af_strlcpy(sa.sun_path, path, sizeof(sa.sun_path)))
-		return -ENAMETOOLONG;
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
-		err = -errno;
-		close(fd);
-		return err;
-	}
-	return fd;
-}
-
 /* Sockets of supervisors that died without removing theirs. */
 static void remove_stale(void)
 {
@@ -74,7 +56,7 @@ static void remove_stale(void)
 		if (l < 6 || strcmp(de->d_name + l - 5, ".sock"))
 			continue;
 		snprintf(path, sizeof(path), AF_RUN_DIR "/%s", de->d_name);
-		fd = sock_connect(path);
+		fd = af_unix_connect(path);
 		if (fd >= 0)
 			close(fd);
 		else if (fd == -ECONNREFUSED)
@@ -422,7 +404,7 @@ int af_stream_connect(uint64_t fence_id, char *why, size_t n)
 	int fd;
 
 	af_stream_path(fence_id, path, sizeof(path));
-	fd = sock_connect(path);
+	fd = af_unix_connect(path);
 	if (fd == -ENOENT)
 		snprintf(why, n, "no running fence %llu (agentfence tail --fence list shows them)",
 			 (unsigned long long)fence_id);

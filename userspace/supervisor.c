@@ -481,14 +481,22 @@ static void write_meta(struct af_sup_fence *f)
 			 strerror(-err));
 }
 
-int af_sup_fence_open(struct af_sup *s, const struct af_fence_spec *spec,
-		      struct af_sup_fence **out)
-{
-	struct af_sup_fence *f;
-	char why[1024];
-	int err;
+/* What a fence made here and a fence adopted begin with. */
+struct sup_head {
+	const struct af_policy *policy;
+	char *const *argv;
+	enum af_backend backend;
+	bool quiet;
+	af_denial_fn on_denial;
+	void *denial_ctx;
+	const char *workspace, *home, *policy_file;	/* NULL: "" */
+};
 
-	f = calloc(1, sizeof(*f));
+static int sup_fence_new(struct af_sup *s, const struct sup_head *h, struct af_sup_fence **out)
+{
+	struct af_sup_fence *f = calloc(1, sizeof(*f));
+
+	*out = NULL;
 	if (!f)
 		return -ENOMEM;
 	if (sup_add(s, f)) {
@@ -496,20 +504,37 @@ int af_sup_fence_open(struct af_sup *s, const struct af_fence_spec *spec,
 		return -ENOSPC;
 	}
 	f->sup = s;
-	f->on_denial = spec->on_denial;
-	f->denial_ctx = spec->denial_ctx;
-	f->client = spec->client;
-	af_strlcpy(f->workspace, spec->workspace ? spec->workspace : "", sizeof(f->workspace));
-	af_strlcpy(f->home, spec->home ? spec->home : getenv("HOME") ? getenv("HOME") : "",
-		   sizeof(f->home));
-	af_strlcpy(f->policy_file, spec->policy_file ? spec->policy_file : "", sizeof(f->policy_file));
-	f->policy = spec->policy;
-	f->argv = spec->argv;
-	f->backend = spec->backend;
-	f->quiet = spec->quiet;
+	f->policy = h->policy;
+	f->argv = h->argv;
+	f->backend = h->backend;
+	f->quiet = h->quiet;
+	f->on_denial = h->on_denial;
+	f->denial_ctx = h->denial_ctx;
+	af_strlcpy(f->workspace, h->workspace ? h->workspace : "", sizeof(f->workspace));
+	af_strlcpy(f->home, h->home ? h->home : "", sizeof(f->home));
+	af_strlcpy(f->policy_file, h->policy_file ? h->policy_file : "", sizeof(f->policy_file));
 	f->cgfd = -1;
-	f->box = spec->box;
 	f->watch = (struct af_watch){ .pid = -1, .fd = -1 };
+	*out = f;
+	return 0;
+}
+
+int af_sup_fence_open(struct af_sup *s, const struct af_fence_spec *spec,
+		      struct af_sup_fence **out)
+{
+	struct af_sup_fence *f;
+	char why[1024];
+	int err;
+
+	err = sup_fence_new(s, &(struct sup_head){
+		.policy = spec->policy, .argv = spec->argv, .backend = spec->backend,
+		.quiet = spec->quiet, .on_denial = spec->on_denial, .denial_ctx = spec->denial_ctx,
+		.workspace = spec->workspace, .home = spec->home ? spec->home : getenv("HOME"),
+		.policy_file = spec->policy_file }, &f);
+	if (err)
+		return err;
+	f->client = spec->client;
+	f->box = spec->box;
 	if (!spec->on_denial && !spec->quiet && spec->denials != AF_DENIALS_OFF &&
 	    !(f->den = af_denials_new(spec->denials, stderr))) {
 		err = -ENOMEM;
@@ -872,6 +897,13 @@ void af_sup_no_gc(struct af_sup *s)
 	s->no_gc = true;
 }
 
+void af_sup_trim(struct af_sup *s)
+{
+	for (size_t i = 0; i < s->nfences; i++)
+		if (s->fences[i]->fence)
+			af_fence_trim(s->fences[i]->fence);
+}
+
 struct af_loop *af_sup_loop(struct af_sup *s)
 {
 	return s->loop;
@@ -1072,34 +1104,21 @@ int af_sup_fence_adopt(struct af_sup *s, const struct af_adopt_spec *a, struct a
 {
 	struct af_sup_fence *f;
 	struct af_idents ids;
-	uint64_t lost = 0, kept;
+	uint64_t lost = 0, kept, acked, total;
 	char why[AF_ERR_MAX];
 	struct af_json *w;
 	int err;
 
-	f = calloc(1, sizeof(*f));
-	if (!f)
-		return -ENOMEM;
-	if (sup_add(s, f)) {
-		free(f);
-		return -ENOSPC;
-	}
-	f->sup = s;
-	f->policy = a->policy;
-	f->argv = a->argv;
-	f->backend = a->backend;
-	f->quiet = true;
+	err = sup_fence_new(s, &(struct sup_head){
+		.policy = a->policy, .argv = a->argv, .backend = a->backend, .quiet = true,
+		.on_denial = a->on_denial, .denial_ctx = a->denial_ctx,
+		.workspace = a->workspace, .home = a->home, .policy_file = a->policy_file }, &f);
+	if (err)
+		return err;
 	f->owned = a->owned;
 	f->id = a->id;
-	f->cgfd = -1;
-	f->watch = (struct af_watch){ .pid = -1, .fd = -1 };
-	f->on_denial = a->on_denial;
-	f->denial_ctx = a->denial_ctx;
 	af_strlcpy(f->cgpath, a->cgroup, sizeof(f->cgpath));
 	af_strlcpy(f->journal, a->journal ? a->journal : "", sizeof(f->journal));
-	af_strlcpy(f->workspace, a->workspace, sizeof(f->workspace));
-	af_strlcpy(f->home, a->home, sizeof(f->home));
-	af_strlcpy(f->policy_file, a->policy_file ? a->policy_file : "", sizeof(f->policy_file));
 	f->cgfd = open(f->cgpath, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (f->cgfd < 0) {
 		err = -errno;
@@ -1136,14 +1155,17 @@ int af_sup_fence_adopt(struct af_sup *s, const struct af_adopt_spec *a, struct a
 		goto fail;
 	}
 	kept = f->events;
+	acked = af_fence_acked(f->fence);
 	af_fence_consume(f->fence);
 	kept = f->events - kept;
 	/* Reading the drops acknowledges them: from now on the recorder's
-	 * lost records count from here. */
+	 * lost records count from here, and the gap is all the drops since
+	 * the last reader's acknowledgement (a fence that runs on, one
+	 * released rather than frozen, drops while we read what it kept). */
+	total = af_fence_counter(f->fence, AF_CNT_RB_DROP);
+	lost = total - acked;
 	if (f->rec)
-		af_recorder_lost_base(f->rec, af_fence_counter(f->fence, AF_CNT_RB_DROP));
-	else
-		af_fence_counter(f->fence, AF_CNT_RB_DROP);
+		af_recorder_lost_base(f->rec, total);
 	if (f->rec) {
 		char effect[160];
 

@@ -132,6 +132,9 @@ void af_sup_fence_set_root(struct af_sup_fence *f, pid_t pid, pid_t parent);
 /* Do not collect dead fences (af_fence_gc) at each fence's opening:
  * the caller does, now and then (the daemon, which opens many). */
 void af_sup_no_gc(struct af_sup *s);
+/* Unmap the ring buffers of fences that had no event since the last
+ * call (af_fence_trim): a daemon of many quiet fences, now and then. */
+void af_sup_trim(struct af_sup *s);
 
 /* The supervisor's loop, for more descriptors (the control socket). */
 struct af_loop *af_sup_loop(struct af_sup *s);

@@ -31,7 +31,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <sys/mman.h>
 #include <sys/personality.h>
 #include <sys/prctl.h>
@@ -265,8 +267,163 @@ int af_seccomp_build(struct af_seccomp *s, char *why, size_t why_size)
 	return af_seccomp_build_opts(s, NULL, why, why_size);
 }
 
+static int seccomp_build_opts(struct af_seccomp *s, const struct af_seccomp_opts *o, char *why,
+			      size_t why_size);
+
+/* The filter is a function of the options alone (for one binary and
+ * one libseccomp), and libseccomp takes ~2 ms of CPU to build one, a
+ * quarter of a run's: a process keeps the programs it built (a daemon
+ * makes many fences; a few option sets at most), and root's runs share
+ * them through /run/agentfence/seccomp-<key> (root's own files only, as
+ * the probe cache; the kernel checks the program again when it loads). */
+#define SECCOMP_CACHE 4
+#define SECCOMP_CACHE_DIR "/run/agentfence"
+
+static uint64_t key_mix(uint64_t h, const void *data, size_t n)
+{
+	const unsigned char *c = data;
+
+	while (n--)
+		h = (h ^ *c++) * 0x100000001b3ULL;
+	return h;
+}
+
+static bool file_key(const struct af_seccomp_opts *o, char *name, size_t n)
+{
+	const struct scmp_version *v = seccomp_version();
+	uint64_t h = 0xcbf29ce484222325ULL;
+	struct stat st;
+	uint64_t parts[8];
+
+	if (geteuid() || stat("/proc/self/exe", &st) || !v)
+		return false;
+	parts[0] = st.st_dev;
+	parts[1] = st.st_ino;
+	parts[2] = st.st_size;
+	parts[3] = st.st_mtim.tv_sec;
+	parts[4] = st.st_mtim.tv_nsec;
+	parts[5] = (uint64_t)v->major << 32 | v->minor << 16 | v->micro;
+	parts[6] = o->families_filter;
+	parts[7] = o->families;
+	h = key_mix(h, parts, sizeof(parts));
+	snprintf(name, n, "seccomp-%016llx", (unsigned long long)h);
+	return true;
+}
+
+struct file_head {
+	char magic[8];
+	uint32_t rules;
+	uint32_t pad;
+};
+
+static int file_read(const char *name, struct af_seccomp *s)
+{
+	struct file_head fh;
+	struct stat st;
+	void *buf = NULL;
+	int dfd, fd = -1, err = -ENOENT;
+
+	dfd = open(SECCOMP_CACHE_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dfd < 0)
+		return -errno;
+	if (fstat(dfd, &st) || st.st_uid || (st.st_mode & 022))
+		goto out;
+	fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) || st.st_uid || (st.st_mode & 022) || !S_ISREG(st.st_mode) ||
+	    st.st_size <= (off_t)sizeof(fh))
+		goto out;
+	st.st_size -= sizeof(fh);
+	if (st.st_size % sizeof(struct sock_filter) ||
+	    st.st_size / sizeof(struct sock_filter) > BPF_MAXINSNS ||
+	    pread(fd, &fh, sizeof(fh), 0) != sizeof(fh) || memcmp(fh.magic, "afseccp1", 8))
+		goto out;
+	buf = malloc(st.st_size);
+	if (!buf || pread(fd, buf, st.st_size, sizeof(fh)) != st.st_size)
+		goto out;
+	memset(s, 0, sizeof(*s));
+	s->insns = buf;
+	s->len = st.st_size / sizeof(struct sock_filter);
+	s->rules = fh.rules;
+	af_sha256_hex(buf, st.st_size, s->sha256);
+	buf = NULL;
+	err = 0;
+out:
+	free(buf);
+	if (fd >= 0)
+		close(fd);
+	close(dfd);
+	return err;
+}
+
+static void file_write(const char *name, const struct af_seccomp *s)
+{
+	char tmp[128], path[160];
+	int fd;
+
+	snprintf(tmp, sizeof(tmp), SECCOMP_CACHE_DIR "/.%s.%d", name, (int)getpid());
+	snprintf(path, sizeof(path), SECCOMP_CACHE_DIR "/%s", name);
+	if (mkdir(SECCOMP_CACHE_DIR, 0700) && errno != EEXIST)
+		return;
+	struct file_head fh = { .magic = "afseccp1", .rules = s->rules };
+
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return;
+	if (write(fd, &fh, sizeof(fh)) != sizeof(fh) || write(fd, s->insns, s->len * sizeof(*s->insns)) != (ssize_t)(s->len * sizeof(*s->insns)) ||
+	    close(fd) || rename(tmp, path))
+		unlink(tmp);
+}
+
 int af_seccomp_build_opts(struct af_seccomp *s, const struct af_seccomp_opts *o, char *why,
 			  size_t why_size)
+{
+	static struct {
+		struct af_seccomp_opts o;
+		struct af_seccomp s;
+	} cache[SECCOMP_CACHE];
+	static unsigned int next;
+	char name[64];
+	bool have_name;
+	unsigned int i;
+	int err;
+	const struct af_seccomp_opts none = {};
+
+	if (!o)
+		o = &none;
+
+	for (i = 0; i < SECCOMP_CACHE; i++) {
+		if (!cache[i].s.insns || cache[i].o.families_filter != o->families_filter ||
+		    cache[i].o.families != o->families)
+			continue;
+		*s = cache[i].s;
+		s->insns = malloc(s->len * sizeof(*s->insns));
+		if (!s->insns) {
+			snprintf(why, why_size, "seccomp filter: out of memory");
+			return -ENOMEM;
+		}
+		memcpy(s->insns, cache[i].s.insns, s->len * sizeof(*s->insns));
+		return 0;
+	}
+	have_name = file_key(o, name, sizeof(name));
+	if (!have_name || file_read(name, s)) {
+		err = seccomp_build_opts(s, o, why, why_size);
+		if (err)
+			return err;
+		if (have_name)
+			file_write(name, s);
+	}
+	i = next++ % SECCOMP_CACHE;
+	free(cache[i].s.insns);
+	cache[i].o = *o;
+	cache[i].s = *s;
+	cache[i].s.insns = malloc(s->len * sizeof(*s->insns));
+	if (cache[i].s.insns)
+		memcpy(cache[i].s.insns, s->insns, s->len * sizeof(*s->insns));
+	return 0;
+}
+
+static int seccomp_build_opts(struct af_seccomp *s, const struct af_seccomp_opts *o, char *why,
+			      size_t why_size)
 {
 	scmp_filter_ctx ctx;
 	char *buf = NULL;

@@ -57,4 +57,8 @@ size_t af_escape(char *out, size_t n, const char *in, size_t len);
 /* af_escape of a C string into buf; returns buf. */
 const char *af_esc(char *buf, size_t n, const char *s);
 
+/* A stream socket connected to the unix socket at path (close-on-exec);
+ * -errno (-ENAMETOOLONG: the path does not fit sun_path). */
+int af_unix_connect(const char *path);
+
 #endif /* AF_UTIL_H */

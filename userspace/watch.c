@@ -10,6 +10,9 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdlib.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -40,29 +43,16 @@ static int write_file(const char *dir, const char *name, const char *val)
 	return ret;
 }
 
-static void __attribute__((noreturn))
-watcher(int fd, const char *cgroup, uint64_t fence_id, enum af_on_exit action,
-	const char *record, pid_t supervisor, int term, const struct termios *modes)
+/* The supervisor is gone: freeze (and kill) the fence and say so. */
+static int on_death(const char *cgroup, uint64_t fence_id, enum af_on_exit action,
+		    const char *record, pid_t supervisor, const char *who)
 {
 	struct af_journal *j;
-	char c, why[512];
+	char why[512], effect[64];
 	const char *done;
-	ssize_t n;
-	int err;
 	struct af_json *w;
-	char effect[64];
+	int err;
 
-	setpgid(0, 0);
-	/* In a group of our own we are in the terminal's background:
-	 * tcsetattr would stop us unless SIGTTOU is ignored. */
-	signal(SIGTTOU, SIG_IGN);
-	do
-		n = read(fd, &c, 1);
-	while (n < 0 && errno == EINTR);
-	if (n == 1)
-		_exit(0);
-	if (term >= 0)
-		tcsetattr(term, TCSANOW, modes);
 	/* Freeze first in both cases: nothing runs while we decide, and a
 	 * fork bomb cannot outpace the kill. */
 	err = write_file(cgroup, "cgroup.freeze", "1");
@@ -74,8 +64,8 @@ watcher(int fd, const char *cgroup, uint64_t fence_id, enum af_on_exit action,
 	} else {
 		done = "frozen";
 	}
-	fprintf(stderr, "agentfence run: the supervisor (pid %d) died: fence %llu %s%s%s "
-		"(cgroup %s)\n", supervisor, (unsigned long long)fence_id, done,
+	fprintf(stderr, "agentfence %s: the supervisor (pid %d) died: fence %llu %s%s%s "
+		"(cgroup %s)\n", who, supervisor, (unsigned long long)fence_id, done,
 		err ? ": " : "", err ? strerror(-err) : "", cgroup);
 	if (record && !af_journal_open(record, 0, &j, why, sizeof(why))) {
 		w = af_journal_begin(j, "supervisor_exit", NULL);
@@ -91,7 +81,145 @@ watcher(int fd, const char *cgroup, uint64_t fence_id, enum af_on_exit action,
 		}
 		af_journal_close(j);
 	}
-	_exit(err ? 1 : 0);
+	return err;
+}
+
+static void __attribute__((noreturn))
+watcher(int fd, const char *cgroup, uint64_t fence_id, enum af_on_exit action,
+	const char *record, pid_t supervisor, int term, const struct termios *modes)
+{
+	ssize_t n;
+	char c;
+
+	setpgid(0, 0);
+	/* In a group of our own we are in the terminal's background:
+	 * tcsetattr would stop us unless SIGTTOU is ignored. */
+	signal(SIGTTOU, SIG_IGN);
+	do
+		n = read(fd, &c, 1);
+	while (n < 0 && errno == EINTR);
+	if (n == 1)
+		_exit(0);
+	if (term >= 0)
+		tcsetattr(term, TCSANOW, modes);
+	_exit(on_death(cgroup, fence_id, action, record, supervisor, "run") ? 1 : 0);
+}
+
+/* ---- one watcher for all the fences of a supervisor (the daemon) ----
+ * Lines on the pipe: "A <id> <action>\t<cgroup>\t<record>\n" watches a
+ * fence, "D <id>\n" stops watching it. The pipe's end with fences still
+ * watched is the supervisor's death: each is frozen (or killed). */
+struct watched {
+	uint64_t id;
+	enum af_on_exit action;
+	char *cgroup, *record;
+};
+
+static struct {
+	bool on;
+	pid_t pid;
+	int fd;
+} shared = { false, -1, -1 };
+
+static void __attribute__((noreturn)) shared_watcher(int fd, pid_t supervisor)
+{
+	struct watched *v = NULL;
+	size_t n = 0, cap = 0, i;
+	char *line = NULL;
+	size_t lcap = 0;
+	FILE *in;
+	int bad = 0;
+
+	setpgid(0, 0);
+	in = fdopen(fd, "r");
+	if (!in)
+		_exit(1);
+	while (getline(&line, &lcap, in) > 0) {
+		unsigned long long id;
+		unsigned int action;
+		char *cg, *rec;
+
+		line[strcspn(line, "\n")] = 0;
+		if (line[0] == 'D' && sscanf(line, "D %llu", &id) == 1) {
+			for (i = 0; i < n; i++) {
+				if (v[i].id != id)
+					continue;
+				free(v[i].cgroup);
+				free(v[i].record);
+				v[i] = v[--n];
+				break;
+			}
+			continue;
+		}
+		if (line[0] != 'A' || sscanf(line, "A %llu %u", &id, &action) != 2 ||
+		    !(cg = strchr(line, '\t')) || !(rec = strchr(cg + 1, '\t')))
+			continue;
+		*rec++ = 0;
+		cg++;
+		if (n == cap) {
+			struct watched *nv = realloc(v, (cap = cap ? 2 * cap : 16) * sizeof(*v));
+
+			if (!nv)
+				continue;
+			v = nv;
+		}
+		v[n] = (struct watched){ .id = id, .action = (enum af_on_exit)action,
+					 .cgroup = strdup(cg), .record = rec[0] ? strdup(rec) : NULL };
+		if (v[n].cgroup)
+			n++;
+	}
+	for (i = 0; i < n; i++)
+		bad |= on_death(v[i].cgroup, v[i].id, v[i].action, v[i].record, supervisor, "daemon");
+	_exit(bad ? 1 : 0);
+}
+
+int af_watch_share(void)
+{
+	pid_t supervisor = getpid();
+	int p[2];
+
+	if (shared.on)
+		return 0;
+	if (pipe2(p, O_CLOEXEC))
+		return -errno;
+	fflush(NULL);
+	shared.pid = fork();
+	if (shared.pid < 0) {
+		close(p[0]);
+		close(p[1]);
+		return -errno;
+	}
+	if (shared.pid == 0) {
+		close(p[1]);
+		if (dup2(p[0], 3) < 0)
+			_exit(1);
+		syscall(SYS_close_range, 4, ~0U, 0);
+		shared_watcher(3, supervisor);
+	}
+	close(p[0]);
+	shared.fd = p[1];
+	shared.on = true;
+	return 0;
+}
+
+pid_t af_watch_shared_pid(void)
+{
+	return shared.on ? shared.pid : -1;
+}
+
+static int shared_say(const char *line, size_t len)
+{
+	while (len) {
+		ssize_t k = write(shared.fd, line, len);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			return -EPIPE;
+		line += k;
+		len -= k;
+	}
+	return 0;
 }
 
 int af_watch_start(struct af_watch *w, const char *cgroup, uint64_t fence_id,
@@ -100,6 +228,24 @@ int af_watch_start(struct af_watch *w, const char *cgroup, uint64_t fence_id,
 	pid_t supervisor = getpid();
 	struct termios modes;
 	int p[2], term = -1, i;
+
+	if (shared.on) {
+		char line[2 * PATH_MAX + 64];
+		int len;
+
+		w->pid = -1;
+		w->fd = -1;
+		len = snprintf(line, sizeof(line), "A %llu %u\t%s\t%s\n", (unsigned long long)fence_id,
+			       (unsigned int)action, cgroup, record ? record : "");
+		if (len >= (int)sizeof(line) || strchr(cgroup, '\n') || strchr(cgroup, '\t') ||
+		    (record && (strchr(record, '\n') || strchr(record, '\t'))))
+			return -ENAMETOOLONG;
+		if (shared_say(line, len))
+			return -EPIPE;
+		w->shared = true;
+		w->id = fence_id;
+		return 0;
+	}
 
 	/* run may put its terminal in raw mode (pty.c) and die with it so:
 	 * the modes as they are now, read before the fork (the watcher may
@@ -134,6 +280,14 @@ int af_watch_start(struct af_watch *w, const char *cgroup, uint64_t fence_id,
 
 void af_watch_stop(struct af_watch *w)
 {
+	if (w->shared) {
+		char line[32];
+		int len = snprintf(line, sizeof(line), "D %llu\n", (unsigned long long)w->id);
+
+		shared_say(line, len);
+		w->shared = false;
+		return;
+	}
 	if (w->fd < 0)
 		return;
 	if (write(w->fd, "x", 1) != 1) {

@@ -4,7 +4,10 @@
  *   fencectl create CGROUP POLICY [BACKEND] [hold]   make a fence of an existing cgroup;
  *       prints its id; "hold": read its events until SIGTERM (prints "events N lost L")
  *       and remove it then; else release it (pins stay)
- *   fencectl adopt ID [remove]     read what the kernel kept: "events N lost L"
+ *   fencectl adopt ID [remove]     read what the kernel kept: "events N lost L ...
+ *       foreign F stale S" (F: delivered events of another fence; S: dropped as the
+ *       ring pool slot's previous fence's)
+ *   fencectl slot ID               its ring pool slot: "slot S bytes B pending P"
  *   fencectl update ID POLICY [BACKEND]
  *   fencectl remove ID | detach ID
  *   fencectl list | nodes | gc
@@ -31,15 +34,18 @@
 #include "util.h"
 #include "../bpf/fence.h"
 
-static unsigned long long events;
+static unsigned long long events, foreign;
+static uint64_t expect_id;
 static volatile sig_atomic_t stop;
 
 static void on_event(void *ctx, const void *data, size_t size)
 {
+	const struct af_hdr *h = data;
+
 	(void)ctx;
-	(void)data;
-	(void)size;
 	events++;
+	if (size < sizeof(*h) || h->fence_id != expect_id)
+		foreign++;
 }
 
 static void on_term(int sig)
@@ -112,6 +118,7 @@ int main(int argc, char **argv)
 		}
 		printf("%llu\n", (unsigned long long)af_fence_id(f));
 		fflush(stdout);
+		expect_id = af_fence_id(f);
 		if (!hold) {
 			af_fence_release(f);
 			return 0;
@@ -131,21 +138,37 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (!strcmp(cmd, "adopt") && argc >= 3) {
+		expect_id = id;
 		err = af_fence_adopt(id, on_event, NULL, &f, &lost, why, sizeof(why));
 		if (err) {
 			fprintf(stderr, "fencectl: adopt: %s\n", why);
 			return 1;
 		}
 		drain(f);
-		printf("events %llu lost %llu produced %llu dropped %llu\n", events,
+		printf("events %llu lost %llu produced %llu dropped %llu foreign %llu stale %llu\n", events,
 		       (unsigned long long)lost,
 		       (unsigned long long)af_fence_fcounter(f, AF_FC_EVENTS),
-		       (unsigned long long)af_fence_fcounter(f, AF_FC_DROPS));
+		       (unsigned long long)af_fence_fcounter(f, AF_FC_DROPS), foreign,
+		       (unsigned long long)af_fence_stale(f));
 		af_fence_counter(f, AF_CNT_RB_DROP);	/* acknowledged */
 		if (argc > 3 && !strcmp(argv[3], "remove"))
 			af_fence_remove(f);
 		else
 			af_fence_release(f);
+		return 0;
+	}
+	if (!strcmp(cmd, "slot") && argc >= 3) {
+		struct af_ring_info ri;
+
+		err = af_fence_adopt(id, NULL, NULL, &f, NULL, why, sizeof(why));
+		if (!err)
+			err = af_fence_ring_info(f, &ri);
+		if (err) {
+			fprintf(stderr, "fencectl: slot: %s\n", err ? why : "");
+			return 1;
+		}
+		printf("slot %u bytes %u pending %llu\n", ri.slot, ri.bytes, (unsigned long long)ri.pending);
+		af_fence_release(f);
 		return 0;
 	}
 	if (!strcmp(cmd, "update") && argc >= 4) {

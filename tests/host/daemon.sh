@@ -6,6 +6,7 @@
 # and journals the gap with a count that adds up. Traffic stays on
 # loopback. tests/vm/daemon.sh runs the core of it on BPF-LSM.
 source "$(dirname "$0")/../lib.sh"
+source "$TOP/tests/helpers/node.bash"
 
 PY=/usr/bin/python3
 CTL="$PY $TOP/tests/helpers/ctl.py"
@@ -18,8 +19,17 @@ cleanup() {
 	for p in "${PIDS[@]}"; do
 		kill -9 "$p" 2>/dev/null
 	done
-	# A daemon that ends stops the fences it holds, journaled.
+	# A daemon that ends releases the fences it holds (they stay,
+	# orphaned): the test's daemons stop theirs first.
 	for p in "${DPIDS[@]}"; do
+		af_running "$p" || continue
+		$CTL "$T/c.sock" '{"op":"status"}' 2>/dev/null | $PY -c '
+import json, sys
+for l in sys.stdin:
+    d = json.loads(l)
+    for f in d.get("fences", []):
+        print(json.dumps({"op": "stop", "fence": f["id"]}))' >"$T/stops" 2>/dev/null
+		[ -s "$T/stops" ] && $CTL "$T/c.sock" "@$T/stops" >/dev/null 2>&1
 		kill -TERM "$p" 2>/dev/null
 	done
 	for p in "${DPIDS[@]}"; do
@@ -95,25 +105,6 @@ host_only() {
 
 field() {	# KEY: from the last reply line in $OUT
 	printf '%s\n' "$OUT" | tail -1 | $PY -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"
-}
-
-serve() {	# PORT: a TCP server on 127.0.0.1 that accepts and closes
-	$PY -c '
-import socket, sys
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(128)
-while True:
-    c, _ = s.accept(); c.close()' "$1" &
-	PIDS+=($!)
-	for _ in $(seq 50); do
-		[ -n "$(ss -Hltn "sport = :$1")" ] && return 0
-		sleep 0.1
-	done
-	fail "no server on port $1"
-}
-
-ports() {
-	P1=$((20000 + RANDOM % 10000)); P2=$((P1 + 1)); P3=$((P1 + 2)); P4=$((P1 + 3))
 }
 
 # A connect loop for a cgroup: per round, a connect to each PORT; writes
@@ -419,50 +410,23 @@ test_update_no_window() {
 # SIGKILL the daemon under a connect loop: refused connects stay refused
 # while nobody reads, the next daemon adopts the fence (journal chain
 # goes on), and what the journal says adds up to what the loop did.
-test_sigkill_daemon_adopt_gap() {
-	ports
-	serve "$P1"; serve "$P2"
-	policy p.yaml "$P1"
-	# A small ring: what nobody reads overflows it, so the gap is real.
-	AF_RINGBUF_BYTES=4096 start_daemon
-	ask "$(create_req p.yaml '{"name":"gap"}')"
-	local id cg j
-	id=$(field fence)
-	cg=$(field cgroup)
-	j=$(field journal)
-	CGS+=("$cg")
-	in_cgroup "$cg" $PY -c "$LOOP" "$T/ws/loop" 4 "$P1" "$P2"
-	for _ in $(seq 300); do [ "$(wc -l <"$T/ws/loop" 2>/dev/null || echo 0)" -ge 20 ] && break; sleep 0.05; done
-	# Nobody reads from here: the ring fills, then drops; then the daemon dies.
-	kill -STOP "$DPID"
-	sleep 1
-	kill -KILL "$DPID"
-	kill -CONT "$DPID" 2>/dev/null
-	wait "$DPID" 2>/dev/null
-	for _ in $(seq 50); do [ "$(cat "$cg/cgroup.freeze")" = 1 ] && break; sleep 0.05; done
-	assert_eq 1 "$(cat "$cg/cgroup.freeze")" "frozen by the watcher"
-	assert_exit 0 "$AF" status --control "$T/c.sock"
-	assert_contains "$OUT" "orphaned" "status says orphaned"
-	rm -f "$T/c.sock"
-	AF_RINGBUF_BYTES=4096 start_daemon
-	assert_contains "$(cat "$T/daemon.log")" "adopted fence $id" "adopted at start"
-	assert_eq 0 "$(cat "$cg/cgroup.freeze")" "thawed"
-	wait "$PID"
-	grep -q "$P2:ok" "$T/ws/loop" && fail "a refused connect went through"
-	# The kernel's count of the events the fence made (kept or dropped), from the pins.
-	local made
-	made=$("$AF" status --json --control "$T/none.sock" | $PY -c '
+# made ID: the kernel's count of the events fence ID made (kept or
+# dropped), from the pins.
+made() {
+	"$AF" status --json --control "$T/none.sock" | $PY -c '
 import json, sys
-print([f for f in json.load(sys.stdin)["fences"] if f["id"] == int(sys.argv[1])][0]["counters"]["events"])' "$id") ||
-		fail "no counters for fence $id"
-	ask "{\"op\":\"stop\",\"fence\":$id}"
-	assert_exit 0 "$AF" log verify "$j"
-	# Every event the fence made is in the journal or counted lost
-	# (lost records while the daemon read, the gap for while nobody did),
-	# and the loop's refused connects are among them.
+print([f for f in json.load(sys.stdin)["fences"] if f["id"] == int(sys.argv[1])][0]["counters"]["events"])' "$1" ||
+		fail "no counters for fence $1"
+}
+
+# adds_up LOOP JOURNAL PORT MADE GAPS: every event the fence made is in
+# the journal or counted lost (lost records while a reader read, gap
+# records for while nobody did: GAPS of them, and some loss among them),
+# and the loop's refused connects to PORT are among them.
+adds_up() {
 	$PY -c '
 import json, sys
-loop, journal, port, made = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+loop, journal, port, made, ngaps = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
 tries = sum(1 for l in open(loop) if (port + ":refused") in l)
 deny = deny_port = lost = gaps = gap_lost = 0
 for l in open(journal):
@@ -471,15 +435,159 @@ for l in open(journal):
         deny += 1
         deny_port += ("127.0.0.1:" + port) in d.get("effect", "")
     elif d["type"] == "gap":
-        gaps += 1; lost += d["lost"]; gap_lost = d["lost"]
+        gaps += 1; lost += d["lost"]; gap_lost += d["lost"]
     elif d["type"] == "lost":
         lost += d["count"]
-print("made %d = journaled %d + lost %d (gap %d); refused connects %d, journaled %d" % (made, deny, lost, gap_lost, tries, deny_port))
-assert gaps == 1, "gap records: %d" % gaps
+print("made %d = journaled %d + lost %d (in gaps %d); refused connects %d, journaled %d" % (made, deny, lost, gap_lost, tries, deny_port))
+assert gaps == ngaps, "gap records: %d, not %d" % (gaps, ngaps)
 assert gap_lost > 0, "no event was lost while nobody read: the test proves nothing"
 assert deny + lost == made, "made %d != journaled %d + lost %d" % (made, deny, lost)
 assert deny_port <= tries <= deny_port + lost, "refused %d vs journaled %d + lost %d" % (tries, deny_port, lost)
-' "$T/ws/loop" "$j" "$P2" "$made" || fail "the count does not add up"
+' "$@" || fail "the count does not add up"
+}
+
+# One watcher for all of a daemon's fences: SIGKILLed, both fences
+# freeze; status --adopt with no daemon journals and lets go (frozen
+# still); the next daemon adopts and thaws, and the counts add up.
+test_sigkill_daemon_adopt_gap() {
+	ports
+	serve "$P1"; serve "$P2"
+	policy p.yaml "$P1"
+	# A small ring: what nobody reads overflows it, so the gap is real.
+	AF_RINGBUF_BYTES=4096 start_daemon
+	ask "$(create_req p.yaml '{"name":"gap"}')"
+	local id cg j id2 cg2 old=$DPID
+	id=$(field fence)
+	cg=$(field cgroup)
+	j=$(field journal)
+	CGS+=("$cg")
+	ask "$(create_req p.yaml '{"name":"gap2","no_journal":true}')"
+	id2=$(field fence)
+	cg2=$(field cgroup)
+	CGS+=("$cg2")
+	assert_eq 1 "$(pgrep -P "$DPID" | wc -l)" "the daemon's children with two fences (one watcher: $(pgrep -a -P "$DPID"))"
+	in_cgroup "$cg2" sleep 30
+	in_cgroup "$cg" $PY -c "$LOOP" "$T/ws/loop" 4 "$P1" "$P2"
+	for _ in $(seq 300); do [ "$(wc -l <"$T/ws/loop" 2>/dev/null || echo 0)" -ge 20 ] && break; sleep 0.05; done
+	# Nobody reads from here: the ring fills, then drops; then the daemon dies.
+	kill -STOP "$DPID"
+	sleep 1
+	kill -KILL "$DPID"
+	kill -CONT "$DPID" 2>/dev/null
+	wait "$DPID" 2>/dev/null
+	for _ in $(seq 50); do [ "$(cat "$cg/cgroup.freeze")" = 1 ] && [ "$(cat "$cg2/cgroup.freeze")" = 1 ] && break; sleep 0.05; done
+	assert_eq 1 "$(cat "$cg/cgroup.freeze")" "fence 1 frozen by the watcher"
+	assert_eq 1 "$(cat "$cg2/cgroup.freeze")" "fence 2 frozen by the watcher"
+	assert_exit 0 "$AF" status --control "$T/c.sock"
+	assert_contains "$OUT" "orphaned" "status says orphaned"
+	rm -f "$T/c.sock"
+	# No daemon: status --adopt journals the gap itself, and leaves the
+	# fences orphaned and frozen.
+	assert_exit 0 "$AF" status --adopt --control "$T/c.sock"
+	assert_eq 1 "$(grep -c '"type":"gap"' "$j")" "gap records after status --adopt"
+	grep '"type":"gap"' "$j" | grep -q "\"supervisor_pid\":$old," || fail "the gap names the dead daemon: $(grep '"type":"gap"' "$j")"
+	assert_eq 1 "$(cat "$cg/cgroup.freeze")" "still frozen after status --adopt"
+	assert_exit 0 "$AF" status --control "$T/c.sock"
+	assert_contains "$(echo "$OUT" | grep "^$id ")" "orphaned" "orphaned again after status --adopt"
+	# Whole, on its chain; only its end is still to come.
+	assert_exit 4 "$AF" log verify "$j"
+	assert_contains "$OUT" "no fence_end record" "the journal after status --adopt"
+	AF_RINGBUF_BYTES=4096 start_daemon
+	assert_contains "$(cat "$T/daemon.log")" "adopted fence $id" "adopted at start"
+	assert_contains "$(cat "$T/daemon.log")" "adopted fence $id2" "the second fence adopted at start"
+	assert_eq 0 "$(cat "$cg/cgroup.freeze")" "thawed"
+	wait "$PID"
+	grep -q "$P2:ok" "$T/ws/loop" && fail "a refused connect went through"
+	local n
+	n=$(made "$id")
+	ask "{\"op\":\"stop\",\"fence\":$id}"
+	ask "{\"op\":\"stop\",\"fence\":$id2}"
+	assert_exit 0 "$AF" log verify "$j"
+	adds_up "$T/ws/loop" "$j" "$P2" "$n" 2
+}
+
+# SIGTERM: the daemon releases its fences (they stay enforced, not
+# frozen, orphaned), and the next daemon adopts them with a gap that
+# counts what nobody read meanwhile.
+test_sigterm_releases_fences() {
+	ports
+	serve "$P1"; serve "$P2"
+	policy p.yaml "$P1"
+	AF_RINGBUF_BYTES=4096 start_daemon
+	ask "$(create_req p.yaml '{"name":"rel"}')"
+	local id cg j old=$DPID
+	id=$(field fence)
+	cg=$(field cgroup)
+	j=$(field journal)
+	CGS+=("$cg")
+	# Long enough to outlast the daemon's stop in a TCG guest.
+	in_cgroup "$cg" $PY -c "$LOOP" "$T/ws/loop" 8 "$P1" "$P2"
+	for _ in $(seq 300); do [ "$(wc -l <"$T/ws/loop" 2>/dev/null || echo 0)" -ge 20 ] && break; sleep 0.05; done
+	kill -TERM "$DPID"
+	wait "$DPID"
+	assert_eq 0 "$?" "the daemon's exit status after SIGTERM"
+	assert_contains "$(cat "$T/daemon.log")" "releasing 1 fence" "the daemon says it releases"
+	[ -d "/sys/fs/bpf/agentfence/$id" ] || fail "the released fence's pins are gone"
+	assert_eq 0 "$(cat "$cg/cgroup.freeze")" "a released fence is not frozen"
+	grep -q '"type":"fence_end"' "$j" && fail "a released fence was ended: $(tail -1 "$j")"
+	assert_exit 0 "$AF" status --control "$T/c.sock"
+	assert_contains "$(echo "$OUT" | grep "^$id ")" "orphaned" "status says orphaned"
+	# Nobody reads: the loop goes on, refused, and overflows the ring.
+	local before
+	before=$(wc -l <"$T/ws/loop")
+	for _ in $(seq 200); do [ "$(wc -l <"$T/ws/loop")" -ge $((before + 5)) ] && break; sleep 0.05; done
+	[ "$(wc -l <"$T/ws/loop")" -ge $((before + 5)) ] || fail "the released fence's command does not run on"
+	rm -f "$T/c.sock"
+	AF_RINGBUF_BYTES=4096 start_daemon
+	assert_contains "$(cat "$T/daemon.log")" "adopted fence $id" "adopted at start"
+	grep '"type":"gap"' "$j" | grep -q "\"supervisor_pid\":$old," || fail "no gap naming the released daemon: $(grep '"type":"gap"' "$j")"
+	wait "$PID"
+	grep -q "$P2:ok" "$T/ws/loop" && fail "a refused connect went through while released"
+	local n
+	n=$(made "$id")
+	ask "{\"op\":\"stop\",\"fence\":$id}"
+	assert_exit 0 "$AF" log verify "$j"
+	adds_up "$T/ws/loop" "$j" "$P2" "$n" 1
+}
+
+# mapped_rings PID: KiB of ring buffers (bpf maps) resident in process PID.
+mapped_rings() {
+	awk '/^[0-9a-f]+-[0-9a-f]+ / { m = ($6 == "anon_inode:bpf-map") } m && /^Rss:/ { k += $2 } END { print k + 0 }' "/proc/$1/smaps"
+}
+
+# The daemon maps a fence's ring buffer while its events flow and unmaps
+# it once the fence is quiet (a daemon of 100 idle fences maps none);
+# what comes after is read all the same.
+test_quiet_fence_unmapped_then_read() {
+	ports
+	policy p.yaml "$P1"
+	start_daemon
+	ask "$(create_req p.yaml '{"name":"quiet"}')"
+	local id cg j n
+	id=$(field fence)
+	cg=$(field cgroup)
+	j=$(field journal)
+	CGS+=("$cg")
+	# What the daemon maps of other maps (the node's global data), before
+	# the fence had an event.
+	local base
+	base=$(mapped_rings "$DPID")
+	in_cgroup "$cg" $PY -c "$LOOP" "$T/ws/loop" 0.5 "$P2"
+	wait "$PID"
+	for _ in $(seq 100); do [ "$(grep -c '"type":"deny"' "$j")" -gt 0 ] && break; sleep 0.05; done
+	n=$(grep -c '"type":"deny"' "$j")
+	[ "$n" -gt 0 ] || fail "no deny record from the first loop"
+	# Quiet for more than two of the daemon's 1 s ticks: unmapped.
+	for _ in $(seq 60); do [ "$(mapped_rings "$DPID")" = "$base" ] && break; sleep 0.1; done
+	assert_eq "$base" "$(mapped_rings "$DPID")" "KiB of bpf maps mapped in the daemon once its fence is quiet"
+	in_cgroup "$cg" $PY -c "$LOOP" "$T/ws/loop2" 0.5 "$P2"
+	wait "$PID"
+	local tries
+	tries=$(grep -c "$P2:refused" "$T/ws/loop2")
+	[ "$tries" -gt 0 ] || fail "the second loop made no refused connect"
+	for _ in $(seq 100); do [ "$(grep -c '"type":"deny"' "$j")" -ge $((n + tries)) ] && break; sleep 0.05; done
+	assert_eq "$((n + tries))" "$(grep -c '"type":"deny"' "$j")" "deny records after the ring buffer was mapped again"
+	ask "{\"op\":\"stop\",\"fence\":$id}"
 }
 
 # 100 fences in one daemon: its memory, and create/stop times.

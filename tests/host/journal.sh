@@ -137,11 +137,13 @@ for i in range(100000):
 # One fence's flood costs another fence none of its events: fence A
 # overflows a small ring buffer while fence B's every event arrives.
 # B stays within what its own buffer holds (300 events of 592 bytes in
-# 256 KiB) even if its reader is slow: A's supervisor takes CPU. (Each
-# fence has its own buffer today; the node must keep them apart.)
+# the 256 KiB its policy asks: spec.event_buffer) even if its reader is
+# slow: A's supervisor takes CPU. (Each fence has its own buffer today;
+# the node must keep them apart.)
 test_flood_isolation_between_fences() {
 	setup
 	mkdir -p wsa wsb
+	sed 's/^spec:$/spec:\n  event_buffer: 256KiB/' p.yaml >pb.yaml
 	AF_RINGBUF_BYTES=16384 "$AF" run --policy p.yaml --workspace wsa --journal "$T/state/a.jsonl" -- $PY -c '
 import os
 open("started", "w").close()
@@ -158,7 +160,7 @@ for i in range(3000000):
 		need_process_events
 		fail "fence A did not start: $(tail -3 a.err)"
 	fi
-	"$AF" run --policy p.yaml --workspace wsb --journal "$T/state/b.jsonl" -- $PY -c '
+	"$AF" run --policy pb.yaml --workspace wsb --journal "$T/state/b.jsonl" -- $PY -c '
 import os
 for i in range(300):
     try: os.unlink("nx%d" % i)

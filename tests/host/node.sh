@@ -5,6 +5,7 @@
 # apart. Driven through the node API (tests/helpers/fencectl) and run.
 # Traffic stays on loopback. tests/vm/node.sh runs these on BPF-LSM.
 source "$(dirname "$0")/../lib.sh"
+source "$TOP/tests/helpers/node.bash"
 
 PY=/usr/bin/python3
 CTL=$HELPERS/fencectl
@@ -40,22 +41,6 @@ in_cgroup() {
 	sh -c 'echo $$ >"$0/cgroup.procs" && exec "$@"' "$CG" "$@"
 }
 
-# A TCP server on 127.0.0.1:$1 that accepts and closes, in the background.
-serve() {
-	$PY -c '
-import socket, sys
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(128)
-while True:
-    c, _ = s.accept(); c.close()' "$1" &
-	PIDS+=($!)
-	for _ in $(seq 50); do
-		[ -n "$(ss -Hltn "sport = :$1")" ] && return 0
-		sleep 0.1
-	done
-	fail "no server on port $1"
-}
-
 # policy FILE PORT...: only TCP to 127.0.0.1 on these ports, events: deny.
 policy() {
 	local f=$1 ports
@@ -85,8 +70,15 @@ try:
 except OSError as e:
     sys.exit(1 if e.errno == errno.EPERM else 2)'
 
-ports() {
-	P1=$((20000 + RANDOM % 10000)); P2=$((P1 + 1)); P3=$((P1 + 2)); P4=$((P1 + 3))
+# denied N PORT: N refused connects to 127.0.0.1:PORT from $CG (events).
+denied() {
+	in_cgroup $PY -c '
+import socket, sys
+for i in range(int(sys.argv[1])):
+    s = socket.socket()
+    try: s.connect(("127.0.0.1", int(sys.argv[2])))
+    except OSError: pass
+    s.close()' "$1" "$2"
 }
 
 create() {	# POLICY [hold]: a fence of $CG; sets ID
@@ -164,16 +156,9 @@ test_fence_survives_sigkill() {
 	serve "$P1"
 	serve "$P2"
 	policy p.yaml "$P1"
-	"$CTL" create "$CG" p.yaml "$BACKEND" hold >ctl.out 2>ctl.err &
-	local ctl=$!
-	PIDS+=($ctl)
-	for _ in $(seq 50); do [ -s ctl.out ] && break; sleep 0.1; done
-	ID=$(head -1 ctl.out)
-	[ -n "$ID" ] || fail "create: $(cat ctl.err)"
-	IDS+=("$ID")
+	hold_fence ctl p.yaml
 	in_cgroup $PY -c "$CONNECT" "$P2" && fail "connect to a port not allowed worked"
-	kill -9 "$ctl"
-	wait "$ctl" 2>/dev/null
+	orphan_fence
 	# Still listed, orphaned, still enforcing.
 	"$CTL" list >list || fail "list"
 	assert_contains "$(cat list)" "$ID node=" "listed after SIGKILL"
@@ -191,23 +176,11 @@ test_adopt_counts_drops_exactly() {
 	make_cgroup
 	ports
 	policy p.yaml "$P1"
-	AF_RINGBUF_BYTES=4096 "$CTL" create "$CG" p.yaml "$BACKEND" hold >ctl.out 2>ctl.err &
-	local ctl=$! n=300
-	PIDS+=($ctl)
-	for _ in $(seq 50); do [ -s ctl.out ] && break; sleep 0.1; done
-	ID=$(head -1 ctl.out)
-	[ -n "$ID" ] || fail "create: $(cat ctl.err)"
-	IDS+=("$ID")
-	kill -9 "$ctl"
-	wait "$ctl" 2>/dev/null
+	local n=300
+	AF_RINGBUF_BYTES=4096 hold_fence ctl p.yaml
+	orphan_fence
 	# Nobody reads: n denied connects, more than 4 KiB of events.
-	in_cgroup $PY -c '
-import socket, sys
-for i in range(int(sys.argv[2])):
-    s = socket.socket()
-    try: s.connect(("127.0.0.1", int(sys.argv[1])))
-    except OSError: pass
-    s.close()' "$P2" "$n"
+	denied "$n" "$P2"
 	"$CTL" adopt "$ID" >adopt.out 2>adopt.err || fail "adopt: $(cat adopt.err)"
 	local ev lost
 	read -r _ ev _ lost _ _ _ _ <adopt.out
@@ -268,19 +241,13 @@ test_flood_of_one_fence_spares_another() {
 	make_cgroup
 	ports
 	policy p.yaml "$P1"
-	AF_RINGBUF_BYTES=4096 "$CTL" create "$CG" p.yaml "$BACKEND" hold >a.out 2>a.err &
-	local a=$!
-	PIDS+=($a)
-	for _ in $(seq 50); do [ -s a.out ] && break; sleep 0.1; done
-	IDS+=("$(head -1 a.out)")
+	AF_RINGBUF_BYTES=4096 hold_fence a p.yaml
+	local a=$HOLD
 	local cga=$CG
 	CG=$(cgroup2_mount)/nodetestb-$BASHPID
 	mkdir "$CG" || fail "mkdir"
-	"$CTL" create "$CG" p.yaml "$BACKEND" hold >b.out 2>b.err &
-	local b=$!
-	PIDS+=($b)
-	for _ in $(seq 50); do [ -s b.out ] && break; sleep 0.1; done
-	IDS+=("$(head -1 b.out)")
+	hold_fence b p.yaml
+	local b=$HOLD
 	# A's reader is stopped: its buffer fills and stays full.
 	kill -STOP "$a"
 	local cgb=$CG
@@ -364,5 +331,54 @@ test_list_has_metadata() {
 }
 
 # tests/vm/node.sh sources this file and runs it once per BPF backend.
+# A fence's ring buffer is a slot of the node's pool, given back when
+# the fence goes and taken by a later one: what the last fence left in
+# it never reaches the new fence's reader. Twice: as made (the taker
+# skips what the buffer holds), and with that step left out
+# (AF_POOL_KEEP_STALE), where the reader must drop the old fence's
+# events by their header. The size is the policy's (spec.event_buffer),
+# one no other test asks for, so that the slots of that size are this
+# test's and the reuse is certain.
+test_pool_slot_reuse_delivers_nothing_stale() {
+	make_cgroup
+	ports
+	policy p.yaml "$P1"
+	sed -i 's/^spec:$/spec:\n  event_buffer: 32KiB/' p.yaml
+	local keep a b slot_a info out cg1=$CG
+	for keep in "" 1; do
+		CG=$cg1
+		create p.yaml
+		a=$ID
+		info=$("$CTL" slot "$a") || fail "slot of A"
+		assert_contains "$info" "bytes 32768 " "A's ring buffer has the policy's size"
+		slot_a=$(echo "$info" | cut -d' ' -f2)
+		denied 40 "$P2"
+		info=$("$CTL" slot "$a")
+		[ "$(echo "$info" | cut -d' ' -f6)" -gt 0 ] ||
+			fail "A's events are not waiting in its buffer: $info (the test proves nothing)"
+		"$CTL" remove "$a" || fail "remove A"
+		CG=$(cgroup2_mount)/nodetestr-$BASHPID$keep
+		mkdir "$CG" || fail "mkdir $CG"
+		ID=$(AF_POOL_KEEP_STALE=$keep "$CTL" create "$CG" p.yaml "$BACKEND" 2>create.err) ||
+			fail "create B: $(cat create.err)"
+		b=$ID
+		IDS+=("$b")
+		info=$("$CTL" slot "$b") || fail "slot of B"
+		assert_eq "$slot_a" "$(echo "$info" | cut -d' ' -f2)" "B's slot (A's, given back: $info)"
+		denied 3 "$P2"
+		out=$("$CTL" adopt "$b" remove) || fail "adopt B"
+		assert_contains "$out" "events 3 lost 0 " "B reads its own 3 events only"
+		assert_contains "$out" "foreign 0 " "no event of another fence delivered to B"
+		if [ -n "$keep" ]; then
+			assert_contains "$out" "stale 40" "A's 40 events dropped by B's reader"
+		else
+			assert_contains "$out" "stale 0" "nothing of A's left for B's reader to drop"
+		fi
+		rmdir "$CG"
+	done
+	CG=$cg1
+}
+
 [ -n "${AF_NODE_VM:-}" ] && return 0
+
 af_main "$@"

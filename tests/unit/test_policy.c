@@ -1247,6 +1247,51 @@ static void test_network_dns_unix(void **state)
 		   "6:12: unknown key 'alow' in spec.network.unix (did you mean 'allow'?)");
 }
 
+/* ---- spec.event_buffer ---- */
+
+static void test_event_buffer(void **state)
+{
+	struct af_policy *p;
+	char *out;
+
+	(void)state;
+	p = load_ok(SPEC "  mode: enforce\n");
+	assert_int_equal(p->event_buffer, 0);	/* the node's default */
+	af_policy_free(p);
+	p = load_ok(SPEC "  event_buffer: 256KiB\n");
+	assert_int_equal(p->event_buffer, 256 * 1024);
+	out = print_to_string(p, false);
+	assert_non_null(strstr(out, "  event_buffer: 256 KiB\n"));
+	free(out);
+	af_policy_free(p);
+	p = load_ok(SPEC "  event_buffer: 1MiB\n");
+	assert_int_equal(p->event_buffer, 1024 * 1024);
+	af_policy_free(p);
+	p = load_ok(SPEC "  event_buffer: 16384\n");
+	assert_int_equal(p->event_buffer, 16384);
+	af_policy_free(p);
+
+	expect_err(SPEC "  event_buffer: 100000\n",
+		   "5:17: spec.event_buffer must be a power of 2 from 16KiB to 64MiB, not '100000'");
+	expect_err(SPEC "  event_buffer: 8KiB\n",
+		   "5:17: spec.event_buffer must be a power of 2 from 16KiB to 64MiB, not '8KiB'");
+	expect_err(SPEC "  event_buffer: 128MiB\n",
+		   "5:17: spec.event_buffer must be a power of 2 from 16KiB to 64MiB, not '128MiB'");
+	expect_err(SPEC "  event_buffer: 99999999999999999999KiB\n",
+		   "5:17: spec.event_buffer must be a size such as 256KiB, 1MiB or 65536, not "
+		   "'99999999999999999999KiB'");
+	expect_err(SPEC "  event_buffer: 256kb\n",
+		   "5:17: spec.event_buffer must be a size such as 256KiB, 1MiB or 65536, not '256kb'");
+	expect_err(SPEC "  event_buffer: -64KiB\n",
+		   "5:17: spec.event_buffer must be a size such as 256KiB, 1MiB or 65536, not '-64KiB'");
+	expect_err(SPEC "  event_buffer: KiB\n",
+		   "5:17: spec.event_buffer must be a size such as 256KiB, 1MiB or 65536, not 'KiB'");
+	expect_err(SPEC "  event_buffer: [1]\n",
+		   "5:17: spec.event_buffer must be a string, not a sequence");
+	expect_err(SPEC "  event_buffr: 1MiB\n",
+		   "5:3: unknown key 'event_buffr' in spec (did you mean 'event_buffer'?)");
+}
+
 /* ---- spec.events ---- */
 
 static void test_events(void **state)
@@ -1885,6 +1930,7 @@ int main(void)
 		cmocka_unit_test(test_name),
 		cmocka_unit_test(test_mode),
 		cmocka_unit_test(test_events),
+		cmocka_unit_test(test_event_buffer),
 		cmocka_unit_test(test_process),
 		cmocka_unit_test(test_invalid_utf8),
 		cmocka_unit_test(test_control_bytes),

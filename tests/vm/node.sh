@@ -18,15 +18,8 @@ test_writes_refused_after_sigkill() {
 	    writable: ["$T/ws"]
 	  events: [deny]
 	YAML
-	"$CTL" create "$CG" p.yaml "$BACKEND" hold >ctl.out 2>ctl.err &
-	local ctl=$!
-	PIDS+=($ctl)
-	for _ in $(seq 100); do [ -s ctl.out ] && break; sleep 0.1; done
-	ID=$(head -1 ctl.out)
-	[ -n "$ID" ] || fail "create: $(cat ctl.err)"
-	IDS+=("$ID")
-	kill -9 "$ctl"
-	wait "$ctl" 2>/dev/null
+	hold_fence ctl p.yaml
+	orphan_fence
 	in_cgroup sh -c "echo x >$T/out/f" 2>/dev/null && fail "write outside the workspace worked"
 	assert_file_eq out/f orig "write after the supervisor's SIGKILL"
 	in_cgroup sh -c "echo in >$T/ws/a" || fail "write inside the workspace refused"
