@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
 #include <openssl/sha.h>
 #include <zlib.h>
 
@@ -27,25 +28,49 @@ struct af_journal {
 	uint64_t size;		/* bytes in the live file */
 	uint64_t rotate;
 	unsigned int rotated;	/* files rotated so far */
-	uint64_t seq;
+	uint64_t seq;		/* the next record's, committed or not yet written */
 	uint64_t failed;
 	int err;		/* first write error */
 	char head[AF_SHA256_HEX];
 	af_journal_tap_fn tap;
 	void *tap_ctx;
-	FILE *rec;		/* the record in progress */
-	struct af_json w;	/* its writer */
-	char *buf;
-	size_t len;
+	/* Group commit: records sealed since the last flush sit in batch,
+	 * whole lines; they reach the file in one write at af_journal_flush
+	 * (or at once, when nobody holds the journal). The chain on disk
+	 * stops at disk_seq and disk_head until then. */
+	struct af_obuf batch;
+	size_t rec_start;	/* where the record in progress begins */
+	bool in_rec;
+	unsigned int hold;	/* af_journal_hold depth */
+	uint64_t disk_seq;
+	char disk_head[AF_SHA256_HEX];
+	struct af_json w;	/* the record in progress's writer */
+	time_t date_sec;	/* the second date is the text of */
+	char date[32];
 };
+
+#define BATCH_MAX	(1U << 20)	/* a held batch is written when it grows past this */
+
+/* OpenSSL 3's one-shot SHA256() fetches the algorithm on every call
+ * (a locked table lookup); fetch once, reuse one context per thread. */
+static __thread EVP_MD_CTX *sha_ctx;
+static EVP_MD *sha_md;
 
 void af_sha256_hex(const void *buf, size_t len, char out[AF_SHA256_HEX])
 {
 	static const char hex[] = "0123456789abcdef";
 	unsigned char md[SHA256_DIGEST_LENGTH];
+	unsigned int mdlen = 0;
 	int i;
 
-	SHA256(buf, len, md);
+	if (!sha_md)
+		sha_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+	if (!sha_ctx)
+		sha_ctx = EVP_MD_CTX_new();
+	if (!sha_md || !sha_ctx || !EVP_DigestInit_ex2(sha_ctx, sha_md, NULL) ||
+	    !EVP_DigestUpdate(sha_ctx, buf, len) || !EVP_DigestFinal_ex(sha_ctx, md, &mdlen) ||
+	    mdlen != SHA256_DIGEST_LENGTH)
+		SHA256(buf, len, md);
 	for (i = 0; i < SHA256_DIGEST_LENGTH; i++) {
 		out[2 * i] = hex[md[i] >> 4];
 		out[2 * i + 1] = hex[md[i] & 15];
@@ -86,6 +111,8 @@ int af_journal_open(const char *path, uint64_t rotate_bytes, struct af_journal *
 	j->fd = -1;
 	j->rotate = rotate_bytes ? rotate_bytes : AF_JOURNAL_ROTATE_DEFAULT;
 	strcpy(j->head, ZERO_HASH);
+	strcpy(j->disk_head, ZERO_HASH);
+	j->date_sec = -1;
 	err = af_strlcpy(j->path, path, sizeof(j->path));
 	if (!err)
 		err = mkdir_parents(path);
@@ -142,8 +169,10 @@ int af_journal_resume(const char *path, uint64_t rotate_bytes, struct af_journal
 	j->size = st.st_size;
 	j->rotate = rotate_bytes ? rotate_bytes : AF_JOURNAL_ROTATE_DEFAULT;
 	j->rotated = v.files ? v.files - 1 : 0;
-	j->seq = v.records;
+	j->seq = j->disk_seq = v.records;
+	j->date_sec = -1;
 	af_strlcpy(j->head, v.head, sizeof(j->head));
+	af_strlcpy(j->disk_head, v.head, sizeof(j->disk_head));
 	af_strlcpy(j->path, path, sizeof(j->path));
 	*out = j;
 	return 0;
@@ -152,23 +181,52 @@ int af_journal_resume(const char *path, uint64_t rotate_bytes, struct af_journal
 struct af_json *af_journal_begin(struct af_journal *j, const char *type,
 				 const struct timespec *when)
 {
+	struct af_obuf *b = &j->batch;
 	struct timespec now;
-	struct tm tm;
-	char date[32];
+	char num[21];
+	long us;
+	int k;
 
 	if (!when) {
 		clock_gettime(CLOCK_REALTIME, &now);
 		when = &now;
 	}
-	j->rec = open_memstream(&j->buf, &j->len);
-	if (!j->rec)
+	/* A record begun and never committed is dropped. */
+	if (j->in_rec)
+		b->len = j->rec_start;
+	if (b->oom)
 		return NULL;
-	gmtime_r(&when->tv_sec, &tm);
-	strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm);
-	fprintf(j->rec, "{\"seq\":%llu,\"time\":\"%s.%06ldZ\",\"prev\":\"%s\",\"type\":",
-		(unsigned long long)j->seq, date, when->tv_nsec / 1000, j->head);
-	json_str(j->rec, type);
-	af_json_resume(&j->w, j->rec);
+	/* strftime once a second, not once a record. */
+	if (when->tv_sec != j->date_sec) {
+		struct tm tm;
+
+		gmtime_r(&when->tv_sec, &tm);
+		strftime(j->date, sizeof(j->date), "%Y-%m-%dT%H:%M:%S", &tm);
+		j->date_sec = when->tv_sec;
+	}
+	if (af_obuf_reserve(b, 256))
+		return NULL;
+	j->rec_start = b->len;
+	j->in_rec = true;
+#define PUT(s, n) (memcpy(b->p + b->len, (s), (n)), b->len += (n))
+	PUT("{\"seq\":", 7);
+	k = af_utoa(j->seq, num);
+	PUT(num, k);
+	PUT(",\"time\":\"", 9);
+	PUT(j->date, strlen(j->date));
+	us = when->tv_nsec / 1000;
+	b->p[b->len++] = '.';
+	for (k = 100000; k; k /= 10)
+		b->p[b->len++] = '0' + us / k % 10;
+	PUT("Z\",\"prev\":\"", 11);
+	PUT(j->head, 64);
+	PUT("\",\"type\":", 9);
+#undef PUT
+	af_json_resume_buf(&j->w, b);
+	/* The type is the value of "type": no comma before it; the
+	 * members after it take theirs. */
+	j->w.more[1] = false;
+	af_json_str(&j->w, NULL, type);
 	return &j->w;
 }
 
@@ -253,59 +311,137 @@ static int rotate(struct af_journal *j)
 	return err;
 }
 
-int af_journal_commit(struct af_journal *j)
+/* Everything lost since the chain on disk: the records of the batch
+ * (counted as failed), and the in-memory chain goes back to the disk's,
+ * so that the next record follows the last one written. */
+static void drop_batch(struct af_journal *j, int err)
 {
-	char hash[AF_SHA256_HEX];
-	size_t off = 0;
+	j->failed += j->seq - j->disk_seq;
+	j->seq = j->disk_seq;
+	memcpy(j->head, j->disk_head, sizeof(j->head));
+	j->batch.len = 0;
+	j->batch.oom = false;
+	if (!j->err)
+		j->err = err;
+}
+
+/* Write the batch: one write(2) (a partial one continues), then the
+ * taps, line by line, then rotation when the file is full. */
+static int write_batch(struct af_journal *j)
+{
+	struct af_obuf *b = &j->batch;
+	size_t off = 0, len = j->in_rec ? j->rec_start : b->len;
 	int err = 0;
 
-	if (!j->rec)
-		return -EINVAL;
-	/* An object or array left open, or closed once too often: the
-	 * line would not parse. A bug of the caller; the record is lost. */
-	if (j->w.bad || j->w.depth != 1) {
-		err = -EINVAL;
-		goto out;
+	if (b->oom) {
+		drop_batch(j, -ENOMEM);
+		return -ENOMEM;
 	}
-	if (fflush(j->rec) || ferror(j->rec)) {
-		err = -ENOMEM;
-		goto out;
+	if (!len)
+		return 0;
+	if (j->fd < 0) {
+		drop_batch(j, -EBADF);
+		return -EBADF;
 	}
-	af_sha256_hex(j->buf, j->len, hash);
-	fprintf(j->rec, HASH_KEY "%s\"}\n", hash);
-	if (fflush(j->rec) || j->fd < 0) {
-		err = j->fd < 0 ? -EBADF : -ENOMEM;
-		goto out;
-	}
-	while (off < j->len) {
-		ssize_t w = write(j->fd, j->buf + off, j->len - off);
+	while (off < len) {
+		ssize_t w = write(j->fd, b->p + off, len - off);
 
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w <= 0) {
 			err = w < 0 ? -errno : -EIO;
-			goto out;
+			/* No half record stays behind to break the chain. */
+			if (off && ftruncate(j->fd, j->size))
+				err = -errno;
+			drop_batch(j, err);
+			return err;
 		}
 		off += w;
 	}
-	j->size += j->len;
-	j->seq++;
-	memcpy(j->head, hash, sizeof(hash));
-	if (j->tap)
-		j->tap(j->tap_ctx, j->buf, j->len);
-	if (j->size >= j->rotate)
+	j->size += len;
+	j->disk_seq = j->seq;
+	memcpy(j->disk_head, j->head, sizeof(j->head));
+	if (j->tap) {
+		const char *p = b->p, *end = b->p + len, *nl;
+
+		for (; p < end; p = nl + 1) {
+			nl = memchr(p, '\n', end - p);
+			if (!nl)
+				break;
+			j->tap(j->tap_ctx, p, nl + 1 - p);
+		}
+	}
+	/* A record in progress moves to the front. */
+	memmove(b->p, b->p + len, b->len - len);
+	b->len -= len;
+	if (j->in_rec)
+		j->rec_start = 0;
+	if (j->size >= j->rotate) {
 		err = rotate(j);
-out:
-	fclose(j->rec);
-	j->rec = NULL;
-	free(j->buf);
-	j->buf = NULL;
-	if (err) {
-		j->failed++;
-		if (!j->err)
+		if (err && !j->err)
 			j->err = err;
 	}
 	return err;
+}
+
+int af_journal_commit(struct af_journal *j)
+{
+	struct af_obuf *b = &j->batch;
+	char hash[AF_SHA256_HEX];
+	int err = 0;
+
+	if (!j->in_rec)
+		return -EINVAL;
+	/* An object or array left open, or closed once too often: the
+	 * line would not parse. A bug of the caller; the record is lost. */
+	if (j->w.bad || j->w.depth != 1 || b->oom) {
+		err = b->oom ? -ENOMEM : -EINVAL;
+		b->len = j->rec_start;
+		b->oom = false;
+		j->in_rec = false;
+		j->failed++;
+		if (!j->err)
+			j->err = err;
+		return err;
+	}
+	af_sha256_hex(b->p + j->rec_start, b->len - j->rec_start, hash);
+	if (af_obuf_reserve(b, sizeof(HASH_KEY) + 64 + 3)) {
+		b->len = j->rec_start;
+		b->oom = false;
+		j->in_rec = false;
+		j->failed++;
+		if (!j->err)
+			j->err = -ENOMEM;
+		return -ENOMEM;
+	}
+	memcpy(b->p + b->len, HASH_KEY, strlen(HASH_KEY));
+	b->len += strlen(HASH_KEY);
+	memcpy(b->p + b->len, hash, 64);
+	b->len += 64;
+	memcpy(b->p + b->len, "\"}\n", 3);
+	b->len += 3;
+	j->in_rec = false;
+	j->seq++;
+	memcpy(j->head, hash, sizeof(hash));
+	/* Held: written with the rest of the batch, unless the file is
+	 * full (rotation stays where it was) or the batch is large. */
+	if (!j->hold || j->size + b->len >= j->rotate || b->len >= BATCH_MAX)
+		err = write_batch(j);
+	return err;
+}
+
+void af_journal_hold(struct af_journal *j)
+{
+	j->hold++;
+}
+
+int af_journal_flush(struct af_journal *j)
+{
+	if (j->hold)
+		j->hold--;
+	if (j->hold)
+		return 0;
+	return write_batch(j);
 }
 
 void af_journal_set_tap(struct af_journal *j, af_journal_tap_fn fn, void *ctx)
@@ -335,10 +471,12 @@ int af_journal_close(struct af_journal *j)
 
 	if (!j)
 		return 0;
-	if (j->rec) {
-		fclose(j->rec);
-		free(j->buf);
-	}
+	if (j->in_rec)
+		j->batch.len = j->rec_start;
+	j->in_rec = false;
+	j->hold = 0;
+	write_batch(j);
+	free(j->batch.p);
 	if (j->fd >= 0) {
 		if (fsync(j->fd) && !j->err)
 			j->err = -errno;

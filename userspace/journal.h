@@ -43,10 +43,22 @@ struct af_json;
 struct af_json *af_journal_begin(struct af_journal *j, const char *type,
 				 const struct timespec *when);
 
-/* Seal the record begun last, write it with one write(2), rotate when
- * the file is full. Returns 0 or -errno (the record is lost, counted):
- * -EINVAL when the writer's objects and arrays do not balance. */
+/* Seal the record begun last (its hash over the bytes formatted in the
+ * journal's own buffer) and, unless the journal is held, write it;
+ * rotate when the file is full. Returns 0 or -errno (the record is
+ * lost, counted): -EINVAL when the writer's objects and arrays do not
+ * balance. */
 int af_journal_commit(struct af_journal *j);
+
+/* Group commit: between hold and flush, committed records collect in
+ * memory and flush writes them all with one write(2) (earlier when the
+ * file is due to rotate, or past 1 MiB). A crash loses at most that
+ * batch, never a part of a record: the file ends with a whole line, and
+ * a failed write drops the batch (counted) with the chain going on from
+ * the last record on disk. fsync happens at rotation and close. Holds
+ * nest; flush returns 0 or -errno of the write. */
+void af_journal_hold(struct af_journal *j);
+int af_journal_flush(struct af_journal *j);
 
 /* Called with every record written (the whole line, '\n' included),
  * right after its write: the live stream's feed (stream.h). */

@@ -314,7 +314,8 @@ static void record_fork(struct af_recorder *r, const struct af_ev_fork *e)
 	w = begin_proc(r, "fork", &e->hdr, e->hdr.tgid, e->comm);
 	if (!w)
 		return;
-	snprintf(effect, sizeof(effect), "fork pid %u", e->child);
+	memcpy(effect, "fork pid ", 9);
+	af_utoa(e->child, effect + 9);
 	af_json_u64(w, "child", e->child);
 	af_json_str(w, "effect", effect);
 	af_journal_commit(r->j);
@@ -341,6 +342,22 @@ static void record_exit(struct af_recorder *r, const struct af_ev_exit *e)
 	af_journal_commit(r->j);
 }
 
+/* Append s (len bytes) at *o in out (n bytes), cut to fit and kept
+ * NUL-terminated: snprintf's result, without its format parsing on the
+ * path of every record. */
+static size_t cat(char *out, size_t n, size_t o, const char *s, size_t len)
+{
+	if (o + 1 >= n)
+		return o;
+	if (len > n - 1 - o)
+		len = n - 1 - o;
+	memcpy(out + o, s, len);
+	out[o + len] = 0;
+	return o + len;
+}
+
+#define CATS(out, n, o, s) cat(out, n, o, s, strlen(s))
+
 /* A path from the kernel's walk (names leaf first, NUL-terminated,
  * up to the task's root), then the call's own relative argument. */
 static void kernel_path(const char *names, size_t len, const char *rel, char *out, size_t n,
@@ -355,13 +372,19 @@ static void kernel_path(const char *names, size_t len, const char *rel, char *ou
 		off += strnlen(names + off, len - off) + 1;
 	}
 	/* Truncated: the top of the path is missing, and says so. */
-	o = snprintf(out, n, "%s", trunc ? "..." : "");
-	for (i = (int)nc - 1; i >= 0 && o < n; i--)
-		o += snprintf(out + o, n - o, "/%s", comps[i]);
-	if (rel && rel[0] && o < n)
-		o += snprintf(out + o, n - o, "/%s", rel);
+	if (n)
+		out[0] = 0;
+	o = cat(out, n, 0, "...", trunc ? 3 : 0);
+	for (i = (int)nc - 1; i >= 0; i--) {
+		o = cat(out, n, o, "/", 1);
+		o = CATS(out, n, o, comps[i]);
+	}
+	if (rel && rel[0]) {
+		o = cat(out, n, o, "/", 1);
+		o = CATS(out, n, o, rel);
+	}
 	if (o == 0)
-		snprintf(out, n, "/");
+		cat(out, n, 0, "/", 1);
 }
 
 /* The path of one argument: as the kernel resolved its directory at the
@@ -372,8 +395,10 @@ static bool arg_path(const char *arg, size_t max, const char *dir, size_t dir_le
 		     uint32_t dflags, char *out, size_t n, bool *trunc)
 {
 	char rel[AF_PATH_MAX + 1];
+	size_t rl = strnlen(arg, max < AF_PATH_MAX ? max : AF_PATH_MAX);
 
-	snprintf(rel, sizeof(rel), "%.*s", (int)strnlen(arg, max), arg);
+	memcpy(rel, arg, rl);
+	rel[rl] = 0;
 	*trunc = dflags & AF_FOF_TRUNC;
 	if (dflags & AF_FOF_FULL) {
 		kernel_path(dir, dir_len < AF_PATH_MAX ? dir_len : AF_PATH_MAX, NULL, out, n, *trunc);
@@ -383,7 +408,9 @@ static bool arg_path(const char *arg, size_t max, const char *dir, size_t dir_le
 		kernel_path(dir, dir_len < AF_PATH_MAX ? dir_len : AF_PATH_MAX, rel, out, n, *trunc);
 		return !(dflags & (AF_FOF_TRUNC | AF_FOF_DISCONNECTED));
 	}
-	snprintf(out, n, "%s", rel);
+	if (n)
+		out[0] = 0;
+	cat(out, n, 0, rel, rl);
 	return !(dflags & AF_FOF_UNRESOLVED);
 }
 
@@ -411,12 +438,18 @@ static void record_fileop(struct af_recorder *r, const struct af_ev_fileop *e, b
 	w = begin_proc(r, refused ? "deny" : "file", &e->hdr, e->hdr.tgid, e->comm);
 	if (!w)
 		return;
-	l = snprintf(effect, sizeof(effect), "%s%s %s%s%s", refused ? "refused " : "", verb,
-		     symlink ? path2 : path, path2[0] ? (symlink ? " -> " : " to ") : "",
-		     symlink ? path : path2);
-	if (e->ret < 0 && l < sizeof(effect))
-		snprintf(effect + l, sizeof(effect) - l, "%s%s%s", refused ? " (" : ": ",
-			 strerror(-e->ret), refused ? ")" : "");
+	effect[0] = 0;
+	l = CATS(effect, sizeof(effect), 0, refused ? "refused " : "");
+	l = CATS(effect, sizeof(effect), l, verb);
+	l = cat(effect, sizeof(effect), l, " ", 1);
+	l = CATS(effect, sizeof(effect), l, symlink ? path2 : path);
+	l = CATS(effect, sizeof(effect), l, path2[0] ? (symlink ? " -> " : " to ") : "");
+	l = CATS(effect, sizeof(effect), l, symlink ? path : path2);
+	if (e->ret < 0) {
+		l = CATS(effect, sizeof(effect), l, refused ? " (" : ": ");
+		l = CATS(effect, sizeof(effect), l, strerror(-e->ret));
+		l = CATS(effect, sizeof(effect), l, refused ? ")" : "");
+	}
 	af_json_str(w, "verdict", e->ret >= 0 ? "ok" : refused ? "refused" : "failed");
 	af_json_str(w, "op", verb);
 	af_json_i64(w, "syscall", e->sysno);
