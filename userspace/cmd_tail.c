@@ -172,8 +172,7 @@ static unsigned int rotated_files(const char *base)
 	unsigned int n = 0;
 
 	for (;;) {
-		snprintf(path, sizeof(path), "%s.%u.gz", base, n + 1);
-		if (access(path, F_OK))
+		if (af_journal_rotated_path(base, n + 1, path, sizeof(path)))
 			return n;
 		n++;
 	}
@@ -192,8 +191,7 @@ static bool show_rotated(const struct tail_opts *o, const char *base, unsigned i
 	size_t len;
 
 	for (; from <= to; from++) {
-		snprintf(path, sizeof(path), "%s.%u.gz", base, from);
-		l = af_lines_open(path);
+		l = af_journal_rotated_open(base, from, path, sizeof(path));
 		if (!l) {
 			af_warn("cannot read the rotated journal file %s: %s", path, strerror(errno));
 			continue;

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,6 +48,9 @@ struct af_journal {
 	struct af_json w;	/* the record in progress's writer */
 	time_t date_sec;	/* the second date is the text of */
 	char date[32];
+	pthread_t zthread;	/* compressing zsrc (rotate) */
+	bool zbusy;
+	char zsrc[PATH_MAX + 16];
 };
 
 #define BATCH_MAX	(1U << 20)	/* a held batch is written when it grows past this */
@@ -287,6 +291,31 @@ static void fsync_dir(const char *path)
 	}
 }
 
+/* Compression of a rotated file, off the event path: gzip of 64 MiB
+ * takes about a second, which a fence's ring buffer does not hold. The
+ * plain FILE.N is a rotated file like FILE.N.gz for every reader until
+ * its .gz is in place; then it goes. */
+static void *compress_main(void *arg)
+{
+	struct af_journal *j = arg;
+	char dst[PATH_MAX + 40];
+
+	snprintf(dst, sizeof(dst), "%s.gz", j->zsrc);
+	if (!gzip_file(j->zsrc, dst)) {
+		unlink(j->zsrc);
+		fsync_dir(j->zsrc);
+	}
+	return NULL;
+}
+
+static void compress_wait(struct af_journal *j)
+{
+	if (j->zbusy) {
+		pthread_join(j->zthread, NULL);
+		j->zbusy = false;
+	}
+}
+
 static int rotate(struct af_journal *j)
 {
 	char dst[PATH_MAX + 32];
@@ -294,20 +323,22 @@ static int rotate(struct af_journal *j)
 
 	if (fsync(j->fd))
 		return -errno;
+	snprintf(dst, sizeof(dst), "%s.%u", j->path, j->rotated + 1);
+	/* One compression at a time: a second rotation within the time
+	 * the first takes waits for it. */
+	compress_wait(j);
+	if (rename(j->path, dst))
+		return -errno;	/* the live file goes on growing */
 	close(j->fd);
 	j->fd = -1;
-	snprintf(dst, sizeof(dst), "%s.%u.gz", j->path, j->rotated + 1);
-	err = gzip_file(j->path, dst);
-	if (!err && unlink(j->path))
-		err = -errno;
-	if (err) {
-		/* Keep writing the uncompressed file rather than lose records. */
-		j->fd = open(j->path, O_WRONLY | O_APPEND | O_CLOEXEC);
-		return j->fd < 0 ? -errno : err;
-	}
 	j->rotated++;
 	err = open_live(j);
 	fsync_dir(j->path);
+	af_strlcpy(j->zsrc, dst, sizeof(j->zsrc));
+	if (!pthread_create(&j->zthread, NULL, compress_main, j))
+		j->zbusy = true;
+	else
+		compress_main(j);
 	return err;
 }
 
@@ -476,6 +507,7 @@ int af_journal_close(struct af_journal *j)
 	j->in_rec = false;
 	j->hold = 0;
 	write_batch(j);
+	compress_wait(j);
 	free(j->batch.p);
 	if (j->fd >= 0) {
 		if (fsync(j->fd) && !j->err)
@@ -617,7 +649,36 @@ static int cmp_ulong(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* Rotation numbers N of base.N.gz, sorted; a gap among them is a
+int af_journal_rotated_path(const char *base, unsigned long n, char *out, size_t size)
+{
+	snprintf(out, size, "%s.%lu.gz", base, n);
+	if (!access(out, F_OK))
+		return 0;
+	snprintf(out, size, "%s.%lu", base, n);
+	if (!access(out, F_OK))
+		return 0;
+	/* Compressed in between: the .gz is there now. */
+	snprintf(out, size, "%s.%lu.gz", base, n);
+	return access(out, F_OK) ? -ENOENT : 0;
+}
+
+struct af_lines *af_journal_rotated_open(const char *base, unsigned long n, char *out, size_t size)
+{
+	struct af_lines *l;
+
+	if (af_journal_rotated_path(base, n, out, size))
+		return NULL;
+	l = af_lines_open(out);
+	/* The plain file went between the look and the open: its
+	 * compressed twin is complete by then. */
+	if (!l && errno == ENOENT) {
+		snprintf(out, size, "%s.%lu.gz", base, n);
+		l = af_lines_open(out);
+	}
+	return l;
+}
+
+/* Rotation numbers N of base.N.gz (or base.N), sorted; a gap among them is a
  * deleted file, which the chain reports. */
 static size_t rotated_files(const char *base, unsigned long **out)
 {
@@ -643,15 +704,22 @@ static size_t rotated_files(const char *base, unsigned long **out)
 	nlen = strlen(name);
 	while ((de = readdir(d))) {
 		char num[32];
-		size_t l = strlen(de->d_name);
+		size_t l = strlen(de->d_name), nl;
 		unsigned long v;
 
-		if (l <= nlen + 4 || strncmp(de->d_name, name, nlen) || de->d_name[nlen] != '.' ||
-		    strcmp(de->d_name + l - 3, ".gz") || l - nlen - 4 >= sizeof(num))
+		/* base.N.gz, or base.N while it is being compressed */
+		if (l <= nlen + 1 || strncmp(de->d_name, name, nlen) || de->d_name[nlen] != '.')
 			continue;
-		memcpy(num, de->d_name + nlen + 1, l - nlen - 4);
-		num[l - nlen - 4] = 0;
-		if (af_parse_ulong(num, UINT_MAX, &v) || !v)
+		nl = l - nlen - 1;
+		if (nl > 3 && !strcmp(de->d_name + l - 3, ".gz"))
+			nl -= 3;
+		if (nl >= sizeof(num))
+			continue;
+		memcpy(num, de->d_name + nlen + 1, nl);
+		num[nl] = 0;
+		if (num[strspn(num, "0123456789")] || af_parse_ulong(num, UINT_MAX, &v) || !v)
+			continue;
+		if (count && ns[count - 1] == v)
 			continue;
 		if (count == cap) {
 			unsigned long *nn = realloc(ns, (cap = cap ? cap * 2 : 16) * sizeof(*ns));
@@ -663,8 +731,15 @@ static size_t rotated_files(const char *base, unsigned long **out)
 		ns[count++] = v;
 	}
 	closedir(d);
-	if (count)
+	if (count) {
+		size_t i, k = 1;
+
 		qsort(ns, count, sizeof(*ns), cmp_ulong);
+		for (i = 1; i < count; i++)
+			if (ns[i] != ns[k - 1])
+				ns[k++] = ns[i];
+		count = k;
+	}
 	*out = ns;
 	return count;
 }
@@ -782,9 +857,18 @@ static bool check_file(struct chain *c, const char *path, bool last_file)
 {
 	struct af_lines *l = af_lines_open(path);
 	const char *line, *msg;
-	size_t len;
+	size_t len, pl = strlen(path);
 	bool complete, ok = true;
 
+	/* A rotated FILE.N compressed between the look and the open. */
+	if (!l && errno == ENOENT && !last_file && (pl < 3 || strcmp(path + pl - 3, ".gz"))) {
+		char gz[PATH_MAX + 64];
+
+		snprintf(gz, sizeof(gz), "%s.gz", path);
+		l = af_lines_open(gz);
+		if (!l)
+			errno = ENOENT;
+	}
 	af_strlcpy(c->v->file, path, sizeof(c->v->file));
 	c->v->line = 0;
 	if (!l) {
@@ -822,10 +906,9 @@ static bool find_seq(const char *base, const unsigned long *rot, size_t nrot, ui
 		bool complete, found = false;
 
 		if (i < nrot)
-			snprintf(file, sizeof(file), "%s.%lu.gz", base, rot[i]);
+			l = af_journal_rotated_open(base, rot[i], file, sizeof(file));
 		else
-			snprintf(file, sizeof(file), "%s", base);
-		l = af_lines_open(file);
+			l = af_lines_open(af_strlcpy(file, base, sizeof(file)) ? "" : file);
 		while (l && !found && (line = af_lines_next(l, &len, &complete))) {
 			char num[24];
 
@@ -858,7 +941,7 @@ void af_journal_verify(const char *path, struct af_verify *v)
 	af_journal_base(path, base, sizeof(base));
 	nrot = rotated_files(base, &rot);
 	for (i = 0; i < nrot; i++) {
-		snprintf(file, sizeof(file), "%s.%lu.gz", base, rot[i]);
+		af_journal_rotated_path(base, rot[i], file, sizeof(file));
 		if (rot[i] != i + 1) {
 			af_strlcpy(v->file, file, sizeof(v->file));
 			broken(&c, c.next_seq, AF_VERIFY_BROKEN, "rotated file %s.%zu.gz is missing",

@@ -8,8 +8,9 @@
  * byte (the last record's too) changes a hash, a deleted or moved line
  * breaks seq and prev. Record 0 is "fence_start" (what was fenced, by
  * which policy, kernel and backend); the last is "fence_end". When the
- * file reaches the rotation size it is gzip-compressed to FILE.N.gz
- * (N = 1, 2, ...) and the chain continues in a new FILE. */
+ * file reaches the rotation size it is renamed FILE.N (N = 1, 2, ...),
+ * the chain continues in a new FILE, and a thread gzip-compresses
+ * FILE.N to FILE.N.gz (then removes FILE.N); readers take either. */
 #ifndef AF_JOURNAL_H
 #define AF_JOURNAL_H
 
@@ -96,6 +97,14 @@ struct af_verify {
 /* Verify the journal whose live file is path (a rotated path.N.gz
  * names the same journal): its rotated files in order, then path. */
 void af_journal_verify(const char *path, struct af_verify *v);
+
+/* Rotated file n of the journal whose live file is base: base.N.gz, or
+ * base.N while its compression runs (or was cut by a crash). 0, or
+ * -ENOENT. _open opens it (NULL with errno), following a plain file
+ * that is compressed meanwhile. */
+int af_journal_rotated_path(const char *base, unsigned long n, char *out, size_t size);
+struct af_lines;
+struct af_lines *af_journal_rotated_open(const char *base, unsigned long n, char *out, size_t size);
 
 /* The live file a journal path belongs to: strips a ".N.gz" suffix. */
 void af_journal_base(const char *path, char *out, size_t n);

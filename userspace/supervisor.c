@@ -290,13 +290,27 @@ static void on_event(void *ctx, const void *data, size_t size)
 	}
 }
 
+/* Drain the fence's ring buffer: what one drain brings is one group
+ * commit (journal.h), one write. Returns the events read. */
+static int sup_drain(struct af_sup_fence *f)
+{
+	int n;
+
+	if (f->rec)
+		af_journal_hold(af_recorder_journal(f->rec));
+	n = af_fence_consume(f->fence);
+	if (f->rec)
+		af_journal_flush(af_recorder_journal(f->rec));
+	return n;
+}
+
 static int on_events(void *ctx, int fd, uint32_t events)
 {
 	struct af_sup_fence *f = ctx;
 
 	(void)fd;
 	(void)events;
-	af_fence_consume(f->fence);
+	sup_drain(f);
 	af_denials_flush(f->den, af_denials_now());
 	/* Also when the flood is over and nothing else comes: the lost
 	 * record must not wait for the next event. */
@@ -739,7 +753,7 @@ int af_sup_wait(struct af_sup *s, struct af_sup_fence *f, int *status)
 	}
 	*status = f->status;
 	if (f->fence) {
-		af_fence_consume(f->fence);
+		sup_drain(f);
 		drops = af_fence_counter(f->fence, AF_CNT_RB_DROP);
 		if (drops)
 			af_warn("%llu events were lost (ring buffer full; the journal's lost records say "
@@ -782,7 +796,7 @@ static int fence_close(struct af_sup_fence *f, int exit_code, bool keep)
 	 * what the command left behind are in it. */
 	if (f->rec) {
 		if (f->fence) {
-			af_fence_consume(f->fence);
+			sup_drain(f);
 			af_recorder_lost(f->rec, af_fence_counter(f->fence, AF_CNT_RB_DROP));
 		}
 		/* The counts and the summary of the lines, then the journal's. */
