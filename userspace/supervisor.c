@@ -29,6 +29,7 @@
 #include "util.h"
 #include "watch.h"
 #include "denials.h"
+#include "drain.h"
 #include "json.h"
 #include "journal.h"
 #include "json_read.h"
@@ -68,6 +69,8 @@ struct af_sup_fence {
 	bool gone;			/* the command was reaped */
 	unsigned long events, bad_events, denied;
 	struct af_denials *den;		/* run's lines on stderr; NULL: none */
+	struct af_drain *drain;		/* when its ring buffer is read */
+	unsigned long lost_at;		/* f->events when drops were last read */
 };
 
 struct af_sup {
@@ -304,19 +307,22 @@ static int sup_drain(struct af_sup_fence *f)
 	return n;
 }
 
-static int on_events(void *ctx, int fd, uint32_t events)
+static int on_events(void *ctx, bool *tick)
 {
 	struct af_sup_fence *f = ctx;
+	int n = sup_drain(f);
 
-	(void)fd;
-	(void)events;
-	sup_drain(f);
 	af_denials_flush(f->den, af_denials_now());
+	/* The "N more times" lines come by time, not with the next line. */
+	*tick = af_denials_pending(f->den);
 	/* Also when the flood is over and nothing else comes: the lost
-	 * record must not wait for the next event. */
-	if (f->rec)
+	 * record must not wait for the next event (one map read per drain
+	 * that brought little, and every 1024 events). */
+	if (f->rec && (n < AF_DRAIN_BUSY || f->events - f->lost_at >= 1024)) {
+		f->lost_at = f->events;
 		af_recorder_lost(f->rec, af_fence_counter(f->fence, AF_CNT_RB_DROP));
-	return 0;
+	}
+	return n < 0 ? 0 : n;
 }
 
 static void stream_tap(void *ctx, const char *line, size_t len)
@@ -597,7 +603,8 @@ int af_sup_fence_open(struct af_sup *s, const struct af_fence_spec *spec,
 		}
 	}
 	if (f->fence) {
-		err = af_loop_add(s->loop, af_fence_events_fd(f->fence), on_events, f);
+		f->drain = af_drain_open(s->loop, af_fence_events_fd(f->fence), on_events, f);
+		err = f->drain ? 0 : -errno;
 		if (err) {
 			af_err("event loop: %s", strerror(-err));
 			goto fail;
@@ -774,8 +781,8 @@ static int fence_close(struct af_sup_fence *f, int exit_code, bool keep)
 		af_pty_close(f->box->pty);
 		f->box->pty = NULL;
 	}
-	if (f->fence)
-		af_loop_del(f->sup->loop, af_fence_events_fd(f->fence));
+	af_drain_close(f->drain);
+	f->drain = NULL;
 	af_dns_close(f->dns);
 	/* Kill what the command left behind before the fence comes down:
 	 * nothing may outlive its fence. */
@@ -1198,7 +1205,8 @@ int af_sup_fence_adopt(struct af_sup *s, const struct af_adopt_spec *a, struct a
 			f->dns = NULL;
 		}
 	}
-	err = af_loop_add(s->loop, af_fence_events_fd(f->fence), on_events, f);
+	f->drain = af_drain_open(s->loop, af_fence_events_fd(f->fence), on_events, f);
+	err = f->drain ? 0 : -errno;
 	if (err) {
 		af_err("event loop: %s", strerror(-err));
 		goto fail;
@@ -1254,8 +1262,8 @@ fail:
 		af_recorder_free(f->rec);
 		f->rec = NULL;
 	}
-	if (f->fence && f->sup->loop)
-		af_loop_del(f->sup->loop, af_fence_events_fd(f->fence));
+	af_drain_close(f->drain);
+	f->drain = NULL;
 	af_dns_close(f->dns);
 	af_watch_stop(&f->watch);
 	af_stream_close(f->stream);
@@ -1273,8 +1281,8 @@ void af_sup_fence_release(struct af_sup_fence *f)
 {
 	/* As if the supervisor died, but said: the watcher stays quiet,
 	 * the journal gets no end, the fence stays for adoption. */
-	if (f->fence)
-		af_loop_del(f->sup->loop, af_fence_events_fd(f->fence));
+	af_drain_close(f->drain);
+	f->drain = NULL;
 	af_dns_close(f->dns);
 	af_stream_close(f->stream);
 	if (f->rec) {
