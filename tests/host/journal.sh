@@ -139,6 +139,75 @@ for i in range(100000):
 # B stays within what its own buffer holds (300 events of 592 bytes in
 # 256 KiB) even if its reader is slow: A's supervisor takes CPU. (Each
 # fence has its own buffer today; the node must keep them apart.)
+# What the watcher leaves of a SIGKILLed run: its fence, frozen.
+stop_killed_fence() {
+	[ -d "$KILLED_CG" ] || return 0
+	AGENTFENCE_CONTROL= "$AF" stop "$(stat -c %i "$KILLED_CG")" >/dev/null 2>&1
+	echo 1 >"$KILLED_CG/cgroup.kill" 2>/dev/null
+	for _ in $(seq 50); do rmdir "$KILLED_CG" 2>/dev/null && break; [ -d "$KILLED_CG" ] || break; sleep 0.1; done
+}
+
+# Group commit: a supervisor killed (SIGKILL, no chance to flush) in
+# the middle of a flood leaves a journal that verifies up to its last
+# complete record: what is lost is the batch in memory at the kill and,
+# when the kill comes inside the batch's write(2) (the kernel stops a
+# write between pages for a fatal signal), the tail of the record it
+# cut. Each whole record on disk verifies, the count of records verify
+# reports is the files' whole lines, and verify calls the journal
+# incomplete (no fence_end, or the cut line), never broken. The rotation
+# at 1M is part of it: the kill may come while a rotated file is being
+# compressed (FILE.N then stands for FILE.N.gz).
+test_sigkill_mid_flood_verifies_to_last_record() {
+	setup
+	"${FENCE[@]}" --journal-max 1M -- $PY -c '
+import os
+for i in range(20000000):
+    try: os.unlink("nx")
+    except OSError: pass' >run.out 2>run.err 9>&- &
+	local run=$! i size=0
+	KILLED_CG=$(cgroup2_mount)/agentfence/run-$run
+	trap stop_killed_fence EXIT
+	for i in $(seq 300); do
+		size=$(cat "$J" "$J".* 2>/dev/null | wc -c)
+		[ "$size" -gt 3000000 ] && break
+		sleep 0.05
+	done
+	[ "$size" -gt 3000000 ] || { kill -9 $run; ERR=$(cat run.err); need_process_events; fail "the journal did not grow: $size bytes"; }
+	kill -9 $run
+	wait $run 2>/dev/null
+	# The watcher freezes the fence: nobody writes the journal now.
+	for i in $(seq 100); do [ -e "$J.supervisor-exit" ] && break; sleep 0.1; done
+	assert_contains "$(cat "$J.supervisor-exit")" '"result":"frozen"' "the watcher froze the fence"
+	assert_exit 4 "$AF" log verify --json "$J"
+	$PY - "$J" "$OUT" <<-'EOF' || fail "after the kill: $(tail -c 300 "$J"); $OUT"
+	import glob, gzip, json, os, sys
+	base, out = sys.argv[1], json.loads(sys.argv[2])
+	def num(p):
+	    return int(p[len(base) + 1:].split(".")[0])
+	rot = sorted({num(p) for p in glob.glob(base + ".[0-9]*") if not p.endswith(".tmp")})
+	assert rot, "no rotation at 1M"
+	lines = []
+	for n in rot:
+	    p = base + ".%d.gz" % n
+	    data = gzip.open(p).read() if os.path.exists(p) else open(base + ".%d" % n, "rb").read()
+	    assert data.endswith(b"\n"), "rotated file %d cut" % n
+	    lines += data.split(b"\n")[:-1]
+	live = open(base, "rb").read()
+	whole = live.split(b"\n")
+	cut = whole[-1]
+	lines += whole[:-1]
+	assert out["status"] == "incomplete", out
+	assert out["records"] == len(lines), (out["records"], len(lines))
+	last = json.loads(lines[-1])
+	assert last["seq"] == len(lines) - 1 and last["hash"] == out["head"], (last["seq"], out)
+	if cut:
+	    assert "truncated last line" in out["why"] and out["seq"] == len(lines), out
+	else:
+	    assert "no fence_end" in out["why"], out
+	print("records %d in %d rotated files and the live one; cut tail: %d bytes" % (len(lines), len(rot), len(cut)))
+	EOF
+}
+
 test_flood_isolation_between_fences() {
 	setup
 	mkdir -p wsa wsb
