@@ -467,6 +467,29 @@ static void record_fileop(struct af_recorder *r, const struct af_ev_fileop *e, b
 	af_journal_commit(r->j);
 }
 
+bool af_fileop_refusal(const void *data, size_t size, char *path, size_t pn, char *line,
+		       size_t n)
+{
+	const struct af_ev_fileop *e = data;
+	char p2[PATH_MAX + AF_PATH_MAX] = "";
+	bool trunc, trunc2 = false, symlink;
+
+	if (size < AF_FILEOP_SHORT || e->hdr.type != AF_EV_FILEOP ||
+	    (e->ret != -EACCES && e->ret != -EPERM && e->ret != -EROFS))
+		return false;
+	arg_path(e->path, sizeof(e->path), e->dir, e->dir_len, e->dflags & 0xff, path, pn, &trunc);
+	if (size >= sizeof(*e) && e->path2[0])
+		arg_path(e->path2, sizeof(e->path2), e->dir2, e->dir2_len,
+			 (e->dflags >> AF_FOF_DIR2_SHIFT) & 0xff, p2, sizeof(p2), &trunc2);
+	symlink = af_fileop_is_symlink(e->sysno);
+	/* A symlink's new name is path2; what the fence refused is there. */
+	if (symlink && p2[0])
+		af_strlcpy(path, p2, pn);
+	snprintf(line, n, "denied %s %s%s (%.*s pid %u)", af_fileop_verb(e->sysno, e->flags), path,
+		 trunc || trunc2 ? " [path truncated]" : "", AF_COMM_LEN, e->comm, e->hdr.tgid);
+	return true;
+}
+
 /* A fence decision (file, self-protection, network, DNS). */
 static void record_decision(struct af_recorder *r, const void *data, size_t size)
 {

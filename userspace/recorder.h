@@ -69,6 +69,15 @@ void af_recorder_event(struct af_recorder *r, const void *data, size_t size);
  * increase since the last call becomes a "lost" record. */
 void af_recorder_lost(struct af_recorder *r, uint64_t total);
 
+/* A file effect the kernel refused (EACCES, EPERM, EROFS at the call's
+ * exit): its path as journaled, and a denial line like a decision's
+ * ("denied unlink /etc/x (rm pid 5)"). False for any other event. On
+ * the Landlock backend these exits are the only trace of a refusal
+ * (Landlock reports nothing to the fence); whose refusal it was is the
+ * caller's to decide (outside the writable paths: the fence's). */
+bool af_fileop_refusal(const void *data, size_t size, char *path, size_t pn, char *line,
+		       size_t n);
+
 /* Hand every record written to fn as well (journal.h's tap). */
 void af_recorder_tap(struct af_recorder *r, af_journal_tap_fn fn, void *ctx);
 

@@ -33,6 +33,7 @@
 #include "json.h"
 #include "journal.h"
 #include "json_read.h"
+#include "../bpf/events.h"
 #include "../bpf/fence.h"
 
 #define SUP_FENCES_MAX	4096	/* a daemon's; each costs map entries and links */
@@ -269,7 +270,7 @@ static void on_event(void *ctx, const void *data, size_t size)
 {
 	struct af_sup_fence *f = ctx;
 	const struct af_decision *d = af_event_decision(data, size);
-	char line[PATH_MAX + 512];
+	char line[2 * PATH_MAX + 512], path[PATH_MAX + AF_PATH_MAX];
 
 	f->events++;
 	af_recorder_event(f->rec, data, size);
@@ -277,6 +278,17 @@ static void on_event(void *ctx, const void *data, size_t size)
 	 * lost record sits where the loss was. */
 	if (f->rec && f->fence && !(f->events & 1023))
 		af_recorder_lost(f->rec, af_fence_counter(f->fence, AF_CNT_RB_DROP));
+	/* Landlock refuses without telling: a write-intent call's exit with
+	 * EACCES or EPERM outside every writable path (inside one it is the
+	 * file's own permissions), or EROFS (the protected paths' read-only
+	 * mounts), is the fence's denial. */
+	if (!d && f->backend == AF_BACKEND_LANDLOCK && f->policy &&
+	    af_fileop_refusal(data, size, path, sizeof(path), line, sizeof(line)) &&
+	    (((const struct af_ev_fileop *)data)->ret == -EROFS ||
+	     !af_policy_writable_root(f->policy, path))) {
+		f->denied++;
+		goto show;
+	}
 	/* Process and file events, allowed connects and answered lookups
 	 * go to the journal only. */
 	if (!d || d->verdict == AF_ALLOWED || absent_socket(data, size, d))
@@ -286,6 +298,7 @@ static void on_event(void *ctx, const void *data, size_t size)
 		f->bad_events++;
 		return;
 	}
+show:
 	if (f->on_denial) {
 		f->on_denial(f->denial_ctx, line);	/* JSON: the client escapes */
 	} else {
