@@ -49,6 +49,12 @@ const char af_usage_run[] =
 	"                         /var/log/agentfence, other users' to ~/.local/state)\n"
 	"      --journal-max SIZE rotate the journal at SIZE bytes (suffix K, M or G;\n"
 	"                         default 64M); rotated files are gzip-compressed\n"
+	"      --journal-keep SIZE[,DAYS]\n"
+	"                         bound the journal's directory (default 1G,90): after a\n"
+	"                         rotation, the oldest finished journals there, then this\n"
+	"                         one's oldest rotated files, are removed while the\n"
+	"                         journals take more than SIZE or are older than DAYS\n"
+	"                         (never a live file; journaled); 0 or off: no bound\n"
 	"      --no-journal       write no journal (denials and policy warnings are still\n"
 	"                         printed)\n"
 	"  -q, --quiet            do not print denials nor the summary (policy warnings\n"
@@ -84,6 +90,33 @@ static int parse_size(const char *s, uint64_t *out)
 	if (*end || v < 4096)
 		return -EINVAL;
 	*out = v;
+	return 0;
+}
+
+/* --journal-keep SIZE[,DAYS] | off: 0 in either place turns that bound
+ * off (AF_KEEP_OFF); what is not said keeps its default (0). */
+static int parse_keep(const char *s, uint64_t *bytes, uint64_t *days)
+{
+	char size[64], *comma;
+	unsigned long d;
+
+	if (!strcmp(s, "off")) {
+		*bytes = *days = AF_KEEP_OFF;
+		return 0;
+	}
+	if (af_strlcpy(size, s, sizeof(size)))
+		return -EINVAL;
+	comma = strchr(size, ',');
+	if (comma) {
+		*comma = 0;
+		if (af_parse_ulong(comma + 1, 36500, &d))
+			return -EINVAL;
+		*days = d ? d : AF_KEEP_OFF;
+	}
+	if (!strcmp(size, "0"))
+		*bytes = AF_KEEP_OFF;
+	else if (parse_size(size, bytes))
+		return -EINVAL;
 	return 0;
 }
 
@@ -216,6 +249,7 @@ int cmd_run(int argc, char **argv)
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "journal", required_argument, NULL, 'J' },
 		{ "journal-max", required_argument, NULL, 'M' },
+		{ "journal-keep", required_argument, NULL, 'K' },
 		{ "no-journal", no_argument, NULL, 'N' },
 		{ "denials", required_argument, NULL, 'D' },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -224,7 +258,7 @@ int cmd_run(int argc, char **argv)
 	};
 	const char *policy_file = NULL, *ws_arg = NULL, *journal_arg = NULL, *user_arg = NULL;
 	char journal[PATH_MAX], workspace[PATH_MAX], name[64];
-	uint64_t journal_max = 0;
+	uint64_t journal_max = 0, keep_bytes = 0, keep_days = 0;
 	bool no_journal = false, audit = false, strict = false, quiet = false, ws_default = false;
 	enum af_denials_mode denials = AF_DENIALS_LIVE;
 	enum af_backend backend = AF_BACKEND_NONE;
@@ -272,6 +306,12 @@ int cmd_run(int argc, char **argv)
 		case 'M':
 			if (parse_size(optarg, &journal_max)) {
 				af_err("--journal-max '%s': not a size (4096, 512K, 64M, 1G)", optarg);
+				return AF_EXIT_USAGE;
+			}
+			break;
+		case 'K':
+			if (parse_keep(optarg, &keep_bytes, &keep_days)) {
+				af_err("--journal-keep '%s': not SIZE[,DAYS] (1G,90; 512M; off)", optarg);
 				return AF_EXIT_USAGE;
 			}
 			break;
@@ -437,6 +477,8 @@ int cmd_run(int argc, char **argv)
 			.denials = denials,
 			.journal = no_journal ? NULL : journal,
 			.journal_max = journal_max,
+			.journal_keep_bytes = keep_bytes,
+			.journal_keep_days = keep_days,
 			.workspace = workspace,
 			.argv = argv + optind,
 			.label_of = af_exec_label,

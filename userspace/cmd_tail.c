@@ -165,17 +165,11 @@ static bool drain(const struct tail_opts *o, struct af_lines *l)
 	return false;
 }
 
-/* How many rotated files base has: base.1.gz (the oldest) to base.N.gz. */
+/* The newest rotated file of base: base.N.gz (base.1.gz is the oldest,
+ * unless retention removed the oldest ones). */
 static unsigned int rotated_files(const char *base)
 {
-	char path[PATH_MAX + 16];
-	unsigned int n = 0;
-
-	for (;;) {
-		if (af_journal_rotated_path(base, n + 1, path, sizeof(path)))
-			return n;
-		n++;
-	}
+	return af_journal_rotated_last(base, NULL);
 }
 
 /* The records of base.from.gz to base.to.gz with seq < before, each
@@ -192,6 +186,8 @@ static bool show_rotated(const struct tail_opts *o, const char *base, unsigned i
 
 	for (; from <= to; from++) {
 		l = af_journal_rotated_open(base, from, path, sizeof(path));
+		if (!l && errno == ENOENT && from < af_journal_rotated_first(base))
+			continue;	/* removed by retention (the journal says so) */
 		if (!l) {
 			af_warn("cannot read the rotated journal file %s: %s", path, strerror(errno));
 			continue;

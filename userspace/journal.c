@@ -54,7 +54,34 @@ struct af_journal {
 	bool zbusy;
 	int zfd;		/* the rotated file, to fsync there */
 	char zsrc[PATH_MAX + 16];
+	/* Retention (af_journal_retain): due after a rotation. */
+	uint64_t keep_bytes, keep_age;
+	bool retain_due, retaining;
+	/* Where file N (1: the first) began, for the files this process
+	 * began: seq UINT64_MAX when unknown (a resumed journal's). */
+	struct file_start { uint64_t seq; char prev[AF_SHA256_HEX]; } *starts;
+	size_t nstarts;
 };
+
+static void note_start(struct af_journal *j, unsigned int file)
+{
+	struct file_start *ns;
+	size_t i;
+
+	if (file >= j->nstarts) {
+		size_t n = file + 16;
+
+		ns = realloc(j->starts, n * sizeof(*ns));
+		if (!ns)
+			return;
+		for (i = j->nstarts; i < n; i++)
+			ns[i].seq = UINT64_MAX;
+		j->starts = ns;
+		j->nstarts = n;
+	}
+	j->starts[file].seq = j->seq;
+	memcpy(j->starts[file].prev, j->head, AF_SHA256_HEX);
+}
 
 #define BATCH_MAX	(1U << 20)	/* a held batch is written when it grows past this */
 
@@ -84,6 +111,8 @@ void af_sha256_hex(const void *buf, size_t len, char out[AF_SHA256_HEX])
 	}
 	out[64] = 0;
 }
+
+static size_t rotated_files(const char *base, unsigned long **out);
 
 static int mkdir_parents(const char *path)
 {
@@ -126,6 +155,8 @@ int af_journal_open(const char *path, uint64_t rotate_bytes, struct af_journal *
 		err = mkdir_parents(path);
 	if (!err)
 		err = open_live(j);
+	if (!err)
+		note_start(j, 1);
 	if (err) {
 		snprintf(why, n, "%s: %s%s", path, strerror(-err),
 			 err == -EEXIST ? " (a journal is never appended to: choose a new file)" : "");
@@ -346,6 +377,8 @@ static int rotate(struct af_journal *j)
 	j->fd = -1;
 	j->rotated++;
 	err = open_live(j);
+	note_start(j, j->rotated + 1);
+	j->retain_due = j->keep_bytes || j->keep_age;
 	fsync_dir(j->path);
 	af_strlcpy(j->zsrc, dst, sizeof(j->zsrc));
 	if (!pthread_create(&j->zthread, NULL, compress_main, j))
@@ -471,6 +504,8 @@ int af_journal_commit(struct af_journal *j)
 	 * full (rotation stays where it was) or the batch is large. */
 	if (!j->hold || j->size + b->len >= j->rotate || b->len >= BATCH_MAX)
 		err = write_batch(j);
+	if (j->retain_due)
+		af_journal_retain(j);
 	return err;
 }
 
@@ -481,11 +516,16 @@ void af_journal_hold(struct af_journal *j)
 
 int af_journal_flush(struct af_journal *j)
 {
+	int err;
+
 	if (j->hold)
 		j->hold--;
 	if (j->hold)
 		return 0;
-	return write_batch(j);
+	err = write_batch(j);
+	if (j->retain_due)
+		af_journal_retain(j);
+	return err;
 }
 
 void af_journal_set_tap(struct af_journal *j, af_journal_tap_fn fn, void *ctx)
@@ -522,6 +562,7 @@ int af_journal_close(struct af_journal *j)
 	write_batch(j);
 	compress_wait(j);
 	free(j->batch.p);
+	free(j->starts);
 	if (j->fd >= 0) {
 		if (fsync(j->fd) && !j->err)
 			j->err = -errno;
@@ -762,6 +803,11 @@ struct chain {
 	uint64_t next_seq;
 	char prev[AF_SHA256_HEX];
 	char last_type[32];
+	/* The journal begins after seq 0: retention removed its oldest
+	 * files, if a retention record of the chain says it began so. */
+	bool pruned, pruned_ok;
+	uint64_t pruned_seq;
+	char pruned_prev[AF_SHA256_HEX];
 };
 
 static bool is_hex64(const char *s)
@@ -826,6 +872,15 @@ static bool check_line(struct chain *c, char *line, size_t len, bool complete, b
 		broken(c, seq, AF_VERIFY_BROKEN, "record edited: its hash does not match its content");
 		return false;
 	}
+	p = strstr(end, ",\"prev\":\"");
+	if (seq != 0 && c->next_seq == 0 && !c->v->records && p && p - line <= 80 && is_hex64(p + 9)) {
+		c->pruned = true;
+		c->pruned_seq = seq;
+		c->next_seq = seq;
+		memcpy(c->pruned_prev, p + 9, 64);
+		c->pruned_prev[64] = 0;
+		memcpy(c->prev, c->pruned_prev, sizeof(c->prev));
+	}
 	if (seq != c->next_seq) {
 		if (c->next_seq == 0)
 			broken(c, seq, AF_VERIFY_BROKEN,
@@ -854,6 +909,13 @@ static bool check_line(struct chain *c, char *line, size_t len, bool complete, b
 		size_t tl = strcspn(p + 9, "\"");
 
 		snprintf(c->last_type, sizeof(c->last_type), "%.*s", (int)tl, p + 9);
+	}
+	if (c->pruned && !c->pruned_ok && !strcmp(c->last_type, "retention")) {
+		char want[128];
+
+		snprintf(want, sizeof(want), ",\"kept_from_seq\":%llu,\"kept_prev\":\"%s\"",
+			 (unsigned long long)c->pruned_seq, c->pruned_prev);
+		c->pruned_ok = strstr(line, want) != NULL;
 	}
 	if (seq == 0 && strcmp(c->last_type, "fence_start")) {
 		broken(c, seq, AF_VERIFY_BROKEN, "record 0 is not the fence_start anchor");
@@ -955,10 +1017,11 @@ void af_journal_verify(const char *path, struct af_verify *v)
 	nrot = rotated_files(base, &rot);
 	for (i = 0; i < nrot; i++) {
 		af_journal_rotated_path(base, rot[i], file, sizeof(file));
-		if (rot[i] != i + 1) {
+		/* The first may be N > 1 (retention: the chain says so). */
+		if (rot[i] != rot[0] + i) {
 			af_strlcpy(v->file, file, sizeof(v->file));
 			broken(&c, c.next_seq, AF_VERIFY_BROKEN, "rotated file %s.%zu.gz is missing",
-			       base, i + 1);
+			       base, rot[0] + i);
 			goto out;
 		}
 		if (!check_file(&c, file, false))
@@ -980,10 +1043,299 @@ void af_journal_verify(const char *path, struct af_verify *v)
 		       (unsigned long long)c.next_seq - 1);
 	}
 out:
+	/* A journal that begins after seq 0 with no retention record to say
+	 * so is broken there, at its start, whatever else came after. */
+	if (c.pruned && !c.pruned_ok) {
+		if (!nrot || af_journal_rotated_path(base, rot[0], v->file, sizeof(v->file)))
+			af_strlcpy(v->file, base, sizeof(v->file));
+		v->line = 1;
+		broken(&c, c.pruned_seq, AF_VERIFY_BROKEN,
+		       "the journal starts at seq %llu, not 0: its first records or files were "
+		       "deleted (no retention record of the journal says it begins there)",
+		       (unsigned long long)c.pruned_seq);
+	} else if (c.pruned) {
+		v->first_seq = c.pruned_seq;
+	}
 	if (v->status == AF_VERIFY_BROKEN && !strncmp(v->why, "records deleted", 15) &&
 	    find_seq(base, rot, nrot, c.next_seq, file, sizeof(file)))
 		snprintf(v->why, sizeof(v->why), "records reordered: seq %llu follows seq %lld, "
 			 "and seq %llu comes later (%.300s)", (unsigned long long)v->bad_seq,
 			 (long long)c.next_seq - 1, (unsigned long long)c.next_seq, file);
 	free(rot);
+}
+
+unsigned long af_journal_rotated_last(const char *base, unsigned long *first)
+{
+	unsigned long *rot, last = 0;
+	size_t n = rotated_files(base, &rot);
+
+	if (first)
+		*first = n ? rot[0] : 0;
+	if (n)
+		last = rot[n - 1];
+	free(rot);
+	return last;
+}
+
+unsigned long af_journal_rotated_first(const char *base)
+{
+	unsigned long first;
+
+	af_journal_rotated_last(base, &first);
+	return first;
+}
+
+/* Retention. */
+
+void af_journal_set_retention(struct af_journal *j, uint64_t max_bytes, uint64_t max_age_s)
+{
+	j->keep_bytes = max_bytes;
+	j->keep_age = max_age_s;
+}
+
+struct unit {
+	char name[NAME_MAX + 1];	/* the live file of another journal, or one of ours */
+	uint64_t bytes;
+	time_t mtime;
+	unsigned long own;		/* our rotated file's N; 0: another journal */
+};
+
+static int cmp_unit(const void *a, const void *b)
+{
+	const struct unit *x = a, *y = b;
+
+	if (x->mtime != y->mtime)
+		return x->mtime < y->mtime ? -1 : 1;
+	return x->own < y->own ? -1 : x->own > y->own;
+}
+
+/* Whether the plain file at dfd/name is a finished journal: its first
+ * record a fence_start, its last a fence_end. What is not is never
+ * touched (a running fence's, a crashed one's, anything else). */
+static bool finished_journal(int dfd, const char *name, const struct stat *st)
+{
+	static const char start[] = "{\"seq\":0,";
+	char buf[4096], *nl;
+	ssize_t r;
+	int fd;
+	bool ok = false;
+
+	if (st->st_size < 128)
+		return false;
+	fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return false;
+	r = pread(fd, buf, sizeof(buf) - 1, 0);
+	if (r > (ssize_t)sizeof(start) && !memcmp(buf, start, sizeof(start) - 1)) {
+		buf[r] = 0;
+		nl = strchr(buf, '\n');
+		if (nl)
+			*nl = 0;
+		if (strstr(buf, ",\"type\":\"fence_start\",")) {
+			off_t at = st->st_size > (off_t)sizeof(buf) - 1 ? st->st_size - (off_t)sizeof(buf) + 1 : 0;
+
+			r = pread(fd, buf, sizeof(buf) - 1, at);
+			if (r > 1 && buf[r - 1] == '\n') {
+				buf[r - 1] = 0;
+				nl = strrchr(buf, '\n');
+				ok = strstr(nl ? nl + 1 : buf, ",\"type\":\"fence_end\",") != NULL;
+			}
+		}
+	}
+	close(fd);
+	return ok;
+}
+
+/* The bytes of a journal's family beside its live file: FILE.N,
+ * FILE.N.gz, FILE.supervisor-exit. Removes them too when told. */
+static uint64_t family(int dfd, const char *live, bool remove)
+{
+	size_t ll = strlen(live);
+	uint64_t bytes = 0;
+	struct dirent *de;
+	struct stat st;
+	DIR *d;
+	int fd = dup(dfd);
+
+	if (fd < 0 || !(d = fdopendir(fd))) {
+		if (fd >= 0)
+			close(fd);
+		return 0;
+	}
+	rewinddir(d);
+	while ((de = readdir(d))) {
+		const char *rest = de->d_name + ll;
+
+		if (strncmp(de->d_name, live, ll) || rest[0] != '.')
+			continue;
+		if (strcmp(rest, ".supervisor-exit") &&
+		    (rest[1] < '0' || rest[1] > '9' ||
+		     (rest[1 + strspn(rest + 1, "0123456789")] &&
+		      strcmp(rest + 1 + strspn(rest + 1, "0123456789"), ".gz"))))
+			continue;
+		if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) || !S_ISREG(st.st_mode))
+			continue;
+		bytes += st.st_size;
+		if (remove)
+			unlinkat(dfd, de->d_name, 0);
+	}
+	closedir(d);
+	return bytes;
+}
+
+int af_journal_retain(struct af_journal *j)
+{
+	char dir[PATH_MAX], *slash, effect[256];
+	const char *self;
+	struct unit *u = NULL;
+	size_t nu = 0, cap = 0, i, removed = 0;
+	uint64_t total = 0, freed = 0, kept_from = UINT64_MAX;
+	unsigned long own_to = 0;
+	time_t now = time(NULL);
+	bool by_size = false, by_age = false;
+	struct dirent *de;
+	struct af_json *w;
+	struct stat st;
+	int dfd, err = 0;
+	DIR *d;
+
+	j->retain_due = false;
+	if (j->retaining || (!j->keep_bytes && !j->keep_age))
+		return 0;
+	j->retaining = true;
+	af_strlcpy(dir, j->path, sizeof(dir));
+	slash = strrchr(dir, '/');
+	self = slash ? j->path + (slash - dir) + 1 : j->path;
+	if (slash)
+		*slash = 0;
+	dfd = open(slash ? (dir[0] ? dir : "/") : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	d = dfd >= 0 ? fdopendir(dup(dfd)) : NULL;
+	if (!d) {
+		err = -errno;
+		goto out;
+	}
+	while ((de = readdir(d))) {
+		size_t sl = strlen(self);
+		unsigned long own = 0;
+		const char *rest;
+
+		if (de->d_name[0] == '.' ||
+		    fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) || !S_ISREG(st.st_mode))
+			continue;
+		if (!strcmp(de->d_name, self)) {
+			total += st.st_size;	/* the live file: counted, never removed */
+			continue;
+		}
+		if (!strncmp(de->d_name, self, sl) && de->d_name[sl] == '.') {
+			rest = de->d_name + sl + 1;
+			own = strtoul(rest, NULL, 10);
+			rest += strspn(rest, "0123456789");
+			total += st.st_size;
+			/* Ours to remove: a rotated file whose successor's first
+			 * record we know, and not the one being compressed. */
+			if (!own || (rest[0] && strcmp(rest, ".gz")) || own + 1 >= j->nstarts ||
+			    j->starts[own + 1].seq == UINT64_MAX ||
+			    (j->zbusy && own == j->rotated))
+				continue;
+		} else if (strchr(de->d_name, '.') && strrchr(de->d_name, '.')[1] >= '0' &&
+			   strrchr(de->d_name, '.')[1] <= '9') {
+			continue;	/* counted with its journal's live file */
+		} else if (!strcmp(strrchr(de->d_name, '.') ? strrchr(de->d_name, '.') : "", ".gz") ||
+			   strstr(de->d_name, ".supervisor-exit")) {
+			continue;
+		} else {
+			uint64_t fam = family(dfd, de->d_name, false);
+
+			if (!finished_journal(dfd, de->d_name, &st)) {
+				total += st.st_size + fam;	/* running or not a journal of ours */
+				continue;
+			}
+			st.st_size += fam;
+			total += st.st_size;
+		}
+		if (nu == cap) {
+			struct unit *nn = realloc(u, (cap = cap ? 2 * cap : 32) * sizeof(*u));
+
+			if (!nn)
+				break;
+			u = nn;
+		}
+		af_strlcpy(u[nu].name, de->d_name, sizeof(u[nu].name));
+		u[nu].bytes = st.st_size;
+		u[nu].mtime = st.st_mtime;
+		u[nu].own = own;
+		nu++;
+	}
+	closedir(d);
+	qsort(u, nu, sizeof(*u), cmp_unit);
+	for (i = 0; i < nu; i++) {
+		bool old = j->keep_age && now - u[i].mtime > (time_t)j->keep_age;
+		bool big = j->keep_bytes && total > j->keep_bytes;
+
+		if (!old && !big)
+			continue;
+		by_age |= old;
+		by_size |= big && !old;
+		if (u[i].own) {
+			if (u[i].own > own_to)
+				own_to = u[i].own;
+			unlinkat(dfd, u[i].name, 0);
+		} else {
+			family(dfd, u[i].name, true);
+			unlinkat(dfd, u[i].name, 0);
+		}
+		total -= u[i].bytes;
+		freed += u[i].bytes;
+		u[i].mtime = -1;	/* removed */
+		removed++;
+	}
+	if (!removed)
+		goto out;
+	/* Our own rotated files go oldest first, no gap: every one up to
+	 * the newest removed (an older one is older by time too; a plain
+	 * and a .gz twin may both be there). */
+	if (own_to) {
+		unsigned long n;
+		char name[PATH_MAX + 32];
+
+		for (n = 1; n <= own_to; n++) {
+			snprintf(name, sizeof(name), "%s.%lu.gz", j->path, n);
+			unlink(name);
+			snprintf(name, sizeof(name), "%s.%lu", j->path, n);
+			unlink(name);
+		}
+		kept_from = j->starts[own_to + 1].seq;
+	}
+	fsync_dir(j->path);
+	w = af_journal_begin(j, "retention", NULL);
+	if (!w) {
+		err = -ENOMEM;
+		goto out;
+	}
+	af_json_array(w, "removed");
+	for (i = 0; i < nu; i++)
+		if (u[i].mtime == -1)
+			af_json_str(w, NULL, u[i].name);
+	af_json_end(w);
+	af_json_u64(w, "bytes", freed);
+	af_json_str(w, "reason", by_size && by_age ? "size and age" : by_size ? "size" : "age");
+	af_json_u64(w, "keep_bytes", j->keep_bytes);
+	af_json_u64(w, "keep_days", j->keep_age / 86400);
+	if (own_to) {
+		/* What verify checks the journal's new beginning against. */
+		af_json_u64(w, "kept_from_seq", kept_from);
+		af_json_str(w, "kept_prev", j->starts[own_to + 1].prev);
+	}
+	snprintf(effect, sizeof(effect), "retention: removed %zu journal file%s (%llu bytes): %s",
+		 removed, removed == 1 ? "" : "s", (unsigned long long)freed,
+		 by_size && by_age ? "over the size and age bounds" :
+		 by_size ? "over the size bound" : "older than the age bound");
+	af_json_str(w, "effect", effect);
+	err = af_journal_commit(j);
+out:
+	free(u);
+	if (dfd >= 0)
+		close(dfd);
+	j->retaining = false;
+	return err;
 }

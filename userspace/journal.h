@@ -86,6 +86,7 @@ enum af_verify_status {
 struct af_verify {
 	enum af_verify_status status;
 	uint64_t records;		/* records that verified */
+	uint64_t first_seq;		/* > 0: records before it removed by retention */
 	uint64_t bad_seq;		/* the first record that did not, if any */
 	unsigned int files;
 	char file[4096];		/* where the first problem is */
@@ -105,6 +106,25 @@ void af_journal_verify(const char *path, struct af_verify *v);
 int af_journal_rotated_path(const char *base, unsigned long n, char *out, size_t size);
 struct af_lines;
 struct af_lines *af_journal_rotated_open(const char *base, unsigned long n, char *out, size_t size);
+
+/* The newest rotated file's N (0: none), and the oldest's in *first. */
+unsigned long af_journal_rotated_last(const char *base, unsigned long *first);
+unsigned long af_journal_rotated_first(const char *base);
+
+/* Retention of the journal's directory: after each rotation, while the
+ * journal files there (every journal's, this one's live file included)
+ * take more than max_bytes, or are older than max_age_s, remove the
+ * oldest: finished journals of other runs whole (a running or crashed
+ * one, or a file that is not a journal, is never touched), and this
+ * journal's own rotated files, oldest first (never its live file). Each
+ * removal is journaled in a "retention" record; for this journal's own
+ * files it names the seq and prev hash the journal now begins with, so
+ * that verify tells retention from deletion. 0 turns a bound off. */
+void af_journal_set_retention(struct af_journal *j, uint64_t max_bytes, uint64_t max_age_s);
+/* Apply it now (also done at rotation): 0 or -errno. */
+int af_journal_retain(struct af_journal *j);
+#define AF_JOURNAL_KEEP_BYTES_DEFAULT	(1ULL << 30)
+#define AF_JOURNAL_KEEP_DAYS_DEFAULT	90
 
 /* The live file a journal path belongs to: strips a ".N.gz" suffix. */
 void af_journal_base(const char *path, char *out, size_t n);

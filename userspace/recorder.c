@@ -143,6 +143,11 @@ int af_recorder_open(const struct af_recorder_opts *o, struct af_recorder **out,
 		return err;
 	}
 	af_strlcpy(r->path, o->journal, sizeof(r->path));
+	af_journal_set_retention(r->j,
+				 o->keep_bytes == AF_KEEP_OFF ? 0 :
+				 o->keep_bytes ? o->keep_bytes : AF_JOURNAL_KEEP_BYTES_DEFAULT,
+				 o->keep_days == AF_KEEP_OFF ? 0 :
+				 (o->keep_days ? o->keep_days : AF_JOURNAL_KEEP_DAYS_DEFAULT) * 86400);
 	r->events = o->policy->events;
 	r->caps = o->policy->caps;
 	r->wall_minus_mono = clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_MONOTONIC);
@@ -190,6 +195,8 @@ int af_recorder_open(const struct af_recorder_opts *o, struct af_recorder **out,
 		af_recorder_close(r, 0, true);
 		return err;
 	}
+	/* What earlier runs left in the directory, before this one adds. */
+	af_journal_retain(r->j);
 	*out = r;
 	return 0;
 }

@@ -16,6 +16,8 @@
 
 struct af_recorder;
 
+#define AF_KEEP_OFF	UINT64_MAX
+
 /* The label a process takes from its own exec (argv: NUL-separated, len
  * bytes; filename: what was exec'd): true with it in out. Who gives
  * labels, and how, is the caller's business (`agentfence exec --label`). */
@@ -25,6 +27,8 @@ typedef bool (*af_label_fn)(void *ctx, const char *filename, const char *argv, s
 struct af_recorder_opts {
 	const char *journal;		/* file to write */
 	uint64_t rotate_bytes;		/* 0: default */
+	uint64_t keep_bytes, keep_days;	/* retention of the journal's directory
+					 * (journal.h); 0: default, AF_KEEP_OFF: none */
 	const struct af_policy *policy;	/* its sha256 is journaled */
 	const char *policy_file;	/* NULL: policy->file */
 	enum af_backend backend;

@@ -585,6 +585,8 @@ int af_sup_fence_open(struct af_sup *s, const struct af_fence_spec *spec,
 		struct af_recorder_opts ro = {
 			.journal = spec->journal,
 			.rotate_bytes = spec->journal_max,
+			.keep_bytes = spec->journal_keep_bytes,
+			.keep_days = spec->journal_keep_days,
 			.policy = spec->policy,
 			.policy_file = spec->policy_file,
 			.backend = spec->backend,

@@ -139,6 +139,69 @@ for i in range(100000):
 # B stays within what its own buffer holds (300 events of 592 bytes in
 # 256 KiB) even if its reader is slow: A's supervisor takes CPU. (Each
 # fence has its own buffer today; the node must keep them apart.)
+# Retention: a run's journal directory stays within --journal-keep.
+# The old finished journal of another run goes by age, this journal's
+# oldest rotated files by size, oldest first, with a retention record
+# each time; a journal that never ended (running or crashed), a file that
+# is not a journal and the live file stay. verify accepts the beginning
+# retention journaled, and no other: a rotated file deleted by hand
+# beyond it is a deletion.
+test_retention_bounds_directory() {
+	setup
+	"$AF" run --policy p.yaml --workspace ws --journal "$T/state/old.jsonl" -- true 2>/dev/null ||
+		fail "the old run"
+	head -n 1 state/old.jsonl >state/crashed.jsonl
+	printf '{"seq":0,"not":"a journal"}\n%.0s' $(seq 100) >state/notes.jsonl
+	touch -d '100 days ago' state/old.jsonl state/crashed.jsonl state/notes.jsonl
+	"${FENCE[@]}" --journal-max 64K --journal-keep 100K,90 -- $PY -c '
+import os
+for i in range(20000):
+    try: os.unlink("nx")
+    except OSError: pass' >run.out 2>run.err || fail "run: $(tail -3 run.err)"
+	ERR=$(cat run.err)
+	need_process_events
+	[ ! -e state/old.jsonl ] || fail "the old finished journal is still there"
+	[ -e state/crashed.jsonl ] && [ -e state/notes.jsonl ] || fail "removed what is not a finished journal: $(ls state)"
+	[ ! -e "$J.1.gz" ] && [ ! -e "$J.1" ] || fail "the oldest rotated file is still there: $(ls state)"
+	local total
+	total=$(cat state/j.jsonl* | wc -c)
+	[ "$total" -le $((100 * 1024 + 2 * 65536 + 8192)) ] || fail "the directory holds $total bytes: $(ls -l state)"
+	assert_exit 0 "$AF" log verify "$J"
+	assert_contains "$OUT" "removed by retention, as the journal says" "verify says why it begins later"
+	$PY - "$J" <<-'EOF' || fail "retention records"
+	import glob, gzip, json, sys
+	base = sys.argv[1]
+	recs = [json.loads(l) for l in open(base)]
+	for p in sorted(glob.glob(base + ".*.gz")):
+	    recs += [json.loads(l) for l in gzip.open(p)]
+	ret = [r for r in recs if r["type"] == "retention"]
+	assert ret, "no retention record"
+	# (old.jsonl's went with the first file, by size, later.)
+	assert any("kept_from_seq" in r and r["reason"].startswith("size") for r in ret), ret
+	assert not any(n in r["removed"] for r in ret for n in ("crashed.jsonl", "notes.jsonl", "j.jsonl")), ret
+	print("records %d, lost %d" % (len(recs), recs[0]["lost"] if recs[0]["type"] == "fence_end" else -1))
+	EOF
+	# By age alone: a small directory, one finished journal 100 days old.
+	"$AF" run --policy p.yaml --workspace ws --journal "$T/state/aged.jsonl" -- true 2>/dev/null ||
+		fail "the aged run"
+	touch -d '100 days ago' state/aged.jsonl
+	"$AF" run --policy p.yaml --workspace ws --journal "$T/state/k.jsonl" --journal-keep 1G,90 -- true 2>/dev/null ||
+		fail "the run by age"
+	[ ! -e state/aged.jsonl ] || fail "the aged journal is still there"
+	assert_contains "$(sed -n 2p state/k.jsonl)" '"type":"retention","removed":["aged.jsonl"],' "journaled"
+	assert_contains "$(sed -n 2p state/k.jsonl)" '"reason":"age"' "by age"
+	rm state/k.jsonl
+	# Beyond what retention said: the oldest file left, deleted by hand.
+	local first
+	first=$(ls state | sed -n 's/^j\.jsonl\.\([0-9]*\)\.gz$/\1/p' | sort -n | head -1)
+	[ -n "$first" ] || fail "no rotated file left: $(ls state)"
+	rm "$J.$first.gz"
+	assert_exit 1 "$AF" log verify "$J"
+	assert_contains "$OUT" "no retention record of the journal says it begins there" "a deletion"
+	assert_exit 2 "$AF" run --journal-keep 1X -- true
+	assert_contains "$ERR" "--journal-keep '1X': not SIZE[,DAYS]" "bad value"
+}
+
 # What the watcher leaves of a SIGKILLed run: its fence, frozen.
 stop_killed_fence() {
 	[ -d "$KILLED_CG" ] || return 0
