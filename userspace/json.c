@@ -99,6 +99,19 @@ int af_obuf_reserve(struct af_obuf *b, size_t more)
 	return 0;
 }
 
+#define ONES	0x0101010101010101ULL
+#define HIGHS	0x8080808080808080ULL
+
+/* Whether any byte of v is below 0x20, '"', '\\' or above 0x7f. */
+static inline bool needs_escape8(uint64_t v)
+{
+	uint64_t q = v ^ (ONES * '"'), bs = v ^ (ONES * '\\');
+
+	/* The classic "has a byte below n" and "has a zero byte" tests
+	 * (a false alarm only sends the bytes through the slow path). */
+	return (((v - ONES * 0x20) & ~v) | ((q - ONES) & ~q) | ((bs - ONES) & ~bs) | v) & HIGHS;
+}
+
 static void strn_to(FILE *f, struct af_obuf *b, const char *s, size_t len)
 {
 	static const char hex[] = "0123456789abcdef";
@@ -113,7 +126,22 @@ static void strn_to(FILE *f, struct af_obuf *b, const char *s, size_t len)
 	put_c(f, b, '"');
 	/* Copy runs of bytes that need no escaping in one piece. */
 	while (i < len) {
-		unsigned char ch = (unsigned char)s[i];
+		unsigned char ch;
+
+		/* Eight plain bytes at a time (no control byte, quote,
+		 * backslash or non-ASCII among them). */
+		while (i + 8 <= len) {
+			uint64_t v;
+
+			memcpy(&v, s + i, 8);
+			if (needs_escape8(v))
+				break;
+			i += 8;
+			run += 8;
+		}
+		if (i >= len)
+			break;
+		ch = (unsigned char)s[i];
 
 		if (ch >= 0x20 && ch < 0x80 && ch != '"' && ch != '\\') {
 			run++;

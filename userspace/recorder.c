@@ -195,8 +195,19 @@ int af_recorder_open(const struct af_recorder_opts *o, struct af_recorder **out,
 		af_recorder_close(r, 0, true);
 		return err;
 	}
-	/* What earlier runs left in the directory, before this one adds. */
-	af_journal_retain(r->j);
+	/* What earlier runs left in the directory, before this one adds;
+	 * a daemon opening many fences sweeps once a minute (rotations
+	 * sweep always). */
+	{
+		static struct timespec last;
+		struct timespec now;
+
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (!last.tv_sec || now.tv_sec - last.tv_sec >= 60) {
+			last = now;
+			af_journal_retain(r->j);
+		}
+	}
 	*out = r;
 	return 0;
 }
@@ -365,6 +376,15 @@ static size_t cat(char *out, size_t n, size_t o, const char *s, size_t len)
 
 #define CATS(out, n, o, s) cat(out, n, o, s, strlen(s))
 
+/* strerror's text without its locale lookup on every record (the
+ * supervisor never sets a locale: the same English text). */
+static const char *errno_text(int e)
+{
+	const char *t = strerrordesc_np(e);
+
+	return t ? t : strerror(e);
+}
+
 /* A path from the kernel's walk (names leaf first, NUL-terminated,
  * up to the task's root), then the call's own relative argument. */
 static void kernel_path(const char *names, size_t len, const char *rel, char *out, size_t n,
@@ -454,7 +474,7 @@ static void record_fileop(struct af_recorder *r, const struct af_ev_fileop *e, b
 	l = CATS(effect, sizeof(effect), l, symlink ? path : path2);
 	if (e->ret < 0) {
 		l = CATS(effect, sizeof(effect), l, refused ? " (" : ": ");
-		l = CATS(effect, sizeof(effect), l, strerror(-e->ret));
+		l = CATS(effect, sizeof(effect), l, errno_text(-e->ret));
 		l = CATS(effect, sizeof(effect), l, refused ? ")" : "");
 	}
 	af_json_str(w, "verdict", e->ret >= 0 ? "ok" : refused ? "refused" : "failed");

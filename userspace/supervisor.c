@@ -281,11 +281,12 @@ static void on_event(void *ctx, const void *data, size_t size)
 	/* Landlock refuses without telling: a write-intent call's exit with
 	 * EACCES or EPERM outside every writable path (inside one it is the
 	 * file's own permissions), or EROFS (the protected paths' read-only
-	 * mounts), is the fence's denial. */
+	 * mounts), is the fence's denial. A relative path the kernel could
+	 * not resolve cannot be placed: journaled, not printed. */
 	if (!d && f->backend == AF_BACKEND_LANDLOCK && f->policy &&
 	    af_fileop_refusal(data, size, path, sizeof(path), line, sizeof(line)) &&
 	    (((const struct af_ev_fileop *)data)->ret == -EROFS ||
-	     !af_policy_writable_root(f->policy, path))) {
+	     (path[0] == '/' && !af_policy_writable_root(f->policy, path)))) {
 		f->denied++;
 		goto show;
 	}
