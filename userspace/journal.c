@@ -50,10 +50,10 @@ struct af_journal {
 	struct af_json w;	/* the record in progress's writer */
 	time_t date_sec;	/* the second date is the text of */
 	char date[32];
-	pthread_t zthread;	/* compressing zsrc (rotate) */
+	pthread_t zthread;	/* compressing zfrom..zto (rotate) */
 	bool zbusy;
-	int zfd;		/* the rotated file, to fsync there */
-	char zsrc[PATH_MAX + 16];
+	unsigned int zfrom, zto;	/* the thread's rotated files */
+	unsigned int zpend;	/* the first rotated file no thread took yet; 0: none */
 	/* Retention (af_journal_retain): due after a rotation. */
 	uint64_t keep_bytes, keep_age;
 	bool retain_due, retaining;
@@ -149,7 +149,6 @@ int af_journal_open(const char *path, uint64_t rotate_bytes, struct af_journal *
 	strcpy(j->head, ZERO_HASH);
 	strcpy(j->disk_head, ZERO_HASH);
 	j->date_sec = -1;
-	j->zfd = -1;
 	err = af_strlcpy(j->path, path, sizeof(j->path));
 	if (!err)
 		err = mkdir_parents(path);
@@ -210,7 +209,6 @@ int af_journal_resume(const char *path, uint64_t rotate_bytes, struct af_journal
 	j->rotated = v.files ? v.files - 1 : 0;
 	j->seq = j->disk_seq = v.records;
 	j->date_sec = -1;
-	j->zfd = -1;
 	af_strlcpy(j->head, v.head, sizeof(j->head));
 	af_strlcpy(j->disk_head, v.head, sizeof(j->disk_head));
 	af_strlcpy(j->path, path, sizeof(j->path));
@@ -331,25 +329,40 @@ static void fsync_dir(const char *path)
  * takes about a second, which a fence's ring buffer does not hold. The
  * plain FILE.N is a rotated file like FILE.N.gz for every reader until
  * its .gz is in place; then it goes. */
+static void compress_one(const char *src)
+{
+	char dst[PATH_MAX + 40];
+	int fd = open(src, O_RDONLY | O_CLOEXEC);
+
+	if (fd >= 0) {
+		fsync(fd);
+		close(fd);
+	}
+	/* The rename and the new live file, durable: on ext4 a directory's
+	 * fsync waits for the renamed file's data, so not on the event
+	 * path either. */
+	fsync_dir(src);
+	snprintf(dst, sizeof(dst), "%s.gz", src);
+	if (!gzip_file(src, dst, "wb1")) {
+		unlink(src);
+		fsync_dir(src);
+	}
+}
+
+/* Below the event path, which a flood keeps busy: the fastest level
+ * (about 3 times deflate's default; JSON shrinks 6-8 times all the
+ * same) at the lowest priority, the rotated files zfrom..zto in order.
+ * The fsync of each is here too: 64 MiB of dirty pages take a while. */
 static void *compress_main(void *arg)
 {
 	struct af_journal *j = arg;
-	char dst[PATH_MAX + 40];
+	char src[PATH_MAX + 32];
+	unsigned int n;
 
-	snprintf(dst, sizeof(dst), "%s.gz", j->zsrc);
-	/* Below the event path, which a flood keeps busy: the fastest
-	 * level (about 3 times deflate's default, JSON shrinks 6-8 times
-	 * all the same) at the lowest priority. The fsync of the rotated
-	 * file is here too: 64 MiB of dirty pages take a while. */
 	setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 19);
-	if (j->zfd >= 0) {
-		fsync(j->zfd);
-		close(j->zfd);
-		j->zfd = -1;
-	}
-	if (!gzip_file(j->zsrc, dst, "wb1")) {
-		unlink(j->zsrc);
-		fsync_dir(j->zsrc);
+	for (n = j->zfrom; n <= j->zto; n++) {
+		snprintf(src, sizeof(src), "%s.%u", j->path, n);
+		compress_one(src);
 	}
 	return NULL;
 }
@@ -362,29 +375,46 @@ static void compress_wait(struct af_journal *j)
 	}
 }
 
+/* Hand the rotated files not yet compressed to a thread, unless the
+ * last one is still at work: then they wait for the next rotation (or
+ * the end), and the event path never waits for gzip. */
+static void compress_start(struct af_journal *j, bool wait)
+{
+	if (j->zbusy) {
+		if (wait)
+			compress_wait(j);
+		else if (pthread_tryjoin_np(j->zthread, NULL))
+			return;
+		j->zbusy = false;
+	}
+	if (!j->zpend)
+		return;
+	j->zfrom = j->zpend;
+	j->zto = j->rotated;
+	j->zpend = 0;
+	if (wait || pthread_create(&j->zthread, NULL, compress_main, j))
+		compress_main(j);
+	else
+		j->zbusy = true;
+}
+
 static int rotate(struct af_journal *j)
 {
 	char dst[PATH_MAX + 32];
 	int err;
 
 	snprintf(dst, sizeof(dst), "%s.%u", j->path, j->rotated + 1);
-	/* One compression at a time: a second rotation within the time
-	 * the first takes waits for it. */
-	compress_wait(j);
 	if (rename(j->path, dst))
 		return -errno;	/* the live file goes on growing */
-	j->zfd = j->fd;
+	close(j->fd);
 	j->fd = -1;
 	j->rotated++;
 	err = open_live(j);
 	note_start(j, j->rotated + 1);
 	j->retain_due = j->keep_bytes || j->keep_age;
-	fsync_dir(j->path);
-	af_strlcpy(j->zsrc, dst, sizeof(j->zsrc));
-	if (!pthread_create(&j->zthread, NULL, compress_main, j))
-		j->zbusy = true;
-	else
-		compress_main(j);
+	if (!j->zpend)
+		j->zpend = j->rotated;
+	compress_start(j, false);
 	return err;
 }
 
@@ -560,6 +590,7 @@ int af_journal_close(struct af_journal *j)
 	j->in_rec = false;
 	j->hold = 0;
 	write_batch(j);
+	compress_start(j, true);
 	compress_wait(j);
 	free(j->batch.p);
 	free(j->starts);
@@ -1231,11 +1262,12 @@ int af_journal_retain(struct af_journal *j)
 			own = strtoul(rest, NULL, 10);
 			rest += strspn(rest, "0123456789");
 			total += st.st_size;
-			/* Ours to remove: a rotated file whose successor's first
-			 * record we know, and not the one being compressed. */
+			/* Ours to remove: a compressed rotated file whose
+			 * successor's first record we know (a plain one is
+			 * being compressed, or waits for it; compression goes
+			 * in order, so every .gz is older). */
 			if (!own || (rest[0] && strcmp(rest, ".gz")) || own + 1 >= j->nstarts ||
-			    j->starts[own + 1].seq == UINT64_MAX ||
-			    (j->zbusy && own == j->rotated))
+			    j->starts[own + 1].seq == UINT64_MAX || !rest[0])
 				continue;
 		} else if (strchr(de->d_name, '.') && strrchr(de->d_name, '.')[1] >= '0' &&
 			   strrchr(de->d_name, '.')[1] <= '9') {
