@@ -36,6 +36,8 @@ static void report(const char *base, const struct af_verify *v, bool json)
 		json_str(stdout, base);
 		printf(",\"status\":\"%s\",\"records\":%llu,\"files\":%u,\"head\":\"%s\"",
 		       status[v->status], (unsigned long long)v->records, v->files, v->head);
+		if (v->first_seq)
+			printf(",\"first_seq\":%llu", (unsigned long long)v->first_seq);
 		if (v->status != AF_VERIFY_INTACT) {
 			printf(",\"seq\":%llu,\"file\":", (unsigned long long)v->bad_seq);
 			json_str(stdout, v->file);
@@ -46,8 +48,12 @@ static void report(const char *base, const struct af_verify *v, bool json)
 		return;
 	}
 	if (v->status == AF_VERIFY_INTACT) {
-		printf("%s: intact: %llu records in %u file%s, head %s\n", base,
+		printf("%s: intact: %llu records in %u file%s, head %s", base,
 		       (unsigned long long)v->records, v->files, v->files == 1 ? "" : "s", v->head);
+		if (v->first_seq)
+			printf(" (seq 0 to %llu removed by retention, as the journal says)",
+			       (unsigned long long)v->first_seq - 1);
+		printf("\n");
 		return;
 	}
 	printf("%s: %s at seq %llu (%s line %lu): %s\n", base, status[v->status],

@@ -44,6 +44,12 @@ const char af_usage_run[] =
 	"                         /var/log/agentfence, other users' to ~/.local/state)\n"
 	"      --journal-max SIZE rotate the journal at SIZE bytes (suffix K, M or G;\n"
 	"                         default 64M); rotated files are gzip-compressed\n"
+	"      --journal-keep SIZE[,DAYS]\n"
+	"                         bound the journal's directory (default 1G,90): after a\n"
+	"                         rotation, the oldest finished journals there, then this\n"
+	"                         one's oldest rotated files, are removed while the\n"
+	"                         journals take more than SIZE or are older than DAYS\n"
+	"                         (never a live file; journaled); 0 or off: no bound\n"
 	"      --no-journal       write no journal (denials and policy warnings are still\n"
 	"                         printed)\n"
 	"  -q, --quiet            do not print denials nor the summary (policy warnings\n"
@@ -82,6 +88,33 @@ static int parse_size(const char *s, uint64_t *out)
 	return 0;
 }
 
+/* --journal-keep SIZE[,DAYS] | off: 0 in either place turns that bound
+ * off (AF_KEEP_OFF); what is not said keeps its default (0). */
+static int parse_keep(const char *s, uint64_t *bytes, uint64_t *days)
+{
+	char size[64], *comma;
+	unsigned long d;
+
+	if (!strcmp(s, "off")) {
+		*bytes = *days = AF_KEEP_OFF;
+		return 0;
+	}
+	if (af_strlcpy(size, s, sizeof(size)))
+		return -EINVAL;
+	comma = strchr(size, ',');
+	if (comma) {
+		*comma = 0;
+		if (af_parse_ulong(comma + 1, 36500, &d))
+			return -EINVAL;
+		*days = d ? d : AF_KEEP_OFF;
+	}
+	if (!strcmp(size, "0"))
+		*bytes = AF_KEEP_OFF;
+	else if (parse_size(size, bytes))
+		return -EINVAL;
+	return 0;
+}
+
 int cmd_run(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -94,6 +127,7 @@ int cmd_run(int argc, char **argv)
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "journal", required_argument, NULL, 'J' },
 		{ "journal-max", required_argument, NULL, 'M' },
+		{ "journal-keep", required_argument, NULL, 'K' },
 		{ "no-journal", no_argument, NULL, 'N' },
 		{ "denials", required_argument, NULL, 'D' },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -136,6 +170,12 @@ int cmd_run(int argc, char **argv)
 		case 'M':
 			if (parse_size(optarg, &o.journal_max)) {
 				af_err("--journal-max '%s': not a size (4096, 512K, 64M, 1G)", optarg);
+				return AF_EXIT_USAGE;
+			}
+			break;
+		case 'K':
+			if (parse_keep(optarg, &o.journal_keep_bytes, &o.journal_keep_days)) {
+				af_err("--journal-keep '%s': not SIZE[,DAYS] (1G,90; 512M; off)", optarg);
 				return AF_EXIT_USAGE;
 			}
 			break;

@@ -165,18 +165,11 @@ static bool drain(const struct tail_opts *o, struct af_lines *l)
 	return false;
 }
 
-/* How many rotated files base has: base.1.gz (the oldest) to base.N.gz. */
+/* The newest rotated file of base: base.N.gz (base.1.gz is the oldest,
+ * unless retention removed the oldest ones). */
 static unsigned int rotated_files(const char *base)
 {
-	char path[PATH_MAX + 16];
-	unsigned int n = 0;
-
-	for (;;) {
-		snprintf(path, sizeof(path), "%s.%u.gz", base, n + 1);
-		if (access(path, F_OK))
-			return n;
-		n++;
-	}
+	return af_journal_rotated_last(base, NULL);
 }
 
 /* The records of base.from.gz to base.to.gz with seq < before, each
@@ -192,8 +185,9 @@ static bool show_rotated(const struct tail_opts *o, const char *base, unsigned i
 	size_t len;
 
 	for (; from <= to; from++) {
-		snprintf(path, sizeof(path), "%s.%u.gz", base, from);
-		l = af_lines_open(path);
+		l = af_journal_rotated_open(base, from, path, sizeof(path));
+		if (!l && errno == ENOENT && from < af_journal_rotated_first(base))
+			continue;	/* removed by retention (the journal says so) */
 		if (!l) {
 			af_warn("cannot read the rotated journal file %s: %s", path, strerror(errno));
 			continue;

@@ -152,6 +152,16 @@ void af_denials_add(struct af_denials *d, const char *line, uint64_t now)
 	print(d, line, NULL, 0);
 }
 
+bool af_denials_pending(const struct af_denials *d)
+{
+	size_t i;
+
+	for (i = 0; d && i < d->n; i++)
+		if (d->seen[i].pending)
+			return true;
+	return false;
+}
+
 void af_denials_flush(struct af_denials *d, uint64_t now)
 {
 	size_t i;

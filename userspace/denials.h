@@ -4,6 +4,7 @@
 #ifndef AF_DENIALS_H
 #define AF_DENIALS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -28,6 +29,8 @@ struct af_denials *af_denials_new(enum af_denials_mode mode, FILE *out);
 void af_denials_add(struct af_denials *d, const char *line, uint64_t now_ms);
 /* Print the counts of windows that are over by now_ms. */
 void af_denials_flush(struct af_denials *d, uint64_t now_ms);
+/* Counts wait for their window's end (a flush then prints them). */
+bool af_denials_pending(const struct af_denials *d);
 /* The fence is over: every count; in summary mode, the summary. */
 void af_denials_end(struct af_denials *d);
 void af_denials_free(struct af_denials *d);

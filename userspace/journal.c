@@ -4,11 +4,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 /* SHA256_Init and friends: deprecated in OpenSSL 3, but they hash with
@@ -32,25 +35,67 @@ struct af_journal {
 	uint64_t size;		/* bytes in the live file */
 	uint64_t rotate;
 	unsigned int rotated;	/* files rotated so far */
-	uint64_t seq;
+	uint64_t seq;		/* the next record's, committed or not yet written */
 	uint64_t failed;
 	int err;		/* first write error */
 	char head[AF_SHA256_HEX];
 	af_journal_tap_fn tap;
 	void *tap_ctx;
-	FILE *rec;		/* the record in progress */
-	struct af_json w;	/* its writer */
-	char *buf;
-	size_t len;
+	/* Group commit: records sealed since the last flush sit in batch,
+	 * whole lines; they reach the file in one write at af_journal_flush
+	 * (or at once, when nobody holds the journal). The chain on disk
+	 * stops at disk_seq and disk_head until then. */
+	struct af_obuf batch;
+	size_t rec_start;	/* where the record in progress begins */
+	bool in_rec;
+	unsigned int hold;	/* af_journal_hold depth */
+	uint64_t disk_seq;
+	char disk_head[AF_SHA256_HEX];
+	struct af_json w;	/* the record in progress's writer */
+	time_t date_sec;	/* the second date is the text of */
+	char date[32];
+	pthread_t zthread;	/* compressing zfrom..zto (rotate) */
+	bool zbusy;
+	unsigned int zfrom, zto;	/* the thread's rotated files */
+	unsigned int zpend;	/* the first rotated file no thread took yet; 0: none */
+	/* Retention (af_journal_retain): due after a rotation. */
+	uint64_t keep_bytes, keep_age;
+	bool retain_due, retaining;
+	/* Where file N (1: the first) began, for the files this process
+	 * began: seq UINT64_MAX when unknown (a resumed journal's). */
+	struct file_start { uint64_t seq; char prev[AF_SHA256_HEX]; } *starts;
+	size_t nstarts;
 };
+
+static void note_start(struct af_journal *j, unsigned int file)
+{
+	struct file_start *ns;
+	size_t i;
+
+	if (file >= j->nstarts) {
+		size_t n = file + 16;
+
+		ns = realloc(j->starts, n * sizeof(*ns));
+		if (!ns)
+			return;
+		for (i = j->nstarts; i < n; i++)
+			ns[i].seq = UINT64_MAX;
+		j->starts = ns;
+		j->nstarts = n;
+	}
+	j->starts[file].seq = j->seq;
+	memcpy(j->starts[file].prev, j->head, AF_SHA256_HEX);
+}
+
+#define BATCH_MAX	(1U << 20)	/* a held batch is written when it grows past this */
+
 
 void af_sha256_hex(const void *buf, size_t len, char out[AF_SHA256_HEX])
 {
 	static const char hex[] = "0123456789abcdef";
 	unsigned char md[SHA256_DIGEST_LENGTH];
-	int i;
-
 	SHA256_CTX c;
+	int i;
 
 	SHA256_Init(&c);
 	SHA256_Update(&c, buf, len);
@@ -61,6 +106,8 @@ void af_sha256_hex(const void *buf, size_t len, char out[AF_SHA256_HEX])
 	}
 	out[64] = 0;
 }
+
+static size_t rotated_files(const char *base, unsigned long **out);
 
 static int mkdir_parents(const char *path)
 {
@@ -95,11 +142,15 @@ int af_journal_open(const char *path, uint64_t rotate_bytes, struct af_journal *
 	j->fd = -1;
 	j->rotate = rotate_bytes ? rotate_bytes : AF_JOURNAL_ROTATE_DEFAULT;
 	strcpy(j->head, ZERO_HASH);
+	strcpy(j->disk_head, ZERO_HASH);
+	j->date_sec = -1;
 	err = af_strlcpy(j->path, path, sizeof(j->path));
 	if (!err)
 		err = mkdir_parents(path);
 	if (!err)
 		err = open_live(j);
+	if (!err)
+		note_start(j, 1);
 	if (err) {
 		snprintf(why, n, "%s: %s%s", path, strerror(-err),
 			 err == -EEXIST ? " (a journal is never appended to: choose a new file)" : "");
@@ -151,8 +202,10 @@ int af_journal_resume(const char *path, uint64_t rotate_bytes, struct af_journal
 	j->size = st.st_size;
 	j->rotate = rotate_bytes ? rotate_bytes : AF_JOURNAL_ROTATE_DEFAULT;
 	j->rotated = v.files ? v.files - 1 : 0;
-	j->seq = v.records;
+	j->seq = j->disk_seq = v.records;
+	j->date_sec = -1;
 	af_strlcpy(j->head, v.head, sizeof(j->head));
+	af_strlcpy(j->disk_head, v.head, sizeof(j->disk_head));
 	af_strlcpy(j->path, path, sizeof(j->path));
 	*out = j;
 	return 0;
@@ -161,29 +214,58 @@ int af_journal_resume(const char *path, uint64_t rotate_bytes, struct af_journal
 struct af_json *af_journal_begin(struct af_journal *j, const char *type,
 				 const struct timespec *when)
 {
+	struct af_obuf *b = &j->batch;
 	struct timespec now;
-	struct tm tm;
-	char date[32];
+	char num[21];
+	long us;
+	int k;
 
 	if (!when) {
 		clock_gettime(CLOCK_REALTIME, &now);
 		when = &now;
 	}
-	j->rec = open_memstream(&j->buf, &j->len);
-	if (!j->rec)
+	/* A record begun and never committed is dropped. */
+	if (j->in_rec)
+		b->len = j->rec_start;
+	if (b->oom)
 		return NULL;
-	gmtime_r(&when->tv_sec, &tm);
-	strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm);
-	fprintf(j->rec, "{\"seq\":%llu,\"time\":\"%s.%06ldZ\",\"prev\":\"%s\",\"type\":",
-		(unsigned long long)j->seq, date, when->tv_nsec / 1000, j->head);
-	json_str(j->rec, type);
-	af_json_resume(&j->w, j->rec);
+	/* strftime once a second, not once a record. */
+	if (when->tv_sec != j->date_sec) {
+		struct tm tm;
+
+		gmtime_r(&when->tv_sec, &tm);
+		strftime(j->date, sizeof(j->date), "%Y-%m-%dT%H:%M:%S", &tm);
+		j->date_sec = when->tv_sec;
+	}
+	if (af_obuf_reserve(b, 256))
+		return NULL;
+	j->rec_start = b->len;
+	j->in_rec = true;
+#define PUT(s, n) (memcpy(b->p + b->len, (s), (n)), b->len += (n))
+	PUT("{\"seq\":", 7);
+	k = af_utoa(j->seq, num);
+	PUT(num, k);
+	PUT(",\"time\":\"", 9);
+	PUT(j->date, strlen(j->date));
+	us = when->tv_nsec / 1000;
+	b->p[b->len++] = '.';
+	for (k = 100000; k; k /= 10)
+		b->p[b->len++] = '0' + us / k % 10;
+	PUT("Z\",\"prev\":\"", 11);
+	PUT(j->head, 64);
+	PUT("\",\"type\":", 9);
+#undef PUT
+	af_json_resume_buf(&j->w, b);
+	/* The type is the value of "type": no comma before it; the
+	 * members after it take theirs. */
+	j->w.more[1] = false;
+	af_json_str(&j->w, NULL, type);
 	return &j->w;
 }
 
 /* gzip src into dst (via a temporary name, so a crash leaves no
  * half-written dst), fsync'd. */
-static int gzip_file(const char *src, const char *dst)
+static int gzip_file(const char *src, const char *dst, const char *mode)
 {
 	char tmp[PATH_MAX + 8], buf[65536];
 	int in, out = -1, err = 0;
@@ -195,7 +277,7 @@ static int gzip_file(const char *src, const char *dst)
 	if (in < 0)
 		return -errno;
 	out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-	if (out < 0 || !(gz = gzdopen(dup(out), "wb6"))) {
+	if (out < 0 || !(gz = gzdopen(dup(out), mode))) {
 		err = -errno ? -errno : -ENOMEM;
 		goto out;
 	}
@@ -238,82 +320,236 @@ static void fsync_dir(const char *path)
 	}
 }
 
+/* Compression of a rotated file, off the event path: gzip of 64 MiB
+ * takes about a second, which a fence's ring buffer does not hold. The
+ * plain FILE.N is a rotated file like FILE.N.gz for every reader until
+ * its .gz is in place; then it goes. */
+static void compress_one(const char *src)
+{
+	char dst[PATH_MAX + 40];
+	int fd = open(src, O_RDONLY | O_CLOEXEC);
+
+	if (fd >= 0) {
+		fsync(fd);
+		close(fd);
+	}
+	/* The rename and the new live file, durable: on ext4 a directory's
+	 * fsync waits for the renamed file's data, so not on the event
+	 * path either. */
+	fsync_dir(src);
+	snprintf(dst, sizeof(dst), "%s.gz", src);
+	if (!gzip_file(src, dst, "wb1")) {
+		unlink(src);
+		fsync_dir(src);
+	}
+}
+
+/* Below the event path, which a flood keeps busy: the fastest level
+ * (about 3 times deflate's default; JSON shrinks 6-8 times all the
+ * same) at the lowest priority, the rotated files zfrom..zto in order.
+ * The fsync of each is here too: 64 MiB of dirty pages take a while. */
+static void *compress_main(void *arg)
+{
+	struct af_journal *j = arg;
+	char src[PATH_MAX + 32];
+	unsigned int n;
+
+	setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 19);
+	for (n = j->zfrom; n <= j->zto; n++) {
+		snprintf(src, sizeof(src), "%s.%u", j->path, n);
+		compress_one(src);
+	}
+	return NULL;
+}
+
+static void compress_wait(struct af_journal *j)
+{
+	if (j->zbusy) {
+		pthread_join(j->zthread, NULL);
+		j->zbusy = false;
+	}
+}
+
+/* Hand the rotated files not yet compressed to a thread, unless the
+ * last one is still at work: then they wait for the next rotation (or
+ * the end), and the event path never waits for gzip. */
+static void compress_start(struct af_journal *j, bool wait)
+{
+	if (j->zbusy) {
+		if (wait)
+			compress_wait(j);
+		else if (pthread_tryjoin_np(j->zthread, NULL))
+			return;
+		j->zbusy = false;
+	}
+	if (!j->zpend)
+		return;
+	j->zfrom = j->zpend;
+	j->zto = j->rotated;
+	j->zpend = 0;
+	if (wait || pthread_create(&j->zthread, NULL, compress_main, j))
+		compress_main(j);
+	else
+		j->zbusy = true;
+}
+
 static int rotate(struct af_journal *j)
 {
 	char dst[PATH_MAX + 32];
 	int err;
 
-	if (fsync(j->fd))
-		return -errno;
+	snprintf(dst, sizeof(dst), "%s.%u", j->path, j->rotated + 1);
+	if (rename(j->path, dst))
+		return -errno;	/* the live file goes on growing */
 	close(j->fd);
 	j->fd = -1;
-	snprintf(dst, sizeof(dst), "%s.%u.gz", j->path, j->rotated + 1);
-	err = gzip_file(j->path, dst);
-	if (!err && unlink(j->path))
-		err = -errno;
-	if (err) {
-		/* Keep writing the uncompressed file rather than lose records. */
-		j->fd = open(j->path, O_WRONLY | O_APPEND | O_CLOEXEC);
-		return j->fd < 0 ? -errno : err;
-	}
 	j->rotated++;
 	err = open_live(j);
-	fsync_dir(j->path);
+	note_start(j, j->rotated + 1);
+	j->retain_due = j->keep_bytes || j->keep_age;
+	if (!j->zpend)
+		j->zpend = j->rotated;
+	compress_start(j, false);
 	return err;
 }
 
-int af_journal_commit(struct af_journal *j)
+/* Everything lost since the chain on disk: the records of the batch
+ * (counted as failed), and the in-memory chain goes back to the disk's,
+ * so that the next record follows the last one written. */
+static void drop_batch(struct af_journal *j, int err)
 {
-	char hash[AF_SHA256_HEX];
-	size_t off = 0;
+	j->failed += j->seq - j->disk_seq;
+	j->seq = j->disk_seq;
+	memcpy(j->head, j->disk_head, sizeof(j->head));
+	j->batch.len = 0;
+	j->batch.oom = false;
+	if (!j->err)
+		j->err = err;
+}
+
+/* Write the batch: one write(2) (a partial one continues), then the
+ * taps, line by line, then rotation when the file is full. */
+static int write_batch(struct af_journal *j)
+{
+	struct af_obuf *b = &j->batch;
+	size_t off = 0, len = j->in_rec ? j->rec_start : b->len;
 	int err = 0;
 
-	if (!j->rec)
-		return -EINVAL;
-	/* An object or array left open, or closed once too often: the
-	 * line would not parse. A bug of the caller; the record is lost. */
-	if (j->w.bad || j->w.depth != 1) {
-		err = -EINVAL;
-		goto out;
+	if (b->oom) {
+		drop_batch(j, -ENOMEM);
+		return -ENOMEM;
 	}
-	if (fflush(j->rec) || ferror(j->rec)) {
-		err = -ENOMEM;
-		goto out;
+	if (!len)
+		return 0;
+	if (j->fd < 0) {
+		drop_batch(j, -EBADF);
+		return -EBADF;
 	}
-	af_sha256_hex(j->buf, j->len, hash);
-	fprintf(j->rec, HASH_KEY "%s\"}\n", hash);
-	if (fflush(j->rec) || j->fd < 0) {
-		err = j->fd < 0 ? -EBADF : -ENOMEM;
-		goto out;
-	}
-	while (off < j->len) {
-		ssize_t w = write(j->fd, j->buf + off, j->len - off);
+	while (off < len) {
+		ssize_t w = write(j->fd, b->p + off, len - off);
 
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w <= 0) {
 			err = w < 0 ? -errno : -EIO;
-			goto out;
+			/* No half record stays behind to break the chain. */
+			if (off && ftruncate(j->fd, j->size))
+				err = -errno;
+			drop_batch(j, err);
+			return err;
 		}
 		off += w;
 	}
-	j->size += j->len;
-	j->seq++;
-	memcpy(j->head, hash, sizeof(hash));
-	if (j->tap)
-		j->tap(j->tap_ctx, j->buf, j->len);
-	if (j->size >= j->rotate)
+	j->size += len;
+	j->disk_seq = j->seq;
+	memcpy(j->disk_head, j->head, sizeof(j->head));
+	if (j->tap) {
+		const char *p = b->p, *end = b->p + len, *nl;
+
+		for (; p < end; p = nl + 1) {
+			nl = memchr(p, '\n', end - p);
+			if (!nl)
+				break;
+			j->tap(j->tap_ctx, p, nl + 1 - p);
+		}
+	}
+	/* A record in progress moves to the front. */
+	memmove(b->p, b->p + len, b->len - len);
+	b->len -= len;
+	if (j->in_rec)
+		j->rec_start = 0;
+	if (j->size >= j->rotate) {
 		err = rotate(j);
-out:
-	fclose(j->rec);
-	j->rec = NULL;
-	free(j->buf);
-	j->buf = NULL;
-	if (err) {
+		if (err && !j->err)
+			j->err = err;
+	}
+	return err;
+}
+
+int af_journal_commit(struct af_journal *j)
+{
+	struct af_obuf *b = &j->batch;
+	char hash[AF_SHA256_HEX];
+	int err = 0;
+
+	if (!j->in_rec)
+		return -EINVAL;
+	/* An object or array left open, or closed once too often: the
+	 * line would not parse. A bug of the caller; the record is lost. */
+	if (j->w.bad || j->w.depth != 1 || b->oom) {
+		err = b->oom ? -ENOMEM : -EINVAL;
+		b->len = j->rec_start;
+		b->oom = false;
+		j->in_rec = false;
 		j->failed++;
 		if (!j->err)
 			j->err = err;
+		return err;
 	}
+	af_sha256_hex(b->p + j->rec_start, b->len - j->rec_start, hash);
+	if (af_obuf_reserve(b, sizeof(HASH_KEY) + 64 + 3)) {
+		b->len = j->rec_start;
+		b->oom = false;
+		j->in_rec = false;
+		j->failed++;
+		if (!j->err)
+			j->err = -ENOMEM;
+		return -ENOMEM;
+	}
+	memcpy(b->p + b->len, HASH_KEY, strlen(HASH_KEY));
+	b->len += strlen(HASH_KEY);
+	memcpy(b->p + b->len, hash, 64);
+	b->len += 64;
+	memcpy(b->p + b->len, "\"}\n", 3);
+	b->len += 3;
+	j->in_rec = false;
+	j->seq++;
+	memcpy(j->head, hash, sizeof(hash));
+	/* Held: written with the rest of the batch, unless the file is
+	 * full (rotation stays where it was) or the batch is large. */
+	if (!j->hold || j->size + b->len >= j->rotate || b->len >= BATCH_MAX)
+		err = write_batch(j);
+	if (j->retain_due)
+		af_journal_retain(j);
+	return err;
+}
+
+void af_journal_hold(struct af_journal *j)
+{
+	j->hold++;
+}
+
+int af_journal_flush(struct af_journal *j)
+{
+	int err;
+
+	if (j->hold)
+		j->hold--;
+	if (j->hold)
+		return 0;
+	err = write_batch(j);
+	if (j->retain_due)
+		af_journal_retain(j);
 	return err;
 }
 
@@ -344,10 +580,15 @@ int af_journal_close(struct af_journal *j)
 
 	if (!j)
 		return 0;
-	if (j->rec) {
-		fclose(j->rec);
-		free(j->buf);
-	}
+	if (j->in_rec)
+		j->batch.len = j->rec_start;
+	j->in_rec = false;
+	j->hold = 0;
+	write_batch(j);
+	compress_start(j, true);
+	compress_wait(j);
+	free(j->batch.p);
+	free(j->starts);
 	if (j->fd >= 0) {
 		if (fsync(j->fd) && !j->err)
 			j->err = -errno;
@@ -488,7 +729,36 @@ static int cmp_ulong(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* Rotation numbers N of base.N.gz, sorted; a gap among them is a
+int af_journal_rotated_path(const char *base, unsigned long n, char *out, size_t size)
+{
+	snprintf(out, size, "%s.%lu.gz", base, n);
+	if (!access(out, F_OK))
+		return 0;
+	snprintf(out, size, "%s.%lu", base, n);
+	if (!access(out, F_OK))
+		return 0;
+	/* Compressed in between: the .gz is there now. */
+	snprintf(out, size, "%s.%lu.gz", base, n);
+	return access(out, F_OK) ? -ENOENT : 0;
+}
+
+struct af_lines *af_journal_rotated_open(const char *base, unsigned long n, char *out, size_t size)
+{
+	struct af_lines *l;
+
+	if (af_journal_rotated_path(base, n, out, size))
+		return NULL;
+	l = af_lines_open(out);
+	/* The plain file went between the look and the open: its
+	 * compressed twin is complete by then. */
+	if (!l && errno == ENOENT) {
+		snprintf(out, size, "%s.%lu.gz", base, n);
+		l = af_lines_open(out);
+	}
+	return l;
+}
+
+/* Rotation numbers N of base.N.gz (or base.N), sorted; a gap among them is a
  * deleted file, which the chain reports. */
 static size_t rotated_files(const char *base, unsigned long **out)
 {
@@ -514,15 +784,22 @@ static size_t rotated_files(const char *base, unsigned long **out)
 	nlen = strlen(name);
 	while ((de = readdir(d))) {
 		char num[32];
-		size_t l = strlen(de->d_name);
+		size_t l = strlen(de->d_name), nl;
 		unsigned long v;
 
-		if (l <= nlen + 4 || strncmp(de->d_name, name, nlen) || de->d_name[nlen] != '.' ||
-		    strcmp(de->d_name + l - 3, ".gz") || l - nlen - 4 >= sizeof(num))
+		/* base.N.gz, or base.N while it is being compressed */
+		if (l <= nlen + 1 || strncmp(de->d_name, name, nlen) || de->d_name[nlen] != '.')
 			continue;
-		memcpy(num, de->d_name + nlen + 1, l - nlen - 4);
-		num[l - nlen - 4] = 0;
-		if (af_parse_ulong(num, UINT_MAX, &v) || !v)
+		nl = l - nlen - 1;
+		if (nl > 3 && !strcmp(de->d_name + l - 3, ".gz"))
+			nl -= 3;
+		if (nl >= sizeof(num))
+			continue;
+		memcpy(num, de->d_name + nlen + 1, nl);
+		num[nl] = 0;
+		if (num[strspn(num, "0123456789")] || af_parse_ulong(num, UINT_MAX, &v) || !v)
+			continue;
+		if (count && ns[count - 1] == v)
 			continue;
 		if (count == cap) {
 			unsigned long *nn = realloc(ns, (cap = cap ? cap * 2 : 16) * sizeof(*ns));
@@ -534,8 +811,15 @@ static size_t rotated_files(const char *base, unsigned long **out)
 		ns[count++] = v;
 	}
 	closedir(d);
-	if (count)
+	if (count) {
+		size_t i, k = 1;
+
 		qsort(ns, count, sizeof(*ns), cmp_ulong);
+		for (i = 1; i < count; i++)
+			if (ns[i] != ns[k - 1])
+				ns[k++] = ns[i];
+		count = k;
+	}
 	*out = ns;
 	return count;
 }
@@ -545,6 +829,11 @@ struct chain {
 	uint64_t next_seq;
 	char prev[AF_SHA256_HEX];
 	char last_type[32];
+	/* The journal begins after seq 0: retention removed its oldest
+	 * files, if a retention record of the chain says it began so. */
+	bool pruned, pruned_ok;
+	uint64_t pruned_seq;
+	char pruned_prev[AF_SHA256_HEX];
 };
 
 static bool is_hex64(const char *s)
@@ -609,6 +898,15 @@ static bool check_line(struct chain *c, char *line, size_t len, bool complete, b
 		broken(c, seq, AF_VERIFY_BROKEN, "record edited: its hash does not match its content");
 		return false;
 	}
+	p = strstr(end, ",\"prev\":\"");
+	if (seq != 0 && c->next_seq == 0 && !c->v->records && p && p - line <= 80 && is_hex64(p + 9)) {
+		c->pruned = true;
+		c->pruned_seq = seq;
+		c->next_seq = seq;
+		memcpy(c->pruned_prev, p + 9, 64);
+		c->pruned_prev[64] = 0;
+		memcpy(c->prev, c->pruned_prev, sizeof(c->prev));
+	}
 	if (seq != c->next_seq) {
 		if (c->next_seq == 0)
 			broken(c, seq, AF_VERIFY_BROKEN,
@@ -638,6 +936,13 @@ static bool check_line(struct chain *c, char *line, size_t len, bool complete, b
 
 		snprintf(c->last_type, sizeof(c->last_type), "%.*s", (int)tl, p + 9);
 	}
+	if (c->pruned && !c->pruned_ok && !strcmp(c->last_type, "retention")) {
+		char want[128];
+
+		snprintf(want, sizeof(want), ",\"kept_from_seq\":%llu,\"kept_prev\":\"%s\"",
+			 (unsigned long long)c->pruned_seq, c->pruned_prev);
+		c->pruned_ok = strstr(line, want) != NULL;
+	}
 	if (seq == 0 && strcmp(c->last_type, "fence_start")) {
 		broken(c, seq, AF_VERIFY_BROKEN, "record 0 is not the fence_start anchor");
 		return false;
@@ -653,9 +958,18 @@ static bool check_file(struct chain *c, const char *path, bool last_file)
 {
 	struct af_lines *l = af_lines_open(path);
 	const char *line, *msg;
-	size_t len;
+	size_t len, pl = strlen(path);
 	bool complete, ok = true;
 
+	/* A rotated FILE.N compressed between the look and the open. */
+	if (!l && errno == ENOENT && !last_file && (pl < 3 || strcmp(path + pl - 3, ".gz"))) {
+		char gz[PATH_MAX + 64];
+
+		snprintf(gz, sizeof(gz), "%s.gz", path);
+		l = af_lines_open(gz);
+		if (!l)
+			errno = ENOENT;
+	}
 	af_strlcpy(c->v->file, path, sizeof(c->v->file));
 	c->v->line = 0;
 	if (!l) {
@@ -693,10 +1007,9 @@ static bool find_seq(const char *base, const unsigned long *rot, size_t nrot, ui
 		bool complete, found = false;
 
 		if (i < nrot)
-			snprintf(file, sizeof(file), "%s.%lu.gz", base, rot[i]);
+			l = af_journal_rotated_open(base, rot[i], file, sizeof(file));
 		else
-			snprintf(file, sizeof(file), "%s", base);
-		l = af_lines_open(file);
+			l = af_lines_open(af_strlcpy(file, base, sizeof(file)) ? "" : file);
 		while (l && !found && (line = af_lines_next(l, &len, &complete))) {
 			char num[24];
 
@@ -729,11 +1042,12 @@ void af_journal_verify(const char *path, struct af_verify *v)
 	af_journal_base(path, base, sizeof(base));
 	nrot = rotated_files(base, &rot);
 	for (i = 0; i < nrot; i++) {
-		snprintf(file, sizeof(file), "%s.%lu.gz", base, rot[i]);
-		if (rot[i] != i + 1) {
+		af_journal_rotated_path(base, rot[i], file, sizeof(file));
+		/* The first may be N > 1 (retention: the chain says so). */
+		if (rot[i] != rot[0] + i) {
 			af_strlcpy(v->file, file, sizeof(v->file));
 			broken(&c, c.next_seq, AF_VERIFY_BROKEN, "rotated file %s.%zu.gz is missing",
-			       base, i + 1);
+			       base, rot[0] + i);
 			goto out;
 		}
 		if (!check_file(&c, file, false))
@@ -755,10 +1069,300 @@ void af_journal_verify(const char *path, struct af_verify *v)
 		       (unsigned long long)c.next_seq - 1);
 	}
 out:
+	/* A journal that begins after seq 0 with no retention record to say
+	 * so is broken there, at its start, whatever else came after. */
+	if (c.pruned && !c.pruned_ok) {
+		if (!nrot || af_journal_rotated_path(base, rot[0], v->file, sizeof(v->file)))
+			af_strlcpy(v->file, base, sizeof(v->file));
+		v->line = 1;
+		broken(&c, c.pruned_seq, AF_VERIFY_BROKEN,
+		       "the journal starts at seq %llu, not 0: its first records or files were "
+		       "deleted (no retention record of the journal says it begins there)",
+		       (unsigned long long)c.pruned_seq);
+	} else if (c.pruned) {
+		v->first_seq = c.pruned_seq;
+	}
 	if (v->status == AF_VERIFY_BROKEN && !strncmp(v->why, "records deleted", 15) &&
 	    find_seq(base, rot, nrot, c.next_seq, file, sizeof(file)))
 		snprintf(v->why, sizeof(v->why), "records reordered: seq %llu follows seq %lld, "
 			 "and seq %llu comes later (%.300s)", (unsigned long long)v->bad_seq,
 			 (long long)c.next_seq - 1, (unsigned long long)c.next_seq, file);
 	free(rot);
+}
+
+unsigned long af_journal_rotated_last(const char *base, unsigned long *first)
+{
+	unsigned long *rot, last = 0;
+	size_t n = rotated_files(base, &rot);
+
+	if (first)
+		*first = n ? rot[0] : 0;
+	if (n)
+		last = rot[n - 1];
+	free(rot);
+	return last;
+}
+
+unsigned long af_journal_rotated_first(const char *base)
+{
+	unsigned long first;
+
+	af_journal_rotated_last(base, &first);
+	return first;
+}
+
+/* Retention. */
+
+void af_journal_set_retention(struct af_journal *j, uint64_t max_bytes, uint64_t max_age_s)
+{
+	j->keep_bytes = max_bytes;
+	j->keep_age = max_age_s;
+}
+
+struct unit {
+	char name[NAME_MAX + 1];	/* the live file of another journal, or one of ours */
+	uint64_t bytes;
+	time_t mtime;
+	unsigned long own;		/* our rotated file's N; 0: another journal */
+};
+
+static int cmp_unit(const void *a, const void *b)
+{
+	const struct unit *x = a, *y = b;
+
+	if (x->mtime != y->mtime)
+		return x->mtime < y->mtime ? -1 : 1;
+	return x->own < y->own ? -1 : x->own > y->own;
+}
+
+/* Whether the plain file at dfd/name is a finished journal: its first
+ * record a fence_start, its last a fence_end. What is not is never
+ * touched (a running fence's, a crashed one's, anything else). */
+static bool finished_journal(int dfd, const char *name, const struct stat *st)
+{
+	static const char start[] = "{\"seq\":0,";
+	char buf[4096], *nl;
+	ssize_t r;
+	int fd;
+	bool ok = false;
+
+	if (st->st_size < 128)
+		return false;
+	fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return false;
+	r = pread(fd, buf, sizeof(buf) - 1, 0);
+	if (r > (ssize_t)sizeof(start) && !memcmp(buf, start, sizeof(start) - 1)) {
+		buf[r] = 0;
+		nl = strchr(buf, '\n');
+		if (nl)
+			*nl = 0;
+		if (strstr(buf, ",\"type\":\"fence_start\",")) {
+			off_t at = st->st_size > (off_t)sizeof(buf) - 1 ? st->st_size - (off_t)sizeof(buf) + 1 : 0;
+
+			r = pread(fd, buf, sizeof(buf) - 1, at);
+			if (r > 1 && buf[r - 1] == '\n') {
+				buf[r - 1] = 0;
+				nl = strrchr(buf, '\n');
+				ok = strstr(nl ? nl + 1 : buf, ",\"type\":\"fence_end\",") != NULL;
+			}
+		}
+	}
+	close(fd);
+	return ok;
+}
+
+/* The bytes of a journal's family beside its live file: FILE.N,
+ * FILE.N.gz, FILE.supervisor-exit. Removes them too when told. */
+static uint64_t family(int dfd, const char *live, bool remove)
+{
+	size_t ll = strlen(live);
+	uint64_t bytes = 0;
+	struct dirent *de;
+	struct stat st;
+	DIR *d;
+	int fd = dup(dfd);
+
+	if (fd < 0 || !(d = fdopendir(fd))) {
+		if (fd >= 0)
+			close(fd);
+		return 0;
+	}
+	rewinddir(d);
+	while ((de = readdir(d))) {
+		const char *rest = de->d_name + ll;
+
+		if (strncmp(de->d_name, live, ll) || rest[0] != '.')
+			continue;
+		if (strcmp(rest, ".supervisor-exit") &&
+		    (rest[1] < '0' || rest[1] > '9' ||
+		     (rest[1 + strspn(rest + 1, "0123456789")] &&
+		      strcmp(rest + 1 + strspn(rest + 1, "0123456789"), ".gz"))))
+			continue;
+		if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) || !S_ISREG(st.st_mode))
+			continue;
+		bytes += st.st_size;
+		if (remove)
+			unlinkat(dfd, de->d_name, 0);
+	}
+	closedir(d);
+	return bytes;
+}
+
+int af_journal_retain(struct af_journal *j)
+{
+	char dir[PATH_MAX], *slash, effect[256];
+	const char *self;
+	struct unit *u = NULL;
+	size_t nu = 0, cap = 0, i, removed = 0;
+	uint64_t total = 0, freed = 0, kept_from = UINT64_MAX;
+	unsigned long own_to = 0;
+	time_t now = time(NULL);
+	bool by_size = false, by_age = false;
+	struct dirent *de;
+	struct af_json *w;
+	struct stat st;
+	int dfd, err = 0;
+	DIR *d;
+
+	j->retain_due = false;
+	if (j->retaining || (!j->keep_bytes && !j->keep_age))
+		return 0;
+	j->retaining = true;
+	af_strlcpy(dir, j->path, sizeof(dir));
+	slash = strrchr(dir, '/');
+	self = slash ? j->path + (slash - dir) + 1 : j->path;
+	if (slash)
+		*slash = 0;
+	dfd = open(slash ? (dir[0] ? dir : "/") : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	d = dfd >= 0 ? fdopendir(dup(dfd)) : NULL;
+	if (!d) {
+		err = -errno;
+		goto out;
+	}
+	while ((de = readdir(d))) {
+		size_t sl = strlen(self);
+		unsigned long own = 0;
+		const char *rest;
+
+		if (de->d_name[0] == '.' ||
+		    fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) || !S_ISREG(st.st_mode))
+			continue;
+		if (!strcmp(de->d_name, self)) {
+			total += st.st_size;	/* the live file: counted, never removed */
+			continue;
+		}
+		if (!strncmp(de->d_name, self, sl) && de->d_name[sl] == '.') {
+			rest = de->d_name + sl + 1;
+			own = strtoul(rest, NULL, 10);
+			rest += strspn(rest, "0123456789");
+			total += st.st_size;
+			/* Ours to remove: a compressed rotated file whose
+			 * successor's first record we know (a plain one is
+			 * being compressed, or waits for it; compression goes
+			 * in order, so every .gz is older). */
+			if (!own || (rest[0] && strcmp(rest, ".gz")) || own + 1 >= j->nstarts ||
+			    j->starts[own + 1].seq == UINT64_MAX || !rest[0])
+				continue;
+		} else if (strchr(de->d_name, '.') && strrchr(de->d_name, '.')[1] >= '0' &&
+			   strrchr(de->d_name, '.')[1] <= '9') {
+			continue;	/* counted with its journal's live file */
+		} else if (!strcmp(strrchr(de->d_name, '.') ? strrchr(de->d_name, '.') : "", ".gz") ||
+			   strstr(de->d_name, ".supervisor-exit")) {
+			continue;
+		} else {
+			uint64_t fam = family(dfd, de->d_name, false);
+
+			if (!finished_journal(dfd, de->d_name, &st)) {
+				total += st.st_size + fam;	/* running or not a journal of ours */
+				continue;
+			}
+			st.st_size += fam;
+			total += st.st_size;
+		}
+		if (nu == cap) {
+			struct unit *nn = realloc(u, (cap = cap ? 2 * cap : 32) * sizeof(*u));
+
+			if (!nn)
+				break;
+			u = nn;
+		}
+		af_strlcpy(u[nu].name, de->d_name, sizeof(u[nu].name));
+		u[nu].bytes = st.st_size;
+		u[nu].mtime = st.st_mtime;
+		u[nu].own = own;
+		nu++;
+	}
+	closedir(d);
+	qsort(u, nu, sizeof(*u), cmp_unit);
+	for (i = 0; i < nu; i++) {
+		bool old = j->keep_age && now - u[i].mtime > (time_t)j->keep_age;
+		bool big = j->keep_bytes && total > j->keep_bytes;
+
+		if (!old && !big)
+			continue;
+		by_age |= old;
+		by_size |= big && !old;
+		if (u[i].own) {
+			if (u[i].own > own_to)
+				own_to = u[i].own;
+			unlinkat(dfd, u[i].name, 0);
+		} else {
+			family(dfd, u[i].name, true);
+			unlinkat(dfd, u[i].name, 0);
+		}
+		total -= u[i].bytes;
+		freed += u[i].bytes;
+		u[i].mtime = -1;	/* removed */
+		removed++;
+	}
+	if (!removed)
+		goto out;
+	/* Our own rotated files go oldest first, no gap: every one up to
+	 * the newest removed (an older one is older by time too; a plain
+	 * and a .gz twin may both be there). */
+	if (own_to) {
+		unsigned long n;
+		char name[PATH_MAX + 32];
+
+		for (n = 1; n <= own_to; n++) {
+			snprintf(name, sizeof(name), "%s.%lu.gz", j->path, n);
+			unlink(name);
+			snprintf(name, sizeof(name), "%s.%lu", j->path, n);
+			unlink(name);
+		}
+		kept_from = j->starts[own_to + 1].seq;
+	}
+	fsync_dir(j->path);
+	w = af_journal_begin(j, "retention", NULL);
+	if (!w) {
+		err = -ENOMEM;
+		goto out;
+	}
+	af_json_array(w, "removed");
+	for (i = 0; i < nu; i++)
+		if (u[i].mtime == -1)
+			af_json_str(w, NULL, u[i].name);
+	af_json_end(w);
+	af_json_u64(w, "bytes", freed);
+	af_json_str(w, "reason", by_size && by_age ? "size and age" : by_size ? "size" : "age");
+	af_json_u64(w, "keep_bytes", j->keep_bytes);
+	af_json_u64(w, "keep_days", j->keep_age / 86400);
+	if (own_to) {
+		/* What verify checks the journal's new beginning against. */
+		af_json_u64(w, "kept_from_seq", kept_from);
+		af_json_str(w, "kept_prev", j->starts[own_to + 1].prev);
+	}
+	snprintf(effect, sizeof(effect), "retention: removed %zu journal file%s (%llu bytes): %s",
+		 removed, removed == 1 ? "" : "s", (unsigned long long)freed,
+		 by_size && by_age ? "over the size and age bounds" :
+		 by_size ? "over the size bound" : "older than the age bound");
+	af_json_str(w, "effect", effect);
+	err = af_journal_commit(j);
+out:
+	free(u);
+	if (dfd >= 0)
+		close(dfd);
+	j->retaining = false;
+	return err;
 }

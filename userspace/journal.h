@@ -8,8 +8,9 @@
  * byte (the last record's too) changes a hash, a deleted or moved line
  * breaks seq and prev. Record 0 is "fence_start" (what was fenced, by
  * which policy, kernel and backend); the last is "fence_end". When the
- * file reaches the rotation size it is gzip-compressed to FILE.N.gz
- * (N = 1, 2, ...) and the chain continues in a new FILE. */
+ * file reaches the rotation size it is renamed FILE.N (N = 1, 2, ...),
+ * the chain continues in a new FILE, and a thread gzip-compresses
+ * FILE.N to FILE.N.gz (then removes FILE.N); readers take either. */
 #ifndef AF_JOURNAL_H
 #define AF_JOURNAL_H
 
@@ -43,10 +44,22 @@ struct af_json;
 struct af_json *af_journal_begin(struct af_journal *j, const char *type,
 				 const struct timespec *when);
 
-/* Seal the record begun last, write it with one write(2), rotate when
- * the file is full. Returns 0 or -errno (the record is lost, counted):
- * -EINVAL when the writer's objects and arrays do not balance. */
+/* Seal the record begun last (its hash over the bytes formatted in the
+ * journal's own buffer) and, unless the journal is held, write it;
+ * rotate when the file is full. Returns 0 or -errno (the record is
+ * lost, counted): -EINVAL when the writer's objects and arrays do not
+ * balance. */
 int af_journal_commit(struct af_journal *j);
+
+/* Group commit: between hold and flush, committed records collect in
+ * memory and flush writes them all with one write(2) (earlier when the
+ * file is due to rotate, or past 1 MiB). A crash loses at most that
+ * batch, never a part of a record: the file ends with a whole line, and
+ * a failed write drops the batch (counted) with the chain going on from
+ * the last record on disk. fsync happens at rotation and close. Holds
+ * nest; flush returns 0 or -errno of the write. */
+void af_journal_hold(struct af_journal *j);
+int af_journal_flush(struct af_journal *j);
 
 /* Called with every record written (the whole line, '\n' included),
  * right after its write: the live stream's feed (stream.h). */
@@ -73,6 +86,7 @@ enum af_verify_status {
 struct af_verify {
 	enum af_verify_status status;
 	uint64_t records;		/* records that verified */
+	uint64_t first_seq;		/* > 0: records before it removed by retention */
 	uint64_t bad_seq;		/* the first record that did not, if any */
 	unsigned int files;
 	char file[4096];		/* where the first problem is */
@@ -84,6 +98,33 @@ struct af_verify {
 /* Verify the journal whose live file is path (a rotated path.N.gz
  * names the same journal): its rotated files in order, then path. */
 void af_journal_verify(const char *path, struct af_verify *v);
+
+/* Rotated file n of the journal whose live file is base: base.N.gz, or
+ * base.N while its compression runs (or was cut by a crash). 0, or
+ * -ENOENT. _open opens it (NULL with errno), following a plain file
+ * that is compressed meanwhile. */
+int af_journal_rotated_path(const char *base, unsigned long n, char *out, size_t size);
+struct af_lines;
+struct af_lines *af_journal_rotated_open(const char *base, unsigned long n, char *out, size_t size);
+
+/* The newest rotated file's N (0: none), and the oldest's in *first. */
+unsigned long af_journal_rotated_last(const char *base, unsigned long *first);
+unsigned long af_journal_rotated_first(const char *base);
+
+/* Retention of the journal's directory: after each rotation, while the
+ * journal files there (every journal's, this one's live file included)
+ * take more than max_bytes, or are older than max_age_s, remove the
+ * oldest: finished journals of other runs whole (a running or crashed
+ * one, or a file that is not a journal, is never touched), and this
+ * journal's own rotated files, oldest first (never its live file). Each
+ * removal is journaled in a "retention" record; for this journal's own
+ * files it names the seq and prev hash the journal now begins with, so
+ * that verify tells retention from deletion. 0 turns a bound off. */
+void af_journal_set_retention(struct af_journal *j, uint64_t max_bytes, uint64_t max_age_s);
+/* Apply it now (also done at rotation): 0 or -errno. */
+int af_journal_retain(struct af_journal *j);
+#define AF_JOURNAL_KEEP_BYTES_DEFAULT	(1ULL << 30)
+#define AF_JOURNAL_KEEP_DAYS_DEFAULT	90
 
 /* The live file a journal path belongs to: strips a ".N.gz" suffix. */
 void af_journal_base(const char *path, char *out, size_t n);

@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Tiny JSON writer helpers. */
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "json.h"
@@ -51,20 +53,95 @@ int utf8_next(const char *str, size_t len, uint32_t *cp)
 	return need + 1;
 }
 
-void json_strn(FILE *f, const char *s, size_t len)
+/* Where a writer's bytes go: a stdio stream, or a growable buffer (the
+ * journal's: no stdio locking or format parsing per byte). */
+static inline void put_n(FILE *f, struct af_obuf *b, const char *s, size_t n)
 {
+	if (!b) {
+		fwrite(s, 1, n, f);
+		return;
+	}
+	if (b->len + n > b->cap && af_obuf_reserve(b, n))
+		return;
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+}
+
+static inline void put_c(FILE *f, struct af_obuf *b, char c)
+{
+	if (!b) {
+		fputc(c, f);
+		return;
+	}
+	if (b->len + 1 > b->cap && af_obuf_reserve(b, 1))
+		return;
+	b->p[b->len++] = c;
+}
+
+int af_obuf_reserve(struct af_obuf *b, size_t more)
+{
+	size_t cap = b->cap ? b->cap : 4096;
+	char *np;
+
+	if (b->oom)
+		return -ENOMEM;
+	while (cap < b->len + more)
+		cap *= 2;
+	if (cap == b->cap)
+		return 0;
+	np = realloc(b->p, cap);
+	if (!np) {
+		b->oom = true;
+		return -ENOMEM;
+	}
+	b->p = np;
+	b->cap = cap;
+	return 0;
+}
+
+#define ONES	0x0101010101010101ULL
+#define HIGHS	0x8080808080808080ULL
+
+/* Whether any byte of v is below 0x20, '"', '\\' or above 0x7f. */
+static inline bool needs_escape8(uint64_t v)
+{
+	uint64_t q = v ^ (ONES * '"'), bs = v ^ (ONES * '\\');
+
+	/* The classic "has a byte below n" and "has a zero byte" tests
+	 * (a false alarm only sends the bytes through the slow path). */
+	return (((v - ONES * 0x20) & ~v) | ((q - ONES) & ~q) | ((bs - ONES) & ~bs) | v) & HIGHS;
+}
+
+static void strn_to(FILE *f, struct af_obuf *b, const char *s, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
 	size_t i = 0, run = 0;
 	uint32_t cp;
 	int n;
 
 	if (!s) {
-		fputs("null", f);
+		put_n(f, b, "null", 4);
 		return;
 	}
-	fputc('"', f);
-	/* Copy runs of bytes that need no escaping with one fwrite. */
+	put_c(f, b, '"');
+	/* Copy runs of bytes that need no escaping in one piece. */
 	while (i < len) {
-		unsigned char ch = (unsigned char)s[i];
+		unsigned char ch;
+
+		/* Eight plain bytes at a time (no control byte, quote,
+		 * backslash or non-ASCII among them). */
+		while (i + 8 <= len) {
+			uint64_t v;
+
+			memcpy(&v, s + i, 8);
+			if (needs_escape8(v))
+				break;
+			i += 8;
+			run += 8;
+		}
+		if (i >= len)
+			break;
+		ch = (unsigned char)s[i];
 
 		if (ch >= 0x20 && ch < 0x80 && ch != '"' && ch != '\\') {
 			run++;
@@ -77,22 +154,30 @@ void json_strn(FILE *f, const char *s, size_t len)
 			i += n;
 			continue;
 		}
-		fwrite(s + i - run, 1, run, f);
+		put_n(f, b, s + i - run, run);
 		run = 0;
 		if (n < 0) {
-			fputs("\xef\xbf\xbd", f);
+			put_n(f, b, "\xef\xbf\xbd", 3);
 			i += -n;
 		} else if (ch == '"' || ch == '\\') {
-			fputc('\\', f);
-			fputc(ch, f);
+			char esc[2] = { '\\', ch };
+
+			put_n(f, b, esc, 2);
 			i++;
 		} else {
-			fprintf(f, "\\u%04x", ch);
+			char esc[6] = { '\\', 'u', '0', '0', hex[ch >> 4], hex[ch & 15] };
+
+			put_n(f, b, esc, 6);
 			i++;
 		}
 	}
-	fwrite(s + i - run, 1, run, f);
-	fputc('"', f);
+	put_n(f, b, s + i - run, run);
+	put_c(f, b, '"');
+}
+
+void json_strn(FILE *f, const char *s, size_t len)
+{
+	strn_to(f, NULL, s, len);
 }
 
 void json_str(FILE *f, const char *s)
@@ -125,24 +210,30 @@ void af_json_resume(struct af_json *j, FILE *f)
 	j->more[1] = true;	/* the members written so far, at level 1 */
 }
 
+void af_json_resume_buf(struct af_json *j, struct af_obuf *b)
+{
+	af_json_resume(j, NULL);
+	j->b = b;
+}
+
 /* Before a value: the comma, the key. */
 static void value(struct af_json *j, const char *key)
 {
 	bool *more = &j->more[j->depth < AF_JSON_DEPTH ? j->depth : AF_JSON_DEPTH - 1];
 
 	if (*more)
-		fputc(',', j->f);
+		put_c(j->f, j->b, ',');
 	*more = true;
 	if (key && j->depth) {
-		json_str(j->f, key);
-		fputc(':', j->f);
+		strn_to(j->f, j->b, key, strlen(key));
+		put_c(j->f, j->b, ':');
 	}
 }
 
 static void open_level(struct af_json *j, const char *key, char open, char close)
 {
 	value(j, key);
-	fputc(open, j->f);
+	put_c(j->f, j->b, open);
 	if (j->depth + 1 >= AF_JSON_DEPTH) {
 		j->bad = true;
 		return;
@@ -167,37 +258,64 @@ void af_json_end(struct af_json *j)
 		j->bad = true;
 		return;
 	}
-	fputc(j->close[--j->depth], j->f);
+	put_c(j->f, j->b, j->close[--j->depth]);
 }
 
 void af_json_strn(struct af_json *j, const char *key, const char *s, size_t len)
 {
 	value(j, key);
-	json_strn(j->f, s, len);
+	strn_to(j->f, j->b, s, len);
 }
 
 void af_json_str(struct af_json *j, const char *key, const char *s)
 {
 	value(j, key);
-	json_str(j->f, s);
+	strn_to(j->f, j->b, s, s ? strlen(s) : 0);
+}
+
+size_t af_utoa(uint64_t v, char out[21])
+{
+	char tmp[20];
+	size_t n = 0, i;
+
+	do {
+		tmp[n++] = '0' + v % 10;
+		v /= 10;
+	} while (v);
+	for (i = 0; i < n; i++)
+		out[i] = tmp[n - 1 - i];
+	out[n] = 0;
+	return n;
 }
 
 void af_json_u64(struct af_json *j, const char *key, uint64_t v)
 {
+	char num[21];
+
 	value(j, key);
-	fprintf(j->f, "%llu", (unsigned long long)v);
+	put_n(j->f, j->b, num, af_utoa(v, num));
 }
 
 void af_json_i64(struct af_json *j, const char *key, int64_t v)
 {
+	char num[22];
+	size_t n = 0;
+
 	value(j, key);
-	fprintf(j->f, "%lld", (long long)v);
+	if (v < 0)
+		num[n++] = '-';
+	/* -(v + 1) + 1: INT64_MIN has no positive counterpart. */
+	n += af_utoa(v < 0 ? (uint64_t)(-(v + 1)) + 1 : (uint64_t)v, num + n);
+	put_n(j->f, j->b, num, n);
 }
 
 void af_json_bool(struct af_json *j, const char *key, bool v)
 {
 	value(j, key);
-	json_bool(j->f, v);
+	if (v)
+		put_n(j->f, j->b, "true", 4);
+	else
+		put_n(j->f, j->b, "false", 5);
 }
 
 void af_json_strv(struct af_json *j, const char *key, char *const *v)

@@ -32,8 +32,23 @@ void json_bool(FILE *f, bool b);
  * a key inside an object and NULL inside an array. */
 #define AF_JSON_DEPTH	8
 
+/* A growable byte buffer (the journal's batch); oom is sticky: what
+ * did not fit is dropped and the owner checks oom once. */
+struct af_obuf {
+	char *p;
+	size_t len, cap;
+	bool oom;
+};
+
+/* Room for more bytes: 0, or -ENOMEM (and oom set). */
+int af_obuf_reserve(struct af_obuf *b, size_t more);
+
+/* v in decimal, NUL-terminated; returns its length. */
+size_t af_utoa(uint64_t v, char out[21]);
+
 struct af_json {
 	FILE *f;
+	struct af_obuf *b;		/* when set, the bytes go here, not to f */
 	unsigned int depth;
 	char close[AF_JSON_DEPTH];	/* '}' or ']' per open level */
 	bool more[AF_JSON_DEPTH];	/* a value came before at this level */
@@ -45,6 +60,8 @@ void af_json_init(struct af_json *j, FILE *f);
 /* A writer on f inside an object someone opened and wrote members of
  * (af_journal_begin's "seq".."type"): the next member needs a comma. */
 void af_json_resume(struct af_json *j, FILE *f);
+/* The same, appending to b. */
+void af_json_resume_buf(struct af_json *j, struct af_obuf *b);
 
 void af_json_object(struct af_json *j, const char *key);
 void af_json_array(struct af_json *j, const char *key);

@@ -72,6 +72,20 @@ void af_loop_del(struct af_loop *l, int fd)
 	}
 }
 
+int af_loop_set(struct af_loop *l, int fd, bool on)
+{
+	struct handler *h;
+
+	for (h = l->handlers; h; h = h->next) {
+		if (h->fd == fd) {
+			struct epoll_event ev = { .events = on ? EPOLLIN : 0, .data.ptr = h };
+
+			return epoll_ctl(l->ep, EPOLL_CTL_MOD, fd, &ev) ? -errno : 0;
+		}
+	}
+	return -ENOENT;
+}
+
 int af_loop_run(struct af_loop *l)
 {
 	struct epoll_event got[16];

@@ -5,6 +5,7 @@
 #ifndef AF_LOOP_H
 #define AF_LOOP_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct af_loop;
@@ -21,6 +22,9 @@ int af_loop_add(struct af_loop *l, int fd, af_loop_fn fn, void *ctx);
 
 /* Stop watching fd; safe from inside a callback. */
 void af_loop_del(struct af_loop *l, int fd);
+
+/* Stop (on false) or resume watching fd, keeping its callback. */
+int af_loop_set(struct af_loop *l, int fd, bool on);
 
 /* Dispatch until a callback returns non-zero; returns that value. */
 int af_loop_run(struct af_loop *l);

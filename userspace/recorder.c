@@ -143,6 +143,11 @@ int af_recorder_open(const struct af_recorder_opts *o, struct af_recorder **out,
 		return err;
 	}
 	af_strlcpy(r->path, o->journal, sizeof(r->path));
+	af_journal_set_retention(r->j,
+				 o->keep_bytes == AF_KEEP_OFF ? 0 :
+				 o->keep_bytes ? o->keep_bytes : AF_JOURNAL_KEEP_BYTES_DEFAULT,
+				 o->keep_days == AF_KEEP_OFF ? 0 :
+				 (o->keep_days ? o->keep_days : AF_JOURNAL_KEEP_DAYS_DEFAULT) * 86400);
 	r->events = o->policy->events;
 	r->caps = o->policy->caps;
 	r->wall_minus_mono = clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_MONOTONIC);
@@ -189,6 +194,19 @@ int af_recorder_open(const struct af_recorder_opts *o, struct af_recorder **out,
 		snprintf(why, n, "%s: %s", o->journal, strerror(-err));
 		af_recorder_close(r, 0, true);
 		return err;
+	}
+	/* What earlier runs left in the directory, before this one adds;
+	 * a daemon opening many fences sweeps once a minute (rotations
+	 * sweep always). */
+	{
+		static struct timespec last;
+		struct timespec now;
+
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (!last.tv_sec || now.tv_sec - last.tv_sec >= 60) {
+			last = now;
+			af_journal_retain(r->j);
+		}
 	}
 	*out = r;
 	return 0;
@@ -314,7 +332,8 @@ static void record_fork(struct af_recorder *r, const struct af_ev_fork *e)
 	w = begin_proc(r, "fork", &e->hdr, e->hdr.tgid, e->comm);
 	if (!w)
 		return;
-	snprintf(effect, sizeof(effect), "fork pid %u", e->child);
+	memcpy(effect, "fork pid ", 9);
+	af_utoa(e->child, effect + 9);
 	af_json_u64(w, "child", e->child);
 	af_json_str(w, "effect", effect);
 	af_journal_commit(r->j);
@@ -341,6 +360,31 @@ static void record_exit(struct af_recorder *r, const struct af_ev_exit *e)
 	af_journal_commit(r->j);
 }
 
+/* Append s (len bytes) at *o in out (n bytes), cut to fit and kept
+ * NUL-terminated: snprintf's result, without its format parsing on the
+ * path of every record. */
+static size_t cat(char *out, size_t n, size_t o, const char *s, size_t len)
+{
+	if (o + 1 >= n)
+		return o;
+	if (len > n - 1 - o)
+		len = n - 1 - o;
+	memcpy(out + o, s, len);
+	out[o + len] = 0;
+	return o + len;
+}
+
+#define CATS(out, n, o, s) cat(out, n, o, s, strlen(s))
+
+/* strerror's text without its locale lookup on every record (the
+ * supervisor never sets a locale: the same English text). */
+static const char *errno_text(int e)
+{
+	const char *t = strerrordesc_np(e);
+
+	return t ? t : strerror(e);
+}
+
 /* A path from the kernel's walk (names leaf first, NUL-terminated,
  * up to the task's root), then the call's own relative argument. */
 static void kernel_path(const char *names, size_t len, const char *rel, char *out, size_t n,
@@ -355,13 +399,19 @@ static void kernel_path(const char *names, size_t len, const char *rel, char *ou
 		off += strnlen(names + off, len - off) + 1;
 	}
 	/* Truncated: the top of the path is missing, and says so. */
-	o = snprintf(out, n, "%s", trunc ? "..." : "");
-	for (i = (int)nc - 1; i >= 0 && o < n; i--)
-		o += snprintf(out + o, n - o, "/%s", comps[i]);
-	if (rel && rel[0] && o < n)
-		o += snprintf(out + o, n - o, "/%s", rel);
+	if (n)
+		out[0] = 0;
+	o = cat(out, n, 0, "...", trunc ? 3 : 0);
+	for (i = (int)nc - 1; i >= 0; i--) {
+		o = cat(out, n, o, "/", 1);
+		o = CATS(out, n, o, comps[i]);
+	}
+	if (rel && rel[0]) {
+		o = cat(out, n, o, "/", 1);
+		o = CATS(out, n, o, rel);
+	}
 	if (o == 0)
-		snprintf(out, n, "/");
+		cat(out, n, 0, "/", 1);
 }
 
 /* The path of one argument: as the kernel resolved its directory at the
@@ -372,8 +422,10 @@ static bool arg_path(const char *arg, size_t max, const char *dir, size_t dir_le
 		     uint32_t dflags, char *out, size_t n, bool *trunc)
 {
 	char rel[AF_PATH_MAX + 1];
+	size_t rl = strnlen(arg, max < AF_PATH_MAX ? max : AF_PATH_MAX);
 
-	snprintf(rel, sizeof(rel), "%.*s", (int)strnlen(arg, max), arg);
+	memcpy(rel, arg, rl);
+	rel[rl] = 0;
 	*trunc = dflags & AF_FOF_TRUNC;
 	if (dflags & AF_FOF_FULL) {
 		kernel_path(dir, dir_len < AF_PATH_MAX ? dir_len : AF_PATH_MAX, NULL, out, n, *trunc);
@@ -383,7 +435,9 @@ static bool arg_path(const char *arg, size_t max, const char *dir, size_t dir_le
 		kernel_path(dir, dir_len < AF_PATH_MAX ? dir_len : AF_PATH_MAX, rel, out, n, *trunc);
 		return !(dflags & (AF_FOF_TRUNC | AF_FOF_DISCONNECTED));
 	}
-	snprintf(out, n, "%s", rel);
+	if (n)
+		out[0] = 0;
+	cat(out, n, 0, rel, rl);
 	return !(dflags & AF_FOF_UNRESOLVED);
 }
 
@@ -411,12 +465,18 @@ static void record_fileop(struct af_recorder *r, const struct af_ev_fileop *e, b
 	w = begin_proc(r, refused ? "deny" : "file", &e->hdr, e->hdr.tgid, e->comm);
 	if (!w)
 		return;
-	l = snprintf(effect, sizeof(effect), "%s%s %s%s%s", refused ? "refused " : "", verb,
-		     symlink ? path2 : path, path2[0] ? (symlink ? " -> " : " to ") : "",
-		     symlink ? path : path2);
-	if (e->ret < 0 && l < sizeof(effect))
-		snprintf(effect + l, sizeof(effect) - l, "%s%s%s", refused ? " (" : ": ",
-			 strerror(-e->ret), refused ? ")" : "");
+	effect[0] = 0;
+	l = CATS(effect, sizeof(effect), 0, refused ? "refused " : "");
+	l = CATS(effect, sizeof(effect), l, verb);
+	l = cat(effect, sizeof(effect), l, " ", 1);
+	l = CATS(effect, sizeof(effect), l, symlink ? path2 : path);
+	l = CATS(effect, sizeof(effect), l, path2[0] ? (symlink ? " -> " : " to ") : "");
+	l = CATS(effect, sizeof(effect), l, symlink ? path : path2);
+	if (e->ret < 0) {
+		l = CATS(effect, sizeof(effect), l, refused ? " (" : ": ");
+		l = CATS(effect, sizeof(effect), l, errno_text(-e->ret));
+		l = CATS(effect, sizeof(effect), l, refused ? ")" : "");
+	}
 	af_json_str(w, "verdict", e->ret >= 0 ? "ok" : refused ? "refused" : "failed");
 	af_json_str(w, "op", verb);
 	af_json_i64(w, "syscall", e->sysno);
@@ -432,6 +492,29 @@ static void record_fileop(struct af_recorder *r, const struct af_ev_fileop *e, b
 		af_json_bool(w, "path_unresolved", true);
 	af_json_str(w, "effect", effect);
 	af_journal_commit(r->j);
+}
+
+bool af_fileop_refusal(const void *data, size_t size, char *path, size_t pn, char *line,
+		       size_t n)
+{
+	const struct af_ev_fileop *e = data;
+	char p2[PATH_MAX + AF_PATH_MAX] = "";
+	bool trunc, trunc2 = false, symlink;
+
+	if (size < AF_FILEOP_SHORT || e->hdr.type != AF_EV_FILEOP ||
+	    (e->ret != -EACCES && e->ret != -EPERM && e->ret != -EROFS))
+		return false;
+	arg_path(e->path, sizeof(e->path), e->dir, e->dir_len, e->dflags & 0xff, path, pn, &trunc);
+	if (size >= sizeof(*e) && e->path2[0])
+		arg_path(e->path2, sizeof(e->path2), e->dir2, e->dir2_len,
+			 (e->dflags >> AF_FOF_DIR2_SHIFT) & 0xff, p2, sizeof(p2), &trunc2);
+	symlink = af_fileop_is_symlink(e->sysno);
+	/* A symlink's new name is path2; what the fence refused is there. */
+	if (symlink && p2[0])
+		af_strlcpy(path, p2, pn);
+	snprintf(line, n, "denied %s %s%s (%.*s pid %u)", af_fileop_verb(e->sysno, e->flags), path,
+		 trunc || trunc2 ? " [path truncated]" : "", AF_COMM_LEN, e->comm, e->hdr.tgid);
+	return true;
 }
 
 /* A fence decision (file, self-protection, network, DNS). */

@@ -16,6 +16,8 @@
 
 struct af_recorder;
 
+#define AF_KEEP_OFF	UINT64_MAX
+
 /* The label a process takes from its own exec (argv: NUL-separated, len
  * bytes; filename: what was exec'd): true with it in out. Who gives
  * labels, and how, is the caller's business (`agentfence exec --label`). */
@@ -25,6 +27,8 @@ typedef bool (*af_label_fn)(void *ctx, const char *filename, const char *argv, s
 struct af_recorder_opts {
 	const char *journal;		/* file to write */
 	uint64_t rotate_bytes;		/* 0: default */
+	uint64_t keep_bytes, keep_days;	/* retention of the journal's directory
+					 * (journal.h); 0: default, AF_KEEP_OFF: none */
 	const struct af_policy *policy;	/* its sha256 is journaled */
 	const char *policy_file;	/* NULL: policy->file */
 	enum af_backend backend;
@@ -68,6 +72,15 @@ void af_recorder_event(struct af_recorder *r, const void *data, size_t size);
 /* Events the kernel could not deliver so far (a running total): the
  * increase since the last call becomes a "lost" record. */
 void af_recorder_lost(struct af_recorder *r, uint64_t total);
+
+/* A file effect the kernel refused (EACCES, EPERM, EROFS at the call's
+ * exit): its path as journaled, and a denial line like a decision's
+ * ("denied unlink /etc/x (rm pid 5)"). False for any other event. On
+ * the Landlock backend these exits are the only trace of a refusal
+ * (Landlock reports nothing to the fence); whose refusal it was is the
+ * caller's to decide (outside the writable paths: the fence's). */
+bool af_fileop_refusal(const void *data, size_t size, char *path, size_t pn, char *line,
+		       size_t n);
 
 /* Hand every record written to fn as well (journal.h's tap). */
 void af_recorder_tap(struct af_recorder *r, af_journal_tap_fn fn, void *ctx);

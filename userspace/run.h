@@ -15,6 +15,8 @@ struct af_run_opts {
 	const char *journal_arg;	/* NULL: the default journal */
 	const char *user_arg;		/* --user; NULL: sudo's user, or root */
 	uint64_t journal_max;		/* bytes before rotation; 0: none */
+	uint64_t journal_keep_bytes;	/* --journal-keep; 0: the default, AF_KEEP_OFF: none */
+	uint64_t journal_keep_days;
 	bool no_journal, audit, strict, quiet;
 	enum af_denials_mode denials;
 	enum af_backend backend;	/* AF_BACKEND_NONE: the best this kernel has */

@@ -29,9 +29,11 @@
 #include "util.h"
 #include "watch.h"
 #include "denials.h"
+#include "drain.h"
 #include "json.h"
 #include "journal.h"
 #include "json_read.h"
+#include "../bpf/events.h"
 #include "../bpf/fence.h"
 
 #define SUP_FENCES_MAX	4096	/* a daemon's; each costs map entries and links */
@@ -68,6 +70,8 @@ struct af_sup_fence {
 	bool gone;			/* the command was reaped */
 	unsigned long events, bad_events, denied;
 	struct af_denials *den;		/* run's lines on stderr; NULL: none */
+	struct af_drain *drain;		/* when its ring buffer is read */
+	unsigned long lost_at;		/* f->events when drops were last read */
 };
 
 struct af_sup {
@@ -266,7 +270,7 @@ static void on_event(void *ctx, const void *data, size_t size)
 {
 	struct af_sup_fence *f = ctx;
 	const struct af_decision *d = af_event_decision(data, size);
-	char line[PATH_MAX + 512];
+	char line[2 * PATH_MAX + 512], path[PATH_MAX + AF_PATH_MAX];
 
 	f->events++;
 	af_recorder_event(f->rec, data, size);
@@ -274,6 +278,18 @@ static void on_event(void *ctx, const void *data, size_t size)
 	 * lost record sits where the loss was. */
 	if (f->rec && f->fence && !(f->events & 1023))
 		af_recorder_lost(f->rec, af_fence_counter(f->fence, AF_CNT_RB_DROP));
+	/* Landlock refuses without telling: a write-intent call's exit with
+	 * EACCES or EPERM outside every writable path (inside one it is the
+	 * file's own permissions), or EROFS (the protected paths' read-only
+	 * mounts), is the fence's denial. A relative path the kernel could
+	 * not resolve cannot be placed: journaled, not printed. */
+	if (!d && f->backend == AF_BACKEND_LANDLOCK && f->policy &&
+	    af_fileop_refusal(data, size, path, sizeof(path), line, sizeof(line)) &&
+	    (((const struct af_ev_fileop *)data)->ret == -EROFS ||
+	     (path[0] == '/' && !af_policy_writable_root(f->policy, path)))) {
+		f->denied++;
+		goto show;
+	}
 	/* Process and file events, allowed connects and answered lookups
 	 * go to the journal only. */
 	if (!d || d->verdict == AF_ALLOWED || absent_socket(data, size, d))
@@ -283,6 +299,7 @@ static void on_event(void *ctx, const void *data, size_t size)
 		f->bad_events++;
 		return;
 	}
+show:
 	if (f->on_denial) {
 		f->on_denial(f->denial_ctx, line);	/* JSON: the client escapes */
 	} else {
@@ -290,19 +307,36 @@ static void on_event(void *ctx, const void *data, size_t size)
 	}
 }
 
-static int on_events(void *ctx, int fd, uint32_t events)
+/* Drain the fence's ring buffer: what one drain brings is one group
+ * commit (journal.h), one write. Returns the events read. */
+static int sup_drain(struct af_sup_fence *f)
+{
+	int n;
+
+	if (f->rec)
+		af_journal_hold(af_recorder_journal(f->rec));
+	n = af_fence_consume(f->fence);
+	if (f->rec)
+		af_journal_flush(af_recorder_journal(f->rec));
+	return n;
+}
+
+static int on_events(void *ctx, bool *tick)
 {
 	struct af_sup_fence *f = ctx;
+	int n = sup_drain(f);
 
-	(void)fd;
-	(void)events;
-	af_fence_consume(f->fence);
 	af_denials_flush(f->den, af_denials_now());
+	/* The "N more times" lines come by time, not with the next line. */
+	*tick = af_denials_pending(f->den);
 	/* Also when the flood is over and nothing else comes: the lost
-	 * record must not wait for the next event. */
-	if (f->rec)
+	 * record must not wait for the next event (one map read per drain
+	 * that brought little, and every 1024 events). */
+	if (f->rec && (n < AF_DRAIN_BUSY || f->events - f->lost_at >= 1024)) {
+		f->lost_at = f->events;
 		af_recorder_lost(f->rec, af_fence_counter(f->fence, AF_CNT_RB_DROP));
-	return 0;
+	}
+	return n < 0 ? 0 : n;
 }
 
 static void stream_tap(void *ctx, const char *line, size_t len)
@@ -577,6 +611,8 @@ int af_sup_fence_open(struct af_sup *s, const struct af_fence_spec *spec,
 		struct af_recorder_opts ro = {
 			.journal = spec->journal,
 			.rotate_bytes = spec->journal_max,
+			.keep_bytes = spec->journal_keep_bytes,
+			.keep_days = spec->journal_keep_days,
 			.policy = spec->policy,
 			.policy_file = spec->policy_file,
 			.backend = spec->backend,
@@ -608,7 +644,8 @@ int af_sup_fence_open(struct af_sup *s, const struct af_fence_spec *spec,
 		}
 	}
 	if (f->fence) {
-		err = af_loop_add(s->loop, af_fence_events_fd(f->fence), on_events, f);
+		f->drain = af_drain_open(s->loop, af_fence_events_fd(f->fence), on_events, f);
+		err = f->drain ? 0 : -errno;
 		if (err) {
 			af_err("event loop: %s", strerror(-err));
 			goto fail;
@@ -764,7 +801,7 @@ int af_sup_wait(struct af_sup *s, struct af_sup_fence *f, int *status)
 	}
 	*status = f->status;
 	if (f->fence) {
-		af_fence_consume(f->fence);
+		sup_drain(f);
 		drops = af_fence_counter(f->fence, AF_CNT_RB_DROP);
 		if (drops)
 			af_warn("%llu events were lost (ring buffer full; the journal's lost records say "
@@ -785,8 +822,8 @@ static int fence_close(struct af_sup_fence *f, int exit_code, bool keep)
 		af_pty_close(f->box->pty);
 		f->box->pty = NULL;
 	}
-	if (f->fence)
-		af_loop_del(f->sup->loop, af_fence_events_fd(f->fence));
+	af_drain_close(f->drain);
+	f->drain = NULL;
 	af_dns_close(f->dns);
 	/* Kill what the command left behind before the fence comes down:
 	 * nothing may outlive its fence. */
@@ -807,7 +844,7 @@ static int fence_close(struct af_sup_fence *f, int exit_code, bool keep)
 	 * what the command left behind are in it. */
 	if (f->rec) {
 		if (f->fence) {
-			af_fence_consume(f->fence);
+			sup_drain(f);
 			af_recorder_lost(f->rec, af_fence_counter(f->fence, AF_CNT_RB_DROP));
 		}
 		/* The counts and the summary of the lines, then the journal's. */
@@ -1206,7 +1243,8 @@ int af_sup_fence_adopt(struct af_sup *s, const struct af_adopt_spec *a, struct a
 			f->dns = NULL;
 		}
 	}
-	err = af_loop_add(s->loop, af_fence_events_fd(f->fence), on_events, f);
+	f->drain = af_drain_open(s->loop, af_fence_events_fd(f->fence), on_events, f);
+	err = f->drain ? 0 : -errno;
 	if (err) {
 		af_err("event loop: %s", strerror(-err));
 		goto fail;
@@ -1262,8 +1300,8 @@ fail:
 		af_recorder_free(f->rec);
 		f->rec = NULL;
 	}
-	if (f->fence && f->sup->loop)
-		af_loop_del(f->sup->loop, af_fence_events_fd(f->fence));
+	af_drain_close(f->drain);
+	f->drain = NULL;
 	af_dns_close(f->dns);
 	af_watch_stop(&f->watch);
 	af_stream_close(f->stream);
@@ -1281,8 +1319,8 @@ void af_sup_fence_release(struct af_sup_fence *f)
 {
 	/* As if the supervisor died, but said: the watcher stays quiet,
 	 * the journal gets no end, the fence stays for adoption. */
-	if (f->fence)
-		af_loop_del(f->sup->loop, af_fence_events_fd(f->fence));
+	af_drain_close(f->drain);
+	f->drain = NULL;
 	af_dns_close(f->dns);
 	af_stream_close(f->stream);
 	if (f->rec) {

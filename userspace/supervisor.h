@@ -36,6 +36,8 @@ struct af_fence_spec {
 	int denials;			/* enum af_denials_mode: how stderr gets them */
 	const char *journal;		/* NULL: no journal */
 	uint64_t journal_max;		/* rotation size; 0: default */
+	uint64_t journal_keep_bytes;	/* retention (journal.h); 0: default, AF_KEEP_OFF */
+	uint64_t journal_keep_days;
 	const char *workspace;
 	char *const *argv;		/* the command, journaled and streamed */
 	af_label_fn label_of;		/* tool-call labels (cmds.h: af_exec_label) */

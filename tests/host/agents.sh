@@ -17,6 +17,7 @@ BASE=/var/tmp/agentfence-agents
 af_limit test_claude_code_fenced_as_the_user 90
 af_limit test_codex_fenced_as_the_user 90
 af_limit test_npm_install_cold_and_warm_cache 120
+af_limit test_cargo_cache_under_profiles 90
 
 # A user to run as, and a fresh home and workspace for it under $BASE,
 # not under /tmp (which the profiles make writable). Sets D, H, WS, UID_,
@@ -134,6 +135,20 @@ check_journal_owner() {	# journal
 	! runuser -u "$AGENT_USER" -- sh -c "echo x >>'$1'" 2>/dev/null || fail "the user can write the journal"
 }
 
+# No refusal in a journal but glibc's nscd probe (a socket that is not
+# there) and, if given, refusals whose effect contains ALLOWED.
+no_refusals() {	# journal [allowed]
+	$PY - "$1" "${2:-}" <<-'EOF' || fail "refusals in $1"
+	import json, os, sys
+	def absent_socket(e):
+	    return e.startswith("denied unix connect /") and not os.path.exists(e.split(" ")[3])
+	bad = [r.get("effect") for r in map(json.loads, open(sys.argv[1]))
+	       if r.get("verdict") in ("denied", "refused") and not absent_socket(r.get("effect", ""))
+	       and not (sys.argv[2] and sys.argv[2] in r.get("effect", ""))]
+	assert not bad, bad
+	EOF
+}
+
 test_claude_code_fenced_as_the_user() {
 	as_user
 	need_agents
@@ -238,6 +253,80 @@ test_npm_install_cold_and_warm_cache() {
 	    assert not bad, "%s: %s" % (p, bad)
 	EOF
 	echo "npm install: cold $(awk -v a="$t0" -v b="$t1" 'BEGIN{print b-a}') s, warm $(awk -v a="$t1" -v b="$t2" 'BEGIN{print b-a}') s"
+	assert_no_leftovers
+}
+
+# pip's cache under each shipped profile, as the user: no PyPI here, so
+# the package is a local sdist with no dependencies (built with the
+# system's setuptools, installed without build isolation), which pip
+# builds into a wheel and caches in ~/.cache/pip/wheels, created for the
+# user by run. No refusal but glibc's nscd probe.
+test_pip_cache_under_profiles() {
+	as_user
+	/usr/bin/python3 -m pip --version >/dev/null 2>&1 || skip "the system python3 has no pip"
+	/usr/bin/python3 -c 'import setuptools' 2>/dev/null || skip "the system python3 has no setuptools"
+	local prof j pkg=$D/pkg
+	mkdir -p "$pkg/aftestpkg"
+	printf 'from setuptools import setup\nsetup(name="aftestpkg", version="0.1", packages=["aftestpkg"])\n' >"$pkg/setup.py"
+	echo 'X = 42' >"$pkg/aftestpkg/__init__.py"
+	(cd "$pkg" && /usr/bin/python3 setup.py -q sdist >/dev/null 2>&1) || fail "cannot build the sdist"
+	chmod -R a+rX "$pkg"
+	cd "$WS" || fail "cd $WS"
+	for prof in coding-agent claude-code codex; do
+		j=$D/pip-$prof.jsonl
+		rm -rf "$H/.cache" "$WS/lib"
+		assert_exit 0 "${SUDO[@]}" "$AF" run --policy "$TOP/policies/$prof.yaml" --journal "$j" -- \
+			/usr/bin/python3 -m pip install --disable-pip-version-check --no-index --no-build-isolation \
+			--target "$WS/lib" "$pkg/dist/aftestpkg-0.1.tar.gz"
+		[ -f "$WS/lib/aftestpkg/__init__.py" ] || fail "$prof: not installed: $OUT $ERR"
+		local whl
+		whl=$(find "$H/.cache/pip/wheels" -name 'aftestpkg-0.1-*.whl' | head -1)
+		[ -n "$whl" ] || fail "$prof: no wheel in pip's cache: $(find "$H/.cache" | head)"
+		assert_eq "$UID_" "$(stat -c %u "$whl")" "$prof: the cached wheel is the user's"
+		assert_eq "$UID_" "$(stat -c %u "$H/.cache/pip")" "$prof: the cache is the user's"
+		no_refusals "$j"
+	done
+	assert_no_leftovers
+}
+
+# cargo's registry under each shipped profile: no crates.io here, so the
+# dependency comes from a local registry (source replacement,
+# local-registry: an index and a .crate of a crate with no dependencies
+# of its own), which cargo unpacks into ~/.cargo/registry/src as from
+# crates.io, under its locks in ~/.cargo. cargo is rustup's, under
+# /root, which the test user cannot reach: root runs it, with a home of
+# its own for ${HOME}. The one refusal allowed is the rollback journal
+# of cargo's last-use database (policies: cargo goes on without it).
+test_cargo_cache_under_profiles() {
+	as_user
+	local cargo=${CARGO:-$(command -v cargo)} prof j reg=$D/reg c=$D/crate
+	[ -x "$cargo" ] || skip "cargo is not installed"
+	mkdir -p "$reg/index/af/te" "$D/build/aftestcrate-0.1.0/src" "$c/src" "$c/.cargo"
+	printf '[package]\nname = "aftestcrate"\nversion = "0.1.0"\nedition = "2021"\n' \
+		>"$D/build/aftestcrate-0.1.0/Cargo.toml"
+	echo 'pub fn x() -> u32 { 42 }' >"$D/build/aftestcrate-0.1.0/src/lib.rs"
+	tar -C "$D/build" -czf "$reg/aftestcrate-0.1.0.crate" aftestcrate-0.1.0
+	printf '{"name":"aftestcrate","vers":"0.1.0","deps":[],"cksum":"%s","features":{},"yanked":false}\n' \
+		"$(sha256sum "$reg/aftestcrate-0.1.0.crate" | cut -d' ' -f1)" >"$reg/index/af/te/aftestcrate"
+	printf '[package]\nname = "ws"\nversion = "0.1.0"\nedition = "2021"\n[dependencies]\naftestcrate = "0.1.0"\n' \
+		>"$c/Cargo.toml"
+	echo 'fn main() { println!("crate says {}", aftestcrate::x()); }' >"$c/src/main.rs"
+	printf '[source.crates-io]\nreplace-with = "afreg"\n[source.afreg]\nlocal-registry = "%s"\n' "$reg" \
+		>"$c/.cargo/config.toml"
+	cd "$c" || fail "cd $c"
+	for prof in coding-agent claude-code codex; do
+		j=$D/cargo-$prof.jsonl
+		rm -rf "$D/roothome" "$c/target"
+		mkdir -p "$D/roothome"
+		assert_exit 0 env HOME="$D/roothome" RUSTUP_HOME="${RUSTUP_HOME:-/root/.rustup}" \
+			"$AF" run --policy "$TOP/policies/$prof.yaml" --workspace "$c" --journal "$j" -- \
+			"$cargo" run --offline -q
+		assert_eq "crate says 42" "$OUT" "$prof: built and ran"
+		ls -d "$D/roothome/.cargo/registry/src/"*/aftestcrate-0.1.0 >/dev/null 2>&1 ||
+			fail "$prof: not unpacked into ~/.cargo/registry: $(find "$D/roothome" -maxdepth 4)"
+		[ -e "$D/roothome/.cargo/.package-cache" ] || fail "$prof: no package cache lock"
+		no_refusals "$j" '/.cargo/.global-cache-journal '
+	done
 	assert_no_leftovers
 }
 

@@ -134,6 +134,141 @@ for i in range(100000):
 	assert_exit 0 "$AF" log verify "$J"
 }
 
+# Retention: a run's journal directory stays within --journal-keep.
+# The old finished journal of another run goes by age, this journal's
+# oldest rotated files by size, oldest first, with a retention record
+# each time; a journal that never ended (running or crashed), a file that
+# is not a journal and the live file stay. verify accepts the beginning
+# retention journaled, and no other: a rotated file deleted by hand
+# beyond it is a deletion.
+test_retention_bounds_directory() {
+	setup
+	"$AF" run --policy p.yaml --workspace ws --journal "$T/state/old.jsonl" -- true 2>/dev/null ||
+		fail "the old run"
+	head -n 1 state/old.jsonl >state/crashed.jsonl
+	printf '{"seq":0,"not":"a journal"}\n%.0s' $(seq 100) >state/notes.jsonl
+	touch -d '100 days ago' state/old.jsonl state/crashed.jsonl state/notes.jsonl
+	"${FENCE[@]}" --journal-max 64K --journal-keep 100K,90 -- $PY -c '
+import os, time
+for i in range(20000):
+    try: os.unlink("nx")
+    except OSError: pass
+    # Time for the compression thread (lowest priority): retention
+    # removes compressed files only, and with 64K files a flood outruns it.
+    if i % 500 == 0: time.sleep(0.02)' >run.out 2>run.err || fail "run: $(tail -3 run.err)"
+	ERR=$(cat run.err)
+	need_process_events
+	[ ! -e state/old.jsonl ] || fail "the old finished journal is still there"
+	[ -e state/crashed.jsonl ] && [ -e state/notes.jsonl ] || fail "removed what is not a finished journal: $(ls state)"
+	[ ! -e "$J.1.gz" ] && [ ! -e "$J.1" ] || fail "the oldest rotated file is still there: $(ls state)"
+	local total
+	total=$(cat state/j.jsonl* | wc -c)
+	[ "$total" -le $((100 * 1024 + 2 * 65536 + 8192)) ] || fail "the directory holds $total bytes: $(ls -l state)"
+	assert_exit 0 "$AF" log verify "$J"
+	assert_contains "$OUT" "removed by retention, as the journal says" "verify says why it begins later"
+	$PY - "$J" <<-'EOF' || fail "retention records"
+	import glob, gzip, json, sys
+	base = sys.argv[1]
+	recs = [json.loads(l) for l in open(base)]
+	for p in sorted(glob.glob(base + ".*.gz")):
+	    recs += [json.loads(l) for l in gzip.open(p)]
+	ret = [r for r in recs if r["type"] == "retention"]
+	assert ret, "no retention record"
+	# (old.jsonl's went with the first file, by size, later.)
+	assert any("kept_from_seq" in r and r["reason"].startswith("size") for r in ret), ret
+	assert not any(n in r["removed"] for r in ret for n in ("crashed.jsonl", "notes.jsonl", "j.jsonl")), ret
+	print("records %d, lost %d" % (len(recs), recs[0]["lost"] if recs[0]["type"] == "fence_end" else -1))
+	EOF
+	# By age alone: a small directory, one finished journal 100 days old.
+	"$AF" run --policy p.yaml --workspace ws --journal "$T/state/aged.jsonl" -- true 2>/dev/null ||
+		fail "the aged run"
+	touch -d '100 days ago' state/aged.jsonl
+	"$AF" run --policy p.yaml --workspace ws --journal "$T/state/k.jsonl" --journal-keep 1G,90 -- true 2>/dev/null ||
+		fail "the run by age"
+	[ ! -e state/aged.jsonl ] || fail "the aged journal is still there"
+	assert_contains "$(sed -n 2p state/k.jsonl)" '"type":"retention","removed":["aged.jsonl"],' "journaled"
+	assert_contains "$(sed -n 2p state/k.jsonl)" '"reason":"age"' "by age"
+	rm state/k.jsonl
+	# Beyond what retention said: the oldest file left, deleted by hand.
+	local first
+	first=$(ls state | sed -n 's/^j\.jsonl\.\([0-9]*\)\.gz$/\1/p' | sort -n | head -1)
+	[ -n "$first" ] || fail "no rotated file left: $(ls state)"
+	rm "$J.$first.gz"
+	assert_exit 1 "$AF" log verify "$J"
+	assert_contains "$OUT" "no retention record of the journal says it begins there" "a deletion"
+	assert_exit 2 "$AF" run --journal-keep 1X -- true
+	assert_contains "$ERR" "--journal-keep '1X': not SIZE[,DAYS]" "bad value"
+}
+
+# What the watcher leaves of a SIGKILLed run: its fence, frozen.
+stop_killed_fence() {
+	[ -d "$KILLED_CG" ] || return 0
+	AGENTFENCE_CONTROL= "$AF" stop "$(stat -c %i "$KILLED_CG")" >/dev/null 2>&1
+	echo 1 >"$KILLED_CG/cgroup.kill" 2>/dev/null
+	for _ in $(seq 50); do rmdir "$KILLED_CG" 2>/dev/null && break; [ -d "$KILLED_CG" ] || break; sleep 0.1; done
+}
+
+# Group commit: a supervisor killed (SIGKILL, no chance to flush) in
+# the middle of a flood leaves a journal that verifies up to its last
+# complete record: what is lost is the batch in memory at the kill and,
+# when the kill comes inside the batch's write(2) (the kernel stops a
+# write between pages for a fatal signal), the tail of the record it
+# cut. Each whole record on disk verifies, the count of records verify
+# reports is the files' whole lines, and verify calls the journal
+# incomplete (no fence_end, or the cut line), never broken. The rotation
+# at 1M is part of it: the kill may come while a rotated file is being
+# compressed (FILE.N then stands for FILE.N.gz).
+test_sigkill_mid_flood_verifies_to_last_record() {
+	setup
+	"${FENCE[@]}" --journal-max 1M -- $PY -c '
+import os
+for i in range(20000000):
+    try: os.unlink("nx")
+    except OSError: pass' >run.out 2>run.err 9>&- &
+	local run=$! i size=0
+	KILLED_CG=$(cgroup2_mount)/agentfence/run-$run
+	trap stop_killed_fence EXIT
+	for i in $(seq 300); do
+		size=$(cat "$J" "$J".* 2>/dev/null | wc -c)
+		[ "$size" -gt 3000000 ] && break
+		sleep 0.05
+	done
+	[ "$size" -gt 3000000 ] || { kill -9 $run; ERR=$(cat run.err); need_process_events; fail "the journal did not grow: $size bytes"; }
+	kill -9 $run
+	wait $run 2>/dev/null
+	# The watcher freezes the fence: nobody writes the journal now.
+	for i in $(seq 100); do [ -e "$J.supervisor-exit" ] && break; sleep 0.1; done
+	assert_contains "$(cat "$J.supervisor-exit")" '"result":"frozen"' "the watcher froze the fence"
+	assert_exit 4 "$AF" log verify --json "$J"
+	$PY - "$J" "$OUT" <<-'EOF' || fail "after the kill: $(tail -c 300 "$J"); $OUT"
+	import glob, gzip, json, os, sys
+	base, out = sys.argv[1], json.loads(sys.argv[2])
+	def num(p):
+	    return int(p[len(base) + 1:].split(".")[0])
+	rot = sorted({num(p) for p in glob.glob(base + ".[0-9]*") if not p.endswith(".tmp")})
+	assert rot, "no rotation at 1M"
+	lines = []
+	for n in rot:
+	    p = base + ".%d.gz" % n
+	    data = gzip.open(p).read() if os.path.exists(p) else open(base + ".%d" % n, "rb").read()
+	    assert data.endswith(b"\n"), "rotated file %d cut" % n
+	    lines += data.split(b"\n")[:-1]
+	live = open(base, "rb").read()
+	whole = live.split(b"\n")
+	cut = whole[-1]
+	lines += whole[:-1]
+	assert out["status"] == "incomplete", out
+	assert out["records"] == len(lines), (out["records"], len(lines))
+	last = json.loads(lines[-1])
+	assert last["seq"] == len(lines) - 1 and last["hash"] == out["head"], (last["seq"], out)
+	if cut:
+	    assert "truncated last line" in out["why"] and out["seq"] == len(lines), out
+	else:
+	    assert "no fence_end" in out["why"], out
+	print("records %d in %d rotated files and the live one; cut tail: %d bytes" % (len(lines), len(rot), len(cut)))
+	EOF
+}
+
 # One fence's flood costs another fence none of its events: fence A
 # overflows a small ring buffer while fence B's every event arrives.
 # B stays within what its own buffer holds (300 events of 592 bytes in

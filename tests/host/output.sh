@@ -252,6 +252,62 @@ print("done")'
 	assert_contains "$ERR" "agentfence run: --denials 'loud': not a mode (live, summary, off)" "bad mode"
 }
 
+# On the Landlock backend, which reports nothing, a refused write is
+# seen at the call's exit: EACCES/EPERM outside the writable paths, or
+# EROFS (the read-only mounts). The same dedup and modes as the BPF
+# backends' lines; a refusal inside the workspace (the file's own mode,
+# for a user the fence runs as) is the file's, not the fence's: no line.
+test_landlock_denials_live() {
+	setup
+	local probe mode lines
+	probe='import os, sys
+out = sys.argv[1]
+for i in range(5):
+    try: open(out + "/x", "w")
+    except OSError as e: assert e.errno in (13, 1, 30), e
+try: os.unlink(out + "/keep")
+except OSError as e: assert e.errno in (13, 1, 30), e
+open("mine", "w").close(); os.chmod("mine", 0)
+try: open("mine", "w")
+except OSError: pass
+print("done")'
+	touch out/keep
+	assert_exit 0 "${FENCE[@]}" --denials live -- $PY -S -c "$probe" "$T/out"
+	case $ERR in *"filesystem fence via Landlock"*) ;; *) skip "the backend is not landlock here" ;; esac
+	assert_eq done "$OUT" "the probe ran"
+	lines=$(printf '%s\n' "$ERR" | grep -c "agentfence: denied create/open for write $T/out/x (python3 pid ")
+	assert_eq 2 "$lines" "live: the first and the count"
+	assert_contains "$ERR" "$T/out/x (python3 pid " "live line"
+	assert_contains "$ERR" ") [4 more within 3s]" "live: the count"
+	assert_contains "$ERR" "agentfence: denied unlink $T/out/keep (python3 pid " "unlink"
+	assert_not_contains "$ERR" "mine" "the workspace file's own refusal"
+	assert_eq 7 "$(grep -c '"type":"deny"' "$J")" "every refusal journaled (the workspace's too)"
+	rm -f "$J" ws/mine
+	assert_exit 0 "${FENCE[@]}" --denials summary -- $PY -S -c "$probe" "$T/out"
+	assert_contains "$ERR" "denied create/open for write $T/out/x (python3 pid " "summary line"
+	assert_contains "$ERR" ") [5 times]" "summary count"
+	rm -f "$J" ws/mine
+	assert_exit 0 "${FENCE[@]}" --denials off -- $PY -S -c "$probe" "$T/out"
+	assert_not_contains "$ERR" "denied" "off"
+	[ -e out/keep ] && [ ! -e out/x ] || fail "the fence let a write through"
+}
+
+# The "N more" line comes when its window is over, by a timer, not with
+# the next denial or the end of the run: here it precedes a mark the
+# command prints after a pause longer than the window.
+test_denial_count_by_timer() {
+	setup
+	local probe='import sys, time
+for i in range(3):
+    try: open(sys.argv[1] + "/x", "w")
+    except OSError: pass
+time.sleep(4.5)
+print("MARK", file=sys.stderr, flush=True)'
+	assert_exit 0 "${FENCE[@]}" --denials live -- $PY -S -c "$probe" "$T/out"
+	case $ERR in *"filesystem fence via Landlock"*) ;; *) skip "the backend is not landlock here" ;; esac
+	assert_contains "$ERR" ") [2 more within 3s]"$'\n'"MARK" "the count before the mark"
+}
+
 # argv once per exec: the file records of a long command line name its
 # exec record instead of repeating it (a venv creation was 4.1 MB).
 test_argv_once_per_exec() {

@@ -433,6 +433,81 @@ static void test_hostile_strings(void **state)
 }
 
 /* The writer places every comma and closes what it opens. */
+/* The writer's eight-bytes-at-a-time scan escapes exactly what the
+ * byte-by-byte rules do: every special byte at every position of strings
+ * of every length around a word, through the stdio and buffer sinks. */
+static void ref_escape(const char *s, size_t len, char *out)
+{
+	size_t i = 0;
+	uint32_t cp;
+	int n;
+
+	*out++ = '"';
+	while (i < len) {
+		unsigned char ch = s[i];
+
+		n = ch < 0x80 ? 1 : utf8_next(s + i, len - i, &cp);
+		if (n > 1) {
+			memcpy(out, s + i, n);
+			out += n;
+			i += n;
+		} else if (n < 0) {
+			memcpy(out, "\xef\xbf\xbd", 3);
+			out += 3;
+			i += -n;
+		} else if (ch == '"' || ch == '\\') {
+			*out++ = '\\';
+			*out++ = ch;
+			i++;
+		} else if (ch < 0x20) {
+			out += sprintf(out, "\\u%04x", ch);
+			i++;
+		} else {
+			*out++ = ch;
+			i++;
+		}
+	}
+	*out++ = '"';
+	*out = 0;
+}
+
+static void test_json_escape_wordwise(void **state)
+{
+	static const char *const specials[] = { "\x01", "\x1f", "\"", "\\", "\x7f", "\x80", "\xc3\xa9",
+						"\xff", "\xe2\x82", " ", "\n" };
+	char in[64], want[512], *got;
+	size_t len, p, k, glen;
+	struct af_obuf b = {};
+	struct af_json w;
+
+	(void)state;
+	for (len = 0; len < 40; len++) {
+		for (p = 0; p <= len; p++) {
+			for (k = 0; k < sizeof(specials) / sizeof(*specials); k++) {
+				size_t sl = strlen(specials[k]), n = 0;
+				FILE *f;
+
+				memset(in, 'a' + (int)(len % 26), len);
+				memcpy(in + p, specials[k], sl);
+				n = p + sl > len ? p + sl : len;
+				ref_escape(in, n, want);
+				f = open_memstream(&got, &glen);
+				json_strn(f, in, n);
+				fclose(f);
+				assert_string_equal(got, want);
+				free(got);
+				b.len = 0;
+				af_json_resume_buf(&w, &b);
+				w.more[1] = false;
+				af_json_strn(&w, NULL, in, n);
+				assert_int_equal(b.len, strlen(want));
+				assert_memory_equal(b.p, want, b.len);
+			}
+		}
+	}
+	free(b.p);
+}
+
 static void test_json_writer(void **state)
 {
 	char *buf = NULL, *const argv[] = { "sh", "-c", "echo \"x\"", NULL };
@@ -518,6 +593,7 @@ int main(void)
 		cmocka_unit_test(test_rotation),
 		cmocka_unit_test(test_hostile_strings),
 		cmocka_unit_test(test_json_writer),
+		cmocka_unit_test(test_json_escape_wordwise),
 		cmocka_unit_test(test_json_unbalanced_record),
 	};
 
