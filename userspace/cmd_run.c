@@ -16,6 +16,7 @@
 #include "backend.h"
 #include "denials.h"
 #include "cmds.h"
+#include "recorder.h"
 #include "run.h"
 #include "util.h"
 
