@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "attach.h"
 #include "backend.h"
 #include "box.h"
 #include "cgroup.h"
@@ -45,6 +46,7 @@ struct dfence {
 	char workspace[PATH_MAX];
 	char home[PATH_MAX];
 	bool adopted_run;		/* a run's fence adopted: it ends when its cgroup empties */
+	struct af_attach_meta *attach;	/* attach's: it ends when its target does */
 	struct dfence *next;
 };
 
@@ -126,6 +128,7 @@ static void dfence_free(struct daemon *d, struct dfence *df)
 		}
 	}
 	af_box_free(&df->box);
+	free(df->attach);
 	af_policy_free(df->policy);
 	for (i = 0; i < df->nretired; i++)
 		af_policy_free(df->retired[i]);
@@ -412,6 +415,11 @@ static void do_status(struct daemon *d, struct af_ctl_client *c, const struct af
 		af_json_u64(w, "denied", in.denied);
 		af_json_u64(w, "audited", in.audited);
 		af_json_u64(w, "dropped", in.dropped);
+		if (df->attach && df->attach->container[0]) {
+			af_json_str(w, "runtime", df->attach->runtime);
+			af_json_str(w, "container", df->attach->container);
+			af_json_str(w, "container_name", df->attach->name);
+		}
 		af_json_end(w);
 	}
 	af_json_end(w);
@@ -459,6 +467,18 @@ static void do_simple_ok(struct af_ctl_client *c, const struct af_ctl_req *req)
 
 static void adopt_all(struct daemon *d, struct af_ctl_client *c, const struct af_ctl_req *req);
 
+/* An attached orphan's policy: its paths read again in its target's
+ * mount namespace (attach.h). */
+static int adopt_attach_policy(struct dfence *df, const char *bytes, size_t len, const char *file)
+{
+	char err[AF_ERR_MAX];
+	int ret = af_attach_policy(bytes, len, file, df->attach, &df->policy, err, sizeof(err));
+
+	if (ret)
+		af_err("fence %llu: %s", (unsigned long long)df->attach->id, err);
+	return ret;
+}
+
 /* One orphan: its policy from the bytes stored with it, read with the
  * ${WORKSPACE} and ${HOME} it had. */
 static int adopt_one(struct daemon *d, const struct af_fence_info *fi)
@@ -490,8 +510,16 @@ static int adopt_one(struct daemon *d, const struct af_fence_info *fi)
 	af_strlcpy(df->workspace, sm.workspace, sizeof(df->workspace));
 	af_strlcpy(df->home, sm.home[0] ? sm.home : "/", sizeof(df->home));
 	df->argv = copy_argv(NULL);
-	err = df->argv ? load_policy(bytes, len, sm.policy_file[0] ? sm.policy_file : NULL,
-				     df->workspace, df->home, &df->policy) : -ENOMEM;
+	df->attach = calloc(1, sizeof(*df->attach));
+	if (df->attach && af_attach_meta_read(fi->id, df->attach)) {
+		free(df->attach);
+		df->attach = NULL;
+	}
+	if (df->attach && df->argv)
+		err = adopt_attach_policy(df, bytes, len, sm.policy_file[0] ? sm.policy_file : NULL);
+	else
+		err = df->argv ? load_policy(bytes, len, sm.policy_file[0] ? sm.policy_file : NULL,
+					     df->workspace, df->home, &df->policy) : -ENOMEM;
 	free(bytes);
 	if (!err && strcmp(df->policy->sha256, fi->policy_sha256)) {
 		af_warn("fence %llu: its stored policy is not the one it enforces (hash %.16s, "
@@ -525,11 +553,176 @@ static int adopt_one(struct daemon *d, const struct af_fence_info *fi)
 		return err;
 	}
 	df->adopted_run = sm.owned && strstr(fi->cgroup, "/agentfence/run-");
+	if (df->attach)
+		af_attach_journal(af_sup_fence_journal(df->f), "attach", df->attach, NULL);
 	df->next = d->fences;
 	d->fences = df;
 	fprintf(stderr, "agentfence daemon: adopted fence %llu (cgroup %s)\n",
 		(unsigned long long)fi->id, fi->cgroup);
 	return 0;
+}
+
+/* ---- attach: a fence beneath processes that already run ---- */
+
+static void attach_note(struct dfence *df, const char *reason)
+{
+	int err = af_attach_journal(af_sup_fence_journal(df->f), "attach_end", df->attach, reason);
+
+	if (err)
+		af_warn("fence %llu: journal the end of the attach: %s",
+			(unsigned long long)df->attach->id, strerror(-err));
+}
+
+/* The target is gone: its fence with it, journaled with the reason. */
+static void attach_end(struct daemon *d, struct dfence *df, const char *reason)
+{
+	fprintf(stderr, "agentfence daemon: fence %llu: %s: removing it\n",
+		(unsigned long long)df->attach->id, reason);
+	attach_note(df, reason);
+	af_attach_meta_remove(df->attach->id);
+	talk_to(d, NULL);
+	dfence_close(d, df, -1);
+}
+
+static void do_attach(struct daemon *d, struct af_ctl_client *c, const struct af_ctl_req *req)
+{
+	enum af_backend want = AF_BACKEND_NONE, backend;
+	char journal[PATH_MAX], why[AF_ERR_MAX], real[PATH_MAX], name[64];
+	struct af_attach_meta *m;
+	struct af_json *w;
+	struct dfence *df;
+	int err;
+
+	if (af_ctl_client_uid(c) != 0) {
+		af_ctl_error(c, req, -EPERM, "only root may attach a fence to processes that run");
+		return;
+	}
+	if (req->backend && af_backend_parse(req->backend, &want)) {
+		snprintf(why, sizeof(why), "unknown backend '%s' (auto, lsm_cgroup, lsm, landlock)",
+			 req->backend);
+		af_ctl_error(c, req, -EINVAL, why);
+		return;
+	}
+	df = calloc(1, sizeof(*df));
+	m = df ? calloc(1, sizeof(*m)) : NULL;
+	if (!m) {
+		free(df);
+		af_ctl_error(c, req, -ENOMEM, "out of memory");
+		return;
+	}
+	df->attach = m;
+	/* The pid names the target's mount namespace: it must be in it. */
+	err = af_attach_pid((pid_t)req->pid, m, why, sizeof(why));
+	if (!err && (!realpath(req->cgroup, real) || strcmp(real, m->cgroup))) {
+		snprintf(why, sizeof(why), "process %lld is not in cgroup %.400s (it is in %.400s)",
+			 (long long)req->pid, req->cgroup, m->cgroup);
+		err = -EINVAL;
+	}
+	if (!err)
+		err = af_attach_workspace(m, req->workspace, why, sizeof(why));
+	if (err) {
+		af_ctl_error(c, req, err, why);
+		dfence_free(d, df);
+		return;
+	}
+	if (req->home)
+		af_strlcpy(m->home, req->home, sizeof(m->home));
+	af_strlcpy(m->runtime, req->runtime ? req->runtime : "", sizeof(m->runtime));
+	af_strlcpy(m->container, req->container ? req->container : "", sizeof(m->container));
+	af_strlcpy(m->name, req->container_name ? req->container_name : "", sizeof(m->name));
+	af_strlcpy(df->workspace, m->workspace, sizeof(df->workspace));
+	af_strlcpy(df->home, m->home, sizeof(df->home));
+	df->argv = copy_argv(NULL);
+	err = df->argv ? af_attach_policy(req->policy, req->policy_len, req->policy_file, m,
+					  &df->policy, why, sizeof(why)) : -ENOMEM;
+	if (err) {
+		af_ctl_error(c, req, err, df->argv ? why : "out of memory");
+		dfence_free(d, df);
+		return;
+	}
+	if (req->audit)
+		df->policy->mode = AF_MODE_AUDIT;
+	if (af_sup_choose_backend(want, df->policy, req->strict, &backend)) {
+		af_ctl_error(c, req, -ENOTSUP, "no backend can enforce this policy (see the message)");
+		dfence_free(d, df);
+		return;
+	}
+	/* attach said it before it asked; the daemon's own log says it too. */
+	if (backend == AF_BACKEND_LANDLOCK) {
+		if (req->strict) {
+			af_ctl_error(c, req, -ENOTSUP, "--strict: on the landlock backend attach cannot "
+				     "fence files (Landlock cannot restrict a process that already runs)");
+			dfence_free(d, df);
+			return;
+		}
+		fprintf(stderr, "agentfence daemon: attach to %s: landlock backend: files are not "
+			"fenced, the network is, and everything is recorded\n", m->cgroup);
+	}
+	snprintf(name, sizeof(name), "attach-%.12s-%d", m->container[0] ? m->container : "cgroup",
+		 getpid());
+	if (req->no_journal) {
+		journal[0] = 0;
+	} else if (req->journal) {
+		if (af_sup_journal_path(req->journal, df->policy, journal, sizeof(journal))) {
+			af_ctl_error(c, req, -EINVAL, "the journal cannot go there (see the message)");
+			dfence_free(d, df);
+			return;
+		}
+	} else if (journal_default(name, why, sizeof(why)) ||
+		   af_sup_journal_path(why, df->policy, journal, sizeof(journal))) {
+		af_ctl_error(c, req, -EINVAL, "no place for the journal (see the message)");
+		dfence_free(d, df);
+		return;
+	}
+	{
+		struct af_fence_spec spec = {
+			.name = name,
+			.policy = df->policy,
+			.policy_file = req->policy_file,
+			.backend = backend,
+			.strict = req->strict,
+			.quiet = true,
+			.journal = journal[0] ? journal : NULL,
+			.journal_max = req->journal_max,
+			.workspace = df->workspace,
+			.argv = df->argv,
+			.label_of = af_exec_label,
+			.on_denial = on_denial,
+			.denial_ctx = df,
+			.cgroup = m->cgroup,
+			.policy_bytes = req->policy,
+			.policy_len = req->policy_len,
+			.home = df->home,
+		};
+
+		err = af_sup_fence_open(d->sup, &spec, &df->f);
+	}
+	if (err) {
+		af_ctl_error(c, req, err == AF_SUP_REFUSED ? -ENOTSUP : err,
+			     err == AF_SUP_REFUSED ? "refused: --strict (see the message)" :
+			     "the fence could not be set up (see the message)");
+		dfence_free(d, df);
+		return;
+	}
+	m->id = af_sup_fence_id(df->f);
+	err = af_attach_meta_write(m);
+	if (err)
+		af_warn("fence %llu: cannot store which container it fences: %s",
+			(unsigned long long)m->id, strerror(-err));
+	af_attach_journal(af_sup_fence_journal(df->f), "attach", m, NULL);
+	df->next = d->fences;
+	d->fences = df;
+	w = af_ctl_begin(c, true, req);
+	if (!w)
+		return;
+	af_json_u64(w, "fence", m->id);
+	af_json_str(w, "cgroup", m->cgroup);
+	af_json_str(w, "journal", journal);
+	af_json_str(w, "backend", af_backend_name(backend));
+	af_json_str(w, "sha256", df->policy->sha256);
+	af_json_str(w, "workspace", m->workspace);
+	af_json_i64(w, "daemon", getpid());
+	af_ctl_end(c);
 }
 
 static void on_request(void *ctx, struct af_ctl_client *c, const struct af_ctl_req *req)
@@ -565,6 +758,11 @@ static void on_request(void *ctx, struct af_ctl_client *c, const struct af_ctl_r
 		break;
 	case AF_CTL_STOP:
 		df = fence_of(d, c, req, false);
+		if (df && df->attach) {
+			/* Nothing of the target is killed: its cgroup is not ours. */
+			attach_note(df, "stopped (agentfence stop): enforcement removed");
+			af_attach_meta_remove(df->attach->id);
+		}
 		if (df) {
 			/* Its run learns it from its command's death. */
 			err = dfence_close(d, df, 128 + SIGKILL);
@@ -579,6 +777,10 @@ static void on_request(void *ctx, struct af_ctl_client *c, const struct af_ctl_r
 		break;
 	case AF_CTL_DETACH:
 		df = fence_of(d, c, req, false);
+		if (df && df->attach) {
+			attach_note(df, "detached");
+			af_attach_meta_remove(df->attach->id);
+		}
 		if (df) {
 			err = af_sup_fence_detach(df->f);
 			if (err) {
@@ -591,6 +793,9 @@ static void on_request(void *ctx, struct af_ctl_client *c, const struct af_ctl_r
 		break;
 	case AF_CTL_ADOPT:
 		adopt_all(d, c, req);
+		break;
+	case AF_CTL_ATTACH:
+		do_attach(d, c, req);
 		break;
 	default:
 		af_ctl_error(c, req, -EINVAL, "unknown op");
@@ -669,6 +874,7 @@ static int on_tick(void *ctx, int fd, uint32_t events)
 {
 	struct daemon *d = ctx;
 	struct dfence *df, *next;
+	const char *why;
 	uint64_t n;
 
 	(void)events;
@@ -681,6 +887,8 @@ static int on_tick(void *ctx, int fd, uint32_t events)
 		next = df->next;
 		if (df->adopted_run && af_cgroup_populated(af_sup_fence_cgroup(df->f)) == 0)
 			dfence_close(d, df, -1);
+		else if (df->attach && (why = af_attach_ended(df->attach)))
+			attach_end(d, df, why);
 	}
 	return 0;
 }
@@ -740,8 +948,13 @@ out:
 	/* Before the node keeps fences without a reader (af_fence_release),
 	 * a daemon that ends takes its fences down, journaled. */
 	af_ctl_close(d.ctl);
-	while (d.fences)
+	while (d.fences) {
+		if (d.fences->attach) {
+			attach_note(d.fences, "the daemon stopped: enforcement removed");
+			af_attach_meta_remove(d.fences->attach->id);
+		}
 		dfence_close(&d, d.fences, 128 + SIGTERM);
+	}
 	af_sup_close(d.sup);
 	if (tick >= 0)
 		close(tick);

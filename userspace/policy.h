@@ -140,6 +140,7 @@ struct af_policy {
 struct af_policy_vars {
 	const char *workspace;
 	const char *home;
+	const char *root;	/* paths are checked beneath it (attach: /proc/PID/root); NULL: / */
 };
 
 #define AF_ERR_MAX 1024
