@@ -420,6 +420,7 @@ int af_attach_meta_write(const struct af_attach_meta *m)
 	af_json_str(&w, "container", m->container);
 	af_json_str(&w, "name", m->name);
 	af_json_i64(&w, "pid", m->pid);
+	af_json_i64(&w, "attacher", m->attacher);
 	af_json_str(&w, "cgroup", m->cgroup);
 	af_json_str(&w, "workspace", m->workspace);
 	af_json_str(&w, "home", m->home);
@@ -460,6 +461,8 @@ int af_attach_meta_read(uint64_t id, struct af_attach_meta *m)
 	json_get_str(buf, len, "home", m->home, sizeof(m->home));
 	if (!json_get_u64(buf, len, "pid", &v))
 		m->pid = (pid_t)v;
+	if (!json_get_u64(buf, len, "attacher", &v))
+		m->attacher = (pid_t)v;
 	return m->pid > 0 && m->cgroup[0] ? 0 : -EINVAL;
 }
 

@@ -26,6 +26,8 @@ struct af_attach_meta {
 	char name[AF_CONTAINER_NAME_MAX];
 	pid_t pid;				/* the process whose mount namespace and
 						 * root the policy's paths are read in */
+	pid_t attacher;				/* the attach supervising it in the
+						 * foreground; 0: a daemon holds it */
 	char cgroup[PATH_MAX];
 	char workspace[PATH_MAX];		/* as the target sees it, canonical */
 	char home[PATH_MAX];			/* ${HOME}, as the target sees it */

@@ -353,9 +353,25 @@ int cmd_attach(int argc, char **argv)
 	}
 	if (audit)
 		p->mode = AF_MODE_AUDIT;
+	/* The daemon chooses the backend and says what it will not fence
+	 * (message events, printed as ours) before it attaches. */
+	if (control) {
+		struct req r = {
+			.m = &m, .ws_arg = ws_arg, .policy = bytes, .policy_len = len,
+			.policy_file = policy_file, .journal = journal_arg, .no_journal = no_journal,
+			.backend = backend_arg, .strict = strict, .audit = audit,
+		};
+
+		if (through_daemon(control, &r, &ret) != -ENOENT)
+			goto out;
+		af_debug("no daemon at %s: supervising in the foreground", control);
+	}
 	if (af_sup_open(&sup))
 		goto out;
-	if (af_sup_choose_backend(backend, p, strict, &backend)) {
+	err = af_sup_choose_backend(backend, p, false, &backend);
+	if (!err && strict && backend != AF_BACKEND_LANDLOCK)
+		err = af_sup_choose_backend(backend, p, true, &backend);
+	if (err) {
 		ret = AF_EXIT_NOFENCE;
 		goto out;
 	}
@@ -372,17 +388,6 @@ int cmd_attach(int argc, char **argv)
 		af_warn("files are NOT fenced: the landlock backend cannot restrict processes that "
 			"already run; the network fence is enforced and every event is recorded "
 			"(--strict refuses; a kernel with BPF LSM fences files too)");
-	}
-	if (control) {
-		struct req r = {
-			.m = &m, .ws_arg = ws_arg, .policy = bytes, .policy_len = len,
-			.policy_file = policy_file, .journal = journal_arg, .no_journal = no_journal,
-			.backend = backend_arg, .strict = strict, .audit = audit,
-		};
-
-		if (through_daemon(control, &r, &ret) != -ENOENT)
-			goto out;
-		af_debug("no daemon at %s: supervising in the foreground", control);
 	}
 	if (!no_journal && af_sup_journal_path(journal_arg, p, journal, sizeof(journal))) {
 		ret = AF_EXIT_USAGE;
@@ -415,6 +420,7 @@ int cmd_attach(int argc, char **argv)
 		}
 	}
 	m.id = af_sup_fence_id(f);
+	m.attacher = getpid();
 	err = af_attach_meta_write(&m);
 	if (err)
 		af_warn("cannot store which container fence %llu fences: %s (status will not say)",

@@ -30,7 +30,7 @@ const char af_usage_detach[] =
  * detaches it (and journals that), or, orphaned, it is detached here
  * (its journal then has no end: nobody reads its chain). 0 when it is
  * attach's (*err: how it went), -ENOENT when not. */
-static int detach_attached(uint64_t id, int *err)
+static int detach_attached(const char *control, uint64_t id, int *err)
 {
 	struct timespec ts = { 0, 20 * 1000 * 1000 };
 	struct af_fence_info *v = NULL;
@@ -51,6 +51,13 @@ static int detach_attached(uint64_t id, int *err)
 			}
 	free(v);
 	snprintf(path, sizeof(path), AF_PIN_ROOT "/%llu", (unsigned long long)id);
+	if (alive && sup > 0 && sup != m.attacher) {
+		af_err("fence %llu is held by the daemon (pid %d), which did not answer at %s "
+		       "(agentfence detach --control PATH)", (unsigned long long)id, sup,
+		       control ? control : AF_CTL_SOCK);
+		*err = -EBUSY;
+		return 0;
+	}
 	if (alive && sup > 0 && !kill(sup, SIGTERM)) {
 		for (i = 0; i < 250 && !stat(path, &st); i++)
 			nanosleep(&ts, NULL);
@@ -107,7 +114,7 @@ int cmd_detach(int argc, char **argv)
 	if (af_parse_fence_id(argv[optind], &id))
 		return AF_EXIT_USAGE;
 	err = af_fence_op_daemon(control, "detach", id, NULL, 0, NULL);
-	if (err == -ENOENT && !detach_attached(id, &err))
+	if (err == -ENOENT && !detach_attached(control, id, &err))
 		return err ? AF_EXIT_FAIL : AF_EXIT_OK;
 	if (err == -ENOENT) {
 		af_err("no daemon holds fence %llu (agentfence status)", (unsigned long long)id);

@@ -553,8 +553,13 @@ static int adopt_one(struct daemon *d, const struct af_fence_info *fi)
 		return err;
 	}
 	df->adopted_run = sm.owned && strstr(fi->cgroup, "/agentfence/run-");
-	if (df->attach)
+	if (df->attach) {
+		df->attach->attacher = 0;	/* ours now */
+		if (af_attach_meta_write(df->attach))
+			af_warn("fence %llu: cannot store which container it fences",
+				(unsigned long long)fi->id);
 		af_attach_journal(af_sup_fence_journal(df->f), "attach", df->attach, NULL);
+	}
 	df->next = d->fences;
 	d->fences = df;
 	fprintf(stderr, "agentfence daemon: adopted fence %llu (cgroup %s)\n",
@@ -642,7 +647,12 @@ static void do_attach(struct daemon *d, struct af_ctl_client *c, const struct af
 	}
 	if (req->audit)
 		df->policy->mode = AF_MODE_AUDIT;
-	if (af_sup_choose_backend(want, df->policy, req->strict, &backend)) {
+	/* Landlock's own gaps are beside the point when it fences no file:
+	 * --strict is refused for that first. */
+	err = af_sup_choose_backend(want, df->policy, false, &backend);
+	if (!err && req->strict && backend != AF_BACKEND_LANDLOCK)
+		err = af_sup_choose_backend(backend, df->policy, true, &backend);
+	if (err) {
 		af_ctl_error(c, req, -ENOTSUP, "no backend can enforce this policy (see the message)");
 		dfence_free(d, df);
 		return;
@@ -650,13 +660,15 @@ static void do_attach(struct daemon *d, struct af_ctl_client *c, const struct af
 	/* attach said it before it asked; the daemon's own log says it too. */
 	if (backend == AF_BACKEND_LANDLOCK) {
 		if (req->strict) {
-			af_ctl_error(c, req, -ENOTSUP, "--strict: on the landlock backend attach cannot "
-				     "fence files (Landlock cannot restrict a process that already runs)");
+			af_ctl_error(c, req, -ENOTSUP, "--strict: the landlock backend cannot fence the files "
+				     "of processes that already run (Landlock restricts only a process "
+				     "that asks it to); only the network would be fenced");
 			dfence_free(d, df);
 			return;
 		}
-		fprintf(stderr, "agentfence daemon: attach to %s: landlock backend: files are not "
-			"fenced, the network is, and everything is recorded\n", m->cgroup);
+		af_warn("files are NOT fenced: the landlock backend cannot restrict processes that "
+			"already run; the network fence is enforced and every event is recorded "
+			"(--strict refuses; a kernel with BPF LSM fences files too)");
 	}
 	snprintf(name, sizeof(name), "attach-%.12s-%d", m->container[0] ? m->container : "cgroup",
 		 getpid());
