@@ -376,6 +376,8 @@ int af_attach_policy(const void *bytes, size_t len, const char *file,
 		af_strlcpy(err, why, n);
 		return ret;
 	}
+	/* Everything its processes hold was opened before the fence. */
+	(*out)->judge_fds = true;
 	why[0] = 0;
 	ret = rebase(*out, m->pid, why, sizeof(why));
 	if (ret) {

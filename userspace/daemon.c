@@ -434,7 +434,18 @@ static void do_update(struct daemon *d, struct af_ctl_client *c, const struct af
 
 	if (!df)
 		return;
-	if (load_policy(req->policy, req->policy_len, req->policy_file, df->workspace, df->home, &p)) {
+	if (df->attach) {
+		char err[AF_ERR_MAX];
+
+		/* Its paths read again in its target's mount namespace. */
+		if (af_attach_policy(req->policy, req->policy_len, req->policy_file, df->attach, &p,
+				     err, sizeof(err))) {
+			af_err("%s", err);
+			af_ctl_error(c, req, -EINVAL, "the policy is invalid (see the message)");
+			return;
+		}
+	} else if (load_policy(req->policy, req->policy_len, req->policy_file, df->workspace,
+			       df->home, &p)) {
 		af_ctl_error(c, req, -EINVAL, "the policy is invalid (see the message)");
 		return;
 	}

@@ -89,6 +89,7 @@ struct af_policy {
 	char *file;		/* document name used in messages */
 	char *name;		/* metadata.name */
 	enum af_mode mode;
+	bool judge_fds;		/* attach: its processes' descriptors predate the fence */
 
 	struct af_path_rule *writable;
 	size_t n_writable;
