@@ -935,6 +935,9 @@ static int sync_links(struct af_fence *f, int cgroup_fd, const struct af_policy 
 		if (nd->prog_fd[i] < 0)
 			continue;
 		want = af_net_prog_wanted(progs[i].name, p, f->dns_port4);
+		/* Writes that meet no open: attach's fences only (fdwrite.bpf.c). */
+		if (!strcmp(progs[i].name, "cg_file_perm"))
+			want = want && p->judge_fds;
 		snprintf(pin, sizeof(pin), "%s/%s", f->pin_dir, progs[i].name);
 		have = !access(pin, F_OK);
 		if (have && !want && detach_unwanted)
