@@ -11,6 +11,10 @@
  *   micro syscall getppid N    getppid(2), the cheapest syscall: what every syscall pays on
  *                              the way in and out (e.g. while syscall tracepoints are attached)
  *
+ * MICRO_WAIT=FILE: after the set-up (write4k's descriptor is open), say
+ * "ready" on stderr and wait until FILE exists before the first
+ * operation (bench/attach.py attaches a fence meanwhile).
+ *
  * The N iterations run in BATCHES equal batches; one JSON line reports the
  * fastest batch and the median batch in ns per operation. The fastest batch
  * is the figure of merit: on a small shared machine the slower ones measure
@@ -265,6 +269,13 @@ int main(int argc, char **argv)
 	per = n / BATCHES;
 	if (b->setup)
 		b->setup(arg);
+	if (getenv("MICRO_WAIT")) {
+		struct timespec ts = { 0, 10 * 1000 * 1000 };
+
+		fprintf(stderr, "ready\n");
+		while (access(getenv("MICRO_WAIT"), F_OK))
+			nanosleep(&ts, NULL);
+	}
 	/* One untimed operation: the first create, the first exec. */
 	err = b->op(0);
 	if (err) {

@@ -76,6 +76,8 @@ enum af_mode_bits {
 	AF_FENCE_EV_FILE = 1 << 6,	/* file effects from the syscall tracepoints */
 	AF_FENCE_EV_REFUSED = 1 << 7,	/* their refusals (-EACCES, -EPERM): Landlock's denials */
 	AF_FENCE_NET = 1 << 8,		/* the policy has a network section: the socket LSM programs judge */
+	AF_FENCE_FDWRITE = 1 << 9,	/* attach: writes through descriptors and shared mappings
+					 * no open was judged for are judged (fdwrite.bpf.c) */
 };
 
 /* A fence's entries in the node's maps are keyed by a key id: its id
@@ -212,6 +214,8 @@ enum af_op {
 	AF_OP_SECCOMP,		/* a system call the seccomp filter refused (struct af_ev_refusal) */
 	AF_OP_CAPABILITY,	/* -EPERM from a call a capability guards, which the fence lacks */
 	AF_OP_SIGIO_FULL,	/* F_SETOWN refused: no room to remember the owner's fence */
+	AF_OP_FD_WRITE,		/* write through a descriptor no open was judged for (fdwrite.bpf.c) */
+	AF_OP_MMAP_WRITE,	/* shared writable mapping of a file outside (fdwrite.bpf.c) */
 	AF_OP_MAX,
 };
 

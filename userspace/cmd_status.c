@@ -13,6 +13,7 @@
 #include "fence.h"
 #include "control.h"
 #include "fences.h"
+#include "attach.h"
 #include "json.h"
 #include "json_read.h"
 #include "daemon.h"
@@ -179,6 +180,35 @@ static int from_node(struct rows *r)
 	return 0;
 }
 
+/* A fence of attach's: what it is attached to (attach.h). */
+static void attached_json(struct af_json *w, uint64_t id)
+{
+	struct af_attach_meta m;
+
+	if (af_attach_meta_read(id, &m))
+		return;
+	af_json_object(w, "attached");
+	if (m.container[0]) {
+		af_json_str(w, "runtime", m.runtime);
+		af_json_str(w, "container", m.container);
+		af_json_str(w, "name", m.name);
+	}
+	af_json_i64(w, "pid", m.pid);
+	af_json_str(w, "workspace", m.workspace);
+	af_json_end(w);
+}
+
+static void attached_line(uint64_t id)
+{
+	struct af_attach_meta m;
+	char what[512];
+
+	if (af_attach_meta_read(id, &m))
+		return;
+	af_attach_describe(&m, what, sizeof(what));
+	printf("%-8s attached to %s, workspace %s\n", "", what, m.workspace);
+}
+
 static void print_json(const struct rows *r)
 {
 	struct af_json w;
@@ -204,6 +234,7 @@ static void print_json(const struct rows *r)
 		af_json_i64(&w, "client", x->m.client);
 		af_json_bool(&w, "pinned", x->m.pinned);
 		af_json_str(&w, "journal", x->m.journal);
+		attached_json(&w, x->m.id);
 		if (x->counted) {
 			af_json_object(&w, "counters");
 			af_json_u64(&w, "events", x->events);
@@ -256,6 +287,7 @@ static void print_table(const struct rows *r)
 		       x->m.cgroup[0] ? x->m.cgroup : "?", x->m.pinned ? "" : " (no pins)");
 		if (x->m.journal[0])
 			printf("%-8s %s\n", "", x->m.journal);
+		attached_line(x->m.id);
 	}
 }
 

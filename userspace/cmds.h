@@ -21,6 +21,7 @@ int cmd_stop(int argc, char **argv);
 int cmd_update(int argc, char **argv);
 int cmd_detach(int argc, char **argv);
 int cmd_gc(int argc, char **argv);
+int cmd_attach(int argc, char **argv);
 
 extern const char af_usage_run[];
 extern const char af_usage_policy[];
@@ -35,6 +36,7 @@ extern const char af_usage_stop[];
 extern const char af_usage_update[];
 extern const char af_usage_detach[];
 extern const char af_usage_gc[];
+extern const char af_usage_attach[];
 
 /* A fence id on the command line (said when it is not one). */
 #include <stdint.h>

@@ -368,6 +368,8 @@ int af_compile(const struct af_policy *p, const struct af_idents *ids, enum af_b
 	}
 	if (p->mode == AF_MODE_AUDIT)
 		e->cfg.flags |= AF_FENCE_AUDIT;
+	if (p->judge_fds)
+		e->cfg.flags |= AF_FENCE_FDWRITE;
 	e->cfg.flags |= af_compile_event_flags(p->events, b);
 	if (p->has_network) {
 		e->cfg.flags |= AF_FENCE_NET;

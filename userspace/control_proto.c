@@ -302,13 +302,15 @@ static int strv(struct cur *c, char ***out, size_t *count)
 enum key {
 	K_OP, K_TAG, K_FENCE, K_NAME, K_POLICY, K_POLICY_FILE, K_WORKSPACE, K_JOURNAL,
 	K_BACKEND, K_ARGV, K_STRICT, K_AUDIT, K_QUIET, K_LEASE, K_JOURNAL_MAX, K_PID,
-	K_EXIT_CODE, K_CGROUP, K_HOME, K_NO_JOURNAL, K_TTY, K_COUNT
+	K_EXIT_CODE, K_CGROUP, K_HOME, K_NO_JOURNAL, K_TTY, K_CONTAINER, K_CONTAINER_NAME,
+	K_RUNTIME, K_COUNT
 };
 
 static const char *const keys[K_COUNT] = {
 	"op", "tag", "fence", "name", "policy", "policy_file", "workspace", "journal",
 	"backend", "argv", "strict", "audit", "quiet", "lease", "journal_max", "pid",
-	"exit_code", "cgroup", "home", "no_journal", "tty",
+	"exit_code", "cgroup", "home", "no_journal", "tty", "container", "container_name",
+	"runtime",
 };
 
 #define B(k) (1u << (k))
@@ -330,6 +332,11 @@ static const struct {
 		B(K_FENCE) | B(K_POLICY) },
 	[AF_CTL_DETACH] = { "detach", B(K_FENCE), B(K_FENCE) },
 	[AF_CTL_ADOPT] = { "adopt", 0, 0 },
+	[AF_CTL_ATTACH] = { "attach",
+		B(K_POLICY) | B(K_POLICY_FILE) | B(K_WORKSPACE) | B(K_JOURNAL) | B(K_BACKEND) |
+		B(K_STRICT) | B(K_AUDIT) | B(K_JOURNAL_MAX) | B(K_CGROUP) | B(K_PID) | B(K_HOME) |
+		B(K_NO_JOURNAL) | B(K_CONTAINER) | B(K_CONTAINER_NAME) | B(K_RUNTIME),
+		B(K_POLICY) | B(K_WORKSPACE) | B(K_CGROUP) | B(K_PID) },
 };
 
 const char *af_ctl_op_name(enum af_ctl_op op)
@@ -361,6 +368,9 @@ static int member(struct cur *c, enum key k, struct af_ctl_req *r, char **opname
 	case K_HOME: return string(c, AF_CTL_STR_MAX, &r->home, NULL);
 	case K_NO_JOURNAL: return boolean(c, &r->no_journal);
 	case K_TTY: return boolean(c, &r->tty);
+	case K_CONTAINER: return string(c, 128, &r->container, NULL);
+	case K_CONTAINER_NAME: return string(c, 128, &r->container_name, NULL);
+	case K_RUNTIME: return string(c, 16, &r->runtime, NULL);
 	default: return -EINVAL;
 	}
 }
@@ -388,7 +398,7 @@ static int check(struct cur *c, struct af_ctl_req *r, unsigned int seen, const c
 			break;
 	if (i == sizeof(ops) / sizeof(ops[0]))
 		return snprintf(c->why, c->n, "unknown op '%s' (create, started, end, status, stop, "
-				"update, detach, adopt)", opname), -EINVAL;
+				"update, detach, adopt, attach)", opname), -EINVAL;
 	r->op = i;
 	extra = seen & ~(ops[i].allowed | B(K_OP) | B(K_TAG));
 	missing = ops[i].required & ~seen;
@@ -494,7 +504,8 @@ int af_ctl_parse(const char *line, size_t len, struct af_ctl_req *r, char *why, 
 	}
 	if (!opname) {
 		err = -EINVAL;
-		snprintf(why, n, "no op (create, started, end, status, stop, update, detach, adopt)");
+		snprintf(why, n, "no op (create, started, end, status, stop, update, detach, adopt, "
+			 "attach)");
 		goto fail;
 	}
 	err = check(&c, r, seen, opname);
@@ -521,6 +532,9 @@ void af_ctl_req_free(struct af_ctl_req *r)
 	free(r->backend);
 	free(r->cgroup);
 	free(r->home);
+	free(r->container);
+	free(r->container_name);
+	free(r->runtime);
 	if (r->argv) {
 		for (i = 0; r->argv[i]; i++)
 			free(r->argv[i]);

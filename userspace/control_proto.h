@@ -29,6 +29,7 @@ enum af_ctl_op {
 	AF_CTL_UPDATE,		/* swap a fence's policy */
 	AF_CTL_DETACH,		/* remove enforcement, leave the cgroup */
 	AF_CTL_ADOPT,		/* adopt orphaned fences now */
+	AF_CTL_ATTACH,		/* fence a cgroup whose processes already run */
 };
 
 struct af_ctl_req {
@@ -57,6 +58,9 @@ struct af_ctl_req {
 	int64_t pid;			/* started */
 	int64_t exit_code;		/* end */
 	bool has_pid, has_exit_code;
+	char *container;		/* attach: the container's id, its name, its */
+	char *container_name;		/* runtime (journaled, in status) */
+	char *runtime;
 };
 
 /* Parse one request (len bytes, without its '\n'). 0, or -EINVAL /

@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "attach.h"
 #include "backend.h"
 #include "box.h"
 #include "cgroup.h"
@@ -47,6 +48,7 @@ struct dfence {
 	char workspace[PATH_MAX];
 	char home[PATH_MAX];
 	bool adopted_run;		/* a run's fence adopted: it ends when its cgroup empties */
+	struct af_attach_meta *attach;	/* attach's: it ends when its target does */
 	struct dfence *next;
 };
 
@@ -128,6 +130,7 @@ static void dfence_free(struct daemon *d, struct dfence *df)
 		}
 	}
 	af_box_free(&df->box);
+	free(df->attach);
 	af_policy_free(df->policy);
 	for (i = 0; i < df->nretired; i++)
 		af_policy_free(df->retired[i]);
@@ -422,6 +425,11 @@ static void do_status(struct daemon *d, struct af_ctl_client *c, const struct af
 		af_json_u64(w, "denied", in.denied);
 		af_json_u64(w, "audited", in.audited);
 		af_json_u64(w, "dropped", in.dropped);
+		if (df->attach && df->attach->container[0]) {
+			af_json_str(w, "runtime", df->attach->runtime);
+			af_json_str(w, "container", df->attach->container);
+			af_json_str(w, "container_name", df->attach->name);
+		}
 		af_json_end(w);
 	}
 	af_json_end(w);
@@ -436,7 +444,18 @@ static void do_update(struct daemon *d, struct af_ctl_client *c, const struct af
 
 	if (!df)
 		return;
-	if (load_policy(req->policy, req->policy_len, req->policy_file, df->workspace, df->home, &p)) {
+	if (df->attach) {
+		char err[AF_ERR_MAX];
+
+		/* Its paths read again in its target's mount namespace. */
+		if (af_attach_policy(req->policy, req->policy_len, req->policy_file, df->attach, &p,
+				     err, sizeof(err))) {
+			af_err("%s", err);
+			af_ctl_error(c, req, -EINVAL, "the policy is invalid (see the message)");
+			return;
+		}
+	} else if (load_policy(req->policy, req->policy_len, req->policy_file, df->workspace,
+			       df->home, &p)) {
 		af_ctl_error(c, req, -EINVAL, "the policy is invalid (see the message)");
 		return;
 	}
@@ -469,6 +488,18 @@ static void do_simple_ok(struct af_ctl_client *c, const struct af_ctl_req *req)
 
 static void adopt_all(struct daemon *d, struct af_ctl_client *c, const struct af_ctl_req *req);
 
+/* An attached orphan's policy: its paths read again in its target's
+ * mount namespace (attach.h). */
+static int adopt_attach_policy(struct dfence *df, const char *bytes, size_t len, const char *file)
+{
+	char err[AF_ERR_MAX];
+	int ret = af_attach_policy(bytes, len, file, df->attach, &df->policy, err, sizeof(err));
+
+	if (ret)
+		af_err("fence %llu: %s", (unsigned long long)df->attach->id, err);
+	return ret;
+}
+
 /* One orphan: its policy from the bytes stored with it, read with the
  * ${WORKSPACE} and ${HOME} it had. */
 static int adopt_one(struct daemon *d, const struct af_fence_info *fi)
@@ -500,8 +531,16 @@ static int adopt_one(struct daemon *d, const struct af_fence_info *fi)
 	af_strlcpy(df->workspace, sm.workspace, sizeof(df->workspace));
 	af_strlcpy(df->home, sm.home[0] ? sm.home : "/", sizeof(df->home));
 	df->argv = copy_argv(NULL);
-	err = df->argv ? load_policy(bytes, len, sm.policy_file[0] ? sm.policy_file : NULL,
-				     df->workspace, df->home, &df->policy) : -ENOMEM;
+	df->attach = calloc(1, sizeof(*df->attach));
+	if (df->attach && af_attach_meta_read(fi->id, df->attach)) {
+		free(df->attach);
+		df->attach = NULL;
+	}
+	if (df->attach && df->argv)
+		err = adopt_attach_policy(df, bytes, len, sm.policy_file[0] ? sm.policy_file : NULL);
+	else
+		err = df->argv ? load_policy(bytes, len, sm.policy_file[0] ? sm.policy_file : NULL,
+					     df->workspace, df->home, &df->policy) : -ENOMEM;
 	free(bytes);
 	if (!err && strcmp(df->policy->sha256, fi->policy_sha256)) {
 		af_warn("fence %llu: its stored policy is not the one it enforces (hash %.16s, "
@@ -535,11 +574,188 @@ static int adopt_one(struct daemon *d, const struct af_fence_info *fi)
 		return err;
 	}
 	df->adopted_run = sm.owned && strstr(fi->cgroup, "/agentfence/run-");
+	if (df->attach) {
+		df->attach->attacher = 0;	/* ours now */
+		if (af_attach_meta_write(df->attach))
+			af_warn("fence %llu: cannot store which container it fences",
+				(unsigned long long)fi->id);
+		af_attach_journal(af_sup_fence_journal(df->f), "attach", df->attach, NULL);
+	}
 	df->next = d->fences;
 	d->fences = df;
 	fprintf(stderr, "agentfence daemon: adopted fence %llu (cgroup %s)\n",
 		(unsigned long long)fi->id, fi->cgroup);
 	return 0;
+}
+
+/* ---- attach: a fence beneath processes that already run ---- */
+
+static void attach_note(struct dfence *df, const char *reason)
+{
+	int err = af_attach_journal(af_sup_fence_journal(df->f), "attach_end", df->attach, reason);
+
+	if (err)
+		af_warn("fence %llu: journal the end of the attach: %s",
+			(unsigned long long)df->attach->id, strerror(-err));
+}
+
+/* The target is gone: its fence with it, journaled with the reason. */
+static void attach_end(struct daemon *d, struct dfence *df, const char *reason)
+{
+	fprintf(stderr, "agentfence daemon: fence %llu: %s: removing it\n",
+		(unsigned long long)df->attach->id, reason);
+	attach_note(df, reason);
+	af_attach_meta_remove(df->attach->id);
+	talk_to(d, NULL);
+	dfence_close(d, df, -1);
+}
+
+static void do_attach(struct daemon *d, struct af_ctl_client *c, const struct af_ctl_req *req)
+{
+	enum af_backend want = AF_BACKEND_NONE, backend;
+	char journal[PATH_MAX], why[AF_ERR_MAX], real[PATH_MAX], name[64];
+	struct af_attach_meta *m;
+	struct af_json *w;
+	struct dfence *df;
+	int err;
+
+	if (af_ctl_client_uid(c) != 0) {
+		af_ctl_error(c, req, -EPERM, "only root may attach a fence to processes that run");
+		return;
+	}
+	if (req->backend && af_backend_parse(req->backend, &want)) {
+		snprintf(why, sizeof(why), "unknown backend '%s' (auto, lsm_cgroup, lsm, landlock)",
+			 req->backend);
+		af_ctl_error(c, req, -EINVAL, why);
+		return;
+	}
+	df = calloc(1, sizeof(*df));
+	m = df ? calloc(1, sizeof(*m)) : NULL;
+	if (!m) {
+		free(df);
+		af_ctl_error(c, req, -ENOMEM, "out of memory");
+		return;
+	}
+	df->attach = m;
+	/* The pid names the target's mount namespace: it must be in it. */
+	err = af_attach_pid((pid_t)req->pid, m, why, sizeof(why));
+	if (!err && (!realpath(req->cgroup, real) || strcmp(real, m->cgroup))) {
+		snprintf(why, sizeof(why), "process %lld is not in cgroup %.400s (it is in %.400s)",
+			 (long long)req->pid, req->cgroup, m->cgroup);
+		err = -EINVAL;
+	}
+	if (!err)
+		err = af_attach_workspace(m, req->workspace, why, sizeof(why));
+	if (err) {
+		af_ctl_error(c, req, err, why);
+		dfence_free(d, df);
+		return;
+	}
+	if (req->home)
+		af_strlcpy(m->home, req->home, sizeof(m->home));
+	af_strlcpy(m->runtime, req->runtime ? req->runtime : "", sizeof(m->runtime));
+	af_strlcpy(m->container, req->container ? req->container : "", sizeof(m->container));
+	af_strlcpy(m->name, req->container_name ? req->container_name : "", sizeof(m->name));
+	af_strlcpy(df->workspace, m->workspace, sizeof(df->workspace));
+	af_strlcpy(df->home, m->home, sizeof(df->home));
+	df->argv = copy_argv(NULL);
+	err = df->argv ? af_attach_policy(req->policy, req->policy_len, req->policy_file, m,
+					  &df->policy, why, sizeof(why)) : -ENOMEM;
+	if (err) {
+		af_ctl_error(c, req, err, df->argv ? why : "out of memory");
+		dfence_free(d, df);
+		return;
+	}
+	if (req->audit)
+		df->policy->mode = AF_MODE_AUDIT;
+	/* Landlock's own gaps are beside the point when it fences no file:
+	 * --strict is refused for that first. */
+	err = af_sup_choose_backend(want, df->policy, false, &backend);
+	if (!err && req->strict && backend != AF_BACKEND_LANDLOCK)
+		err = af_sup_choose_backend(backend, df->policy, true, &backend);
+	if (err) {
+		af_ctl_error(c, req, -ENOTSUP, "no backend can enforce this policy (see the message)");
+		dfence_free(d, df);
+		return;
+	}
+	/* attach said it before it asked; the daemon's own log says it too. */
+	if (backend == AF_BACKEND_LANDLOCK) {
+		if (req->strict) {
+			af_ctl_error(c, req, -ENOTSUP, "--strict: the landlock backend cannot fence the files "
+				     "of processes that already run (Landlock restricts only a process "
+				     "that asks it to); only the network would be fenced");
+			dfence_free(d, df);
+			return;
+		}
+		af_warn("files are NOT fenced: the landlock backend cannot restrict processes that "
+			"already run; the network fence is enforced and every event is recorded "
+			"(--strict refuses; a kernel with BPF LSM fences files too)");
+	}
+	snprintf(name, sizeof(name), "attach-%.12s-%d", m->container[0] ? m->container : "cgroup",
+		 getpid());
+	if (req->no_journal) {
+		journal[0] = 0;
+	} else if (req->journal) {
+		if (af_sup_journal_path(req->journal, df->policy, journal, sizeof(journal))) {
+			af_ctl_error(c, req, -EINVAL, "the journal cannot go there (see the message)");
+			dfence_free(d, df);
+			return;
+		}
+	} else if (journal_default(name, why, sizeof(why)) ||
+		   af_sup_journal_path(why, df->policy, journal, sizeof(journal))) {
+		af_ctl_error(c, req, -EINVAL, "no place for the journal (see the message)");
+		dfence_free(d, df);
+		return;
+	}
+	{
+		struct af_fence_spec spec = {
+			.name = name,
+			.policy = df->policy,
+			.policy_file = req->policy_file,
+			.backend = backend,
+			.strict = req->strict,
+			.quiet = true,
+			.journal = journal[0] ? journal : NULL,
+			.journal_max = req->journal_max,
+			.workspace = df->workspace,
+			.argv = df->argv,
+			.label_of = af_exec_label,
+			.on_denial = on_denial,
+			.denial_ctx = df,
+			.cgroup = m->cgroup,
+			.policy_bytes = req->policy,
+			.policy_len = req->policy_len,
+			.home = df->home,
+		};
+
+		err = af_sup_fence_open(d->sup, &spec, &df->f);
+	}
+	if (err) {
+		af_ctl_error(c, req, err == AF_SUP_REFUSED ? -ENOTSUP : err,
+			     err == AF_SUP_REFUSED ? "refused: --strict (see the message)" :
+			     "the fence could not be set up (see the message)");
+		dfence_free(d, df);
+		return;
+	}
+	m->id = af_sup_fence_id(df->f);
+	err = af_attach_meta_write(m);
+	if (err)
+		af_warn("fence %llu: cannot store which container it fences: %s",
+			(unsigned long long)m->id, strerror(-err));
+	af_attach_journal(af_sup_fence_journal(df->f), "attach", m, NULL);
+	df->next = d->fences;
+	d->fences = df;
+	w = af_ctl_begin(c, true, req);
+	if (!w)
+		return;
+	af_json_u64(w, "fence", m->id);
+	af_json_str(w, "cgroup", m->cgroup);
+	af_json_str(w, "journal", journal);
+	af_json_str(w, "backend", af_backend_name(backend));
+	af_json_str(w, "sha256", df->policy->sha256);
+	af_json_str(w, "workspace", m->workspace);
+	af_json_i64(w, "daemon", getpid());
+	af_ctl_end(c);
 }
 
 static void on_request(void *ctx, struct af_ctl_client *c, const struct af_ctl_req *req)
@@ -575,6 +791,11 @@ static void on_request(void *ctx, struct af_ctl_client *c, const struct af_ctl_r
 		break;
 	case AF_CTL_STOP:
 		df = fence_of(d, c, req, false);
+		if (df && df->attach) {
+			/* Nothing of the target is killed: its cgroup is not ours. */
+			attach_note(df, "stopped (agentfence stop): enforcement removed");
+			af_attach_meta_remove(df->attach->id);
+		}
 		if (df) {
 			/* Its run learns it from its command's death. */
 			err = dfence_close(d, df, 128 + SIGKILL);
@@ -589,6 +810,10 @@ static void on_request(void *ctx, struct af_ctl_client *c, const struct af_ctl_r
 		break;
 	case AF_CTL_DETACH:
 		df = fence_of(d, c, req, false);
+		if (df && df->attach) {
+			attach_note(df, "detached");
+			af_attach_meta_remove(df->attach->id);
+		}
 		if (df) {
 			err = af_sup_fence_detach(df->f);
 			if (err) {
@@ -601,6 +826,9 @@ static void on_request(void *ctx, struct af_ctl_client *c, const struct af_ctl_r
 		break;
 	case AF_CTL_ADOPT:
 		adopt_all(d, c, req);
+		break;
+	case AF_CTL_ATTACH:
+		do_attach(d, c, req);
 		break;
 	default:
 		af_ctl_error(c, req, -EINVAL, "unknown op");
@@ -738,6 +966,7 @@ static int on_tick(void *ctx, int fd, uint32_t events)
 {
 	struct daemon *d = ctx;
 	struct dfence *df, *next;
+	const char *why;
 	uint64_t n;
 
 	(void)events;
@@ -751,6 +980,8 @@ static int on_tick(void *ctx, int fd, uint32_t events)
 		next = df->next;
 		if (df->adopted_run && af_cgroup_populated(af_sup_fence_cgroup(df->f)) == 0)
 			dfence_close(d, df, -1);
+		else if (df->attach && (why = af_attach_ended(df->attach)))
+			attach_end(d, df, why);
 	}
 	return 0;
 }
@@ -821,7 +1052,8 @@ out:
 	/* The fences stay, enforced and counted, orphaned: a daemon that
 	 * stops (an upgrade, a restart) stops no agent. Released before the
 	 * socket closes: a run's hang-up would stop its fence. Their
-	 * journals get the gap when a reader adopts them. */
+	 * journals get the gap when a reader adopts them. Attached fences
+	 * too: their attach record stays for the adopter. */
 	while (d.fences)
 		dfence_release(&d, d.fences);
 	af_ctl_close(d.ctl);

@@ -95,6 +95,8 @@ static const char *const op_names[AF_OP_MAX] = {
 	[AF_OP_NET_IOCTL] = "network configuration ioctl",
 	[AF_OP_MODULE_REQUEST] = "module autoload",
 	[AF_OP_SIGIO_FULL] = "F_SETOWN (no room to remember the owner's fence)",
+	[AF_OP_FD_WRITE] = "write (descriptor opened before the fence)",
+	[AF_OP_MMAP_WRITE] = "shared writable mapping of",
 };
 
 /* Mount point of a filesystem whose mounted root is "/" (or the

@@ -88,6 +88,12 @@ static const struct prog_desc progs[] = {
 	{ "lsm_kernel_load_data", "kernel_load_data", 0, ROLE_COLD, "module loading" },
 	{ "lsm_kmod_request", "kernel_module_request", 0, ROLE_COLD, "module autoload (socket families, protocols)" },
 	{ "lsm_uring_creds", "uring_override_creds", 0, ROLE_COLD, "io_uring personalities" },
+	/* fdwrite.bpf.c: writes that meet no open */
+	{ "cg_file_perm", "file_permission", 0, ROLE_CGROUP, "writes through descriptors opened before the fence" },
+	{ "lsm_file_perm", "file_permission", 0, ROLE_GLOBAL, "writes through descriptors opened before the fence" },
+	{ "lsm_fdw_mmap", "mmap_file", 0, ROLE_COLD, "shared writable mappings" },
+	{ "lsm_fdw_mprotect", "file_mprotect", 0, ROLE_COLD, "shared writable mappings made writable later" },
+	{ "lsm_fdw_rename", "inode_rename", 0, ROLE_COLD, "writes through descriptors opened before the fence" },
 	{ "cg_cgfs_write", "inode_permission", 0, ROLE_CGROUP, "moves out of the fence's cgroup" },
 	{ "lsm_cgfs_write", "inode_permission", 0, ROLE_GLOBAL, "moves out of the fence's cgroup" },
 	{ "lsm_set_fowner", "file_set_fowner", 0, ROLE_COLD, "SIGIO and SIGURG to processes outside" },
@@ -1174,6 +1180,9 @@ static int sync_links(struct af_fence *f, int cgroup_fd, const struct af_policy 
 		if (nd->prog_fd[i] < 0)
 			continue;
 		want = af_net_prog_wanted(progs[i].name, p, f->dns_port4);
+		/* Writes that meet no open: attach's fences only (fdwrite.bpf.c). */
+		if (!strcmp(progs[i].name, "cg_file_perm"))
+			want = want && p->judge_fds;
 		snprintf(pin, sizeof(pin), "%s/%s", f->pin_dir, progs[i].name);
 		have = !access(pin, F_OK);
 		if (have && !want && detach_unwanted)

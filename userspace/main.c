@@ -32,6 +32,7 @@ static const struct cmd cmds[] = {
 	{ "status", cmd_status, af_usage_status, "list every fence on the node" },
 	{ "stop", cmd_stop, af_usage_stop, "kill what runs in a fence and remove it" },
 	{ "update", cmd_update, af_usage_update, "swap a fence's policy atomically" },
+	{ "attach", cmd_attach, af_usage_attach, "fence processes that already run (a container)" },
 	{ "detach", cmd_detach, af_usage_detach, "remove enforcement from a cgroup agentfence did not make" },
 	{ "gc", cmd_gc, af_usage_gc, "remove what no fence needs (--node: this build's idle node)" },
 };

@@ -684,6 +684,21 @@ static void normalize_path(const char *in, char *out)
 
 /* ${WORKSPACE} and ${HOME} in raw, into buf (size bytes); what names
  * it in messages ("path", "value"). */
+/* stat() of a policy path as the fenced processes see it: beneath
+ * vars->root when given (attach: /proc/PID/root). */
+static int stat_beneath(struct ctx *c, const char *path, struct stat *st)
+{
+	char buf[PATH_MAX + 64];
+
+	if (!c->vars || !c->vars->root)
+		return stat(path, st);
+	if (snprintf(buf, sizeof(buf), "%s%s", c->vars->root, path) >= (int)sizeof(buf)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return stat(buf, st);
+}
+
 static int expand_vars(struct ctx *c, const struct node *n, const char *raw, const char *what,
 		       char *buf, size_t size)
 {
@@ -912,7 +927,7 @@ static int parse_path(struct ctx *c, const struct node *n, enum path_list pl,
 		r->relative = true;
 		return 0;
 	}
-	r->exists = !stat(path, &st);
+	r->exists = !stat_beneath(c, path, &st);
 	if (r->exists || pl == PL_PROTECTED)
 		return 0;
 	err = errno;

@@ -92,6 +92,7 @@ struct af_policy {
 	char *file;		/* document name used in messages */
 	char *name;		/* metadata.name */
 	enum af_mode mode;
+	bool judge_fds;		/* attach: its processes' descriptors predate the fence */
 
 	struct af_path_rule *writable;
 	size_t n_writable;
@@ -147,6 +148,7 @@ struct af_policy {
 struct af_policy_vars {
 	const char *workspace;
 	const char *home;
+	const char *root;	/* paths are checked beneath it (attach: /proc/PID/root); NULL: / */
 };
 
 #define AF_ERR_MAX 1024

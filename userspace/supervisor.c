@@ -1346,3 +1346,8 @@ const char *af_sup_fence_cgroup(const struct af_sup_fence *f)
 {
 	return f->cgpath;
 }
+
+struct af_journal *af_sup_fence_journal(struct af_sup_fence *f)
+{
+	return f->rec ? af_recorder_journal(f->rec) : NULL;
+}

@@ -111,6 +111,8 @@ int af_sup_fence_close(struct af_sup_fence *f, int exit_code);
 /* Its fence id (the cgroup's id) and cgroup path. */
 uint64_t af_sup_fence_id(const struct af_sup_fence *f);
 const char *af_sup_fence_cgroup(const struct af_sup_fence *f);
+/* Its journal, for records of the caller's own (attach); NULL: none. */
+struct af_journal *af_sup_fence_journal(struct af_sup_fence *f);
 
 /* A fence another supervisor (the daemon) holds, its cgroup at cgpath:
  * this one only starts the command in it (af_sup_fence_spawn), relays

@@ -172,7 +172,7 @@ open(sys.argv[1], "w").write(i["command"])' "$T/rewritten" || fail "hook output:
 test_man_page_documents_every_option() {
 	[ -f "$MAN" ] || fail "no man page at $MAN"
 	local cmd opt
-	for cmd in run policy doctor log tail exec hook daemon status stop update detach gc; do
+	for cmd in run policy doctor log tail exec hook daemon status stop update attach detach gc; do
 		assert_contains "$(cat "$MAN")" "*$cmd*" "man page section for $cmd"
 		for opt in $("$AF" $cmd --help | grep -o -- '--[a-z][a-z-]*' | sort -u); do
 			grep -q -- "$opt" "$MAN" || fail "man page does not document '$cmd $opt'"

@@ -70,6 +70,45 @@ static void test_small_ops(void **state)
 	af_ctl_req_free(&r);
 }
 
+static void test_attach(void **state)
+{
+	struct af_ctl_req r;
+	char why[256];
+
+	(void)state;
+	assert_int_equal(parse("{\"op\":\"attach\",\"policy\":\"p\",\"workspace\":\"/workspace\","
+			       "\"cgroup\":\"/sys/fs/cgroup/docker/3f\",\"pid\":4242,\"container\":\"3f2a\","
+			       "\"container_name\":\"web\",\"runtime\":\"docker\",\"strict\":true}", &r, why), 0);
+	assert_int_equal(r.op, AF_CTL_ATTACH);
+	assert_int_equal(r.pid, 4242);
+	assert_string_equal(r.cgroup, "/sys/fs/cgroup/docker/3f");
+	assert_string_equal(r.container, "3f2a");
+	assert_string_equal(r.container_name, "web");
+	assert_string_equal(r.runtime, "docker");
+	assert_true(r.strict);
+	af_ctl_req_free(&r);
+	/* Its target is required; what it has no use for is refused. */
+	assert_int_equal(parse("{\"op\":\"attach\",\"policy\":\"p\",\"workspace\":\"/w\","
+			       "\"cgroup\":\"/c\"}", &r, why), -EINVAL);
+	assert_non_null(strstr(why, "needs member 'pid'"));
+	assert_int_equal(parse("{\"op\":\"attach\",\"policy\":\"p\",\"workspace\":\"/w\","
+			       "\"pid\":3}", &r, why), -EINVAL);
+	assert_non_null(strstr(why, "needs member 'cgroup'"));
+	assert_int_equal(parse("{\"op\":\"attach\",\"policy\":\"p\",\"workspace\":\"/w\","
+			       "\"cgroup\":\"/c\",\"pid\":3,\"lease\":true}", &r, why), -EINVAL);
+	assert_non_null(strstr(why, "takes no member 'lease'"));
+	assert_int_equal(parse("{\"op\":\"attach\",\"policy\":\"p\",\"workspace\":\"/w\","
+			       "\"cgroup\":\"c\",\"pid\":3}", &r, why), -EINVAL);
+	assert_non_null(strstr(why, "cgroup must be an absolute path"));
+	assert_int_equal(parse("{\"op\":\"attach\",\"policy\":\"p\",\"workspace\":\"/w\","
+			       "\"cgroup\":\"/c\",\"pid\":0}", &r, why), -EINVAL);
+	assert_non_null(strstr(why, "pid must be positive"));
+	/* A container's members belong to attach alone. */
+	assert_int_equal(parse("{\"op\":\"create\",\"policy\":\"p\",\"workspace\":\"/w\","
+			       "\"container\":\"x\"}", &r, why), -EINVAL);
+	assert_non_null(strstr(why, "takes no member 'container'"));
+}
+
 struct bad_case {
 	const char *req;
 	int err;
@@ -247,6 +286,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_create),
 		cmocka_unit_test(test_small_ops),
+		cmocka_unit_test(test_attach),
 		cmocka_unit_test(test_bad),
 		cmocka_unit_test(test_huge),
 		cmocka_unit_test(test_framing),

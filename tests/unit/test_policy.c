@@ -1602,7 +1602,7 @@ static void test_print_json(void **state)
 
 static void test_print_json_hostile(void **state)
 {
-	struct af_policy_vars v;
+	struct af_policy_vars v = {};
 	struct af_policy *p;
 	char *out, name[] = "we\"ird\\\n\x01\xff.yaml", hostile[512];
 	const char *doc = FS "    deny_read: [\"${WORKSPACE}/\\\"q\\\\b\\u00e9\\U0001F600\"]\n";

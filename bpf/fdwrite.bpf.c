@@ -1,0 +1,207 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Writes that meet no open: a descriptor opened before the fence existed
+ * (attach beneath a running container, or one passed in) is written
+ * through without file_open, and a shared writable mapping writes
+ * without write(2). file_permission (MAY_WRITE), mmap_file and
+ * file_mprotect (shared and PROT_WRITE) judge those by the same rule as
+ * an open for write: the file must lie beneath a writable root.
+ *
+ * Only in fences that ask for it (AF_FENCE_FDWRITE: attach's): run
+ * passes its command nothing but its stdio, which may be a log file
+ * outside the workspace on purpose.
+ *
+ * Decided once per file and fence generation: the verdict is kept in the
+ * inode's BPF storage (gone with the inode), with the fence's key (a
+ * policy update changes it) and the rename epoch (any rename may move a
+ * file in or out of a root: each bumps it, and cached verdicts are
+ * decided again). Only regular files and block devices are judged:
+ * pipes, sockets, terminals and other character devices hold no file
+ * data to protect (a process's own stdout keeps working). */
+#include "common.bpf.h"
+#include "fs.bpf.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+#define MAY_WRITE_	0x00000002
+#define PROT_WRITE	0x2
+#define MAP_SHARED	0x01
+#define MAP_SHARED_VALIDATE 0x03
+#define MAP_TYPE	0x0f
+#define VM_SHARED	0x00000008
+#define S_IFREG		0100000
+
+struct fdw_verdict {
+	__u64 key;		/* the fence's key when decided (AF_KEY_GEN) */
+	__u64 epoch;		/* af_fdw_epoch then */
+	__u32 deny;
+	__u32 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_INODE_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct fdw_verdict);
+} af_fdw_cache SEC(".maps");
+
+/* Bumped by every rename: a cached verdict older than it is decided again. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} af_fdw_epoch SEC(".maps");
+
+static __always_inline bool fdw_report(__u64 fence_id, struct af_fence_cfg *cfg, __u32 op,
+				       struct dentry *d, __u32 flags)
+{
+	bool audit = cfg->flags & AF_FENCE_AUDIT;
+	struct names_ctx nc = { .dentry = (__u64)d };
+	struct af_ev_file *ev;
+	__u32 zero = 0;
+
+	af_count(audit ? AF_CNT_AUDIT : AF_CNT_DENY);
+	if (!audit)
+		af_effects_denied();
+	ev = bpf_map_lookup_elem(&af_scratch, &zero);
+	if (!ev)
+		return !audit;
+	af_fill_hdr(&ev->hdr, AF_EV_FILE, sizeof(*ev), fence_id);
+	ev->op = op;
+	ev->verdict = audit ? AF_AUDITED : AF_DENIED;
+	ev->dev = BPF_CORE_READ(d, d_sb, s_dev);
+	ev->ino = BPF_CORE_READ(d, d_inode, i_ino);
+	ev->flags = flags;
+	ev->name[0] = 0;
+	ev->sysno = -1;
+	bpf_get_current_comm(ev->comm, sizeof(ev->comm));
+	bpf_loop(AF_WALK_MAX, names_step, &nc, 0);
+	ev->path_len = nc.off;
+	if (nc.trunc)
+		ev->flags |= AF_EVF_PATH_TRUNC;
+	af_output(fence_id, ev, sizeof(*ev));
+	return !audit;
+}
+
+/* Whether a write to file by the current task must be refused (and was
+ * reported). cg: an lsm_cgroup program, which runs only in fences. */
+static __always_inline bool fdw_decide(struct file *file, __u32 op, bool cg)
+{
+	/* Read directly (a BTF pointer): the inode storage helper takes it. */
+	struct inode *inode = file->f_inode;
+	umode_t mode = BPF_CORE_READ(inode, i_mode);
+	struct fdw_verdict *v;
+	struct af_fence_cfg *cfg;
+	struct dentry *d;
+	__u64 fence_id, epoch = 0, *e;
+	__u32 zero = 0, depth;
+	int kind;
+	bool deny;
+
+	if ((mode & S_IFMT) != S_IFREG && (mode & S_IFMT) != S_IFBLK)
+		return false;
+	cfg = af_current_fence(&fence_id);
+	if (!cfg)
+		return cg;
+	/* run passes its command stdio alone, on purpose (a log file). */
+	if (!(cfg->flags & AF_FENCE_FDWRITE))
+		return false;
+	if (af_kernel_override())
+		return false;
+	e = bpf_map_lookup_elem(&af_fdw_epoch, &zero);
+	if (e)
+		epoch = *e;
+	d = BPF_CORE_READ(file, f_path.dentry);
+	v = bpf_inode_storage_get(&af_fdw_cache, inode, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (v && v->key == fence_id && v->epoch == epoch && v->key) {
+		if (!v->deny)
+			return false;
+		return fdw_report(fence_id, cfg, op, d, 0);
+	}
+	kind = nearest_root(fence_id, d, &depth);
+	/* A block device only when listed itself, as at open. */
+	deny = !(kind == AF_ROOT_WRITABLE && ((mode & S_IFMT) != S_IFBLK || depth == 0));
+	/* A walk that hit its bound is not kept: decided again next time. */
+	if (v && kind >= 0) {
+		v->key = fence_id;
+		v->epoch = epoch;
+		v->deny = deny;
+	}
+	if (!deny)
+		return false;
+	return fdw_report(fence_id, cfg, op, d, kind < 0 ? AF_EVF_WALK_BOUND : 0);
+}
+
+static __always_inline bool shared_write(unsigned long prot, unsigned long flags)
+{
+	__u32 type = flags & MAP_TYPE;
+
+	return (prot & PROT_WRITE) && (type == MAP_SHARED || type == MAP_SHARED_VALIDATE);
+}
+
+/* ---- lsm_cgroup (hot: every read and write): 1 allows, 0 denies ---- */
+
+SEC("lsm_cgroup/file_permission")
+int BPF_PROG(cg_file_perm, struct file *file, int mask)
+{
+	if (!(mask & MAY_WRITE_))
+		return 1;
+	return fdw_decide(file, AF_OP_FD_WRITE, true) ? 0 : 1;
+}
+
+/* ---- lsm (global), for kernels without lsm_cgroup ---- */
+
+SEC("lsm/file_permission")
+int BPF_PROG(lsm_file_perm, struct file *file, int mask, int ret)
+{
+	if (ret)
+		return ret;
+	if (!(mask & MAY_WRITE_))
+		return 0;
+	return af_lsm_ret(fdw_decide(file, AF_OP_FD_WRITE, false));
+}
+
+/* Cold: a shared writable mapping is rare, and checked first. */
+SEC("lsm/mmap_file")
+int BPF_PROG(lsm_fdw_mmap, struct file *file, unsigned long reqprot, unsigned long prot,
+	     unsigned long flags, int ret)
+{
+	if (ret)
+		return ret;
+	if (!file || !shared_write(prot, flags))
+		return 0;
+	return af_lsm_ret(fdw_decide(file, AF_OP_MMAP_WRITE, false));
+}
+
+SEC("lsm/file_mprotect")
+int BPF_PROG(lsm_fdw_mprotect, struct vm_area_struct *vma, unsigned long reqprot,
+	     unsigned long prot, int ret)
+{
+	struct file *file;
+
+	if (ret)
+		return ret;
+	if (!(prot & PROT_WRITE) || !(BPF_CORE_READ(vma, vm_flags) & VM_SHARED))
+		return 0;
+	file = vma->vm_file;
+	if (!file)
+		return 0;
+	return af_lsm_ret(fdw_decide(file, AF_OP_MMAP_WRITE, false));
+}
+
+/* Any rename may move a file across a root's edge (a directory's moves
+ * every file beneath it): cached verdicts are decided again. */
+SEC("lsm/inode_rename")
+int BPF_PROG(lsm_fdw_rename, struct inode *old_dir, struct dentry *old, struct inode *new_dir,
+	     struct dentry *new, int ret)
+{
+	__u32 zero = 0;
+	__u64 *e;
+
+	if (ret)
+		return ret;
+	e = bpf_map_lookup_elem(&af_fdw_epoch, &zero);
+	if (e)
+		__sync_fetch_and_add(e, 1);
+	return 0;
+}

@@ -1,0 +1,172 @@
+# SPDX-License-Identifier: GPL-2.0
+# agentfence attach on BPF LSM, the filesystem side (tests/host/attach.sh
+# has the runtimes and the network): processes that ran before the fence
+# existed, and descriptors and mappings they made then, are judged.
+# Containers are heavy under TCG, so the "container" is the test's own:
+# a process in a cgroup of the test's, in a mount namespace of its own
+# where an overlay (lower and upper on tmpfs) is mounted at $T/root with
+# a volume ($T/vol, bind-mounted at $T/root/vol) inside it. Neither mount
+# exists in the test's namespace: attach --pid must read the workspace
+# in the target's (/proc/PID/root). The workspace is the volume in one
+# test and a path in the overlay in the other.
+source "$(dirname "$0")/../lib.sh"
+
+PY=/usr/bin/python3
+PIDS=()
+CGS=()
+
+cleanup() {
+	local p cg
+	for p in "${PIDS[@]}"; do
+		kill -TERM "$p" 2>/dev/null
+	done
+	for p in "${PIDS[@]}"; do
+		for _ in $(seq 100); do af_running "$p" || break; sleep 0.05; done
+		kill -9 "$p" 2>/dev/null
+	done
+	for cg in "${CGS[@]}"; do
+		echo 1 >"$cg/cgroup.kill" 2>/dev/null
+		for _ in $(seq 50); do rmdir "$cg" 2>/dev/null && break; sleep 0.1; done
+	done
+	wait 2>/dev/null
+}
+
+cgroup2_mount() {
+	awk '$9 == "cgroup2" { print $5; exit }' /proc/self/mountinfo
+}
+
+# The target: opens what it will write before any fence, says "ready",
+# waits for $T/vol/go, then tries each write and prints its result.
+cat_target() {
+	cat >"$T/target.py" <<-'PY'
+	import ctypes, mmap, os, sys, time
+	R = sys.argv[1]
+	libc = ctypes.CDLL(None, use_errno=True)
+	libc.mmap.restype = ctypes.c_void_p
+	libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]
+	libc.mprotect.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+	out = os.open(R + "/etc/data", os.O_RDWR)		# outside the workspace
+	ws = os.open(R + sys.argv[2] + "/pre", os.O_RDWR | os.O_CREAT)
+	os.write(ws, b"before\n")
+	ro = libc.mmap(None, 4096, mmap.PROT_READ, mmap.MAP_SHARED, out, 0)	# read-only for now
+	print("ready", flush=True)
+	while not os.path.exists(R + "/vol/go"):
+	    time.sleep(0.05)
+	def t(name, f):
+	    try:
+	        r = f()
+	        print(name, "ok" if r is None or r is not False else "refused", flush=True)
+	    except OSError as e:
+	        print(name, e.strerror, flush=True)
+	def mprotect(addr):
+	    if libc.mprotect(addr, 4096, mmap.PROT_READ | mmap.PROT_WRITE):
+	        raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()))
+	t("fd_out", lambda: os.write(out, b"pwned"))
+	t("fd_ws", lambda: os.write(ws, b"after\n"))
+	t("new_out", lambda: open(R + "/etc/new", "w").write("x"))
+	t("new_ws", lambda: open(R + sys.argv[2] + "/new", "w").write("x"))
+	t("mmap_out", lambda: mmap.mmap(out, 5, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE).close())
+	t("mmap_ws", lambda: mmap.mmap(ws, 5, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE).close())
+	t("mprotect_out", lambda: mprotect(ro))
+	print("done", flush=True)
+	time.sleep(600)
+	PY
+}
+
+# start_target WS: the target in cgroup $CG, its output in $T/res.
+start_target() {
+	trap cleanup EXIT
+	mkdir -p "$T/lower/etc" "$T/lower/work" "$T/lower/vol" "$T/upper" "$T/wk" "$T/root" "$T/vol"
+	echo orig >"$T/lower/etc/data"
+	cat_target
+	CG=$(cgroup2_mount)/aftest-attach-$BASHPID
+	mkdir "$CG" || fail "cannot make cgroup $CG"
+	CGS+=("$CG")
+	# Its output through a fifo: a regular file opened before the fence
+	# is a descriptor the fence judges (and refuses, outside the workspace).
+	mkfifo "$T/fifo"
+	cat "$T/fifo" >"$T/res" &
+	PIDS+=($!)
+	(
+		echo "$BASHPID" >"$CG/cgroup.procs"
+		exec unshare -m --propagation private sh -c "
+			mount -t overlay overlay -o lowerdir=$T/lower,upperdir=$T/upper,workdir=$T/wk $T/root &&
+			mount --bind $T/vol $T/root/vol && exec $PY $T/target.py $T/root $1"
+	) >"$T/fifo" 2>&1 &
+	TPID=$!
+	PIDS+=("$TPID")
+	for _ in $(seq 300); do
+		grep -q ready "$T/res" && break
+		af_running "$TPID" || fail "the target died: $(cat "$T/res")"
+		sleep 0.1
+	done
+	grep -q ready "$T/res" || fail "the target is not ready: $(cat "$T/res")"
+	# Its python, not the shell that started it (exec: the same pid).
+	TARGET=$TPID
+	cat >"$T/p.yaml" <<-YAML
+	apiVersion: agentfence/v1
+	kind: Policy
+	metadata: {name: attach-vm}
+	spec:
+	  filesystem:
+	    writable: ["\${WORKSPACE}"]
+	YAML
+}
+
+attach_and_go() {	# WS
+	AGENTFENCE_CONTROL= "$AF" attach --pid "$TARGET" --backend "$BACKEND" --policy "$T/p.yaml" \
+		--workspace "$T/root$1" --journal "$T/j.jsonl" >"$T/attach.out" 2>&1 &
+	APID=$!
+	PIDS+=("$APID")
+	for _ in $(seq 300); do
+		grep -q "supervising here" "$T/attach.out" && break
+		af_running "$APID" || fail "attach exited: $(cat "$T/attach.out")"
+		sleep 0.1
+	done
+	grep -q "supervising here" "$T/attach.out" || fail "attach does not supervise: $(cat "$T/attach.out")"
+	assert_not_contains "$(cat "$T/attach.out")" "NOT fenced" "a BPF LSM backend fences files"
+	touch "$T/vol/go"
+	for _ in $(seq 150); do
+		grep -q done "$T/res" && break
+		sleep 0.1
+	done
+	grep -q done "$T/res" || fail "the target did not finish: $(cat "$T/res")"
+	RES=$(cat "$T/res")
+}
+
+check_results() {
+	assert_contains "$RES" "fd_out Operation not permitted" "a descriptor opened before, written after"
+	assert_contains "$RES" "fd_ws ok" "a descriptor of the workspace opened before"
+	assert_contains "$RES" "new_out Operation not permitted" "a write by a process that ran before"
+	assert_contains "$RES" "new_ws ok" "a new file in the workspace"
+	assert_contains "$RES" "mmap_out Operation not permitted" "a shared writable mapping outside"
+	assert_contains "$RES" "mmap_ws ok" "a shared writable mapping in the workspace"
+	assert_contains "$RES" "mprotect_out Operation not permitted" "a shared mapping made writable"
+	assert_eq orig "$(cat "$T/upper/etc/data" 2>/dev/null || cat "$T/lower/etc/data")" "the file outside"
+	local out
+	out=$(cat "$T/attach.out")
+	assert_contains "$out" "denied write (descriptor opened before the fence)" "the report"
+	assert_contains "$out" "denied shared writable mapping of" "the report of the mapping"
+	assert_contains "$out" "etc/data" "the path named"
+}
+
+test_workspace_a_volume() {
+	start_target /vol
+	attach_and_go /vol
+	check_results
+	[ -s "$T/vol/new" ] || fail "the write into the volume did not land in $T/vol"
+}
+
+test_workspace_a_path_in_the_overlay() {
+	start_target /work
+	attach_and_go /work
+	check_results
+	[ -e "$T/upper/work/new" ] || fail "the write into the overlay did not land in its upper layer"
+}
+
+af_limit test_workspace_a_volume 120
+af_limit test_workspace_a_path_in_the_overlay 120
+for BACKEND in ${AF_VM_BACKENDS:-lsm_cgroup lsm}; do
+	export BACKEND AF_TEST_TAG=" [$BACKEND]"
+	af_main "$@"
+done

@@ -1,0 +1,523 @@
+// SPDX-License-Identifier: GPL-2.0
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "attach.h"
+#include "cgroup.h"
+#include "json.h"
+#include "json_read.h"
+#include "journal.h"
+#include "stream.h"
+#include "util.h"
+
+static bool has_control(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return true;
+	return false;
+}
+
+/* A process of the cgroup (the first listed), 0 for none. */
+static pid_t first_pid(const char *cgroup)
+{
+	char file[PATH_MAX + 16], buf[64];
+	unsigned long v;
+	char *nl;
+
+	snprintf(file, sizeof(file), "%s/cgroup.procs", cgroup);
+	if (af_read_small(file, buf, sizeof(buf)) || !buf[0])
+		return 0;
+	nl = strchr(buf, '\n');
+	if (nl)
+		*nl = 0;
+	return af_parse_ulong(buf, 1UL << 30, &v) ? 0 : (pid_t)v;
+}
+
+int af_attach_cgroup(const char *dir, struct af_attach_meta *m, char *why, size_t n)
+{
+	char mnt[PATH_MAX], real[PATH_MAX];
+	size_t ml;
+	int err;
+
+	memset(m, 0, sizeof(*m));
+	err = af_cgroup2_mount(mnt, sizeof(mnt));
+	if (err) {
+		snprintf(why, n, "find the cgroup2 mount: %s", strerror(-err));
+		return err;
+	}
+	if (!realpath(dir, real)) {
+		err = -errno;
+		snprintf(why, n, "cgroup %s: %s", dir, strerror(errno));
+		return err;
+	}
+	ml = strlen(mnt);
+	if (strncmp(real, mnt, ml) || real[ml] != '/') {
+		snprintf(why, n, "cgroup %s: not beneath the cgroup2 mount %s (the root cgroup "
+			 "cannot be fenced)", dir, mnt);
+		return -EINVAL;
+	}
+	af_strlcpy(m->cgroup, real, sizeof(m->cgroup));
+	m->pid = first_pid(real);
+	if (!m->pid) {
+		snprintf(why, n, "cgroup %s: no process runs in it (attach fences what runs; its "
+			 "paths are read in a process's mount namespace)", real);
+		return -ESRCH;
+	}
+	return 0;
+}
+
+int af_attach_pid(pid_t pid, struct af_attach_meta *m, char *why, size_t n)
+{
+	char file[64], buf[8192], mnt[PATH_MAX], *line, *save = NULL;
+	int err;
+
+	memset(m, 0, sizeof(*m));
+	snprintf(file, sizeof(file), "/proc/%d/cgroup", pid);
+	err = af_read_small(file, buf, sizeof(buf));
+	if (err) {
+		snprintf(why, n, "process %d: %s", pid,
+			 err == -ENOENT ? "no such process" : strerror(-err));
+		return err == -ENOENT ? -ESRCH : err;
+	}
+	err = af_cgroup2_mount(mnt, sizeof(mnt));
+	if (err) {
+		snprintf(why, n, "find the cgroup2 mount: %s", strerror(-err));
+		return err;
+	}
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		if (strncmp(line, "0::/", 4))
+			continue;
+		if (!strcmp(line + 3, "/")) {
+			snprintf(why, n, "process %d is in the root cgroup, which cannot be fenced "
+				 "(move it into a cgroup of its own first)", pid);
+			return -EINVAL;
+		}
+		if (snprintf(m->cgroup, sizeof(m->cgroup), "%s%s", mnt, line + 3) >=
+		    (int)sizeof(m->cgroup))
+			break;
+		m->pid = pid;
+		return 0;
+	}
+	snprintf(why, n, "process %d has no cgroup v2 line in %s", pid, file);
+	return -ENOENT;
+}
+
+int af_attach_container(const char *ref, enum af_runtime rt, const char *ns,
+			struct af_attach_meta *m, char *why, size_t n)
+{
+	struct af_container c;
+	int err;
+
+	err = af_container_find(ref, rt, ns, &c, why, n);
+	if (err)
+		return err;
+	memset(m, 0, sizeof(*m));
+	af_strlcpy(m->runtime, af_runtime_name(c.e.runtime), sizeof(m->runtime));
+	af_strlcpy(m->container, c.e.id, sizeof(m->container));
+	af_strlcpy(m->name, c.e.name, sizeof(m->name));
+	af_strlcpy(m->cgroup, c.cgroup, sizeof(m->cgroup));
+	m->pid = c.e.pid;
+	return 0;
+}
+
+/* One path as the target sees it. */
+struct seen {
+	int err;		/* 0, or the errno of realpath() there */
+	dev_t dev;
+	ino_t ino;
+	mode_t mode;
+	char path[PATH_MAX];	/* canonical, in the target's root */
+};
+
+/* Resolve paths[0..n) in pid's mount namespace and root, in a child
+ * (setns and chroot are for a process of its own): realpath() there
+ * follows symbolic links inside that root only. Then each is checked
+ * from here, through /proc/PID/root: the same file, or -EXDEV (it moved
+ * meanwhile). */
+static int resolve_in(pid_t pid, char *const *paths, size_t n, struct seen *out, char *why,
+		      size_t wn)
+{
+	char file[64], through[PATH_MAX + 32];
+	int rootfd = -1, nsfd = -1, pfd[2] = { -1, -1 }, status, err = 0;
+	size_t i, got = 0;
+	struct stat st;
+	pid_t child;
+
+	snprintf(file, sizeof(file), "/proc/%d/root", pid);
+	rootfd = open(file, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	snprintf(file, sizeof(file), "/proc/%d/ns/mnt", pid);
+	nsfd = rootfd < 0 ? -1 : open(file, O_RDONLY | O_CLOEXEC);
+	if (rootfd < 0 || nsfd < 0) {
+		err = -errno;
+		snprintf(why, wn, "process %d: open %s: %s (did it just exit?)", pid, file,
+			 strerror(errno));
+		goto out;
+	}
+	if (pipe2(pfd, O_CLOEXEC)) {
+		err = -errno;
+		snprintf(why, wn, "pipe: %s", strerror(errno));
+		goto out;
+	}
+	child = fork();
+	if (child < 0) {
+		err = -errno;
+		snprintf(why, wn, "fork: %s", strerror(errno));
+		goto out;
+	}
+	if (!child) {
+		close(pfd[0]);
+		if (setns(nsfd, CLONE_NEWNS) || fchdir(rootfd) || chroot(".") || chdir("/"))
+			_exit(errno & 0xff);
+		for (i = 0; i < n; i++) {
+			struct seen s = {};
+			char *r = realpath(paths[i], NULL);
+
+			if (!r || stat(r, &st)) {
+				s.err = errno;
+			} else {
+				s.dev = st.st_dev;
+				s.ino = st.st_ino;
+				s.mode = st.st_mode;
+				if (af_strlcpy(s.path, r, sizeof(s.path)))
+					s.err = ENAMETOOLONG;
+			}
+			free(r);
+			if (write(pfd[1], &s, sizeof(s)) != sizeof(s))
+				_exit(EPIPE);
+		}
+		_exit(0);
+	}
+	close(pfd[1]);
+	pfd[1] = -1;
+	while (got < n) {
+		ssize_t r = read(pfd[0], &out[got], sizeof(*out));
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r != sizeof(*out))
+			break;
+		got++;
+	}
+	while (waitpid(child, &status, 0) < 0 && errno == EINTR)
+		;
+	if (got < n) {
+		err = WIFEXITED(status) && WEXITSTATUS(status) ? -WEXITSTATUS(status) : -EIO;
+		snprintf(why, wn, "cannot enter the mount namespace of process %d: %s", pid,
+			 strerror(-err));
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		if (out[i].err)
+			continue;
+		snprintf(through, sizeof(through), "/proc/%d/root%s", pid,
+			 strcmp(out[i].path, "/") ? out[i].path : "");
+		if (stat(through, &st) || st.st_dev != out[i].dev || st.st_ino != out[i].ino) {
+			snprintf(why, wn, "%s (as process %d sees it) changed while it was read",
+				 paths[i], pid);
+			err = -EXDEV;
+			goto out;
+		}
+	}
+out:
+	if (rootfd >= 0)
+		close(rootfd);
+	if (nsfd >= 0)
+		close(nsfd);
+	if (pfd[0] >= 0)
+		close(pfd[0]);
+	if (pfd[1] >= 0)
+		close(pfd[1]);
+	return err;
+}
+
+static void home_of(pid_t pid, char *out, size_t n)
+{
+	char file[64], *buf, *p;
+	size_t len;
+	FILE *f;
+
+	af_strlcpy(out, "/", n);
+	snprintf(file, sizeof(file), "/proc/%d/environ", pid);
+	f = fopen(file, "re");
+	if (!f)
+		return;
+	buf = malloc(65536);
+	if (!buf) {
+		fclose(f);
+		return;
+	}
+	len = fread(buf, 1, 65535, f);
+	fclose(f);
+	buf[len] = 0;
+	for (p = buf; p < buf + len; p += strlen(p) + 1)
+		if (!strncmp(p, "HOME=/", 6) && !has_control(p + 5)) {
+			af_strlcpy(out, p + 5, n);
+			break;
+		}
+	free(buf);
+}
+
+int af_attach_workspace(struct af_attach_meta *m, const char *ws, char *why, size_t n)
+{
+	char *paths[1] = { (char *)ws };
+	struct seen *s;
+	int err;
+
+	if (ws[0] != '/' || has_control(ws)) {
+		snprintf(why, n, "workspace %s: must be an absolute path as the target sees it", ws);
+		return -EINVAL;
+	}
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	err = resolve_in(m->pid, paths, 1, s, why, n);
+	if (!err && s->err) {
+		err = -s->err;
+		snprintf(why, n, "workspace %s (as process %d sees it): %s", ws, m->pid,
+			 strerror(s->err));
+	} else if (!err && !S_ISDIR(s->mode)) {
+		err = -ENOTDIR;
+		snprintf(why, n, "workspace %s (as process %d sees it): not a directory", ws, m->pid);
+	} else if (!err && !strcmp(s->path, "/")) {
+		err = -EPERM;
+		snprintf(why, n, "workspace %s: is the target's /: the fence would let it write "
+			 "everywhere (a project directory or a volume)", ws);
+	}
+	if (!err)
+		af_strlcpy(m->workspace, s->path, sizeof(m->workspace));
+	free(s);
+	if (!err)
+		home_of(m->pid, m->home, sizeof(m->home));
+	return err;
+}
+
+/* Every absolute path rule of p. */
+static size_t path_rules(struct af_policy *p, struct af_path_rule **v)
+{
+	struct { struct af_path_rule *r; size_t n; } lists[] = {
+		{ p->writable, p->n_writable }, { p->deny_read, p->n_deny_read },
+		{ p->protected, p->n_protected }, { p->unix_allow, p->n_unix_allow },
+	};
+	size_t k = 0, i, j;
+
+	for (i = 0; i < sizeof(lists) / sizeof(lists[0]); i++)
+		for (j = 0; j < lists[i].n; j++)
+			if (!lists[i].r[j].relative && lists[i].r[j].path[0] == '/') {
+				if (v)
+					v[k] = &lists[i].r[j];
+				k++;
+			}
+	return k;
+}
+
+static int rebase(struct af_policy *p, pid_t pid, char *why, size_t wn)
+{
+	struct af_path_rule **rules = NULL;
+	char **paths = NULL, *np;
+	struct seen *s = NULL;
+	size_t n = path_rules(p, NULL), i;
+	int err = -ENOMEM;
+
+	if (!n)
+		return 0;
+	rules = calloc(n, sizeof(*rules));
+	paths = calloc(n, sizeof(*paths));
+	s = calloc(n, sizeof(*s));
+	if (!rules || !paths || !s)
+		goto out;
+	path_rules(p, rules);
+	for (i = 0; i < n; i++)
+		paths[i] = rules[i]->path;
+	err = resolve_in(pid, paths, n, s, why, wn);
+	if (err)
+		goto out;
+	for (i = 0; i < n; i++) {
+		/* Missing there: stays missing (never the host's file). */
+		const char *in = s[i].err ? rules[i]->path : s[i].path;
+
+		if (asprintf(&np, "/proc/%d/root%s", pid, strcmp(in, "/") ? in : "") < 0) {
+			err = -ENOMEM;
+			goto out;
+		}
+		free(rules[i]->path);
+		rules[i]->path = np;
+		rules[i]->exists = !s[i].err;
+	}
+out:
+	if (err == -ENOMEM && !why[0])
+		snprintf(why, wn, "out of memory");
+	free(rules);
+	free(paths);
+	free(s);
+	return err;
+}
+
+int af_attach_policy(const void *bytes, size_t len, const char *file,
+		     const struct af_attach_meta *m, struct af_policy **out, char *err, size_t n)
+{
+	char why[AF_ERR_MAX], root[64];
+	struct af_policy_vars vars = { .workspace = m->workspace, .home = m->home, .root = root };
+	int ret;
+
+	snprintf(root, sizeof(root), "/proc/%d/root", m->pid);
+	why[0] = 0;
+	ret = af_policy_load_buf(bytes, len, file ? file : "<built-in coding-agent policy>", &vars,
+				 out, why);
+	if (ret) {
+		af_strlcpy(err, why, n);
+		return ret;
+	}
+	/* Everything its processes hold was opened before the fence. */
+	(*out)->judge_fds = true;
+	why[0] = 0;
+	ret = rebase(*out, m->pid, why, sizeof(why));
+	if (ret) {
+		snprintf(err, n, "the policy's paths in process %d's mount namespace: %s", m->pid, why);
+		af_policy_free(*out);
+		*out = NULL;
+	}
+	return ret;
+}
+
+static void meta_path(uint64_t id, char *out, size_t n)
+{
+	snprintf(out, n, AF_ATTACH_META_DIR "/%llu.json", (unsigned long long)id);
+}
+
+int af_attach_meta_write(const struct af_attach_meta *m)
+{
+	char path[PATH_MAX], tmp[PATH_MAX + 8];
+	struct af_json w;
+	FILE *f;
+	int fd, err = 0;
+
+	if ((mkdir(AF_RUN_DIR, 0700) && errno != EEXIST) ||
+	    (mkdir(AF_ATTACH_META_DIR, 0700) && errno != EEXIST))
+		return -errno;
+	meta_path(m->id, path, sizeof(path));
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return -errno;
+	f = fdopen(fd, "w");
+	if (!f) {
+		err = -errno;
+		close(fd);
+		unlink(tmp);
+		return err;
+	}
+	af_json_init(&w, f);
+	af_json_object(&w, NULL);
+	af_json_u64(&w, "id", m->id);
+	af_json_str(&w, "runtime", m->runtime);
+	af_json_str(&w, "container", m->container);
+	af_json_str(&w, "name", m->name);
+	af_json_i64(&w, "pid", m->pid);
+	af_json_i64(&w, "attacher", m->attacher);
+	af_json_str(&w, "cgroup", m->cgroup);
+	af_json_str(&w, "workspace", m->workspace);
+	af_json_str(&w, "home", m->home);
+	af_json_end(&w);
+	fputc('\n', f);
+	if (fflush(f) || fsync(fd))
+		err = -errno;
+	if (fclose(f) && !err)
+		err = -errno;
+	if (!err && rename(tmp, path))
+		err = -errno;
+	if (err)
+		unlink(tmp);
+	return err;
+}
+
+int af_attach_meta_read(uint64_t id, struct af_attach_meta *m)
+{
+	char path[PATH_MAX], buf[4 * PATH_MAX + 1024];
+	unsigned long long v;
+	size_t len;
+	FILE *f;
+
+	memset(m, 0, sizeof(*m));
+	m->id = id;
+	meta_path(id, path, sizeof(path));
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	len = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[len] = 0;
+	json_get_str(buf, len, "runtime", m->runtime, sizeof(m->runtime));
+	json_get_str(buf, len, "container", m->container, sizeof(m->container));
+	json_get_str(buf, len, "name", m->name, sizeof(m->name));
+	json_get_str(buf, len, "cgroup", m->cgroup, sizeof(m->cgroup));
+	json_get_str(buf, len, "workspace", m->workspace, sizeof(m->workspace));
+	json_get_str(buf, len, "home", m->home, sizeof(m->home));
+	if (!json_get_u64(buf, len, "pid", &v))
+		m->pid = (pid_t)v;
+	if (!json_get_u64(buf, len, "attacher", &v))
+		m->attacher = (pid_t)v;
+	return m->pid > 0 && m->cgroup[0] ? 0 : -EINVAL;
+}
+
+void af_attach_meta_remove(uint64_t id)
+{
+	char path[PATH_MAX];
+
+	meta_path(id, path, sizeof(path));
+	unlink(path);
+}
+
+void af_attach_describe(const struct af_attach_meta *m, char *out, size_t n)
+{
+	if (m->container[0])
+		snprintf(out, n, "%s container %s (%.12s)", m->runtime, m->name, m->container);
+	else
+		snprintf(out, n, "cgroup %s (process %d)", m->cgroup, m->pid);
+}
+
+const char *af_attach_ended(const struct af_attach_meta *m)
+{
+	uint64_t id = af_cgroup_id(m->cgroup);
+
+	if (!id || id != m->id)
+		return m->container[0] ? "container exited (its cgroup is gone)" : "cgroup removed";
+	if (af_cgroup_populated(m->cgroup) == 0)
+		return m->container[0] ? "container exited (its cgroup is empty)" : "cgroup empty";
+	return NULL;
+}
+
+int af_attach_journal(struct af_journal *j, const char *type, const struct af_attach_meta *m,
+		      const char *reason)
+{
+	struct af_json *w;
+
+	if (!j)
+		return 0;
+	w = af_journal_begin(j, type, NULL);
+	if (!w)
+		return -ENOMEM;
+	af_json_u64(w, "fence_id", m->id);
+	if (m->container[0]) {
+		af_json_object(w, "container");
+		af_json_str(w, "runtime", m->runtime);
+		af_json_str(w, "id", m->container);
+		af_json_str(w, "name", m->name);
+		af_json_end(w);
+	}
+	af_json_str(w, "cgroup", m->cgroup);
+	af_json_i64(w, "pid", m->pid);
+	if (reason)
+		af_json_str(w, "reason", reason);
+	else
+		af_json_str(w, "workspace", m->workspace);
+	return af_journal_commit(j);
+}
