@@ -650,8 +650,16 @@ test_system_fence_journal_default() {
 
 test_exec_label_attributes_subtree() {
 	setup
+	# The tool call leaves a daemonized sleep behind; the fence waits
+	# (bounded) until it has exec'd, or the fence could end first.
 	assert_exit 0 "${FENCE[@]}" -- sh -c "
-		$AF exec --label 'tool=Bash id=toolu_01' -- sh -c '/bin/true a; $AF exec -l inner -- /bin/echo b >/dev/null; (sleep 0.2 &)'
+		$AF exec --label 'tool=Bash id=toolu_01' -- sh -c '/bin/true a; $AF exec -l inner -- /bin/echo b >/dev/null; (sleep 0.2 & echo \$! >bg.pid)'
+		read p <bg.pid
+		i=0
+		while [ \$i -lt 5000 ]; do
+			read c </proc/\$p/comm 2>/dev/null && [ \"\$c\" = sleep ] && break
+			i=\$((i + 1))
+		done
 		/bin/true c"
 	need_process_events
 	$PY - "$J" <<-'EOF' || fail "labels: $("$AF" tail --journal "$J")"
