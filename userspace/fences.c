@@ -22,48 +22,31 @@ static void meta_path(uint64_t id, char *out, size_t n)
 	snprintf(out, n, AF_SUP_META_DIR "/%llu.json", (unsigned long long)id);
 }
 
+static void sup_meta_fill(struct af_json *w, const void *ctx)
+{
+	const struct af_sup_meta *m = ctx;
+
+	af_json_object(w, NULL);
+	af_json_u64(w, "id", m->id);
+	af_json_i64(w, "client", m->client);
+	af_json_bool(w, "owned", m->owned);
+	af_json_u64(w, "dns_port4", m->dns_port4);
+	af_json_u64(w, "dns_port6", m->dns_port6);
+	af_json_str(w, "workspace", m->workspace);
+	af_json_str(w, "home", m->home);
+	af_json_str(w, "policy_file", m->policy_file);
+	af_json_end(w);
+}
+
 int af_sup_meta_write(const struct af_sup_meta *m)
 {
-	char path[PATH_MAX], tmp[PATH_MAX + 8];
-	struct af_json w;
-	FILE *f;
-	int fd, err = 0;
+	char path[PATH_MAX];
 
 	if ((mkdir(AF_RUN_DIR, 0700) && errno != EEXIST) ||
 	    (mkdir(AF_SUP_META_DIR, 0700) && errno != EEXIST))
 		return -errno;
 	meta_path(m->id, path, sizeof(path));
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0)
-		return -errno;
-	f = fdopen(fd, "w");
-	if (!f) {
-		err = -errno;
-		close(fd);
-		unlink(tmp);
-		return err;
-	}
-	af_json_init(&w, f);
-	af_json_object(&w, NULL);
-	af_json_u64(&w, "id", m->id);
-	af_json_i64(&w, "client", m->client);
-	af_json_bool(&w, "owned", m->owned);
-	af_json_u64(&w, "dns_port4", m->dns_port4);
-	af_json_u64(&w, "dns_port6", m->dns_port6);
-	af_json_str(&w, "workspace", m->workspace);
-	af_json_str(&w, "home", m->home);
-	af_json_str(&w, "policy_file", m->policy_file);
-	af_json_end(&w);
-	fputc('\n', f);
-	if (fflush(f) || ferror(f))
-		err = -EIO;
-	fclose(f);
-	if (!err && rename(tmp, path))
-		err = -errno;
-	if (err)
-		unlink(tmp);
-	return err;
+	return af_json_file_write(path, sup_meta_fill, m);
 }
 
 void af_sup_meta_remove(uint64_t id)

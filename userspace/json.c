@@ -1,8 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Tiny JSON writer helpers. */
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "json.h"
 
@@ -339,4 +343,37 @@ void af_json_strs(struct af_json *j, const char *key, const char *s, size_t len)
 		off += l + 1;
 	}
 	af_json_end(j);
+}
+
+int af_json_file_write(const char *path, void (*fill)(struct af_json *w, const void *ctx),
+		       const void *ctx)
+{
+	char tmp[PATH_MAX + 8];
+	struct af_json w;
+	FILE *f;
+	int fd, err = 0;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return -errno;
+	f = fdopen(fd, "w");
+	if (!f) {
+		err = -errno;
+		close(fd);
+		unlink(tmp);
+		return err;
+	}
+	af_json_init(&w, f);
+	fill(&w, ctx);
+	fputc('\n', f);
+	if (fflush(f) || ferror(f) || fsync(fd))
+		err = errno ? -errno : -EIO;
+	if (fclose(f) && !err)
+		err = -errno;
+	if (!err && rename(tmp, path))
+		err = -errno;
+	if (err)
+		unlink(tmp);
+	return err;
 }

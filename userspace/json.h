@@ -57,6 +57,12 @@ struct af_json {
 
 /* A writer on f at the top level (no value written yet). */
 void af_json_init(struct af_json *j, FILE *f);
+
+/* Write PATH atomically: PATH.tmp (0600, O_NOFOLLOW), FILL's JSON and a
+ * newline, fsync, rename over PATH. 0 or -errno; on error PATH is as it
+ * was. */
+int af_json_file_write(const char *path, void (*fill)(struct af_json *w, const void *ctx),
+		       const void *ctx);
 /* A writer on f inside an object someone opened and wrote members of
  * (af_journal_begin's "seq".."type"): the next member needs a comma. */
 void af_json_resume(struct af_json *j, FILE *f);
