@@ -239,6 +239,32 @@ static void reply_fence(struct af_ctl_client *c, const struct af_ctl_req *req, s
 	af_ctl_end(c);
 }
 
+/* Where the fence named NAME journals: the request's --journal, the
+ * default place, or nowhere (journal[0] == 0). -1 when the request was
+ * answered with the error. */
+static int req_journal(struct af_ctl_client *c, const struct af_ctl_req *req,
+		       const struct af_policy *p, const char *name, char *journal, size_t n)
+{
+	char why[PATH_MAX];
+
+	if (req->no_journal) {
+		journal[0] = 0;
+		return 0;
+	}
+	if (req->journal) {
+		if (af_sup_journal_path(req->journal, p, journal, n)) {
+			af_ctl_error(c, req, -EINVAL, "the journal cannot go there (see the message)");
+			return -1;
+		}
+		return 0;
+	}
+	if (journal_default(name, why, sizeof(why)) || af_sup_journal_path(why, p, journal, n)) {
+		af_ctl_error(c, req, -EINVAL, "no place for the journal (see the message)");
+		return -1;
+	}
+	return 0;
+}
+
 static void do_create(struct daemon *d, struct af_ctl_client *c, const struct af_ctl_req *req)
 {
 	enum af_backend want = AF_BACKEND_NONE, backend;
@@ -318,17 +344,7 @@ static void do_create(struct daemon *d, struct af_ctl_client *c, const struct af
 		snprintf(name, sizeof(name), "%s-%d", req->name, getpid());
 	else
 		snprintf(name, sizeof(name), "fence%u-%d", ++d->seq, getpid());
-	if (req->no_journal) {
-		journal[0] = 0;
-	} else if (req->journal) {
-		if (af_sup_journal_path(req->journal, df->policy, journal, sizeof(journal))) {
-			af_ctl_error(c, req, -EINVAL, "the journal cannot go there (see the message)");
-			dfence_free(d, df);
-			return;
-		}
-	} else if (journal_default(name, why, sizeof(why)) ||
-		   af_sup_journal_path(why, df->policy, journal, sizeof(journal))) {
-		af_ctl_error(c, req, -EINVAL, "no place for the journal (see the message)");
+	if (req_journal(c, req, df->policy, name, journal, sizeof(journal))) {
 		dfence_free(d, df);
 		return;
 	}
@@ -693,17 +709,7 @@ static void do_attach(struct daemon *d, struct af_ctl_client *c, const struct af
 	}
 	snprintf(name, sizeof(name), "attach-%.12s-%d", m->container[0] ? m->container : "cgroup",
 		 getpid());
-	if (req->no_journal) {
-		journal[0] = 0;
-	} else if (req->journal) {
-		if (af_sup_journal_path(req->journal, df->policy, journal, sizeof(journal))) {
-			af_ctl_error(c, req, -EINVAL, "the journal cannot go there (see the message)");
-			dfence_free(d, df);
-			return;
-		}
-	} else if (journal_default(name, why, sizeof(why)) ||
-		   af_sup_journal_path(why, df->policy, journal, sizeof(journal))) {
-		af_ctl_error(c, req, -EINVAL, "no place for the journal (see the message)");
+	if (req_journal(c, req, df->policy, name, journal, sizeof(journal))) {
 		dfence_free(d, df);
 		return;
 	}
