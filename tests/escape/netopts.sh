@@ -43,17 +43,21 @@ test_foreign_source_sockopts() {
 # must, the one with options as control data must not.
 recv_setup() {	# PORT FAMILY
 	in_ns $PY -S -c "
-import socket, sys
+import os, socket, sys
 s = socket.socket(socket.AF_INET6 if '$2' == '6' else socket.AF_INET, socket.SOCK_DGRAM)
 s.bind(('::1' if '$2' == '6' else '127.0.0.1', $1))
 open('$T/ready$2', 'w').close()
-s.settimeout(8)
+# Until the test says stop (bounded): the fence's start may take longer
+# than any fixed wait (the first fence of a guest loads the node).
+s.settimeout(0.2)
 with open('$T/got$2', 'a') as f:
-    while True:
+    for _ in range(1500):
+        if os.path.exists('$T/stop$2'):
+            break
         try:
             d = s.recv(100)
-        except OSError:
-            break
+        except socket.timeout:
+            continue
         f.write(d.decode() + '\n'); f.flush()
 " &
 	local i
@@ -61,11 +65,19 @@ with open('$T/got$2', 'a') as f:
 	fail "the receiver did not start"
 }
 
+# Until LINE arrived (the datagrams go in order: what was sent before it
+# is there too, or never comes), bounded; then the receiver stops.
+recv_wait() {	# FAMILY LINE
+	local i
+	for i in $(seq 100); do grep -qx "$2" "$T/got$1" 2>/dev/null && break; sleep 0.1; done
+	touch "$T/stop$1"
+}
+
 test_ipv4_options_per_message() {
 	net_policy
 	recv_setup 7301 4
 	fence_ns $PY -S "$NET" cmsg4:7301 plain4:7301
-	sleep 0.5
+	recv_wait 4 plain4:7301
 	assert_contains "$(cat got4)" "plain4:7301" "the plain datagram arrived"
 	assert_not_contains "$(cat got4)" "cmsg4:7301" "the datagram with IPv4 options"
 }
@@ -76,7 +88,7 @@ test_ipv6_options_per_message() {
 		skip "no IPv6 on lo"
 	recv_setup 7302 6
 	fence_ns $PY -S "$NET" cmsg6:7302 plain6:7302
-	sleep 0.5
+	recv_wait 6 plain6:7302
 	assert_contains "$(cat got6)" "plain6:7302" "the plain datagram arrived"
 	assert_not_contains "$(cat got6)" "cmsg6:7302" "the datagram with IPv6 destination options"
 }
