@@ -109,14 +109,15 @@ field() {	# KEY: from the last reply line in $OUT
 
 # A connect loop for a cgroup: per round, a connect to each PORT; writes
 # (beneath the workspace: the fence judges what the loop writes)
-# "ROUND P:ok|refused|other ..." lines to OUT, for SECONDS.
+# "ROUND P:ok|refused|other ..." lines to OUT, for SECONDS or until
+# OUT.stop exists.
 LOOP='
-import errno, socket, sys, time
+import errno, os, socket, sys, time
 out = open(sys.argv[1], "w", buffering=1)
 end = time.time() + float(sys.argv[2])
 ports = [int(p) for p in sys.argv[3:]]
 n = 0
-while time.time() < end:
+while time.time() < end and not os.path.exists(sys.argv[1] + ".stop"):
     n += 1
     res = []
     for p in ports:
@@ -520,8 +521,9 @@ test_sigterm_releases_fences() {
 	cg=$(field cgroup)
 	j=$(field journal)
 	CGS+=("$cg")
-	# Long enough to outlast the daemon's stop in a TCG guest.
-	in_cgroup "$cg" $PY -c "$LOOP" "$T/ws/loop" 8 "$P1" "$P2"
+	# Until the test says stop (bounded): it must outlast the daemon's
+	# stop and the next daemon's start, however slow the guest.
+	in_cgroup "$cg" $PY -c "$LOOP" "$T/ws/loop" 120 "$P1" "$P2"
 	for _ in $(seq 300); do [ "$(wc -l <"$T/ws/loop" 2>/dev/null || echo 0)" -ge 20 ] && break; sleep 0.05; done
 	kill -TERM "$DPID"
 	wait "$DPID"
@@ -541,6 +543,7 @@ test_sigterm_releases_fences() {
 	AF_RINGBUF_BYTES=4096 start_daemon
 	assert_contains "$(cat "$T/daemon.log")" "adopted fence $id" "adopted at start"
 	grep '"type":"gap"' "$j" | grep -q "\"supervisor_pid\":$old," || fail "no gap naming the released daemon: $(grep '"type":"gap"' "$j")"
+	touch "$T/ws/loop.stop"
 	wait "$PID"
 	grep -q "$P2:ok" "$T/ws/loop" && fail "a refused connect went through while released"
 	local n
