@@ -276,10 +276,35 @@ static __always_inline void box_enter(long nr)
 		af_count(AF_CNT_BOX_FULL);
 }
 
+/* The record of a refusal by the box (seccomp, a capability) of call NR
+ * with result RET, on every backend. */
+static __always_inline int emit_refusal(__u64 fence_id, struct pt_regs *regs, long nr, long ret,
+					__u32 op)
+{
+	struct af_ev_refusal *ev;
+
+	af_count(AF_CNT_DENY);
+	ev = af_reserve(fence_id, sizeof(*ev));
+	if (!ev)
+		return 0;
+	af_fill_hdr(&ev->hdr, AF_EV_REFUSAL, sizeof(*ev), fence_id);
+	ev->op = op;
+	ev->verdict = AF_DENIED;
+	ev->sysno = nr;
+	ev->ret = ret;
+	/* The syscall ABI's argument registers (x86_64), unchanged by the
+	 * call: what the rule looked at (a family, flags, an ioctl). */
+	ev->args[0] = BPF_CORE_READ(regs, di);
+	ev->args[1] = BPF_CORE_READ(regs, si);
+	ev->args[2] = BPF_CORE_READ(regs, dx);
+	bpf_get_current_comm(ev->comm, sizeof(ev->comm));
+	bpf_ringbuf_submit(ev, 0);
+	return 0;
+}
+
 static __always_inline int box_exit(struct pt_regs *regs, long nr, __u8 class, long ret)
 {
 	struct af_fence_cfg *cfg;
-	struct af_ev_refusal *ev;
 	struct af_boxent *e;
 	__u64 id, fence_id;
 	__u32 op;
@@ -302,23 +327,7 @@ static __always_inline int box_exit(struct pt_regs *regs, long nr, __u8 class, l
 			return 0;
 		op = AF_OP_CAPABILITY;
 	}
-	af_count(AF_CNT_DENY);
-	ev = af_reserve(fence_id, sizeof(*ev));
-	if (!ev)
-		return 0;
-	af_fill_hdr(&ev->hdr, AF_EV_REFUSAL, sizeof(*ev), fence_id);
-	ev->op = op;
-	ev->verdict = AF_DENIED;
-	ev->sysno = nr;
-	ev->ret = ret;
-	/* The syscall ABI's argument registers (x86_64), unchanged by the
-	 * call: what the rule looked at (a family, flags, an ioctl). */
-	ev->args[0] = BPF_CORE_READ(regs, di);
-	ev->args[1] = BPF_CORE_READ(regs, si);
-	ev->args[2] = BPF_CORE_READ(regs, dx);
-	bpf_get_current_comm(ev->comm, sizeof(ev->comm));
-	bpf_ringbuf_submit(ev, 0);
-	return 0;
+	return emit_refusal(fence_id, regs, nr, ret, op);
 }
 
 /* The Landlock backend's one pair of programs on raw_syscalls: the
@@ -380,27 +389,12 @@ int BPF_PROG(af_ll_exit, struct pt_regs *regs, long ret)
 static __always_inline int box_refusal(struct pt_regs *regs, long nr, long ret, __u32 op)
 {
 	struct af_fence_cfg *cfg;
-	struct af_ev_refusal *ev;
 	__u64 fence_id;
 
 	cfg = af_current_fence(&fence_id);
 	if (!cfg)
 		return 0;
-	af_count(AF_CNT_DENY);
-	ev = af_reserve(fence_id, sizeof(*ev));
-	if (!ev)
-		return 0;
-	af_fill_hdr(&ev->hdr, AF_EV_REFUSAL, sizeof(*ev), fence_id);
-	ev->op = op;
-	ev->verdict = AF_DENIED;
-	ev->sysno = nr;
-	ev->ret = ret;
-	ev->args[0] = BPF_CORE_READ(regs, di);
-	ev->args[1] = BPF_CORE_READ(regs, si);
-	ev->args[2] = BPF_CORE_READ(regs, dx);
-	bpf_get_current_comm(ev->comm, sizeof(ev->comm));
-	bpf_ringbuf_submit(ev, 0);
-	return 0;
+	return emit_refusal(fence_id, regs, nr, ret, op);
 }
 
 /* -1: the filter skipped the call (its errno is in the registers

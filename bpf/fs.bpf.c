@@ -604,27 +604,10 @@ enum pname_use {
 };
 
 /* Deny when the name d in dir is a protected path, or one on its way
- * used other than by mkdir. */
-static __always_inline int pname_check(struct inode *dir, struct dentry *d, enum pname_use use)
-{
-	struct af_fence_cfg *cfg;
-	struct af_pname_val *v;
-	__u64 fence_id;
-
-	if (af_kernel_override())
-		return 0;
-	cfg = af_current_fence(&fence_id);
-	if (!cfg)
-		return 0;
-	v = pname_lookup(fence_id, dir, d);
-	if (!v || (v->kind == AF_PN_WAY && use == PNU_MKDIR))
-		return 0;
-	return af_lsm_ret(file_verdict(fence_id, cfg, AF_OP_DIR_WRITE, d, 0));
-}
-
-/* pname_check, then the record of the allowed change of d (create,
- * mkdir, symlink, unlink, rmdir, mknod). */
-static __always_inline int pname_check_fx(struct inode *dir, struct dentry *d, enum pname_use use)
+ * used other than by mkdir; else, with RECORD, the record of the allowed
+ * change of d (create, mkdir, symlink, unlink, rmdir, mknod). */
+static __always_inline int pname_judge(struct inode *dir, struct dentry *d, enum pname_use use,
+				       bool record)
 {
 	struct af_fence_cfg *cfg;
 	struct af_pname_val *v;
@@ -638,8 +621,19 @@ static __always_inline int pname_check_fx(struct inode *dir, struct dentry *d, e
 	v = pname_lookup(fence_id, dir, d);
 	if (v && !(v->kind == AF_PN_WAY && use == PNU_MKDIR))
 		return af_lsm_ret(file_verdict(fence_id, cfg, AF_OP_DIR_WRITE, d, 0));
-	fx_change(fence_id, cfg, d);
+	if (record)
+		fx_change(fence_id, cfg, d);
 	return 0;
+}
+
+static __always_inline int pname_check(struct inode *dir, struct dentry *d, enum pname_use use)
+{
+	return pname_judge(dir, d, use, false);
+}
+
+static __always_inline int pname_check_fx(struct inode *dir, struct dentry *d, enum pname_use use)
+{
+	return pname_judge(dir, d, use, true);
 }
 
 SEC("lsm/inode_create")
