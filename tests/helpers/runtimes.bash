@@ -1,7 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0
 # Real container runtimes for host tests, started here when they are not
-# running (there is no systemd; a daemon outlives the test, so it must
-# not inherit the descriptor of lib.sh's host-test lock, fd 9): dockerd,
+# running (there is no systemd; af_rt_daemon): dockerd,
 # a containerd of the tests' own
 # (its socket is not the system's), podman. Images come from the
 # busybox-static rootfs (af_rt_image): no registry. Source after lib.sh.
@@ -36,12 +35,20 @@ af_rt_wait() {	# seconds cmd...
 	done
 }
 
+# Starts a daemon that outlives the test: in a session of its own, not a
+# child of the test's shell (whose cleanup waits for its children: on a
+# fresh machine, where the tests start dockerd, a child dockerd hung
+# that wait until the test's limit), without the host-test lock (fd 9).
+af_rt_daemon() {	# cmd...; its output to this function's stdout
+	(setsid "$@" 2>&1 </dev/null 9>&- &)
+}
+
 # dockerd up, with the test image; skips (with why) when it cannot be.
 af_rt_docker() {
 	command -v dockerd >/dev/null || skip "dockerd is not installed (docker.io; make deps)"
 	if ! docker version >/dev/null 2>&1; then
 		mkdir -p "$AF_RT_DIR"
-		setsid dockerd >"$AF_RT_DIR/dockerd.log" 2>&1 </dev/null 9>&- &
+		af_rt_daemon dockerd >"$AF_RT_DIR/dockerd.log"
 		af_rt_wait 60 docker version ||
 			fail "dockerd did not answer in 60 s: $(tail -n 3 "$AF_RT_DIR/dockerd.log")"
 	fi
@@ -67,7 +74,7 @@ af_rt_containerd() {
 		[plugins."io.containerd.grpc.v1.cri"]
 		  restrict_oom_score_adj = true
 		TOML
-		setsid containerd --config "$AF_RT_DIR/containerd.toml" >"$AF_RT_DIR/containerd.log" 2>&1 </dev/null 9>&- &
+		af_rt_daemon containerd --config "$AF_RT_DIR/containerd.toml" >"$AF_RT_DIR/containerd.log"
 		af_rt_wait 60 ctr version ||
 			fail "containerd did not answer in 60 s: $(tail -n 3 "$AF_RT_DIR/containerd.log")"
 	fi
