@@ -29,7 +29,7 @@ AF_CFLAGS := $(CFLAGS) -std=gnu11 -Wall -Wextra -Werror -MMD -MP \
 	-I$(OUTPUT) -Iuserspace -D_FORTIFY_SOURCE=2
 # libbpf, libelf, zlib, libyaml, libseccomp statically where Debian ships the .a, so
 # the binary runs on any node; glibc stays dynamic.
-STATIC_LIBS := -Wl,-Bstatic -lbpf -lelf -lcrypto -lz -lzstd -lyaml -lseccomp -Wl,-Bdynamic
+STATIC_LIBS := -Wl,-Bstatic -lbpf -lelf -lcrypto -lz -lzstd -lyaml -lseccomp -ljansson -Wl,-Bdynamic
 LDLIBS := $(STATIC_LIBS)
 
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
@@ -161,7 +161,7 @@ test-unit test-host test-vm: all
 
 check-asan:
 	$(Q)$(MAKE) OUTPUT=$(OUTPUT)/asan CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" \
-		STATIC_LIBS="-lbpf -lelf -lcrypto -lz -lzstd -lyaml -lseccomp" all
+		STATIC_LIBS="-lbpf -lelf -lcrypto -lz -lzstd -lyaml -lseccomp -ljansson" all
 	$(Q)AF_BUILD=$(OUTPUT)/asan tests/run unit
 
 # libFuzzer targets: each links only the sources it exercises.
