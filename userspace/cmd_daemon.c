@@ -13,6 +13,7 @@
 #include "cmds.h"
 #include "control_proto.h"
 #include "daemon.h"
+#include "k8s.h"
 #include "util.h"
 
 const char af_usage_daemon[] =
@@ -31,6 +32,16 @@ const char af_usage_daemon[] =
 	"                         root only); access is checked by SO_PEERCRED\n"
 	"      --foreground       do not detach: serve until signalled\n"
 	"      --no-adopt         leave orphaned fences alone at start\n"
+	"      --kubernetes       fence this node's pods annotated agentfence.io/policy\n"
+	"                         (Documentation/kubernetes.md): watched through the API\n"
+	"                         server, policies from ConfigMaps labelled\n"
+	"                         agentfence.io/policy (key policy.yaml); a missing or\n"
+	"                         invalid policy fences the pod deny-all, with an Event\n"
+	"      --kubeconfig FILE  the API server and credentials (default: $KUBECONFIG,\n"
+	"                         else the pod's service account)\n"
+	"      --node NAME        this node's name (default: $NODE_NAME, else the host name)\n"
+	"      --namespace NS     the policies' ConfigMaps' namespace (default: agentfence)\n"
+	"      --journal-dir DIR  the pods' journals (default: " AF_K8S_JOURNAL_DIR ")\n"
 	"  -v, --verbose          debug output, libbpf's included\n";
 
 int cmd_daemon(int argc, char **argv)
@@ -40,12 +51,18 @@ int cmd_daemon(int argc, char **argv)
 		{ "group", required_argument, NULL, 'g' },
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "no-adopt", no_argument, NULL, 'N' },
+		{ "kubernetes", no_argument, NULL, 'K' },
+		{ "kubeconfig", required_argument, NULL, 'C' },
+		{ "node", required_argument, NULL, 'n' },
+		{ "namespace", required_argument, NULL, 's' },
+		{ "journal-dir", required_argument, NULL, 'j' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
 	struct af_daemon_opts o = { .adopt = true, .ready_fd = -1 };
-	bool foreground = false;
+	struct af_k8s_opts k8s = {};
+	bool foreground = false, kube = false;
 	struct group *g;
 	int c, p[2], st;
 	pid_t pid;
@@ -76,6 +93,25 @@ int cmd_daemon(int argc, char **argv)
 		case 'N':
 			o.adopt = false;
 			break;
+		case 'K':
+			kube = true;
+			break;
+		case 'C':
+			k8s.kubeconfig = optarg;
+			break;
+		case 'n':
+			k8s.node = optarg;
+			break;
+		case 's':
+			k8s.namespace = optarg;
+			break;
+		case 'j':
+			if (optarg[0] != '/') {
+				af_err("--journal-dir %s: must be an absolute path", optarg);
+				return AF_EXIT_USAGE;
+			}
+			k8s.journal_dir = optarg;
+			break;
 		case 'v':
 			af_verbose++;
 			break;
@@ -91,6 +127,12 @@ int cmd_daemon(int argc, char **argv)
 		af_err("unexpected argument '%s' (see agentfence daemon --help)", argv[optind]);
 		return AF_EXIT_USAGE;
 	}
+	if (!kube && (k8s.kubeconfig || k8s.node || k8s.namespace || k8s.journal_dir)) {
+		af_err("--kubeconfig, --node, --namespace and --journal-dir go with --kubernetes");
+		return AF_EXIT_USAGE;
+	}
+	if (kube)
+		o.k8s = &k8s;
 	if (geteuid() != 0) {
 		af_err("must run as root (it makes cgroups and loads BPF)");
 		return AF_EXIT_FAIL;

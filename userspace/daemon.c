@@ -32,6 +32,7 @@
 #include "fence.h"
 #include "fences.h"
 #include "json.h"
+#include "k8s.h"
 #include "recorder.h"
 #include "supervisor.h"
 #include "util.h"
@@ -253,13 +254,15 @@ static int req_journal(struct af_ctl_client *c, const struct af_ctl_req *req,
 	}
 	if (req->journal) {
 		if (af_sup_journal_path(req->journal, p, journal, n)) {
-			af_ctl_error(c, req, -EINVAL, "the journal cannot go there (see the message)");
+			if (c)
+				af_ctl_error(c, req, -EINVAL, "the journal cannot go there (see the message)");
 			return -1;
 		}
 		return 0;
 	}
 	if (journal_default(name, why, sizeof(why)) || af_sup_journal_path(why, p, journal, n)) {
-		af_ctl_error(c, req, -EINVAL, "no place for the journal (see the message)");
+		if (c)
+			af_ctl_error(c, req, -EINVAL, "no place for the journal (see the message)");
 		return -1;
 	}
 	return 0;
@@ -452,28 +455,26 @@ static void do_status(struct daemon *d, struct af_ctl_client *c, const struct af
 	af_ctl_end(c);
 }
 
-static void do_update(struct daemon *d, struct af_ctl_client *c, const struct af_ctl_req *req)
+/* A fence's policy swapped atomically (a generation flip): 0, or -errno
+ * and why (the details were said with af_err). */
+static int update_fence(struct dfence *df, const char *bytes, size_t len, const char *file,
+			const char **why)
 {
-	struct dfence *df = fence_of(d, c, req, false);
 	struct af_policy *p, **v;
 	int err;
 
-	if (!df)
-		return;
 	if (df->attach) {
 		char err[AF_ERR_MAX];
 
 		/* Its paths read again in its target's mount namespace. */
-		if (af_attach_policy(req->policy, req->policy_len, req->policy_file, df->attach, &p,
-				     err, sizeof(err))) {
+		if (af_attach_policy(bytes, len, file, df->attach, &p, err, sizeof(err))) {
 			af_err("%s", err);
-			af_ctl_error(c, req, -EINVAL, "the policy is invalid (see the message)");
-			return;
+			*why = "the policy is invalid (see the message)";
+			return -EINVAL;
 		}
-	} else if (load_policy(req->policy, req->policy_len, req->policy_file, df->workspace,
-			       df->home, &p)) {
-		af_ctl_error(c, req, -EINVAL, "the policy is invalid (see the message)");
-		return;
+	} else if (load_policy(bytes, len, file, df->workspace, df->home, &p)) {
+		*why = "the policy is invalid (see the message)";
+		return -EINVAL;
 	}
 	if (df->policy->mode == AF_MODE_AUDIT)
 		p->mode = AF_MODE_AUDIT;
@@ -481,19 +482,34 @@ static void do_update(struct daemon *d, struct af_ctl_client *c, const struct af
 	v = realloc(df->retired, (df->nretired + 1) * sizeof(*v));
 	if (!v) {
 		af_policy_free(p);
-		af_ctl_error(c, req, -ENOMEM, "out of memory");
-		return;
+		*why = "out of memory";
+		return -ENOMEM;
 	}
 	df->retired = v;
-	err = af_sup_fence_update(df->f, p, req->policy_file, req->policy, req->policy_len);
+	err = af_sup_fence_update(df->f, p, file, bytes, len);
 	if (err) {
 		af_policy_free(p);
-		af_ctl_error(c, req, err, "the policy was not swapped (see the message)");
-		return;
+		*why = "the policy was not swapped (see the message)";
+		return err;
 	}
 	v[df->nretired++] = df->policy;
 	df->policy = p;
-	reply_fence(c, req, df);
+	return 0;
+}
+
+static void do_update(struct daemon *d, struct af_ctl_client *c, const struct af_ctl_req *req)
+{
+	struct dfence *df = fence_of(d, c, req, false);
+	const char *why;
+	int err;
+
+	if (!df)
+		return;
+	err = update_fence(df, req->policy, req->policy_len, req->policy_file, &why);
+	if (err)
+		af_ctl_error(c, req, err, why);
+	else
+		reply_fence(c, req, df);
 }
 
 static void do_simple_ok(struct af_ctl_client *c, const struct af_ctl_req *req)
@@ -626,46 +642,67 @@ static void attach_end(struct daemon *d, struct dfence *df, const char *reason)
 	dfence_close(d, df, -1);
 }
 
-static void do_attach(struct daemon *d, struct af_ctl_client *c, const struct af_ctl_req *req)
+/* An error of attach_fence: to the client that asked, if one did, and to
+ * the caller (the Kubernetes watch, k8s.c). */
+static void attach_error(struct af_ctl_client *c, const struct af_ctl_req *req, int err,
+			 const char *why, char *out, size_t n)
+{
+	if (c)
+		af_ctl_error(c, req, err, why);
+	if (out && n)
+		af_strlcpy(out, why, n);
+}
+
+/* The fence of an attach: c NULL when the daemon asks itself (a pod). The
+ * process req->pid names the target's mount namespace; it runs in
+ * req->cgroup or beneath it (a pod's containers are its children). */
+static struct dfence *attach_fence(struct daemon *d, struct af_ctl_client *c,
+				   const struct af_ctl_req *req, char *journal, size_t jn,
+				   enum af_backend *backend_out, char *why_out, size_t why_n)
 {
 	enum af_backend want = AF_BACKEND_NONE, backend;
-	char journal[PATH_MAX], why[AF_ERR_MAX], real[PATH_MAX], name[64];
+	char why[AF_ERR_MAX], real[PATH_MAX], name[64];
 	struct af_attach_meta *m;
-	struct af_json *w;
 	struct dfence *df;
+	size_t rl;
 	int err;
 
-	if (af_ctl_client_uid(c) != 0) {
-		af_ctl_error(c, req, -EPERM, "only root may attach a fence to processes that run");
-		return;
+	if (c && af_ctl_client_uid(c) != 0) {
+		attach_error(c, req, -EPERM, "only root may attach a fence to processes that run", why_out, why_n);
+		return NULL;
 	}
 	if (req->backend && af_backend_parse(req->backend, &want)) {
 		snprintf(why, sizeof(why), "unknown backend '%s' (auto, lsm_cgroup, lsm, landlock)",
 			 req->backend);
-		af_ctl_error(c, req, -EINVAL, why);
-		return;
+		attach_error(c, req, -EINVAL, why, why_out, why_n);
+		return NULL;
 	}
 	df = calloc(1, sizeof(*df));
 	m = df ? calloc(1, sizeof(*m)) : NULL;
 	if (!m) {
 		free(df);
-		af_ctl_error(c, req, -ENOMEM, "out of memory");
-		return;
+		attach_error(c, req, -ENOMEM, "out of memory", why_out, why_n);
+		return NULL;
 	}
 	df->attach = m;
 	/* The pid names the target's mount namespace: it must be in it. */
 	err = af_attach_pid((pid_t)req->pid, m, why, sizeof(why));
-	if (!err && (!realpath(req->cgroup, real) || strcmp(real, m->cgroup))) {
+	if (!err && (!realpath(req->cgroup, real) || strncmp(real, m->cgroup, rl = strlen(real)) ||
+		     (m->cgroup[rl] && m->cgroup[rl] != '/'))) {
 		snprintf(why, sizeof(why), "process %lld is not in cgroup %.400s (it is in %.400s)",
 			 (long long)req->pid, req->cgroup, m->cgroup);
 		err = -EINVAL;
 	}
 	if (!err)
+		af_strlcpy(m->cgroup, real, sizeof(m->cgroup));
+	if (!err && req->workspace)
 		err = af_attach_workspace(m, req->workspace, why, sizeof(why));
+	else if (!err)
+		af_strlcpy(m->home, "/", sizeof(m->home));
 	if (err) {
-		af_ctl_error(c, req, err, why);
+		attach_error(c, req, err, why, why_out, why_n);
 		dfence_free(d, df);
-		return;
+		return NULL;
 	}
 	if (req->home)
 		af_strlcpy(m->home, req->home, sizeof(m->home));
@@ -678,9 +715,9 @@ static void do_attach(struct daemon *d, struct af_ctl_client *c, const struct af
 	err = df->argv ? af_attach_policy(req->policy, req->policy_len, req->policy_file, m,
 					  &df->policy, why, sizeof(why)) : -ENOMEM;
 	if (err) {
-		af_ctl_error(c, req, err, df->argv ? why : "out of memory");
+		attach_error(c, req, err, df->argv ? why : "out of memory", why_out, why_n);
 		dfence_free(d, df);
-		return;
+		return NULL;
 	}
 	if (req->audit)
 		df->policy->mode = AF_MODE_AUDIT;
@@ -690,18 +727,18 @@ static void do_attach(struct daemon *d, struct af_ctl_client *c, const struct af
 	if (!err && req->strict && backend != AF_BACKEND_LANDLOCK)
 		err = af_sup_choose_backend(backend, df->policy, true, &backend);
 	if (err) {
-		af_ctl_error(c, req, -ENOTSUP, "no backend can enforce this policy (see the message)");
+		attach_error(c, req, -ENOTSUP, "no backend can enforce this policy (see the message)", why_out, why_n);
 		dfence_free(d, df);
-		return;
+		return NULL;
 	}
 	/* attach said it before it asked; the daemon's own log says it too. */
 	if (backend == AF_BACKEND_LANDLOCK) {
 		if (req->strict) {
-			af_ctl_error(c, req, -ENOTSUP, "--strict: the landlock backend cannot fence the files "
+			attach_error(c, req, -ENOTSUP, "--strict: the landlock backend cannot fence the files "
 				     "of processes that already run (Landlock restricts only a process "
-				     "that asks it to); only the network would be fenced");
+				     "that asks it to); only the network would be fenced", why_out, why_n);
 			dfence_free(d, df);
-			return;
+			return NULL;
 		}
 		af_warn("files are NOT fenced: the landlock backend cannot restrict processes that "
 			"already run; the network fence is enforced and every event is recorded "
@@ -709,9 +746,11 @@ static void do_attach(struct daemon *d, struct af_ctl_client *c, const struct af
 	}
 	snprintf(name, sizeof(name), "attach-%.12s-%d", m->container[0] ? m->container : "cgroup",
 		 getpid());
-	if (req_journal(c, req, df->policy, name, journal, sizeof(journal))) {
+	if (req_journal(c, req, df->policy, name, journal, jn)) {
+		attach_error(NULL, req, -EINVAL, "the journal cannot go there (see the message)",
+			     why_out, why_n);
 		dfence_free(d, df);
-		return;
+		return NULL;
 	}
 	{
 		struct af_fence_spec spec = {
@@ -737,11 +776,11 @@ static void do_attach(struct daemon *d, struct af_ctl_client *c, const struct af
 		err = af_sup_fence_open(d->sup, &spec, &df->f);
 	}
 	if (err) {
-		af_ctl_error(c, req, err == AF_SUP_REFUSED ? -ENOTSUP : err,
+		attach_error(c, req, err == AF_SUP_REFUSED ? -ENOTSUP : err,
 			     err == AF_SUP_REFUSED ? "refused: --strict (see the message)" :
-			     "the fence could not be set up (see the message)");
+			     "the fence could not be set up (see the message)", why_out, why_n);
 		dfence_free(d, df);
-		return;
+		return NULL;
 	}
 	m->id = af_sup_fence_id(df->f);
 	err = af_attach_meta_write(m);
@@ -751,6 +790,22 @@ static void do_attach(struct daemon *d, struct af_ctl_client *c, const struct af
 	af_attach_journal(af_sup_fence_journal(df->f), "attach", m, NULL);
 	df->next = d->fences;
 	d->fences = df;
+	*backend_out = backend;
+	return df;
+}
+
+static void do_attach(struct daemon *d, struct af_ctl_client *c, const struct af_ctl_req *req)
+{
+	char journal[PATH_MAX];
+	enum af_backend backend;
+	struct af_attach_meta *m;
+	struct af_json *w;
+	struct dfence *df;
+
+	df = attach_fence(d, c, req, journal, sizeof(journal), &backend, NULL, 0);
+	if (!df)
+		return;
+	m = df->attach;
 	w = af_ctl_begin(c, true, req);
 	if (!w)
 		return;
@@ -906,6 +961,80 @@ static void adopt_all(struct daemon *d, struct af_ctl_client *c, const struct af
 	af_ctl_end(c);
 }
 
+/* ---- the daemon's fences for k8s.c, from within its loop ---- */
+
+struct af_loop *af_daemon_loop(void)
+{
+	return the_daemon ? af_sup_loop(the_daemon->sup) : NULL;
+}
+
+int af_daemon_attach(const struct af_ctl_req *req, uint64_t *id, char *why, size_t n)
+{
+	char journal[PATH_MAX];
+	enum af_backend backend;
+	struct dfence *df;
+
+	if (!the_daemon)
+		return -ENOTCONN;
+	why[0] = 0;
+	df = attach_fence(the_daemon, NULL, req, journal, sizeof(journal), &backend, why, n);
+	if (!df)
+		return -EINVAL;
+	*id = af_sup_fence_id(df->f);
+	return 0;
+}
+
+int af_daemon_update(uint64_t id, const char *policy, size_t len, const char *file, char *why,
+		     size_t n)
+{
+	struct dfence *df = the_daemon ? find(the_daemon, id) : NULL;
+	const char *w = "";
+	int err;
+
+	if (!df) {
+		snprintf(why, n, "no fence %llu", (unsigned long long)id);
+		return -ENOENT;
+	}
+	err = update_fence(df, policy, len, file, &w);
+	if (err)
+		af_strlcpy(why, w, n);
+	return err;
+}
+
+int af_daemon_detach(uint64_t id, const char *reason)
+{
+	struct dfence *df = the_daemon ? find(the_daemon, id) : NULL;
+	int err;
+
+	if (!df)
+		return -ENOENT;
+	if (df->attach) {
+		attach_note(df, reason);
+		af_attach_meta_remove(df->attach->id);
+	}
+	err = af_sup_fence_detach(df->f);
+	if (!err)
+		dfence_free(the_daemon, df);
+	return err;
+}
+
+uint64_t af_daemon_fence_by_cgroup(const char *cgroup)
+{
+	struct dfence *df;
+
+	for (df = the_daemon ? the_daemon->fences : NULL; df; df = df->next)
+		if (!strcmp(af_sup_fence_cgroup(df->f), cgroup))
+			return af_sup_fence_id(df->f);
+	return 0;
+}
+
+struct af_journal *af_daemon_journal(uint64_t id)
+{
+	struct dfence *df = the_daemon ? find(the_daemon, id) : NULL;
+
+	return df ? af_sup_fence_journal(df->f) : NULL;
+}
+
 int af_daemon_adopt_once(void)
 {
 	struct daemon d = {};
@@ -1024,6 +1153,9 @@ int af_daemon_run(const struct af_daemon_opts *o)
 	}
 	if (o->adopt)
 		adopt_all(&d, NULL, NULL);
+	/* After adoption: a pod's fence adopted is found by its cgroup. */
+	if (o->k8s && af_k8s_start(o->k8s, af_sup_loop(d.sup)))
+		goto out;
 	{
 		struct itimerspec its = { .it_interval = { 1, 0 }, .it_value = { 1, 0 } };
 
@@ -1055,6 +1187,8 @@ int af_daemon_run(const struct af_daemon_opts *o)
 		ret = AF_EXIT_OK;
 	}
 out:
+	if (o->k8s)
+		af_k8s_stop();
 	/* The fences stay, enforced and counted, orphaned: a daemon that
 	 * stops (an upgrade, a restart) stops no agent. Released before the
 	 * socket closes: a run's hang-up would stop its fence. Their

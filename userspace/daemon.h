@@ -6,7 +6,13 @@
 #define AF_DAEMON_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
+
+struct af_k8s_opts;
+struct af_ctl_req;
+struct af_journal;
 
 struct af_daemon_opts {
 	const char *control;	/* socket path; NULL: AF_CTL_SOCK */
@@ -14,6 +20,7 @@ struct af_daemon_opts {
 	gid_t group;
 	bool adopt;		/* adopt orphaned fences at start */
 	int ready_fd;		/* written to and closed once listening; -1: none */
+	const struct af_k8s_opts *k8s;	/* --kubernetes: fence the node's pods (k8s.h) */
 };
 
 /* Serve until SIGTERM/SIGINT/SIGHUP/SIGQUIT; then every fence it holds
@@ -26,5 +33,17 @@ int af_daemon_run(const struct af_daemon_opts *o);
  * of it again, orphaned (a fence that was frozen is frozen again): the
  * next adopter's gap counts from here. 0 or -errno. */
 int af_daemon_adopt_once(void);
+
+/* The running daemon's fences, for k8s.c (in the daemon's loop). attach:
+ * req as the control op "attach" has it (the errors in why, not sent);
+ * update: atomically, as the op "update"; detach: the attach_end record
+ * with reason, then enforcement removed and the pins gone. */
+struct af_loop *af_daemon_loop(void);
+int af_daemon_attach(const struct af_ctl_req *req, uint64_t *id, char *why, size_t n);
+int af_daemon_update(uint64_t id, const char *policy, size_t len, const char *file, char *why,
+		     size_t n);
+int af_daemon_detach(uint64_t id, const char *reason);
+uint64_t af_daemon_fence_by_cgroup(const char *cgroup);	/* 0: none */
+struct af_journal *af_daemon_journal(uint64_t id);
 
 #endif /* AF_DAEMON_H */

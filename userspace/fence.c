@@ -1253,6 +1253,53 @@ static void remove_state(struct af_node *nd, uint64_t id)
 	bpf_map_delete_elem(NODE_FD(nd, af_fstate), &id);
 }
 
+/* Every cgroup beneath dirfd a member of fence id (bounded: 8 levels).
+ * One that is another fence's already is refused: nested fences are not
+ * supported. */
+static int add_descendants(int member, uint64_t id, int dirfd, int depth)
+{
+	struct {
+		struct file_handle fh;
+		uint64_t id;
+	} h;
+	struct dirent *e;
+	uint64_t other;
+	int fd, mount_id, err = 0;
+	DIR *d;
+
+	if (depth >= 8)
+		return 0;
+	fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return -errno;
+	}
+	while (!err && (e = readdir(d))) {
+		int sub;
+
+		if (e->d_type != DT_DIR || e->d_name[0] == '.')
+			continue;
+		h.fh.handle_bytes = sizeof(uint64_t);
+		if (name_to_handle_at(dirfd, e->d_name, &h.fh, &mount_id, 0) < 0 ||
+		    h.fh.handle_bytes != sizeof(uint64_t))
+			continue;	/* removed meanwhile */
+		if (!bpf_map_lookup_elem(member, &h.id, &other) && other != id) {
+			err = -EEXIST;
+			break;
+		}
+		err = bpf_map_update_elem(member, &h.id, &id, BPF_ANY);
+		sub = err ? -1 : openat(dirfd, e->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (sub >= 0) {
+			err = add_descendants(member, id, sub, depth + 1);
+			close(sub);
+		}
+	}
+	closedir(d);
+	return err;
+}
+
 /* Remove fence id from node nd (NULL: only its links): links first, so
  * that what enforced it goes before what it enforced with. */
 static void remove_fence(struct af_node *nd, uint64_t id)
@@ -1602,6 +1649,10 @@ int af_fence_open(const struct af_fence_opts *opts, struct af_fence **out, char 
 	err = bpf_map_update_elem(NODE_FD(f->node, af_fences), &f->id, &cfg, BPF_NOEXIST);
 	if (!err)
 		err = bpf_map_update_elem(NODE_FD(f->node, af_member), &f->id, &f->id, BPF_NOEXIST);
+	/* The cgroup's children that exist already (a pod's containers):
+	 * members too. Those made from now on, cgroup_mkdir adds. */
+	if (!err)
+		err = add_descendants(NODE_FD(f->node, af_member), f->id, opts->cgroup_fd, 0);
 	if (err) {
 		snprintf(why, n, "fill the fence maps: %s", strerror(-err));
 		goto fail;

@@ -288,6 +288,10 @@ int af_http_do(const struct af_http_req *r, long *status, char **body, size_t *b
 		curl.easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, r->unix_socket);
 	if (r->ca_file)
 		curl.easy_setopt(c, CURLOPT_CAINFO, r->ca_file);
+	if (r->insecure) {
+		curl.easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
+		curl.easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
+	}
 	if (r->client_cert) {
 		curl.easy_setopt(c, CURLOPT_SSLCERT, r->client_cert);
 		curl.easy_setopt(c, CURLOPT_SSLCERTTYPE, "PEM");

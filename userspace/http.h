@@ -27,6 +27,8 @@ struct af_http_req {
 	int (*on_data)(const char *buf, size_t len, void *ctx);
 	void *ctx;
 	size_t max_body;		/* collected body limit; 0: 64 MiB */
+	int insecure;			/* nonzero: no TLS peer verification (a kubeconfig's
+					 * insecure-skip-tls-verify; the caller warns) */
 };
 
 /*

@@ -1,0 +1,1110 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The Kubernetes node agent. Two threads list and watch the API (the
+ * policies' ConfigMaps, then the pods bound to this node), the way
+ * client-go's reflectors do: list, watch from the list's resourceVersion,
+ * resume a watch that ends from the last version seen, relist on 410 Gone,
+ * and after a lost connection reconnect with bounded exponential backoff
+ * and relist: the list is the whole state, so the daemon reconciles and
+ * no pod is lost across an outage (one deleted meanwhile is detached).
+ * What they read goes, as jansson objects, through a queue to the
+ * daemon's loop, which alone touches fences (daemon.h). A ConfigMap's
+ * list is handed over before the pods' list, so pods are never fenced
+ * deny-all for a policy that was only not read yet.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <limits.h>
+#include <openssl/evp.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+#include <yaml.h>
+
+#include "cgroup.h"
+#include "control_proto.h"
+#include "daemon.h"
+#include "http.h"
+#include "journal.h"
+#include "json.h"
+#include "k8s.h"
+#include "k8s_cgroup.h"
+#include "loop.h"
+#include "policy.h"
+#include "util.h"
+
+const char af_k8s_deny_all[] =
+	"apiVersion: agentfence/v1\n"
+	"kind: Policy\n"
+	"metadata:\n"
+	"  name: deny-all\n"
+	"spec:\n"
+	"  mode: enforce\n"
+	"  filesystem:\n"
+	"    writable: [/dev/null]\n"
+	"  network:\n"
+	"    allow: []\n"
+	"    unix:\n"
+	"      allow: []\n";
+
+#define SA_DIR "/var/run/secrets/kubernetes.io/serviceaccount"
+#define CRED_DIR "/run/agentfence/k8s"
+#define BACKOFF_MIN_MS 250
+#define BACKOFF_MAX_MS 8000
+
+/* ---- credentials ---- */
+
+struct api {
+	char server[512];
+	char ca[PATH_MAX], cert[PATH_MAX], key[PATH_MAX];
+	char *token;
+	bool insecure;
+};
+
+/* A YAML document as jansson values (every scalar a string): a kubeconfig
+ * is read with the same accessors as the API's JSON. */
+static json_t *yaml_node(yaml_document_t *doc, yaml_node_t *n, int depth)
+{
+	json_t *v;
+
+	if (!n || depth > 32)
+		return NULL;
+	switch (n->type) {
+	case YAML_SCALAR_NODE:
+		return json_stringn((const char *)n->data.scalar.value, n->data.scalar.length);
+	case YAML_SEQUENCE_NODE:
+		v = json_array();
+		for (yaml_node_item_t *i = n->data.sequence.items.start; v && i < n->data.sequence.items.top; i++)
+			json_array_append_new(v, yaml_node(doc, yaml_document_get_node(doc, *i), depth + 1));
+		return v;
+	case YAML_MAPPING_NODE:
+		v = json_object();
+		for (yaml_node_pair_t *p = n->data.mapping.pairs.start; v && p < n->data.mapping.pairs.top; p++) {
+			yaml_node_t *k = yaml_document_get_node(doc, p->key);
+
+			if (k && k->type == YAML_SCALAR_NODE)
+				json_object_set_new(v, (const char *)k->data.scalar.value,
+						    yaml_node(doc, yaml_document_get_node(doc, p->value), depth + 1));
+		}
+		return v;
+	default:
+		return NULL;
+	}
+}
+
+static json_t *yaml_file(const char *path, char *why, size_t n)
+{
+	yaml_parser_t parser;
+	yaml_document_t doc;
+	json_t *v = NULL;
+	FILE *f = fopen(path, "re");
+
+	if (!f) {
+		snprintf(why, n, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	yaml_parser_initialize(&parser);
+	yaml_parser_set_input_file(&parser, f);
+	if (!yaml_parser_load(&parser, &doc)) {
+		snprintf(why, n, "%s:%zu: %s", path, parser.problem_mark.line + 1,
+			 parser.problem ? parser.problem : "not YAML");
+	} else {
+		v = yaml_node(&doc, yaml_document_get_root_node(&doc), 0);
+		if (!v)
+			snprintf(why, n, "%s: empty", path);
+		yaml_document_delete(&doc);
+	}
+	yaml_parser_delete(&parser);
+	fclose(f);
+	return v;
+}
+
+static const char *jstr(json_t *o, const char *key)
+{
+	return json_string_value(json_object_get(o, key));
+}
+
+/* The entry of a kubeconfig list (clusters, users, contexts) named name. */
+static json_t *named(json_t *cfg, const char *list, const char *name, const char *inner)
+{
+	size_t i;
+	json_t *e;
+
+	json_array_foreach(json_object_get(cfg, list), i, e)
+		if (name && jstr(e, "name") && !strcmp(jstr(e, "name"), name))
+			return json_object_get(e, inner);
+	return NULL;
+}
+
+/* A path of the kubeconfig (relative to its directory), or its *-data
+ * (base64) written to CRED_DIR/name, 0600. */
+static int cred_file(const char *cfgdir, json_t *o, const char *key, const char *name, char *out,
+		     size_t n, char *why, size_t wn)
+{
+	char datakey[64];
+	const char *path = jstr(o, key), *b64;
+	unsigned char *raw;
+	size_t len;
+	int fd, dl;
+
+	out[0] = 0;
+	if (path) {
+		snprintf(out, n, "%s%s%s", path[0] == '/' ? "" : cfgdir, path[0] == '/' ? "" : "/", path);
+		return 0;
+	}
+	snprintf(datakey, sizeof(datakey), "%s-data", key);
+	b64 = jstr(o, datakey);
+	if (!b64)
+		return 0;
+	len = strlen(b64);
+	raw = malloc(len + 4);
+	if (!raw)
+		return -ENOMEM;
+	dl = EVP_DecodeBlock(raw, (const unsigned char *)b64, (int)len);
+	if (dl < 0) {
+		free(raw);
+		snprintf(why, wn, "%s: not base64", datakey);
+		return -EINVAL;
+	}
+	while (len && b64[len - 1] == '=') {	/* DecodeBlock counts the padding */
+		dl--;
+		len--;
+	}
+	mkdir("/run/agentfence", 0755);
+	mkdir(CRED_DIR, 0700);
+	snprintf(out, n, CRED_DIR "/%s", name);
+	fd = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0 || write(fd, raw, dl) != dl) {
+		snprintf(why, wn, "%s: %s", out, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		free(raw);
+		return -EIO;
+	}
+	close(fd);
+	free(raw);
+	return 0;
+}
+
+static char *read_token(const char *path, char *why, size_t n)
+{
+	char buf[8192];
+	int err = af_read_small(path, buf, sizeof(buf));
+
+	if (err) {
+		snprintf(why, n, "token %s: %s", path, strerror(-err));
+		return NULL;
+	}
+	buf[strcspn(buf, "\r\n")] = 0;
+	return strdup(buf);
+}
+
+static int api_kubeconfig(struct api *a, const char *path, char *why, size_t n)
+{
+	char dir[PATH_MAX], *slash;
+	json_t *cfg, *ctx, *cl, *user;
+	const char *cur, *server, *tf;
+	int err = -EINVAL;
+
+	cfg = yaml_file(path, why, n);
+	if (!cfg)
+		return -EINVAL;
+	af_strlcpy(dir, path, sizeof(dir));
+	slash = strrchr(dir, '/');
+	if (slash)
+		*slash = 0;
+	else
+		strcpy(dir, ".");
+	cur = jstr(cfg, "current-context");
+	ctx = named(cfg, "contexts", cur, "context");
+	cl = named(cfg, "clusters", ctx ? jstr(ctx, "cluster") : NULL, "cluster");
+	user = named(cfg, "users", ctx ? jstr(ctx, "user") : NULL, "user");
+	server = cl ? jstr(cl, "server") : NULL;
+	if (!server) {
+		snprintf(why, n, "%s: no server for current-context %s", path, cur ? cur : "(none)");
+		goto out;
+	}
+	af_strlcpy(a->server, server, sizeof(a->server));
+	a->server[strcspn(a->server, "\n")] = 0;
+	if (a->server[0] && a->server[strlen(a->server) - 1] == '/')
+		a->server[strlen(a->server) - 1] = 0;
+	a->insecure = jstr(cl, "insecure-skip-tls-verify") &&
+		      !strcmp(jstr(cl, "insecure-skip-tls-verify"), "true");
+	if (cred_file(dir, cl, "certificate-authority", "ca.crt", a->ca, sizeof(a->ca), why, n))
+		goto out;
+	if (user && (cred_file(dir, user, "client-certificate", "client.crt", a->cert, sizeof(a->cert), why, n) ||
+		     cred_file(dir, user, "client-key", "client.key", a->key, sizeof(a->key), why, n)))
+		goto out;
+	if (user && jstr(user, "token"))
+		a->token = strdup(jstr(user, "token"));
+	else if (user && (tf = jstr(user, "tokenFile")) && !(a->token = read_token(tf, why, n)))
+		goto out;
+	err = 0;
+out:
+	json_decref(cfg);
+	return err;
+}
+
+static int api_in_cluster(struct api *a, char *why, size_t n)
+{
+	const char *host = getenv("KUBERNETES_SERVICE_HOST"), *port = getenv("KUBERNETES_SERVICE_PORT");
+
+	if (!host || !*host) {
+		snprintf(why, n, "not in a pod (no KUBERNETES_SERVICE_HOST) and no --kubeconfig or "
+			 "$KUBECONFIG");
+		return -ENOENT;
+	}
+	snprintf(a->server, sizeof(a->server), strchr(host, ':') ? "https://[%s]:%s" : "https://%s:%s",
+		 host, port && *port ? port : "443");
+	snprintf(a->ca, sizeof(a->ca), SA_DIR "/ca.crt");
+	a->token = read_token(SA_DIR "/token", why, n);
+	return a->token ? 0 : -ENOENT;
+}
+
+/* ---- requests ---- */
+
+static struct {
+	struct api api;
+	char node[256], ns[256], journal_dir[PATH_MAX], mnt[PATH_MAX];
+	int efd, tick;
+	struct af_loop *loop;
+	pthread_mutex_t lock;
+	struct msg *head, **tail;
+	bool stopping;
+	unsigned long reconnects;
+	pthread_t thr;
+	bool cms_listed;	/* the pods' list waits for the ConfigMaps' */
+	pthread_cond_t listed;
+} k = { .efd = -1, .tick = -1, .lock = PTHREAD_MUTEX_INITIALIZER, .listed = PTHREAD_COND_INITIALIZER };
+
+static int api_do(const char *method, const char *path, const char *body, long timeout_ms,
+		  int (*on_data)(const char *, size_t, void *), void *ctx, long *status, char **out,
+		  char *why, size_t n)
+{
+	static const char *const json_hdrs[] = { "Accept: application/json",
+						 "Content-Type: application/json", NULL };
+	char url[2048];
+	struct af_http_req r = {
+		.method = method,
+		.url = url,
+		.headers = json_hdrs,
+		.body = body,
+		.body_len = body ? strlen(body) : 0,
+		.ca_file = k.api.ca[0] ? k.api.ca : NULL,
+		.client_cert = k.api.cert[0] ? k.api.cert : NULL,
+		.client_key = k.api.key[0] ? k.api.key : NULL,
+		.bearer_token = k.api.token,
+		.timeout_ms = timeout_ms,
+		.on_data = on_data,
+		.ctx = ctx,
+		.insecure = k.api.insecure,
+	};
+
+	snprintf(url, sizeof(url), "%s%s", k.api.server, path);
+	return af_http_do(&r, status, out, NULL, why, n);
+}
+
+/* ---- the queue to the loop ---- */
+
+enum { M_CM, M_POD };
+enum { M_LIST, M_ADDED, M_MODIFIED, M_DELETED };
+
+struct msg {
+	int kind, type;
+	json_t *obj;		/* the object; M_LIST: the items */
+	struct msg *next;
+};
+
+static void push(int kind, int type, json_t *obj)
+{
+	struct msg *m = calloc(1, sizeof(*m));
+	uint64_t one = 1;
+
+	if (!m) {
+		json_decref(obj);
+		return;
+	}
+	m->kind = kind;
+	m->type = type;
+	m->obj = obj;
+	pthread_mutex_lock(&k.lock);
+	*k.tail = m;
+	k.tail = &m->next;
+	pthread_mutex_unlock(&k.lock);
+	if (write(k.efd, &one, sizeof(one)) != sizeof(one)) {
+		/* the counter is full: the loop is awake anyway */
+	}
+}
+
+/* ---- the reflectors (threads) ---- */
+
+struct watch_buf {
+	int kind;
+	char *line;
+	size_t len, cap;
+	char rv[64];
+	bool gone;		/* 410: relist */
+};
+
+static void watch_event(struct watch_buf *w, const char *line, size_t len)
+{
+	json_error_t e;
+	json_t *ev = json_loadb(line, len, 0, &e), *obj;
+	const char *type, *rv;
+	int t;
+
+	if (!ev)
+		return;
+	type = jstr(ev, "type");
+	obj = json_object_get(ev, "object");
+	rv = obj ? jstr(json_object_get(obj, "metadata"), "resourceVersion") : NULL;
+	if (type && !strcmp(type, "ERROR")) {
+		json_int_t code = json_integer_value(json_object_get(obj, "code"));
+
+		if (code == 410)
+			w->gone = true;
+		else
+			af_warn("kubernetes: watch error %lld: %s", (long long)code,
+				jstr(obj, "message") ? jstr(obj, "message") : "");
+		w->gone = true;		/* either way: relist */
+		json_decref(ev);
+		return;
+	}
+	if (rv)
+		af_strlcpy(w->rv, rv, sizeof(w->rv));
+	t = !type ? -1 : !strcmp(type, "ADDED") ? M_ADDED : !strcmp(type, "MODIFIED") ? M_MODIFIED :
+	    !strcmp(type, "DELETED") ? M_DELETED : -1;	/* BOOKMARK: the version only */
+	if (t >= 0 && obj)
+		push(w->kind, t, json_incref(obj));
+	json_decref(ev);
+}
+
+static int on_watch_data(const char *buf, size_t len, void *ctx)
+{
+	struct watch_buf *w = ctx;
+	const char *nl;
+
+	if (k.stopping)
+		return 1;
+	while (len) {
+		nl = memchr(buf, '\n', len);
+		size_t take = nl ? (size_t)(nl - buf) : len;
+
+		if (w->len + take + 1 > w->cap) {
+			size_t cap = w->cap ? w->cap : 65536;
+			char *b;
+
+			while (cap < w->len + take + 1)
+				cap *= 2;
+			if (cap > (64u << 20))
+				return 1;	/* an object beyond any pod's: drop the watch */
+			b = realloc(w->line, cap);
+			if (!b)
+				return 1;
+			w->line = b;
+			w->cap = cap;
+		}
+		memcpy(w->line + w->len, buf, take);
+		w->len += take;
+		if (!nl)
+			break;
+		watch_event(w, w->line, w->len);
+		w->len = 0;
+		if (w->gone)
+			return 1;
+		buf = nl + 1;
+		len -= take + 1;
+	}
+	return 0;
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+/* List and watch one collection until the daemon stops. */
+static void reflect(int kind, const char *path)
+{
+	char url[1024], why[512], rv[64];
+	long backoff = BACKOFF_MIN_MS, status;
+	struct watch_buf w = { .kind = kind };
+	bool failed = false;
+	char *body;
+	json_t *list;
+	int err;
+
+	while (!k.stopping) {
+		if (failed) {
+			__atomic_add_fetch(&k.reconnects, 1, __ATOMIC_RELAXED);
+			sleep_ms(backoff);
+			backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
+		}
+		failed = true;
+		err = api_do("GET", path, NULL, 30000, NULL, NULL, &status, &body, why, sizeof(why));
+		if (err || status != 200) {
+			if (!err)
+				snprintf(why, sizeof(why), "HTTP %ld: %.300s", status, body ? body : "");
+			af_warn("kubernetes: list %s: %s (retrying)", path, why);
+			free(body);
+			continue;
+		}
+		list = json_loads(body, 0, NULL);
+		free(body);
+		if (!list || !json_is_array(json_object_get(list, "items"))) {
+			af_warn("kubernetes: list %s: not a list (retrying)", path);
+			json_decref(list);
+			continue;
+		}
+		af_strlcpy(rv, jstr(json_object_get(list, "metadata"), "resourceVersion") ?: "", sizeof(rv));
+		push(kind, M_LIST, json_incref(json_object_get(list, "items")));
+		json_decref(list);
+		if (kind == M_CM) {
+			pthread_mutex_lock(&k.lock);
+			k.cms_listed = true;
+			pthread_cond_broadcast(&k.listed);
+			pthread_mutex_unlock(&k.lock);
+		}
+		backoff = BACKOFF_MIN_MS;
+		failed = false;
+		/* Watch from the list's version; a watch the server ends
+		 * (timeoutSeconds) resumes from the last version seen. */
+		af_strlcpy(w.rv, rv, sizeof(w.rv));
+		w.gone = false;
+		while (!k.stopping && !w.gone) {
+			snprintf(url, sizeof(url), "%s%swatch=1&allowWatchBookmarks=true&timeoutSeconds=300"
+				 "&resourceVersion=%s", path, strchr(path, '?') ? "&" : "?", w.rv);
+			w.len = 0;
+			err = api_do("GET", url, NULL, 0, on_watch_data, &w, &status, NULL, why, sizeof(why));
+			if (w.gone || k.stopping)
+				break;
+			if (err || status != 200) {
+				if (!err)
+					snprintf(why, sizeof(why), "HTTP %ld", status);
+				af_warn("kubernetes: watch %s: %s (reconnecting)", path, why);
+				failed = true;
+				break;
+			}
+		}
+	}
+	free(w.line);
+}
+
+static void *cm_thread(void *arg)
+{
+	char path[1024];
+
+	(void)arg;
+	snprintf(path, sizeof(path), "/api/v1/namespaces/%s/configmaps?labelSelector=agentfence.io%%2Fpolicy",
+		 k.ns);
+	reflect(M_CM, path);
+	return NULL;
+}
+
+static void *pod_thread(void *arg)
+{
+	char path[1024];
+
+	(void)arg;
+	pthread_mutex_lock(&k.lock);
+	while (!k.cms_listed && !k.stopping)
+		pthread_cond_wait(&k.listed, &k.lock);
+	pthread_mutex_unlock(&k.lock);
+	snprintf(path, sizeof(path), "/api/v1/pods?fieldSelector=spec.nodeName%%3D%s", k.node);
+	reflect(M_POD, path);
+	return NULL;
+}
+
+/* ---- the loop's side: policies, pods, fences ---- */
+
+struct policy {
+	char name[254];
+	char *yaml;		/* NULL: the ConfigMap has no policy.yaml */
+	struct policy *next;
+};
+
+struct pod {
+	char uid[64], ns[254], name[254], policy[254], workspace[PATH_MAX];
+	char cgroup[PATH_MAX];
+	enum af_k8s_qos qos;
+	uint64_t fence;
+	bool deny_all;		/* fenced fail-closed: its policy is missing or invalid */
+	bool listed;		/* in the last list */
+	bool started;		/* seen before it ran (not running at the daemon's start) */
+	bool first_list;	/* seen in the daemon's first list of pods */
+	struct pod *next;
+};
+
+static struct policy *policies;
+static struct pod *pods;
+static bool pods_listed_once;
+
+static struct policy *policy_find(const char *name)
+{
+	for (struct policy *p = policies; p; p = p->next)
+		if (!strcmp(p->name, name))
+			return p;
+	return NULL;
+}
+
+static const char *now_rfc3339(char *buf, size_t n)
+{
+	time_t t = time(NULL);
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return buf;
+}
+
+/* A Warning Event on the pod: kubectl describe shows why it is fenced
+ * deny-all. Synchronous, short: the loop waits at most 3 s. */
+static void pod_event(const struct pod *p, const char *reason, const char *message)
+{
+	char path[512], why[512], ts[32];
+	json_t *ev;
+	char *body;
+	long status;
+	int err;
+
+	ev = json_pack("{s:{s:s,s:s},s:{s:s,s:s,s:s,s:s,s:s},s:s,s:s,s:s,s:{s:s,s:s},s:s,s:s,s:i}",
+		       "metadata", "generateName", "agentfence-", "namespace", p->ns,
+		       "involvedObject", "kind", "Pod", "apiVersion", "v1", "namespace", p->ns,
+		       "name", p->name, "uid", p->uid,
+		       "reason", reason, "message", message, "type", "Warning",
+		       "source", "component", "agentfence", "host", k.node,
+		       "firstTimestamp", now_rfc3339(ts, sizeof(ts)), "lastTimestamp", ts, "count", 1);
+	body = ev ? json_dumps(ev, JSON_COMPACT) : NULL;
+	json_decref(ev);
+	if (!body)
+		return;
+	snprintf(path, sizeof(path), "/api/v1/namespaces/%s/events", p->ns);
+	err = api_do("POST", path, body, 3000, NULL, NULL, &status, NULL, why, sizeof(why));
+	free(body);
+	if (err || status / 100 != 2)
+		af_warn("pod %s/%s: cannot create its Event (%s): %s", p->ns, p->name, reason,
+			err ? why : "HTTP error");
+}
+
+/* The pod in the fence's journal: who it is, on which node, what it runs. */
+static void journal_pod(const struct pod *p, json_t *obj, const char *how, const char *policy_state)
+{
+	struct af_journal *j = af_daemon_journal(p->fence);
+	json_t *cs = json_object_get(json_object_get(obj, "status"), "containerStatuses"), *c;
+	struct af_json *w;
+	size_t i;
+
+	if (!j || !(w = af_journal_begin(j, "k8s_pod", NULL)))
+		return;
+	af_json_str(w, "namespace", p->ns);
+	af_json_str(w, "pod", p->name);
+	af_json_str(w, "uid", p->uid);
+	af_json_str(w, "node", k.node);
+	af_json_str(w, "how", how);
+	af_json_str(w, "policy", p->policy);
+	af_json_str(w, "policy_state", policy_state);
+	af_json_array(w, "containers");
+	json_array_foreach(cs, i, c) {
+		af_json_object(w, NULL);
+		af_json_str(w, "container", jstr(c, "name"));
+		af_json_str(w, "id", jstr(c, "containerID"));
+		af_json_end(w);
+	}
+	af_json_end(w);
+	af_journal_commit(j);
+}
+
+/* A process of a running container of the pod (not the sandbox's pause:
+ * the workspace is a path as the containers see it). 0: none yet. */
+static pid_t pod_pid(const struct pod *p, json_t *obj, enum af_k8s_driver drv)
+{
+	json_t *cs = json_object_get(json_object_get(obj, "status"), "containerStatuses"), *c;
+	char rel[1024], file[PATH_MAX + 1100], buf[64];
+	unsigned long v;
+	size_t i;
+
+	json_array_foreach(cs, i, c) {
+		if (!json_object_get(json_object_get(c, "state"), "running") || !jstr(c, "containerID"))
+			continue;
+		if (af_k8s_container_cgroup(drv, p->qos, p->uid, jstr(c, "containerID"), rel, sizeof(rel)))
+			continue;
+		snprintf(file, sizeof(file), "%s/%s/cgroup.procs", k.mnt, rel);
+		if (af_read_small(file, buf, sizeof(buf)) || !buf[0])
+			continue;
+		buf[strcspn(buf, "\n")] = 0;
+		if (!af_parse_ulong(buf, 1UL << 30, &v))
+			return (pid_t)v;
+	}
+	return 0;
+}
+
+static int attach_with(struct pod *p, pid_t pid, const char *yaml, const char *file, char *why,
+		       size_t n)
+{
+	char journal[PATH_MAX], stamp[32], cname[520];
+	time_t t = time(NULL);
+	struct tm tm;
+	struct af_ctl_req req = {
+		.op = AF_CTL_ATTACH,
+		.policy = (char *)yaml,
+		.policy_len = strlen(yaml),
+		.policy_file = (char *)file,
+		.workspace = p->workspace[0] ? p->workspace : NULL,
+		.journal = journal,
+		.cgroup = p->cgroup,
+		.pid = pid,
+		.has_pid = true,
+		.runtime = "kubernetes",
+		.container = p->uid,
+		.container_name = cname,
+	};
+
+	gmtime_r(&t, &tm);
+	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
+	snprintf(journal, sizeof(journal), "%.3000s/%.63s_%.200s_%.8s-%s.jsonl", k.journal_dir, p->ns, p->name,
+		 p->uid, stamp);
+	snprintf(cname, sizeof(cname), "%s/%s", p->ns, p->name);
+	return af_daemon_attach(&req, &p->fence, why, n);
+}
+
+/* Fence a pod that runs: its policy, or deny-all (and an Event) when the
+ * policy is missing, invalid or cannot be applied to it. */
+static void pod_fence(struct pod *p, json_t *obj)
+{
+	char why[AF_ERR_MAX], file[600], msg[AF_ERR_MAX + 1400];
+	const char *how, *state = "applied";
+	enum af_k8s_driver drv;
+	struct policy *pol;
+	pid_t pid;
+	uint64_t id;
+	int err;
+
+	if (af_k8s_pod_cgroup_find(k.mnt, p->qos, p->uid, &drv, p->cgroup, sizeof(p->cgroup)))
+		return;		/* not made yet: the next event or tick */
+	how = p->first_list && !p->started ? "running before the daemon started" : "started";
+	id = af_daemon_fence_by_cgroup(p->cgroup);
+	if (id) {
+		/* A fence the daemon adopted (it was restarted): the gap is in
+		 * its journal; the policy now in force is the ConfigMap's. */
+		p->fence = id;
+		pol = policy_find(p->policy);
+		p->deny_all = !pol || !pol->yaml;
+		snprintf(file, sizeof(file), "configmap:%s/%s", k.ns, p->policy);
+		if (pol && pol->yaml && af_daemon_update(id, pol->yaml, strlen(pol->yaml), file, why, sizeof(why)))
+			p->deny_all = true;
+		fprintf(stderr, "agentfence daemon: pod %s/%s: fence %llu adopted (the daemon restarted)\n",
+			p->ns, p->name, (unsigned long long)id);
+		journal_pod(p, obj, "adopted", p->deny_all ? "denied" : "applied");
+		return;
+	}
+	pid = pod_pid(p, obj, drv);
+	if (!pid)
+		return;		/* no container runs yet */
+	pol = policy_find(p->policy);
+	snprintf(file, sizeof(file), "configmap:%s/%s", k.ns, p->policy);
+	if (!pol || !pol->yaml) {
+		snprintf(msg, sizeof(msg), "policy %s: no ConfigMap %s/%s labelled agentfence.io/policy with "
+			 "a policy.yaml: the pod is fenced deny-all", p->policy, k.ns, p->policy);
+		state = "missing";
+	} else {
+		err = attach_with(p, pid, pol->yaml, file, why, sizeof(why));
+		if (!err)
+			goto fenced;
+		snprintf(msg, sizeof(msg), "policy %s (ConfigMap %s/%s): %s: the pod is fenced deny-all",
+			 p->policy, k.ns, p->policy, why);
+		state = "invalid";
+	}
+	af_warn("pod %s/%s: %s", p->ns, p->name, msg);
+	pod_event(p, state[0] == 'm' ? "AgentfencePolicyMissing" : "AgentfencePolicyInvalid", msg);
+	p->workspace[0] = 0;	/* deny-all has no ${WORKSPACE}: a missing one must not stop it */
+	err = attach_with(p, pid, af_k8s_deny_all, "agentfence:deny-all", why, sizeof(why));
+	if (err) {
+		af_err("pod %s/%s: cannot fence it: %s (retrying)", p->ns, p->name, why);
+		p->fence = 0;
+		return;
+	}
+	p->deny_all = true;
+fenced:
+	fprintf(stderr, "agentfence daemon: pod %s/%s: fence %llu (%s; policy %s%s; cgroup %s)\n",
+		p->ns, p->name, (unsigned long long)p->fence, how, p->policy,
+		p->deny_all ? ": deny-all" : "", p->cgroup);
+	journal_pod(p, obj, how, state);
+}
+
+static void pod_gone(struct pod *p, const char *reason)
+{
+	struct pod **pp;
+
+	if (p->fence) {
+		int err = af_daemon_detach(p->fence, reason);
+
+		fprintf(stderr, "agentfence daemon: pod %s/%s: %s: fence %llu %s\n", p->ns, p->name,
+			reason, (unsigned long long)p->fence,
+			err == -ENOENT ? "already gone" : err ? "NOT detached" : "detached");
+	}
+	for (pp = &pods; *pp; pp = &(*pp)->next) {
+		if (*pp == p) {
+			*pp = p->next;
+			break;
+		}
+	}
+	free(p);
+}
+
+static struct pod *pod_find(const char *uid)
+{
+	for (struct pod *p = pods; p; p = p->next)
+		if (!strcmp(p->uid, uid))
+			return p;
+	return NULL;
+}
+
+static void pod_seen(json_t *obj, int type, bool in_list)
+{
+	json_t *md = json_object_get(obj, "metadata"), *ann = json_object_get(md, "annotations");
+	const char *uid = jstr(md, "uid"), *pol = jstr(ann, AF_K8S_ANN_POLICY);
+	const char *ws = jstr(ann, AF_K8S_ANN_WORKSPACE), *phase;
+	struct pod *p;
+
+	if (!uid)
+		return;
+	p = pod_find(uid);
+	if (type == M_DELETED) {
+		if (p)
+			pod_gone(p, "pod deleted");
+		return;
+	}
+	if (!p && !pol)
+		return;		/* not ours: untouched */
+	if (!p) {
+		p = calloc(1, sizeof(*p));
+		if (!p)
+			return;
+		af_strlcpy(p->uid, uid, sizeof(p->uid));
+		af_strlcpy(p->ns, jstr(md, "namespace") ?: "", sizeof(p->ns));
+		af_strlcpy(p->name, jstr(md, "name") ?: "", sizeof(p->name));
+		af_strlcpy(p->policy, pol, sizeof(p->policy));
+		af_strlcpy(p->workspace, ws ? ws : "", sizeof(p->workspace));
+		p->first_list = in_list && !pods_listed_once;
+		p->next = pods;
+		pods = p;
+	}
+	p->listed = true;
+	phase = jstr(json_object_get(obj, "status"), "phase");
+	if (!p->fence && phase && !strcmp(phase, "Pending"))
+		p->started = true;
+	/* Once fenced, a pod stays fenced until it is deleted: editing its
+	 * annotations does not take the fence off. */
+	if (!p->fence) {
+		if (af_k8s_qos_parse(jstr(json_object_get(obj, "status"), "qosClass"), &p->qos))
+			return;
+		pod_fence(p, obj);
+	}
+}
+
+/* The pods not fenced yet (their cgroup or container came after the
+ * last event) are looked at again every second, with their last object. */
+struct pending {
+	char uid[64];
+	json_t *obj;
+	struct pending *next;
+};
+static struct pending *pendings;
+
+static void pending_set(json_t *obj)
+{
+	const char *uid = jstr(json_object_get(obj, "metadata"), "uid");
+	struct pod *p = uid ? pod_find(uid) : NULL;
+	struct pending *q, **qq;
+
+	for (qq = &pendings; (q = *qq); qq = &q->next) {
+		if (uid && !strcmp(q->uid, uid)) {
+			*qq = q->next;
+			json_decref(q->obj);
+			free(q);
+			break;
+		}
+	}
+	if (!p || p->fence || !(q = calloc(1, sizeof(*q))))
+		return;
+	af_strlcpy(q->uid, uid, sizeof(q->uid));
+	q->obj = json_incref(obj);
+	q->next = pendings;
+	pendings = q;
+}
+
+static void policy_apply(struct policy *pol, const char *name)
+{
+	char file[600], why[AF_ERR_MAX], msg[AF_ERR_MAX + 1400];
+
+	snprintf(file, sizeof(file), "configmap:%s/%s", k.ns, name);
+	for (struct pod *p = pods; p; p = p->next) {
+		if (!p->fence || strcmp(p->policy, name))
+			continue;
+		if (pol && pol->yaml &&
+		    !af_daemon_update(p->fence, pol->yaml, strlen(pol->yaml), file, why, sizeof(why))) {
+			fprintf(stderr, "agentfence daemon: pod %s/%s: fence %llu: policy %s updated\n",
+				p->ns, p->name, (unsigned long long)p->fence, name);
+			p->deny_all = false;
+			continue;
+		}
+		if (pol && pol->yaml)
+			snprintf(msg, sizeof(msg), "policy %s (ConfigMap %s/%s) changed: %s: the pod is "
+				 "fenced deny-all", name, k.ns, name, why);
+		else
+			snprintf(msg, sizeof(msg), "policy %s: the ConfigMap %s/%s is gone or has no "
+				 "policy.yaml: the pod is fenced deny-all", name, k.ns, name);
+		af_warn("pod %s/%s: %s", p->ns, p->name, msg);
+		pod_event(p, pol && pol->yaml ? "AgentfencePolicyInvalid" : "AgentfencePolicyMissing", msg);
+		if (!p->deny_all && af_daemon_update(p->fence, af_k8s_deny_all, strlen(af_k8s_deny_all),
+						     "agentfence:deny-all", why, sizeof(why)))
+			af_err("pod %s/%s: cannot fence it deny-all: %s", p->ns, p->name, why);
+		else
+			p->deny_all = true;
+	}
+}
+
+static void cm_seen(json_t *obj, int type)
+{
+	const char *name = jstr(json_object_get(obj, "metadata"), "name");
+	const char *yaml = jstr(json_object_get(obj, "data"), "policy.yaml");
+	struct policy *pol, **pp;
+
+	if (!name)
+		return;
+	pol = policy_find(name);
+	if (type == M_DELETED) {
+		for (pp = &policies; *pp; pp = &(*pp)->next) {
+			if (*pp == pol) {
+				*pp = pol->next;
+				break;
+			}
+		}
+		if (pol) {
+			free(pol->yaml);
+			free(pol);
+			policy_apply(NULL, name);
+		}
+		return;
+	}
+	if (pol && (pol->yaml && yaml ? !strcmp(pol->yaml, yaml) : pol->yaml == yaml))
+		return;		/* the same policy (a relist, a label edit) */
+	if (!pol) {
+		pol = calloc(1, sizeof(*pol));
+		if (!pol)
+			return;
+		af_strlcpy(pol->name, name, sizeof(pol->name));
+		pol->next = policies;
+		policies = pol;
+	}
+	free(pol->yaml);
+	pol->yaml = yaml ? strdup(yaml) : NULL;
+	policy_apply(pol, name);
+}
+
+static void handle(struct msg *m)
+{
+	size_t i;
+	json_t *o;
+
+	if (m->kind == M_CM && m->type == M_LIST) {
+		/* ConfigMaps not in the list were deleted meanwhile. */
+		for (struct policy *pol = policies, *next; pol; pol = next) {
+			bool found = false;
+
+			next = pol->next;
+			json_array_foreach(m->obj, i, o)
+				if (!strcmp(jstr(json_object_get(o, "metadata"), "name") ?: "", pol->name))
+					found = true;
+			if (!found) {
+				json_t *fake = json_pack("{s:{s:s}}", "metadata", "name", pol->name);
+
+				cm_seen(fake, M_DELETED);
+				json_decref(fake);
+			}
+		}
+		json_array_foreach(m->obj, i, o)
+			cm_seen(o, M_MODIFIED);
+	} else if (m->kind == M_CM) {
+		cm_seen(m->obj, m->type);
+	} else if (m->type == M_LIST) {
+		for (struct pod *p = pods; p; p = p->next)
+			p->listed = false;
+		json_array_foreach(m->obj, i, o) {
+			pod_seen(o, M_MODIFIED, true);
+			pending_set(o);
+		}
+		/* Pods deleted while the watch was down: reconciled. */
+		for (struct pod *p = pods, *next; p; p = next) {
+			next = p->next;
+			if (!p->listed)
+				pod_gone(p, "pod deleted (seen at a relist)");
+		}
+		if (!pods_listed_once)
+			fprintf(stderr, "agentfence daemon: kubernetes: node %s: %zu pods listed\n", k.node,
+				json_array_size(m->obj));
+		pods_listed_once = true;
+	} else {
+		pod_seen(m->obj, m->type, false);
+		if (m->type != M_DELETED)
+			pending_set(m->obj);
+	}
+}
+
+static int on_wake(void *ctx, int fd, uint32_t events)
+{
+	struct msg *m, *next;
+	uint64_t n;
+
+	(void)ctx;
+	(void)events;
+	if (read(fd, &n, sizeof(n)) != sizeof(n))
+		return 0;
+	pthread_mutex_lock(&k.lock);
+	m = k.head;
+	k.head = NULL;
+	k.tail = &k.head;
+	pthread_mutex_unlock(&k.lock);
+	for (; m; m = next) {
+		next = m->next;
+		handle(m);
+		json_decref(m->obj);
+		free(m);
+	}
+	return 0;
+}
+
+static int on_tick(void *ctx, int fd, uint32_t events)
+{
+	struct pending *q, *next, *list;
+	uint64_t n;
+
+	(void)ctx;
+	(void)events;
+	if (read(fd, &n, sizeof(n)) != sizeof(n))
+		return 0;
+	list = pendings;
+	pendings = NULL;
+	for (q = list; q; q = next) {
+		next = q->next;
+		pod_seen(q->obj, M_MODIFIED, false);
+		pending_set(q->obj);
+		json_decref(q->obj);
+		free(q);
+	}
+	return 0;
+}
+
+static int mkdir_p(const char *dir)
+{
+	char p[PATH_MAX];
+
+	if (dir[0] != '/' || af_strlcpy(p, dir, sizeof(p)) < 0)
+		return -EINVAL;
+	for (char *s = p + 1;; s++) {
+		if (*s && *s != '/')
+			continue;
+		char c = *s;
+
+		*s = 0;
+		if (mkdir(p, 0750) && errno != EEXIST)
+			return -errno;
+		*s = c;
+		if (!c)
+			return 0;
+	}
+}
+
+int af_k8s_start(const struct af_k8s_opts *o, struct af_loop *loop)
+{
+	struct itimerspec its = { .it_interval = { 1, 0 }, .it_value = { 1, 0 } };
+	const char *kc = o->kubeconfig, *node = o->node;
+	char why[1024], host[256];
+	pthread_t t;
+	int err;
+
+	k.tail = &k.head;
+	if (!kc || !*kc)
+		kc = getenv("KUBECONFIG");
+	err = af_http_available(why, sizeof(why));
+	if (!err)
+		err = kc && *kc ? api_kubeconfig(&k.api, kc, why, sizeof(why)) : api_in_cluster(&k.api, why, sizeof(why));
+	if (err) {
+		af_err("kubernetes: %s", why);
+		return err;
+	}
+	if (k.api.insecure)
+		af_warn("kubernetes: %s: the API server's certificate is not verified "
+			"(insecure-skip-tls-verify in %s)", k.api.server, kc);
+	if (!node || !*node)
+		node = getenv("NODE_NAME");
+	if (!node || !*node) {
+		if (gethostname(host, sizeof(host)))
+			host[0] = 0;
+		host[sizeof(host) - 1] = 0;
+		node = host;
+	}
+	if (!*node || strspn(node, "abcdefghijklmnopqrstuvwxyz0123456789-.") != strlen(node)) {
+		af_err("kubernetes: node name '%s' is not a Kubernetes node name (--node NAME)", node);
+		return -EINVAL;
+	}
+	af_strlcpy(k.node, node, sizeof(k.node));
+	af_strlcpy(k.ns, o->namespace && *o->namespace ? o->namespace : "agentfence", sizeof(k.ns));
+	if (strspn(k.ns, "abcdefghijklmnopqrstuvwxyz0123456789-") != strlen(k.ns)) {
+		af_err("kubernetes: --namespace %s: not a namespace name", k.ns);
+		return -EINVAL;
+	}
+	af_strlcpy(k.journal_dir, o->journal_dir && *o->journal_dir ? o->journal_dir : AF_K8S_JOURNAL_DIR,
+		   sizeof(k.journal_dir));
+	err = mkdir_p(k.journal_dir);
+	if (err) {
+		af_err("kubernetes: journal directory %s: %s", k.journal_dir, strerror(-err));
+		return err;
+	}
+	err = af_cgroup2_mount(k.mnt, sizeof(k.mnt));
+	if (err) {
+		af_err("kubernetes: find the cgroup2 mount: %s", strerror(-err));
+		return err;
+	}
+	k.loop = loop;
+	k.efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	k.tick = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (k.efd < 0 || k.tick < 0 || timerfd_settime(k.tick, 0, &its, NULL) ||
+	    af_loop_add(loop, k.efd, on_wake, NULL) || af_loop_add(loop, k.tick, on_tick, NULL)) {
+		af_err("kubernetes: event loop: %s", strerror(errno));
+		return -EIO;
+	}
+	if (pthread_create(&t, NULL, cm_thread, NULL) || pthread_detach(t) ||
+	    pthread_create(&k.thr, NULL, pod_thread, NULL) || pthread_detach(k.thr)) {
+		af_err("kubernetes: cannot start the watches");
+		return -EAGAIN;
+	}
+	fprintf(stderr, "agentfence daemon: kubernetes: %s, node %s, policies from ConfigMaps in "
+		"namespace %s, journals in %s\n", k.api.server, k.node, k.ns, k.journal_dir);
+	return 0;
+}
+
+/* The watches block in the API's stream: they are left to end with the
+ * process (they touch no fence: only the loop does). */
+void af_k8s_stop(void)
+{
+	pthread_mutex_lock(&k.lock);
+	k.stopping = true;
+	pthread_cond_broadcast(&k.listed);
+	pthread_mutex_unlock(&k.lock);
+	if (k.loop) {
+		af_loop_del(k.loop, k.efd);
+		af_loop_del(k.loop, k.tick);
+	}
+}

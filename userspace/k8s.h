@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* `agentfence daemon --kubernetes`: the pods bound to this node, listed
+ * and watched through the API server (libcurl, http.h; JSON with
+ * jansson), fenced when annotated agentfence.io/policy, with policies
+ * from ConfigMaps of the daemon's namespace labelled agentfence.io/policy
+ * (key policy.yaml). The fences are the daemon's (daemon.h): a pod's is
+ * an attach of its pod cgroup. */
+#ifndef AF_K8S_H
+#define AF_K8S_H
+
+struct af_loop;
+
+struct af_k8s_opts {
+	const char *kubeconfig;	/* NULL: in-cluster service account, else $KUBECONFIG */
+	const char *node;	/* NULL: $NODE_NAME, else the host name */
+	const char *namespace;	/* the policies' ConfigMaps; NULL: "agentfence" */
+	const char *journal_dir;	/* a journal per pod; NULL: AF_K8S_JOURNAL_DIR */
+};
+
+#define AF_K8S_JOURNAL_DIR "/var/log/agentfence/pods"
+#define AF_K8S_ANN_POLICY "agentfence.io/policy"
+#define AF_K8S_ANN_WORKSPACE "agentfence.io/workspace"
+
+/* Connect (credentials read, not yet the API), start the watches; their
+ * results are handled in loop. 0, or -errno (said with af_err). */
+int af_k8s_start(const struct af_k8s_opts *o, struct af_loop *loop);
+void af_k8s_stop(void);
+
+/* The fail-closed policy of a pod whose policy is missing or invalid. */
+extern const char af_k8s_deny_all[];
+
+#endif
