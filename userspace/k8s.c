@@ -19,6 +19,7 @@
 #include <limits.h>
 #include <openssl/evp.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -347,6 +348,20 @@ static void push(int kind, int type, json_t *obj)
 
 /* ---- the reflectors (threads) ---- */
 
+/* The threads' messages: to stderr, never through af_msg_hook (the
+ * loop's, which may be talking to a client). */
+static void tlog(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void tlog(const char *fmt, ...)
+{
+	char buf[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "agentfence daemon: warning: %s\n", buf);
+}
+
 struct watch_buf {
 	int kind;
 	char *line;
@@ -373,7 +388,7 @@ static void watch_event(struct watch_buf *w, const char *line, size_t len)
 		if (code == 410)
 			w->gone = true;
 		else
-			af_warn("kubernetes: watch error %lld: %s", (long long)code,
+			tlog("kubernetes: watch error %lld: %s", (long long)code,
 				jstr(obj, "message") ? jstr(obj, "message") : "");
 		w->gone = true;		/* either way: relist */
 		json_decref(ev);
@@ -456,14 +471,14 @@ static void reflect(int kind, const char *path)
 		if (err || status != 200) {
 			if (!err)
 				snprintf(why, sizeof(why), "HTTP %ld: %.300s", status, body ? body : "");
-			af_warn("kubernetes: list %s: %s (retrying)", path, why);
+			tlog("kubernetes: list %s: %s (retrying)", path, why);
 			free(body);
 			continue;
 		}
 		list = json_loads(body, 0, NULL);
 		free(body);
 		if (!list || !json_is_array(json_object_get(list, "items"))) {
-			af_warn("kubernetes: list %s: not a list (retrying)", path);
+			tlog("kubernetes: list %s: not a list (retrying)", path);
 			json_decref(list);
 			continue;
 		}
@@ -492,7 +507,7 @@ static void reflect(int kind, const char *path)
 			if (err || status != 200) {
 				if (!err)
 					snprintf(why, sizeof(why), "HTTP %ld", status);
-				af_warn("kubernetes: watch %s: %s (reconnecting)", path, why);
+				tlog("kubernetes: watch %s: %s (reconnecting)", path, why);
 				failed = true;
 				break;
 			}
@@ -649,6 +664,55 @@ static pid_t pod_pid(const struct pod *p, json_t *obj, enum af_k8s_driver drv)
 	return 0;
 }
 
+/* The first error the daemon says while it fences (why a policy is
+ * invalid: "configmap:ns/name:3:5: ..."), for the pod's Event; still said. */
+struct capture {
+	af_msg_fn prev;
+	void *prev_ctx;
+	char text[AF_ERR_MAX];
+};
+
+static void capture_fn(void *ctx, const char *kind, const char *text)
+{
+	struct capture *c = ctx;
+
+	if (kind[0] == 'e' && !c->text[0])
+		af_strlcpy(c->text, text, sizeof(c->text));
+	if (c->prev)
+		c->prev(c->prev_ctx, kind, text);
+	else
+		fprintf(stderr, "agentfence daemon: %s%s\n", kind[0] == 'w' ? "warning: " : "", text);
+}
+
+static void capture_start(struct capture *c)
+{
+	c->prev = af_msg_hook;
+	c->prev_ctx = af_msg_ctx;
+	c->text[0] = 0;
+	af_msg_hook = capture_fn;
+	af_msg_ctx = c;
+}
+
+/* Restores the hook; why gets the captured error when there is one. */
+static void capture_end(struct capture *c, int err, char *why, size_t n)
+{
+	af_msg_hook = c->prev;
+	af_msg_ctx = c->prev_ctx;
+	if (err && c->text[0])
+		af_strlcpy(why, c->text, n);
+}
+
+static int update_fence(uint64_t id, const char *yaml, const char *file, char *why, size_t n)
+{
+	struct capture c;
+	int err;
+
+	capture_start(&c);
+	err = af_daemon_update(id, yaml, strlen(yaml), file, why, n);
+	capture_end(&c, err, why, n);
+	return err;
+}
+
 static int attach_with(struct pod *p, pid_t pid, const char *yaml, const char *file, char *why,
 		       size_t n)
 {
@@ -675,7 +739,15 @@ static int attach_with(struct pod *p, pid_t pid, const char *yaml, const char *f
 	snprintf(journal, sizeof(journal), "%.3000s/%.63s_%.200s_%.8s-%s.jsonl", k.journal_dir, p->ns, p->name,
 		 p->uid, stamp);
 	snprintf(cname, sizeof(cname), "%s/%s", p->ns, p->name);
-	return af_daemon_attach(&req, &p->fence, why, n);
+	{
+		struct capture c;
+		int err;
+
+		capture_start(&c);
+		err = af_daemon_attach(&req, &p->fence, why, n);
+		capture_end(&c, err, why, n);
+		return err;
+	}
 }
 
 /* Fence a pod that runs: its policy, or deny-all (and an Event) when the
@@ -701,7 +773,7 @@ static void pod_fence(struct pod *p, json_t *obj)
 		pol = policy_find(p->policy);
 		p->deny_all = !pol || !pol->yaml;
 		snprintf(file, sizeof(file), "configmap:%s/%s", k.ns, p->policy);
-		if (pol && pol->yaml && af_daemon_update(id, pol->yaml, strlen(pol->yaml), file, why, sizeof(why)))
+		if (pol && pol->yaml && update_fence(id, pol->yaml, file, why, sizeof(why)))
 			p->deny_all = true;
 		fprintf(stderr, "agentfence daemon: pod %s/%s: fence %llu adopted (the daemon restarted)\n",
 			p->ns, p->name, (unsigned long long)id);
@@ -727,8 +799,17 @@ static void pod_fence(struct pod *p, json_t *obj)
 	}
 	af_warn("pod %s/%s: %s", p->ns, p->name, msg);
 	pod_event(p, state[0] == 'm' ? "AgentfencePolicyMissing" : "AgentfencePolicyInvalid", msg);
-	p->workspace[0] = 0;	/* deny-all has no ${WORKSPACE}: a missing one must not stop it */
+	/* With the workspace when it is there (a policy that comes later
+	 * may name it), else without: a missing one must not stop deny-all. */
 	err = attach_with(p, pid, af_k8s_deny_all, "agentfence:deny-all", why, sizeof(why));
+	if (err && p->workspace[0]) {
+		char ws[PATH_MAX];
+
+		af_strlcpy(ws, p->workspace, sizeof(ws));
+		p->workspace[0] = 0;
+		err = attach_with(p, pid, af_k8s_deny_all, "agentfence:deny-all", why, sizeof(why));
+		af_strlcpy(p->workspace, ws, sizeof(p->workspace));
+	}
 	if (err) {
 		af_err("pod %s/%s: cannot fence it: %s (retrying)", p->ns, p->name, why);
 		p->fence = 0;
@@ -853,7 +934,7 @@ static void policy_apply(struct policy *pol, const char *name)
 		if (!p->fence || strcmp(p->policy, name))
 			continue;
 		if (pol && pol->yaml &&
-		    !af_daemon_update(p->fence, pol->yaml, strlen(pol->yaml), file, why, sizeof(why))) {
+		    !update_fence(p->fence, pol->yaml, file, why, sizeof(why))) {
 			fprintf(stderr, "agentfence daemon: pod %s/%s: fence %llu: policy %s updated\n",
 				p->ns, p->name, (unsigned long long)p->fence, name);
 			p->deny_all = false;
@@ -867,8 +948,8 @@ static void policy_apply(struct policy *pol, const char *name)
 				 "policy.yaml: the pod is fenced deny-all", name, k.ns, name);
 		af_warn("pod %s/%s: %s", p->ns, p->name, msg);
 		pod_event(p, pol && pol->yaml ? "AgentfencePolicyInvalid" : "AgentfencePolicyMissing", msg);
-		if (!p->deny_all && af_daemon_update(p->fence, af_k8s_deny_all, strlen(af_k8s_deny_all),
-						     "agentfence:deny-all", why, sizeof(why)))
+		if (!p->deny_all && update_fence(p->fence, af_k8s_deny_all, "agentfence:deny-all", why,
+						 sizeof(why)))
 			af_err("pod %s/%s: cannot fence it deny-all: %s", p->ns, p->name, why);
 		else
 			p->deny_all = true;

@@ -1,0 +1,329 @@
+# SPDX-License-Identifier: GPL-2.0
+# agentfence daemon --kubernetes against a real single-node Kubernetes
+# (scripts/k8s: etcd, kube-apiserver, containerd's CRI, a kubelet with the
+# cgroupfs driver; one cluster for the whole file, torn down at its end).
+# Skipped when the cluster's binaries are not cached (a fresh machine:
+# building them takes ~10 min; make test-k8s builds them). Pods use
+# hostNetwork, so their traffic stays on this host's loopback: the policy
+# allows TCP to 127.0.0.2:7000 and nothing else; nothing listens there,
+# so an allowed connect is refused by the kernel ("Connection refused")
+# and a fenced one fails with EPERM ("Operation not permitted").
+# Commands run in a pod's container through its containerd (ctr task
+# exec: kubectl exec needs the node's name to resolve).
+source "$(dirname "$0")/../lib.sh"
+
+AF_K8S_CACHE=${AF_K8S_CACHE:-/var/cache/agentfence/k8s}
+KDIR=${AF_K8S_TEST_DIR:-/var/tmp/agentfence-k8s-test}
+export KUBECONFIG=$KDIR/kubeconfig
+NS=agentfence
+
+need_cluster() {
+	[ -x "$AF_K8S_CACHE/bin/kube-apiserver" ] && [ -x "$AF_K8S_CACHE/bin/kubelet" ] ||
+		skip "no Kubernetes binaries in $AF_K8S_CACHE/bin (make test-k8s builds them: ~10 min)"
+	local c
+	for c in etcd containerd ctr kubectl openssl; do
+		command -v "$c" >/dev/null || skip "$c is not installed (scripts/k8s build installs it)"
+	done
+	if ! kubectl get --raw /readyz >/dev/null 2>&1 ||
+		! kubectl get node af-node -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null | grep -qx True; then
+		[ -f "$KDIR/kubeconfig" ] && "$TOP/scripts/k8s" down "$KDIR" >/dev/null 2>&1
+		mkdir -p "$KDIR"
+		"$TOP/scripts/k8s" up "$KDIR" >"$KDIR/up.log" 2>&1 9>&- ||
+			fail "scripts/k8s up: $(tail -5 "$KDIR/up.log")"
+	fi
+	kubectl get namespace "$NS" >/dev/null 2>&1 || kubectl create namespace "$NS" >/dev/null
+	trap cleanup EXIT
+}
+
+cleanup() {
+	local p
+	# The daemon's fences first (a daemon that ends releases them,
+	# enforced and orphaned): detached, the pods run on.
+	if [ -f "$T/dpid" ] && af_running "$(cat "$T/dpid")"; then
+		for p in $("$AF" status --json --control "$T/c.sock" 2>/dev/null |
+			/usr/bin/python3 -c 'import json,sys; [print(f["id"]) for f in json.load(sys.stdin).get("fences",[])]' 2>/dev/null); do
+			"$AF" detach --control "$T/c.sock" "$p" >/dev/null 2>&1
+		done
+		kill -TERM "$(cat "$T/dpid")" 2>/dev/null
+		for _ in $(seq 50); do af_running "$(cat "$T/dpid")" || break; sleep 0.1; done
+		kill -9 "$(cat "$T/dpid")" 2>/dev/null
+	fi
+	kubectl delete pods -l af-test --grace-period=0 --force --wait=false >/dev/null 2>&1
+	kubectl -n "$NS" delete configmaps -l agentfence.io/policy >/dev/null 2>&1
+	# Orphans a SIGKILLed daemon left on the pods' cgroups.
+	for p in $(AGENTFENCE_CONTROL= "$AF" status --json 2>/dev/null |
+		/usr/bin/python3 -c 'import json,sys; [print(f["id"]) for f in json.load(sys.stdin).get("fences",[]) if "/kubepods/" in f["cgroup"]]' 2>/dev/null); do
+		AGENTFENCE_CONTROL= "$AF" detach "$p" >/dev/null 2>&1
+	done
+	for _ in $(seq 100); do
+		[ -z "$(kubectl get pods -l af-test -o name 2>/dev/null)" ] && break
+		sleep 0.2
+	done
+}
+
+# The daemon, not a child of the test's shell; its log in $T/daemon.log.
+start_daemon() {
+	(setsid sh -c 'echo $$ >"$0/dpid"; exec "$@"' "$T" "$AF" daemon --foreground --control "$T/c.sock" \
+		--kubernetes --node af-node --journal-dir "$T/journals" >>"$T/daemon.log" 2>&1 </dev/null 9>&- &)
+	for _ in $(seq 300); do
+		grep -q "pods listed" "$T/daemon.log" 2>/dev/null && return 0
+		[ -f "$T/dpid" ] && ! af_running "$(cat "$T/dpid")" && fail "the daemon died: $(cat "$T/daemon.log")"
+		sleep 0.1
+	done
+	fail "the daemon did not list the pods in 30 s: $(cat "$T/daemon.log")"
+}
+
+# policy NAME ALLOWED_ADDR: the ConfigMap NAME, TCP to ADDR:7000 only.
+policy() {
+	cat >"$T/$1.yaml" <<-YAML
+	apiVersion: agentfence/v1
+	kind: Policy
+	metadata: {name: $1}
+	spec:
+	  filesystem:
+	    writable: ["\${WORKSPACE}"]
+	  network:
+	    allow:
+	      - {cidr: $2/32, ports: [7000], protocol: tcp}
+	YAML
+	configmap "$1" "$T/$1.yaml"
+}
+
+configmap() {	# NAME FILE: created or replaced, labelled
+	kubectl -n "$NS" create configmap "$1" --from-file=policy.yaml="$2" --dry-run=client -o yaml |
+		kubectl label --local -f - agentfence.io/policy=true -o yaml |
+		kubectl -n "$NS" apply -f - >/dev/null || fail "configmap $1"
+}
+
+# pod NAME [POLICY]: a busybox pod on the node, annotated when POLICY is
+# given; waits until it runs.
+pod() {
+	local ann=""
+	[ -n "${2:-}" ] && ann="annotations: {agentfence.io/policy: $2, agentfence.io/workspace: /tmp}"
+	kubectl apply -f - >/dev/null <<-YAML || fail "pod $1"
+	apiVersion: v1
+	kind: Pod
+	metadata:
+	  name: $1
+	  labels: {af-test: "1"}
+	  $ann
+	spec:
+	  nodeName: af-node
+	  hostNetwork: true
+	  automountServiceAccountToken: false
+	  terminationGracePeriodSeconds: 1
+	  containers:
+	  - name: main
+	    image: docker.io/library/af-busybox:test
+	    imagePullPolicy: Never
+	    command: ["/bin/sh", "-c", "exec sleep 3600"]
+	YAML
+	kubectl wait --for=condition=Ready "pod/$1" --timeout=60s >/dev/null || fail "pod $1 did not run"
+}
+
+# in_pod NAME CMD: CMD in the pod's container; its output in OUT.
+in_pod() {
+	local cid
+	cid=$(kubectl get pod "$1" -o jsonpath='{.status.containerStatuses[0].containerID}')
+	OUT=$(timeout 20 ctr -a "$KDIR/containerd.sock" -n k8s.io task exec --exec-id "t$RANDOM$RANDOM" \
+		"${cid#containerd://}" sh -c "$2" 2>&1)
+}
+
+NC='echo | nc 127.0.0.3 7000; echo | nc 127.0.0.2 7000'
+
+# verdicts NAME: "3:X 2:Y" of the pod's connects (X, Y: perm|refused).
+verdicts() {
+	in_pod "$1" "$NC"
+	V=$(printf '%s\n' "$OUT" | awk '/127.0.0.3/ { a = /not permitted/ ? "perm" : "refused" }
+		/127.0.0.2/ { b = /not permitted/ ? "perm" : "refused" } END { print "3:" a " 2:" b }')
+}
+
+# wait_verdicts NAME WANT: polls (the watch is asynchronous), bounded.
+wait_verdicts() {
+	for _ in $(seq 50); do
+		verdicts "$1"
+		[ "$V" = "$2" ] && return 0
+		sleep 0.2
+	done
+	assert_eq "$2" "$V" "connects from pod $1 ($OUT)"
+}
+
+fence_of() {	# POD: its fence id in the daemon's status
+	local uid
+	uid=$(kubectl get pod "$1" -o jsonpath='{.metadata.uid}')
+	"$AF" status --json --control "$T/c.sock" | /usr/bin/python3 -c '
+import json, sys
+for f in json.load(sys.stdin)["fences"]:
+    if sys.argv[1] in f["cgroup"]:
+        print(f["id"])' "$uid"
+}
+
+journal_of() {	# POD
+	ls "$T/journals/default_$1_"*.jsonl 2>/dev/null | head -1
+}
+
+# The cluster, once for the file (the other tests reuse it): ~30 s on an
+# idle 2-core machine, much more under load.
+test_0_cluster() {
+	need_cluster
+	kubectl get node af-node >/dev/null || fail "no node"
+}
+af_limit test_0_cluster 240
+
+# An annotated pod is fenced per its policy (it ran before the daemon:
+# attached at start and reported so; one made after: "started"); a pod
+# without the annotation is untouched. The journal names the pod.
+test_egress() {
+	need_cluster
+	policy net 127.0.0.2
+	pod agent net
+	pod plain
+	start_daemon
+	assert_contains "$(cat "$T/daemon.log")" "pod default/agent: fence" "agent fenced"
+	assert_contains "$(cat "$T/daemon.log")" "running before the daemon started" "reported as running before"
+	assert_not_contains "$(cat "$T/daemon.log")" "pod default/plain" "plain untouched"
+	wait_verdicts agent "3:perm 2:refused"
+	verdicts plain
+	assert_eq "3:refused 2:refused" "$V" "the unannotated pod is not fenced"
+	pod late net
+	wait_verdicts late "3:perm 2:refused"
+	local j
+	j=$(journal_of agent)
+	[ -n "$j" ] || fail "no journal for pod agent in $T/journals"
+	assert_contains "$(grep '"type":"k8s_pod"' "$j")" '"namespace":"default","pod":"agent"' "k8s_pod record"
+	assert_contains "$(grep '"type":"k8s_pod"' "$j")" '"node":"af-node"' "the node"
+	assert_contains "$(grep '"type":"k8s_pod"' "$j")" '"container":"main"' "the container"
+	assert_contains "$(grep '"type":"k8s_pod"' "$(journal_of late)")" '"how":"started"' "a pod after the daemon"
+	for _ in $(seq 20); do grep -q '"type":"deny"' "$j" && break; sleep 0.2; done
+	assert_contains "$(grep '"type":"deny"' "$j")" "127.0.0.3" "the denial journaled"
+}
+af_limit test_egress 120
+
+# A ConfigMap edited: the fences using it change at once (atomically,
+# the pods not restarted); an invalid edit fences deny-all, with an Event.
+test_configmap_live() {
+	need_cluster
+	policy net 127.0.0.2
+	pod agent net
+	start_daemon
+	wait_verdicts agent "3:perm 2:refused"
+	policy net 127.0.0.3
+	wait_verdicts agent "3:refused 2:perm"
+	assert_contains "$(cat "$T/daemon.log")" "policy net updated" "the update said"
+	printf 'apiVersion: agentfence/v1\nkind: Policy\nspec: {bogus: 1}\n' >"$T/bad.yaml"
+	configmap net "$T/bad.yaml"
+	wait_verdicts agent "3:perm 2:perm"
+	local ev=""
+	for _ in $(seq 20); do
+		ev=$(kubectl get events --field-selector involvedObject.name=agent,reason=AgentfencePolicyInvalid \
+			-o jsonpath='{.items[*].message}')
+		[ -n "$ev" ] && break
+		sleep 0.2
+	done
+	assert_contains "$ev" "fenced deny-all" "the Event"
+	assert_contains "$ev" "configmap:$NS/net" "the Event says where the policy is wrong"
+}
+af_limit test_configmap_live 90
+
+# A pod naming a policy that does not exist, or one that is invalid:
+# fenced deny-all from the start, and an Event says why.
+test_missing_invalid() {
+	need_cluster
+	printf 'apiVersion: agentfence/v1\nkind: Policy\nmetadata: {name: bad}\nspec: {network: {allow: [{cidr: 300.1.1.1/32}]}}\n' >"$T/bad.yaml"
+	configmap bad "$T/bad.yaml"
+	start_daemon
+	pod ghost no-such-policy
+	pod broken bad
+	wait_verdicts ghost "3:perm 2:perm"
+	wait_verdicts broken "3:perm 2:perm"
+	local ev
+	for _ in $(seq 20); do
+		ev=$(kubectl get events --field-selector involvedObject.name=ghost,reason=AgentfencePolicyMissing \
+			-o jsonpath='{.items[*].message}')
+		[ -n "$ev" ] && break
+		sleep 0.2
+	done
+	assert_contains "$ev" "no ConfigMap $NS/no-such-policy" "missing: the Event"
+	ev=$(kubectl get events --field-selector involvedObject.name=broken,reason=AgentfencePolicyInvalid \
+		-o jsonpath='{.items[*].message}')
+	assert_contains "$ev" "deny-all" "invalid: the Event"
+	# The plain pod of another test is not here; a new valid policy
+	# under the missing name lifts the deny-all.
+	policy no-such-policy 127.0.0.2
+	wait_verdicts ghost "3:perm 2:refused"
+}
+af_limit test_missing_invalid 90
+
+# A deleted pod: its fence detached, its pins gone.
+test_pod_deleted() {
+	need_cluster
+	policy net 127.0.0.2
+	start_daemon
+	pod agent net
+	wait_verdicts agent "3:perm 2:refused"
+	local id
+	id=$(fence_of agent)
+	[ -n "$id" ] || fail "no fence for pod agent"
+	[ -d "/sys/fs/bpf/agentfence/$id" ] || fail "no pins for fence $id"
+	kubectl delete pod agent --grace-period=1 >/dev/null
+	for _ in $(seq 50); do [ -d "/sys/fs/bpf/agentfence/$id" ] || break; sleep 0.2; done
+	assert_missing "/sys/fs/bpf/agentfence/$id" "the fence's pins"
+	assert_contains "$(cat "$T/daemon.log")" "pod default/agent: pod deleted" "the deletion said"
+	assert_eq "" "$(fence_of agent 2>/dev/null)" "no fence left"
+}
+af_limit test_pod_deleted 90
+
+# The daemon SIGKILLed: the fence stays (pinned; the pod frozen until a
+# supervisor reads it again); the next daemon adopts it, journals the
+# gap and the pod runs on fenced.
+test_daemon_killed() {
+	need_cluster
+	policy net 127.0.0.2
+	pod agent net
+	start_daemon
+	wait_verdicts agent "3:perm 2:refused"
+	local id j
+	id=$(fence_of agent)
+	kill -9 "$(cat "$T/dpid")"
+	sleep 0.5
+	[ -d "/sys/fs/bpf/agentfence/$id" ] || fail "the fence's pins went with the daemon"
+	local cg
+	cg=$(find /sys/fs/cgroup -maxdepth 5 -type d -name "pod$(kubectl get pod agent -o jsonpath='{.metadata.uid}')" | head -1)
+	for _ in $(seq 50); do grep -q "frozen 1" "$cg/cgroup.events" && break; sleep 0.1; done
+	assert_contains "$(cat "$cg/cgroup.events")" "frozen 1" "the pod is frozen while nobody reads its fence"
+	rm -f "$T/dpid"
+	start_daemon
+	assert_contains "$(cat "$T/daemon.log")" "fence $id adopted" "adopted"
+	wait_verdicts agent "3:perm 2:refused"
+	j=$(journal_of agent)
+	assert_contains "$(grep -o '"type":"[a-z_]*"' "$j" | tr '\n' ' ')" '"type":"gap"' "the gap journaled"
+	assert_contains "$(grep '"type":"k8s_pod"' "$j" | tail -1)" '"how":"adopted"' "reported as adopted"
+}
+af_limit test_daemon_killed 90
+
+# The API server restarted: the watch reconnects (backoff) and resumes; a
+# pod made after the restart is fenced.
+test_apiserver_restart() {
+	need_cluster
+	policy net 127.0.0.2
+	start_daemon
+	local pid args
+	pid=$(cat "$KDIR/apiserver.pid")
+	args=$(tr '\0' '\n' <"/proc/$pid/cmdline") || fail "no kube-apiserver"
+	kill "$pid"
+	for _ in $(seq 50); do af_running "$pid" || break; sleep 0.1; done
+	sleep 1
+	(cd "$KDIR" && mapfile -t a <<<"$args" && setsid "${a[@]}" >>apiserver.log 2>&1 </dev/null 9>&- & echo $! >"$KDIR/apiserver.pid")
+	for _ in $(seq 300); do kubectl get --raw /readyz >/dev/null 2>&1 && break; sleep 0.2; done
+	pod after net
+	wait_verdicts after "3:perm 2:refused"
+	assert_contains "$(cat "$T/daemon.log")" "reconnecting" "the watch saw the outage"
+}
+af_limit test_apiserver_restart 150
+
+af_main "$@"
+# The cluster goes with the file.
+if [ -f "$KDIR/kubeconfig" ] && [ -z "${AF_K8S_KEEP:-}" ]; then
+	"$TOP/scripts/k8s" down "$KDIR" >/dev/null 2>&1
+	rm -rf "$KDIR"
+fi
