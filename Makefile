@@ -4,6 +4,7 @@
 #   make deps       install build and test packages (apt-get, idempotent)
 #   make run        build and fence a demo agent
 #   make test       unit, host and VM tests; last line "N passed, N failed, N skipped"
+#   make test-k8s   the Kubernetes scenarios on a real single-node cluster (scripts/k8s)
 #   make check-asan unit tests under ASan/UBSan
 #   make bench      benchmarks (bench/RESULTS.md)
 #   make fuzz       build the libFuzzer targets (tests/unit/fuzz_*.c) into $(OUTPUT)/fuzz
@@ -49,7 +50,7 @@ TEST_HELPERS := $(patsubst tests/helpers/%.c,$(OUTPUT)/tests/helpers/%,$(wildcar
 BENCH_BINS := $(patsubst bench/%.c,$(OUTPUT)/bench/%,$(wildcard bench/*.c))
 
 .DELETE_ON_ERROR:
-.PHONY: install all deps run test test-unit test-host test-vm check-asan bench clean kernels vmlinux.h fuzz
+.PHONY: install all deps run test test-unit test-host test-vm test-k8s check-asan bench clean kernels vmlinux.h fuzz
 
 all: $(OUTPUT)/agentfence $(OUTPUT)/agentfence.1 $(UNIT_BINS) $(TEST_HELPERS) $(BENCH_BINS)
 
@@ -158,6 +159,13 @@ test: deps
 
 test-unit test-host test-vm: all
 	$(Q)tests/run $(patsubst test-%,%,$@)
+
+# The Kubernetes scenarios (tests/host/k8s.sh, which `make test` skips
+# when the cluster's binaries are not cached): builds them first (~10 min
+# cold), then runs the file against a real single-node cluster.
+test-k8s: all
+	$(Q)scripts/k8s build
+	$(Q)bash tests/host/k8s.sh
 
 check-asan:
 	$(Q)$(MAKE) OUTPUT=$(OUTPUT)/asan CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" \

@@ -313,7 +313,9 @@ test_apiserver_restart() {
 	kill "$pid"
 	for _ in $(seq 50); do af_running "$pid" || break; sleep 0.1; done
 	sleep 1
-	(cd "$KDIR" && mapfile -t a <<<"$args" && setsid "${a[@]}" >>apiserver.log 2>&1 </dev/null 9>&- & echo $! >"$KDIR/apiserver.pid")
+	# Its pid where scripts/k8s down looks for it.
+	(cd "$KDIR" && mapfile -t a <<<"$args" &&
+		setsid sh -c 'echo $$ >apiserver.pid; exec "$@"' sh "${a[@]}" >>apiserver.log 2>&1 </dev/null 9>&- &)
 	for _ in $(seq 300); do kubectl get --raw /readyz >/dev/null 2>&1 && break; sleep 0.2; done
 	pod after net
 	wait_verdicts after "3:perm 2:refused"
