@@ -1038,8 +1038,7 @@ static void handle(struct msg *m)
 		pods_listed_once = true;
 	} else {
 		pod_seen(m->obj, m->type, false);
-		if (m->type != M_DELETED)
-			pending_set(m->obj);
+		pending_set(m->obj);	/* a deleted pod's goes */
 	}
 }
 
@@ -1079,8 +1078,10 @@ static int on_tick(void *ctx, int fd, uint32_t events)
 	pendings = NULL;
 	for (q = list; q; q = next) {
 		next = q->next;
-		pod_seen(q->obj, M_MODIFIED, false);
-		pending_set(q->obj);
+		if (pod_find(q->uid)) {	/* not deleted meanwhile */
+			pod_seen(q->obj, M_MODIFIED, false);
+			pending_set(q->obj);
+		}
 		json_decref(q->obj);
 		free(q);
 	}

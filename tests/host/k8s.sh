@@ -48,13 +48,13 @@ cleanup() {
 		for _ in $(seq 50); do af_running "$(cat "$T/dpid")" || break; sleep 0.1; done
 		kill -9 "$(cat "$T/dpid")" 2>/dev/null
 	fi
-	kubectl delete pods -l af-test --grace-period=0 --force --wait=false >/dev/null 2>&1
-	kubectl -n "$NS" delete configmaps -l agentfence.io/policy >/dev/null 2>&1
 	# Orphans a SIGKILLed daemon left on the pods' cgroups.
 	for p in $(AGENTFENCE_CONTROL= "$AF" status --json 2>/dev/null |
 		/usr/bin/python3 -c 'import json,sys; [print(f["id"]) for f in json.load(sys.stdin).get("fences",[]) if "/kubepods/" in f["cgroup"]]' 2>/dev/null); do
 		AGENTFENCE_CONTROL= "$AF" detach "$p" >/dev/null 2>&1
 	done
+	kubectl delete pods -l af-test --grace-period=0 --force --wait=false >/dev/null 2>&1
+	kubectl -n "$NS" delete configmaps -l agentfence.io/policy >/dev/null 2>&1
 	for _ in $(seq 100); do
 		[ -z "$(kubectl get pods -l af-test -o name 2>/dev/null)" ] && break
 		sleep 0.2
@@ -292,6 +292,7 @@ test_daemon_killed() {
 	for _ in $(seq 50); do grep -q "frozen 1" "$cg/cgroup.events" && break; sleep 0.1; done
 	assert_contains "$(cat "$cg/cgroup.events")" "frozen 1" "the pod is frozen while nobody reads its fence"
 	rm -f "$T/dpid"
+	mv "$T/daemon.log" "$T/daemon.1.log"
 	start_daemon
 	assert_contains "$(cat "$T/daemon.log")" "fence $id adopted" "adopted"
 	wait_verdicts agent "3:perm 2:refused"
