@@ -12,7 +12,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "attach.h"
 #include "cmds.h"
+#include "fence.h"
 #include "journal.h"
 #include "json_read.h"
 #include "recorder.h"
@@ -23,6 +25,7 @@ const char af_usage_tail[] =
 	"Usage: agentfence tail (--fence ID | --journal FILE | FILE | --last) [--follow] [--json]\n"
 	"                       [--type TYPE,...] [--label L] [--utc]\n"
 	"       agentfence tail --fence list\n"
+	"       agentfence tail --pod NAMESPACE/NAME [--follow] ...\n"
 	"\n"
 	"Print the records of a fence journal, one line each: date and local time (TZ),\n"
 	"process, effect, tool-call label. What came from the fenced command is printed\n"
@@ -34,6 +37,7 @@ const char af_usage_tail[] =
 	"  -F, --fence ID         a running fence (its id is its cgroup's; run -v prints it):\n"
 	"                         its records so far, then with --follow the live ones from\n"
 	"                         its supervisor; 'list' shows the running fences\n"
+	"      --pod NS/NAME      the running fence of a Kubernetes pod (daemon --kubernetes)\n"
 	"  -j, --journal FILE     the journal to read (the live file); also as FILE alone\n"
 	"  -L, --last             the journal written last in the journal directory\n"
 	"                         (where run puts journals by default)\n"
@@ -504,10 +508,42 @@ static int tail_fence(const struct tail_opts *o)
 	return ret;
 }
 
+/* The fence of pod ns/name (daemon --kubernetes: an attach whose runtime
+ * is "kubernetes", named ns/name): its id as text in out. */
+static int pod_fence(const char *pod, char *out, size_t n)
+{
+	struct af_fence_info *v = NULL;
+	struct af_attach_meta *m = calloc(1, sizeof(*m));
+	size_t nf = 0, i;
+	int found = 0;
+
+	if (!m || af_fence_list(&v, &nf)) {
+		free(m);
+		af_err("--pod %s: cannot list the node's fences", pod);
+		return -1;
+	}
+	for (i = 0; i < nf && !found; i++) {
+		if (af_attach_meta_read(v[i].id, m) || strcmp(m->runtime, "kubernetes") ||
+		    strcmp(m->name, pod))
+			continue;
+		snprintf(out, n, "%llu", (unsigned long long)v[i].id);
+		found = 1;
+	}
+	free(v);
+	free(m);
+	if (!found) {
+		af_err("--pod %s: no fence of this pod on this node (is it annotated "
+		       "agentfence.io/policy, and bound here?)", pod);
+		return -1;
+	}
+	return 0;
+}
+
 int cmd_tail(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "fence", required_argument, NULL, 'F' },
+		{ "pod", required_argument, NULL, 'P' },
 		{ "journal", required_argument, NULL, 'j' },
 		{ "follow", no_argument, NULL, 'f' },
 		{ "json", no_argument, NULL, 'J' },
@@ -519,7 +555,8 @@ int cmd_tail(int argc, char **argv)
 		{}
 	};
 	struct tail_opts o = {};
-	char last[PATH_MAX], *tok, *save, list[256];
+	char last[PATH_MAX], *tok, *save, list[256], podfence[32];
+	const char *pod = NULL;
 	bool want_last = false;
 	size_t i;
 	int c;
@@ -529,6 +566,9 @@ int cmd_tail(int argc, char **argv)
 		switch (c) {
 		case 'F':
 			o.fence = optarg;
+			break;
+		case 'P':
+			pod = optarg;
 			break;
 		case 'j':
 			o.journal = optarg;
@@ -575,6 +615,15 @@ int cmd_tail(int argc, char **argv)
 			fputs(af_usage_tail, stderr);
 			return AF_EXIT_USAGE;
 		}
+	}
+	if (pod) {
+		if (o.fence) {
+			af_err("--pod and --fence exclude each other");
+			return AF_EXIT_USAGE;
+		}
+		if (pod_fence(pod, podfence, sizeof(podfence)))
+			return AF_EXIT_FAIL;
+		o.fence = podfence;
 	}
 	/* tail FILE: like --journal FILE. */
 	if (optind == argc - 1 && !o.journal) {

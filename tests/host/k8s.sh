@@ -196,6 +196,8 @@ test_egress() {
 	assert_contains "$(grep '"type":"k8s_pod"' "$(journal_of late)")" '"how":"started"' "a pod after the daemon"
 	for _ in $(seq 20); do grep -q '"type":"deny"' "$j" && break; sleep 0.2; done
 	assert_contains "$(grep '"type":"deny"' "$j")" "127.0.0.3" "the denial journaled"
+	assert_contains "$("$AF" tail --pod default/agent --json 2>&1)" '"type":"k8s_pod"' "tail --pod"
+	assert_exit 1 "$AF" tail --pod default/plain
 }
 af_limit test_egress 120
 
