@@ -477,6 +477,29 @@ const char *af_attach_ended(const struct af_attach_meta *m)
 	return NULL;
 }
 
+int af_attach_tag(const struct af_attach_meta *m, char **out)
+{
+	struct af_obuf b = {};
+	struct af_json w;
+
+	*out = NULL;
+	if (!m->container[0])
+		return 0;
+	af_json_resume_buf(&w, &b);
+	af_json_object(&w, "container");
+	af_json_str(&w, "runtime", m->runtime);
+	af_json_str(&w, "id", m->container);
+	af_json_str(&w, "name", m->name);
+	af_json_end(&w);
+	if (b.oom || af_obuf_reserve(&b, 1)) {
+		free(b.p);
+		return -ENOMEM;
+	}
+	b.p[b.len] = 0;
+	*out = b.p;
+	return 0;
+}
+
 int af_attach_journal(struct af_journal *j, const char *type, const struct af_attach_meta *m,
 		      const char *reason)
 {
@@ -488,7 +511,8 @@ int af_attach_journal(struct af_journal *j, const char *type, const struct af_at
 	if (!w)
 		return -ENOMEM;
 	af_json_u64(w, "fence_id", m->id);
-	if (m->container[0]) {
+	/* A tagged journal's records carry the container already. */
+	if (m->container[0] && !af_journal_tagged(j)) {
 		af_json_object(w, "container");
 		af_json_str(w, "runtime", m->runtime);
 		af_json_str(w, "id", m->container);

@@ -68,6 +68,12 @@ void af_attach_describe(const struct af_attach_meta *m, char *out, size_t n);
  * made again (another id), or emptied. */
 const char *af_attach_ended(const struct af_attach_meta *m);
 
+/* What every journal record of the fence carries (supervisor.h
+ * journal_tag): ',"container":{"runtime":..,"id":..,"name":..}',
+ * malloc'd, rendered once per fence; *out NULL for a target that is no
+ * container. 0 or -ENOMEM. */
+int af_attach_tag(const struct af_attach_meta *m, char **out);
+
 /* Journal records of an attach (journal.h): "attach" after fence_start
  * (the container, its process, the workspace as it sees it), "attach_end"
  * before fence_end (reason: "container exited", "detached", ...). */

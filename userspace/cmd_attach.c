@@ -394,7 +394,7 @@ int cmd_attach(int argc, char **argv)
 		goto out;
 	}
 	{
-		char *fargv[] = { "(attach)", NULL };
+		char *fargv[] = { "(attach)", NULL }, *tag = NULL;
 		struct af_fence_spec spec = {
 			.name = "attach",
 			.policy = p,
@@ -412,7 +412,13 @@ int cmd_attach(int argc, char **argv)
 			.home = m.home,
 		};
 
+		if (af_attach_tag(&m, &tag)) {
+			af_err("out of memory");
+			goto out;
+		}
+		spec.journal_tag = tag;
 		err = af_sup_fence_open(sup, &spec, &f);
+		free(tag);
 		if (err) {
 			ret = err == AF_SUP_REFUSED ? AF_EXIT_NOFENCE : AF_EXIT_SETUP;
 			f = NULL;
