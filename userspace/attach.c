@@ -126,6 +126,7 @@ int af_attach_container(const char *ref, enum af_runtime rt, const char *ns,
 	af_strlcpy(m->name, c.e.name, sizeof(m->name));
 	af_strlcpy(m->cgroup, c.cgroup, sizeof(m->cgroup));
 	m->pid = c.e.pid;
+	af_strlcpy(m->via, c.via, sizeof(m->via));
 	return 0;
 }
 

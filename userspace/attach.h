@@ -31,6 +31,8 @@ struct af_attach_meta {
 	char cgroup[PATH_MAX];
 	char workspace[PATH_MAX];		/* as the target sees it, canonical */
 	char home[PATH_MAX];			/* ${HOME}, as the target sees it */
+	char via[PATH_MAX + 32];		/* how the container was found (not
+						 * stored: container.h's) */
 };
 
 /* The target of --container REF (runtime rt, containerd namespace ns),

@@ -333,8 +333,8 @@ int cmd_attach(int argc, char **argv)
 		return AF_EXIT_FAIL;
 	}
 	if (m.container[0])
-		af_note("%s container %s (%s): cgroup %s, process %d", m.runtime, m.name, m.container,
-			m.cgroup, m.pid);
+		af_note("%s container %s (%s): cgroup %s, process %d; found through %s", m.runtime,
+			m.name, m.container, m.cgroup, m.pid, m.via);
 	err = af_attach_workspace(&m, ws_arg, why, sizeof(why));
 	if (err) {
 		af_err("%s", why);
