@@ -366,8 +366,8 @@ static bool docker_ref_ok(const char *ref)
 }
 
 /* The container dockerd resolves ref to (an id, a name, a unique id
- * prefix): 0 and *e; -ENOENT when it finds none or the prefix is
- * ambiguous (the listing tells which); -errno with why otherwise. */
+ * prefix): 0 and *e; -ENOENT when it finds none, -EIO when it refuses
+ * (an ambiguous prefix), -errno with why otherwise. */
 static int docker_inspect(const char *sock, const char *ref, struct af_container_entry *e,
 			  char *why, size_t n)
 {
@@ -380,7 +380,7 @@ static int docker_inspect(const char *sock, const char *ref, struct af_container
 	err = docker_get(sock, path, &status, &body, &len, why, n);
 	if (err)
 		return err;
-	if (status == 404 || status == 400) {
+	if (status == 404) {
 		err = -ENOENT;
 	} else if (status != 200) {
 		docker_refusal(sock, path, status, body, len, why, n);
@@ -811,7 +811,9 @@ int af_container_find(const char *ref, enum af_runtime rt, const char *ns,
 	if (rt == AF_RUNTIME_DOCKER && dsock && docker_ref_ok(ref)) {
 		memset(out, 0, sizeof(*out));
 		ret = docker_inspect(dsock, ref, &out->e, why, size);
-		if (ret && ret != -ENOENT)
+		/* An ambiguous prefix is dockerd 20.10's HTTP 500 (400 in
+		 * later ones): any refusal goes to the listing. */
+		if (ret && ret != -ENOENT && ret != -EIO)
 			return ret;
 		if (!ret) {
 			say_via(out, dsock, nocurl);
