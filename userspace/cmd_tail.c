@@ -146,12 +146,12 @@ static bool show(const struct tail_opts *o, const char *line, size_t len)
 			size_t cl;
 
 			if (!json_find(line, len, "container", &cv, &cl) && cl && *cv == '{') {
-				char rt[16] = "", cid[16] = "", cname[128] = "";
+				char rt[16] = "", cid[128] = "", cname[128] = "";
 
 				json_get_str(cv, cl, "runtime", rt, sizeof(rt));
-				json_get_str(cv, cl, "id", cid, 13);
+				json_get_str(cv, cl, "id", cid, sizeof(cid));
 				json_get_str(cv, cl, "name", cname, sizeof(cname));
-				snprintf(ctr, sizeof(ctr), "%s %s %s", rt, cname, cid);
+				snprintf(ctr, sizeof(ctr), "%s %s %.12s", rt, cname, cid);
 			}
 			format_time(o, when, e_when, sizeof(e_when));
 			af_esc(e_comm, sizeof(e_comm), comm);
