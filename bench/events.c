@@ -129,10 +129,9 @@ static int synth(unsigned long n, double *rate, double *cpu_rate, double *bytes_
 	}
 	ro.policy = p;
 	/* AF_BENCH_TAG=1: the records of a fence attached to a docker
-	 * container (journal tag: runtime, 64-digit id, name). */
+	 * container (journal tag: runtime, 12-digit id, name). */
 	if (getenv("AF_BENCH_TAG") && !strcmp(getenv("AF_BENCH_TAG"), "1"))
-		ro.tag = ",\"container\":{\"runtime\":\"docker\",\"id\":\"5d106b3002d4456bf497c44a"
-			 "3815f535fe1b04ac1ec599619aeb391014293744\",\"name\":\"agent-web-1\"}";
+		ro.tag = ",\"container\":{\"runtime\":\"docker\",\"id\":\"5d106b3002d4\",\"name\":\"agent-web-1\"}";
 	if (af_recorder_open(&ro, &r, why, sizeof(why))) {
 		fprintf(stderr, "events: %s\n", why);
 		af_policy_free(p);

@@ -489,7 +489,9 @@ int af_attach_tag(const struct af_attach_meta *m, char **out)
 	af_json_resume_buf(&w, &b);
 	af_json_object(&w, "container");
 	af_json_str(&w, "runtime", m->runtime);
-	af_json_str(&w, "id", m->container);
+	/* The short id (docker ps's) keeps each record small: the hash
+	 * covers every byte. The full id is in the attach record. */
+	af_json_strn(&w, "id", m->container, strnlen(m->container, 12));
 	af_json_str(&w, "name", m->name);
 	af_json_end(&w);
 	if (b.oom || af_obuf_reserve(&b, 1)) {
@@ -512,9 +514,10 @@ int af_attach_journal(struct af_journal *j, const char *type, const struct af_at
 	if (!w)
 		return -ENOMEM;
 	af_json_u64(w, "fence_id", m->id);
-	/* A tagged journal's records carry the container already. */
-	if (m->container[0] && !af_journal_tagged(j)) {
-		af_json_object(w, "container");
+	/* A tagged journal's records carry the container (its short
+	 * id) already: the full one goes beside it. */
+	if (m->container[0]) {
+		af_json_object(w, af_journal_tagged(j) ? "attached_to" : "container");
 		af_json_str(w, "runtime", m->runtime);
 		af_json_str(w, "id", m->container);
 		af_json_str(w, "name", m->name);

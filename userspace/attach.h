@@ -71,7 +71,8 @@ void af_attach_describe(const struct af_attach_meta *m, char *out, size_t n);
 const char *af_attach_ended(const struct af_attach_meta *m);
 
 /* What every journal record of the fence carries (supervisor.h
- * journal_tag): ',"container":{"runtime":..,"id":..,"name":..}',
+ * journal_tag): ',"container":{"runtime":..,"id":..,"name":..}' (id:
+ * its first 12 digits; the attach record has the full one),
  * malloc'd, rendered once per fence; *out NULL for a target that is no
  * container. 0 or -ENOMEM. */
 int af_attach_tag(const struct af_attach_meta *m, char **out);
