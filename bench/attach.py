@@ -9,7 +9,7 @@ Host (this machine's backend): `attach` latency with a daemon running, from
 the command's start to its exit (the daemon holds the fence), N rounds, each
 attach followed by a detach (untimed): --cgroup of a cgroup with a process in
 it, and --container of a docker container when dockerd answers (that adds
-the runtime's lookup: docker ps, inspect).
+the lookup through dockerd's API socket: GET /containers/NAME/json).
 
 VM (BPF LSM, each kernel of --vm): the pre-opened-descriptor write ratio:
 bench/micro write4k (pwrite 4 KiB) through a descriptor opened before the

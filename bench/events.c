@@ -14,6 +14,8 @@
  *                           highest rate journaled with no loss; then 200k/s
  *                           again with a 4 MiB ring buffer (AF_RINGBUF_BYTES).
  *   events gen RATE SECONDS the generator (run inside the fence).
+ *   AF_BENCH_TAG=1          synth's records carry an attached container's
+ *                           tag (journal.h af_journal_set_tag).
  *   events --json [--smoke] both measurements, one JSON object (bench/run).
  *
  * Journals go to a directory under /var/tmp (not /tmp: the built-in policy
@@ -126,6 +128,10 @@ static int synth(unsigned long n, double *rate, double *cpu_rate, double *bytes_
 		return -1;
 	}
 	ro.policy = p;
+	/* AF_BENCH_TAG=1: the records of a fence attached to a docker
+	 * container (journal tag: runtime, 12-digit id, name). */
+	if (getenv("AF_BENCH_TAG") && !strcmp(getenv("AF_BENCH_TAG"), "1"))
+		ro.tag = ",\"container\":{\"runtime\":\"docker\",\"id\":\"5d106b3002d4\",\"name\":\"agent-web-1\"}";
 	if (af_recorder_open(&ro, &r, why, sizeof(why))) {
 		fprintf(stderr, "events: %s\n", why);
 		af_policy_free(p);

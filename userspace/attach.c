@@ -126,6 +126,7 @@ int af_attach_container(const char *ref, enum af_runtime rt, const char *ns,
 	af_strlcpy(m->name, c.e.name, sizeof(m->name));
 	af_strlcpy(m->cgroup, c.cgroup, sizeof(m->cgroup));
 	m->pid = c.e.pid;
+	af_strlcpy(m->via, c.via, sizeof(m->via));
 	return 0;
 }
 
@@ -477,6 +478,31 @@ const char *af_attach_ended(const struct af_attach_meta *m)
 	return NULL;
 }
 
+int af_attach_tag(const struct af_attach_meta *m, char **out)
+{
+	struct af_obuf b = {};
+	struct af_json w;
+
+	*out = NULL;
+	if (!m->container[0])
+		return 0;
+	af_json_resume_buf(&w, &b);
+	af_json_object(&w, "container");
+	af_json_str(&w, "runtime", m->runtime);
+	/* The short id (docker ps's) keeps each record small: the hash
+	 * covers every byte. The full id is in the attach record. */
+	af_json_strn(&w, "id", m->container, strnlen(m->container, 12));
+	af_json_str(&w, "name", m->name);
+	af_json_end(&w);
+	if (b.oom || af_obuf_reserve(&b, 1)) {
+		free(b.p);
+		return -ENOMEM;
+	}
+	b.p[b.len] = 0;
+	*out = b.p;
+	return 0;
+}
+
 int af_attach_journal(struct af_journal *j, const char *type, const struct af_attach_meta *m,
 		      const char *reason)
 {
@@ -488,8 +514,10 @@ int af_attach_journal(struct af_journal *j, const char *type, const struct af_at
 	if (!w)
 		return -ENOMEM;
 	af_json_u64(w, "fence_id", m->id);
+	/* A tagged journal's records carry the container (its short
+	 * id) already: the full one goes beside it. */
 	if (m->container[0]) {
-		af_json_object(w, "container");
+		af_json_object(w, af_journal_tagged(j) ? "attached_to" : "container");
 		af_json_str(w, "runtime", m->runtime);
 		af_json_str(w, "id", m->container);
 		af_json_str(w, "name", m->name);

@@ -31,6 +31,8 @@ struct af_attach_meta {
 	char cgroup[PATH_MAX];
 	char workspace[PATH_MAX];		/* as the target sees it, canonical */
 	char home[PATH_MAX];			/* ${HOME}, as the target sees it */
+	char via[PATH_MAX + 32];		/* how the container was found (not
+						 * stored: container.h's) */
 };
 
 /* The target of --container REF (runtime rt, containerd namespace ns),
@@ -67,6 +69,13 @@ void af_attach_describe(const struct af_attach_meta *m, char *out, size_t n);
 /* Why the target is gone, or NULL while it runs: its cgroup removed, or
  * made again (another id), or emptied. */
 const char *af_attach_ended(const struct af_attach_meta *m);
+
+/* What every journal record of the fence carries (supervisor.h
+ * journal_tag): ',"container":{"runtime":..,"id":..,"name":..}' (id:
+ * its first 12 digits; the attach record has the full one),
+ * malloc'd, rendered once per fence; *out NULL for a target that is no
+ * container. 0 or -ENOMEM. */
+int af_attach_tag(const struct af_attach_meta *m, char **out);
 
 /* Journal records of an attach (journal.h): "attach" after fence_start
  * (the container, its process, the workspace as it sees it), "attach_end"

@@ -36,7 +36,8 @@ const char af_usage_attach[] =
 	"process that already runs): the network is, and everything is recorded.\n"
 	"\n"
 	"  -c, --container REF    a running container: its id, a unique prefix of it, or\n"
-	"                         its name\n"
+	"                         its name (docker's through dockerd's socket, else the\n"
+	"                         docker CLI; ctr; the podman CLI)\n"
 	"      --runtime NAME     docker, containerd or podman (default: ask each)\n"
 	"      --namespace NS     containerd's namespace (default: default)\n"
 	"      --cgroup DIR       a cgroup v2 directory with processes in it\n"
@@ -333,8 +334,8 @@ int cmd_attach(int argc, char **argv)
 		return AF_EXIT_FAIL;
 	}
 	if (m.container[0])
-		af_note("%s container %s (%s): cgroup %s, process %d", m.runtime, m.name, m.container,
-			m.cgroup, m.pid);
+		af_note("%s container %s (%s): cgroup %s, process %d; found through %s", m.runtime,
+			m.name, m.container, m.cgroup, m.pid, m.via);
 	err = af_attach_workspace(&m, ws_arg, why, sizeof(why));
 	if (err) {
 		af_err("%s", why);
@@ -394,7 +395,7 @@ int cmd_attach(int argc, char **argv)
 		goto out;
 	}
 	{
-		char *fargv[] = { "(attach)", NULL };
+		char *fargv[] = { "(attach)", NULL }, *tag = NULL;
 		struct af_fence_spec spec = {
 			.name = "attach",
 			.policy = p,
@@ -412,7 +413,13 @@ int cmd_attach(int argc, char **argv)
 			.home = m.home,
 		};
 
+		if (af_attach_tag(&m, &tag)) {
+			af_err("out of memory");
+			goto out;
+		}
+		spec.journal_tag = tag;
 		err = af_sup_fence_open(sup, &spec, &f);
+		free(tag);
 		if (err) {
 			ret = err == AF_SUP_REFUSED ? AF_EXIT_NOFENCE : AF_EXIT_SETUP;
 			f = NULL;

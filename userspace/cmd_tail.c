@@ -28,7 +28,8 @@ const char af_usage_tail[] =
 	"       agentfence tail --pod NAMESPACE/NAME [--follow] ...\n"
 	"\n"
 	"Print the records of a fence journal, one line each: date and local time (TZ),\n"
-	"process, effect, tool-call label. What came from the fenced command is printed\n"
+	"process, effect, tool-call label, and for a fence attached to a container\n"
+	"<runtime name id>. What came from the fenced command is printed\n"
 	"C-escaped (\\n, \\xNN). A journal's rotated files (FILE.1.gz, FILE.2.gz, ...)\n"
 	"are read first, oldest first; a rotated file named alone is read alone.\n"
 	"Types: fence_start, exec, fork, exit, file, deny, connect, dns, lost,\n"
@@ -143,12 +144,27 @@ static bool show(const struct tail_opts *o, const char *line, size_t len)
 			char e_when[sizeof(when) * 4], e_comm[sizeof(comm) * 4];
 			char e_effect[sizeof(effect) * 4], e_label[sizeof(label) * 4];
 
+			/* An attached container's fence: every record names it. */
+			char ctr[400] = "", e_ctr[sizeof(ctr) * 4];
+			const char *cv;
+			size_t cl;
+
+			if (!json_find(line, len, "container", &cv, &cl) && cl && *cv == '{') {
+				char rt[16] = "", cid[128] = "", cname[128] = "";
+
+				json_get_str(cv, cl, "runtime", rt, sizeof(rt));
+				json_get_str(cv, cl, "id", cid, sizeof(cid));
+				json_get_str(cv, cl, "name", cname, sizeof(cname));
+				snprintf(ctr, sizeof(ctr), "%s %s %.12s", rt, cname, cid);
+			}
 			format_time(o, when, e_when, sizeof(e_when));
 			af_esc(e_comm, sizeof(e_comm), comm);
 			af_esc(e_effect, sizeof(e_effect), effect);
 			af_esc(e_label, sizeof(e_label), label);
-			printf("%-*s  %7s %-15s %s%s%s%s%s%s\n", o->utc ? 24 : 23, e_when, who, e_comm, col, e_effect,
-			       col[0] ? "\033[0m" : "", label[0] ? "  [" : "", e_label, label[0] ? "]" : "");
+			af_esc(e_ctr, sizeof(e_ctr), ctr);
+			printf("%-*s  %7s %-15s %s%s%s%s%s%s%s%s%s\n", o->utc ? 24 : 23, e_when, who, e_comm, col,
+			       e_effect, col[0] ? "\033[0m" : "", label[0] ? "  [" : "", e_label,
+			       label[0] ? "]" : "", ctr[0] ? "  <" : "", e_ctr, ctr[0] ? ">" : "");
 		}
 		fflush(stdout);
 	}

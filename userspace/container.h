@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /* A running container's place on this node (its first process and its
- * cgroup), found through the runtime's own command-line client: docker,
- * containerd's ctr, podman. */
+ * cgroup), found through dockerd's API socket (the docker CLI when
+ * there is none), containerd's ctr, podman's CLI. */
 #ifndef AF_CONTAINER_H
 #define AF_CONTAINER_H
 
@@ -32,6 +32,8 @@ struct af_container_entry {
 struct af_container {
 	struct af_container_entry e;	/* e.pid: its first process, in this pid namespace */
 	char cgroup[PATH_MAX];		/* its cgroup v2 directory, a full path */
+	char via[PATH_MAX + 32];	/* how it was found: "dockerd's API at
+					 * /var/run/docker.sock", "the docker CLI", ... */
 };
 
 /* "docker", "containerd", "podman"; "any" for AF_RUNTIME_ANY. */
@@ -45,6 +47,14 @@ int af_runtime_from_name(const char *s, enum af_runtime *rt);	/* -EINVAL */
  * -EINVAL on a line that is none of these. Pure: unit-tested. */
 int af_container_parse(enum af_runtime rt, const char *listing, const char *tasks,
 		       struct af_container_entry *out, size_t max);
+
+/* dockerd's Engine API answers, parsed with jansson: the listing of
+ * GET /containers/json?all=1 into entries (as af_container_parse), and
+ * the object of GET /containers/{id}/json into one entry (its pid
+ * included). -EINVAL for JSON that is not what dockerd sends. Pure. */
+int af_container_parse_docker_list(const char *json, size_t len, struct af_container_entry *out,
+				   size_t max);
+int af_container_parse_docker_inspect(const char *json, size_t len, struct af_container_entry *out);
 
 /* Which of the entries ref names: an exact id or name first, else a
  * unique prefix of an id. Returns its index, -ENOENT for none, -ENOTUNIQ

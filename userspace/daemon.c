@@ -598,8 +598,13 @@ static int adopt_one(struct daemon *d, const struct af_fence_info *fi)
 			.on_denial = on_denial,
 			.denial_ctx = df,
 		};
+		char *tag = NULL;
 
-		err = af_sup_fence_adopt(d->sup, &a, &df->f);
+		err = df->attach ? af_attach_tag(df->attach, &tag) : 0;
+		a.journal_tag = tag;
+		if (!err)
+			err = af_sup_fence_adopt(d->sup, &a, &df->f);
+		free(tag);
 	}
 	if (err) {
 		dfence_free(d, df);
@@ -772,8 +777,13 @@ static struct dfence *attach_fence(struct daemon *d, struct af_ctl_client *c,
 			.policy_len = req->policy_len,
 			.home = df->home,
 		};
+		char *tag = NULL;
 
-		err = af_sup_fence_open(d->sup, &spec, &df->f);
+		err = af_attach_tag(m, &tag);
+		spec.journal_tag = tag;
+		if (!err)
+			err = af_sup_fence_open(d->sup, &spec, &df->f);
+		free(tag);
 	}
 	if (err) {
 		attach_error(c, req, err == AF_SUP_REFUSED ? -ENOTSUP : err,

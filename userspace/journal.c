@@ -65,6 +65,8 @@ struct af_journal {
 	 * began: seq UINT64_MAX when unknown (a resumed journal's). */
 	struct file_start { uint64_t seq; char prev[AF_SHA256_HEX]; } *starts;
 	size_t nstarts;
+	char *tag;		/* af_journal_set_tag's members, or NULL */
+	size_t tag_len;
 };
 
 static void note_start(struct af_journal *j, unsigned int file)
@@ -260,7 +262,31 @@ struct af_json *af_journal_begin(struct af_journal *j, const char *type,
 	 * members after it take theirs. */
 	j->w.more[1] = false;
 	af_json_str(&j->w, NULL, type);
+	/* Rendered once (af_journal_set_tag): a copy per record. */
+	if (j->tag_len && !af_obuf_reserve(b, j->tag_len)) {
+		memcpy(b->p + b->len, j->tag, j->tag_len);
+		b->len += j->tag_len;
+	}
 	return &j->w;
+}
+
+int af_journal_set_tag(struct af_journal *j, const char *members, size_t len)
+{
+	char *t = NULL;
+
+	if (len && !(t = malloc(len)))
+		return -ENOMEM;
+	if (len)
+		memcpy(t, members, len);
+	free(j->tag);
+	j->tag = t;
+	j->tag_len = len;
+	return 0;
+}
+
+bool af_journal_tagged(const struct af_journal *j)
+{
+	return j->tag_len > 0;
 }
 
 /* gzip src into dst (via a temporary name, so a crash leaves no
@@ -589,6 +615,7 @@ int af_journal_close(struct af_journal *j)
 	compress_wait(j);
 	free(j->batch.p);
 	free(j->starts);
+	free(j->tag);
 	if (j->fd >= 0) {
 		if (fsync(j->fd) && !j->err)
 			j->err = -errno;

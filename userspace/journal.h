@@ -44,6 +44,14 @@ struct af_json;
 struct af_json *af_journal_begin(struct af_journal *j, const char *type,
 				 const struct timespec *when);
 
+/* Members every later record carries right after its "type" (what it
+ * belongs to: an attached fence's container), rendered once by the
+ * caller: members must be JSON members each preceded by a comma,
+ * ',"container":{...}' (af_json_resume_buf writes them so). len 0:
+ * none. 0 or -ENOMEM. */
+int af_journal_set_tag(struct af_journal *j, const char *members, size_t len);
+bool af_journal_tagged(const struct af_journal *j);
+
 /* Seal the record begun last (its hash over the bytes formatted in the
  * journal's own buffer) and, unless the journal is held, write it;
  * rotate when the file is full. Returns 0 or -errno (the record is

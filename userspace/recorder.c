@@ -143,6 +143,13 @@ int af_recorder_open(const struct af_recorder_opts *o, struct af_recorder **out,
 		return err;
 	}
 	af_strlcpy(r->path, o->journal, sizeof(r->path));
+	if (o->tag && af_journal_set_tag(r->j, o->tag, strlen(o->tag))) {
+		snprintf(why, n, "out of memory");
+		af_journal_close(r->j);
+		af_prov_free(r->prov);
+		free(r);
+		return -ENOMEM;
+	}
 	af_journal_set_retention(r->j,
 				 o->keep_bytes == AF_KEEP_OFF ? 0 :
 				 o->keep_bytes ? o->keep_bytes : AF_JOURNAL_KEEP_BYTES_DEFAULT,

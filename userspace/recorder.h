@@ -44,6 +44,8 @@ struct af_recorder_opts {
 					 * not us (the daemon holds its fence); 0: us */
 	af_label_fn label_of;		/* NULL: no labels */
 	void *label_ctx;
+	const char *tag;		/* members every record carries (journal.h
+					 * af_journal_set_tag): an attach's container */
 };
 
 /* Create the journal and write its fence_start record. */

@@ -625,6 +625,7 @@ int af_sup_fence_open(struct af_sup *s, const struct af_fence_spec *spec,
 			.run_pid = spec->client,
 			.label_of = spec->label_of,
 			.label_ctx = spec->label_ctx,
+			.tag = spec->journal_tag,
 		};
 
 		err = af_recorder_open(&ro, &f->rec, why, sizeof(why));
@@ -1178,6 +1179,7 @@ int af_sup_fence_adopt(struct af_sup *s, const struct af_adopt_spec *a, struct a
 			.journal = a->journal, .policy = a->policy, .backend = a->backend,
 			.workspace = a->workspace, .cgroup = f->cgpath, .fence_id = a->id,
 			.argv = a->argv, .process_events = true, .resume = true,
+			.tag = a->journal_tag,
 		};
 
 		err = af_recorder_open(&ro, &f->rec, why, sizeof(why));

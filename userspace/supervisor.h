@@ -66,6 +66,9 @@ struct af_fence_spec {
 	/* Who supervises it, for status: the daemon's pid when it holds
 	 * the fence for a run of that pid. 0: this process. */
 	pid_t client;
+	/* Members every journal record carries (journal.h
+	 * af_journal_set_tag): an attach's container. NULL: none. */
+	const char *journal_tag;
 };
 
 /* Block the signals the supervisor handles (SIGCHLD, SIGINT, SIGTERM,
@@ -193,6 +196,7 @@ struct af_adopt_spec {
 	char *const *argv;
 	af_denial_fn on_denial;
 	void *denial_ctx;
+	const char *journal_tag;	/* as af_fence_spec's */
 };
 int af_sup_fence_adopt(struct af_sup *s, const struct af_adopt_spec *a, struct af_sup_fence **out);
 

@@ -38,5 +38,6 @@ int main(int argc, char **argv)
 		return err == -ENOENT ? 3 : err == -ENOTUNIQ ? 4 : err == -ESRCH ? 5 : 1;
 	}
 	printf("%s %s %s %d %s\n", af_runtime_name(c.e.runtime), c.e.id, c.e.name, c.e.pid, c.cgroup);
+	printf("via %s\n", c.via);
 	return 0;
 }

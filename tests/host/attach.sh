@@ -148,6 +148,24 @@ wait_pins_gone() {	# id
 	fail "the pins of fence $1 stay"
 }
 
+# assert_tagged JOURNAL NAME: every record names the container NAME
+# (docker's): runtime, short id, name (the attach record the full id);
+# and tail's lines say it.
+assert_tagged() {
+	local j=$1 n=$2 id want lines bad
+	id=$(docker inspect --format '{{.Id}}' "$n")
+	want="\"container\":{\"runtime\":\"docker\",\"id\":\"${id:0:12}\",\"name\":\"$n\"}"
+	lines=$(grep -c . "$j")
+	[ "$lines" -ge 3 ] || fail "$j: only $lines records"
+	bad=$(grep -vF "$want" "$j" | head -n 3)
+	[ -z "$bad" ] || fail "records without the container $want: $bad"
+	# Once per record, right after its type.
+	bad=$(grep -o '"container":' "$j" | wc -l)
+	assert_eq "$lines" "$bad" "one container member per record"
+	bad=$("$AF" tail "$j" | grep -vF "  <docker $n ${id:0:12}>" | head -n 3)
+	[ -z "$bad" ] || fail "tail lines without the container: $bad"
+}
+
 test_docker_before_after_exec_untouched_detach() {
 	af_rt_docker
 	policy "$T/p.yaml"
@@ -165,6 +183,9 @@ test_docker_before_after_exec_untouched_detach() {
 	assert_fenced "$(docker exec "af-at-$$" cat /tmp/out)" "a process started before"
 	assert_fenced "$(connects docker exec "af-at-$$")" "docker exec"
 	assert_open "$(connects docker exec "af-other-$$")" "a container never attached"
+	# Paths as the container sees them (its root is an overlay).
+	docker exec "af-at-$$" sh -c "echo x >/tmp/af-seen-$$; rm /tmp/af-seen-$$"
+	docker exec "af-at-$$" mkdir /workspace/af-dir-$$
 	out=$(AGENTFENCE_CONTROL= "$AF" status)
 	assert_contains "$out" "attached to docker container af-at-$$" "status"
 	out=$(AGENTFENCE_CONTROL= "$AF" status --json)
@@ -181,6 +202,11 @@ test_docker_before_after_exec_untouched_detach() {
 	assert_contains "$(grep '"type":"deny"' "$T/j.jsonl")" "127.0.0.3" "journal: the denial"
 	assert_contains "$(grep '"type":"attach_end"' "$T/j.jsonl")" '"reason":"detached' "journal: why it ended"
 	"$AF" log verify "$T/j.jsonl" >/dev/null || fail "journal not intact"
+	assert_tagged "$T/j.jsonl" "af-at-$$"
+	out=$(grep '"type":"file"' "$T/j.jsonl")
+	assert_contains "$out" "\"path\":\"/tmp/af-seen-$$\"" "a file event's path as the container sees it"
+	assert_contains "$out" "\"path\":\"/workspace/af-dir-$$\"" "in its volume-less workspace too"
+	assert_not_contains "$out" "/var/lib/docker" "no path of the host's"
 }
 
 test_container_exit_ends_the_fence() {
@@ -234,12 +260,18 @@ test_sigkill_attacher_stays_enforced_then_adopted() {
 	assert_contains "$out" "attached to docker container af-k-$$" "status after adoption"
 	assert_fenced "$(connects docker exec "af-k-$$")" "adopted"
 	grep -q '"type":"gap"' "$T/j.jsonl" || fail "no gap record"
+	local n_before
+	n_before=$(grep -c '"type":"deny"' "$T/j.jsonl")
 	# Its container exits: the daemon ends the fence, with the reason.
 	docker kill "af-k-$$" >/dev/null
 	wait_pins_gone "$id"
 	for _ in $(seq 50); do grep -q '"type":"fence_end"' "$T/j.jsonl" && break; sleep 0.1; done
 	assert_contains "$(grep '"type":"attach_end"' "$T/j.jsonl")" '"reason":"container exited' "journal"
 	"$AF" log verify "$T/j.jsonl" >/dev/null || fail "journal not intact"
+	# Before the kill, while orphaned (the kernel kept them) and after
+	# the adoption: every record names the container.
+	[ "$n_before" -ge 2 ] || fail "denials while orphaned and after the adoption: $n_before"
+	assert_tagged "$T/j.jsonl" "af-k-$$"
 }
 
 test_daemon_holds_the_fence() {
@@ -257,6 +289,12 @@ test_daemon_holds_the_fence() {
 	assert_contains "$out" "files are NOT fenced" "the daemon said what it does not fence"
 	id=$(sed -n 's/^agentfence attach: fence \([0-9]*\) .*/\1/p' <<<"$out")
 	assert_fenced "$(connects docker exec "af-d-$$")" "through the daemon"
+	# The live stream (tail --fence) carries the container too.
+	local live
+	live=$("$AF" tail --fence "$id" --json)
+	assert_contains "$live" '"type":"deny"' "the live stream's denial"
+	[ -z "$(grep -v '"container":{"runtime":"docker"' <<<"$live")" ] ||
+		fail "live records without the container: $live"
 	out=$("$AF" status --control "$T/c.sock" --json)
 	assert_contains "$out" "\"container\":\"$(docker inspect --format '{{.Id}}' "af-d-$$")\"" "status"
 	# The same cgroup twice: refused, the first fence stays.
@@ -268,6 +306,7 @@ test_daemon_holds_the_fence() {
 	wait_pins_gone "$id"
 	assert_open "$(connects docker exec "af-d-$$")" "after detach"
 	assert_contains "$(grep '"type":"attach_end"' "$T/j.jsonl")" '"reason":"detached"' "journal"
+	assert_tagged "$T/j.jsonl" "af-d-$$"
 	echo "attach through the daemon: $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", (b - a) * 1000 }') ms" >&2
 }
 

@@ -122,6 +122,35 @@ test_ambiguous_prefix_lists_candidates() {
 	assert_contains "$OUT" "give more of the id" "the way out"
 }
 
+test_docker_socket_or_cli_said() {
+	af_rt_docker
+	docker_run "af-v-$$" /bin/sleep 60
+	local id
+	id=$(docker inspect --format '{{.Id}}' "af-v-$$")
+	OUT=$("$FIND" --runtime docker "${id:0:10}") || fail "by prefix: $OUT"
+	assert_contains "$OUT" "via dockerd's API at /var/run/docker.sock" "found through the socket"
+	assert_contains "$OUT" "docker $id af-v-$$" "the container"
+	OUT=$(DOCKER_HOST=unix:///var/run/docker.sock "$FIND" "af-v-$$") || fail "DOCKER_HOST unix: $OUT"
+	assert_contains "$OUT" "via dockerd's API at /var/run/docker.sock" "DOCKER_HOST unix://"
+	# DOCKER_HOST the CLI would reach by TCP: the CLI's (nothing
+	# listens on 127.0.0.1:9, the CLI says so); no socket: the same.
+	OUT=$(DOCKER_HOST=tcp://127.0.0.1:9 "$FIND" --runtime docker "af-v-$$")
+	assert_eq 1 $? "DOCKER_HOST tcp:// with nothing there"
+	assert_contains "$OUT" "\`docker ps" "the CLI was asked"
+	OUT=$(DOCKER_HOST=unix://$T/none.sock "$FIND" --runtime docker "af-v-$$")
+	assert_eq 1 $? "DOCKER_HOST naming no socket"
+	assert_contains "$OUT" "\`docker ps" "the CLI was asked"
+	OUT=$(DOCKER_HOST=tcp://127.0.0.1:9 PATH=/nonexistent "$FIND" --runtime docker "af-v-$$")
+	assert_contains "$OUT" "docker: not installed" "without a socket nor a CLI"
+	# A reference is never a path of the API: ../, ?, # are no names.
+	local ref
+	for ref in "../containers/af-v-$$" "af-v-$$?all=1" "af-v-$$#x" "af-v-$$/json"; do
+		OUT=$("$FIND" --runtime docker "$ref")
+		assert_eq 3 $? "reference $ref"
+		assert_contains "$OUT" "no container" "reference $ref"
+	done
+}
+
 test_containerd_task() {
 	af_rt_containerd
 	own "ctr:af-j-$$"

@@ -117,10 +117,59 @@ static void test_runtime_names(void **state)
 	assert_string_equal(af_runtime_name(AF_RUNTIME_MAX), "?");
 }
 
+/* dockerd's Engine API: GET /containers/json?all=1 and
+ * GET /containers/{id}/json, as dockerd 20.10 sends them (cut down). */
+static void test_docker_api(void **state)
+{
+	const char *list = "[{\"Id\":\"" ID1 "\",\"Names\":[\"/other/web\",\"/web\"],\"State\":\"running\","
+			   "\"Status\":\"Up 2 minutes\"},{\"Id\":\"" ID2 "\",\"Names\":[\"/db\"],"
+			   "\"State\":\"exited\"}]";
+	const char *insp = "{\"Id\":\"" ID1 "\",\"Name\":\"/web\",\"State\":{\"Status\":\"running\","
+			   "\"Running\":true,\"Pid\":4242}}";
+	struct af_container_entry one;
+
+	(void)state;
+	assert_int_equal(af_container_parse_docker_list(list, strlen(list), e, 16), 2);
+	assert_string_equal(e[0].id, ID1);
+	assert_string_equal(e[0].name, "web");	/* not a link's name */
+	assert_string_equal(e[0].state, "running");
+	assert_int_equal(e[0].runtime, AF_RUNTIME_DOCKER);
+	assert_string_equal(e[1].name, "db");
+	assert_string_equal(e[1].state, "exited");
+	assert_int_equal(af_container_parse_docker_list(list, strlen(list), e, 1), -EOVERFLOW);
+	assert_int_equal(af_container_parse_docker_list("[]", 2, e, 16), 0);
+	assert_int_equal(af_container_parse_docker_inspect(insp, strlen(insp), &one), 0);
+	assert_string_equal(one.id, ID1);
+	assert_string_equal(one.name, "web");
+	assert_int_equal(one.pid, 4242);
+	assert_string_equal(one.state, "running");
+	/* What dockerd does not send: refused, never half read. */
+	static const char *const bad_lists[] = {
+		"", "{}", "[{}]", "[{\"Id\":\"" ID1 "\",\"Names\":[],\"State\":\"running\"}]",
+		"[{\"Id\":\"" ID1 "\",\"Names\":[\"/a\"]}]", "[{\"Id\":\"a b\",\"Names\":[\"/a\"],\"State\":\"x\"}]",
+		"[{\"Id\":\"" ID1 "\",\"Names\":[\"/a\"],\"State\":\"running\"}", "{\"message\":\"no\"}",
+	};
+	for (size_t i = 0; i < sizeof(bad_lists) / sizeof(bad_lists[0]); i++)
+		assert_int_equal(af_container_parse_docker_list(bad_lists[i], strlen(bad_lists[i]), e, 16),
+				 -EINVAL);
+	static const char *const bad_insp[] = {
+		"", "[]", "{\"message\":\"No such container: x\"}",
+		"{\"Id\":\"" ID1 "\",\"Name\":\"/web\",\"State\":{\"Status\":\"running\"}}",
+		"{\"Id\":\"" ID1 "\",\"Name\":\"/web\",\"State\":{\"Status\":\"running\",\"Pid\":-1}}",
+		"{\"Id\":\"" ID1 "\",\"Name\":\"/web\",\"State\":{\"Status\":\"running\",\"Pid\":\"7\"}}",
+		"{\"Id\":\"" ID1 "\",\"Name\":\"web\",\"State\":{\"Status\":\"running\",\"Pid\":7}}",
+		"{\"Id\":\"" ID1 "\",\"Name\":\"/web\",\"State\":{\"Status\":\"running\",\"Pid\":4294967296}}",
+	};
+	for (size_t i = 0; i < sizeof(bad_insp) / sizeof(bad_insp[0]); i++)
+		assert_int_equal(af_container_parse_docker_inspect(bad_insp[i], strlen(bad_insp[i]), &one),
+				 -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_docker_listing),
+		cmocka_unit_test(test_docker_api),
 		cmocka_unit_test(test_bad_listings),
 		cmocka_unit_test(test_containerd_listing),
 		cmocka_unit_test(test_match),

@@ -167,6 +167,60 @@ static void test_chain(void **state)
 	assert_string_equal(v.head, prev);
 }
 
+/* A tag (an attached container's): in every record after it is set,
+ * right after "type", covered by the hash; the chain verifies. */
+static void test_tag(void **state)
+{
+	static const char tag[] = ",\"container\":{\"runtime\":\"docker\",\"id\":\"3f2a\",\"name\":\"a\\\"b\"}";
+	char file[PATH_MAX + 16], why[512], got[64];
+	struct af_journal *j;
+	struct af_verify v;
+	const char *line, *nl, *cv;
+	size_t len, cl;
+	char *buf;
+	int i;
+
+	(void)state;
+	snprintf(file, sizeof(file), "%s/tag.jsonl", tmp);
+	assert_int_equal(af_journal_open(file, 0, &j, why, sizeof(why)), 0);
+	af_journal_begin(j, "fence_start", NULL);
+	assert_int_equal(af_journal_commit(j), 0);
+	assert_false(af_journal_tagged(j));
+	assert_int_equal(af_journal_set_tag(j, tag, strlen(tag)), 0);
+	assert_true(af_journal_tagged(j));
+	for (i = 0; i < 3; i++) {
+		struct af_json *w = af_journal_begin(j, "file", NULL);
+
+		af_json_i64(w, "pid", 7);
+		assert_int_equal(af_journal_commit(j), 0);
+	}
+	af_journal_begin(j, "fence_end", NULL);
+	assert_int_equal(af_journal_commit(j), 0);
+	assert_int_equal(af_journal_close(j), 0);
+	af_journal_verify(file, &v);
+	assert_int_equal(v.status, AF_VERIFY_INTACT);
+	buf = slurp(file, &len);
+	for (line = buf, i = 0; (nl = strchr(line, '\n')); line = nl + 1, i++) {
+		int has = !json_find(line, nl - line, "container", &cv, &cl);
+
+		assert_int_equal(has, i > 0);
+		if (!has)
+			continue;
+		assert_non_null(strstr(line, "\"type\":\"file\",\"container\":") ?:
+				strstr(line, "\"type\":\"fence_end\",\"container\":"));
+		assert_int_equal(json_get_str(cv, cl, "name", got, sizeof(got)), 0);
+		assert_string_equal(got, "a\"b");
+		if (strstr(line, "\"file\"")) {
+			unsigned long long pid;
+
+			assert_int_equal(json_get_u64(line, nl - line, "pid", &pid), 0);
+			assert_int_equal(pid, 7);
+		}
+	}
+	assert_int_equal(i, 5);
+	free(buf);
+}
+
 static void test_refuses_existing_file(void **state)
 {
 	struct af_journal *j;
@@ -585,6 +639,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_chain),
+		cmocka_unit_test(test_tag),
 		cmocka_unit_test(test_refuses_existing_file),
 		cmocka_unit_test(test_verify_edits),
 		cmocka_unit_test(test_verify_deletions),
