@@ -2077,8 +2077,7 @@ static void fence_info_fill(void *elem, const char *name)
 		af_strlcpy(fi->cgroup, cg, sizeof(fi->cgroup));
 		close(fd);
 	}
-	fi->supervisor_alive = fi->supervisor > 0 &&
-			       (kill(fi->supervisor, 0) == 0 || errno != ESRCH);
+	fi->supervisor_alive = af_pid_alive(fi->supervisor);
 	if (len > 0) {
 		struct af_node *nd = node_of(id, &err, link, sizeof(link));
 
@@ -2250,12 +2249,12 @@ static int pool_trim(struct af_node *nd)
 		if (bpf_map_lookup_elem(owner, &s, &o))
 			continue;
 		if (!o.fence_id) {
-			if (kill((pid_t)o.pid, 0) && errno == ESRCH)
+			if (o.pid && !af_pid_alive((pid_t)o.pid))
 				bpf_map_delete_elem(owner, &s);
 			continue;
 		}
 		named = !bpf_map_lookup_elem(rslot, &o.fence_id, &slot) && slot == s;
-		if (!named && kill((pid_t)o.pid, 0) && errno == ESRCH)
+		if (!named && o.pid && !af_pid_alive((pid_t)o.pid))
 			bpf_map_delete_elem(owner, &s);
 	}
 	/* Names of fences that are gone (a remove that died midway). */
@@ -2313,7 +2312,7 @@ static bool loader_alive(const char *cgroup_path)
 
 	if (!dash || af_parse_ulong(dash + 1, INT_MAX, &pid))
 		return false;
-	return kill((pid_t)pid, 0) == 0 || errno != ESRCH;
+	return af_pid_alive((pid_t)pid);
 }
 
 /* Whether fence id still has something to do: its supervisor (from its
@@ -2328,7 +2327,7 @@ static bool fence_alive(uint64_t id)
 	int fd, populated;
 
 	meta_read(id, &fi);
-	if (fi.supervisor > 0 && (kill(fi.supervisor, 0) == 0 || errno != ESRCH))
+	if (af_pid_alive(fi.supervisor))
 		return true;
 	fd = af_fence_cgroup_open(id, path, sizeof(path));
 	if (fd < 0)

@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -134,6 +135,21 @@ int af_read_small(const char *path, char *buf, size_t size)
 		return -errno;
 	buf[n] = 0;
 	return 0;
+}
+
+bool af_pid_alive(pid_t pid)
+{
+	char path[64], st[512];
+	const char *r;
+
+	if (pid <= 0 || (kill(pid, 0) && errno == ESRCH))
+		return false;
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if (af_read_small(path, st, sizeof(st)))
+		return true;
+	/* "pid (comm) S ...": comm may hold ") ", the state follows the last. */
+	r = strrchr(st, ')');
+	return !(r && r[1] == ' ' && (r[2] == 'Z' || r[2] == 'X'));
 }
 
 /* Length of the valid UTF-8 sequence at s (at most len bytes) of a

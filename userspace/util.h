@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -45,6 +46,13 @@ int af_parse_ulong(const char *s, unsigned long max, unsigned long *out);
 /* Read a small file (sysfs, procfs, cgroupfs) into buf, NUL-terminated;
  * one read(2), so at most size - 1 bytes. */
 int af_read_small(const char *path, char *buf, size_t size);
+
+/* Whether process pid runs: it exists and is not a zombie (exited, not
+ * yet reaped: a parent or init that reaps late, like this machine's,
+ * keeps a SIGKILLed supervisor a zombie for a second, and its fences
+ * orphaned but not adoptable). A pid /proc does not show (another pid
+ * namespace's /proc) counts as kill(2) says. */
+bool af_pid_alive(pid_t pid);
 
 /* What came from the fenced command (argv, paths, host names, comm),
  * made safe to print on a terminal line: printable ASCII and printable
