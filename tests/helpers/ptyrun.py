@@ -4,7 +4,8 @@
 #   --size R C       the terminal's size before CMD starts
 #   --on-ready DATA  when the output shows "ready", type DATA (\n, \x03 escapes)
 #   --winch R C      when the output shows "ready", resize the terminal
-#   --timeout S      kill CMD after S seconds (default 30)
+#   --timeout S      kill CMD after S seconds (default 30, times AF_TIME_FACTOR:
+#                    a TCG guest on a loaded machine took longer than 30 s)
 #   --kill-at-ready  when the output shows "ready", SIGKILL CMD
 #   --bytes          print what CMD wrote as it is (no CR LF -> LF)
 # Prints what CMD wrote to the terminal, then "status N" (128+N when killed by
@@ -16,7 +17,11 @@ ap = argparse.ArgumentParser()
 ap.add_argument("--size", nargs=2, type=int)
 ap.add_argument("--on-ready")
 ap.add_argument("--winch", nargs=2, type=int)
-ap.add_argument("--timeout", type=float, default=30)
+try:
+    factor = max(1.0, float(os.environ.get("AF_TIME_FACTOR", "1")))
+except ValueError:
+    factor = 1.0
+ap.add_argument("--timeout", type=float, default=30 * factor)
 ap.add_argument("--kill-at-ready", action="store_true")
 ap.add_argument("--bytes", action="store_true")
 ap.add_argument("cmd", nargs=argparse.REMAINDER)
