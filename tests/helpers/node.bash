@@ -34,7 +34,15 @@ hold_fence() {
 	"$CTL" create "$CG" "$2" "$BACKEND" hold >"$1.out" 2>"$1.err" &
 	HOLD=$!
 	PIDS+=("$HOLD")
-	for _ in $(seq 100); do [ -s "$1.out" ] && break; sleep 0.1; done
+	# The first fence of a guest loads the node: on a loaded machine's
+	# TCG guest that took more than 10 s. Bounded by the test's scale.
+	local i tries
+	tries=$(awk -v f="${AF_TIME_FACTOR:-1}" 'BEGIN { printf "%d", 300 * (f < 1 ? 1 : f) }')
+	for ((i = 0; i < tries; i++)); do
+		[ -s "$1.out" ] && break
+		af_running "$HOLD" || break
+		sleep 0.1
+	done
 	ID=$(head -1 "$1.out")
 	[ -n "$ID" ] || fail "create: $(cat "$1.err")"
 	IDS+=("$ID")
