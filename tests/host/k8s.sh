@@ -73,6 +73,19 @@ start_daemon() {
 	fail "the daemon did not list the pods in 30 s: $(cat "$T/daemon.log")"
 }
 
+# event_of POD REASON: the messages of POD's Events with REASON, waited
+# for (bounded: 4 s); empty when none came.
+event_of() {
+	local ev=
+	for _ in $(seq 20); do
+		ev=$(kubectl get events --field-selector "involvedObject.name=$1,reason=$2" \
+			-o jsonpath='{.items[*].message}')
+		[ -n "$ev" ] && break
+		sleep 0.2
+	done
+	echo "$ev"
+}
+
 # policy NAME ALLOWED_ADDR: the ConfigMap NAME, TCP to ADDR:7000 only.
 policy() {
 	cat >"$T/$1.yaml" <<-YAML
@@ -215,13 +228,8 @@ test_configmap_live() {
 	printf 'apiVersion: agentfence/v1\nkind: Policy\nspec: {bogus: 1}\n' >"$T/bad.yaml"
 	configmap net "$T/bad.yaml"
 	wait_verdicts agent "3:perm 2:perm"
-	local ev=""
-	for _ in $(seq 20); do
-		ev=$(kubectl get events --field-selector involvedObject.name=agent,reason=AgentfencePolicyInvalid \
-			-o jsonpath='{.items[*].message}')
-		[ -n "$ev" ] && break
-		sleep 0.2
-	done
+	local ev
+	ev=$(event_of agent AgentfencePolicyInvalid)
 	assert_contains "$ev" "fenced deny-all" "the Event"
 	assert_contains "$ev" "configmap:$NS/net" "the Event says where the policy is wrong"
 }
@@ -239,12 +247,7 @@ test_missing_invalid() {
 	wait_verdicts ghost "3:perm 2:perm"
 	wait_verdicts broken "3:perm 2:perm"
 	local ev
-	for _ in $(seq 20); do
-		ev=$(kubectl get events --field-selector involvedObject.name=ghost,reason=AgentfencePolicyMissing \
-			-o jsonpath='{.items[*].message}')
-		[ -n "$ev" ] && break
-		sleep 0.2
-	done
+	ev=$(event_of ghost AgentfencePolicyMissing)
 	assert_contains "$ev" "no ConfigMap $NS/no-such-policy" "missing: the Event"
 	ev=$(kubectl get events --field-selector involvedObject.name=broken,reason=AgentfencePolicyInvalid \
 		-o jsonpath='{.items[*].message}')

@@ -31,6 +31,17 @@ cleanup() {
 	wait 2>/dev/null
 }
 
+attach_policy() {	# $T/p.yaml: only the workspace writable
+	cat >"$T/p.yaml" <<-YAML
+	apiVersion: agentfence/v1
+	kind: Policy
+	metadata: {name: attach-vm}
+	spec:
+	  filesystem:
+	    writable: ["\${WORKSPACE}"]
+	YAML
+}
+
 cgroup2_mount() {
 	awk '$9 == "cgroup2" { print $5; exit }' /proc/self/mountinfo
 }
@@ -103,14 +114,7 @@ start_target() {
 	grep -q ready "$T/res" || fail "the target is not ready: $(cat "$T/res")"
 	# Its python, not the shell that started it (exec: the same pid).
 	TARGET=$TPID
-	cat >"$T/p.yaml" <<-YAML
-	apiVersion: agentfence/v1
-	kind: Policy
-	metadata: {name: attach-vm}
-	spec:
-	  filesystem:
-	    writable: ["\${WORKSPACE}"]
-	YAML
+	attach_policy
 }
 
 attach_and_go() {	# WS
@@ -171,14 +175,7 @@ test_paths_as_the_target_sees_them() {
 	local R=$T/croot d
 	mkdir -p "$R/usr" "$R/etc" "$R/work" "$R/proc" "$R/dev"
 	for d in bin lib lib64 sbin; do ln -s "usr/$d" "$R/$d"; done
-	cat >"$T/p.yaml" <<-YAML
-	apiVersion: agentfence/v1
-	kind: Policy
-	metadata: {name: attach-vm}
-	spec:
-	  filesystem:
-	    writable: ["\${WORKSPACE}"]
-	YAML
+	attach_policy
 	CG=$(cgroup2_mount)/aftest-paths-$BASHPID
 	mkdir "$CG" || fail "cannot make cgroup $CG"
 	CGS+=("$CG")
