@@ -15,7 +15,9 @@
  *                           again with a 4 MiB ring buffer (AF_RINGBUF_BYTES).
  *   events gen RATE SECONDS the generator (run inside the fence).
  *   AF_BENCH_TAG=1          synth's records carry an attached container's
- *                           tag (journal.h af_journal_set_tag).
+ *                           tag (journal.h af_journal_set_tag); 2: a
+ *                           Kubernetes pod's (k8s.h af_k8s_pod_tag); 3:
+ *                           the pod's without its uid.
  *   events --json [--smoke] both measurements, one JSON object (bench/run).
  *
  * Journals go to a directory under /var/tmp (not /tmp: the built-in policy
@@ -132,6 +134,13 @@ static int synth(unsigned long n, double *rate, double *cpu_rate, double *bytes_
 	 * container (journal tag: runtime, 12-digit id, name). */
 	if (getenv("AF_BENCH_TAG") && !strcmp(getenv("AF_BENCH_TAG"), "1"))
 		ro.tag = ",\"container\":{\"runtime\":\"docker\",\"id\":\"5d106b3002d4\",\"name\":\"agent-web-1\"}";
+	/* AF_BENCH_TAG=2: a Kubernetes pod's fence (k8s.h af_k8s_pod_tag,
+	 * the full uid); 3: the same without the uid. */
+	if (getenv("AF_BENCH_TAG") && !strcmp(getenv("AF_BENCH_TAG"), "2"))
+		ro.tag = ",\"pod\":{\"namespace\":\"agents\",\"name\":\"agent-web-1\","
+			 "\"uid\":\"0f8d2a4c-5b1e-4c7a-9d3f-2e6b8a1c4d5f\",\"node\":\"node-1\"}";
+	if (getenv("AF_BENCH_TAG") && !strcmp(getenv("AF_BENCH_TAG"), "3"))
+		ro.tag = ",\"pod\":{\"namespace\":\"agents\",\"name\":\"agent-web-1\",\"node\":\"node-1\"}";
 	if (af_recorder_open(&ro, &r, why, sizeof(why))) {
 		fprintf(stderr, "events: %s\n", why);
 		af_policy_free(p);

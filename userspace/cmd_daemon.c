@@ -14,6 +14,7 @@
 #include "control_proto.h"
 #include "daemon.h"
 #include "k8s.h"
+#include "metrics.h"
 #include "util.h"
 
 const char af_usage_daemon[] =
@@ -42,6 +43,15 @@ const char af_usage_daemon[] =
 	"      --node NAME        this node's name (default: $NODE_NAME, else the host name)\n"
 	"      --namespace NS     the policies' ConfigMaps' namespace (default: agentfence)\n"
 	"      --journal-dir DIR  the pods' journals (default: " AF_K8S_JOURNAL_DIR ")\n"
+	"      --listen ADDR:PORT serve /metrics (Prometheus), /healthz and /readyz over\n"
+	"                         HTTP: :PORT (every IPv4 address), IPV4:PORT or\n"
+	"                         [IPV6]:PORT, e.g. --listen :9464 or 127.0.0.1:9464\n"
+	"      --json-lines       write every journal record also as one JSON line on\n"
+	"                         stdout, for log collectors (with --foreground; on by\n"
+	"                         default with --kubernetes --foreground); a stdout that\n"
+	"                         is not read fast enough loses lines, counted, never\n"
+	"                         records: the journals have them all\n"
+	"      --no-json-lines    not even with --kubernetes\n"
 	"  -v, --verbose          debug output, libbpf's included\n";
 
 int cmd_daemon(int argc, char **argv)
@@ -56,6 +66,9 @@ int cmd_daemon(int argc, char **argv)
 		{ "node", required_argument, NULL, 'n' },
 		{ "namespace", required_argument, NULL, 's' },
 		{ "journal-dir", required_argument, NULL, 'j' },
+		{ "listen", required_argument, NULL, 'l' },
+		{ "json-lines", no_argument, NULL, 'J' },
+		{ "no-json-lines", no_argument, NULL, 'O' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
@@ -63,6 +76,10 @@ int cmd_daemon(int argc, char **argv)
 	struct af_daemon_opts o = { .adopt = true, .ready_fd = -1 };
 	struct af_k8s_opts k8s = {};
 	bool foreground = false, kube = false;
+	int json_lines = -1;		/* -1: the default */
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	char why[256];
 	struct group *g;
 	int c, p[2], st;
 	pid_t pid;
@@ -112,6 +129,19 @@ int cmd_daemon(int argc, char **argv)
 			}
 			k8s.journal_dir = optarg;
 			break;
+		case 'l':
+			if (af_metrics_parse_listen(optarg, &ss, &sl, why, sizeof(why))) {
+				af_err("--listen %s: %s", optarg, why);
+				return AF_EXIT_USAGE;
+			}
+			o.listen = optarg;
+			break;
+		case 'J':
+			json_lines = 1;
+			break;
+		case 'O':
+			json_lines = 0;
+			break;
 		case 'v':
 			af_verbose++;
 			break;
@@ -131,6 +161,11 @@ int cmd_daemon(int argc, char **argv)
 		af_err("--kubeconfig, --node, --namespace and --journal-dir go with --kubernetes");
 		return AF_EXIT_USAGE;
 	}
+	if (json_lines == 1 && !foreground) {
+		af_err("--json-lines goes with --foreground (in the background stdout is /dev/null)");
+		return AF_EXIT_USAGE;
+	}
+	o.json_lines = json_lines == 1 || (json_lines == -1 && kube && foreground);
 	if (kube)
 		o.k8s = &k8s;
 	if (geteuid() != 0) {

@@ -10,6 +10,8 @@
  * goes unrecorded and nothing is left to freeze.
  */
 #define _GNU_SOURCE
+#include <bpf/bpf.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -33,6 +35,8 @@
 #include "fences.h"
 #include "json.h"
 #include "k8s.h"
+#include "lines_out.h"
+#include "metrics.h"
 #include "recorder.h"
 #include "supervisor.h"
 #include "util.h"
@@ -60,9 +64,21 @@ struct daemon {
 	unsigned int seq;
 	struct af_ctl_client *talk;	/* where messages go now */
 	unsigned long ticks;
+	bool serving;			/* set up: socket, adoption, watches started */
+	bool kube, json_lines;
 };
 
 static struct daemon *the_daemon;
+/* --kubernetes: this node's name; a pod's fence (an attach whose runtime
+ * is "kubernetes") carries the pod in every record, not a container. */
+static char k8s_node[256];
+
+static int fence_tag(const struct af_attach_meta *m, char **out)
+{
+	if (k8s_node[0] && !strcmp(m->runtime, "kubernetes"))
+		return af_k8s_pod_tag(m->name, k8s_node, out);
+	return af_attach_tag(m, out);
+}
 
 static void to_client(void *ctx, const char *kind, const char *text)
 {
@@ -600,7 +616,7 @@ static int adopt_one(struct daemon *d, const struct af_fence_info *fi)
 		};
 		char *tag = NULL;
 
-		err = df->attach ? af_attach_tag(df->attach, &tag) : 0;
+		err = df->attach ? fence_tag(df->attach, &tag) : 0;
 		a.journal_tag = tag;
 		if (!err)
 			err = af_sup_fence_adopt(d->sup, &a, &df->f);
@@ -779,7 +795,7 @@ static struct dfence *attach_fence(struct daemon *d, struct af_ctl_client *c,
 		};
 		char *tag = NULL;
 
-		err = af_attach_tag(m, &tag);
+		err = fence_tag(m, &tag);
 		spec.journal_tag = tag;
 		if (!err)
 			err = af_sup_fence_open(d->sup, &spec, &df->f);
@@ -1104,6 +1120,175 @@ out:
 	return err;
 }
 
+/* ---- /metrics, /readyz (metrics.h), from the loop ---- */
+
+/* A pod's fence: its namespace and name (from the attach's "NS/NAME"). */
+static void pod_of(const struct dfence *df, char *ns, size_t nn, char *name, size_t n)
+{
+	const char *slash;
+
+	ns[0] = name[0] = 0;
+	if (!df->attach || strcmp(df->attach->runtime, "kubernetes"))
+		return;
+	slash = strchr(df->attach->name, '/');
+	if (!slash)
+		return;
+	snprintf(ns, nn, "%.*s", (int)(slash - df->attach->name), df->attach->name);
+	snprintf(name, n, "%s", slash + 1);
+}
+
+/* The entries of this build's nodes' hash maps (arrays are always full;
+ * ring buffers are no entries): what fences use of the node. */
+static void collect_maps(struct af_obuf *b)
+{
+	const char *build = af_node_build();
+	DIR *nd = opendir(AF_NODE_ROOT), *md;
+	struct dirent *n, *m;
+	bool said = false;
+
+	if (!nd)
+		return;
+	while ((n = readdir(nd))) {
+		char dir[PATH_MAX], path[PATH_MAX + 256];
+
+		if (strncmp(n->d_name, build, strlen(build)) || n->d_name[strlen(build)] != '-')
+			continue;
+		snprintf(dir, sizeof(dir), AF_NODE_ROOT "/%s/maps", n->d_name);
+		md = opendir(dir);
+		if (!md)
+			continue;
+		while ((m = readdir(md))) {
+			struct bpf_map_info info = {};
+			__u32 il = sizeof(info);
+			unsigned char key[2][512];
+			uint64_t used = 0;
+			int fd, cur = 0;
+			void *prev = NULL;
+
+			if (m->d_name[0] == '.')
+				continue;
+			snprintf(path, sizeof(path), "%s/%s", dir, m->d_name);
+			fd = bpf_obj_get(path);
+			if (fd < 0)
+				continue;
+			if (bpf_obj_get_info_by_fd(fd, &info, &il) || info.key_size > sizeof(key[0]) ||
+			    (info.type != BPF_MAP_TYPE_HASH && info.type != BPF_MAP_TYPE_LRU_HASH &&
+			     info.type != BPF_MAP_TYPE_PERCPU_HASH && info.type != BPF_MAP_TYPE_LPM_TRIE &&
+			     info.type != BPF_MAP_TYPE_HASH_OF_MAPS &&
+			     info.type != BPF_MAP_TYPE_LRU_PERCPU_HASH)) {
+				close(fd);
+				continue;
+			}
+			/* Bounded by the map's size: a map that changes meanwhile
+			 * cannot keep this going. */
+			while (used < info.max_entries && !bpf_map_get_next_key(fd, prev, key[cur])) {
+				prev = key[cur];
+				cur ^= 1;
+				used++;
+			}
+			close(fd);
+			if (!said) {
+				af_prom_family(b, "agentfence_map_entries", "gauge",
+					       "Entries in a hash map of this build's BPF node (all fences').");
+				said = true;
+			}
+			af_prom_sample(b, "agentfence_map_entries", used, "node", n->d_name, "map",
+				       m->d_name, NULL);
+			af_prom_sample(b, "agentfence_map_entries_max", info.max_entries, "node",
+				       n->d_name, "map", m->d_name, NULL);
+		}
+		closedir(md);
+	}
+	closedir(nd);
+}
+
+static void metrics_collect(void *ctx, struct af_obuf *b)
+{
+	struct daemon *d = ctx;
+	struct af_sup_fence_info fi;
+	struct dfence *df;
+	unsigned int nf = 0, npods = 0;
+	char id[24], ns[254], pod[254];
+
+	for (df = d->fences; df; df = df->next) {
+		nf++;
+		pod_of(df, ns, sizeof(ns), pod, sizeof(pod));
+		npods += !!pod[0];
+	}
+	af_prom_family(b, "agentfence_fences", "gauge", "Fences this daemon holds.");
+	af_prom_sample(b, "agentfence_fences", nf, NULL);
+	if (d->kube) {
+		af_prom_family(b, "agentfence_pods_fenced", "gauge",
+			       "Kubernetes pods of this node this daemon fences.");
+		af_prom_sample(b, "agentfence_pods_fenced", npods, NULL);
+	}
+	af_prom_family(b, "agentfence_fence_events_total", "counter",
+		       "Events a fence's ring buffer brought, since this daemon took it up.");
+	for (df = d->fences; df; df = df->next) {
+		af_sup_fence_info(df->f, &fi);
+		pod_of(df, ns, sizeof(ns), pod, sizeof(pod));
+		snprintf(id, sizeof(id), "%llu", (unsigned long long)fi.id);
+		af_prom_sample(b, "agentfence_fence_events_total", fi.events, "fence", id, "namespace",
+			       ns, "pod", pod, NULL);
+	}
+	af_prom_family(b, "agentfence_denials_total", "counter",
+		       "Denials of a fence by kind (file, network, unix, dns, process, system), since "
+		       "this daemon took it up.");
+	for (df = d->fences; df; df = df->next) {
+		af_sup_fence_info(df->f, &fi);
+		pod_of(df, ns, sizeof(ns), pod, sizeof(pod));
+		snprintf(id, sizeof(id), "%llu", (unsigned long long)fi.id);
+		for (unsigned int k = 0; k < AF_DK_MAX; k++)
+			af_prom_sample(b, "agentfence_denials_total", fi.denied_kind[k], "fence", id,
+				       "namespace", ns, "pod", pod, "kind", af_deny_kinds[k], NULL);
+	}
+	af_prom_family(b, "agentfence_lost_events_total", "counter",
+		       "Events of a fence the kernel could not queue (its ring buffer full): in its "
+		       "journal as lost records.");
+	for (df = d->fences; df; df = df->next) {
+		af_sup_fence_info(df->f, &fi);
+		pod_of(df, ns, sizeof(ns), pod, sizeof(pod));
+		snprintf(id, sizeof(id), "%llu", (unsigned long long)fi.id);
+		af_prom_sample(b, "agentfence_lost_events_total", fi.dropped, "fence", id, "namespace",
+			       ns, "pod", pod, NULL);
+	}
+	af_prom_family(b, "agentfence_journal_records_total", "counter",
+		       "Journal records this daemon wrote, all fences.");
+	af_prom_sample(b, "agentfence_journal_records_total", af_journal_written_total(), NULL);
+	if (d->json_lines) {
+		af_prom_family(b, "agentfence_stdout_lines_total", "counter",
+			       "Journal records written on stdout as JSON lines.");
+		af_prom_sample(b, "agentfence_stdout_lines_total", af_lines_out_written(), NULL);
+		af_prom_family(b, "agentfence_stdout_dropped_lines_total", "counter",
+			       "JSON lines dropped: stdout was not read fast enough (the journals have them).");
+		af_prom_sample(b, "agentfence_stdout_dropped_lines_total", af_lines_out_dropped(), NULL);
+	}
+	if (d->kube) {
+		af_prom_family(b, "agentfence_k8s_synced", "gauge",
+			       "1 once the first list of this node's pods was handled.");
+		af_prom_sample(b, "agentfence_k8s_synced", af_k8s_synced(), NULL);
+		af_prom_family(b, "agentfence_k8s_watch_reconnects_total", "counter",
+			       "Lists and watches of the API server retried after a failure.");
+		af_prom_sample(b, "agentfence_k8s_watch_reconnects_total", af_k8s_reconnects(), NULL);
+	}
+	collect_maps(b);
+}
+
+static bool metrics_ready(void *ctx, char *why, size_t n)
+{
+	struct daemon *d = ctx;
+
+	if (!d->serving) {
+		snprintf(why, n, "starting");
+		return false;
+	}
+	if (d->kube && !af_k8s_synced()) {
+		snprintf(why, n, "the node's pods are not listed yet (the API server: see the log)");
+		return false;
+	}
+	return true;
+}
+
 /* A run's fence it adopted ends with the run's command (nobody is left
  * to say "end"): once its cgroup is empty, journal the end (exit status
  * unknown: -1) and remove it. */
@@ -1117,6 +1302,7 @@ static int on_tick(void *ctx, int fd, uint32_t events)
 	(void)events;
 	if (read(fd, &n, sizeof(n)) != sizeof(n))
 		return 0;
+	af_metrics_tick();
 	/* What runs that died left (their empty cgroups, stale pins). */
 	if (!(++d->ticks % 30))
 		af_fence_gc();
@@ -1161,6 +1347,34 @@ int af_daemon_run(const struct af_daemon_opts *o)
 		af_err("cannot listen: %s", why);
 		goto out;
 	}
+	if (o->k8s && af_k8s_node_name(o->k8s, k8s_node, sizeof(k8s_node)))
+		goto out;
+	d.kube = !!o->k8s;
+	if (o->listen) {
+		struct af_metrics_src src = { .collect = metrics_collect, .ready = metrics_ready,
+					      .ctx = &d };
+
+		err = af_metrics_start(o->listen, &src, af_sup_loop(d.sup), why, sizeof(why));
+		if (err) {
+			af_err("--listen %s", why);
+			goto out;
+		}
+	}
+	/* Before adoption: its gap records go out too. */
+	if (o->json_lines) {
+		/* AF_JSON_LINES_BYTES: a test's small buffer, to fill it. */
+		const char *cap = secure_getenv("AF_JSON_LINES_BYTES");
+		unsigned long max = 0;
+
+		if (cap && af_parse_ulong(cap, 1UL << 30, &max))
+			max = 0;
+		err = af_lines_out_start(STDOUT_FILENO, max);
+		if (err) {
+			af_err("JSON lines on stdout: %s", strerror(-err));
+			goto out;
+		}
+		d.json_lines = true;
+	}
 	if (o->adopt)
 		adopt_all(&d, NULL, NULL);
 	/* After adoption: a pod's fence adopted is found by its cgroup. */
@@ -1176,6 +1390,10 @@ int af_daemon_run(const struct af_daemon_opts *o)
 	}
 	fprintf(stderr, "agentfence daemon: pid %d, listening on %s%s\n", getpid(), co.path,
 		o->has_group ? " (root and its group)" : " (root only)");
+	if (o->listen)
+		fprintf(stderr, "agentfence daemon: /metrics, /healthz, /readyz on http://%s\n",
+			o->listen);
+	d.serving = true;
 	if (o->ready_fd >= 0) {
 		if (write(o->ready_fd, "1", 1) != 1) {
 			/* The caller is gone; serve all the same. */
@@ -1199,6 +1417,7 @@ int af_daemon_run(const struct af_daemon_opts *o)
 out:
 	if (o->k8s)
 		af_k8s_stop();
+	af_metrics_stop();
 	/* The fences stay, enforced and counted, orphaned: a daemon that
 	 * stops (an upgrade, a restart) stops no agent. Released before the
 	 * socket closes: a run's hang-up would stop its fence. Their
@@ -1210,6 +1429,8 @@ out:
 	af_sup_close(d.sup);
 	if (tick >= 0)
 		close(tick);
+	/* After the fences' last records (their release). */
+	af_lines_out_stop(2000);
 	af_msg_hook = NULL;
 	return ret;
 }

@@ -21,6 +21,8 @@ struct af_daemon_opts {
 	bool adopt;		/* adopt orphaned fences at start */
 	int ready_fd;		/* written to and closed once listening; -1: none */
 	const struct af_k8s_opts *k8s;	/* --kubernetes: fence the node's pods (k8s.h) */
+	const char *listen;	/* --listen ADDR:PORT: /metrics, /healthz, /readyz (metrics.h) */
+	bool json_lines;	/* every journal record also on stdout (lines_out.h) */
 };
 
 /* Serve until SIGTERM/SIGINT/SIGHUP/SIGQUIT; then every fence it holds

@@ -453,6 +453,21 @@ static void drop_batch(struct af_journal *j, int err)
 		j->err = err;
 }
 
+static af_journal_tap_fn mirror;
+static void *mirror_ctx;
+static uint64_t written_total;	/* the loop's thread writes it; read there too */
+
+void af_journal_set_mirror(af_journal_tap_fn fn, void *ctx)
+{
+	mirror = fn;
+	mirror_ctx = ctx;
+}
+
+uint64_t af_journal_written_total(void)
+{
+	return __atomic_load_n(&written_total, __ATOMIC_RELAXED);
+}
+
 /* Write the batch: one write(2) (a partial one continues), then the
  * taps, line by line, then rotation when the file is full. */
 static int write_batch(struct af_journal *j)
@@ -487,6 +502,7 @@ static int write_batch(struct af_journal *j)
 		off += w;
 	}
 	j->size += len;
+	__atomic_add_fetch(&written_total, j->seq - j->disk_seq, __ATOMIC_RELAXED);
 	j->disk_seq = j->seq;
 	memcpy(j->disk_head, j->head, sizeof(j->head));
 	if (j->tap) {
@@ -499,6 +515,8 @@ static int write_batch(struct af_journal *j)
 			j->tap(j->tap_ctx, p, nl + 1 - p);
 		}
 	}
+	if (mirror)
+		mirror(mirror_ctx, b->p, len);
 	/* A record in progress moves to the front. */
 	memmove(b->p, b->p + len, b->len - len);
 	b->len -= len;

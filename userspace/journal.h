@@ -74,6 +74,13 @@ int af_journal_flush(struct af_journal *j);
 typedef void (*af_journal_tap_fn)(void *ctx, const char *line, size_t len);
 void af_journal_set_tap(struct af_journal *j, af_journal_tap_fn fn, void *ctx);
 
+/* Called with every batch of records any journal of the process wrote
+ * (whole lines), right after its write: daemon --json-lines' copy on
+ * stdout (lines_out.h). Set once, before records flow. And how many
+ * records every journal of the process wrote. */
+void af_journal_set_mirror(af_journal_tap_fn fn, void *ctx);
+uint64_t af_journal_written_total(void);
+
 /* Records written, and the hash of the last one. */
 uint64_t af_journal_records(const struct af_journal *j);
 const char *af_journal_head(const struct af_journal *j);

@@ -1108,11 +1108,58 @@ static int mkdir_p(const char *dir)
 	}
 }
 
+int af_k8s_node_name(const struct af_k8s_opts *o, char *out, size_t n)
+{
+	const char *node = o->node;
+	char host[256];
+
+	if (!node || !*node)
+		node = getenv("NODE_NAME");
+	if (!node || !*node) {
+		if (gethostname(host, sizeof(host)))
+			host[0] = 0;
+		host[sizeof(host) - 1] = 0;
+		node = host;
+	}
+	if (!*node || strspn(node, "abcdefghijklmnopqrstuvwxyz0123456789-.") != strlen(node) ||
+	    af_strlcpy(out, node, n)) {
+		af_err("kubernetes: node name '%s' is not a Kubernetes node name (--node NAME)", node);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int af_k8s_pod_tag(const char *ns_name, const char *node, char **out)
+{
+	const char *slash = strchr(ns_name, '/');
+	struct af_obuf b = {};
+	struct af_json w;
+
+	*out = NULL;
+	af_json_resume_buf(&w, &b);
+	af_json_object(&w, "pod");
+	if (slash) {
+		af_json_strn(&w, "namespace", ns_name, slash - ns_name);
+		af_json_str(&w, "name", slash + 1);
+	} else {
+		af_json_str(&w, "name", ns_name);
+	}
+	af_json_str(&w, "node", node);
+	af_json_end(&w);
+	if (b.oom || af_obuf_reserve(&b, 1)) {
+		free(b.p);
+		return -ENOMEM;
+	}
+	b.p[b.len] = 0;
+	*out = b.p;
+	return 0;
+}
+
 int af_k8s_start(const struct af_k8s_opts *o, struct af_loop *loop)
 {
 	struct itimerspec its = { .it_interval = { 1, 0 }, .it_value = { 1, 0 } };
-	const char *kc = o->kubeconfig, *node = o->node;
-	char why[1024], host[256];
+	const char *kc = o->kubeconfig;
+	char why[1024];
 	pthread_t t;
 	int err;
 
@@ -1129,19 +1176,9 @@ int af_k8s_start(const struct af_k8s_opts *o, struct af_loop *loop)
 	if (k.api.insecure)
 		af_warn("kubernetes: %s: the API server's certificate is not verified "
 			"(insecure-skip-tls-verify in %s)", k.api.server, kc);
-	if (!node || !*node)
-		node = getenv("NODE_NAME");
-	if (!node || !*node) {
-		if (gethostname(host, sizeof(host)))
-			host[0] = 0;
-		host[sizeof(host) - 1] = 0;
-		node = host;
-	}
-	if (!*node || strspn(node, "abcdefghijklmnopqrstuvwxyz0123456789-.") != strlen(node)) {
-		af_err("kubernetes: node name '%s' is not a Kubernetes node name (--node NAME)", node);
-		return -EINVAL;
-	}
-	af_strlcpy(k.node, node, sizeof(k.node));
+	err = af_k8s_node_name(o, k.node, sizeof(k.node));
+	if (err)
+		return err;
 	af_strlcpy(k.ns, o->namespace && *o->namespace ? o->namespace : "agentfence", sizeof(k.ns));
 	if (strspn(k.ns, "abcdefghijklmnopqrstuvwxyz0123456789-") != strlen(k.ns)) {
 		af_err("kubernetes: --namespace %s: not a namespace name", k.ns);
@@ -1175,6 +1212,16 @@ int af_k8s_start(const struct af_k8s_opts *o, struct af_loop *loop)
 	fprintf(stderr, "agentfence daemon: kubernetes: %s, node %s, policies from ConfigMaps in "
 		"namespace %s, journals in %s\n", k.api.server, k.node, k.ns, k.journal_dir);
 	return 0;
+}
+
+bool af_k8s_synced(void)
+{
+	return pods_listed_once;
+}
+
+uint64_t af_k8s_reconnects(void)
+{
+	return __atomic_load_n(&k.reconnects, __ATOMIC_RELAXED);
 }
 
 /* The watches block in the API's stream: they are left to end with the

@@ -8,6 +8,10 @@
 #ifndef AF_K8S_H
 #define AF_K8S_H
 
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
 struct af_loop;
 
 struct af_k8s_opts {
@@ -25,6 +29,24 @@ struct af_k8s_opts {
  * results are handled in loop. 0, or -errno (said with af_err). */
 int af_k8s_start(const struct af_k8s_opts *o, struct af_loop *loop);
 void af_k8s_stop(void);
+
+/* This node's name: o->node, else $NODE_NAME, else the host name;
+ * -EINVAL (said) when it is no Kubernetes node name. */
+int af_k8s_node_name(const struct af_k8s_opts *o, char *out, size_t n);
+
+/* What every journal record of a pod's fence carries (journal.h
+ * af_journal_set_tag): ',"pod":{"namespace":..,"name":..,"node":..}'
+ * from ns_name "NS/NAME", malloc'd, rendered once per fence. Without the
+ * uid: its 36 bytes in every record cost 7 % more per event (bench/
+ * RESULTS.md); the journal is the pod's and its k8s_pod record has it.
+ * 0 or -ENOMEM. */
+int af_k8s_pod_tag(const char *ns_name, const char *node, char **out);
+
+/* For /metrics and /readyz (the daemon's loop): whether the first list of
+ * the node's pods was handled (every pod there fenced or pending), and
+ * how often a list or watch was retried after a failure. */
+bool af_k8s_synced(void);
+uint64_t af_k8s_reconnects(void);
 
 /* The fail-closed policy of a pod whose policy is missing or invalid. */
 extern const char af_k8s_deny_all[];

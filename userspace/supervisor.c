@@ -69,6 +69,7 @@ struct af_sup_fence {
 	int status;
 	bool gone;			/* the command was reaped */
 	unsigned long events, bad_events, denied;
+	uint64_t denied_kind[AF_DK_MAX];	/* metrics.h's kinds */
 	struct af_denials *den;		/* run's lines on stderr; NULL: none */
 	struct af_drain *drain;		/* when its ring buffer is read */
 	unsigned long lost_at;		/* f->events when drops were last read */
@@ -288,6 +289,7 @@ static void on_event(void *ctx, const void *data, size_t size)
 	    (((const struct af_ev_fileop *)data)->ret == -EROFS ||
 	     (path[0] == '/' && !af_policy_writable_root(f->policy, path)))) {
 		f->denied++;
+		f->denied_kind[AF_DK_FILE]++;
 		goto show;
 	}
 	/* Process and file events, allowed connects and answered lookups
@@ -295,6 +297,7 @@ static void on_event(void *ctx, const void *data, size_t size)
 	if (!d || d->verdict == AF_ALLOWED || absent_socket(data, size, d))
 		return;
 	f->denied++;
+	f->denied_kind[af_deny_kind(d->op)]++;
 	if (af_event_format(data, size, line, sizeof(line))) {
 		f->bad_events++;
 		return;
@@ -997,6 +1000,31 @@ struct af_sup_fence *af_sup_fence_find(struct af_sup *s, uint64_t id)
 	return NULL;
 }
 
+const char *const af_deny_kinds[AF_DK_MAX] = {
+	[AF_DK_FILE] = "file", [AF_DK_NETWORK] = "network", [AF_DK_UNIX] = "unix",
+	[AF_DK_DNS] = "dns", [AF_DK_PROCESS] = "process", [AF_DK_SYSTEM] = "system",
+};
+
+unsigned int af_deny_kind(unsigned int op)
+{
+	switch (op) {
+	case AF_OP_OPEN_WRITE: case AF_OP_OPEN_READ: case AF_OP_DIR_WRITE: case AF_OP_SETATTR:
+	case AF_OP_LINK: case AF_OP_XATTR: case AF_OP_FD_WRITE: case AF_OP_MMAP_WRITE:
+		return AF_DK_FILE;
+	case AF_OP_CONNECT: case AF_OP_SENDMSG: case AF_OP_SOCKET: case AF_OP_SOCKOPT:
+	case AF_OP_NETLINK: case AF_OP_NET_IOCTL: case AF_OP_DNS_UPSTREAM:
+		return AF_DK_NETWORK;
+	case AF_OP_UNIX_CONNECT: case AF_OP_UNIX_SENDMSG:
+		return AF_DK_UNIX;
+	case AF_OP_DNS:
+		return AF_DK_DNS;
+	case AF_OP_PTRACE: case AF_OP_SIGNAL: case AF_OP_SIGIO_FULL: case AF_OP_CGROUP:
+		return AF_DK_PROCESS;
+	default:	/* mount, bpf, modules, io_uring creds, seccomp, capabilities */
+		return AF_DK_SYSTEM;
+	}
+}
+
 void af_sup_fence_info(const struct af_sup_fence *f, struct af_sup_fence_info *o)
 {
 	memset(o, 0, sizeof(*o));
@@ -1011,6 +1039,7 @@ void af_sup_fence_info(const struct af_sup_fence *f, struct af_sup_fence_info *o
 	o->owned = f->owned;
 	o->events = f->events;
 	o->denied = f->denied;
+	memcpy(o->denied_kind, f->denied_kind, sizeof(o->denied_kind));
 	if (f->fence)
 		o->dropped = af_fence_fcounter(f->fence, AF_FC_DROPS);
 }

@@ -155,6 +155,12 @@ int af_sup_serve(struct af_sup *s);
 struct af_sup_fence *af_sup_fence_next(struct af_sup *s, struct af_sup_fence *prev);
 struct af_sup_fence *af_sup_fence_find(struct af_sup *s, uint64_t id);
 
+/* Denials by kind (metrics): what an op (bpf/fence.h enum af_op) is
+ * about; af_deny_kinds[kind] is its name ("file", "network", ...). */
+enum { AF_DK_FILE, AF_DK_NETWORK, AF_DK_UNIX, AF_DK_DNS, AF_DK_PROCESS, AF_DK_SYSTEM, AF_DK_MAX };
+extern const char *const af_deny_kinds[AF_DK_MAX];
+unsigned int af_deny_kind(unsigned int op);
+
 /* What status shows of a fence. */
 struct af_sup_fence_info {
 	uint64_t id;
@@ -167,6 +173,7 @@ struct af_sup_fence_info {
 	pid_t client;			/* the run it is held for; 0: none */
 	bool owned;			/* we made its cgroup (stop removes it) */
 	uint64_t events, denied, audited, dropped;
+	uint64_t denied_kind[AF_DK_MAX];	/* denied, by af_deny_kind */
 };
 void af_sup_fence_info(const struct af_sup_fence *f, struct af_sup_fence_info *out);
 

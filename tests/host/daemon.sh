@@ -52,7 +52,7 @@ for l in sys.stdin:
 # background job; DPID its pid, once its socket answers.
 start_daemon() {
 	trap cleanup EXIT
-	"$AF" daemon --foreground --control "$T/c.sock" "$@" 2>>"$T/daemon.log" &
+	"$AF" daemon --foreground --control "$T/c.sock" "$@" >"${DOUT:-/dev/null}" 2>>"$T/daemon.log" &
 	DPID=$!
 	DPIDS+=("$DPID")
 	for _ in $(seq 100); do
@@ -595,6 +595,164 @@ test_quiet_fence_unmapped_then_read() {
 
 # 100 fences in one daemon: its memory, and create/stop times.
 af_limit test_hundred_fences 90
+free_port() {
+	$PY -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# metric NAME [LABEL=VALUE...]: the sum of NAME's samples with those
+# labels, from /metrics on $MPORT.
+metric() {
+	curl -sf "http://127.0.0.1:$MPORT/metrics" | $PY -c '
+import re, sys
+name, want = sys.argv[1], dict(a.split("=", 1) for a in sys.argv[2:])
+tot, seen = 0, False
+for l in sys.stdin:
+    m = re.match(r"([a-z_]+)(?:\{(.*)\})? ([0-9]+)$", l.strip())
+    if not m or m.group(1) != name:
+        continue
+    labels = dict(re.findall(r"([a-z_]+)=\"((?:[^\"\\]|\\.)*)\"", m.group(2) or ""))
+    if all(labels.get(k) == v for k, v in want.items()):
+        tot += int(m.group(3)); seen = True
+print(tot if seen else "none")' "$@"
+}
+
+# --listen: /healthz, /readyz, /metrics (fences, denials by kind, events,
+# journal records, map entries) against a fence that is denied connects;
+# --json-lines: stdout has every record of its journal, the same bytes.
+test_metrics_and_json_lines() {
+	host_only
+	command -v curl >/dev/null || skip "no curl"
+	policy p.yaml 9
+	MPORT=$(free_port)
+	DOUT=$T/stdout.jsonl start_daemon --listen "127.0.0.1:$MPORT" --json-lines
+	assert_eq "ok" "$(curl -sf "http://127.0.0.1:$MPORT/healthz")" "/healthz"
+	assert_eq "ready" "$(curl -sf "http://127.0.0.1:$MPORT/readyz")" "/readyz"
+	assert_eq 404 "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$MPORT/nope")" "unknown path"
+	assert_eq 405 "$(curl -s -o /dev/null -w '%{http_code}' -X POST "http://127.0.0.1:$MPORT/metrics")" "POST"
+	assert_eq 0 "$(metric agentfence_fences)" "no fence yet"
+	ask "$(create_req p.yaml '{"name":"m"}')"
+	local id cg journal
+	id=$(field fence)
+	cg=$(field cgroup)
+	CGS+=("$cg")
+	assert_eq 1 "$(metric agentfence_fences)" "one fence"
+	in_cgroup "$cg" $PY -c "$LOOP" "$T/ws/loop" 30 9 7
+	for _ in $(seq 100); do
+		[ "$(metric agentfence_denials_total fence="$id" kind=network)" -ge 3 ] 2>/dev/null && break
+		sleep 0.1
+	done
+	touch "$T/ws/loop.stop"
+	wait "$PID"
+	local den ev
+	den=$(metric agentfence_denials_total fence="$id" kind=network)
+	[ "$den" -ge 3 ] 2>/dev/null || fail "denials of the fence (network): $den: $(curl -s "http://127.0.0.1:$MPORT/metrics")"
+	assert_eq 0 "$(metric agentfence_denials_total fence="$id" kind=file)" "no file denial"
+	ev=$(metric agentfence_fence_events_total fence="$id")
+	[ "$ev" -ge "$den" ] 2>/dev/null || fail "events $ev < denials $den"
+	[ "$(metric agentfence_journal_records_total)" -ge "$den" ] || fail "journal records < denials"
+	[ "$(metric agentfence_map_entries_max)" != none ] || fail "no map of the node in /metrics"
+	[ "$(metric agentfence_map_entries)" -ge 1 ] || fail "the node's maps hold no entry with a fence"
+	assert_eq 0 "$(metric agentfence_stdout_dropped_lines_total)" "nothing dropped"
+	journal=$($CTL "$T/c.sock" '{"op":"status"}' | $PY -c '
+import json, sys
+for l in sys.stdin:
+    for f in json.loads(l).get("fences", []):
+        if f["id"] == int(sys.argv[1]): print(f["journal"])' "$id")
+	[ -f "$journal" ] || fail "no journal for fence $id: $journal"
+	assert_exit 0 "$AF" stop --control "$T/c.sock" "$id"
+	assert_eq 0 "$(metric agentfence_fences)" "the fence stopped"
+	# Every record of the journal is a line of stdout, byte for byte.
+	for _ in $(seq 50); do
+		grep -q '"type":"fence_end"' "$T/stdout.jsonl" && break
+		sleep 0.1
+	done
+	$PY -c '
+import json, sys
+out = open(sys.argv[2]).read().splitlines()
+for l in out:
+    json.loads(l)
+j = open(sys.argv[1]).read().splitlines()
+assert len(j) > 3, j
+missing = [l for l in j if l not in set(out)]
+assert not missing, ("not on stdout", len(missing), missing[:2])
+assert any("\"type\":\"deny\"" in l for l in out), "no deny record on stdout"' "$journal" "$T/stdout.jsonl" ||
+		fail "stdout is not the journal's records"
+	assert_exit 0 "$AF" log verify "$journal"
+}
+
+# A stdout nobody reads (a full pipe) costs lines, counted and said,
+# never the journal's records nor the loop (/healthz answers, the fence
+# journals on).
+test_json_lines_blocked_stdout() {
+	host_only
+	command -v curl >/dev/null || skip "no curl"
+	policy p.yaml 9
+	MPORT=$(free_port)
+	mkfifo "$T/fifo"
+	exec 7<>"$T/fifo"	# a reader that never reads: the pipe fills
+	AF_JSON_LINES_BYTES=16384 DOUT=$T/fifo start_daemon --listen "127.0.0.1:$MPORT" --json-lines
+	ask "$(create_req p.yaml '{"name":"b"}')"
+	local id cg dropped written
+	id=$(field fence)
+	cg=$(field cgroup)
+	CGS+=("$cg")
+	in_cgroup "$cg" $PY -c "$LOOP" "$T/ws/loop" 60 9 7
+	for _ in $(seq 300); do
+		dropped=$(metric agentfence_stdout_dropped_lines_total)
+		[ "$dropped" -ge 100 ] 2>/dev/null && break
+		sleep 0.1
+	done
+	[ "$dropped" -ge 100 ] 2>/dev/null || fail "no line dropped with stdout blocked: $dropped"
+	assert_eq "ok" "$(curl -sf -m 5 "http://127.0.0.1:$MPORT/healthz")" "/healthz with stdout blocked"
+	local den1 den2
+	den1=$(metric agentfence_denials_total fence="$id")
+	sleep 0.5
+	den2=$(metric agentfence_denials_total fence="$id")
+	[ "$den2" -gt "$den1" ] || fail "the fence stopped recording with stdout blocked ($den1, $den2)"
+	touch "$T/ws/loop.stop"
+	wait "$PID"
+	written=$(metric agentfence_stdout_lines_total)
+	[ "$(metric agentfence_journal_records_total)" -gt "$written" ] || fail "journal records not beyond stdout's"
+	# Read the pipe: the writer goes on and says what it dropped.
+	timeout 5 cat <&7 >"$T/drained" &
+	local cat=$!
+	for _ in $(seq 50); do
+		grep -q '"type":"stdout_dropped"' "$T/drained" 2>/dev/null && break
+		sleep 0.1
+	done
+	kill "$cat" 2>/dev/null
+	grep -q '"type":"stdout_dropped"' "$T/drained" || fail "no stdout_dropped line once stdout drained"
+	assert_contains "$(cat "$T/daemon.log")" "JSON lines dropped" "the drop said on stderr"
+	assert_exit 0 "$AF" stop --control "$T/c.sock" "$id"
+	exec 7<&-
+}
+
+# Bad --listen values: a usage error (2) before anything starts; an
+# address in use: the daemon does not start (125), and says why.
+test_listen_bad() {
+	host_only
+	local v
+	for v in nope 9464 :0 :65536 127.0.0.1: 127.0.0.1:x localhost:9464 300.1.1.1:9464 "[::1:9464"; do
+		assert_exit 2 "$AF" daemon --foreground --control "$T/c.sock" --listen "$v"
+		assert_contains "$ERR" "agentfence daemon: --listen $v: " "--listen $v"
+	done
+	assert_exit 2 "$AF" daemon --control "$T/c.sock" --json-lines
+	assert_contains "$ERR" "--json-lines goes with --foreground" "--json-lines in the background"
+	MPORT=$(free_port)
+	$PY -c 'import socket, sys, time; s = socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(); time.sleep(30)' "$MPORT" &
+	PIDS+=("$!")
+	for _ in $(seq 50); do
+		$PY -c 'import socket, sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])))' "$MPORT" 2>/dev/null && break
+		sleep 0.1
+	done
+	assert_exit 125 "$AF" daemon --foreground --control "$T/c.sock" --listen "127.0.0.1:$MPORT"
+	assert_contains "$ERR" "agentfence daemon: --listen 127.0.0.1:$MPORT: Address already in use" "port in use"
+	[ ! -S "$T/c.sock" ] || ! $CTL "$T/c.sock" '{"op":"status"}' >/dev/null 2>&1 || fail "a daemon serves after --listen failed"
+	# The library missing: said, not started.
+	AF_LIBMICROHTTPD=/nonexistent/libmicrohttpd.so assert_exit 125 "$AF" daemon --foreground --control "$T/c.sock" --listen "127.0.0.1:$(free_port)"
+	assert_contains "$ERR" "libmicrohttpd is not installed" "no libmicrohttpd"
+}
+
 test_hundred_fences() {
 	host_only
 	policy p.yaml 9
