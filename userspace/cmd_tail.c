@@ -25,11 +25,12 @@ const char af_usage_tail[] =
 	"Usage: agentfence tail (--fence ID | --journal FILE | FILE | --last) [--follow] [--json]\n"
 	"                       [--type TYPE,...] [--label L] [--utc]\n"
 	"       agentfence tail --fence list\n"
-	"       agentfence tail --pod NAMESPACE/NAME [--follow] ...\n"
+	"       agentfence tail --pod NAMESPACE/NAME [--journal FILE] [--follow] ...\n"
 	"\n"
 	"Print the records of a fence journal, one line each: date and local time (TZ),\n"
 	"process, effect, tool-call label, and for a fence attached to a container\n"
-	"<runtime name id>. What came from the fenced command is printed\n"
+	"<runtime name id> (a Kubernetes pod's: <pod NS/NAME on NODE>). What came from\n"
+	"the fenced command is printed\n"
 	"C-escaped (\\n, \\xNN). A journal's rotated files (FILE.1.gz, FILE.2.gz, ...)\n"
 	"are read first, oldest first; a rotated file named alone is read alone.\n"
 	"Types: fence_start, exec, fork, exit, file, deny, connect, dns, lost,\n"
@@ -38,7 +39,9 @@ const char af_usage_tail[] =
 	"  -F, --fence ID         a running fence (its id is its cgroup's; run -v prints it):\n"
 	"                         its records so far, then with --follow the live ones from\n"
 	"                         its supervisor; 'list' shows the running fences\n"
-	"      --pod NS/NAME      the running fence of a Kubernetes pod (daemon --kubernetes)\n"
+	"      --pod NS/NAME      the running fence of a Kubernetes pod (daemon --kubernetes);\n"
+	"                         with --journal FILE, FILE or --last: only that pod's records\n"
+	"                         (its journal, or the daemon's JSON lines collected)\n"
 	"  -j, --journal FILE     the journal to read (the live file); also as FILE alone\n"
 	"  -L, --last             the journal written last in the journal directory\n"
 	"                         (where run puts journals by default)\n"
@@ -58,6 +61,7 @@ struct tail_opts {
 	const char *journal;
 	const char *fence;	/* an id, or "list" */
 	const char *label;	/* only records whose label contains this */
+	const char *pod;	/* only records of this pod: "NS/NAME" */
 	bool follow, json, color, utc;
 	char types[256];	/* ",exec,deny," or "" for all */
 };
@@ -114,6 +118,32 @@ static void format_time(const struct tail_opts *o, const char *when, char *out, 
 	snprintf(out, n, "%s.%s%s", stamp, frac, o->utc ? "Z" : "");
 }
 
+/* The pod a record names (a pod's fence: every record has
+ * "pod":{"namespace":..,"name":..,"node":..}): "NS/NAME" into out, and
+ * " on NODE" into node; false for a record of no pod. */
+static bool pod_in(const char *line, size_t len, char *out, size_t n, char *node, size_t nn)
+{
+	char ns[254] = "", name[254] = "";
+	const char *v;
+	size_t vl;
+
+	if (json_find(line, len, "pod", &v, &vl) || !vl || *v != '{')
+		return false;
+	json_get_str(v, vl, "namespace", ns, sizeof(ns));
+	json_get_str(v, vl, "name", name, sizeof(name));
+	if (node)
+		json_get_str(v, vl, "node", node, nn);
+	snprintf(out, n, "%s/%s", ns, name);
+	return true;
+}
+
+static bool of_pod(const char *line, size_t len, const char *pod)
+{
+	char p[520];
+
+	return pod_in(line, len, p, sizeof(p), NULL, 0) && !strcmp(p, pod);
+}
+
 /* Print one record; returns true for the fence_end record. */
 static bool show(const struct tail_opts *o, const char *line, size_t len)
 {
@@ -123,6 +153,8 @@ static bool show(const struct tail_opts *o, const char *line, size_t len)
 
 	if (json_get_str(line, len, "type", type, sizeof(type)))
 		return false;	/* not a record: a cut line of a crashed fence */
+	if (o->pod && !of_pod(line, len, o->pod))
+		return false;	/* another pod's (a node's stream of records) */
 	if (o->label)
 		json_get_str(line, len, "label", label, sizeof(label));
 	if (wanted(o, type) && (!o->label || strstr(label, o->label))) {
@@ -149,7 +181,12 @@ static bool show(const struct tail_opts *o, const char *line, size_t len)
 			const char *cv;
 			size_t cl;
 
-			if (!json_find(line, len, "container", &cv, &cl) && cl && *cv == '{') {
+			char pname[520], pnode[256] = "";
+
+			if (pod_in(line, len, pname, sizeof(pname), pnode, sizeof(pnode))) {
+				snprintf(ctr, sizeof(ctr), "pod %.250s%s%.100s", pname, pnode[0] ? " on " : "",
+					 pnode);
+			} else if (!json_find(line, len, "container", &cv, &cl) && cl && *cv == '{') {
 				char rt[16] = "", cid[128] = "", cname[128] = "";
 
 				json_get_str(cv, cl, "runtime", rt, sizeof(rt));
@@ -637,9 +674,17 @@ int cmd_tail(int argc, char **argv)
 			af_err("--pod and --fence exclude each other");
 			return AF_EXIT_USAGE;
 		}
-		if (pod_fence(pod, podfence, sizeof(podfence)))
-			return AF_EXIT_FAIL;
-		o.fence = podfence;
+		if (!strchr(pod, '/') || pod[0] == '/' || !strchr(pod, '/')[1]) {
+			af_err("--pod %s: not NAMESPACE/NAME", pod);
+			return AF_EXIT_USAGE;
+		}
+		o.pod = pod;
+		/* Alone: the pod's running fence; with a journal: its records. */
+		if (!o.journal && !want_last && optind == argc) {
+			if (pod_fence(pod, podfence, sizeof(podfence)))
+				return AF_EXIT_FAIL;
+			o.fence = podfence;
+		}
 	}
 	/* tail FILE: like --journal FILE. */
 	if (optind == argc - 1 && !o.journal) {

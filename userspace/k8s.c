@@ -622,10 +622,14 @@ static void journal_pod(const struct pod *p, json_t *obj, const char *how, const
 
 	if (!j || !(w = af_journal_begin(j, "k8s_pod", NULL)))
 		return;
-	af_json_str(w, "namespace", p->ns);
-	af_json_str(w, "pod", p->name);
+	/* A pod's fence has the pod in every record (af_k8s_pod_tag):
+	 * the uid goes beside it. */
+	if (!af_journal_tagged(j)) {
+		af_json_str(w, "namespace", p->ns);
+		af_json_str(w, "pod", p->name);
+		af_json_str(w, "node", k.node);
+	}
 	af_json_str(w, "uid", p->uid);
-	af_json_str(w, "node", k.node);
 	af_json_str(w, "how", how);
 	af_json_str(w, "policy", p->policy);
 	af_json_str(w, "policy_state", policy_state);

@@ -607,7 +607,7 @@ import re, sys
 name, want = sys.argv[1], dict(a.split("=", 1) for a in sys.argv[2:])
 tot, seen = 0, False
 for l in sys.stdin:
-    m = re.match(r"([a-z_]+)(?:\{(.*)\})? ([0-9]+)$", l.strip())
+    m = re.match(r"([a-z_0-9]+)(?:\{(.*)\})? ([0-9]+)$", l.strip())
     if not m or m.group(1) != name:
         continue
     labels = dict(re.findall(r"([a-z_]+)=\"((?:[^\"\\]|\\.)*)\"", m.group(2) or ""))
@@ -725,6 +725,43 @@ test_json_lines_blocked_stdout() {
 	assert_contains "$(cat "$T/daemon.log")" "JSON lines dropped" "the drop said on stderr"
 	assert_exit 0 "$AF" stop --control "$T/c.sock" "$id"
 	exec 7<&-
+}
+
+# /readyz with --kubernetes waits for the node's pods to be listed: with
+# an API server that does not answer it says 503 and why, while /healthz
+# says the loop turns and the retries are counted.
+test_readyz_before_sync() {
+	host_only
+	command -v curl >/dev/null || skip "no curl"
+	cat >"$T/kubeconfig" <<-YAML
+	apiVersion: v1
+	kind: Config
+	clusters:
+	- name: c
+	  cluster: {server: "https://127.0.0.1:1", insecure-skip-tls-verify: true}
+	users:
+	- name: u
+	  user: {token: nope}
+	contexts:
+	- name: x
+	  context: {cluster: c, user: u}
+	current-context: x
+	YAML
+	MPORT=$(free_port)
+	DOUT=$T/stdout.jsonl start_daemon --listen "127.0.0.1:$MPORT" --kubernetes --kubeconfig "$T/kubeconfig" \
+		--node af-none --journal-dir "$T/journals"
+	local code
+	for _ in $(seq 50); do
+		[ "$(metric agentfence_k8s_watch_reconnects_total)" -ge 2 ] 2>/dev/null && break
+		sleep 0.1
+	done
+	[ "$(metric agentfence_k8s_watch_reconnects_total)" -ge 2 ] || fail "retries not counted: $(curl -s "http://127.0.0.1:$MPORT/metrics" | grep k8s)"
+	assert_eq 0 "$(metric agentfence_k8s_synced)" "not synced"
+	code=$(curl -s -o "$T/readyz" -w '%{http_code}' "http://127.0.0.1:$MPORT/readyz")
+	assert_eq 503 "$code" "/readyz before the pods are listed"
+	assert_contains "$(cat "$T/readyz")" "not ready: the node's pods are not listed yet" "why not ready"
+	assert_eq ok "$(curl -sf "http://127.0.0.1:$MPORT/healthz")" "/healthz meanwhile"
+	assert_eq 0 "$(metric agentfence_pods_fenced)" "no pod"
 }
 
 # Bad --listen values: a usage error (2) before anything starts; an

@@ -61,16 +61,36 @@ cleanup() {
 	done
 }
 
-# The daemon, not a child of the test's shell; its log in $T/daemon.log.
+# The daemon, not a child of the test's shell; its log in $T/daemon.log,
+# its JSON lines (stdout) in $T/stdout.jsonl, /metrics on 127.0.0.1:$MPORT.
 start_daemon() {
+	[ -n "${MPORT:-}" ] || MPORT=$(/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 	(setsid sh -c 'echo $$ >"$0/dpid"; exec "$@"' "$T" "$AF" daemon --foreground --control "$T/c.sock" \
-		--kubernetes --node af-node --journal-dir "$T/journals" >>"$T/daemon.log" 2>&1 </dev/null 9>&- &)
+		--kubernetes --node af-node --journal-dir "$T/journals" --listen "127.0.0.1:$MPORT" \
+		>>"$T/stdout.jsonl" 2>>"$T/daemon.log" </dev/null 9>&- &)
 	for _ in $(seq 300); do
 		grep -q "pods listed" "$T/daemon.log" 2>/dev/null && return 0
 		[ -f "$T/dpid" ] && ! af_running "$(cat "$T/dpid")" && fail "the daemon died: $(cat "$T/daemon.log")"
 		sleep 0.1
 	done
 	fail "the daemon did not list the pods in 30 s: $(cat "$T/daemon.log")"
+}
+
+# metric NAME [LABEL=VALUE...]: the sum of NAME's samples with those
+# labels ("none" without one), from the daemon's /metrics.
+metric() {
+	curl -sf "http://127.0.0.1:$MPORT/metrics" | /usr/bin/python3 -c '
+import re, sys
+name, want = sys.argv[1], dict(a.split("=", 1) for a in sys.argv[2:])
+tot, seen = 0, False
+for l in sys.stdin:
+    m = re.match(r"([a-z_0-9]+)(?:\{(.*)\})? ([0-9]+)$", l.strip())
+    if not m or m.group(1) != name:
+        continue
+    labels = dict(re.findall(r"([a-z_]+)=\"((?:[^\"\\]|\\.)*)\"", m.group(2) or ""))
+    if all(labels.get(k) == v for k, v in want.items()):
+        tot += int(m.group(3)); seen = True
+print(tot if seen else "none")' "$@"
 }
 
 # event_of POD REASON: the messages of POD's Events with REASON, waited
@@ -203,14 +223,38 @@ test_egress() {
 	local j
 	j=$(journal_of agent)
 	[ -n "$j" ] || fail "no journal for pod agent in $T/journals"
-	assert_contains "$(grep '"type":"k8s_pod"' "$j")" '"namespace":"default","pod":"agent"' "k8s_pod record"
-	assert_contains "$(grep '"type":"k8s_pod"' "$j")" '"node":"af-node"' "the node"
+	assert_contains "$(grep '"type":"k8s_pod"' "$j")" '"pod":{"namespace":"default","name":"agent","node":"af-node"}' "k8s_pod record"
 	assert_contains "$(grep '"type":"k8s_pod"' "$j")" '"container":"main"' "the container"
 	assert_contains "$(grep '"type":"k8s_pod"' "$(journal_of late)")" '"how":"started"' "a pod after the daemon"
 	for _ in $(seq 20); do grep -q '"type":"deny"' "$j" && break; sleep 0.2; done
 	assert_contains "$(grep '"type":"deny"' "$j")" "127.0.0.3" "the denial journaled"
 	assert_contains "$("$AF" tail --pod default/agent --json 2>&1)" '"type":"k8s_pod"' "tail --pod"
 	assert_exit 1 "$AF" tail --pod default/plain
+	# Every record of a pod's fence names the pod (and its node).
+	/usr/bin/python3 -c '
+import json, sys
+for l in open(sys.argv[1]):
+    d = json.loads(l)
+    assert d.get("pod") == {"namespace": "default", "name": "agent", "node": "af-node"}, d
+k = [json.loads(l) for l in open(sys.argv[1]) if "\"k8s_pod\"" in l]
+assert k and len(k[0]["uid"]) == 36, k' "$j" || fail "a record of pod agent's journal does not name it"
+	assert_exit 0 "$AF" tail --pod default/agent --type deny
+	assert_contains "$OUT" "<pod default/agent on af-node>" "tail shows the pod"
+	# The same records on stdout, for a log collector; tail --pod picks
+	# one pod's out of them.
+	assert_exit 0 "$AF" tail --pod default/late --json --journal "$T/stdout.jsonl"
+	assert_contains "$OUT" '"type":"k8s_pod"' "late's records on stdout"
+	assert_not_contains "$OUT" '"name":"agent"' "only late's"
+	assert_contains "$(grep '"type":"deny"' "$T/stdout.jsonl")" '"name":"agent"' "agent's denial on stdout"
+	assert_exit 2 "$AF" tail --pod agent
+	# /metrics: the pods fenced, their denials by kind.
+	assert_eq 2 "$(metric agentfence_pods_fenced)" "two pods fenced"
+	[ "$(metric agentfence_denials_total namespace=default pod=agent kind=network)" -ge 1 ] ||
+		fail "no network denial of pod agent in /metrics: $(curl -s "http://127.0.0.1:$MPORT/metrics" | grep denials)"
+	assert_eq 0 "$(metric agentfence_denials_total namespace=default pod=agent kind=file)" "no file denial"
+	assert_eq 1 "$(metric agentfence_k8s_synced)" "synced"
+	assert_eq ready "$(curl -sf "http://127.0.0.1:$MPORT/readyz")" "/readyz after the first list"
+	[ "$(metric agentfence_journal_records_total)" -ge 4 ] || fail "journal records in /metrics"
 }
 af_limit test_egress 120
 
@@ -313,7 +357,8 @@ test_apiserver_restart() {
 	need_cluster
 	policy net 127.0.0.2
 	start_daemon
-	local pid args
+	local pid args before
+	before=$(metric agentfence_k8s_watch_reconnects_total)
 	pid=$(cat "$KDIR/apiserver.pid")
 	args=$(tr '\0' '\n' <"/proc/$pid/cmdline") || fail "no kube-apiserver"
 	# SIGKILL: a SIGTERMed API server shuts down gracefully, and on a
@@ -330,8 +375,25 @@ test_apiserver_restart() {
 	pod after net
 	wait_verdicts after "3:perm 2:refused"
 	assert_contains "$(cat "$T/daemon.log")" "reconnecting" "the watch saw the outage"
+	[ "$(metric agentfence_k8s_watch_reconnects_total)" -gt "$before" ] ||
+		fail "reconnects in /metrics: $before before the restart, $(metric agentfence_k8s_watch_reconnects_total) after"
+	assert_eq ready "$(curl -sf "http://127.0.0.1:$MPORT/readyz")" "/readyz after the restart"
 }
 af_limit test_apiserver_restart 150
+
+# deploy/ is accepted by the API server as it stands (a server-side dry
+# run: schema, RBAC objects, the DaemonSet's probes and port).
+test_deploy_dry_run() {
+	need_cluster
+	assert_exit 0 kubectl apply --dry-run=server -f "$TOP/deploy/"
+	assert_contains "$OUT" "daemonset.apps/agentfence created (server dry run)" "the DaemonSet"
+	local ds
+	ds=$(kubectl create --dry-run=client -o json -f "$TOP/deploy/20-daemonset.yaml")
+	assert_contains "$ds" '"/healthz"' "liveness probe"
+	assert_contains "$ds" '"/readyz"' "readiness probe"
+	assert_contains "$ds" '":9464"' "the daemon listens on the probes' port"
+}
+af_limit test_deploy_dry_run 60
 
 af_main "$@"
 # The cluster goes with the file.
