@@ -37,8 +37,9 @@ int af_k8s_node_name(const struct af_k8s_opts *o, char *out, size_t n);
 /* What every journal record of a pod's fence carries (journal.h
  * af_journal_set_tag): ',"pod":{"namespace":..,"name":..,"node":..}'
  * from ns_name "NS/NAME", malloc'd, rendered once per fence. Without the
- * uid: its 36 bytes in every record cost 7 % more per event (bench/
- * RESULTS.md); the journal is the pod's and its k8s_pod record has it.
+ * uid: its 36 bytes in every record cost 4-8 % more per event (bench/
+ * RESULTS.md, Kubernetes); the journal is the pod's and its k8s_pod
+ * record has it.
  * 0 or -ENOMEM. */
 int af_k8s_pod_tag(const char *ns_name, const char *node, char **out);
 
