@@ -14,7 +14,8 @@
 #   flock /run/lock/agentfence-tests.lock bench/k8s.sh 100
 #
 # The lock: one cluster on this machine at a time (tests/host/k8s.sh
-# takes it too). Output: one line per measure, and JSON in $D/result.json.
+# takes it too); exit status 75 when another cluster runs (try later).
+# Output: one line per measure, and JSON in $D/result.json.
 set -euo pipefail
 
 TOP=$(cd "$(dirname "$0")/.." && pwd)
@@ -48,7 +49,7 @@ for port in 16443 23790 10250; do
 	if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
 		echo "bench/k8s.sh: 127.0.0.1:$port answers: a cluster (scripts/k8s) runs already; not starting a second one (wait for it to go)" >&2
 		trap - EXIT
-		exit 1
+		exit 75
 	fi
 done
 rm -rf "$D"
@@ -139,6 +140,7 @@ sleep 2	# the last fences' first records
 rss=$(awk '/VmRSS/ { print $2 }' "/proc/$DPID/status")
 rings=$(awk '/^[0-9a-f]+-/ { m = ($6 == "anon_inode:bpf-map") } /^Rss:/ && m { s += $2 } END { print s + 0 }' "/proc/$DPID/smaps")
 hwm=$(awk '/VmHWM/ { print $2 }' "/proc/$DPID/status")
+curl -sf "http://127.0.0.1:$PORT/metrics" >"$D/metrics.txt" || true
 
 $PY - "$D" "$N" "${fenced:-0}" "$rss0" "$rss" "$rings" "$hwm" <<-'PYEOF'
 import datetime, glob, json, statistics, sys
