@@ -14,7 +14,11 @@
 #   flock /run/lock/agentfence-tests.lock bench/k8s.sh 100
 #
 # The lock: one cluster on this machine at a time (tests/host/k8s.sh
-# takes it too); exit status 75 when another cluster runs (try later).
+# takes it too); exit status 75 when another cluster runs (try later),
+# unless AF_K8S_BENCH_CLUSTER=DIR names it (its kubeconfig in DIR, e.g. a
+# tests/host/k8s.sh cluster kept with AF_K8S_KEEP=1): then the bench uses
+# it, while it holds the lock (no test runs on it meanwhile), and leaves
+# it up, without its pods and ConfigMap.
 # Output: one line per measure, and JSON in $D/result.json.
 set -euo pipefail
 
@@ -26,6 +30,8 @@ TIMEOUT=${AF_K8S_BENCH_TIMEOUT:-1200}	# s for all N pods to be fenced
 export KUBECONFIG=$D/kubeconfig
 PY=/usr/bin/python3
 DPID=
+REUSE=${AF_K8S_BENCH_CLUSTER:-}
+CM=bench-net
 
 cleanup() {
 	set +e
@@ -39,14 +45,23 @@ cleanup() {
 	fi
 	[ -n "${WPID:-}" ] && kill "$WPID" 2>/dev/null
 	kubectl delete pods -l af-bench --grace-period=0 --force --wait=false >/dev/null 2>&1
-	"$TOP/scripts/k8s" down "$D" >/dev/null 2>&1
+	kubectl -n agentfence delete configmap "$CM" >/dev/null 2>&1
+	if [ -n "$REUSE" ]; then
+		# Left as found: the pods gone before the lock goes.
+		for _ in $(seq 600); do
+			[ -z "$(kubectl get pods -l af-bench -o name 2>/dev/null)" ] && break
+			sleep 0.5
+		done
+	else
+		"$TOP/scripts/k8s" down "$D" >/dev/null 2>&1
+	fi
 }
 trap cleanup EXIT
 
 # The lock is taken per test file, and a cluster kept between runs
 # (AF_K8S_KEEP=1) holds no lock: its ports say it runs.
 for port in 16443 23790 10250; do
-	if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+	if [ -z "$REUSE" ] && (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
 		echo "bench/k8s.sh: 127.0.0.1:$port answers: a cluster (scripts/k8s) runs already; not starting a second one (wait for it to go)" >&2
 		trap - EXIT
 		exit 75
@@ -54,9 +69,16 @@ for port in 16443 23790 10250; do
 done
 rm -rf "$D"
 mkdir -p "$D"
-echo "# cluster up in $D" >&2
-"$TOP/scripts/k8s" up "$D" >"$D/up.log" 2>&1 9>&- || { tail -5 "$D/up.log" >&2; exit 1; }
-kubectl create namespace agentfence >/dev/null
+if [ -n "$REUSE" ]; then
+	echo "# the cluster of $REUSE" >&2
+	cp "$REUSE/kubeconfig" "$D/kubeconfig"
+	kubectl get --raw /readyz >/dev/null || { echo "bench/k8s.sh: $REUSE: its API server does not answer" >&2; exit 1; }
+	[ -z "$(kubectl get pods -A -o name)" ] || { echo "bench/k8s.sh: $REUSE: the cluster has pods: not idle" >&2; trap - EXIT; exit 75; }
+else
+	echo "# cluster up in $D" >&2
+	"$TOP/scripts/k8s" up "$D" >"$D/up.log" 2>&1 9>&- || { tail -5 "$D/up.log" >&2; exit 1; }
+fi
+kubectl get namespace agentfence >/dev/null 2>&1 || kubectl create namespace agentfence >/dev/null
 cat >"$D/net.yaml" <<-YAML
 apiVersion: agentfence/v1
 kind: Policy
@@ -68,8 +90,8 @@ spec:
     allow:
       - {cidr: 127.0.0.2/32, ports: [7000], protocol: tcp}
 YAML
-kubectl -n agentfence create configmap net --from-file=policy.yaml="$D/net.yaml" >/dev/null
-kubectl -n agentfence label configmap net agentfence.io/policy=true >/dev/null
+kubectl -n agentfence create configmap "$CM" --from-file=policy.yaml="$D/net.yaml" >/dev/null
+kubectl -n agentfence label configmap "$CM" agentfence.io/policy=true >/dev/null
 
 PORT=$($PY -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 "$AF" daemon --foreground --control "$D/c.sock" --kubernetes --node af-node --journal-dir "$D/j" \
@@ -105,7 +127,7 @@ kind: Pod
 metadata:
   name: %s
   labels: {af-bench: "1"}
-  annotations: {agentfence.io/policy: net, agentfence.io/workspace: /tmp}
+  annotations: {agentfence.io/policy: bench-net, agentfence.io/workspace: /tmp}
 spec:
   nodeName: af-node
   hostNetwork: true
@@ -141,6 +163,7 @@ rss=$(awk '/VmRSS/ { print $2 }' "/proc/$DPID/status")
 rings=$(awk '/^[0-9a-f]+-/ { m = ($6 == "anon_inode:bpf-map") } /^Rss:/ && m { s += $2 } END { print s + 0 }' "/proc/$DPID/smaps")
 hwm=$(awk '/VmHWM/ { print $2 }' "/proc/$DPID/status")
 curl -sf "http://127.0.0.1:$PORT/metrics" >"$D/metrics.txt" || true
+cp "/proc/$DPID/smaps" "$D/smaps" 2>/dev/null || true
 
 $PY - "$D" "$N" "${fenced:-0}" "$rss0" "$rss" "$rings" "$hwm" <<-'PYEOF'
 import datetime, glob, json, statistics, sys
