@@ -203,6 +203,20 @@ test_0_cluster() {
 }
 af_limit test_0_cluster 240
 
+# deploy/ is accepted by the API server as it stands (a server-side dry
+# run: schema, RBAC objects, the DaemonSet's probes and port).
+test_deploy_dry_run() {
+	need_cluster
+	assert_exit 0 kubectl apply --dry-run=server -f "$TOP/deploy/"
+	assert_contains "$OUT" "daemonset.apps/agentfence created (server dry run)" "the DaemonSet"
+	local ds
+	ds=$(kubectl create --dry-run=client -o json -f "$TOP/deploy/20-daemonset.yaml")
+	assert_contains "$ds" '"/healthz"' "liveness probe"
+	assert_contains "$ds" '"/readyz"' "readiness probe"
+	assert_contains "$ds" '":9464"' "the daemon listens on the probes' port"
+}
+af_limit test_deploy_dry_run 60
+
 # An annotated pod is fenced per its policy (it ran before the daemon:
 # attached at start and reported so; one made after: "started"); a pod
 # without the annotation is untouched. The journal names the pod.
@@ -380,20 +394,6 @@ test_apiserver_restart() {
 	assert_eq ready "$(curl -sf "http://127.0.0.1:$MPORT/readyz")" "/readyz after the restart"
 }
 af_limit test_apiserver_restart 150
-
-# deploy/ is accepted by the API server as it stands (a server-side dry
-# run: schema, RBAC objects, the DaemonSet's probes and port).
-test_deploy_dry_run() {
-	need_cluster
-	assert_exit 0 kubectl apply --dry-run=server -f "$TOP/deploy/"
-	assert_contains "$OUT" "daemonset.apps/agentfence created (server dry run)" "the DaemonSet"
-	local ds
-	ds=$(kubectl create --dry-run=client -o json -f "$TOP/deploy/20-daemonset.yaml")
-	assert_contains "$ds" '"/healthz"' "liveness probe"
-	assert_contains "$ds" '"/readyz"' "readiness probe"
-	assert_contains "$ds" '":9464"' "the daemon listens on the probes' port"
-}
-af_limit test_deploy_dry_run 60
 
 af_main "$@"
 # The cluster goes with the file.
