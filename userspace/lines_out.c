@@ -114,7 +114,10 @@ static void *writer(void *arg)
 			pthread_mutex_unlock(&o.lock);
 			break;
 		}
-		memcpy(work, o.pend, o.len);	/* swapped by copy: both are max bytes */
+		char *full = o.pend;	/* both are max bytes: swapped */
+
+		o.pend = work;
+		work = full;
 		len = o.len;
 		o.len = 0;
 		dropped = o.dropped;
