@@ -330,6 +330,24 @@ static int rebase(struct af_policy *p, pid_t pid, char *why, size_t wn)
 
 	if (!n)
 		return 0;
+	if (pid <= 0) {
+		/* No target yet (daemon.c, a pod's fence made before its
+		 * cgroup): every path is missing there, none is the host's. */
+		rules = calloc(n, sizeof(*rules));
+		if (!rules)
+			goto out;
+		path_rules(p, rules);
+		for (i = 0; i < n; i++) {
+			/* /proc/0 is no process: nothing resolves there. */
+			if (asprintf(&np, "/proc/0/root%s", rules[i]->path) < 0)
+				goto out;
+			free(rules[i]->path);
+			rules[i]->path = np;
+			rules[i]->exists = false;
+		}
+		err = 0;
+		goto out;
+	}
 	rules = calloc(n, sizeof(*rules));
 	paths = calloc(n, sizeof(*paths));
 	s = calloc(n, sizeof(*s));
@@ -473,7 +491,9 @@ const char *af_attach_ended(const struct af_attach_meta *m)
 
 	if (!id || id != m->id)
 		return m->container[0] ? "container exited (its cgroup is gone)" : "cgroup removed";
-	if (af_cgroup_populated(m->cgroup) == 0)
+	/* pid 0: a cgroup nothing is to run in (k8s.c's fence of a pod whose
+	 * cgroup is not made yet): it ends when it is removed. */
+	if (m->pid && af_cgroup_populated(m->cgroup) == 0)
 		return m->container[0] ? "container exited (its cgroup is empty)" : "cgroup empty";
 	return NULL;
 }
