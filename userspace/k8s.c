@@ -958,6 +958,21 @@ static void early_setup(void)
 			return;
 		}
 	}
+	/* A hybrid host (cgroup v1 controllers, the unified hierarchy
+	 * beside them): the kubelet makes kubepods in the v1 hierarchies
+	 * only, runc makes a pod's path in the unified one when its first
+	 * container starts, levels above included. Made here first (runc
+	 * finds them), so that there is a parent to link to and to watch. */
+	for (i = 0; strcmp(k.mnt, "/sys/fs/cgroup") && i < ARRAY_SIZE(parents); i++) {
+		struct stat st;
+
+		snprintf(path, sizeof(path), "/sys/fs/cgroup/pids/%s", parents[i]);
+		if (stat(path, &st) || !S_ISDIR(st.st_mode))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", k.mnt, parents[i]);
+		if ((err = cgroup_dir(path)))
+			af_warn("kubernetes: cgroup %s: %s", path, strerror(-err));
+	}
 	for (i = 0; i < ARRAY_SIZE(parents); i++) {
 		uint64_t id;
 		int fd;
