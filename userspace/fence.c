@@ -2375,6 +2375,14 @@ static bool fence_alive(uint64_t id)
 	populated = af_cgroup_populated(path);
 	if (populated != 0)
 		return true;
+	/* The placeholder of a pod's fence made before the pod's cgroup
+	 * (userspace/k8s.c): empty by design, the fence enforces on the
+	 * pod's cgroups (bpf/k8s.bpf.h) until the daemon removes it. */
+	if (!af_cgroup2_mount(mnt, sizeof(mnt))) {
+		snprintf(own, sizeof(own), "%s/agentfence/k8s/", mnt);
+		if (!strncmp(path, own, strlen(own)))
+			return true;
+	}
 	if (!af_cgroup2_mount(mnt, sizeof(mnt))) {
 		snprintf(own, sizeof(own), "%s/agentfence/", mnt);
 		if (!strncmp(path, own, strlen(own)))

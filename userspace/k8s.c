@@ -1241,8 +1241,17 @@ static void pod_seen(json_t *obj, int type, bool in_list)
 	}
 	p->listed = true;
 	phase = jstr(json_object_get(obj, "status"), "phase");
-	if (!p->fence && phase && !strcmp(phase, "Pending"))
-		p->started = true;
+	/* Pending in the API may be stale (the kubelet reports later than
+	 * it starts containers): a pod whose cgroup is there ran before. */
+	if (!p->fence && phase && !strcmp(phase, "Pending")) {
+		char cg[PATH_MAX];
+		enum af_k8s_driver drv;
+		enum af_k8s_qos qos;
+
+		if (af_k8s_qos_parse(jstr(json_object_get(obj, "status"), "qosClass"), &qos) ||
+		    af_k8s_pod_cgroup_find(k.mnt, qos, p->uid, &drv, cg, sizeof(cg)) || !p->first_list)
+			p->started = true;
+	}
 	/* Once fenced, a pod stays fenced until it is deleted: editing its
 	 * annotations does not take the fence off. */
 	if (!p->fence) {
