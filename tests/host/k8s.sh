@@ -166,7 +166,8 @@ wait_verdicts() {
 
 fence_of() {	# POD: its fence id in the daemon's status
 	local uid
-	uid=$(kubectl get pod "$1" -o jsonpath='{.metadata.uid}')
+	uid=$(kubectl get pod "$1" -o jsonpath='{.metadata.uid}' 2>/dev/null)
+	[ -n "$uid" ] || return 0
 	"$AF" status --json --control "$T/c.sock" | /usr/bin/python3 -c '
 import json, sys
 for f in json.load(sys.stdin)["fences"]:
@@ -209,7 +210,8 @@ test_egress() {
 	assert_contains "$(grep '"type":"k8s_pod"' "$j")" '"namespace":"default","pod":"agent"' "k8s_pod record"
 	assert_contains "$(grep '"type":"k8s_pod"' "$j")" '"node":"af-node"' "the node"
 	assert_contains "$(grep '"type":"k8s_pod"' "$j")" '"container":"main"' "the container"
-	assert_contains "$(grep '"type":"k8s_pod"' "$(journal_of late)")" '"how":"started"' "a pod after the daemon"
+	assert_contains "$(grep '"type":"k8s_pod"' "$(journal_of late)")" '"how":"from its cgroup'"'"'s creation"' \
+		"a pod after the daemon: fenced from its cgroup's creation"
 	for _ in $(seq 20); do grep -q '"type":"deny"' "$j" && break; sleep 0.2; done
 	assert_contains "$(grep '"type":"deny"' "$j")" "127.0.0.3" "the denial journaled"
 	assert_contains "$("$AF" tail --pod default/agent --json 2>&1)" '"type":"k8s_pod"' "tail --pod"
@@ -278,6 +280,10 @@ test_pod_deleted() {
 	assert_missing "/sys/fs/bpf/agentfence/$id" "the fence's pins"
 	assert_contains "$(cat "$T/daemon.log")" "pod default/agent: pod deleted" "the deletion said"
 	assert_eq "" "$(fence_of agent 2>/dev/null)" "no fence left"
+	assert_eq "hold" "$("$AF" status --json --control "$T/c.sock" | /usr/bin/python3 -c '
+import json, sys
+print(" ".join(f["cgroup"].rsplit("/", 1)[1] for f in json.load(sys.stdin)["fences"]))')" \
+		"no fence but the hold fence (the early one went when the pod's own came)"
 }
 af_limit test_pod_deleted 90
 
@@ -539,6 +545,7 @@ test_early_gc() {
 	kubectl delete pod huge --grace-period=0 --force >/dev/null 2>&1
 	for _ in $(seq 50); do [ -d "/sys/fs/bpf/agentfence/$id" ] || break; sleep 0.2; done
 	assert_missing "/sys/fs/bpf/agentfence/$id" "the early fence's pins"
+	for _ in $(seq 20); do [ -d "/sys/fs/cgroup/unified/agentfence/k8s/pod$uid" ] || break; sleep 0.1; done
 	assert_missing "/sys/fs/cgroup/unified/agentfence/k8s/pod$uid" "its placeholder cgroup"
 	kpend_has "$kp" "$uid" && fail "af_kpend still names pod$uid"
 	return 0
