@@ -164,6 +164,16 @@ struct af_rowner {
 };
 _Static_assert(sizeof(struct af_rowner) == 16, "af_rowner layout");
 
+/* Kubernetes pods fenced from their cgroup's creation (bpf/k8s.bpf.h):
+ * the name of a pod cgroup the daemon expects ("pod<uid>", or the
+ * systemd driver's "kubepods-<qos>-pod<uid_>.slice"), NUL-padded. */
+#define AF_KPEND_NAME	96
+
+struct af_kpend_key {
+	char name[AF_KPEND_NAME];
+};
+_Static_assert(sizeof(struct af_kpend_key) == AF_KPEND_NAME, "af_kpend_key layout");
+
 /* Counters, one per-CPU array slot each. */
 enum af_counter {
 	AF_CNT_RB_DROP = 0,	/* ring buffer reserve failed */
@@ -174,6 +184,7 @@ enum af_counter {
 	AF_CNT_SIGIO_FULL,	/* af_sigio full: a fenced task's F_SETOWN refused */
 	AF_CNT_BOX_FULL,	/* af_boxent full: a refusal may be misreported as seccomp's */
 	AF_CNT_FX_NOMNT,	/* an allowed change with no mount for its record (not journaled) */
+	AF_CNT_K8S_HOLD,	/* pod cgroups made before the daemon decided on their pod: held */
 	AF_CNT_MAX,
 };
 

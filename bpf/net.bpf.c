@@ -8,6 +8,7 @@
  * Nested fences each apply their own list (each object's membership map
  * names its own fence for the cgroups beneath it). */
 #include "common.bpf.h"
+#include "k8s.bpf.h"
 #include <bpf/bpf_endian.h>
 
 #define AFN_UNIX	1
@@ -146,6 +147,36 @@ static __always_inline struct af_ev_net *tmpl_get(void)
 	return t;
 }
 
+/* The fence that judges. k false: the current task's (af_member: the
+ * program is linked to its fence's cgroup). k true: the program is the
+ * one linked once at the kubepods cgroup (ak_* below): the pod's fence
+ * from its cgroup's creation (af_kmember, bpf/k8s.bpf.h). */
+static __always_inline struct af_fence_cfg *net_fence(bool kp, __u64 *fid)
+{
+	struct af_fence_cfg *cfg;
+	__u64 cgid, *f;
+
+	if (!kp)
+		return af_current_fence(fid);
+	cgid = bpf_get_current_cgroup_id();
+	f = bpf_map_lookup_elem(&af_kmember, &cgid);
+	if (!f)
+		return NULL;
+	cfg = bpf_map_lookup_elem(&af_fences, f);
+	if (cfg)
+		*fid = cfg->key;
+	return cfg;
+}
+
+/* Whether the current task is in a pod fenced from creation: the ak_*
+ * programs let everything else pass at the cost of this lookup. */
+static __always_inline bool k_member(void)
+{
+	__u64 cgid = bpf_get_current_cgroup_id();
+
+	return bpf_map_lookup_elem(&af_kmember, &cgid);
+}
+
 static __always_inline bool is_v4mapped(const __u32 *a)
 {
 	return !a[0] && !a[1] && a[2] == bpf_htonl(0xffff);
@@ -153,10 +184,10 @@ static __always_inline bool is_v4mapped(const __u32 *a)
 
 /* Judge an IPv4 (a[0]) or IPv6 destination; report; true to deny. */
 static __always_inline bool inet_denied(__u32 *a, bool v6, __u16 port, __u32 protocol,
-					__u32 op, __u32 evflags)
+					__u32 op, __u32 evflags, bool kp)
 {
 	__u64 fid = 0;
-	struct af_fence_cfg *cfg = af_current_fence(&fid);
+	struct af_fence_cfg *cfg = net_fence(kp, &fid);
 	struct af_net_key key = { .fence_id = fid };
 	__u8 bit = proto_bit(protocol);
 	struct af_net_val *val;
@@ -240,7 +271,7 @@ static __always_inline bool upstream_denied(__u64 fid, struct af_fence_cfg *cfg,
 	return net_report(fid, cfg, true, AF_OP_DNS_UPSTREAM, ev);
 }
 
-static __always_inline int inet_check(struct bpf_sock_addr *ctx, __u32 op, bool v6)
+static __always_inline int inet_check(struct bpf_sock_addr *ctx, __u32 op, bool v6, bool kp)
 {
 	__u16 port = bpf_ntohs((__u16)ctx->user_port);
 	struct af_fence_cfg *cfg;
@@ -255,25 +286,25 @@ static __always_inline int inet_check(struct bpf_sock_addr *ctx, __u32 op, bool 
 	} else {
 		a[0] = ctx->user_ip4;
 	}
-	cfg = af_current_fence(&fid);
+	cfg = net_fence(kp, &fid);
 	if (cfg && cfg->dns_port4 && port == AFN_DNS_PORT &&
 	    (ctx->protocol == AFN_TCP || ctx->protocol == AFN_UDP))
 		return dns_redirect(ctx, a, v6, cfg->dns_port4, cfg->dns_port6);
 	if (cfg && cfg->dns_port4 && bpf_map_lookup_elem(&af_dns_upstream, &port))
 		return upstream_denied(fid, cfg, a, v6, port, ctx->protocol) ? 0 : 1;
-	return inet_denied(a, v6, port, ctx->protocol, op, 0) ? 0 : 1;
+	return inet_denied(a, v6, port, ctx->protocol, op, 0, kp) ? 0 : 1;
 }
 
 /* The stub's answers come from 127.0.0.1 or ::1: show the resolver the
  * socket asked (glibc drops answers from any other address). */
-static __always_inline void dns_restore(struct bpf_sock_addr *ctx, bool v6)
+static __always_inline void dns_restore(struct bpf_sock_addr *ctx, bool v6, bool kp)
 {
 	struct af_fence_cfg *cfg;
 	struct af_dns_orig *o;
 	__u16 port4, port6;
 	__u64 fid;
 
-	cfg = af_current_fence(&fid);
+	cfg = net_fence(kp, &fid);
 	if (!cfg || !cfg->dns_port4)
 		return;
 	port4 = cfg->dns_port4;
@@ -307,59 +338,58 @@ static __always_inline void dns_restore(struct bpf_sock_addr *ctx, bool v6)
 SEC("cgroup/recvmsg4")
 int af_recvmsg4(struct bpf_sock_addr *ctx)
 {
-	dns_restore(ctx, false);
+	dns_restore(ctx, false, false);
 	return 1;
 }
 
 SEC("cgroup/recvmsg6")
 int af_recvmsg6(struct bpf_sock_addr *ctx)
 {
-	dns_restore(ctx, true);
+	dns_restore(ctx, true, false);
 	return 1;
 }
 
 SEC("cgroup/getpeername4")
 int af_getpeername4(struct bpf_sock_addr *ctx)
 {
-	dns_restore(ctx, false);
+	dns_restore(ctx, false, false);
 	return 1;
 }
 
 SEC("cgroup/getpeername6")
 int af_getpeername6(struct bpf_sock_addr *ctx)
 {
-	dns_restore(ctx, true);
+	dns_restore(ctx, true, false);
 	return 1;
 }
 
 SEC("cgroup/connect4")
 int af_connect4(struct bpf_sock_addr *ctx)
 {
-	return inet_check(ctx, AF_OP_CONNECT, false);
+	return inet_check(ctx, AF_OP_CONNECT, false, false);
 }
 
 SEC("cgroup/connect6")
 int af_connect6(struct bpf_sock_addr *ctx)
 {
-	return inet_check(ctx, AF_OP_CONNECT, true);
+	return inet_check(ctx, AF_OP_CONNECT, true, false);
 }
 
 SEC("cgroup/sendmsg4")
 int af_sendmsg4(struct bpf_sock_addr *ctx)
 {
-	return inet_check(ctx, AF_OP_SENDMSG, false);
+	return inet_check(ctx, AF_OP_SENDMSG, false, false);
 }
 
 SEC("cgroup/sendmsg6")
 int af_sendmsg6(struct bpf_sock_addr *ctx)
 {
-	return inet_check(ctx, AF_OP_SENDMSG, true);
+	return inet_check(ctx, AF_OP_SENDMSG, true, false);
 }
 
 /* Only TCP and UDP inet sockets: raw, ping (ICMP datagram), SCTP and
  * MPTCP sockets reach no connect/sendmsg hook above, or not reliably. */
-SEC("cgroup/sock_create")
-int af_sock_create(struct bpf_sock *sk)
+static __always_inline int sock_create(struct bpf_sock *sk, bool kp)
 {
 	__u64 fid = 0;
 	struct af_fence_cfg *cfg;
@@ -370,7 +400,7 @@ int af_sock_create(struct bpf_sock *sk)
 	if ((sk->type == AFN_SOCK_STREAM && sk->protocol == AFN_TCP) ||
 	    (sk->type == AFN_SOCK_DGRAM && sk->protocol == AFN_UDP))
 		return 1;
-	cfg = af_current_fence(&fid);
+	cfg = net_fence(kp, &fid);
 	ev = tmpl_get();
 	if (!ev)
 		return cfg && (cfg->flags & AF_FENCE_AUDIT) ? 1 : 0;
@@ -378,6 +408,12 @@ int af_sock_create(struct bpf_sock *sk)
 	ev->port = sk->type;
 	ev->protocol = sk->protocol;
 	return net_report(fid, cfg, true, AF_OP_SOCKET, ev) ? 0 : 1;
+}
+
+SEC("cgroup/sock_create")
+int af_sock_create(struct bpf_sock *sk)
+{
+	return sock_create(sk, false);
 }
 
 /* The unix path being judged, per CPU: a map value, so that the scan
@@ -423,7 +459,7 @@ static long unix_scan_step(__u64 i, void *ctx)
  * Abstract names are always denied: the policy has no syntax to allow
  * one. sun is the kernel's copy of the address, len its length. */
 static __always_inline bool unix_denied(const struct sockaddr *sun, __u64 len, __u32 op,
-					__u32 evflags)
+					__u32 evflags, bool kp)
 {
 	__u64 fid = 0;
 	struct unix_scan scan = { .flags = evflags };
@@ -436,7 +472,7 @@ static __always_inline bool unix_denied(const struct sockaddr *sun, __u64 len, _
 
 	if (n <= AFN_SUN_OFF)
 		return false;	/* unnamed: the kernel refuses it */
-	cfg = af_current_fence(&fid);
+	cfg = net_fence(kp, &fid);
 	if (!cfg) {
 		af_count(AF_CNT_DENY);
 		return true;	/* a fence's socket outside every fence */
@@ -478,11 +514,11 @@ static __always_inline bool unix_denied(const struct sockaddr *sun, __u64 len, _
 }
 
 /* 6.7+ hooks; uaddrlen came with them. */
-static __always_inline int unix_check(struct bpf_sock_addr *ctx, __u32 op)
+static __always_inline int unix_check(struct bpf_sock_addr *ctx, __u32 op, bool kp)
 {
 	struct bpf_sock_addr_kern___af *k = bpf_cast_to_kern_ctx(ctx);
 
-	return unix_denied(k->uaddr, k->uaddrlen, op, 0) ? 0 : 1;
+	return unix_denied(k->uaddr, k->uaddrlen, op, 0, kp) ? 0 : 1;
 }
 
 /* libbpf 1.1 does not know these section names: the loader sets their
@@ -490,13 +526,13 @@ static __always_inline int unix_check(struct bpf_sock_addr *ctx, __u32 op)
 SEC("cgroup/connect_unix")
 int af_connect_unix(struct bpf_sock_addr *ctx)
 {
-	return unix_check(ctx, AF_OP_UNIX_CONNECT);
+	return unix_check(ctx, AF_OP_UNIX_CONNECT, false);
 }
 
 SEC("cgroup/sendmsg_unix")
 int af_sendmsg_unix(struct bpf_sock_addr *ctx)
 {
-	return unix_check(ctx, AF_OP_UNIX_SENDMSG);
+	return unix_check(ctx, AF_OP_UNIX_SENDMSG, false);
 }
 
 /* Sockets created outside the fence and passed in (inherited, or over
@@ -522,7 +558,7 @@ static __always_inline bool passed_in_denied(struct socket *sock, const struct s
 	 * whoever made the socket. */
 	if (family == AFN_UNIX && af_unix_lsm)
 		return unix_denied(addr, addrlen, op == AF_OP_CONNECT ? AF_OP_UNIX_CONNECT :
-				   AF_OP_UNIX_SENDMSG, 0);
+				   AF_OP_UNIX_SENDMSG, 0, false);
 	/* Made inside a fence: its cgroup programs judged it already. */
 	cgid = BPF_CORE_READ(sk, sk_cgrp_data.cgroup, kn, id);
 	if (bpf_map_lookup_elem(&af_member, &cgid))
@@ -532,18 +568,18 @@ static __always_inline bool passed_in_denied(struct socket *sock, const struct s
 
 		a[0] = BPF_CORE_READ(in, sin_addr.s_addr);
 		return inet_denied(a, false, bpf_ntohs(BPF_CORE_READ(in, sin_port)),
-				   BPF_CORE_READ(sk, sk_protocol), op, AF_NETF_PASSED);
+				   BPF_CORE_READ(sk, sk_protocol), op, AF_NETF_PASSED, false);
 	}
 	if (family == AFN_INET6) {
 		const struct sockaddr_in6 *in6 = (const void *)addr;
 
 		BPF_CORE_READ_INTO(&a, in6, sin6_addr.in6_u.u6_addr32);
 		return inet_denied(a, true, bpf_ntohs(BPF_CORE_READ(in6, sin6_port)),
-				   BPF_CORE_READ(sk, sk_protocol), op, AF_NETF_PASSED);
+				   BPF_CORE_READ(sk, sk_protocol), op, AF_NETF_PASSED, false);
 	}
 	if (family == AFN_UNIX)
 		return unix_denied(addr, addrlen, op == AF_OP_CONNECT ? AF_OP_UNIX_CONNECT :
-				   AF_OP_UNIX_SENDMSG, AF_NETF_PASSED);
+				   AF_OP_UNIX_SENDMSG, AF_NETF_PASSED, false);
 	return false;
 }
 
@@ -808,8 +844,7 @@ int BPF_PROG(lsm_netlink_send, struct sock *sk, struct sk_buff *skb, int ret)
  * not the node's (freebind, transparent: a forged DNS answer), or
  * route it by mark. Per-message control data of the same kinds cannot
  * be seen here: af_egress drops such packets. */
-SEC("cgroup/setsockopt")
-int af_setsockopt(struct bpf_sockopt *ctx)
+static __always_inline int setsockopt_check(struct bpf_sockopt *ctx, bool kp)
 {
 	__s32 level = ctx->level, name = ctx->optname;
 	struct af_fence_cfg *cfg;
@@ -835,7 +870,7 @@ int af_setsockopt(struct bpf_sockopt *ctx)
 	}
 	/* A fence's socket used outside every fence finds no fence:
 	 * refused, as by the programs above. */
-	cfg = af_current_fence(&fid);
+	cfg = net_fence(kp, &fid);
 	ev = tmpl_get();
 	if (!ev)
 		return cfg && (cfg->flags & AF_FENCE_AUDIT) ? 1 : 0;
@@ -849,6 +884,12 @@ int af_setsockopt(struct bpf_sockopt *ctx)
 	return 1;
 }
 
+SEC("cgroup/setsockopt")
+int af_setsockopt(struct bpf_sockopt *ctx)
+{
+	return setsockopt_check(ctx, false);
+}
+
 #define AFN_ETH_P_IP	0x0800
 #define AFN_ETH_P_IPV6	0x86DD
 #define AFN_NEXTHDR_HOP		0
@@ -859,8 +900,7 @@ int af_setsockopt(struct bpf_sockopt *ctx)
  * routes, set per message with IP_RETOPTS control data) or an IPv6
  * packet with hop-by-hop, destination-options or routing headers
  * (IPV6_RTHDR and kin as control data) is dropped and counted. */
-SEC("cgroup_skb/egress")
-int af_egress(struct __sk_buff *skb)
+static __always_inline int egress_check(struct __sk_buff *skb, bool kp)
 {
 	__u8 b[8];
 
@@ -882,13 +922,119 @@ int af_egress(struct __sk_buff *skb)
 		/* The fence of the socket's cgroup (the program runs for
 		 * sockets made beneath the fence's cgroup). */
 		__u64 cgid = bpf_skb_cgroup_id(skb);
-		__u64 *fid = bpf_map_lookup_elem(&af_member, &cgid);
+		__u64 *fid = bpf_map_lookup_elem(kp ? (void *)&af_kmember : (void *)&af_member, &cgid);
 		struct af_fence_cfg *cfg = fid ? bpf_map_lookup_elem(&af_fences, fid) : NULL;
 
 		if (cfg && (cfg->flags & AF_FENCE_AUDIT))
 			return 1;
 	}
 	return 0;
+}
+
+SEC("cgroup_skb/egress")
+int af_egress(struct __sk_buff *skb)
+{
+	return egress_check(skb, false);
+}
+
+/* ---- linked once at the kubepods cgroup (bpf/k8s.bpf.h) ----
+ * They run for every socket of every pod of the node: a task of a pod
+ * fenced from its cgroup's creation (af_kmember) is judged by its
+ * fence's policy, as the programs above would once linked to its
+ * cgroup; everything else passes after one lookup. The daemon's attach
+ * later links the programs above to the pod's cgroup (af_member) and
+ * then removes the pod from af_kmember: in between both judge alike. */
+
+SEC("cgroup/connect4")
+int ak_connect4(struct bpf_sock_addr *ctx)
+{
+	return k_member() ? inet_check(ctx, AF_OP_CONNECT, false, true) : 1;
+}
+
+SEC("cgroup/connect6")
+int ak_connect6(struct bpf_sock_addr *ctx)
+{
+	return k_member() ? inet_check(ctx, AF_OP_CONNECT, true, true) : 1;
+}
+
+SEC("cgroup/sendmsg4")
+int ak_sendmsg4(struct bpf_sock_addr *ctx)
+{
+	return k_member() ? inet_check(ctx, AF_OP_SENDMSG, false, true) : 1;
+}
+
+SEC("cgroup/sendmsg6")
+int ak_sendmsg6(struct bpf_sock_addr *ctx)
+{
+	return k_member() ? inet_check(ctx, AF_OP_SENDMSG, true, true) : 1;
+}
+
+SEC("cgroup/recvmsg4")
+int ak_recvmsg4(struct bpf_sock_addr *ctx)
+{
+	if (k_member())
+		dns_restore(ctx, false, true);
+	return 1;
+}
+
+SEC("cgroup/recvmsg6")
+int ak_recvmsg6(struct bpf_sock_addr *ctx)
+{
+	if (k_member())
+		dns_restore(ctx, true, true);
+	return 1;
+}
+
+SEC("cgroup/getpeername4")
+int ak_getpeername4(struct bpf_sock_addr *ctx)
+{
+	if (k_member())
+		dns_restore(ctx, false, true);
+	return 1;
+}
+
+SEC("cgroup/getpeername6")
+int ak_getpeername6(struct bpf_sock_addr *ctx)
+{
+	if (k_member())
+		dns_restore(ctx, true, true);
+	return 1;
+}
+
+SEC("cgroup/sock_create")
+int ak_sock_create(struct bpf_sock *sk)
+{
+	return k_member() ? sock_create(sk, true) : 1;
+}
+
+SEC("cgroup/setsockopt")
+int ak_setsockopt(struct bpf_sockopt *ctx)
+{
+	if (k_member())
+		return setsockopt_check(ctx, true);
+	if (ctx->optlen > AFN_PAGE_SIZE)
+		ctx->optlen = 0;
+	return 1;
+}
+
+SEC("cgroup_skb/egress")
+int ak_egress(struct __sk_buff *skb)
+{
+	__u64 cgid = bpf_skb_cgroup_id(skb);
+
+	return bpf_map_lookup_elem(&af_kmember, &cgid) ? egress_check(skb, true) : 1;
+}
+
+SEC("cgroup/connect_unix")
+int ak_connect_unix(struct bpf_sock_addr *ctx)
+{
+	return k_member() ? unix_check(ctx, AF_OP_UNIX_CONNECT, true) : 1;
+}
+
+SEC("cgroup/sendmsg_unix")
+int ak_sendmsg_unix(struct bpf_sock_addr *ctx)
+{
+	return k_member() ? unix_check(ctx, AF_OP_UNIX_SENDMSG, true) : 1;
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -8,12 +8,53 @@
  * (the fence decides "inside" through it), call bpf(2), load modules,
  * or ptrace or signal tasks outside its fence. */
 #include "common.bpf.h"
+#include "k8s.bpf.h"
+#include "k8s_name.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
 static __always_inline __u64 cgroup_id(struct cgroup *cgrp)
 {
 	return BPF_CORE_READ(cgrp, kn, id);
+}
+
+/* A pod cgroup made beneath a kubepods cgroup (bpf/k8s.bpf.h): a member
+ * of the fence af_kpend names for it, held when none does (unless the
+ * daemon said no hold), passed when the daemon decided it is no fence's.
+ * Descendants of an af_kmember cgroup (the pod's containers) are members
+ * of the same fence. A full af_kmember is counted (AF_CNT_WALK_BOUND,
+ * as af_member's) and the cgroup waits for the daemon's attach. */
+static __always_inline void k8s_mkdir(struct cgroup *cgrp, __u64 pid, __u64 id)
+{
+	struct af_kpend_key k = {};
+	__u64 *fence, *hold;
+	const char *name;
+	long len;
+
+	fence = bpf_map_lookup_elem(&af_kmember, &pid);
+	if (fence) {
+		if (bpf_map_update_elem(&af_kmember, &id, fence, BPF_ANY))
+			af_count(AF_CNT_WALK_BOUND);
+		return;
+	}
+	hold = bpf_map_lookup_elem(&af_kparent, &pid);
+	if (!hold)
+		return;
+	name = BPF_CORE_READ(cgrp, kn, name);
+	len = bpf_probe_read_kernel_str(k.name, sizeof(k.name), name);
+	if (len <= 1 || !af_k8s_pod_name(k.name, len - 1))
+		return;
+	fence = bpf_map_lookup_elem(&af_kpend, &k);
+	if (fence) {
+		if (*fence && bpf_map_update_elem(&af_kmember, &id, fence, BPF_ANY))
+			af_count(AF_CNT_WALK_BOUND);
+		return;
+	}
+	if (!*hold)
+		return;
+	af_count(AF_CNT_K8S_HOLD);
+	if (bpf_map_update_elem(&af_kmember, &id, hold, BPF_ANY))
+		af_count(AF_CNT_WALK_BOUND);
 }
 
 SEC("raw_tp/cgroup_mkdir")
@@ -25,10 +66,11 @@ int BPF_PROG(af_cgroup_mkdir, struct cgroup *cgrp, const char *path)
 	if (!parent)
 		return 0;
 	pid = cgroup_id(parent);
+	id = cgroup_id(cgrp);
+	k8s_mkdir(cgrp, pid, id);
 	fence = bpf_map_lookup_elem(&af_member, &pid);
 	if (!fence)
 		return 0;
-	id = cgroup_id(cgrp);
 	/* Full map: the new cgroup stays unknown, so lsm_cgroup programs
 	 * deny everything in it (fail closed); count it for doctor. */
 	if (bpf_map_update_elem(&af_member, &id, fence, BPF_ANY))
@@ -42,6 +84,7 @@ int BPF_PROG(af_cgroup_rmdir, struct cgroup *cgrp, const char *path)
 	__u64 id = cgroup_id(cgrp);
 
 	bpf_map_delete_elem(&af_member, &id);
+	bpf_map_delete_elem(&af_kmember, &id);
 	return 0;
 }
 

@@ -330,6 +330,45 @@ static int rebase(struct af_policy *p, pid_t pid, char *why, size_t wn)
 
 	if (!n)
 		return 0;
+	if (pid <= 0) {
+		/* No target yet (daemon.c, a pod's fence made before its
+		 * cgroup): its fence is the network's only (bpf/k8s.bpf.h;
+		 * no file hook sees the pod before it is attached): the file
+		 * rules go, unix paths stay, missing (nothing resolves in
+		 * /proc/0), so that they match nothing. */
+		struct { struct af_path_rule *r; size_t *n; } drop[] = {
+			{ p->writable, &p->n_writable }, { p->deny_read, &p->n_deny_read },
+			{ p->protected, &p->n_protected },
+		};
+
+		for (i = 0; i < sizeof(drop) / sizeof(drop[0]); i++) {
+			for (size_t j = 0; j < *drop[i].n; j++) {
+				free(drop[i].r[j].path);
+				free(drop[i].r[j].raw);
+				drop[i].r[j].path = drop[i].r[j].raw = NULL;
+			}
+			*drop[i].n = 0;
+		}
+		n = path_rules(p, NULL);
+		err = 0;
+		if (!n)
+			goto out;
+		err = -ENOMEM;
+		rules = calloc(n, sizeof(*rules));
+		if (!rules)
+			goto out;
+		path_rules(p, rules);
+		for (i = 0; i < n; i++) {
+			/* /proc/0 is no process: nothing resolves there. */
+			if (asprintf(&np, "/proc/0/root%s", rules[i]->path) < 0)
+				goto out;
+			free(rules[i]->path);
+			rules[i]->path = np;
+			rules[i]->exists = false;
+		}
+		err = 0;
+		goto out;
+	}
 	rules = calloc(n, sizeof(*rules));
 	paths = calloc(n, sizeof(*paths));
 	s = calloc(n, sizeof(*s));
@@ -366,7 +405,8 @@ int af_attach_policy(const void *bytes, size_t len, const char *file,
 		     const struct af_attach_meta *m, struct af_policy **out, char *err, size_t n)
 {
 	char why[AF_ERR_MAX], root[64];
-	struct af_policy_vars vars = { .workspace = m->workspace, .home = m->home, .root = root };
+	struct af_policy_vars vars = { .workspace = m->workspace, .home = m->home, .root = root,
+				       .unresolved = m->pid <= 0 };
 	int ret;
 
 	snprintf(root, sizeof(root), "/proc/%d/root", m->pid);
@@ -473,7 +513,9 @@ const char *af_attach_ended(const struct af_attach_meta *m)
 
 	if (!id || id != m->id)
 		return m->container[0] ? "container exited (its cgroup is gone)" : "cgroup removed";
-	if (af_cgroup_populated(m->cgroup) == 0)
+	/* pid 0: a cgroup nothing is to run in (k8s.c's fence of a pod whose
+	 * cgroup is not made yet): it ends when it is removed. */
+	if (m->pid && af_cgroup_populated(m->cgroup) == 0)
 		return m->container[0] ? "container exited (its cgroup is empty)" : "cgroup empty";
 	return NULL;
 }

@@ -706,19 +706,32 @@ static struct dfence *attach_fence(struct daemon *d, struct af_ctl_client *c,
 		return NULL;
 	}
 	df->attach = m;
-	/* The pid names the target's mount namespace: it must be in it. */
-	err = af_attach_pid((pid_t)req->pid, m, why, sizeof(why));
-	if (!err && (!realpath(req->cgroup, real) || strncmp(real, m->cgroup, rl = strlen(real)) ||
+	/* The pid names the target's mount namespace: it must be in it.
+	 * pid 0: a cgroup nothing runs in yet (a pod's fence made before
+	 * its cgroup, k8s.c): no mount namespace, every path of the policy
+	 * missing until the daemon updates it with a process's. */
+	if (req->has_pid && !req->pid) {
+		memset(m, 0, sizeof(*m));
+		err = realpath(req->cgroup, m->cgroup) ? 0 : -errno;
+		if (err)
+			snprintf(why, sizeof(why), "cgroup %.400s: %s", req->cgroup, strerror(-err));
+		else if (req->workspace)
+			af_strlcpy(m->workspace, req->workspace, sizeof(m->workspace));
+		af_strlcpy(m->home, "/", sizeof(m->home));
+	} else {
+		err = af_attach_pid((pid_t)req->pid, m, why, sizeof(why));
+	}
+	if (!err && m->pid && (!realpath(req->cgroup, real) || strncmp(real, m->cgroup, rl = strlen(real)) ||
 		     (m->cgroup[rl] && m->cgroup[rl] != '/'))) {
 		snprintf(why, sizeof(why), "process %lld is not in cgroup %.400s (it is in %.400s)",
 			 (long long)req->pid, req->cgroup, m->cgroup);
 		err = -EINVAL;
 	}
-	if (!err)
+	if (!err && m->pid)
 		af_strlcpy(m->cgroup, real, sizeof(m->cgroup));
-	if (!err && req->workspace)
+	if (!err && m->pid && req->workspace)
 		err = af_attach_workspace(m, req->workspace, why, sizeof(why));
-	else if (!err)
+	else if (!err && m->pid)
 		af_strlcpy(m->home, "/", sizeof(m->home));
 	if (err) {
 		attach_error(c, req, err, why, why_out, why_n);

@@ -41,6 +41,7 @@ enum role {
 	ROLE_TRACE,	/* raw tracepoint on every BPF backend */
 	ROLE_LL_TRACE,	/* raw tracepoint, Landlock backend only (the box's refusals) */
 	ROLE_SOCK,	/* cgroup socket program on every backend (net.c decides) */
+	ROLE_K8S,	/* cgroup socket program linked once at kubepods (af_fence_k8s_link) */
 };
 
 struct prog_desc {
@@ -161,6 +162,20 @@ static const struct prog_desc progs[] = {
 	{ "af_getpeername6", NULL, 0, ROLE_SOCK, NULL },
 	{ "af_connect_unix", NULL, 0, ROLE_SOCK, NULL },
 	{ "af_sendmsg_unix", NULL, 0, ROLE_SOCK, NULL },
+	/* bpf/k8s.bpf.h: pods fenced from their cgroup's creation */
+	{ "ak_connect4", NULL, 0, ROLE_K8S, NULL },
+	{ "ak_connect6", NULL, 0, ROLE_K8S, NULL },
+	{ "ak_sendmsg4", NULL, 0, ROLE_K8S, NULL },
+	{ "ak_sendmsg6", NULL, 0, ROLE_K8S, NULL },
+	{ "ak_recvmsg4", NULL, 0, ROLE_K8S, NULL },
+	{ "ak_recvmsg6", NULL, 0, ROLE_K8S, NULL },
+	{ "ak_getpeername4", NULL, 0, ROLE_K8S, NULL },
+	{ "ak_getpeername6", NULL, 0, ROLE_K8S, NULL },
+	{ "ak_sock_create", NULL, 0, ROLE_K8S, NULL },
+	{ "ak_setsockopt", NULL, 0, ROLE_K8S, NULL },
+	{ "ak_egress", NULL, 0, ROLE_K8S, NULL },
+	{ "ak_connect_unix", NULL, 0, ROLE_K8S, NULL },
+	{ "ak_sendmsg_unix", NULL, 0, ROLE_K8S, NULL },
 };
 
 
@@ -301,7 +316,7 @@ static bool role_used(enum role r, enum af_backend b)
 
 static bool role_per_fence(enum role r)
 {
-	return r == ROLE_CGROUP || r == ROLE_SOCK;
+	return r == ROLE_CGROUP || r == ROLE_SOCK || r == ROLE_K8S;
 }
 
 /* Programs on the system call path of every task of the machine (the
@@ -1177,7 +1192,7 @@ static int sync_links(struct af_fence *f, int cgroup_fd, const struct af_policy 
 		bool want, have;
 		int fd;
 
-		if (nd->prog_fd[i] < 0)
+		if (nd->prog_fd[i] < 0 || progs[i].role == ROLE_K8S)
 			continue;
 		want = af_net_prog_wanted(progs[i].name, p, f->dns_port4);
 		/* Writes that meet no open: attach's fences only (fdwrite.bpf.c). */
@@ -1228,6 +1243,24 @@ static void remove_state(struct af_node *nd, uint64_t id)
 	int member;
 
 	member = NODE_FD(nd, af_member);
+	for (int r = bpf_map_get_next_key(member, NULL, &next); !r;
+	     cg = next, r = bpf_map_get_next_key(member, &cg, &next)) {
+		if (bpf_map_lookup_elem(member, &next, &v) || v != id)
+			continue;
+		if (ndel == cap) {
+			uint64_t *d = realloc(del, (cap = cap ? 2 * cap : 16) * sizeof(*d));
+
+			if (!d)
+				break;
+			del = d;
+		}
+		del[ndel++] = next;
+	}
+	for (i = 0; i < ndel; i++)
+		bpf_map_delete_elem(member, &del[i]);
+	/* A pod's membership from its cgroup's creation (bpf/k8s.bpf.h). */
+	member = NODE_FD(nd, af_kmember);
+	ndel = 0;
 	for (int r = bpf_map_get_next_key(member, NULL, &next); !r;
 	     cg = next, r = bpf_map_get_next_key(member, &cg, &next)) {
 		if (bpf_map_lookup_elem(member, &next, &v) || v != id)
@@ -2342,6 +2375,14 @@ static bool fence_alive(uint64_t id)
 	populated = af_cgroup_populated(path);
 	if (populated != 0)
 		return true;
+	/* The placeholder of a pod's fence made before the pod's cgroup
+	 * (userspace/k8s.c): empty by design, the fence enforces on the
+	 * pod's cgroups (bpf/k8s.bpf.h) until the daemon removes it. */
+	if (!af_cgroup2_mount(mnt, sizeof(mnt))) {
+		snprintf(own, sizeof(own), "%s/agentfence/k8s/", mnt);
+		if (!strncmp(path, own, strlen(own)))
+			return true;
+	}
 	if (!af_cgroup2_mount(mnt, sizeof(mnt))) {
 		snprintf(own, sizeof(own), "%s/agentfence/", mnt);
 		if (!strncmp(path, own, strlen(own)))
@@ -2433,4 +2474,58 @@ void af_fence_gc(void)
 	}
 	node_gc(false);
 	gc_cgroups();
+}
+
+/* ---- Kubernetes: pods fenced from their cgroup's creation ---- */
+
+int af_fence_k8s_link(uint64_t id, int cgroup_fd, uint64_t cgroup_id, char *why, size_t n)
+{
+	char pin[PATH_MAX];
+	struct af_node *nd;
+	size_t i;
+	int err = 0, fd;
+
+	nd = node_of(id, &err, why, n);
+	if (!nd)
+		return err;
+	for (i = 0; i < ARRAY_SIZE(progs) && !err; i++) {
+		if (progs[i].role != ROLE_K8S || nd->prog_fd[i] < 0)
+			continue;
+		snprintf(pin, sizeof(pin), AF_PIN_ROOT "/%llu/%s@%llu", (unsigned long long)id,
+			 progs[i].name, (unsigned long long)cgroup_id);
+		if (!access(pin, F_OK))
+			continue;
+		fd = bpf_link_create(nd->prog_fd[i], cgroup_fd, nd->attach_type[i], NULL);
+		if (fd < 0) {
+			err = -errno;
+			snprintf(why, n, "attach %s to cgroup %llu: %s", progs[i].name,
+				 (unsigned long long)cgroup_id, strerror(errno));
+			break;
+		}
+		if (bpf_obj_pin(fd, pin)) {
+			err = -errno;
+			snprintf(why, n, "pin %s: %s", pin, strerror(errno));
+		}
+		close(fd);
+	}
+	return err;
+}
+
+int af_fence_k8s_map(uint64_t id, const char *name, char *why, size_t n)
+{
+	struct af_node *nd;
+	struct bpf_map *map;
+	int err = 0, fd;
+
+	nd = node_of(id, &err, why, n);
+	if (!nd)
+		return err;
+	map = bpf_object__find_map_by_name(nd->skel->obj, name);
+	fd = map ? dup(bpf_map__fd(map)) : -1;
+	if (fd < 0) {
+		err = map ? -errno : -ENOENT;
+		snprintf(why, n, "the node's map %s: %s", name, strerror(-err));
+		return err;
+	}
+	return fd;
 }

@@ -217,6 +217,17 @@ void af_fence_gc(void);
  * yes (fail closed). */
 bool af_fence_task_fenced(pid_t pid, uint64_t own);
 
+/* ---- Kubernetes: pods fenced from their cgroup's creation (bpf/k8s.bpf.h) ---- */
+
+/* Link the node's kubepods programs (ak_*) to the cgroup (a kubepods
+ * cgroup of id cgroup_id), pinned with fence id (the daemon's hold
+ * fence: they go when it goes). Links already pinned are kept. */
+int af_fence_k8s_link(uint64_t id, int cgroup_fd, uint64_t cgroup_id, char *why, size_t n);
+
+/* A descriptor (the caller closes it) of the map af_kmember, af_kpend or
+ * af_kparent of fence id's node; -errno. */
+int af_fence_k8s_map(uint64_t id, const char *name, char *why, size_t n);
+
 /* ---- nodes ---- */
 
 /* This build's nodes' ring pools: stale claims dropped, spare buffers

@@ -13,6 +13,7 @@
  * deny-all for a policy that was only not read yet.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -31,9 +32,12 @@
 #include <unistd.h>
 #include <yaml.h>
 
+#include <bpf/bpf.h>
+
 #include "cgroup.h"
 #include "control_proto.h"
 #include "daemon.h"
+#include "fence.h"
 #include "http.h"
 #include "journal.h"
 #include "json.h"
@@ -42,6 +46,7 @@
 #include "loop.h"
 #include "policy.h"
 #include "util.h"
+#include "../bpf/fence.h"
 
 const char af_k8s_deny_all[] =
 	"apiVersion: agentfence/v1\n"
@@ -554,6 +559,9 @@ struct pod {
 	char cgroup[PATH_MAX];
 	enum af_k8s_qos qos;
 	uint64_t fence;
+	uint64_t early;		/* its fence from its cgroup's creation (bpf/k8s.bpf.h), until fence */
+	char early_cg[PATH_MAX + 128];	/* that fence's placeholder cgroup */
+	bool held;		/* its cgroup was made before the daemon knew it: held */
 	bool deny_all;		/* fenced fail-closed: its policy is missing or invalid */
 	bool listed;		/* in the last list */
 	bool started;		/* seen before it ran (not running at the daemon's start) */
@@ -717,8 +725,8 @@ static int update_fence(uint64_t id, const char *yaml, const char *file, char *w
 	return err;
 }
 
-static int attach_with(struct pod *p, pid_t pid, const char *yaml, const char *file, char *why,
-		       size_t n)
+static int attach_to(struct pod *p, const char *cgroup, pid_t pid, const char *yaml,
+		     const char *file, const char *suffix, uint64_t *id, char *why, size_t n)
 {
 	char journal[PATH_MAX], stamp[32], cname[520];
 	time_t t = time(NULL);
@@ -730,7 +738,7 @@ static int attach_with(struct pod *p, pid_t pid, const char *yaml, const char *f
 		.policy_file = (char *)file,
 		.workspace = p->workspace[0] ? p->workspace : NULL,
 		.journal = journal,
-		.cgroup = p->cgroup,
+		.cgroup = (char *)cgroup,
 		.pid = pid,
 		.has_pid = true,
 		.runtime = "kubernetes",
@@ -740,19 +748,354 @@ static int attach_with(struct pod *p, pid_t pid, const char *yaml, const char *f
 
 	gmtime_r(&t, &tm);
 	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
-	snprintf(journal, sizeof(journal), "%.3000s/%.63s_%.200s_%.8s-%s.jsonl", k.journal_dir, p->ns, p->name,
-		 p->uid, stamp);
+	snprintf(journal, sizeof(journal), "%.3000s/%.63s_%.200s_%.8s-%s%s.jsonl", k.journal_dir, p->ns,
+		 p->name, p->uid, stamp, suffix);
 	snprintf(cname, sizeof(cname), "%s/%s", p->ns, p->name);
 	{
 		struct capture c;
 		int err;
 
 		capture_start(&c);
-		err = af_daemon_attach(&req, &p->fence, why, n);
+		err = af_daemon_attach(&req, id, why, n);
 		capture_end(&c, err, why, n);
 		return err;
 	}
 }
+
+static int attach_with(struct pod *p, pid_t pid, const char *yaml, const char *file, char *why,
+		       size_t n)
+{
+	return attach_to(p, p->cgroup, pid, yaml, file, "", &p->fence, why, n);
+}
+
+/* ---- pods fenced from their cgroup's creation (bpf/k8s.bpf.h) ----
+ *
+ * The watch sees a pod when it is bound to the node, usually well
+ * before the kubelet makes its cgroup. For an annotated pod the daemon
+ * makes its fence then, on a placeholder cgroup (<cgroup2>/agentfence/
+ * k8s/pod<uid>, where nothing runs), with the pod's policy (its paths
+ * missing until a container runs: the network part is whole), and names
+ * the pod's cgroup in af_kpend: cgroup_mkdir makes the pod's cgroup and
+ * its containers' members of that fence (af_kmember) as the kubelet
+ * makes them, and the network programs linked once at kubepods judge
+ * them from the first instruction. Once a container runs, the daemon's
+ * attach fences the pod's cgroup as before (files, events, the rest),
+ * and the early fence goes. A pod cgroup made before the daemon decided
+ * on its pod is held (the hold fence: deny-all network) until it does;
+ * an unannotated pod is marked pass as soon as it is seen. */
+
+#define EARLY_DIR "agentfence/k8s"
+
+static struct {
+	uint64_t hold;		/* the hold fence: deny-all, on EARLY_DIR/hold */
+	int kpend, kparent, kmember;
+	bool linked;		/* the kubepods programs are linked, af_kparent filled */
+	char dir[PATH_MAX + 32];	/* <cgroup2>/EARLY_DIR */
+} e = { .kpend = -1, .kparent = -1, .kmember = -1 };
+
+/* The names the pod's cgroup may have (both drivers, every QoS class):
+ * "pod<uid>", "kubepods-[<qos>-]pod<uid_>.slice". */
+static int early_names(const char *uid, struct af_kpend_key keys[4])
+{
+	static const enum af_k8s_qos qos[3] = { AF_K8S_GUARANTEED, AF_K8S_BURSTABLE, AF_K8S_BESTEFFORT };
+	char rel[PATH_MAX];
+	const char *base;
+	int i;
+
+	memset(keys, 0, 4 * sizeof(*keys));
+	for (i = 0; i < 4; i++) {
+		if (af_k8s_pod_cgroup(i ? AF_K8S_SYSTEMD : AF_K8S_CGROUPFS, i ? qos[i - 1] : AF_K8S_BESTEFFORT,
+				      uid, rel, sizeof(rel)))
+			return -EINVAL;
+		base = strrchr(rel, '/');
+		base = base ? base + 1 : rel;
+		if (strlen(base) >= AF_KPEND_NAME)
+			return -ENAMETOOLONG;
+		memcpy(keys[i].name, base, strlen(base));
+	}
+	return 0;
+}
+
+static void early_mark(const char *uid, uint64_t id)
+{
+	struct af_kpend_key keys[4];
+
+	if (e.kpend < 0 || early_names(uid, keys))
+		return;
+	for (int i = 0; i < 4; i++)
+		if (bpf_map_update_elem(e.kpend, &keys[i], &id, BPF_ANY))
+			af_warn("kubernetes: pod %s: cannot name its cgroup to the kernel: %s (it is held "
+				"until the daemon attaches it)", uid, strerror(errno));
+}
+
+static void early_unmark(const char *uid)
+{
+	struct af_kpend_key keys[4];
+
+	if (e.kpend < 0 || early_names(uid, keys))
+		return;
+	for (int i = 0; i < 4; i++)
+		bpf_map_delete_elem(e.kpend, &keys[i]);
+}
+
+/* Every cgroup from dir down (bounded: 8 levels) that is a member of
+ * fence from in af_kmember becomes one of to (0: no member). Top down,
+ * so that a cgroup made meanwhile inherits the new value. Returns how
+ * many moved. */
+static int early_move(int dirfd, uint64_t from, uint64_t to, int depth)
+{
+	struct {
+		struct file_handle fh;
+		uint64_t id;
+	} h;
+	struct dirent *de;
+	uint64_t v;
+	int fd, mount_id, moved = 0;
+	DIR *d;
+
+	if (depth >= 8)
+		return 0;
+	h.fh.handle_bytes = sizeof(uint64_t);
+	if (name_to_handle_at(dirfd, "", &h.fh, &mount_id, AT_EMPTY_PATH) < 0 ||
+	    bpf_map_lookup_elem(e.kmember, &h.id, &v) || v != from)
+		return 0;
+	if (to ? !bpf_map_update_elem(e.kmember, &h.id, &to, BPF_EXIST) :
+		 !bpf_map_delete_elem(e.kmember, &h.id))
+		moved++;
+	fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return moved;
+	}
+	while ((de = readdir(d))) {
+		int sub;
+
+		if (de->d_type != DT_DIR || de->d_name[0] == '.')
+			continue;
+		sub = openat(dirfd, de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (sub >= 0) {
+			moved += early_move(sub, from, to, depth + 1);
+			close(sub);
+		}
+	}
+	closedir(d);
+	return moved;
+}
+
+/* The pod's cgroup, if the kubelet made it and the hold holds it:
+ * decided now (to: its fence, or 0: pass). Whether it was held. */
+static bool early_release(const char *uid, json_t *obj, uint64_t to, const char *who)
+{
+	char path[PATH_MAX];
+	enum af_k8s_driver drv;
+	enum af_k8s_qos qos;
+	int fd, moved;
+
+	if (!e.hold || e.kmember < 0 ||
+	    af_k8s_qos_parse(jstr(json_object_get(obj, "status"), "qosClass"), &qos) ||
+	    af_k8s_pod_cgroup_find(k.mnt, qos, uid, &drv, path, sizeof(path)))
+		return false;
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	moved = early_move(fd, e.hold, to, 0);
+	close(fd);
+	if (moved)
+		fprintf(stderr, "agentfence daemon: pod %s: its cgroup was made before the daemon knew "
+			"the pod: held (network denied) until now: %s (%d cgroups)\n", who,
+			to ? "fenced" : "passed", moved);
+	return moved > 0;
+}
+
+static int cgroup_dir(const char *path)
+{
+	return mkdir(path, 0755) && errno != EEXIST ? -errno : 0;
+}
+
+/* The hold fence, the maps, the kubepods programs: at start, and every
+ * tick until the kubelet's kubepods cgroups are all there. */
+static void early_setup(void)
+{
+	static const char *const parents[] = {
+		"kubepods", "kubepods/burstable", "kubepods/besteffort",
+		"kubepods.slice", "kubepods.slice/kubepods-burstable.slice",
+		"kubepods.slice/kubepods-besteffort.slice",
+	};
+	char path[PATH_MAX + 64], why[AF_ERR_MAX];
+	unsigned int found = 0;
+	size_t i;
+	int err;
+
+	if (e.linked)
+		return;
+	if (!e.hold) {
+		struct pod hp = { .uid = "hold", .ns = "agentfence", .name = "hold" };
+
+		snprintf(e.dir, sizeof(e.dir), "%.4000s/agentfence", k.mnt);
+		if ((err = cgroup_dir(e.dir)) || (snprintf(e.dir, sizeof(e.dir), "%.4000s/" EARLY_DIR, k.mnt),
+						 err = cgroup_dir(e.dir))) {
+			af_err("kubernetes: cgroup %s: %s: pods are fenced only once they run", e.dir,
+			       strerror(-err));
+			e.linked = true;
+			return;
+		}
+		snprintf(path, sizeof(path), "%.4000s/hold", e.dir);
+		if ((err = cgroup_dir(path))) {
+			af_err("kubernetes: cgroup %s: %s", path, strerror(-err));
+			return;
+		}
+		af_strlcpy(hp.cgroup, path, sizeof(hp.cgroup));
+		e.hold = af_daemon_fence_by_cgroup(path);
+		if (!e.hold && attach_to(&hp, path, 0, af_k8s_deny_all, "agentfence:hold", "", &e.hold,
+					 why, sizeof(why))) {
+			af_err("kubernetes: the hold fence: %s: pods are fenced only once they run", why);
+			e.hold = 0;
+			return;
+		}
+		e.kpend = af_fence_k8s_map(e.hold, "af_kpend", why, sizeof(why));
+		e.kparent = af_fence_k8s_map(e.hold, "af_kparent", why, sizeof(why));
+		e.kmember = af_fence_k8s_map(e.hold, "af_kmember", why, sizeof(why));
+		if (e.kpend < 0 || e.kparent < 0 || e.kmember < 0) {
+			af_err("kubernetes: %s", why);
+			return;
+		}
+	}
+	/* A hybrid host (cgroup v1 controllers, the unified hierarchy
+	 * beside them): the kubelet makes kubepods in the v1 hierarchies
+	 * only, runc makes a pod's path in the unified one when its first
+	 * container starts, levels above included. Made here first (runc
+	 * finds them), so that there is a parent to link to and to watch. */
+	for (i = 0; strcmp(k.mnt, "/sys/fs/cgroup") && i < ARRAY_SIZE(parents); i++) {
+		struct stat st;
+
+		snprintf(path, sizeof(path), "/sys/fs/cgroup/pids/%s", parents[i]);
+		if (stat(path, &st) || !S_ISDIR(st.st_mode))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", k.mnt, parents[i]);
+		if ((err = cgroup_dir(path)))
+			af_warn("kubernetes: cgroup %s: %s", path, strerror(-err));
+	}
+	for (i = 0; i < ARRAY_SIZE(parents); i++) {
+		uint64_t id;
+		int fd;
+
+		snprintf(path, sizeof(path), "%s/%s", k.mnt, parents[i]);
+		id = af_cgroup_id(path);
+		if (!id)
+			continue;
+		found |= 1u << i;
+		if (!strchr(parents[i], '/')) {
+			fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			err = fd < 0 ? -errno : af_fence_k8s_link(e.hold, fd, id, why, sizeof(why));
+			if (fd >= 0)
+				close(fd);
+			if (err) {
+				af_err("kubernetes: link the network fence to %s: %s", path,
+				       fd < 0 ? strerror(-err) : why);
+				return;
+			}
+		}
+		if (bpf_map_update_elem(e.kparent, &id, &e.hold, BPF_ANY)) {
+			af_err("kubernetes: %s: %s", path, strerror(errno));
+			return;
+		}
+	}
+	/* One driver's three levels: the kubelet made them all. */
+	if ((found & 7) == 7 || (found & 0x38) == 0x38) {
+		e.linked = true;
+		fprintf(stderr, "agentfence daemon: kubernetes: pods fenced from their cgroup's creation "
+			"(network; hold fence %llu for pods not yet decided)\n", (unsigned long long)e.hold);
+	}
+}
+
+/* A clean stop lets go of the holds (an uninstalled daemon must not
+ * hold every new pod for ever); the pods it knew keep their fences. */
+static void early_stop(void)
+{
+	uint64_t key, next, zero = 0;
+
+	if (e.kparent < 0)
+		return;
+	for (int r = bpf_map_get_next_key(e.kparent, NULL, &next); !r;
+	     key = next, r = bpf_map_get_next_key(e.kparent, &key, &next))
+		bpf_map_update_elem(e.kparent, &next, &zero, BPF_EXIST);
+}
+
+/* An annotated pod seen before its containers run: its fence now, on its
+ * placeholder, and its cgroup named to the kernel. */
+static void early_fence(struct pod *p, json_t *obj)
+{
+	char why[AF_ERR_MAX], file[600];
+	struct policy *pol = policy_find(p->policy);
+	struct timespec t0, t1;
+	int err;
+
+	if (!e.linked || !e.hold || p->early || p->fence)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	{
+		/* Made already and not held (it ran before the daemon, or
+		 * while none ran): the attach fences it, reported as such. */
+		char path[PATH_MAX];
+		enum af_k8s_driver drv;
+		uint64_t id, v;
+
+		if (!af_k8s_pod_cgroup_find(k.mnt, p->qos, p->uid, &drv, path, sizeof(path)) &&
+		    (id = af_cgroup_id(path)) &&
+		    (bpf_map_lookup_elem(e.kmember, &id, &v) || v != e.hold))
+			return;
+	}
+	snprintf(p->early_cg, sizeof(p->early_cg), "%.4000s/pod%s", e.dir, p->uid);
+	p->early = af_daemon_fence_by_cgroup(p->early_cg);	/* adopted: the daemon restarted */
+	if (!p->early) {
+		if ((err = cgroup_dir(p->early_cg))) {
+			af_warn("pod %s/%s: cgroup %s: %s: fenced only once it runs", p->ns, p->name,
+				p->early_cg, strerror(-err));
+			return;
+		}
+		snprintf(file, sizeof(file), "configmap:%s/%s", k.ns, p->policy);
+		err = pol && pol->yaml ? attach_to(p, p->early_cg, 0, pol->yaml, file, "-early",
+						   &p->early, why, sizeof(why)) : -ENOENT;
+		/* Missing or invalid: deny-all (pod_fence says why, with an
+		 * Event, once it runs). */
+		if (err && attach_to(p, p->early_cg, 0, af_k8s_deny_all, "agentfence:deny-all", "-early",
+				     &p->early, why, sizeof(why))) {
+			af_warn("pod %s/%s: no fence before it runs: %s", p->ns, p->name, why);
+			p->early = 0;
+			rmdir(p->early_cg);
+			return;
+		}
+	}
+	early_mark(p->uid, p->early);
+	{
+		char who[520];
+
+		snprintf(who, sizeof(who), "%s/%s", p->ns, p->name);
+		p->held = early_release(p->uid, obj, p->early, who);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	fprintf(stderr, "agentfence daemon: pod %s/%s: fence %llu ready before its containers (%.1f ms; "
+		"its cgroup %s)\n", p->ns, p->name, (unsigned long long)p->early,
+		(t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6,
+		p->held ? "was made before: it was held until now" : "is not made yet");
+}
+
+/* The early fence's job is done (the pod's own is attached) or the pod
+ * is gone. */
+static void early_end(struct pod *p, const char *reason)
+{
+	if (!p->early)
+		return;
+	early_unmark(p->uid);
+	af_daemon_detach(p->early, reason);
+	p->early = 0;
+	if (p->early_cg[0] && rmdir(p->early_cg) && errno != ENOENT)
+		af_warn("pod %s/%s: remove cgroup %s: %s", p->ns, p->name, p->early_cg, strerror(errno));
+	p->early_cg[0] = 0;
+}
+
 
 /* Fence a pod that runs: its policy, or deny-all (and an Event) when the
  * policy is missing, invalid or cannot be applied to it. */
@@ -768,7 +1111,9 @@ static void pod_fence(struct pod *p, json_t *obj)
 
 	if (af_k8s_pod_cgroup_find(k.mnt, p->qos, p->uid, &drv, p->cgroup, sizeof(p->cgroup)))
 		return;		/* not made yet: the next event or tick */
-	how = p->first_list && !p->started ? "running before the daemon started" : "started";
+	how = p->early && p->held ? "from its cgroup's creation (held until the daemon learned the pod)" :
+	      p->early ? "from its cgroup's creation" :
+	      p->first_list && !p->started ? "running before the daemon started" : "started";
 	id = af_daemon_fence_by_cgroup(p->cgroup);
 	if (id) {
 		/* A fence the daemon adopted (it was restarted): the gap is in
@@ -782,6 +1127,7 @@ static void pod_fence(struct pod *p, json_t *obj)
 		fprintf(stderr, "agentfence daemon: pod %s/%s: fence %llu adopted (the daemon restarted)\n",
 			p->ns, p->name, (unsigned long long)id);
 		journal_pod(p, obj, "adopted", p->deny_all ? "denied" : "applied");
+		early_end(p, "the pod's cgroup is fenced (adopted)");
 		return;
 	}
 	pid = pod_pid(p, obj, drv);
@@ -825,12 +1171,15 @@ fenced:
 		p->ns, p->name, (unsigned long long)p->fence, how, p->policy,
 		p->deny_all ? ": deny-all" : "", p->cgroup);
 	journal_pod(p, obj, how, state);
+	/* Its own fence judges it now (its links are on the pod's cgroup). */
+	early_end(p, "the pod's containers run: its cgroup is fenced");
 }
 
 static void pod_gone(struct pod *p, const char *reason)
 {
 	struct pod **pp;
 
+	early_end(p, reason);
 	if (p->fence) {
 		int err = af_daemon_detach(p->fence, reason);
 
@@ -868,10 +1217,19 @@ static void pod_seen(json_t *obj, int type, bool in_list)
 	if (type == M_DELETED) {
 		if (p)
 			pod_gone(p, "pod deleted");
+		else
+			early_unmark(uid);
 		return;
 	}
-	if (!p && !pol)
-		return;		/* not ours: untouched */
+	if (!p && !pol) {
+		/* Not ours: untouched (passed, and let go if it was held). */
+		char who[520];
+
+		snprintf(who, sizeof(who), "%s/%s", jstr(md, "namespace") ?: "", jstr(md, "name") ?: "");
+		early_mark(uid, 0);
+		early_release(uid, obj, 0, who);
+		return;
+	}
 	if (!p) {
 		p = calloc(1, sizeof(*p));
 		if (!p)
@@ -887,13 +1245,24 @@ static void pod_seen(json_t *obj, int type, bool in_list)
 	}
 	p->listed = true;
 	phase = jstr(json_object_get(obj, "status"), "phase");
-	if (!p->fence && phase && !strcmp(phase, "Pending"))
-		p->started = true;
+	/* Pending in the API may be stale (the kubelet reports later than
+	 * it starts containers): a pod whose cgroup is there ran before. */
+	if (!p->fence && phase && !strcmp(phase, "Pending")) {
+		char cg[PATH_MAX];
+		enum af_k8s_driver drv;
+		enum af_k8s_qos qos;
+
+		if (af_k8s_qos_parse(jstr(json_object_get(obj, "status"), "qosClass"), &qos) ||
+		    af_k8s_pod_cgroup_find(k.mnt, qos, p->uid, &drv, cg, sizeof(cg)) || !p->first_list)
+			p->started = true;
+	}
 	/* Once fenced, a pod stays fenced until it is deleted: editing its
 	 * annotations does not take the fence off. */
 	if (!p->fence) {
 		if (af_k8s_qos_parse(jstr(json_object_get(obj, "status"), "qosClass"), &p->qos))
 			return;
+		if (!p->early && phase && (!strcmp(phase, "Pending") || !strcmp(phase, "Running")))
+			early_fence(p, obj);
 		pod_fence(p, obj);
 	}
 }
@@ -935,6 +1304,11 @@ static void policy_apply(struct policy *pol, const char *name)
 
 	snprintf(file, sizeof(file), "configmap:%s/%s", k.ns, name);
 	for (struct pod *p = pods; p; p = p->next) {
+		/* An early fence follows too (deny-all when it cannot). */
+		if (p->early && !strcmp(p->policy, name) &&
+		    (!pol || !pol->yaml || update_fence(p->early, pol->yaml, file, why, sizeof(why))) &&
+		    update_fence(p->early, af_k8s_deny_all, "agentfence:deny-all", why, sizeof(why)))
+			af_err("pod %s/%s: cannot fence it deny-all: %s", p->ns, p->name, why);
 		if (!p->fence || strcmp(p->policy, name))
 			continue;
 		if (pol && pol->yaml &&
@@ -1078,6 +1452,7 @@ static int on_tick(void *ctx, int fd, uint32_t events)
 	(void)events;
 	if (read(fd, &n, sizeof(n)) != sizeof(n))
 		return 0;
+	early_setup();
 	list = pendings;
 	pendings = NULL;
 	for (q = list; q; q = next) {
@@ -1215,6 +1590,7 @@ int af_k8s_start(const struct af_k8s_opts *o, struct af_loop *loop)
 	}
 	fprintf(stderr, "agentfence daemon: kubernetes: %s, node %s, policies from ConfigMaps in "
 		"namespace %s, journals in %s\n", k.api.server, k.node, k.ns, k.journal_dir);
+	early_setup();
 	return 0;
 }
 
@@ -1236,6 +1612,7 @@ void af_k8s_stop(void)
 	k.stopping = true;
 	pthread_cond_broadcast(&k.listed);
 	pthread_mutex_unlock(&k.lock);
+	early_stop();
 	if (k.loop) {
 		af_loop_del(k.loop, k.efd);
 		af_loop_del(k.loop, k.tick);

@@ -38,6 +38,14 @@ static const struct {
 } unix_progs[] = {
 	{ "af_connect_unix", "BPF_CGROUP_UNIX_CONNECT" },
 	{ "af_sendmsg_unix", "BPF_CGROUP_UNIX_SENDMSG" },
+	{ "ak_connect_unix", "BPF_CGROUP_UNIX_CONNECT" },	/* bpf/k8s.bpf.h */
+	{ "ak_sendmsg_unix", "BPF_CGROUP_UNIX_SENDMSG" },
+};
+
+/* Linked once at the kubepods cgroup (bpf/k8s.bpf.h), never per fence. */
+static const char *const k8s_progs[] = {
+	"ak_connect4", "ak_connect6", "ak_sendmsg4", "ak_sendmsg6", "ak_recvmsg4", "ak_recvmsg6",
+	"ak_getpeername4", "ak_getpeername6", "ak_sock_create", "ak_setsockopt", "ak_egress",
 };
 
 /* The value of an enum bpf_attach_type constant in this kernel, from
@@ -76,6 +84,8 @@ int af_net_prepare(struct fence_bpf *skel)
 		bpf_program__set_autoload(bpf_object__find_program_by_name(skel->obj, inet_progs[i]), true);
 	for (i = 0; i < ARRAY_SIZE(dns_progs); i++)
 		bpf_program__set_autoload(bpf_object__find_program_by_name(skel->obj, dns_progs[i]), true);
+	for (i = 0; i < ARRAY_SIZE(k8s_progs); i++)
+		bpf_program__set_autoload(bpf_object__find_program_by_name(skel->obj, k8s_progs[i]), true);
 	for (i = 0; i < ARRAY_SIZE(unix_progs); i++) {
 		struct bpf_program *prog = bpf_object__find_program_by_name(skel->obj, unix_progs[i].prog);
 		int at = attach_type_value(unix_progs[i].attach);

@@ -927,6 +927,8 @@ static int parse_path(struct ctx *c, const struct node *n, enum path_list pl,
 		r->relative = true;
 		return 0;
 	}
+	if (c->vars && c->vars->unresolved)
+		return 0;	/* missing, as everything there */
 	r->exists = !stat_beneath(c, path, &st);
 	if (r->exists || pl == PL_PROTECTED)
 		return 0;

@@ -149,6 +149,8 @@ struct af_policy_vars {
 	const char *workspace;
 	const char *home;
 	const char *root;	/* paths are checked beneath it (attach: /proc/PID/root); NULL: / */
+	bool unresolved;	/* no target yet (a pod's fence before its cgroup, k8s.c):
+				 * every path missing, none an error */
 };
 
 #define AF_ERR_MAX 1024

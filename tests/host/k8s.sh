@@ -37,6 +37,7 @@ need_cluster() {
 
 cleanup() {
 	local p
+	[ -f "$T/lpid" ] && kill "$(cat "$T/lpid")" 2>/dev/null
 	# The daemon's fences first (a daemon that ends releases them,
 	# enforced and orphaned): detached, the pods run on.
 	if [ -f "$T/dpid" ] && af_running "$(cat "$T/dpid")"; then
@@ -50,9 +51,11 @@ cleanup() {
 	fi
 	# Orphans a SIGKILLed daemon left on the pods' cgroups.
 	for p in $(AGENTFENCE_CONTROL= "$AF" status --json 2>/dev/null |
-		/usr/bin/python3 -c 'import json,sys; [print(f["id"]) for f in json.load(sys.stdin).get("fences",[]) if "/kubepods/" in f["cgroup"]]' 2>/dev/null); do
+		/usr/bin/python3 -c 'import json,sys; [print(f["id"]) for f in json.load(sys.stdin).get("fences",[]) if "/kubepods/" in f["cgroup"] or "/agentfence/k8s/" in f["cgroup"]]' 2>/dev/null); do
 		AGENTFENCE_CONTROL= "$AF" detach "$p" >/dev/null 2>&1
 	done
+	# The placeholder cgroups of fences made before their pod's cgroup.
+	find /sys/fs/cgroup -depth -type d -path '*/agentfence/k8s/*' -exec rmdir {} + 2>/dev/null
 	kubectl delete pods -l af-test --grace-period=0 --force --wait=false >/dev/null 2>&1
 	kubectl -n "$NS" delete configmaps -l agentfence.io/policy >/dev/null 2>&1
 	for _ in $(seq 100); do
@@ -183,7 +186,8 @@ wait_verdicts() {
 
 fence_of() {	# POD: its fence id in the daemon's status
 	local uid
-	uid=$(kubectl get pod "$1" -o jsonpath='{.metadata.uid}')
+	uid=$(kubectl get pod "$1" -o jsonpath='{.metadata.uid}' 2>/dev/null)
+	[ -n "$uid" ] || return 0
 	"$AF" status --json --control "$T/c.sock" | /usr/bin/python3 -c '
 import json, sys
 for f in json.load(sys.stdin)["fences"]:
@@ -191,8 +195,8 @@ for f in json.load(sys.stdin)["fences"]:
         print(f["id"])' "$uid"
 }
 
-journal_of() {	# POD
-	ls "$T/journals/default_$1_"*.jsonl 2>/dev/null | head -1
+journal_of() {	# POD: its journal (not its early fence's, *-early.jsonl)
+	ls "$T/journals/default_$1_"*.jsonl 2>/dev/null | grep -v -- '-early\.jsonl$' | head -1
 }
 
 # The cluster, once for the file (the other tests reuse it): ~30 s on an
@@ -239,7 +243,8 @@ test_egress() {
 	[ -n "$j" ] || fail "no journal for pod agent in $T/journals"
 	assert_contains "$(grep '"type":"k8s_pod"' "$j")" '"pod":{"namespace":"default","name":"agent","node":"af-node"}' "k8s_pod record"
 	assert_contains "$(grep '"type":"k8s_pod"' "$j")" '"container":"main"' "the container"
-	assert_contains "$(grep '"type":"k8s_pod"' "$(journal_of late)")" '"how":"started"' "a pod after the daemon"
+	assert_contains "$(grep '"type":"k8s_pod"' "$(journal_of late)")" '"how":"from its cgroup'"'"'s creation"' \
+		"a pod after the daemon: fenced from its cgroup's creation"
 	for _ in $(seq 20); do grep -q '"type":"deny"' "$j" && break; sleep 0.2; done
 	assert_contains "$(grep '"type":"deny"' "$j")" "127.0.0.3" "the denial journaled"
 	assert_contains "$("$AF" tail --pod default/agent --json 2>&1)" '"type":"k8s_pod"' "tail --pod"
@@ -333,6 +338,10 @@ test_pod_deleted() {
 	assert_missing "/sys/fs/bpf/agentfence/$id" "the fence's pins"
 	assert_contains "$(cat "$T/daemon.log")" "pod default/agent: pod deleted" "the deletion said"
 	assert_eq "" "$(fence_of agent 2>/dev/null)" "no fence left"
+	assert_eq "hold" "$("$AF" status --json --control "$T/c.sock" | /usr/bin/python3 -c '
+import json, sys
+print(" ".join(f["cgroup"].rsplit("/", 1)[1] for f in json.load(sys.stdin)["fences"]))')" \
+		"no fence but the hold fence (the early one went when the pod's own came)"
 }
 af_limit test_pod_deleted 90
 
@@ -394,6 +403,216 @@ test_apiserver_restart() {
 	assert_eq ready "$(curl -sf "http://127.0.0.1:$MPORT/readyz")" "/readyz after the restart"
 }
 af_limit test_apiserver_restart 150
+
+# ---- No window: fenced from the container's first instruction ----
+
+# A listener on 127.0.0.2:7000 (what the policy allows): an allowed
+# connect is "connected", a fenced one EPERM, one to 127.0.0.3 (nobody
+# listens) unfenced "Connection refused".
+listener() {
+	/usr/bin/python3 -c '
+import socket
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.2", 7000)); s.listen(64)
+while True:
+    c, _ = s.accept(); c.close()' &
+	echo $! >"$T/lpid"
+	for _ in $(seq 50); do
+		/usr/bin/python3 -c 'import socket; socket.create_connection(("127.0.0.2", 7000), 1)' 2>/dev/null && return 0
+		sleep 0.1
+	done
+	fail "no listener on 127.0.0.2:7000"
+}
+
+# first_pod NAME [POLICY]: a pod whose container's very first commands
+# connect to 127.0.0.3:7000 and 127.0.0.2:7000 and write both results to
+# $T/out/NAME (a hostPath). Not waited for.
+first_pod() {
+	local ann=""
+	[ -n "${2:-}" ] && ann="annotations: {agentfence.io/policy: $2, agentfence.io/workspace: /tmp}"
+	mkdir -p "$T/out"
+	kubectl apply -f - >/dev/null <<-YAML || fail "pod $1"
+	apiVersion: v1
+	kind: Pod
+	metadata:
+	  name: $1
+	  labels: {af-test: "1"}
+	  $ann
+	spec:
+	  nodeName: af-node
+	  hostNetwork: true
+	  automountServiceAccountToken: false
+	  terminationGracePeriodSeconds: 1
+	  volumes: [{name: out, hostPath: {path: "$T/out", type: Directory}}]
+	  containers:
+	  - name: main
+	    image: docker.io/library/af-busybox:test
+	    imagePullPolicy: Never
+	    volumeMounts: [{name: out, mountPath: /out}]
+	    command: ["/bin/sh", "-c", "r() { if o=\$(nc \$1 7000 </dev/null 2>&1); then echo \"\$1 connected\"; else echo \"\$1 \$o\"; fi; }; { r 127.0.0.3; r 127.0.0.2; } >/out/.$1; mv /out/.$1 /out/$1; exec sleep 3600"]
+	YAML
+}
+
+# first_result NAME: "3:X 2:Y" of the pod's first commands (X, Y: perm,
+# refused, connected), waited for (bounded).
+first_result() {
+	for _ in $(seq 300); do
+		[ -s "$T/out/$1" ] && break
+		sleep 0.2
+	done
+	[ -s "$T/out/$1" ] || fail "pod $1 wrote no result: $(kubectl get pod "$1" -o jsonpath='{.status}')"
+	V=$(awk '{ v = /connected/ ? "connected" : /not permitted/ ? "perm" : /refused/ ? "refused" : "other" }
+		$1 == "127.0.0.3" { a = v } $1 == "127.0.0.2" { b = v } END { print "3:" a " 2:" b }' "$T/out/$1")
+}
+
+# An annotated pod's very first command is fenced by its policy (denied
+# EPERM, allowed connected), every time; an unannotated pod started at
+# the same moment is untouched. The daemon says how long the fence took
+# and whether it was ready before the pod's cgroup.
+test_first_command() {
+	need_cluster
+	policy net 127.0.0.2
+	listener
+	start_daemon
+	local i
+	for i in 1 2 3 4; do
+		first_pod "first$i" net
+		first_pod "plain$i"
+	done
+	for i in 1 2 3 4; do first_result "first$i"; first_result "plain$i"; done
+	grep -E "kubernetes|pod default" "$T/daemon.log" | sed 's/^/# daemon: /'
+	for i in 1 2 3 4; do
+		first_result "first$i"
+		assert_eq "3:perm 2:connected" "$V" "pod first$i's first commands ($(cat "$T/out/first$i"))"
+		first_result "plain$i"
+		assert_eq "3:refused 2:connected" "$V" "unannotated pod plain$i ($(cat "$T/out/plain$i"))"
+	done
+	grep "ready before its containers" "$T/daemon.log" | sed 's/^/# /'
+	assert_eq 4 "$(grep -c 'pod default/first[0-9]: fence [0-9]* ready before its containers' "$T/daemon.log")" \
+		"each annotated pod had its fence before it ran"
+	assert_not_contains "$(grep 'ready before' "$T/daemon.log")" "plain" "no fence for unannotated pods"
+	# Then the pod's own fence (its cgroup's links), and the early one gone.
+	for _ in $(seq 50); do
+		[ "$(grep -c 'pod default/first[0-9]: fence .*from its cgroup.s creation' "$T/daemon.log")" = 4 ] && break
+		sleep 0.2
+	done
+	assert_eq 4 "$(grep -c 'pod default/first[0-9]: fence .*from its cgroup.s creation' "$T/daemon.log")" \
+		"each attached, reported as fenced from its cgroup's creation"
+	kill "$(cat "$T/lpid")"
+	rm -f "$T/lpid"
+	wait_verdicts first1 "3:perm 2:refused"
+	assert_contains "$(grep '"type":"k8s_pod"' "$(journal_of first1)")" \
+		"from its cgroup's creation" "the journal says so"
+	# The early fence's journal has the first command's denial.
+	assert_contains "$(cat "$T/journals/default_first1_"*-early.jsonl)" "127.0.0.3" \
+		"the first command's denial journaled"
+	assert_eq "" "$(ls /sys/fs/cgroup/unified/agentfence/k8s 2>/dev/null | grep '^pod')" \
+		"the early fences' placeholders removed once the pods' own fences run"
+}
+af_limit test_first_command 180
+
+# The daemon SIGKILLed: its holds stay (pinned): a pod made meanwhile is
+# held, its connects refused, until a daemon decides (an unannotated pod:
+# let go; an annotated one: its fence). A clean stop lets go of the holds:
+# a pod made then runs unfenced until the daemon is back, which attaches
+# it and says it ran before.
+test_no_daemon() {
+	need_cluster
+	policy net 127.0.0.2
+	listener
+	start_daemon
+	kill -9 "$(cat "$T/dpid")"
+	rm -f "$T/dpid"
+	first_pod heldplain
+	first_pod heldagent net
+	first_result heldplain
+	assert_eq "3:perm 2:perm" "$V" "an unannotated pod made while the daemon was SIGKILLed: held"
+	first_result heldagent
+	assert_eq "3:perm 2:perm" "$V" "an annotated pod made while the daemon was SIGKILLed: held"
+	mv "$T/daemon.log" "$T/daemon.1.log"
+	kill "$(cat "$T/lpid")"
+	rm -f "$T/lpid"
+	start_daemon
+	wait_verdicts heldplain "3:refused 2:refused"
+	assert_contains "$(cat "$T/daemon.log")" "held (network denied) until now: passed" "the hold let go, said"
+	wait_verdicts heldagent "3:perm 2:refused"
+	assert_contains "$(cat "$T/daemon.log")" "pod default/heldagent: its cgroup was made before" "said"
+	# A clean stop: no hold.
+	kill -TERM "$(cat "$T/dpid")"
+	for _ in $(seq 100); do af_running "$(cat "$T/dpid")" || break; sleep 0.1; done
+	rm -f "$T/dpid"
+	listener
+	first_pod stopped net
+	first_result stopped
+	assert_eq "3:refused 2:connected" "$V" "a pod made while the daemon was stopped runs unfenced (documented)"
+	mv "$T/daemon.log" "$T/daemon.2.log"
+	kill "$(cat "$T/lpid")"
+	rm -f "$T/lpid"
+	start_daemon
+	wait_verdicts stopped "3:perm 2:refused"
+	assert_contains "$(grep 'pod default/stopped: fence' "$T/daemon.log")" "running before the daemon started" \
+		"attached when the daemon came back, reported as such"
+}
+af_limit test_no_daemon 180
+
+# kpend_has MAP UID: whether the node's af_kpend names one of the pod's
+# cgroups ("pod<uid>"; bpftool prints the key as a string or as bytes).
+kpend_has() {
+	local d
+	d=$(bpftool map dump pinned "$1" 2>/dev/null)
+	shift
+	grep -q "pod$1" <<<"$d" && return 0
+	grep -qi "$(printf 'pod%s' "$1" | od -An -tx1 | tr -s ' \n' ' ' | sed 's/^ //; s/ $//')" \
+		<<<"$(tr -s ' \n' ' ' <<<"$d")"
+}
+
+# A pod deleted before its cgroup appears (the kubelet refuses it: it asks
+# for more CPU than the node has): its early fence, pins, placeholder
+# cgroup and the kernel's names of its cgroup go.
+test_early_gc() {
+	need_cluster
+	policy net 127.0.0.2
+	start_daemon
+	kubectl apply -f - >/dev/null <<-YAML || fail "pod huge"
+	apiVersion: v1
+	kind: Pod
+	metadata:
+	  name: huge
+	  labels: {af-test: "1"}
+	  annotations: {agentfence.io/policy: net}
+	spec:
+	  nodeName: af-node
+	  hostNetwork: true
+	  automountServiceAccountToken: false
+	  containers:
+	  - name: main
+	    image: docker.io/library/af-busybox:test
+	    imagePullPolicy: Never
+	    command: ["sleep", "3600"]
+	    resources: {requests: {cpu: "1000"}}
+	YAML
+	local id uid kp
+	for _ in $(seq 100); do
+		id=$(sed -n 's/.*pod default\/huge: fence \([0-9]*\) ready before.*/\1/p' "$T/daemon.log")
+		[ -n "$id" ] && break
+		sleep 0.1
+	done
+	[ -n "$id" ] || fail "no early fence for pod huge: $(cat "$T/daemon.log")"
+	uid=$(kubectl get pod huge -o jsonpath='{.metadata.uid}')
+	[ -d "/sys/fs/bpf/agentfence/$id" ] || fail "no pins for early fence $id"
+	[ -d "/sys/fs/cgroup/unified/agentfence/k8s/pod$uid" ] || fail "no placeholder cgroup"
+	kp=/sys/fs/bpf/agentfence-nodes/$(readlink "/sys/fs/bpf/agentfence/$id/node")/maps/af_kpend
+	kpend_has "$kp" "$uid" || fail "af_kpend does not name pod$uid: $(bpftool map dump pinned "$kp" | head -20)"
+	assert_eq "" "$(find /sys/fs/cgroup/unified/kubepods -name "pod$uid" 2>/dev/null)" "the kubelet made no cgroup"
+	kubectl delete pod huge --grace-period=0 --force >/dev/null 2>&1
+	for _ in $(seq 50); do [ -d "/sys/fs/bpf/agentfence/$id" ] || break; sleep 0.2; done
+	assert_missing "/sys/fs/bpf/agentfence/$id" "the early fence's pins"
+	for _ in $(seq 20); do [ -d "/sys/fs/cgroup/unified/agentfence/k8s/pod$uid" ] || break; sleep 0.1; done
+	assert_missing "/sys/fs/cgroup/unified/agentfence/k8s/pod$uid" "its placeholder cgroup"
+	kpend_has "$kp" "$uid" && fail "af_kpend still names pod$uid"
+	return 0
+}
+af_limit test_early_gc 90
 
 af_main "$@"
 # The cluster goes with the file.

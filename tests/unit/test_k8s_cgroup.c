@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "k8s_cgroup.h"
+#include "../../bpf/k8s_name.h"
 
 #define UID "1f6b6c2e-8d3a-4c8b-9f1e-0123456789ab"
 #define UID_ "1f6b6c2e_8d3a_4c8b_9f1e_0123456789ab"
@@ -117,6 +118,53 @@ static void test_find(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+/* bpf/k8s_name.h, the rule raw_tp/cgroup_mkdir holds a new cgroup of a
+ * kubepods cgroup by: every pod cgroup either driver makes is a pod's,
+ * the QoS levels and other names are not. */
+static int pod_name(const char *s)
+{
+	return af_k8s_pod_name(s, strlen(s));
+}
+
+static void test_pod_name(void **state)
+{
+	static const enum af_k8s_qos qos[] = { AF_K8S_GUARANTEED, AF_K8S_BURSTABLE, AF_K8S_BESTEFFORT };
+	char p[512];
+	const char *base;
+
+	(void)state;
+	for (size_t d = 0; d < 2; d++) {
+		for (size_t i = 0; i < 3; i++) {
+			assert_int_equal(af_k8s_pod_cgroup(d ? AF_K8S_SYSTEMD : AF_K8S_CGROUPFS, qos[i], UID,
+							   p, sizeof(p)), 0);
+			base = strrchr(p, '/') + 1;
+			assert_true(strlen(base) < AF_K8S_NAME_SCAN);
+			assert_int_equal(pod_name(base), 1);
+		}
+	}
+	assert_int_equal(pod_name("pod" UID), 1);
+	assert_int_equal(pod_name("kubepods-pod" UID_ ".slice"), 1);
+	assert_int_equal(pod_name("kubepods-besteffort-pod" UID_ ".slice"), 1);
+	/* QoS levels, containers, others */
+	assert_int_equal(pod_name("burstable"), 0);
+	assert_int_equal(pod_name("besteffort"), 0);
+	assert_int_equal(pod_name("kubepods-burstable.slice"), 0);
+	assert_int_equal(pod_name("kubepods-besteffort.slice"), 0);
+	assert_int_equal(pod_name("cri-containerd-" CID ".scope"), 0);
+	assert_int_equal(pod_name(CID), 0);
+	assert_int_equal(pod_name("pod"), 0);
+	assert_int_equal(pod_name(""), 0);
+	assert_int_equal(pod_name("kubepods-"), 0);
+	assert_int_equal(pod_name("system.slice-pod12"), 0);
+	/* n bounds the scan: a name cut before "-pod" is none */
+	assert_int_equal(af_k8s_pod_name("kubepods-burstable-pod" UID_ ".slice", 20), 0);
+	/* longer than the kernel side's key: never a pod's */
+	memset(p, 'a', 200);
+	memcpy(p, "pod", 3);
+	p[200] = 0;
+	assert_int_equal(pod_name(p), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -125,6 +173,7 @@ int main(void)
 		cmocka_unit_test(test_systemd),
 		cmocka_unit_test(test_bad_input),
 		cmocka_unit_test(test_find),
+		cmocka_unit_test(test_pod_name),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
