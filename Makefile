@@ -127,6 +127,11 @@ $(OUTPUT)/bench/%: bench/%.c | $(OUTPUT)/bench
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(AF_CFLAGS) $< -o $@
 
+# bench/progstats reads the programs' counters: libbpf.
+$(OUTPUT)/bench/progstats: bench/progstats.c | $(OUTPUT)/bench
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(AF_CFLAGS) $< $(LDLIBS) -o $@
+
 # bench/events drives the real recorder and journal: it links the library.
 $(OUTPUT)/bench/events: bench/events.c $(OUTPUT)/libagentfence.a | $(OUTPUT)/bench
 	$(call msg,CC,$@)
