@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """bench/ab.py: two agentfence builds side by side on the host's micro rows.
 
-usage: bench/ab.py [--rounds N] [--iters N] [--rows openw,openw-nj,connect]
+usage: bench/ab.py [--rounds N] [--iters N] [--rows openw,openw-nj,openw1,openw1-nj,connect]
                    BEFORE_TREE AFTER_TREE
 
 Each tree is a built checkout (its build/agentfence and build/bench/micro).
@@ -24,6 +24,8 @@ import tempfile
 ROWS = {
     "openw": (["openw", "{ws}"], False),
     "openw-nj": (["openw", "{ws}"], True),
+    "openw1": (["openw1", "{ws}"], False),
+    "openw1-nj": (["openw1", "{ws}"], True),
     "connect": (["connect", "127.0.0.1"], False),
 }
 

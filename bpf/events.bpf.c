@@ -91,6 +91,7 @@ int BPF_PROG(af_proc_exit, struct task_struct *p)
 
 	/* Every thread: the repeats of file effects it counted. */
 	af_fxco_exit();
+	af_nco_exit();
 	/* Only when the process's last thread exits. */
 	if (BPF_CORE_READ(p, signal, live.counter) != 0)
 		return 0;

@@ -114,4 +114,88 @@ static __always_inline void af_fxco_exit(void)
 		bpf_loop(AF_FXCO_SETS, fxco_exit_cb, NULL, 0);
 }
 
+/* Allowed connects (bpf/net.bpf.c), per thread: the sock_addr programs
+ * have no task storage, so a hash by thread id, its entry made at the
+ * thread's first allowed connect and removed at its exit (af_proc_exit).
+ * Full: ordinary records, nothing lost. */
+#define AF_NCO_SLOTS	4	/* a power of two */
+#define AF_NCO_THREADS	8192
+
+struct af_nslot {
+	__u64 fence_id;		/* 0: free */
+	__u8 addr[16];
+	__u16 family, port, protocol, op;
+	__u32 flags;		/* the first record's enum af_net_ev_flags */
+	__u32 count;		/* repeats since the slot's last record */
+	__u64 first, last;
+};
+_Static_assert(sizeof(struct af_nslot) == 56, "af_nslot layout");
+
+struct af_nco {
+	__u32 next;
+	__u32 pad;
+	struct af_nslot s[AF_NCO_SLOTS];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, AF_NCO_THREADS);
+	__type(key, __u64);		/* pid_tgid */
+	__type(value, struct af_nco);
+} af_nco SEC(".maps") __weak;
+
+/* Never written: the zeroed value a thread's entry starts from. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct af_nco);
+} af_nco_zero SEC(".maps") __weak;
+
+static __always_inline void af_nco_flush(struct af_nslot *s, __u64 now)
+{
+	struct af_ev_net *ev;
+	struct af_net_co *co;
+
+	if (!s->fence_id || !s->count)
+		return;
+	ev = af_reserve(s->fence_id, AF_EV_NET_CO_SIZE);
+	if (ev) {
+		af_fill_hdr(&ev->hdr, AF_EV_NET, AF_EV_NET_CO_SIZE, s->fence_id);
+		ev->hdr.ktime = now;
+		ev->op = s->op;
+		ev->verdict = AF_ALLOWED;
+		ev->family = s->family;
+		ev->port = s->port;
+		ev->protocol = s->protocol;
+		ev->path_len = 0;
+		ev->flags = s->flags | AF_NETF_COALESCED;
+		ev->pad = 0;
+		__builtin_memcpy(ev->addr, s->addr, 16);
+		bpf_get_current_comm(ev->comm, sizeof(ev->comm));
+		ev->path[0] = 0;
+		co = (void *)ev + sizeof(*ev);
+		co->count = s->count;
+		co->first = s->first;
+		co->last = s->last;
+		bpf_ringbuf_submit(ev, 0);
+	}
+	s->count = 0;
+}
+
+/* At the thread's exit: its counts, and its entry removed. */
+static __always_inline void af_nco_exit(void)
+{
+	__u64 id = bpf_get_current_pid_tgid(), now;
+	struct af_nco *c = bpf_map_lookup_elem(&af_nco, &id);
+
+	if (!c)
+		return;
+	now = bpf_ktime_get_ns();
+	for (int i = 0; i < AF_NCO_SLOTS; i++)
+		af_nco_flush(&c->s[i], now);
+	bpf_map_delete_elem(&af_nco, &id);
+}
+
 #endif /* AF_FXCO_BPF_H */

@@ -639,6 +639,7 @@ static void record_decision(struct af_recorder *r, const void *data, size_t size
 	const struct af_hdr *h = data;
 	char line[PATH_MAX + 512], comm[AF_COMM_LEN + 1] = "", *cut;
 	const char *verdict = "denied", *type = "deny";
+	const struct af_net_co *nco = NULL;
 	struct af_json *w;
 
 	if (!d || af_event_format(data, size, line, sizeof(line))) {
@@ -659,8 +660,14 @@ static void record_decision(struct af_recorder *r, const void *data, size_t size
 	} else if (d->verdict == AF_ALLOWED) {
 		verdict = "allowed";
 		type = "connect";
+		/* Repeats coalesced by the kernel (bpf/fxco.bpf.h). */
+		if (h->type == AF_EV_NET && size >= AF_EV_NET_CO_SIZE &&
+		    (((const struct af_ev_net *)data)->flags & AF_NETF_COALESCED))
+			nco = (const void *)((const char *)data + sizeof(struct af_ev_net));
 		if (h->type != AF_EV_DNS)
-			r->allowed++;
+			r->allowed += nco ? nco->count : 1;
+		if (nco)
+			r->coalesced++;
 	} else {
 		r->denials++;
 	}
@@ -693,6 +700,20 @@ static void record_decision(struct af_recorder *r, const void *data, size_t size
 		const struct af_ev_kmod *e = data;
 
 		af_json_strn(w, "module", e->name, strnlen(e->name, AF_KMOD_NAME));
+	}
+	if (nco) {
+		char t[64];
+		size_t l = strlen(line);
+
+		af_json_object(w, "coalesced");
+		af_json_u64(w, "count", nco->count);
+		wall_text(r, nco->first, t, sizeof(t));
+		af_json_str(w, "first", t);
+		wall_text(r, nco->last, t, sizeof(t));
+		af_json_str(w, "last", t);
+		af_json_end(w);
+		snprintf(line + l, sizeof(line) - l, " (again, %llu times)",
+			 (unsigned long long)nco->count);
 	}
 	af_json_str(w, "effect", line);
 	af_journal_commit(r->j);

@@ -173,6 +173,49 @@ for i in range(50):
 	EOF
 }
 
+# Allowed connects to one destination, repeated by one thread: one record
+# at once, then records of the repeats' count; a denied destination keeps
+# a record per attempt.
+test_repeated_connects_coalesced() {
+	setup
+	cat >>p.yaml <<-YAML
+	  network:
+	    allow:
+	      - {cidr: 127.0.0.1/32, protocol: tcp}
+	  events: [exec, fork, exit, file, deny, connect]
+	YAML
+	assert_exit 0 "${FENCE[@]}" -- $PY -c '
+import socket
+srv = socket.socket()
+srv.bind(("127.0.0.1", 0))
+srv.listen(64)
+port = srv.getsockname()[1]
+for i in range(500):
+    c = socket.create_connection(("127.0.0.1", port))
+    srv.accept()[0].close()
+    c.close()
+for i in range(20):
+    s = socket.socket()
+    try:
+        s.connect(("127.0.0.2", port))
+    except OSError:
+        pass
+    s.close()
+'
+	assert_exit 0 "$AF" log verify "$J"
+	$PY - "$J" <<-'EOF' || fail "records: $(grep -c '"connect"' "$J") connect; $(tail -1 "$J")"
+	import json, sys
+	recs = [json.loads(l) for l in open(sys.argv[1])]
+	ok = [r for r in recs if r["type"] == "connect" and "127.0.0.1" in r["effect"]]
+	assert len(ok) >= 2 and "coalesced" not in ok[0], ok[:3]
+	assert sum(r["coalesced"]["count"] if "coalesced" in r else 1 for r in ok) == 500, ok
+	deny = [r for r in recs if r["type"] == "deny" and "127.0.0.2" in r["effect"]]
+	assert len(deny) == 20 and not any("coalesced" in r for r in deny), deny
+	end = recs[-1]
+	assert end["connects"] == 500 and end["lost"] == 0, end
+	EOF
+}
+
 # 100000 failing unlinks pour in faster than the journal takes them:
 # the ring buffer overflows, and what was lost is said, to the event.
 test_flood_lost_records_add_up() {
