@@ -3,6 +3,7 @@
  * micro: the hot paths a fence sits on, timed with clock_gettime loops.
  *
  *   micro openw DIR N          open(O_WRONLY|O_CREAT|O_TRUNC) + close of files in DIR
+ *   micro openw1 DIR N         the same, always the same file (the repeats the kernel coalesces)
  *   micro readout FILE N       stat + open(O_RDONLY) + read 4 KiB + close of FILE
  *   micro write4k DIR N        pwrite 4 KiB through one descriptor opened before the loop
  *   micro spawn N -- CMD...    fork + exec CMD + wait
@@ -82,6 +83,13 @@ static int openw_op(unsigned long i)
 		return -errno;
 	close(fd);
 	return 0;
+}
+
+/* The same file every time: the repeats the kernel coalesces. */
+static int openw1_op(unsigned long i)
+{
+	(void)i;
+	return openw_op(0);
 }
 
 static int readout_setup(const char *file)
@@ -208,6 +216,7 @@ static int syscall_op(unsigned long i)
 
 static const struct bench benches[] = {
 	{ "openw", openw_setup, openw_op },
+	{ "openw1", openw_setup, openw1_op },
 	{ "readout", readout_setup, readout_op },
 	{ "write4k", write4k_setup, write4k_op },
 	{ "spawn", NULL, spawn_op },
@@ -232,7 +241,7 @@ static int cmp_double(const void *a, const void *b)
 
 static void usage(void)
 {
-	fputs("usage: micro openw DIR N | readout FILE N | write4k DIR N | connect ADDR N |\n"
+	fputs("usage: micro openw DIR N | openw1 DIR N | readout FILE N | write4k DIR N | connect ADDR N |\n"
 	      "       syscall getppid N | spawn N -- CMD [ARG...]\n", stderr);
 	exit(2);
 }

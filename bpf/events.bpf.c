@@ -6,6 +6,7 @@
  * whose policy does not record the kind (spec.events). */
 #include "common.bpf.h"
 #include "events.h"
+#include "fxco.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -88,6 +89,9 @@ int BPF_PROG(af_proc_exit, struct task_struct *p)
 {
 	struct af_ev_exit *ev;
 
+	/* Every thread: the repeats of file effects it counted. */
+	af_fxco_exit();
+	af_nco_exit();
 	/* Only when the process's last thread exits. */
 	if (BPF_CORE_READ(p, signal, live.counter) != 0)
 		return 0;

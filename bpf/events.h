@@ -100,4 +100,28 @@ _Static_assert(sizeof(struct af_ev_fileop) == 32 + 32 + 16 + 4 * AF_PATH_MAX, "a
 #define AF_FILEOP_SHORT	(32 + 32 + 16 + 2 * AF_PATH_MAX)
 _Static_assert(__builtin_offsetof(struct af_ev_fileop, path2) == AF_FILEOP_SHORT, "af_ev_fileop short");
 
+/* Repeats of one file effect, coalesced in the kernel (bpf/fxco.bpf.h):
+ * a thread's successful opens for writing of one file (dev, ino), by
+ * the same call and flags. The first is a record at once, with
+ * AF_FOF_COALESCED and count 0 in its struct af_fileop_co (after its
+ * AF_FILEOP_SHORT bytes): the object's key, for the recorder to name
+ * the repeats by. The repeats only count; a record of them (count > 0,
+ * path and dir empty: the first record's) follows when the thread
+ * repeats it AF_FXCO_NS or more after the first repeat it counted, when its slot is
+ * taken for another file, and when the thread exits. The opens are the
+ * first plus the counts: none left out, none counted twice. Refusals
+ * and failures are never coalesced: each has its own record. */
+#define AF_FOF_COALESCED	(1u << 24)	/* dflags: struct af_fileop_co follows */
+#define AF_FXCO_NS		(500ULL * 1000 * 1000)
+
+struct af_fileop_co {
+	__u64 count;		/* repeats since the object's previous record */
+	__u64 first, last;	/* bpf_ktime_get_ns() of the first and the last of them */
+	__u64 ino;
+	__u32 dev;		/* kernel-internal dev_t */
+	__u32 pad;
+};
+_Static_assert(sizeof(struct af_fileop_co) == 40, "af_fileop_co layout");
+#define AF_FILEOP_CO_SIZE	(AF_FILEOP_SHORT + 40)
+
 #endif /* AF_EVENTS_H_BPF */

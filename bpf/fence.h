@@ -406,6 +406,18 @@ enum af_net_ev_flags {
 	AF_NETF_DOTDOT = 1 << 2,	/* unix: a ".." component, which cannot be judged */
 	AF_NETF_PASSED = 1 << 3,	/* a socket made outside the fence, passed in */
 	AF_NETF_IDENTITY = 1 << 4,	/* unix: the socket file the path resolved to is not allowed */
+	AF_NETF_COALESCED = 1 << 5,	/* repeats of an allowed one: struct af_net_co follows */
+};
+
+/* An allowed TCP/UDP connect or send repeated by one thread to one
+ * destination (bpf/fxco.bpf.h): the first is a record at once, the
+ * repeats a record of their count (AF_EV_NET_CO_SIZE bytes, flags with
+ * AF_NETF_COALESCED) within AF_FXCO_NS of the first counted, when the
+ * thread's slot is taken for another destination, and at its exit.
+ * Denials are never coalesced. */
+struct af_net_co {
+	__u64 count;		/* repeats since the destination's previous record */
+	__u64 first, last;	/* bpf_ktime_get_ns() of the first and the last of them */
 };
 
 struct af_ev_net {
@@ -424,6 +436,7 @@ struct af_ev_net {
 };
 _Static_assert(sizeof(struct af_ev_net) == 32 + 24 + 16 + 16 + AF_UNIX_PATH, "af_ev_net layout");
 AF_DECISION_LAYOUT(af_ev_net);
+#define AF_EV_NET_CO_SIZE	(32 + 24 + 16 + 16 + AF_UNIX_PATH + 24)
 
 /* Made by the DNS stub in userspace (userspace/dns.c), not by BPF: the
  * journal and run's output take it like the kernel's decisions. */

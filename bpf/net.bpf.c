@@ -9,6 +9,7 @@
  * names its own fence for the cgroups beneath it). */
 #include "common.bpf.h"
 #include "k8s.bpf.h"
+#include "fxco.bpf.h"
 #include <bpf/bpf_endian.h>
 
 #define AFN_UNIX	1
@@ -182,6 +183,59 @@ static __always_inline bool is_v4mapped(const __u32 *a)
 	return !a[0] && !a[1] && a[2] == bpf_htonl(0xffff);
 }
 
+/* An allowed connect or send to a destination the thread reached
+ * before (bpf/fxco.bpf.h): counted, true (no record now). A new one
+ * takes a slot, its old destination's repeats recorded first. */
+static __always_inline bool nco_repeat(__u64 fid, const __u32 *a, __u16 family, __u16 port,
+				       __u16 protocol, __u16 op, __u32 flags)
+{
+	__u64 id = bpf_get_current_pid_tgid(), now;
+	struct af_nslot *s;
+	struct af_nco *c;
+	__u32 zero = 0;
+
+	c = bpf_map_lookup_elem(&af_nco, &id);
+	if (!c) {
+		struct af_nco *z = bpf_map_lookup_elem(&af_nco_zero, &zero);
+
+		if (!z || bpf_map_update_elem(&af_nco, &id, z, BPF_NOEXIST))
+			return false;	/* full: ordinary records */
+		c = bpf_map_lookup_elem(&af_nco, &id);
+		if (!c)
+			return false;
+	}
+	now = bpf_ktime_get_ns();
+	fid &= AF_KEY_ID_MASK;
+	for (int i = 0; i < AF_NCO_SLOTS; i++) {
+		s = &c->s[i];
+		if (s->fence_id != fid || s->family != family || s->port != port ||
+		    s->protocol != protocol || s->op != op || s->flags != flags ||
+		    ((__u32 *)s->addr)[0] != a[0] || ((__u32 *)s->addr)[1] != a[1] ||
+		    ((__u32 *)s->addr)[2] != a[2] || ((__u32 *)s->addr)[3] != a[3])
+			continue;
+		if (!s->count)
+			s->first = now;
+		s->count++;
+		s->last = now;
+		if (now - s->first >= AF_FXCO_NS || s->count == 0xffffffffu)
+			af_nco_flush(s, now);
+		return true;
+	}
+	s = &c->s[c->next & (AF_NCO_SLOTS - 1)];
+	c->next++;
+	af_nco_flush(s, now);
+	s->fence_id = fid;
+	__builtin_memcpy(s->addr, a, 16);
+	s->family = family;
+	s->port = port;
+	s->protocol = protocol;
+	s->op = op;
+	s->flags = flags;
+	s->count = 0;
+	s->last = now;
+	return false;
+}
+
 /* Judge an IPv4 (a[0]) or IPv6 destination; report; true to deny. */
 static __always_inline bool inet_denied(__u32 *a, bool v6, __u16 port, __u32 protocol,
 					__u32 op, __u32 evflags, bool kp)
@@ -210,6 +264,9 @@ static __always_inline bool inet_denied(__u32 *a, bool v6, __u16 port, __u32 pro
 	val = bpf_map_lookup_elem(&af_net_allow, &key);
 	denied = !bit || !val || !port_allowed(val, port, bit);
 	if (!denied && !(cfg && (cfg->flags & AF_FENCE_NET_ALLOWED)))
+		return false;
+	/* Allowed only: a denial always has its own record. */
+	if (!denied && nco_repeat(fid, a, v6 ? AFN_INET6 : AFN_INET, port, protocol, op, evflags))
 		return false;
 	ev = tmpl_get();
 	if (!ev)

@@ -35,6 +35,8 @@ struct af_recorder {
 	unsigned int events;		/* spec.events (enum af_event_kind) */
 	uint64_t caps;			/* spec.process.capabilities */
 	unsigned long execs, forks, exits, denials, audited, allowed, files, refused, other;
+	unsigned long coalesced;	/* records of coalesced repeats (their count is in files) */
+	struct fxco_ent *fxco;		/* the first records of coalesced effects, by key */
 };
 
 static int64_t clock_ns(clockid_t c)
@@ -448,8 +450,58 @@ static bool arg_path(const char *arg, size_t max, const char *dir, size_t dir_le
 	return !(dflags & AF_FOF_UNRESOLVED);
 }
 
-static void record_fileop(struct af_recorder *r, const struct af_ev_fileop *e, bool two)
+/* The first record of each object the kernel coalesces the repeats of
+ * (bpf/fxco.bpf.h): its path and seq, for the records of its repeats,
+ * which carry only the object's key. Direct-mapped: a key pushed out
+ * by another leaves its repeats' records without a path (said so, with
+ * dev and ino). */
+#define FXCO_CACHE	4096	/* a power of two */
+
+struct fxco_ent {
+	uint64_t ino;
+	uint32_t tid, dev;
+	int32_t sysno;
+	uint32_t flags;
+	uint64_t seq;
+	char *path;		/* NULL: free */
+};
+
+static struct fxco_ent *fxco_slot(struct af_recorder *r, const struct af_ev_fileop *e,
+				  const struct af_fileop_co *co)
 {
+	uint64_t h = (co->ino ^ ((uint64_t)co->dev << 32) ^ e->hdr.pid ^ ((uint64_t)e->flags << 20)) *
+		     0x9E3779B97F4A7C15ULL;
+
+	if (!r->fxco && !(r->fxco = calloc(FXCO_CACHE, sizeof(*r->fxco))))
+		return NULL;
+	return &r->fxco[(h >> 40) & (FXCO_CACHE - 1)];
+}
+
+static bool fxco_match(const struct fxco_ent *c, const struct af_ev_fileop *e,
+		       const struct af_fileop_co *co)
+{
+	return c && c->path && c->ino == co->ino && c->dev == co->dev && c->tid == e->hdr.pid &&
+	       c->sysno == e->sysno && c->flags == e->flags;
+}
+
+/* A bpf_ktime_get_ns() time as the journal writes its records' "time". */
+static void wall_text(const struct af_recorder *r, uint64_t ktime, char *out, size_t n)
+{
+	int64_t wall = (int64_t)ktime + r->wall_minus_mono;
+	time_t sec = wall / 1000000000LL;
+	struct tm tm;
+	size_t l;
+
+	gmtime_r(&sec, &tm);
+	l = strftime(out, n, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(out + l, n - l, ".%06lldZ", (long long)(wall % 1000000000LL / 1000));
+}
+
+static void record_fileop(struct af_recorder *r, const struct af_ev_fileop *e, size_t size)
+{
+	bool two = size >= sizeof(struct af_ev_fileop);
+	const struct af_fileop_co *co = NULL;
+	const struct fxco_ent *first = NULL;
 	char path[PATH_MAX + AF_PATH_MAX], path2[PATH_MAX + AF_PATH_MAX] = "";
 	char effect[2 * sizeof(path) + 128];
 	bool refused = e->ret == -EACCES || e->ret == -EPERM || e->ret == -EROFS;	/* EROFS: mountns.c */
@@ -460,13 +512,50 @@ static void record_fileop(struct af_recorder *r, const struct af_ev_fileop *e, b
 
 	bool exact, exact2 = true, trunc, trunc2 = false;
 
-	/* A symlink's target is stored as written, relative or not. */
-	exact = arg_path(e->path, sizeof(e->path), e->dir, e->dir_len, e->dflags & 0xff, path,
-			 sizeof(path), &trunc);
+	/* Coalescing (bpf/fxco.bpf.h), never of a refusal: count 0 is the
+	 * first record of an object, count > 0 a record of its repeats,
+	 * named by the first's path. */
+	if ((e->dflags & AF_FOF_COALESCED) && size >= AF_FILEOP_CO_SIZE && e->ret >= 0)
+		co = (const void *)((const char *)e + AF_FILEOP_SHORT);
+	if (co && co->count) {
+		struct fxco_ent *c = fxco_slot(r, e, co);
+
+		trunc = false;
+		exact = fxco_match(c, e, co);
+		if (exact)
+			af_strlcpy(path, c->path, sizeof(path));
+		else
+			snprintf(path, sizeof(path), "(dev %u:%u ino %llu)", co->dev >> 20,
+				 co->dev & 0xfffff, (unsigned long long)co->ino);
+		first = exact ? c : NULL;
+	} else {
+		/* A symlink's target is stored as written, relative or not. */
+		exact = arg_path(e->path, sizeof(e->path), e->dir, e->dir_len, e->dflags & 0xff,
+				 path, sizeof(path), &trunc);
+	}
+	if (co && !co->count) {
+		struct fxco_ent *c = fxco_slot(r, e, co);
+		char *dup = strdup(path);
+
+		if (c && dup) {
+			free(c->path);
+			c->path = dup;
+			c->ino = co->ino;
+			c->dev = co->dev;
+			c->tid = e->hdr.pid;
+			c->sysno = e->sysno;
+			c->flags = e->flags;
+			c->seq = af_journal_records(r->j);	/* this record's */
+		} else {
+			free(dup);
+		}
+	}
 	if (two && e->path2[0])
 		exact2 = arg_path(e->path2, sizeof(e->path2), e->dir2, e->dir2_len,
 				  (e->dflags >> AF_FOF_DIR2_SHIFT) & 0xff, path2, sizeof(path2), &trunc2);
-	r->files++;
+	r->files += co && co->count ? co->count : 1;
+	if (co && co->count)
+		r->coalesced++;
 	if (refused)
 		r->refused++;
 	w = begin_proc(r, refused ? "deny" : "file", &e->hdr, e->hdr.tgid, e->comm);
@@ -497,6 +586,25 @@ static void record_fileop(struct af_recorder *r, const struct af_ev_fileop *e, b
 		af_json_bool(w, "path_truncated", true);
 	if (!exact || !exact2)
 		af_json_bool(w, "path_unresolved", true);
+	if (co && co->count) {
+		char t[64];
+
+		/* The same effect again, count times between first and last
+		 * (since this object's previous record of this thread). */
+		af_json_object(w, "coalesced");
+		af_json_u64(w, "count", co->count);
+		if (first)
+			af_json_u64(w, "of", first->seq);
+		else
+			af_json_bool(w, "first_unknown", true);
+		wall_text(r, co->first, t, sizeof(t));
+		af_json_str(w, "first", t);
+		wall_text(r, co->last, t, sizeof(t));
+		af_json_str(w, "last", t);
+		af_json_end(w);
+		snprintf(t, sizeof(t), " (again, %llu times)", (unsigned long long)co->count);
+		CATS(effect, sizeof(effect), l, t);
+	}
 	af_json_str(w, "effect", effect);
 	af_journal_commit(r->j);
 }
@@ -531,6 +639,7 @@ static void record_decision(struct af_recorder *r, const void *data, size_t size
 	const struct af_hdr *h = data;
 	char line[PATH_MAX + 512], comm[AF_COMM_LEN + 1] = "", *cut;
 	const char *verdict = "denied", *type = "deny";
+	const struct af_net_co *nco = NULL;
 	struct af_json *w;
 
 	if (!d || af_event_format(data, size, line, sizeof(line))) {
@@ -551,8 +660,14 @@ static void record_decision(struct af_recorder *r, const void *data, size_t size
 	} else if (d->verdict == AF_ALLOWED) {
 		verdict = "allowed";
 		type = "connect";
+		/* Repeats coalesced by the kernel (bpf/fxco.bpf.h). */
+		if (h->type == AF_EV_NET && size >= AF_EV_NET_CO_SIZE &&
+		    (((const struct af_ev_net *)data)->flags & AF_NETF_COALESCED))
+			nco = (const void *)((const char *)data + sizeof(struct af_ev_net));
 		if (h->type != AF_EV_DNS)
-			r->allowed++;
+			r->allowed += nco ? nco->count : 1;
+		if (nco)
+			r->coalesced++;
 	} else {
 		r->denials++;
 	}
@@ -586,6 +701,20 @@ static void record_decision(struct af_recorder *r, const void *data, size_t size
 
 		af_json_strn(w, "module", e->name, strnlen(e->name, AF_KMOD_NAME));
 	}
+	if (nco) {
+		char t[64];
+		size_t l = strlen(line);
+
+		af_json_object(w, "coalesced");
+		af_json_u64(w, "count", nco->count);
+		wall_text(r, nco->first, t, sizeof(t));
+		af_json_str(w, "first", t);
+		wall_text(r, nco->last, t, sizeof(t));
+		af_json_str(w, "last", t);
+		af_json_end(w);
+		snprintf(line + l, sizeof(line) - l, " (again, %llu times)",
+			 (unsigned long long)nco->count);
+	}
 	af_json_str(w, "effect", line);
 	af_journal_commit(r->j);
 }
@@ -608,7 +737,7 @@ void af_recorder_event(struct af_recorder *r, const void *data, size_t size)
 	else if (h->type == AF_EV_EXIT && size >= sizeof(struct af_ev_exit))
 		record_exit(r, data);
 	else if (h->type == AF_EV_FILEOP && size >= AF_FILEOP_SHORT)
-		record_fileop(r, data, size >= sizeof(struct af_ev_fileop));
+		record_fileop(r, data, size);
 	else
 		record_decision(r, data, size);
 }
@@ -651,6 +780,7 @@ int af_recorder_close(struct af_recorder *r, int exit_code, bool quiet)
 		af_json_u64(w, "audited", r->audited);
 		af_json_u64(w, "connects", r->allowed);
 		af_json_u64(w, "file_effects", r->files);
+		af_json_u64(w, "coalesced", r->coalesced);
 		af_json_u64(w, "refused", r->refused);
 		af_json_u64(w, "lost", r->lost);
 		af_json_u64(w, "undecoded", r->other);
@@ -667,6 +797,9 @@ int af_recorder_close(struct af_recorder *r, int exit_code, bool quiet)
 			(unsigned long long)r->lost,
 			af_journal_failed(r->j) ? " (some records could not be written!)" : "");
 	err = af_journal_close(r->j);
+	for (size_t i = 0; r->fxco && i < FXCO_CACHE; i++)
+		free(r->fxco[i].path);
+	free(r->fxco);
 	af_prov_free(r->prov);
 	free(r);
 	return err;

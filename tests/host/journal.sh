@@ -103,6 +103,119 @@ test_file_effects_and_refusals() {
 	EOF
 }
 
+# Repeated opens for writing of one file by one thread are coalesced in
+# the kernel (bpf/fxco.bpf.h): one record at once, then records of the
+# repeats with their count, none lost, none counted twice, each naming
+# the first; another process's opens of the same file have their own
+# records; a loop longer than the 500 ms window has its counts recorded
+# while it runs; refusals are never coalesced (one record each).
+test_repeated_opens_coalesced() {
+	setup
+	local ws=$T/ws
+	assert_exit 0 "${FENCE[@]}" -- $PY -c '
+import os, sys, time
+ws, out = sys.argv[1], sys.argv[2]
+W = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
+for i in range(5000):
+    os.close(os.open(ws + "/a", W))
+if os.fork() == 0:
+    for i in range(100):
+        os.close(os.open(ws + "/a", W))
+    os._exit(0)
+os.wait()
+t = time.monotonic()
+n = 0
+while time.monotonic() - t < 1.3:
+    os.close(os.open(ws + "/b", W))
+    n += 1
+    time.sleep(0.001)
+open(ws + "/nb", "w").write(str(n))
+for i in range(50):
+    try:
+        os.open(out, W)
+    except OSError:
+        pass
+' "$ws" "$T/outside"
+	need_process_events
+	assert_exit 0 "$AF" log verify "$J"
+	$PY - "$J" "$ws" "$T/outside" <<-'EOF' || fail "records: $(grep -c '"coalesced"' "$J") coalesced; $(tail -1 "$J")"
+	import json, sys
+	j, ws, outside = sys.argv[1:4]
+	recs = [json.loads(l) for l in open(j)]
+	by = {r["seq"]: r for r in recs}
+	files = [r for r in recs if r["type"] == "file"]
+	nb = int(open(ws + "/nb").read())
+	def opens(path, pid):
+	    rs = [r for r in files if r["path"] == path and r["pid"] == pid]
+	    firsts = [r for r in rs if "coalesced" not in r]
+	    co = [r["coalesced"] for r in rs if "coalesced" in r]
+	    assert len(firsts) == 1, (path, pid, firsts)
+	    assert all(c["of"] == firsts[0]["seq"] and c["count"] > 0 for c in co), (co, firsts)
+	    return 1 + sum(c["count"] for c in co), co
+	py = [r for r in recs if r["type"] == "exec" and r["argv"][:2] == ["/usr/bin/python3", "-c"]][0]["pid"]
+	child = [r for r in recs if r["type"] == "fork" and r["pid"] == py][0]["child"]
+	n, co = opens(ws + "/a", py)
+	assert n == 5000 and len(co) >= 1, (n, co)
+	n, co = opens(ws + "/a", child)
+	assert n == 100, n
+	n, co = opens(ws + "/b", py)
+	assert n == nb, (n, nb)
+	# Recorded while the loop ran: within about the window each.
+	assert len(co) >= 2, co
+	# Every refusal its own record.
+	deny = [r for r in recs if r["type"] == "deny" and r["path"] == outside]
+	assert len(deny) == 50 and not any("coalesced" in r for r in deny), len(deny)
+	end = recs[-1]
+	total = sum(r["coalesced"]["count"] if "coalesced" in r else 1 for r in files)
+	assert end["file_effects"] == total + 50 and end["refused"] == 50 and end["lost"] == 0, (end, total)
+	assert end["coalesced"] == sum(1 for r in files if "coalesced" in r), end
+	assert len(files) < 100, len(files)
+	EOF
+}
+
+# Allowed connects to one destination, repeated by one thread: one record
+# at once, then records of the repeats' count; a denied destination keeps
+# a record per attempt.
+test_repeated_connects_coalesced() {
+	setup
+	cat >>p.yaml <<-YAML
+	  network:
+	    allow:
+	      - {cidr: 127.0.0.1/32, protocol: tcp}
+	  events: [exec, fork, exit, file, deny, connect]
+	YAML
+	assert_exit 0 "${FENCE[@]}" -- $PY -c '
+import socket
+srv = socket.socket()
+srv.bind(("127.0.0.1", 0))
+srv.listen(64)
+port = srv.getsockname()[1]
+for i in range(500):
+    c = socket.create_connection(("127.0.0.1", port))
+    srv.accept()[0].close()
+    c.close()
+for i in range(20):
+    s = socket.socket()
+    try:
+        s.connect(("127.0.0.2", port))
+    except OSError:
+        pass
+    s.close()
+'
+	assert_exit 0 "$AF" log verify "$J"
+	$PY - "$J" <<-'EOF' || fail "records: $(grep -c '"connect"' "$J") connect; $(tail -1 "$J")"
+	import json, sys
+	recs = [json.loads(l) for l in open(sys.argv[1])]
+	ok = [r for r in recs if r["type"] == "connect" and "127.0.0.1" in r["effect"]]
+	assert len(ok) >= 2 and "coalesced" not in ok[0], ok[:3]
+	assert sum(r["coalesced"]["count"] if "coalesced" in r else 1 for r in ok) == 500, ok
+	deny = [r for r in recs if r["type"] == "deny" and "127.0.0.2" in r["effect"]]
+	assert len(deny) == 20 and not any("coalesced" in r for r in deny), deny
+	end = recs[-1]
+	assert end["connects"] == 500 and end["lost"] == 0, end
+	EOF
+}
+
 # 100000 failing unlinks pour in faster than the journal takes them:
 # the ring buffer overflows, and what was lost is said, to the event.
 test_flood_lost_records_add_up() {
