@@ -49,7 +49,7 @@ struct dpath_ctx {
 	__u64 mnt;		/* struct mount * */
 	__u64 root_dentry, root_mnt;	/* the task's root (chroot) */
 	__u32 off;
-	__u32 flags;		/* AF_FOF_TRUNC, AF_FOF_DISCONNECTED */
+	__u32 flags;		/* AF_FOF_TRUNC, AF_FOF_DISCONNECTED, AF_FOF_UNREACHABLE */
 	bool done;
 };
 
@@ -75,7 +75,13 @@ static long dpath_step(__u32 i, void *data)
 	}
 	if (d == BPF_CORE_READ(m, mnt.mnt_root)) {
 		pm = BPF_CORE_READ(m, mnt_parent);
-		if (!pm || pm == m) {	/* the namespace's root mount */
+		if (!pm || pm == m) {
+			/* The namespace's root mount, and the task's root
+			 * was not on the way (the test above): the object
+			 * lies outside what the task sees as "/" (a chroot's
+			 * task given a descriptor from outside it). Said,
+			 * as the kernel's d_path says "(unreachable)". */
+			c->flags |= AF_FOF_UNREACHABLE;
 			c->done = true;
 			return 1;
 		}
@@ -106,8 +112,11 @@ static long dpath_step(__u32 i, void *data)
 	return 0;
 }
 
-/* The names of path p, leaf first, into dir (AF_PATH_MAX bytes);
- * returns the bytes used, flags: AF_FOF_TRUNC, AF_FOF_DISCONNECTED. */
+/* The names of path p, leaf first, up to the current task's root (its
+ * chroot or container root: fs->root, dentry and mount), into dir
+ * (AF_PATH_MAX bytes); returns the bytes used, flags: AF_FOF_TRUNC,
+ * AF_FOF_DISCONNECTED, AF_FOF_UNREACHABLE (outside the task's root:
+ * the names run to the mount namespace's root). */
 static __always_inline __u32 dpath(struct dentry *dentry, struct vfsmount *vfsmnt, char *dir,
 				   __u32 *flags)
 {

@@ -73,7 +73,8 @@ enum af_fileop_dflags {
 	AF_FOF_TRUNC = 1 << 2,		/* dir: the names did not all fit (the top ones are missing) */
 	AF_FOF_UNRESOLVED = 1 << 3,	/* relative path, but the directory could not be read */
 	AF_FOF_DISCONNECTED = 1 << 4,	/* the walk met a dentry that is not under its mount */
-	/* The same five for dir2, shifted by AF_FOF_DIR2_SHIFT. */
+	AF_FOF_UNREACHABLE = 1 << 5,	/* outside the task's root: names run to the namespace's root */
+	/* The same six for dir2, shifted by AF_FOF_DIR2_SHIFT. */
 };
 #define AF_FOF_DIR2_SHIFT	8
 

@@ -53,10 +53,10 @@ struct {
 } af_fdw_epoch SEC(".maps");
 
 static __always_inline bool fdw_report(__u64 fence_id, struct af_fence_cfg *cfg, __u32 op,
-				       struct dentry *d, __u32 flags)
+				       struct file *file, __u32 flags)
 {
 	bool audit = cfg->flags & AF_FENCE_AUDIT;
-	struct names_ctx nc = { .dentry = (__u64)d };
+	struct dentry *d = BPF_CORE_READ(file, f_path.dentry);
 	struct af_ev_file *ev;
 	__u32 zero = 0;
 
@@ -75,10 +75,7 @@ static __always_inline bool fdw_report(__u64 fence_id, struct af_fence_cfg *cfg,
 	ev->name[0] = 0;
 	ev->sysno = -1;
 	bpf_get_current_comm(ev->comm, sizeof(ev->comm));
-	bpf_loop(AF_WALK_MAX, names_step, &nc, 0);
-	ev->path_len = nc.off;
-	if (nc.trunc)
-		ev->flags |= AF_EVF_PATH_TRUNC;
+	deny_path(ev, d, BPF_CORE_READ(file, f_path.mnt));
 	af_output(fence_id, ev, sizeof(*ev));
 	return !audit;
 }
@@ -116,7 +113,7 @@ static __always_inline bool fdw_decide(struct file *file, __u32 op, bool cg)
 	if (v && v->key == fence_id && v->epoch == epoch && v->key) {
 		if (!v->deny)
 			return false;
-		return fdw_report(fence_id, cfg, op, d, 0);
+		return fdw_report(fence_id, cfg, op, file, 0);
 	}
 	kind = nearest_root(fence_id, d, &depth);
 	/* A block device only when listed itself, as at open. */
@@ -129,7 +126,7 @@ static __always_inline bool fdw_decide(struct file *file, __u32 op, bool cg)
 	}
 	if (!deny)
 		return false;
-	return fdw_report(fence_id, cfg, op, d, kind < 0 ? AF_EVF_WALK_BOUND : 0);
+	return fdw_report(fence_id, cfg, op, file, kind < 0 ? AF_EVF_WALK_BOUND : 0);
 }
 
 static __always_inline bool shared_write(unsigned long prot, unsigned long flags)

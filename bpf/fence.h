@@ -239,6 +239,9 @@ enum af_verdict {
 enum af_ev_flags {
 	AF_EVF_PATH_TRUNC = 1 << 0,	/* path names did not all fit */
 	AF_EVF_WALK_BOUND = 1 << 1,	/* denied because the walk hit its bound */
+	AF_EVF_PATH_ROOTED = 1 << 2,	/* path names run up to the task's root (chroot, container) */
+	AF_EVF_PATH_UNREACHABLE = 1 << 3,	/* with ROOTED: outside the task's root, names run
+					 * to the mount namespace's root */
 };
 
 /* Every event starts with this header. */

@@ -322,12 +322,37 @@ static __always_inline void fx_open(__u64 fence_id, struct af_fence_cfg *cfg, st
 	}
 }
 
-/* Report a decision against d and return whether to deny. */
+/* The mount d was reached through in the call in progress, for a
+ * denial's path, or NULL: the path hook's (d, or the directory of the
+ * name it saw: inode_permission of the directory follows path_mknod,
+ * path_unlink, ...), or the descriptor's of an fd call. */
+static __always_inline struct vfsmount *deny_mnt(struct dentry *d)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct af_fxmnt *v = bpf_map_lookup_elem(&af_fxmnt, &id);
+	struct dentry *seen;
+	struct fx_args x;
+	struct file *f;
+
+	if (v) {
+		seen = (struct dentry *)v->dentry;
+		if (seen == d || BPF_CORE_READ(seen, d_parent) == d)
+			return (struct vfsmount *)v->mnt;
+	}
+	if (fx_args(&x) && fx_fd_call(x.nr)) {
+		f = fd_file(x.dfd);
+		if (f && BPF_CORE_READ(f, f_path.dentry) == d)
+			return BPF_CORE_READ(f, f_path.mnt);
+	}
+	return NULL;
+}
+
+/* Report a decision against d (on mount m, NULL when the hook does not
+ * see it) and return whether to deny. */
 static __always_inline bool file_verdict(__u64 fence_id, struct af_fence_cfg *cfg,
-					 __u32 op, struct dentry *d, __u32 flags)
+					 __u32 op, struct dentry *d, struct vfsmount *m, __u32 flags)
 {
 	bool audit = cfg->flags & AF_FENCE_AUDIT;
-	struct names_ctx nc = { .dentry = (__u64)d };
 	struct af_ev_file *ev;
 	__u32 zero = 0;
 
@@ -349,10 +374,7 @@ static __always_inline bool file_verdict(__u64 fence_id, struct af_fence_cfg *cf
 	ev->name[0] = 0;
 	ev->sysno = read_syscall_name(ev->name, sizeof(ev->name));
 	bpf_get_current_comm(ev->comm, sizeof(ev->comm));
-	bpf_loop(AF_WALK_MAX, names_step, &nc, 0);
-	ev->path_len = nc.off;
-	if (nc.trunc)
-		ev->flags |= AF_EVF_PATH_TRUNC;
+	deny_path(ev, d, m ? m : deny_mnt(d));
 	af_output(fence_id, ev, sizeof(*ev));
 	return !audit;
 }
@@ -366,7 +388,7 @@ static __always_inline bool check_write(__u64 fence_id, struct af_fence_cfg *cfg
 
 	if (kind == AF_ROOT_WRITABLE)
 		return false;
-	return file_verdict(fence_id, cfg, op, d, kind < 0 ? AF_EVF_WALK_BOUND : 0);
+	return file_verdict(fence_id, cfg, op, d, NULL, kind < 0 ? AF_EVF_WALK_BOUND : 0);
 }
 
 /* Whether a deny_read root may lie above a file on this device. */
@@ -420,11 +442,11 @@ static __always_inline bool decide_file_open(struct file *file, bool cg)
 			return false;
 		}
 		return file_verdict(fence_id, cfg, AF_OP_OPEN_WRITE, d,
-				    kind < 0 ? AF_EVF_WALK_BOUND : 0);
+				    BPF_CORE_READ(file, f_path.mnt), kind < 0 ? AF_EVF_WALK_BOUND : 0);
 	}
 	if (kind == AF_ROOT_DENY_READ || kind < 0)
 		return file_verdict(fence_id, cfg, AF_OP_OPEN_READ, d,
-				    kind < 0 ? AF_EVF_WALK_BOUND : 0);
+				    BPF_CORE_READ(file, f_path.mnt), kind < 0 ? AF_EVF_WALK_BOUND : 0);
 	return false;
 }
 
@@ -620,7 +642,7 @@ static __always_inline int pname_judge(struct inode *dir, struct dentry *d, enum
 		return 0;
 	v = pname_lookup(fence_id, dir, d);
 	if (v && !(v->kind == AF_PN_WAY && use == PNU_MKDIR))
-		return af_lsm_ret(file_verdict(fence_id, cfg, AF_OP_DIR_WRITE, d, 0));
+		return af_lsm_ret(file_verdict(fence_id, cfg, AF_OP_DIR_WRITE, d, NULL, 0));
 	if (record)
 		fx_change(fence_id, cfg, d);
 	return 0;
@@ -857,7 +879,7 @@ int BPF_PROG(lsm_inode_mknod, struct inode *dir, struct dentry *d, umode_t mode,
 	if (!cfg)
 		return 0;
 	/* Reported like any change of the directory's entries. */
-	return af_lsm_ret(file_verdict(fence_id, cfg, AF_OP_DIR_WRITE, BPF_CORE_READ(d, d_parent), 0));
+	return af_lsm_ret(file_verdict(fence_id, cfg, AF_OP_DIR_WRITE, BPF_CORE_READ(d, d_parent), NULL, 0));
 }
 
 /* xattr hooks gained a user namespace first argument in 5.12. */

@@ -6,6 +6,7 @@
 #define AF_FS_BPF_H
 
 #include "common.bpf.h"
+#include "dpath.bpf.h"
 
 /* Scratch space for building a file event: too big for the stack. */
 struct {
@@ -72,8 +73,10 @@ static __always_inline int nearest_root(__u64 fence_id, struct dentry *d, __u32 
 
 struct names_ctx {
 	__u64 dentry;
+	__u64 root;		/* the task's root dentry: the walk stops there */
 	__u32 off;
 	bool trunc;
+	bool rooted;		/* it did */
 };
 
 static long names_step(__u32 i, void *data)
@@ -85,6 +88,10 @@ static long names_step(__u32 i, void *data)
 	__u32 zero = 0;
 	long n;
 
+	if (c->dentry == c->root) {
+		c->rooted = true;
+		return 1;
+	}
 	parent = BPF_CORE_READ(d, d_parent);
 	if (!parent || parent == d)
 		return 1;
@@ -102,6 +109,41 @@ static long names_step(__u32 i, void *data)
 	c->off += n;
 	c->dentry = (__u64)parent;
 	return 0;
+}
+
+/* The path of d for a denial record, into ev->path and ev->path_len,
+ * its flags into ev->flags. With d's mount m known: the walk of
+ * dpath.bpf.h, up to the current task's root (a chroot's, a container's),
+ * crossing mounts, as the task sees it (AF_EVF_PATH_ROOTED; outside the
+ * task's root also AF_EVF_PATH_UNREACHABLE). Without it: d's names within
+ * its filesystem, up to the task's root dentry when the walk meets it
+ * (a container's root is its overlay's root: ROOTED again), else to the
+ * filesystem's root, which userspace places through the mount table. */
+/* ev is af_scratch's element (names_step writes there). */
+static __always_inline void deny_path(struct af_ev_file *ev, struct dentry *d, struct vfsmount *m)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+	struct names_ctx nc = { .dentry = (__u64)d };
+	__u32 fl = 0;
+
+	if (m) {
+		ev->path_len = dpath(d, m, ev->path, &fl);
+		if (!(fl & (AF_FOF_UNRESOLVED | AF_FOF_DISCONNECTED))) {
+			ev->flags |= AF_EVF_PATH_ROOTED;
+			if (fl & AF_FOF_UNREACHABLE)
+				ev->flags |= AF_EVF_PATH_UNREACHABLE;
+			if (fl & AF_FOF_TRUNC)
+				ev->flags |= AF_EVF_PATH_TRUNC;
+			return;
+		}
+	}
+	nc.root = (__u64)BPF_CORE_READ(t, fs, root.dentry);
+	bpf_loop(AF_WALK_MAX, names_step, &nc, 0);
+	ev->path_len = nc.off;
+	if (nc.trunc)
+		ev->flags |= AF_EVF_PATH_TRUNC;
+	if (nc.rooted)
+		ev->flags |= AF_EVF_PATH_ROOTED;
 }
 
 #endif /* AF_FS_BPF_H */

@@ -161,6 +161,29 @@ int af_event_path(unsigned int kdev, const char *names, size_t len, char *buf, s
 	return 0;
 }
 
+int af_event_rooted_path(const char *names, size_t len, bool unreachable, char *buf, size_t n)
+{
+	const char *comps[AF_PATH_MAX];
+	size_t nc = 0, off = 0, l;
+	int i;
+
+	while (off < len && nc < ARRAY_SIZE(comps)) {
+		comps[nc++] = names + off;
+		off += strnlen(names + off, len - off) + 1;
+	}
+	/* Outside the task's root: marked as the kernel's getcwd marks it. */
+	snprintf(buf, n, "%s", unreachable ? "(unreachable)" : "");
+	for (i = (int)nc - 1; i >= 0; i--) {
+		l = strlen(buf);
+		snprintf(buf + l, n - l, "/%s", comps[i]);
+	}
+	if (!nc) {
+		l = strlen(buf);
+		snprintf(buf + l, n - l, "/");
+	}
+	return 0;
+}
+
 int af_event_format(const void *data, size_t size, char *buf, size_t n)
 {
 	const struct af_hdr *h = data;
@@ -173,7 +196,11 @@ int af_event_format(const void *data, size_t size, char *buf, size_t n)
 		char path[PATH_MAX + 256], name[AF_NAME_MAX + 1];
 		size_t len = e->path_len < sizeof(e->path) ? e->path_len : sizeof(e->path);
 
-		af_event_path(e->dev, e->path, len, path, sizeof(path));
+		if (e->flags & AF_EVF_PATH_ROOTED)
+			af_event_rooted_path(e->path, len, e->flags & AF_EVF_PATH_UNREACHABLE, path,
+					     sizeof(path));
+		else
+			af_event_path(e->dev, e->path, len, path, sizeof(path));
 		memcpy(name, e->name, AF_NAME_MAX);
 		name[AF_NAME_MAX] = 0;
 		if (e->op == AF_OP_DIR_WRITE) {

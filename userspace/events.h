@@ -32,6 +32,9 @@ bool af_fileop_is_symlink(int sysno);
 /* The path of a file event's object: names (leaf first, NUL-separated)
  * reversed and joined, under the mount point of device dev. */
 int af_event_path(unsigned int kdev, const char *names, size_t len, char *buf, size_t n);
+/* Names leaf first that run up to the task's root (AF_EVF_PATH_ROOTED):
+ * the path as the task sees it, "(unreachable)" first when outside it. */
+int af_event_rooted_path(const char *names, size_t len, bool unreachable, char *buf, size_t n);
 
 /* Names of addresses for event lines (the DNS stub's answers). */
 typedef const char *(*af_event_namer)(void *ctx, int family, const uint8_t *addr);

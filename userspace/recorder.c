@@ -397,7 +397,7 @@ static const char *errno_text(int e)
 /* A path from the kernel's walk (names leaf first, NUL-terminated,
  * up to the task's root), then the call's own relative argument. */
 static void kernel_path(const char *names, size_t len, const char *rel, char *out, size_t n,
-			bool trunc)
+			bool trunc, bool unreachable)
 {
 	const char *comps[AF_PATH_MAX];
 	size_t nc = 0, off = 0, o;
@@ -410,7 +410,10 @@ static void kernel_path(const char *names, size_t len, const char *rel, char *ou
 	/* Truncated: the top of the path is missing, and says so. */
 	if (n)
 		out[0] = 0;
-	o = cat(out, n, 0, "...", trunc ? 3 : 0);
+	/* Outside the task's root (AF_FOF_UNREACHABLE): marked the way the
+	 * kernel's getcwd marks it, then the names to the namespace's root. */
+	o = cat(out, n, 0, "(unreachable)", unreachable ? 13 : 0);
+	o = cat(out, n, o, "...", trunc ? 3 : 0);
 	for (i = (int)nc - 1; i >= 0; i--) {
 		o = cat(out, n, o, "/", 1);
 		o = CATS(out, n, o, comps[i]);
@@ -437,11 +440,13 @@ static bool arg_path(const char *arg, size_t max, const char *dir, size_t dir_le
 	rel[rl] = 0;
 	*trunc = dflags & AF_FOF_TRUNC;
 	if (dflags & AF_FOF_FULL) {
-		kernel_path(dir, dir_len < AF_PATH_MAX ? dir_len : AF_PATH_MAX, NULL, out, n, *trunc);
+		kernel_path(dir, dir_len < AF_PATH_MAX ? dir_len : AF_PATH_MAX, NULL, out, n, *trunc,
+			    dflags & AF_FOF_UNREACHABLE);
 		return !(dflags & (AF_FOF_TRUNC | AF_FOF_DISCONNECTED));
 	}
 	if (dflags & AF_FOF_DIR) {
-		kernel_path(dir, dir_len < AF_PATH_MAX ? dir_len : AF_PATH_MAX, rel, out, n, *trunc);
+		kernel_path(dir, dir_len < AF_PATH_MAX ? dir_len : AF_PATH_MAX, rel, out, n, *trunc,
+			    dflags & AF_FOF_UNREACHABLE);
 		return !(dflags & (AF_FOF_TRUNC | AF_FOF_DISCONNECTED));
 	}
 	if (n)

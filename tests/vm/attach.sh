@@ -181,10 +181,13 @@ test_paths_as_the_target_sees_them() {
 	CGS+=("$CG")
 	(
 		echo "$BASHPID" >"$CG/cgroup.procs"
+		# fd 3: a file outside its root, opened before the chroot.
 		exec unshare -m --propagation private sh -c "
+			exec 3>$T/outside &&
 			mount --bind /usr $R/usr && exec chroot $R /bin/sh -c '
 				while [ ! -e /work/go ]; do sleep 0.1; done
-				echo x >/etc/af-out; echo y >/work/af-in; echo done >/work/res; exec sleep 600'"
+				echo x >/etc/af-out; echo y >/work/af-in; echo z >&3
+				echo done >/work/res; exec sleep 600'"
 	) >/dev/null 2>&1 &
 	TPID=$!
 	PIDS+=("$TPID")
@@ -209,11 +212,15 @@ test_paths_as_the_target_sees_them() {
 	out=$(grep -E '"type":"file"' "$T/j.jsonl")
 	assert_contains "$out" '"path":"/work/af-in"' "a file record's path as the target sees it"
 	assert_not_contains "$out" "$R" "no path of the host's in file records"
-	# GAP (not asserted yet): the BPF LSM deny record's path is walked
-	# to the mount namespace's root, not the task's root: it reads
-	# "denied create $R/etc/af-out" (bpf/fs.bpf.c; the file records'
-	# walk, bpf/dpath.bpf.h, stops at the task's root).
-	assert_contains "$(grep '"type":"deny"' "$T/j.jsonl")" "etc/af-out" "the denial journaled"
+	[ -s "$T/outside" ] && fail "the write through the descriptor from outside its root landed"
+	# The denials too: walked to the task's root (bpf/fs.bpf.h deny_path).
+	out=$(grep '"type":"deny"' "$T/j.jsonl")
+	assert_contains "$out" '"effect":"denied create /etc/af-out"' "a denial's path as the target sees it"
+	assert_not_contains "$out" "$R" "no path of the host's in denials"
+	# An object outside its root has no path it could see: marked, as
+	# the kernel's getcwd marks it, never a path that looks like its own.
+	assert_contains "$out" "denied write (descriptor opened before the fence) (unreachable)$T/outside" \
+		"a descriptor from outside its root"
 }
 
 af_limit test_workspace_a_volume 120
