@@ -220,7 +220,8 @@ static __always_inline bool fxco_repeat(struct af_pending *p, __s64 ret, __u64 f
 	struct af_fxset *set;
 	struct af_fxco *c;
 	struct inode *in;
-	__u64 now, ino;
+	struct dentry *d;
+	__u64 now, ino, name;
 	__u32 dev, h;
 
 	*slotp = NULL;
@@ -229,6 +230,15 @@ static __always_inline bool fxco_repeat(struct af_pending *p, __s64 ret, __u64 f
 	in = BPF_CORE_READ(f, f_inode);
 	ino = BPF_CORE_READ(in, i_ino);
 	dev = BPF_CORE_READ(in, i_sb, s_dev);
+	/* The name it was opened by: a file deleted and its ino reused by
+	 * another, or renamed, or linked elsewhere, is another object (the
+	 * first record names one path). A rename of a directory above it
+	 * is not seen: its repeats keep the first record's path. */
+	d = BPF_CORE_READ(f, f_path.dentry);
+	name = (__u64)(unsigned long)d * 0x9E3779B97F4A7C15ULL ^
+	       (__u64)(unsigned long)BPF_CORE_READ(d, d_parent) * 0xC2B2AE3D27D4EB4FULL ^
+	       BPF_CORE_READ(d, d_name.hash_len) * 0x165667B19E3779F9ULL ^
+	       BPF_CORE_READ(in, i_generation);
 	c = bpf_task_storage_get(&af_fxco, bpf_get_current_task_btf(), 0,
 				 BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!c)
@@ -239,7 +249,7 @@ static __always_inline bool fxco_repeat(struct af_pending *p, __s64 ret, __u64 f
 	fence_id &= AF_KEY_ID_MASK;
 	for (int i = 0; i < AF_FXCO_WAYS; i++) {
 		s = &set->w[i];
-		if (s->fence_id != fence_id || s->ino != ino || s->dev != dev ||
+		if (s->fence_id != fence_id || s->ino != ino || s->name != name || s->dev != dev ||
 		    s->sysno != p->sysno || s->flags != p->flags)
 			continue;
 		if (!s->count)
@@ -272,6 +282,7 @@ static __always_inline bool fxco_repeat(struct af_pending *p, __s64 ret, __u64 f
 	af_fxco_flush(s, now);
 	s->fence_id = fence_id;
 	s->ino = ino;
+	s->name = name;
 	s->dev = dev;
 	s->sysno = p->sysno;
 	s->flags = p->flags;

@@ -102,8 +102,8 @@ _Static_assert(sizeof(struct af_ev_fileop) == 32 + 32 + 16 + 4 * AF_PATH_MAX, "a
 _Static_assert(__builtin_offsetof(struct af_ev_fileop, path2) == AF_FILEOP_SHORT, "af_ev_fileop short");
 
 /* Repeats of one file effect, coalesced in the kernel (bpf/fxco.bpf.h):
- * a thread's successful opens for writing of one file (dev, ino), by
- * the same call and flags. The first is a record at once, with
+ * a thread's successful opens for writing of one file (dev, ino, and the
+ * name it was opened by), by the same call and flags. The first is a record at once, with
  * AF_FOF_COALESCED and count 0 in its struct af_fileop_co (after its
  * AF_FILEOP_SHORT bytes): the object's key, for the recorder to name
  * the repeats by. The repeats only count; a record of them (count > 0,
@@ -119,10 +119,13 @@ struct af_fileop_co {
 	__u64 count;		/* repeats since the object's previous record */
 	__u64 first, last;	/* bpf_ktime_get_ns() of the first and the last of them */
 	__u64 ino;
+	__u64 name;		/* a hash of the name the file was opened by: its dentry,
+				 * parent, name and the inode's generation (a deleted
+				 * file's ino reused, a rename: another object) */
 	__u32 dev;		/* kernel-internal dev_t */
 	__u32 pad;
 };
-_Static_assert(sizeof(struct af_fileop_co) == 40, "af_fileop_co layout");
-#define AF_FILEOP_CO_SIZE	(AF_FILEOP_SHORT + 40)
+_Static_assert(sizeof(struct af_fileop_co) == 48, "af_fileop_co layout");
+#define AF_FILEOP_CO_SIZE	(AF_FILEOP_SHORT + 48)
 
 #endif /* AF_EVENTS_H_BPF */

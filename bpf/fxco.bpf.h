@@ -13,7 +13,7 @@
 
 /* A thread's slots: AF_FXCO_SETS sets of AF_FXCO_WAYS, the set chosen
  * by a hash of the object (a loop over 64 files, bench/micro openw,
- * mostly stays within them). 6 KiB per thread that opened a file for
+ * mostly stays within them). 7 KiB per thread that opened a file for
  * writing in a fence, freed with the thread. */
 #define AF_FXCO_SETS	32	/* a power of two */
 #define AF_FXCO_WAYS	4
@@ -22,6 +22,7 @@
 struct af_fxslot {
 	__u64 fence_id;		/* 0: free */
 	__u64 ino;
+	__u64 name;		/* struct af_fileop_co's */
 	__u32 dev;
 	__s32 sysno;
 	__u32 flags;
@@ -29,7 +30,7 @@ struct af_fxslot {
 	__u64 first;		/* the first of those repeats */
 	__u64 last;		/* the last of them, or the first record */
 };
-_Static_assert(sizeof(struct af_fxslot) == 48, "af_fxslot layout");
+_Static_assert(sizeof(struct af_fxslot) == 56, "af_fxslot layout");
 
 struct af_fxset {
 	struct af_fxslot w[AF_FXCO_WAYS];
@@ -57,6 +58,7 @@ static __always_inline void af_fxco_fill(struct af_ev_fileop *ev, struct af_fxsl
 	co->first = count ? s->first : 0;
 	co->last = count ? s->last : 0;
 	co->ino = s->ino;
+	co->name = s->name;
 	co->dev = s->dev;
 	co->pad = 0;
 }

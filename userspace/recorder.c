@@ -463,7 +463,7 @@ static bool arg_path(const char *arg, size_t max, const char *dir, size_t dir_le
 #define FXCO_CACHE	4096	/* a power of two */
 
 struct fxco_ent {
-	uint64_t ino;
+	uint64_t ino, name;
 	uint32_t tid, dev;
 	int32_t sysno;
 	uint32_t flags;
@@ -474,8 +474,8 @@ struct fxco_ent {
 static struct fxco_ent *fxco_slot(struct af_recorder *r, const struct af_ev_fileop *e,
 				  const struct af_fileop_co *co)
 {
-	uint64_t h = (co->ino ^ ((uint64_t)co->dev << 32) ^ e->hdr.pid ^ ((uint64_t)e->flags << 20)) *
-		     0x9E3779B97F4A7C15ULL;
+	uint64_t h = (co->ino ^ co->name ^ ((uint64_t)co->dev << 32) ^ e->hdr.pid ^
+		      ((uint64_t)e->flags << 20)) * 0x9E3779B97F4A7C15ULL;
 
 	if (!r->fxco && !(r->fxco = calloc(FXCO_CACHE, sizeof(*r->fxco))))
 		return NULL;
@@ -485,7 +485,8 @@ static struct fxco_ent *fxco_slot(struct af_recorder *r, const struct af_ev_file
 static bool fxco_match(const struct fxco_ent *c, const struct af_ev_fileop *e,
 		       const struct af_fileop_co *co)
 {
-	return c && c->path && c->ino == co->ino && c->dev == co->dev && c->tid == e->hdr.pid &&
+	return c && c->path && c->ino == co->ino && c->name == co->name && c->dev == co->dev &&
+	       c->tid == e->hdr.pid &&
 	       c->sysno == e->sysno && c->flags == e->flags;
 }
 
@@ -546,6 +547,7 @@ static void record_fileop(struct af_recorder *r, const struct af_ev_fileop *e, s
 			free(c->path);
 			c->path = dup;
 			c->ino = co->ino;
+			c->name = co->name;
 			c->dev = co->dev;
 			c->tid = e->hdr.pid;
 			c->sysno = e->sysno;

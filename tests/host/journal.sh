@@ -130,6 +130,16 @@ while time.monotonic() - t < 1.3:
     n += 1
     time.sleep(0.001)
 open(ws + "/nb", "w").write(str(n))
+# Another name for the same file, and a deleted file whose ino may go to
+# the next one: other objects, each its own first record.
+for i in range(100):
+    os.close(os.open(ws + "/c", W))
+os.rename(ws + "/c", ws + "/d")
+for i in range(100):
+    os.close(os.open(ws + "/d", W))
+os.unlink(ws + "/d")
+for i in range(100):
+    os.close(os.open(ws + "/e", W))
 for i in range(50):
     try:
         os.open(out, W)
@@ -146,7 +156,7 @@ for i in range(50):
 	files = [r for r in recs if r["type"] == "file"]
 	nb = int(open(ws + "/nb").read())
 	def opens(path, pid):
-	    rs = [r for r in files if r["path"] == path and r["pid"] == pid]
+	    rs = [r for r in files if r["path"] == path and r["pid"] == pid and "open" in r["op"]]
 	    firsts = [r for r in rs if "coalesced" not in r]
 	    co = [r["coalesced"] for r in rs if "coalesced" in r]
 	    assert len(firsts) == 1, (path, pid, firsts)
@@ -162,6 +172,9 @@ for i in range(50):
 	assert n == nb, (n, nb)
 	# Recorded while the loop ran: within about the window each.
 	assert len(co) >= 2, co
+	for f in ("c", "d", "e"):
+	    n, co = opens(ws + "/" + f, py)
+	    assert n == 100, (f, n)
 	# Every refusal its own record.
 	deny = [r for r in recs if r["type"] == "deny" and r["path"] == outside]
 	assert len(deny) == 50 and not any("coalesced" in r for r in deny), len(deny)
