@@ -1010,13 +1010,18 @@ static void early_setup(void)
  * hold every new pod for ever); the pods it knew keep their fences. */
 static void early_stop(void)
 {
-	uint64_t key, next, zero = 0;
+	uint64_t key, next, zero = 0, keys[16];
+	size_t n = 0;
 
 	if (e.kparent < 0)
 		return;
-	for (int r = bpf_map_get_next_key(e.kparent, NULL, &next); !r;
+	/* Keys first: an update moves its element in its hash bucket, so
+	 * updating while walking may walk for ever. */
+	for (int r = bpf_map_get_next_key(e.kparent, NULL, &next); !r && n < ARRAY_SIZE(keys);
 	     key = next, r = bpf_map_get_next_key(e.kparent, &key, &next))
-		bpf_map_update_elem(e.kparent, &next, &zero, BPF_EXIST);
+		keys[n++] = next;
+	for (size_t i = 0; i < n; i++)
+		bpf_map_update_elem(e.kparent, &keys[i], &zero, BPF_EXIST);
 }
 
 /* An annotated pod seen before its containers run: its fence now, on its
