@@ -1076,6 +1076,21 @@ static void early_fence(struct pod *p, json_t *obj)
 		snprintf(who, sizeof(who), "%s/%s", p->ns, p->name);
 		p->held = early_release(p->uid, obj, p->early, who);
 	}
+	if (p->held) {
+		/* Its connects until now were the hold fence's (its journal). */
+		struct af_journal *j = af_daemon_journal(p->early);
+		struct af_json *w = j ? af_journal_begin(j, "k8s_held", NULL) : NULL;
+
+		if (w) {
+			af_json_str(w, "namespace", p->ns);
+			af_json_str(w, "pod", p->name);
+			af_json_str(w, "uid", p->uid);
+			af_json_u64(w, "hold_fence", e.hold);
+			af_json_str(w, "effect", "its cgroup was made before the daemon knew the pod: "
+				    "network denied until now (the hold fence's journal has what was denied)");
+			af_journal_commit(j);
+		}
+	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	fprintf(stderr, "agentfence daemon: pod %s/%s: fence %llu ready before its containers (%.1f ms; "
 		"its cgroup %s)\n", p->ns, p->name, (unsigned long long)p->early,

@@ -475,9 +475,14 @@ test_no_daemon() {
 	assert_contains "$(cat "$T/daemon.log")" "held (network denied) until now: passed" "the hold let go, said"
 	wait_verdicts heldagent "3:perm 2:refused"
 	assert_contains "$(cat "$T/daemon.log")" "pod default/heldagent: its cgroup was made before" "said"
+	assert_contains "$(cat "$T/journals/default_heldagent_"*-early.jsonl)" '"type":"k8s_held"' \
+		"the hold journaled in the pod's early journal"
+	assert_contains "$(cat "$T/journals/agentfence_hold_hold-"*.jsonl)" "denied connect 127.0.0.2:7000" \
+		"the held connects journaled by the hold fence"
 	# A clean stop: no hold.
 	kill -TERM "$(cat "$T/dpid")"
 	for _ in $(seq 100); do af_running "$(cat "$T/dpid")" || break; sleep 0.1; done
+	af_running "$(cat "$T/dpid")" && fail "the daemon did not exit 10 s after SIGTERM"
 	rm -f "$T/dpid"
 	listener
 	first_pod stopped net
