@@ -1024,6 +1024,62 @@ static void early_stop(void)
 		bpf_map_update_elem(e.kparent, &keys[i], &zero, BPF_EXIST);
 }
 
+/* The uid a name of af_kpend stands for ("pod<uid>",
+ * "kubepods-[<qos>-]pod<uid_>.slice"), into uid; false if none. */
+static bool early_name_uid(const char *name, char *uid, size_t n)
+{
+	const char *s = strncmp(name, "pod", 3) ? strstr(name, "-pod") : name;
+	size_t len, i;
+
+	if (!s)
+		return false;
+	s += s == name ? 3 : 4;
+	len = strcspn(s, ".");
+	if (!len || len >= n)
+		return false;
+	for (i = 0; i < len; i++)
+		uid[i] = s[i] == '_' ? '-' : s[i];
+	uid[len] = 0;
+	return true;
+}
+
+/* At a relist: names of pods that are gone (deleted while no daemon
+ * ran, or while the watch was down) go too. */
+static void early_gc(json_t *list)
+{
+	struct af_kpend_key key, next, *del = NULL;
+	size_t ndel = 0, cap = 0, i;
+	char uid[AF_KPEND_NAME];
+	json_t *o;
+
+	if (e.kpend < 0)
+		return;
+	for (int r = bpf_map_get_next_key(e.kpend, NULL, &next); !r;
+	     key = next, r = bpf_map_get_next_key(e.kpend, &key, &next)) {
+		bool found = false;
+
+		next.name[AF_KPEND_NAME - 1] = 0;
+		if (!early_name_uid(next.name, uid, sizeof(uid)))
+			continue;
+		json_array_foreach(list, i, o)
+			if (!strcmp(jstr(json_object_get(o, "metadata"), "uid") ?: "", uid))
+				found = true;
+		if (found)
+			continue;
+		if (ndel == cap) {
+			struct af_kpend_key *d = realloc(del, (cap = cap ? 2 * cap : 16) * sizeof(*d));
+
+			if (!d)
+				break;
+			del = d;
+		}
+		del[ndel++] = next;
+	}
+	for (i = 0; i < ndel; i++)
+		bpf_map_delete_elem(e.kpend, &del[i]);
+	free(del);
+}
+
 /* An annotated pod seen before its containers run: its fence now, on its
  * placeholder, and its cgroup named to the kernel. */
 static void early_fence(struct pod *p, json_t *obj)
@@ -1420,6 +1476,7 @@ static void handle(struct msg *m)
 			pod_seen(o, M_MODIFIED, true);
 			pending_set(o);
 		}
+		early_gc(m->obj);
 		/* Pods deleted while the watch was down: reconciled. */
 		for (struct pod *p = pods, *next; p; p = next) {
 			next = p->next;

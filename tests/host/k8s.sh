@@ -553,6 +553,22 @@ test_early_gc() {
 	for _ in $(seq 20); do [ -d "/sys/fs/cgroup/unified/agentfence/k8s/pod$uid" ] || break; sleep 0.1; done
 	assert_missing "/sys/fs/cgroup/unified/agentfence/k8s/pod$uid" "its placeholder cgroup"
 	kpend_has "$kp" "$uid" && fail "af_kpend still names pod$uid"
+	# The names of a pod deleted while no daemon ran go at the next
+	# daemon's list of pods.
+	first_pod gone
+	for _ in $(seq 100); do
+		uid=$(kubectl get pod gone -o jsonpath='{.metadata.uid}')
+		[ -n "$uid" ] && kpend_has "$kp" "$uid" && break
+		sleep 0.1
+	done
+	kpend_has "$kp" "$uid" || fail "af_kpend does not name pod$uid (passed: unannotated)"
+	kill -9 "$(cat "$T/dpid")"
+	rm -f "$T/dpid"
+	kubectl delete pod gone --grace-period=0 --force >/dev/null 2>&1
+	for _ in $(seq 100); do kubectl get pod gone >/dev/null 2>&1 || break; sleep 0.2; done
+	mv "$T/daemon.log" "$T/daemon.1.log"
+	start_daemon
+	kpend_has "$kp" "$uid" && fail "af_kpend still names pod$uid, deleted while no daemon ran"
 	return 0
 }
 af_limit test_early_gc 90
