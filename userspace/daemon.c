@@ -707,10 +707,12 @@ static struct dfence *attach_fence(struct daemon *d, struct af_ctl_client *c,
 	}
 	df->attach = m;
 	/* The pid names the target's mount namespace: it must be in it.
-	 * pid 0: a cgroup nothing runs in yet (a pod's fence made before
-	 * its cgroup, k8s.c): no mount namespace, every path of the policy
-	 * missing until the daemon updates it with a process's. */
-	if (req->has_pid && !req->pid) {
+	 * pid 0, from the daemon itself only: a placeholder cgroup nothing
+	 * runs in (k8s.c: a pod's fence made before its cgroup): no mount
+	 * namespace, the policy's file rules dropped (attach.c), its
+	 * network whole; the pod's own fence, attached once a container
+	 * runs, has them. */
+	if (!c && req->has_pid && !req->pid) {
 		memset(m, 0, sizeof(*m));
 		err = realpath(req->cgroup, m->cgroup) ? 0 : -errno;
 		if (err)

@@ -1014,13 +1014,74 @@ static void early_setup(void)
  * hold every new pod for ever); the pods it knew keep their fences. */
 static void early_stop(void)
 {
-	uint64_t key, next, zero = 0;
+	uint64_t key, next, zero = 0, keys[16];
+	size_t n = 0;
 
 	if (e.kparent < 0)
 		return;
-	for (int r = bpf_map_get_next_key(e.kparent, NULL, &next); !r;
+	/* Keys first: an update moves its element in its hash bucket, so
+	 * updating while walking may walk for ever. */
+	for (int r = bpf_map_get_next_key(e.kparent, NULL, &next); !r && n < ARRAY_SIZE(keys);
 	     key = next, r = bpf_map_get_next_key(e.kparent, &key, &next))
-		bpf_map_update_elem(e.kparent, &next, &zero, BPF_EXIST);
+		keys[n++] = next;
+	for (size_t i = 0; i < n; i++)
+		bpf_map_update_elem(e.kparent, &keys[i], &zero, BPF_EXIST);
+}
+
+/* The uid a name of af_kpend stands for ("pod<uid>",
+ * "kubepods-[<qos>-]pod<uid_>.slice"), into uid; false if none. */
+static bool early_name_uid(const char *name, char *uid, size_t n)
+{
+	const char *s = strncmp(name, "pod", 3) ? strstr(name, "-pod") : name;
+	size_t len, i;
+
+	if (!s)
+		return false;
+	s += s == name ? 3 : 4;
+	len = strcspn(s, ".");
+	if (!len || len >= n)
+		return false;
+	for (i = 0; i < len; i++)
+		uid[i] = s[i] == '_' ? '-' : s[i];
+	uid[len] = 0;
+	return true;
+}
+
+/* At a relist: names of pods that are gone (deleted while no daemon
+ * ran, or while the watch was down) go too. */
+static void early_gc(json_t *list)
+{
+	struct af_kpend_key key, next, *del = NULL;
+	size_t ndel = 0, cap = 0, i;
+	char uid[AF_KPEND_NAME];
+	json_t *o;
+
+	if (e.kpend < 0)
+		return;
+	for (int r = bpf_map_get_next_key(e.kpend, NULL, &next); !r;
+	     key = next, r = bpf_map_get_next_key(e.kpend, &key, &next)) {
+		bool found = false;
+
+		next.name[AF_KPEND_NAME - 1] = 0;
+		if (!early_name_uid(next.name, uid, sizeof(uid)))
+			continue;
+		json_array_foreach(list, i, o)
+			if (!strcmp(jstr(json_object_get(o, "metadata"), "uid") ?: "", uid))
+				found = true;
+		if (found)
+			continue;
+		if (ndel == cap) {
+			struct af_kpend_key *d = realloc(del, (cap = cap ? 2 * cap : 16) * sizeof(*d));
+
+			if (!d)
+				break;
+			del = d;
+		}
+		del[ndel++] = next;
+	}
+	for (i = 0; i < ndel; i++)
+		bpf_map_delete_elem(e.kpend, &del[i]);
+	free(del);
 }
 
 /* An annotated pod seen before its containers run: its fence now, on its
@@ -1074,6 +1135,21 @@ static void early_fence(struct pod *p, json_t *obj)
 
 		snprintf(who, sizeof(who), "%s/%s", p->ns, p->name);
 		p->held = early_release(p->uid, obj, p->early, who);
+	}
+	if (p->held) {
+		/* Its connects until now were the hold fence's (its journal). */
+		struct af_journal *j = af_daemon_journal(p->early);
+		struct af_json *w = j ? af_journal_begin(j, "k8s_held", NULL) : NULL;
+
+		if (w) {
+			af_json_str(w, "namespace", p->ns);
+			af_json_str(w, "pod", p->name);
+			af_json_str(w, "uid", p->uid);
+			af_json_u64(w, "hold_fence", e.hold);
+			af_json_str(w, "effect", "its cgroup was made before the daemon knew the pod: "
+				    "network denied until now (the hold fence's journal has what was denied)");
+			af_journal_commit(j);
+		}
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	fprintf(stderr, "agentfence daemon: pod %s/%s: fence %llu ready before its containers (%.1f ms; "
@@ -1404,6 +1480,7 @@ static void handle(struct msg *m)
 			pod_seen(o, M_MODIFIED, true);
 			pending_set(o);
 		}
+		early_gc(m->obj);
 		/* Pods deleted while the watch was down: reconciled. */
 		for (struct pod *p = pods, *next; p; p = next) {
 			next = p->next;

@@ -537,9 +537,14 @@ test_no_daemon() {
 	assert_contains "$(cat "$T/daemon.log")" "held (network denied) until now: passed" "the hold let go, said"
 	wait_verdicts heldagent "3:perm 2:refused"
 	assert_contains "$(cat "$T/daemon.log")" "pod default/heldagent: its cgroup was made before" "said"
+	assert_contains "$(cat "$T/journals/default_heldagent_"*-early.jsonl)" '"type":"k8s_held"' \
+		"the hold journaled in the pod's early journal"
+	assert_contains "$(cat "$T/journals/agentfence_hold_hold-"*.jsonl)" "denied connect 127.0.0.2:7000" \
+		"the held connects journaled by the hold fence"
 	# A clean stop: no hold.
 	kill -TERM "$(cat "$T/dpid")"
 	for _ in $(seq 100); do af_running "$(cat "$T/dpid")" || break; sleep 0.1; done
+	af_running "$(cat "$T/dpid")" && fail "the daemon did not exit 10 s after SIGTERM"
 	rm -f "$T/dpid"
 	listener
 	first_pod stopped net
@@ -610,6 +615,22 @@ test_early_gc() {
 	for _ in $(seq 20); do [ -d "/sys/fs/cgroup/unified/agentfence/k8s/pod$uid" ] || break; sleep 0.1; done
 	assert_missing "/sys/fs/cgroup/unified/agentfence/k8s/pod$uid" "its placeholder cgroup"
 	kpend_has "$kp" "$uid" && fail "af_kpend still names pod$uid"
+	# The names of a pod deleted while no daemon ran go at the next
+	# daemon's list of pods.
+	first_pod gone
+	for _ in $(seq 100); do
+		uid=$(kubectl get pod gone -o jsonpath='{.metadata.uid}')
+		[ -n "$uid" ] && kpend_has "$kp" "$uid" && break
+		sleep 0.1
+	done
+	kpend_has "$kp" "$uid" || fail "af_kpend does not name pod$uid (passed: unannotated)"
+	kill -9 "$(cat "$T/dpid")"
+	rm -f "$T/dpid"
+	kubectl delete pod gone --grace-period=0 --force >/dev/null 2>&1
+	for _ in $(seq 100); do kubectl get pod gone >/dev/null 2>&1 || break; sleep 0.2; done
+	mv "$T/daemon.log" "$T/daemon.1.log"
+	start_daemon
+	kpend_has "$kp" "$uid" && fail "af_kpend still names pod$uid, deleted while no daemon ran"
 	return 0
 }
 af_limit test_early_gc 90
