@@ -1143,7 +1143,8 @@ static void pod_of(const struct dfence *df, char *ns, size_t nn, char *name, siz
 	const char *slash;
 
 	ns[0] = name[0] = 0;
-	if (!df->attach || strcmp(df->attach->runtime, "kubernetes"))
+	if (!df->attach || strcmp(df->attach->runtime, "kubernetes") ||
+	    !strcmp(df->attach->container, AF_K8S_HOLD_UID))
 		return;
 	slash = strchr(df->attach->name, '/');
 	if (!slash)

@@ -931,7 +931,7 @@ static void early_setup(void)
 	if (e.linked)
 		return;
 	if (!e.hold) {
-		struct pod hp = { .uid = "hold", .ns = "agentfence", .name = "hold" };
+		struct pod hp = { .uid = AF_K8S_HOLD_UID, .ns = "agentfence", .name = "hold" };
 
 		snprintf(e.dir, sizeof(e.dir), "%.4000s/agentfence", k.mnt);
 		if ((err = cgroup_dir(e.dir)) || (snprintf(e.dir, sizeof(e.dir), "%.4000s/" EARLY_DIR, k.mnt),

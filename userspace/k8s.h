@@ -24,6 +24,8 @@ struct af_k8s_opts {
 #define AF_K8S_JOURNAL_DIR "/var/log/agentfence/pods"
 #define AF_K8S_ANN_POLICY "agentfence.io/policy"
 #define AF_K8S_ANN_WORKSPACE "agentfence.io/workspace"
+/* The hold fence's "pod uid" (its attach record's container): no pod's. */
+#define AF_K8S_HOLD_UID "hold"
 
 /* Connect (credentials read, not yet the API), start the watches; their
  * results are handled in loop. 0, or -errno (said with af_err). */
