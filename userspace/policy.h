@@ -149,6 +149,8 @@ struct af_policy_vars {
 	const char *workspace;
 	const char *home;
 	const char *root;	/* paths are checked beneath it (attach: /proc/PID/root); NULL: / */
+	bool unchecked;		/* paths not looked up (exists false): a policy read only for
+				 * what its fence records (events, capabilities), never compiled */
 };
 
 #define AF_ERR_MAX 1024
