@@ -325,25 +325,20 @@ static __always_inline void fx_open(__u64 fence_id, struct af_fence_cfg *cfg, st
 /* The mount d was reached through in the call in progress, for a
  * denial's path, or NULL: the path hook's (d, or the directory of the
  * name it saw: inode_permission of the directory follows path_mknod,
- * path_unlink, ...), or the descriptor's of an fd call. */
+ * path_unlink, ...). An fd call's (fchmod) is not looked up: the
+ * system call's arguments (fx_args) made lsm/inode_setattr too complex
+ * for 6.1's verifier; its names stop at the task's root dentry. */
 static __always_inline struct vfsmount *deny_mnt(struct dentry *d)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	struct af_fxmnt *v = bpf_map_lookup_elem(&af_fxmnt, &id);
 	struct dentry *seen;
-	struct fx_args x;
-	struct file *f;
 
-	if (v) {
-		seen = (struct dentry *)v->dentry;
-		if (seen == d || BPF_CORE_READ(seen, d_parent) == d)
-			return (struct vfsmount *)v->mnt;
-	}
-	if (fx_args(&x) && fx_fd_call(x.nr)) {
-		f = fd_file(x.dfd);
-		if (f && BPF_CORE_READ(f, f_path.dentry) == d)
-			return BPF_CORE_READ(f, f_path.mnt);
-	}
+	if (!v)
+		return NULL;
+	seen = (struct dentry *)v->dentry;
+	if (seen == d || BPF_CORE_READ(seen, d_parent) == d)
+		return (struct vfsmount *)v->mnt;
 	return NULL;
 }
 

@@ -73,28 +73,52 @@ static __always_inline int nearest_root(__u64 fence_id, struct dentry *d, __u32 
 
 struct names_ctx {
 	__u64 dentry;
-	__u64 root;		/* the task's root dentry: the walk stops there */
+	__u64 mnt;		/* its struct mount *; 0 unknown: names within d's filesystem */
+	__u64 root, root_mnt;	/* the task's root: the walk stops there */
 	__u32 off;
 	bool trunc;
-	bool rooted;		/* it did */
+	bool rooted;		/* the names run to the task's root */
+	bool unreachable;	/* to the namespace's root: outside the task's root */
+	bool crossed;		/* a mount was crossed */
 };
 
+/* One step up, its name written straight into af_scratch's event (no
+ * copy: 6.1's verifier would pay for one at every state). With the
+ * mount known, a mount's root crosses to where it is mounted, as the
+ * kernel's d_path does. */
 static long names_step(__u32 i, void *data)
 {
 	struct names_ctx *c = data;
 	struct dentry *d = (struct dentry *)c->dentry, *parent;
+	struct mount *m = (struct mount *)c->mnt, *pm;
 	struct af_ev_file *ev;
 	const unsigned char *name;
 	__u32 zero = 0;
 	long n;
 
-	if (c->dentry == c->root) {
+	if (c->dentry == c->root && (!m || c->mnt == c->root_mnt)) {
 		c->rooted = true;
 		return 1;
 	}
+	if (m && d == BPF_CORE_READ(m, mnt.mnt_root)) {
+		pm = BPF_CORE_READ(m, mnt_parent);
+		if (!pm || pm == m) {
+			c->rooted = c->unreachable = true;
+			return 1;
+		}
+		c->dentry = (__u64)BPF_CORE_READ(m, mnt_mountpoint);
+		c->mnt = (__u64)pm;
+		c->crossed = true;
+		return 0;
+	}
 	parent = BPF_CORE_READ(d, d_parent);
-	if (!parent || parent == d)
+	if (!parent || parent == d) {
+		/* With a mount crossed, the names are of several
+		 * filesystems: said as missing their top. */
+		if (c->crossed)
+			c->rooted = c->trunc = true;
 		return 1;
+	}
 	if (c->off >= AF_PATH_MAX) {
 		c->trunc = true;
 		return 1;
@@ -112,38 +136,33 @@ static long names_step(__u32 i, void *data)
 }
 
 /* The path of d for a denial record, into ev->path and ev->path_len,
- * its flags into ev->flags. With d's mount m known: the walk of
- * dpath.bpf.h, up to the current task's root (a chroot's, a container's),
- * crossing mounts, as the task sees it (AF_EVF_PATH_ROOTED; outside the
- * task's root also AF_EVF_PATH_UNREACHABLE). Without it: d's names within
- * its filesystem, up to the task's root dentry when the walk meets it
- * (a container's root is its overlay's root: ROOTED again), else to the
- * filesystem's root, which userspace places through the mount table. */
-/* ev is af_scratch's element (names_step writes there). */
+ * its flags into ev->flags; ev is af_scratch's element (names_step
+ * writes there). With d's mount m known: up to the current task's root
+ * (a chroot's, a container's: fs->root, dentry and mount), crossing
+ * mounts, as the task sees it (AF_EVF_PATH_ROOTED; outside the task's
+ * root also AF_EVF_PATH_UNREACHABLE: the names run to the namespace's
+ * root). Without it: d's names within its filesystem, up to the task's
+ * root dentry when the walk meets it (a container's root is its
+ * overlay's root: ROOTED again), else to the filesystem's root, which
+ * userspace places through the mount table. */
 static __always_inline void deny_path(struct af_ev_file *ev, struct dentry *d, struct vfsmount *m)
 {
 	struct task_struct *t = bpf_get_current_task_btf();
-	struct names_ctx nc = { .dentry = (__u64)d };
-	__u32 fl = 0;
+	struct names_ctx nc = {
+		.dentry = (__u64)d,
+		.mnt = m ? (__u64)real_mount(m) : 0,
+		.root = (__u64)BPF_CORE_READ(t, fs, root.dentry),
+		.root_mnt = (__u64)real_mount(BPF_CORE_READ(t, fs, root.mnt)),
+	};
 
-	if (m) {
-		ev->path_len = dpath(d, m, ev->path, &fl);
-		if (!(fl & (AF_FOF_UNRESOLVED | AF_FOF_DISCONNECTED))) {
-			ev->flags |= AF_EVF_PATH_ROOTED;
-			if (fl & AF_FOF_UNREACHABLE)
-				ev->flags |= AF_EVF_PATH_UNREACHABLE;
-			if (fl & AF_FOF_TRUNC)
-				ev->flags |= AF_EVF_PATH_TRUNC;
-			return;
-		}
-	}
-	nc.root = (__u64)BPF_CORE_READ(t, fs, root.dentry);
 	bpf_loop(AF_WALK_MAX, names_step, &nc, 0);
 	ev->path_len = nc.off;
 	if (nc.trunc)
 		ev->flags |= AF_EVF_PATH_TRUNC;
 	if (nc.rooted)
 		ev->flags |= AF_EVF_PATH_ROOTED;
+	if (nc.unreachable)
+		ev->flags |= AF_EVF_PATH_UNREACHABLE;
 }
 
 #endif /* AF_FS_BPF_H */

@@ -10,11 +10,16 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../bpf/fence.h"
 #include "attach.h"
 #include "cgroup.h"
+#include "fence.h"
+#include "fences.h"
 #include "json.h"
 #include "json_read.h"
 #include "journal.h"
+#include "policy.h"
+#include "recorder.h"
 #include "stream.h"
 #include "util.h"
 
@@ -572,4 +577,139 @@ int af_attach_journal(struct af_journal *j, const char *type, const struct af_at
 	else
 		af_json_str(w, "workspace", m->workspace);
 	return af_journal_commit(j);
+}
+
+/* The events the kernel kept for an orphan, into its journal. */
+struct orphan_read {
+	struct af_recorder *r;
+	uint64_t kept;
+};
+
+static void orphan_event(void *ctx, const void *data, size_t size)
+{
+	struct orphan_read *o = ctx;
+
+	o->kept++;
+	af_recorder_event(o->r, data, size);
+}
+
+/* What its watcher froze when the supervisor died runs on, unfenced
+ * (as after any detach). */
+static void thaw(const char *cgroup)
+{
+	char file[PATH_MAX + 16];
+	int fd;
+
+	snprintf(file, sizeof(file), "%s/cgroup.freeze", cgroup);
+	fd = open(file, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;	/* gone with its container */
+	if (write(fd, "0", 1) != 1)
+		af_warn("cannot thaw %s: %s", cgroup, strerror(errno));
+	close(fd);
+}
+
+int af_attach_end_orphan(const struct af_fence_info *fi, const struct af_attach_meta *m,
+			 const char *reason, char *why, size_t n)
+{
+	static char *const no_argv[] = { NULL };
+	struct af_policy_vars vars = { 0 };
+	struct orphan_read o = { 0 };
+	struct af_policy *p = NULL;
+	struct af_fence *f = NULL;
+	struct af_sup_meta sm;
+	char err[AF_ERR_MAX], *bytes = NULL, *tag = NULL, effect[192];
+	uint64_t lost = 0, total;
+	struct af_json *w;
+	size_t len = 0;
+	int ret;
+
+	why[0] = 0;
+	if (!fi->journal[0]) {	/* --no-journal: nothing to close */
+		ret = af_fence_detach(fi->id, why, n);
+		if (!ret)
+			thaw(m->cgroup);
+		return ret;
+	}
+	ret = af_sup_meta_read(fi->id, &sm);
+	if (ret) {
+		snprintf(why, n, "no record of its workspace (%s/%llu.json): %s", AF_SUP_META_DIR,
+			 (unsigned long long)fi->id, strerror(-ret));
+		return ret;
+	}
+	ret = af_fence_policy_bytes(fi->id, &bytes, &len);
+	if (ret) {
+		snprintf(why, n, "its policy was not stored with it: %s", strerror(-ret));
+		return ret;
+	}
+	/* Read for what the records need (events, capabilities), not to
+	 * resolve: the paths are the container's. */
+	vars.workspace = sm.workspace;
+	vars.home = sm.home[0] ? sm.home : "/";
+	vars.unresolved = true;	/* its container may be gone: paths are its business */
+	ret = af_policy_load_buf(bytes, len, sm.policy_file[0] ? sm.policy_file : "<stored policy>",
+				 &vars, &p, err);
+	free(bytes);
+	if (ret) {
+		snprintf(why, n, "its stored policy: %s", err);
+		return ret;
+	}
+	ret = af_attach_tag(m, &tag);
+	if (ret) {
+		snprintf(why, n, "its container's tag: %s", strerror(-ret));
+		goto out;
+	}
+	{
+		struct af_recorder_opts ro = {
+			.journal = fi->journal, .policy = p, .backend = fi->backend,
+			.workspace = sm.workspace, .cgroup = m->cgroup, .fence_id = fi->id,
+			.argv = no_argv, .process_events = true, .resume = true, .tag = tag,
+		};
+
+		ret = af_recorder_open(&ro, &o.r, err, sizeof(err));
+		if (ret) {
+			snprintf(why, n, "resume its journal %s: %s", fi->journal, err);
+			goto out;
+		}
+	}
+	/* What the kernel kept while nobody read goes in first, then the
+	 * gap (as an adoption's), the end of the attach and fence_end. */
+	ret = af_fence_adopt(fi->id, orphan_event, &o, &f, &lost, err, sizeof(err));
+	if (ret) {
+		snprintf(why, n, "read what its kernel side kept: %s", err);
+		af_recorder_free(o.r);
+		o.r = NULL;
+		goto out;
+	}
+	while (af_fence_consume(f) > 0)
+		;
+	total = af_fence_counter(f, AF_CNT_RB_DROP);
+	lost = total - af_fence_acked(f);
+	af_recorder_lost_base(o.r, total);
+	w = af_journal_begin(af_recorder_journal(o.r), "gap", NULL);
+	if (w) {
+		af_json_u64(w, "fence_id", fi->id);
+		af_json_u64(w, "lost", lost);
+		af_json_u64(w, "kept", o.kept);
+		af_json_i64(w, "supervisor_pid", fi->supervisor);
+		af_json_i64(w, "adopted_by", getpid());
+		snprintf(effect, sizeof(effect), "orphaned fence closed: %llu events lost while nobody "
+			 "read, %llu kept by the kernel", (unsigned long long)lost,
+			 (unsigned long long)o.kept);
+		af_json_str(w, "effect", effect);
+		af_journal_commit(af_recorder_journal(o.r));
+	}
+	ret = af_attach_journal(af_recorder_journal(o.r), "attach_end", m, reason);
+	af_fence_remove(f);
+	f = NULL;
+	thaw(m->cgroup);
+	if (af_recorder_close(o.r, 0, true) && !ret)
+		ret = -EIO;
+	o.r = NULL;
+	if (ret)
+		snprintf(why, n, "journal %s: %s", fi->journal, strerror(-ret));
+out:
+	free(tag);
+	af_policy_free(p);
+	return ret;
 }

@@ -84,4 +84,13 @@ struct af_journal;
 int af_attach_journal(struct af_journal *j, const char *type, const struct af_attach_meta *m,
 		      const char *reason);
 
+/* Close orphan fence fi (its attach or daemon gone) for good: resume its
+ * journal, write what the kernel kept and the gap, "attach_end" with
+ * reason and fence_end, then remove the fence (its cgroup and processes
+ * stay). Without a journal (--no-journal), only the removal. On failure
+ * the fence stays (-errno, why). */
+struct af_fence_info;
+int af_attach_end_orphan(const struct af_fence_info *fi, const struct af_attach_meta *m,
+			 const char *reason, char *why, size_t n);
+
 #endif /* AF_ATTACH_H */

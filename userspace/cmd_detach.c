@@ -22,20 +22,22 @@ const char af_usage_detach[] =
 	"(one a daemon was asked to fence): its programs and map entries go, the cgroup\n"
 	"and what runs in it stay. Fences of agentfence's own cgroups are stopped\n"
 	"instead (agentfence stop). A fence agentfence attach supervises in the\n"
-	"foreground is detached by it (SIGTERM); an orphaned one of attach's, here.\n"
+	"foreground is detached by it (SIGTERM); an orphaned one of attach's, here,\n"
+	"its journal closed first (the events the kernel kept, the gap, attach_end).\n"
 	"\n"
 	"      --control PATH     the daemon's control socket (default: " AF_CTL_SOCK ")\n";
 
 /* A fence of attach's that no daemon holds: its foreground attach
- * detaches it (and journals that), or, orphaned, it is detached here
- * (its journal then has no end: nobody reads its chain). 0 when it is
- * attach's (*err: how it went), -ENOENT when not. */
+ * detaches it (and journals that), or, orphaned, it is detached here,
+ * its journal closed first: what the kernel kept, the gap, attach_end
+ * with the reason, fence_end. 0 when it is attach's (*err: how it
+ * went), -ENOENT when not. */
 static int detach_attached(const char *control, uint64_t id, int *err)
 {
 	struct timespec ts = { 0, 20 * 1000 * 1000 };
-	struct af_fence_info *v = NULL;
+	struct af_fence_info *v = NULL, fi = { 0 };
 	struct af_attach_meta m;
-	char path[64], why[512];
+	char path[64], why[512], reason[96];
 	struct stat st;
 	size_t n = 0, i;
 	pid_t sup = 0;
@@ -46,6 +48,7 @@ static int detach_attached(const char *control, uint64_t id, int *err)
 	if (!af_fence_list(&v, &n))
 		for (i = 0; i < n; i++)
 			if (v[i].id == id) {
+				fi = v[i];
 				sup = v[i].supervisor;
 				alive = v[i].supervisor_alive;
 			}
@@ -70,15 +73,23 @@ static int detach_attached(const char *control, uint64_t id, int *err)
 		}
 		return 0;
 	}
-	*err = af_fence_detach(id, why, sizeof(why));
+	if (fi.id != id) {
+		af_err("fence %llu: not found among the node's fences (agentfence status)",
+		       (unsigned long long)id);
+		*err = -ESRCH;
+		return 0;
+	}
+	snprintf(reason, sizeof(reason), "detached (orphaned: its supervisor, pid %d, was gone)", sup);
+	*err = af_attach_end_orphan(&fi, &m, reason, why, sizeof(why));
 	if (*err) {
-		af_err("fence %llu: %s", (unsigned long long)id, why);
+		af_err("fence %llu: close its journal: %s (the fence stays; agentfence daemon "
+		       "adopts it, then agentfence detach --control)", (unsigned long long)id, why);
 		return 0;
 	}
 	af_attach_meta_remove(id);
 	af_sup_meta_remove(id);
-	af_note("fence %llu detached (it was orphaned: its journal has no end record)",
-		(unsigned long long)id);
+	af_note("fence %llu detached (it was orphaned%s%s)", (unsigned long long)id,
+		fi.journal[0] ? "; its journal is closed: " : "", fi.journal);
 	return 0;
 }
 

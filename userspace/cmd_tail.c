@@ -34,7 +34,8 @@ const char af_usage_tail[] =
 	"(FILE.1.gz, FILE.2.gz, ...) are read first, oldest first; a rotated file named\n"
 	"alone is read alone.\n"
 	"Types: fence_start, exec, fork, exit, file, deny, connect, dns, lost,\n"
-	"policy_update, gap, thaw, supervisor_exit, fence_end.\n"
+	"policy_update, gap, thaw, supervisor_exit, attach, attach_end, retention,\n"
+	"fence_end.\n"
 	"\n"
 	"  -F, --fence ID         a running fence (its id is its cgroup's; run -v prints it):\n"
 	"                         its records so far, then with --follow the live ones from\n"
@@ -54,7 +55,8 @@ const char af_usage_tail[] =
 
 static const char *const known_types[] = {
 	"fence_start", "exec", "fork", "exit", "file", "deny", "connect", "dns", "lost",
-	"policy_update", "gap", "thaw", "supervisor_exit", "fence_end",
+	"policy_update", "gap", "thaw", "supervisor_exit", "attach", "attach_end", "retention",
+	"fence_end",
 };
 
 struct tail_opts {
@@ -643,11 +645,14 @@ int cmd_tail(int argc, char **argv)
 					if (!strcmp(tok, known_types[i]))
 						break;
 				if (i == ARRAY_SIZE(known_types)) {
-					char e[256];
+					char e[256], all[512];
+					size_t l = 0;
 
-					af_err("--type %s: unknown record type (fence_start, exec, fork, "
-					       "exit, file, deny, connect, dns, lost, policy_update, gap, "
-					       "thaw, supervisor_exit, fence_end)", af_esc(e, sizeof(e), tok));
+					for (i = 0; i < ARRAY_SIZE(known_types) && l < sizeof(all); i++)
+						l += snprintf(all + l, sizeof(all) - l, "%s%s", i ? ", " : "",
+							      known_types[i]);
+					af_err("--type %s: unknown record type (%s)", af_esc(e, sizeof(e), tok),
+					       all);
 					return AF_EXIT_USAGE;
 				}
 			}

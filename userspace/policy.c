@@ -927,8 +927,9 @@ static int parse_path(struct ctx *c, const struct node *n, enum path_list pl,
 		r->relative = true;
 		return 0;
 	}
+	/* Nothing to look up: no target yet, or read only for what it records. */
 	if (c->vars && c->vars->unresolved)
-		return 0;	/* missing, as everything there */
+		return 0;
 	r->exists = !stat_beneath(c, path, &st);
 	if (r->exists || pl == PL_PROTECTED)
 		return 0;

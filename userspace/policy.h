@@ -149,8 +149,9 @@ struct af_policy_vars {
 	const char *workspace;
 	const char *home;
 	const char *root;	/* paths are checked beneath it (attach: /proc/PID/root); NULL: / */
-	bool unresolved;	/* no target yet (a pod's fence before its cgroup, k8s.c):
-				 * every path missing, none an error */
+	bool unresolved;	/* paths not looked up (every one missing, none an error):
+				 * a pod's fence before its cgroup (k8s.c), or a policy read
+				 * only for what an orphan's fence records (attach.c) */
 };
 
 #define AF_ERR_MAX 1024

@@ -203,6 +203,11 @@ test_docker_before_after_exec_untouched_detach() {
 	assert_contains "$(grep '"type":"attach_end"' "$T/j.jsonl")" '"reason":"detached' "journal: why it ended"
 	"$AF" log verify "$T/j.jsonl" >/dev/null || fail "journal not intact"
 	assert_tagged "$T/j.jsonl" "af-at-$$"
+	# tail --type knows the attach records.
+	out=$("$AF" tail "$T/j.jsonl" --json --type attach,attach_end) || fail "tail --type attach: exit $?"
+	assert_eq 2 "$(grep -c . <<<"$out")" "tail --type attach,attach_end: two records"
+	assert_contains "$(head -n 1 <<<"$out")" '"type":"attach"' "the attach record first"
+	assert_contains "$(tail -n 1 <<<"$out")" '"type":"attach_end"' "then attach_end"
 	out=$(grep '"type":"file"' "$T/j.jsonl")
 	assert_contains "$out" "\"path\":\"/tmp/af-seen-$$\"" "a file event's path as the container sees it"
 	assert_contains "$out" "\"path\":\"/workspace/af-dir-$$\"" "in its volume-less workspace too"
@@ -274,6 +279,102 @@ test_sigkill_attacher_stays_enforced_then_adopted() {
 	assert_tagged "$T/j.jsonl" "af-k-$$"
 }
 
+# assert_closed JOURNAL REASON: the journal ends attach_end (REASON), then
+# fence_end, and verifies.
+assert_closed() {
+	local j=$1 out
+	for _ in $(seq 50); do tail -n 1 "$j" | grep -q '"type":"fence_end"' && break; sleep 0.1; done
+	tail -n 1 "$j" | grep -q '"type":"fence_end"' || fail "$j does not end with fence_end: $(tail -n 2 "$j")"
+	assert_contains "$(tail -n 2 "$j" | head -n 1)" '"type":"attach_end"' "attach_end before fence_end"
+	assert_contains "$(grep '"type":"attach_end"' "$j")" "\"reason\":\"$2" "the reason"
+	out=$("$AF" log verify "$j" 2>&1) || fail "journal not intact: $out"
+}
+
+# orphan NAME: a docker container NAME attached, its attacher SIGKILLed;
+# ID its fence, CG its cgroup (thawed).
+orphan() {
+	af_rt_docker
+	policy "$T/p.yaml"
+	docker_run "$1" sleep 600
+	attach_fg --container "$1" --policy "$T/p.yaml" --workspace /workspace --journal "$T/j.jsonl"
+	ID=$(fence_of "$T/attach.out")
+	CG=$(cgroup_of "docker:$1")
+	assert_fenced "$(connects docker exec "$1")" "attached"
+	kill -9 "$APID"
+	wait "$APID" 2>/dev/null
+	for _ in $(seq 50); do grep -q "^frozen 1" "$CG/cgroup.events" && break; sleep 0.1; done
+	echo 0 >"$CG/cgroup.freeze"
+	# Denied while nobody reads: the kernel keeps it for the journal.
+	assert_fenced "$(connects docker exec "$1")" "orphaned"
+}
+
+# Detached with no supervisor at all: agentfence detach closes the journal
+# itself (what the kernel kept, the gap, attach_end, fence_end).
+test_orphan_detached_closes_its_journal() {
+	orphan "af-od-$$"
+	local n0 out
+	n0=$(grep -c '"type":"deny"' "$T/j.jsonl")
+	out=$(AGENTFENCE_CONTROL= "$AF" detach "$ID" 2>&1) || fail "detach: exit $?: $out"
+	assert_contains "$out" "its journal is closed" "detach said so"
+	wait_pins_gone "$ID"
+	assert_open "$(connects docker exec "af-od-$$")" "after detach"
+	assert_eq running "$(docker inspect --format '{{.State.Status}}' "af-od-$$")" "the container"
+	grep -q "^frozen 0" "$CG/cgroup.events" || fail "left frozen: $(cat "$CG/cgroup.events")"
+	assert_closed "$T/j.jsonl" "detached (orphaned"
+	grep -q '"type":"gap"' "$T/j.jsonl" || fail "no gap record"
+	# The denial made while orphaned was kept by the kernel and journaled.
+	[ "$(grep -c '"type":"deny"' "$T/j.jsonl")" -gt "$n0" ] || fail "the orphan's denials are not journaled"
+	assert_tagged "$T/j.jsonl" "af-od-$$"
+	[ -e "/run/agentfence/attach/$ID.json" ] && fail "its record in /run/agentfence/attach stays"
+	return 0
+}
+
+# Its container exits while orphaned: agentfence gc closes the journal
+# with the reason before removing the fence.
+test_orphan_container_exit_then_gc() {
+	orphan "af-og-$$"
+	docker kill "af-og-$$" >/dev/null
+	local out
+	out=$(AGENTFENCE_CONTROL= "$AF" gc 2>&1) || fail "gc: exit $?: $out"
+	assert_contains "$out" "removed fence $ID: container exited" "gc said so"
+	wait_pins_gone "$ID"
+	assert_closed "$T/j.jsonl" "container exited"
+}
+
+# Adopted by a daemon, then detached through it.
+test_adopted_orphan_detached() {
+	orphan "af-oa-$$"
+	start_daemon
+	local out
+	for _ in $(seq 50); do
+		out=$("$AF" status --control "$T/c.sock")
+		grep -Eq "^$ID +$DPID " <<<"$out" && break
+		sleep 0.1
+	done
+	grep -Eq "^$ID +$DPID " <<<"$out" || fail "not adopted by the daemon $DPID: $out"
+	"$AF" detach --control "$T/c.sock" "$ID" || fail "detach: exit $?"
+	wait_pins_gone "$ID"
+	assert_open "$(connects docker exec "af-oa-$$")" "after detach"
+	assert_closed "$T/j.jsonl" "detached"
+	grep -q '"type":"gap"' "$T/j.jsonl" || fail "no gap record"
+}
+
+# Held by the daemon, its container exits.
+test_daemon_held_container_exit() {
+	af_rt_docker
+	policy "$T/p.yaml"
+	docker_run "af-dx-$$" sleep 600
+	start_daemon
+	local out id
+	out=$(AGENTFENCE_CONTROL=$T/c.sock "$AF" attach --container "af-dx-$$" --policy "$T/p.yaml" \
+		--workspace /workspace --journal "$T/j.jsonl" 2>&1) || fail "attach: exit $?: $out"
+	id=$(sed -n 's/^agentfence attach: fence \([0-9]*\) .*/\1/p' <<<"$out")
+	assert_fenced "$(connects docker exec "af-dx-$$")" "through the daemon"
+	docker kill "af-dx-$$" >/dev/null
+	wait_pins_gone "$id"
+	assert_closed "$T/j.jsonl" "container exited"
+}
+
 test_daemon_holds_the_fence() {
 	af_rt_docker
 	policy "$T/p.yaml"
@@ -306,6 +407,8 @@ test_daemon_holds_the_fence() {
 	wait_pins_gone "$id"
 	assert_open "$(connects docker exec "af-d-$$")" "after detach"
 	assert_contains "$(grep '"type":"attach_end"' "$T/j.jsonl")" '"reason":"detached"' "journal"
+	for _ in $(seq 50); do grep -q '"type":"fence_end"' "$T/j.jsonl" && break; sleep 0.1; done
+	"$AF" log verify "$T/j.jsonl" >/dev/null || fail "journal not intact: $("$AF" log verify "$T/j.jsonl" 2>&1)"
 	assert_tagged "$T/j.jsonl" "af-d-$$"
 	echo "attach through the daemon: $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", (b - a) * 1000 }') ms" >&2
 }
@@ -328,6 +431,7 @@ test_containerd_ctr() {
 	for _ in $(seq 100); do af_running "$APID" || break; sleep 0.1; done
 	af_running "$APID" && fail "attach still runs after the task was killed"
 	assert_contains "$(grep '"type":"attach_end"' "$T/j.jsonl")" '"reason":"container exited' "journal"
+	"$AF" log verify "$T/j.jsonl" >/dev/null || fail "journal not intact: $("$AF" log verify "$T/j.jsonl" 2>&1)"
 }
 
 test_podman() {
@@ -346,6 +450,8 @@ test_podman() {
 	wait "$APID"
 	assert_eq 0 $? "attach's exit status on SIGTERM (detach)"
 	assert_open "$(connects podman exec "af-p-$$")" "after detach"
+	assert_contains "$(grep '"type":"attach_end"' "$T/j.jsonl")" '"reason":"detached (signal 15' "journal"
+	"$AF" log verify "$T/j.jsonl" >/dev/null || fail "journal not intact: $("$AF" log verify "$T/j.jsonl" 2>&1)"
 }
 
 test_landlock_says_files_are_not_fenced_and_strict_refuses() {
@@ -420,6 +526,9 @@ test_bad_input() {
 }
 
 af_limit test_sigkill_attacher_stays_enforced_then_adopted 60
+af_limit test_orphan_detached_closes_its_journal 60
+af_limit test_orphan_container_exit_then_gc 60
+af_limit test_adopted_orphan_detached 60
 af_limit test_containerd_ctr 90
 af_limit test_podman 90
 af_main "$@"

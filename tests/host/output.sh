@@ -143,7 +143,12 @@ test_tail_types_and_file_argument() {
 	assert_exit 0 "${FENCE[@]}" -- /bin/echo tailme
 	assert_exit 2 "$AF" tail --journal "$J" --type exec,bogus
 	assert_contains "$ERR" "agentfence tail: --type bogus: unknown record type (fence_start, exec, fork" "unknown type"
+	assert_contains "$ERR" "attach, attach_end, retention, fence_end)" "the attach types listed"
 	assert_eq "" "$OUT" "nothing printed"
+	# An attach's records (tests/host/attach.sh tails a real one): known
+	# types, and a journal without them prints nothing for them.
+	assert_exit 0 "$AF" tail "$J" --type attach,attach_end,retention
+	assert_eq "" "$OUT" "no attach records in a run's journal"
 	assert_exit 2 "$AF" tail "$J" --type 'x'$'\e''[2J'
 	no_forgery "$ERR" "--type's message"
 	assert_exit 0 "$AF" tail "$J" --type exec
