@@ -1232,35 +1232,14 @@ static void wait_programs(struct af_fence *f)
 	bpf_map_update_elem(NODE_FD(f->node, af_rings), &f->slot, &f->ring_fd, BPF_EXIST);
 }
 
-/* A fence's state in the node's maps: membership and config first (what
- * enforced it goes before what it enforced with), then its ring pool
- * slot, counters, entries. None of it waits for a grace period. */
-static void remove_state(struct af_node *nd, uint64_t id)
+/* The cgroups a membership map names as fence id's: out of it (keys
+ * collected first: a hash walked while deleting may start over). */
+static void drop_members(int member, uint64_t id)
 {
 	uint64_t cg, next, v;
 	uint64_t *del = NULL;
 	size_t ndel = 0, cap = 0, i;
-	int member;
 
-	member = NODE_FD(nd, af_member);
-	for (int r = bpf_map_get_next_key(member, NULL, &next); !r;
-	     cg = next, r = bpf_map_get_next_key(member, &cg, &next)) {
-		if (bpf_map_lookup_elem(member, &next, &v) || v != id)
-			continue;
-		if (ndel == cap) {
-			uint64_t *d = realloc(del, (cap = cap ? 2 * cap : 16) * sizeof(*d));
-
-			if (!d)
-				break;
-			del = d;
-		}
-		del[ndel++] = next;
-	}
-	for (i = 0; i < ndel; i++)
-		bpf_map_delete_elem(member, &del[i]);
-	/* A pod's membership from its cgroup's creation (bpf/k8s.bpf.h). */
-	member = NODE_FD(nd, af_kmember);
-	ndel = 0;
 	for (int r = bpf_map_get_next_key(member, NULL, &next); !r;
 	     cg = next, r = bpf_map_get_next_key(member, &cg, &next)) {
 		if (bpf_map_lookup_elem(member, &next, &v) || v != id)
@@ -1277,6 +1256,16 @@ static void remove_state(struct af_node *nd, uint64_t id)
 	for (i = 0; i < ndel; i++)
 		bpf_map_delete_elem(member, &del[i]);
 	free(del);
+}
+
+/* A fence's state in the node's maps: membership and config first (what
+ * enforced it goes before what it enforced with), then its ring pool
+ * slot, counters, entries. None of it waits for a grace period. */
+static void remove_state(struct af_node *nd, uint64_t id)
+{
+	drop_members(NODE_FD(nd, af_member), id);
+	/* A pod's membership from its cgroup's creation (bpf/k8s.bpf.h). */
+	drop_members(NODE_FD(nd, af_kmember), id);
 	bpf_map_delete_elem(NODE_FD(nd, af_fences), &id);
 	pool_put(nd, id);
 	bpf_map_delete_elem(NODE_FD(nd, af_fcounts), &id);
