@@ -7,6 +7,7 @@
 # loopback. tests/vm/daemon.sh runs the core of it on BPF-LSM.
 source "$(dirname "$0")/../lib.sh"
 source "$TOP/tests/helpers/node.bash"
+source "$TOP/tests/helpers/metrics.bash"
 
 PY=/usr/bin/python3
 CTL="$PY $TOP/tests/helpers/ctl.py"
@@ -597,23 +598,6 @@ test_quiet_fence_unmapped_then_read() {
 af_limit test_hundred_fences 90
 free_port() {
 	$PY -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-# metric NAME [LABEL=VALUE...]: the sum of NAME's samples with those
-# labels, from /metrics on $MPORT.
-metric() {
-	curl -sf "http://127.0.0.1:$MPORT/metrics" | $PY -c '
-import re, sys
-name, want = sys.argv[1], dict(a.split("=", 1) for a in sys.argv[2:])
-tot, seen = 0, False
-for l in sys.stdin:
-    m = re.match(r"([a-z_0-9]+)(?:\{(.*)\})? ([0-9]+)$", l.strip())
-    if not m or m.group(1) != name:
-        continue
-    labels = dict(re.findall(r"([a-z_]+)=\"((?:[^\"\\]|\\.)*)\"", m.group(2) or ""))
-    if all(labels.get(k) == v for k, v in want.items()):
-        tot += int(m.group(3)); seen = True
-print(tot if seen else "none")' "$@"
 }
 
 # --listen: /healthz, /readyz, /metrics (fences, denials by kind, events,

@@ -11,6 +11,7 @@
 # Commands run in a pod's container through its containerd (ctr task
 # exec: kubectl exec needs the node's name to resolve).
 source "$(dirname "$0")/../lib.sh"
+source "$TOP/tests/helpers/metrics.bash"
 
 AF_K8S_CACHE=${AF_K8S_CACHE:-/var/cache/agentfence/k8s}
 KDIR=${AF_K8S_TEST_DIR:-/var/tmp/agentfence-k8s-test}
@@ -77,23 +78,6 @@ start_daemon() {
 		sleep 0.1
 	done
 	fail "the daemon did not list the pods in 30 s: $(cat "$T/daemon.log")"
-}
-
-# metric NAME [LABEL=VALUE...]: the sum of NAME's samples with those
-# labels ("none" without one), from the daemon's /metrics.
-metric() {
-	curl -sf "http://127.0.0.1:$MPORT/metrics" | /usr/bin/python3 -c '
-import re, sys
-name, want = sys.argv[1], dict(a.split("=", 1) for a in sys.argv[2:])
-tot, seen = 0, False
-for l in sys.stdin:
-    m = re.match(r"([a-z_0-9]+)(?:\{(.*)\})? ([0-9]+)$", l.strip())
-    if not m or m.group(1) != name:
-        continue
-    labels = dict(re.findall(r"([a-z_]+)=\"((?:[^\"\\]|\\.)*)\"", m.group(2) or ""))
-    if all(labels.get(k) == v for k, v in want.items()):
-        tot += int(m.group(3)); seen = True
-print(tot if seen else "none")' "$@"
 }
 
 # event_of POD REASON: the messages of POD's Events with REASON, waited
