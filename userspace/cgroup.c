@@ -71,7 +71,7 @@ int af_cgroup2_mount(char *buf, size_t size)
 	return af_strlcpy(buf, cached, size);
 }
 
-uint64_t af_cgroup_id(const char *path)
+uint64_t af_cgroup_id_at(int dirfd, const char *name)
 {
 	struct {
 		struct file_handle fh;
@@ -80,13 +80,18 @@ uint64_t af_cgroup_id(const char *path)
 	int mount_id;
 
 	/* cgroupfs file handles are the 64-bit kernfs node id. */
-	if (name_to_handle_at(AT_FDCWD, path, &h.fh, &mount_id, 0) < 0)
+	if (name_to_handle_at(dirfd, name, &h.fh, &mount_id, name[0] ? 0 : AT_EMPTY_PATH) < 0)
 		return 0;
 	if (h.fh.handle_bytes != sizeof(uint64_t)) {
 		errno = EINVAL;
 		return 0;
 	}
 	return h.id;
+}
+
+uint64_t af_cgroup_id(const char *path)
+{
+	return af_cgroup_id_at(AT_FDCWD, path);
 }
 
 int af_cgroup_create(const char *name, char *path, size_t size, int *fd)

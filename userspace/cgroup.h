@@ -12,6 +12,8 @@ int af_cgroup2_mount(char *buf, size_t size);
 /* The kernel's id of the cgroup at path (what bpf_get_current_cgroup_id
  * returns for tasks in it); 0 with errno set on failure. */
 uint64_t af_cgroup_id(const char *path);
+/* The same of name beneath dirfd ("": dirfd's own cgroup). */
+uint64_t af_cgroup_id_at(int dirfd, const char *name);
 
 /* Make <cgroup2>/agentfence/<name>; path receives its full path and *fd
  * an O_DIRECTORY descriptor of it. */

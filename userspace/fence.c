@@ -1280,13 +1280,9 @@ static void remove_state(struct af_node *nd, uint64_t id)
  * supported. */
 static int add_descendants(int member, uint64_t id, int dirfd, int depth)
 {
-	struct {
-		struct file_handle fh;
-		uint64_t id;
-	} h;
 	struct dirent *e;
-	uint64_t other;
-	int fd, mount_id, err = 0;
+	uint64_t cg, other;
+	int fd, err = 0;
 	DIR *d;
 
 	if (depth >= 8)
@@ -1303,15 +1299,14 @@ static int add_descendants(int member, uint64_t id, int dirfd, int depth)
 
 		if (e->d_type != DT_DIR || e->d_name[0] == '.')
 			continue;
-		h.fh.handle_bytes = sizeof(uint64_t);
-		if (name_to_handle_at(dirfd, e->d_name, &h.fh, &mount_id, 0) < 0 ||
-		    h.fh.handle_bytes != sizeof(uint64_t))
+		cg = af_cgroup_id_at(dirfd, e->d_name);
+		if (!cg)
 			continue;	/* removed meanwhile */
-		if (!bpf_map_lookup_elem(member, &h.id, &other) && other != id) {
+		if (!bpf_map_lookup_elem(member, &cg, &other) && other != id) {
 			err = -EEXIST;
 			break;
 		}
-		err = bpf_map_update_elem(member, &h.id, &id, BPF_ANY);
+		err = bpf_map_update_elem(member, &cg, &id, BPF_ANY);
 		sub = err ? -1 : openat(dirfd, e->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (sub >= 0) {
 			err = add_descendants(member, id, sub, depth + 1);

@@ -844,23 +844,18 @@ static void early_unmark(const char *uid)
  * many moved. */
 static int early_move(int dirfd, uint64_t from, uint64_t to, int depth)
 {
-	struct {
-		struct file_handle fh;
-		uint64_t id;
-	} h;
 	struct dirent *de;
-	uint64_t v;
-	int fd, mount_id, moved = 0;
+	uint64_t cg, v;
+	int fd, moved = 0;
 	DIR *d;
 
 	if (depth >= 8)
 		return 0;
-	h.fh.handle_bytes = sizeof(uint64_t);
-	if (name_to_handle_at(dirfd, "", &h.fh, &mount_id, AT_EMPTY_PATH) < 0 ||
-	    bpf_map_lookup_elem(e.kmember, &h.id, &v) || v != from)
+	cg = af_cgroup_id_at(dirfd, "");
+	if (!cg || bpf_map_lookup_elem(e.kmember, &cg, &v) || v != from)
 		return 0;
-	if (to ? !bpf_map_update_elem(e.kmember, &h.id, &to, BPF_EXIST) :
-		 !bpf_map_delete_elem(e.kmember, &h.id))
+	if (to ? !bpf_map_update_elem(e.kmember, &cg, &to, BPF_EXIST) :
+		 !bpf_map_delete_elem(e.kmember, &cg))
 		moved++;
 	fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	d = fd >= 0 ? fdopendir(fd) : NULL;
