@@ -10,7 +10,21 @@
  * passes its command nothing but its stdio, which may be a log file
  * outside the workspace on purpose.
  *
- * Decided once per file and fence generation: the verdict is kept in the
+ * Decided once per open file, where it can be, in two ways. On the
+ * lsm_cgroup backend the fence's file_permission link (whose kernel shim
+ * costs every read and write of the fence ~13%, even with an empty
+ * program) is kept only while a process of the fence holds a descriptor
+ * it needs: when the fence is made or its policy changes, userspace
+ * freezes the cgroup and runs fdw_scan_files and fdw_scan_tasks over
+ * what its processes hold (userspace/fence.c, "descriptors opened
+ * before the fence"); a descriptor that would be refused, a walk that
+ * hit its bound or an io_uring instance (its fixed files are no
+ * descriptors) keeps the link. A writable descriptor received later
+ * (SCM_RIGHTS, pidfd_getfd, seccomp's addfd) is judged as it arrives
+ * (file_receive). Opens are judged at open (fs.bpf.c).
+ *
+ * Each write, when it is judged, is decided once per file and fence
+ * generation: the verdict is kept in the
  * inode's BPF storage (gone with the inode), with the fence's key (a
  * policy update changes it) and the rename epoch (any rename may move a
  * file in or out of a root: each bumps it, and cached verdicts are
@@ -82,6 +96,15 @@ static __always_inline bool fdw_report(__u64 fence_id, struct af_fence_cfg *cfg,
 
 /* Whether a write to file by the current task must be refused (and was
  * reported). cg: an lsm_cgroup program, which runs only in fences. */
+static __always_inline bool fdw_refused(__u64 key, struct dentry *d, umode_t mode, int *kind)
+{
+	__u32 depth;
+
+	*kind = nearest_root(key, d, &depth);
+	/* A block device only when listed itself, as at open. */
+	return !(*kind == AF_ROOT_WRITABLE && ((mode & S_IFMT) != S_IFBLK || depth == 0));
+}
+
 static __always_inline bool fdw_decide(struct file *file, __u32 op, bool cg)
 {
 	/* Read directly (a BTF pointer): the inode storage helper takes it. */
@@ -91,7 +114,7 @@ static __always_inline bool fdw_decide(struct file *file, __u32 op, bool cg)
 	struct af_fence_cfg *cfg;
 	struct dentry *d;
 	__u64 fence_id, epoch = 0, *e;
-	__u32 zero = 0, depth;
+	__u32 zero = 0;
 	int kind;
 	bool deny;
 
@@ -115,9 +138,7 @@ static __always_inline bool fdw_decide(struct file *file, __u32 op, bool cg)
 			return false;
 		return fdw_report(fence_id, cfg, op, file, 0);
 	}
-	kind = nearest_root(fence_id, d, &depth);
-	/* A block device only when listed itself, as at open. */
-	deny = !(kind == AF_ROOT_WRITABLE && ((mode & S_IFMT) != S_IFBLK || depth == 0));
+	deny = fdw_refused(fence_id, d, mode, &kind);
 	/* A walk that hit its bound is not kept: decided again next time. */
 	if (v && kind >= 0) {
 		v->key = fence_id;
@@ -184,6 +205,113 @@ int BPF_PROG(lsm_fdw_mprotect, struct vm_area_struct *vma, unsigned long reqprot
 	if (!file)
 		return 0;
 	return af_lsm_ret(fdw_decide(file, AF_OP_MMAP_WRITE, false));
+}
+
+/* An io_uring instance's file (anon_inode "[io_uring]"): the files
+ * registered with it are written through it, beyond any descriptor. */
+static __always_inline bool is_uring(struct file *file)
+{
+	static const char want[] = "[io_uring]";
+	char name[sizeof(want)] = "";
+
+	bpf_probe_read_kernel_str(name, sizeof(name), BPF_CORE_READ(file, f_path.dentry, d_name.name));
+	for (int i = 0; i < sizeof(want); i++)
+		if (name[i] != want[i])
+			return false;
+	return true;
+}
+
+/* Cold: a writable descriptor passed into the fence after it was made
+ * (SCM_RIGHTS, pidfd_getfd, seccomp's addfd) is judged as it arrives,
+ * so that the scan's word for what the fence's processes hold stays
+ * true: refused, the receiver gets no descriptor (recvmsg: MSG_CTRUNC). */
+SEC("lsm/file_receive")
+int BPF_PROG(lsm_fdw_receive, struct file *file, int ret)
+{
+	struct af_fence_cfg *cfg;
+	__u64 key;
+
+	if (ret)
+		return ret;
+	if (!(file->f_mode & FMODE_WRITE))
+		return 0;
+	if (is_uring(file)) {
+		cfg = af_current_fence(&key);
+		if (!cfg || !(cfg->flags & AF_FENCE_FDWRITE))
+			return 0;
+		return af_lsm_ret(fdw_report(key, cfg, AF_OP_FD_RECEIVE, file, 0));
+	}
+	return af_lsm_ret(fdw_decide(file, AF_OP_FD_RECEIVE, false));
+}
+
+/* ---- the scan: what the fence's processes hold (bpf_iter) ----
+ *
+ * One line per finding, for the fences that judge descriptors:
+ * "<fence id> <tgid> <fd> <why> <path>", why: D (a write would be
+ * refused), B (the walk hit its bound: undecided), U (an io_uring
+ * instance: its registered files are beyond the scan). Userspace keeps
+ * the fence's file_permission link when any line names the fence. */
+static __always_inline struct af_fence_cfg *fdw_fence_of(struct task_struct *task)
+{
+	__u64 cgid = af_task_cgroup_id(task), *fid;
+	struct af_fence_cfg *cfg;
+
+	fid = bpf_map_lookup_elem(&af_member, &cgid);
+	if (!fid)
+		return NULL;
+	cfg = bpf_map_lookup_elem(&af_fences, fid);
+	return cfg && (cfg->flags & AF_FENCE_FDWRITE) ? cfg : NULL;
+}
+
+SEC("iter/task_file")
+int fdw_scan_files(struct bpf_iter__task_file *ctx)
+{
+	struct seq_file *seq = ctx->meta->seq;
+	struct task_struct *task = ctx->task;
+	struct file *file = ctx->file;
+	struct af_fence_cfg *cfg;
+	char path[256] = "";
+	umode_t mode;
+	int kind;
+	char why;
+
+	if (!task || !file || !(file->f_mode & FMODE_WRITE))
+		return 0;
+	cfg = fdw_fence_of(task);
+	if (!cfg)
+		return 0;
+	mode = BPF_CORE_READ(file, f_inode, i_mode);
+	if ((mode & S_IFMT) == S_IFREG || (mode & S_IFMT) == S_IFBLK) {
+		if (!fdw_refused(cfg->key, BPF_CORE_READ(file, f_path.dentry), mode, &kind))
+			return 0;
+		why = kind < 0 ? 'B' : 'D';
+	} else if (is_uring(file)) {
+		why = 'U';
+	} else {
+		return 0;	/* pipes, sockets, terminals: nothing to protect */
+	}
+	bpf_d_path(&file->f_path, path, sizeof(path));
+	BPF_SEQ_PRINTF(seq, "%llu %d %u %c %s\n", cfg->key & AF_KEY_ID_MASK, task->tgid, ctx->fd,
+		       why, path);
+	return 0;
+}
+
+/* Every thread with an io_uring context, descriptors or none (a ring
+ * registered with IORING_REGISTER_RING_FDS needs no descriptor). */
+SEC("iter/task")
+int fdw_scan_tasks(struct bpf_iter__task *ctx)
+{
+	struct seq_file *seq = ctx->meta->seq;
+	struct task_struct *task = ctx->task;
+	struct af_fence_cfg *cfg;
+
+	if (!task || !BPF_CORE_READ(task, io_uring))
+		return 0;
+	cfg = fdw_fence_of(task);
+	if (!cfg)
+		return 0;
+	BPF_SEQ_PRINTF(seq, "%llu %d -1 U [io_uring]\n", cfg->key & AF_KEY_ID_MASK, task->tgid);
+	return 0;
 }
 
 /* Any rename may move a file across a root's edge (a directory's moves

@@ -227,6 +227,7 @@ enum af_op {
 	AF_OP_SIGIO_FULL,	/* F_SETOWN refused: no room to remember the owner's fence */
 	AF_OP_FD_WRITE,		/* write through a descriptor no open was judged for (fdwrite.bpf.c) */
 	AF_OP_MMAP_WRITE,	/* shared writable mapping of a file outside (fdwrite.bpf.c) */
+	AF_OP_FD_RECEIVE,	/* a writable descriptor of a file outside, received (fdwrite.bpf.c) */
 	AF_OP_MAX,
 };
 

@@ -3,6 +3,7 @@
 #ifndef AF_CGROUP_H
 #define AF_CGROUP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -25,5 +26,16 @@ int af_cgroup_destroy(const char *path);
 
 /* Whether any task is left in the cgroup or beneath it: 1, 0, -errno. */
 int af_cgroup_populated(const char *path);
+
+/* Freeze the cgroup of cgfd and its descendants and wait (at most
+ * timeout_ms) until every task in it is frozen: out of its system calls.
+ * *mine: whether this call froze it (false: it was frozen already, a
+ * paused container; leave it so). Before freezing, marker (a path) is
+ * created, so that whoever finds it after a crash can thaw. -ETIMEDOUT:
+ * not frozen in time (the caller thaws if *mine). */
+int af_cgroup_freeze(int cgfd, int timeout_ms, const char *marker, bool *mine);
+
+/* Thaw the cgroup of cgfd; then remove marker (may be NULL). */
+int af_cgroup_thaw(int cgfd, const char *marker);
 
 #endif /* AF_CGROUP_H */

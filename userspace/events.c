@@ -97,6 +97,7 @@ static const char *const op_names[AF_OP_MAX] = {
 	[AF_OP_SIGIO_FULL] = "F_SETOWN (no room to remember the owner's fence)",
 	[AF_OP_FD_WRITE] = "write (descriptor opened before the fence)",
 	[AF_OP_MMAP_WRITE] = "shared writable mapping of",
+	[AF_OP_FD_RECEIVE] = "receipt of a writable descriptor of",
 };
 
 /* Mount point of a filesystem whose mounted root is "/" (or the

@@ -42,6 +42,7 @@ enum role {
 	ROLE_LL_TRACE,	/* raw tracepoint, Landlock backend only (the box's refusals) */
 	ROLE_SOCK,	/* cgroup socket program on every backend (net.c decides) */
 	ROLE_K8S,	/* cgroup socket program linked once at kubepods (af_fence_k8s_link) */
+	ROLE_ITER,	/* bpf_iter program, lsm_cgroup backend: run, never attached (fdw_scan) */
 };
 
 struct prog_desc {
@@ -95,6 +96,9 @@ static const struct prog_desc progs[] = {
 	{ "lsm_fdw_mmap", "mmap_file", 0, ROLE_COLD, "shared writable mappings" },
 	{ "lsm_fdw_mprotect", "file_mprotect", 0, ROLE_COLD, "shared writable mappings made writable later" },
 	{ "lsm_fdw_rename", "inode_rename", 0, ROLE_COLD, "writes through descriptors opened before the fence" },
+	{ "lsm_fdw_receive", "file_receive", 0, ROLE_COLD, "writable descriptors passed into the fence" },
+	{ "fdw_scan_files", NULL, 0, ROLE_ITER, NULL },
+	{ "fdw_scan_tasks", NULL, 0, ROLE_ITER, NULL },
 	{ "cg_cgfs_write", "inode_permission", 0, ROLE_CGROUP, "moves out of the fence's cgroup" },
 	{ "lsm_cgfs_write", "inode_permission", 0, ROLE_GLOBAL, "moves out of the fence's cgroup" },
 	{ "lsm_set_fowner", "file_set_fowner", 0, ROLE_COLD, "SIGIO and SIGURG to processes outside" },
@@ -238,6 +242,8 @@ struct af_fence {
 	af_event_fn on_event;
 	void *ctx;
 	char pin_dir[96];
+	bool fdw_clean;			/* the last scan found no descriptor file_permission must judge */
+	char fdw_note[200];		/* what it found, for the user */
 	char uncovered[640];
 };
 
@@ -309,14 +315,19 @@ static bool role_used(enum role r, enum af_backend b)
 	 * effects, and fexit programs the box's refusals. */
 	case ROLE_LL_TRACE:
 		return b == AF_BACKEND_LANDLOCK;
+	/* Only the lsm_cgroup backend links file_permission per fence. */
+	case ROLE_ITER:
+		return b == AF_BACKEND_LSM_CGROUP;
 	default:
 		return true;
 	}
 }
 
+/* Pinned as programs (progs/), not links: the fences' cgroup programs,
+ * and the scans, which each fence's maker runs. */
 static bool role_per_fence(enum role r)
 {
-	return r == ROLE_CGROUP || r == ROLE_SOCK || r == ROLE_K8S;
+	return r == ROLE_CGROUP || r == ROLE_SOCK || r == ROLE_K8S || r == ROLE_ITER;
 }
 
 /* Programs on the system call path of every task of the machine (the
@@ -1192,12 +1203,13 @@ static int sync_links(struct af_fence *f, int cgroup_fd, const struct af_policy 
 		bool want, have;
 		int fd;
 
-		if (nd->prog_fd[i] < 0 || progs[i].role == ROLE_K8S)
+		if (nd->prog_fd[i] < 0 || progs[i].role == ROLE_K8S || progs[i].role == ROLE_ITER)
 			continue;
 		want = af_net_prog_wanted(progs[i].name, p, f->dns_port4);
-		/* Writes that meet no open: attach's fences only (fdwrite.bpf.c). */
+		/* Writes that meet no open: attach's fences only, while their
+		 * processes hold a descriptor it must judge (fdw_settle). */
 		if (!strcmp(progs[i].name, "cg_file_perm"))
-			want = want && p->judge_fds;
+			want = want && p->judge_fds && !f->fdw_clean;
 		snprintf(pin, sizeof(pin), "%s/%s", f->pin_dir, progs[i].name);
 		have = !access(pin, F_OK);
 		if (have && !want && detach_unwanted)
@@ -1222,6 +1234,129 @@ static int sync_links(struct af_fence *f, int cgroup_fd, const struct af_policy 
 		}
 	}
 	return 0;
+}
+
+/* ---- descriptors opened before the fence (bpf/fdwrite.bpf.c) ----
+ *
+ * A fence made beneath processes that run (attach) judges writes
+ * through what they opened before it existed. file_permission does, but
+ * its lsm_cgroup link costs every read and write in the fence (the
+ * kernel's shim, ~13% on a write loop with an empty program), so it is
+ * kept only while a process of the fence holds a descriptor it must
+ * judge. To know that, the cgroup is frozen (every task out of its
+ * system calls: an open that began before the fence's file_open link
+ * has its descriptor in the table by then, or is restarted and judged),
+ * scanned by the node's bpf_iter programs, and thawed. What is opened
+ * later is judged at open; a writable descriptor passed in later, at
+ * file_receive. A cgroup that does not freeze in FREEZE_MS, or a scan
+ * that fails, keeps the link: fail closed. A maker that dies while the
+ * cgroup is frozen leaves FROZEN_DIR/<id>: whoever adopts the fence
+ * thaws it (af_fence_adopt). */
+#define FREEZE_MS	250
+#define FROZEN_DIR	"/run/agentfence/frozen"
+
+static void frozen_marker(uint64_t id, char *out, size_t n)
+{
+	snprintf(out, n, FROZEN_DIR "/%llu", (unsigned long long)id);
+}
+
+/* Run scan program i; of its lines, those of fence id: counted in
+ * *found, the first described in first. */
+static int fdw_run_scan(struct af_node *nd, size_t i, uint64_t id, size_t *found, char *first,
+			size_t n)
+{
+	int link, it, err = 0;
+	char *line = NULL;
+	size_t cap = 0;
+	FILE *in;
+
+	link = bpf_link_create(nd->prog_fd[i], 0, BPF_TRACE_ITER, NULL);
+	if (link < 0)
+		return -errno;
+	it = bpf_iter_create(link);
+	err = it < 0 ? -errno : 0;
+	close(link);
+	if (err)
+		return err;
+	in = fdopen(it, "r");
+	if (!in) {
+		err = -errno;
+		close(it);
+		return err;
+	}
+	errno = 0;
+	while (getline(&line, &cap, in) > 0) {
+		unsigned long long fid;
+		int pid, fd, off = 0;
+		char why;
+
+		if (sscanf(line, "%llu %d %d %c %n", &fid, &pid, &fd, &why, &off) < 4 || !off ||
+		    fid != id)
+			continue;
+		line[strcspn(line, "\n")] = 0;
+		if (!(*found)++)
+			snprintf(first, n, "process %d, %s %s%s", pid,
+				 why == 'U' ? "an io_uring instance" : line + off,
+				 why == 'D' ? "open for writing, outside the writable paths" :
+				 why == 'B' ? "open for writing, deeper than the walk's bound" :
+				 "(its registered files are no descriptors)", "");
+	}
+	if (ferror(in))
+		err = errno ? -errno : -EIO;
+	free(line);
+	fclose(in);
+	return err;
+}
+
+/* Scan the fence's processes (policy in place, links attached): sets
+ * f->fdw_clean when none holds a descriptor file_permission must judge,
+ * and f->fdw_note. */
+static void fdw_settle(struct af_fence *f, int cgfd)
+{
+	struct af_node *nd = f->node;
+	char marker[128], first[160] = "";
+	size_t i, found = 0, scans = 0;
+	bool mine = false;
+	int err = 0;
+
+	f->fdw_clean = false;
+	for (i = 0; i < ARRAY_SIZE(progs); i++)
+		if (progs[i].role == ROLE_ITER)
+			scans += nd->prog_fd[i] >= 0;
+	if (scans != 2) {
+		snprintf(f->fdw_note, sizeof(f->fdw_note), "this kernel runs no descriptor scan "
+			 "(bpf_iter): writes through descriptors are judged at every write");
+		return;
+	}
+	frozen_marker(f->id, marker, sizeof(marker));
+	if ((mkdir("/run/agentfence", 0700) && errno != EEXIST) ||
+	    (mkdir(FROZEN_DIR, 0700) && errno != EEXIST))
+		err = -errno;
+	if (!err)
+		err = af_cgroup_freeze(cgfd, FREEZE_MS, marker, &mine);
+	for (i = 0; i < ARRAY_SIZE(progs) && !err; i++)
+		if (progs[i].role == ROLE_ITER)
+			err = fdw_run_scan(nd, i, f->id, &found, first, sizeof(first));
+	if (mine)
+		af_cgroup_thaw(cgfd, marker);
+	if (err)
+		snprintf(f->fdw_note, sizeof(f->fdw_note), "the processes' descriptors were not "
+			 "scanned (%s%s): writes through descriptors are judged at every write",
+			 err == -ETIMEDOUT ? "the cgroup did not freeze in 250 ms" : "",
+			 err == -ETIMEDOUT ? "" : strerror(-err));
+	else if (found)
+		snprintf(f->fdw_note, sizeof(f->fdw_note), "%s%s: writes through descriptors are "
+			 "judged at every write", first, found > 1 ? ", and more" : "");
+	else
+		snprintf(f->fdw_note, sizeof(f->fdw_note), "no process holds a writable descriptor "
+			 "outside the writable paths: writes are judged at open (and at receipt)");
+	f->fdw_clean = !err && !found;
+	af_debug("fence %llu: %s", (unsigned long long)f->id, f->fdw_note);
+}
+
+const char *af_fence_fdw_note(const struct af_fence *f)
+{
+	return f->fdw_note;
 }
 
 /* Wait until no program still runs with what it read before: an update
@@ -1675,6 +1810,10 @@ int af_fence_open(const struct af_fence_opts *opts, struct af_fence **out, char 
 		goto fail;
 	}
 	err = sync_links(f, opts->cgroup_fd, opts->policy, false, why, n);
+	if (!err && opts->policy->judge_fds && f->node->backend == AF_BACKEND_LSM_CGROUP) {
+		fdw_settle(f, opts->cgroup_fd);
+		err = sync_links(f, opts->cgroup_fd, opts->policy, true, why, n);
+	}
 	if (err)
 		goto fail;
 	fill_meta_from_opts(opts, &meta, cg, sizeof(cg));
@@ -1724,6 +1863,26 @@ static struct af_node *node_of(uint64_t id, int *errp, char *why, size_t n)
 	return NULL;
 }
 
+/* A maker died while the fence's cgroup was frozen for its scan. */
+static void fdw_thaw_orphan(uint64_t id)
+{
+	char marker[128], cg[PATH_MAX];
+	int cgfd;
+
+	frozen_marker(id, marker, sizeof(marker));
+	if (access(marker, F_OK))
+		return;
+	cgfd = af_fence_cgroup_open(id, cg, sizeof(cg));
+	if (cgfd >= 0) {
+		if (!af_cgroup_thaw(cgfd, marker))
+			af_warn("fence %llu: thawed %s, frozen by an agentfence that died while "
+				"scanning its descriptors", (unsigned long long)id, cg);
+		close(cgfd);
+	} else {
+		unlink(marker);
+	}
+}
+
 int af_fence_adopt(uint64_t id, af_event_fn on_event, void *ctx, struct af_fence **out,
 		   uint64_t *lost, char *why, size_t n)
 {
@@ -1764,6 +1923,7 @@ int af_fence_adopt(uint64_t id, af_event_fn on_event, void *ctx, struct af_fence
 	}
 	bpf_map_lookup_elem(NODE_FD(f->node, af_fstate), &id, &st);
 	f->acked = st.acked_drops;
+	fdw_thaw_orphan(id);
 	if (lost)
 		*lost = af_fence_fcounter(f, AF_FC_DROPS) - f->acked;
 	fence_uncovered(f, f->has_network);
@@ -1800,6 +1960,8 @@ int af_fence_update(struct af_fence *f, const struct af_policy *p, const struct 
 			 strerror(-err));
 		goto fail;
 	}
+	/* file_permission while the new policy's verdicts are unknown. */
+	f->fdw_clean = false;
 	err = sync_links(f, cgfd, p, false, why, n);
 	if (err)
 		goto fail;
@@ -1812,6 +1974,8 @@ int af_fence_update(struct af_fence *f, const struct af_policy *p, const struct 
 	f->key = key;
 	wait_programs(f);
 	delete_entries(nd, old, ~0ULL);
+	if (p->judge_fds && nd->backend == AF_BACKEND_LSM_CGROUP)
+		fdw_settle(f, cgfd);
 	sync_links(f, cgfd, p, true, why, n);
 	f->has_network = p->has_network;
 	if (!bpf_map_lookup_elem(NODE_FD(nd, af_fstate), &f->id, &st)) {

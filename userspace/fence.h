@@ -154,6 +154,10 @@ uint64_t af_fence_stale(const struct af_fence *f);
 
 /* What this kernel's fence does not cover (hooks it lacks), "" if all. */
 const char *af_fence_uncovered(struct af_fence *f);
+/* An attached fence (lsm_cgroup): what the scan of the descriptors its
+ * processes held found, and so whether file_permission judges every
+ * write; "" where nothing was scanned. */
+const char *af_fence_fdw_note(const struct af_fence *f);
 
 /* ---- what a later process needs to know of a fence ----
  * Kept in files under /run/agentfence/fences/<id>/ ("meta": key=value

@@ -439,6 +439,8 @@ static int open_bpf(struct af_sup_fence *f, const struct af_fence_spec *spec)
 		}
 		af_note("this kernel's fence does not cover: %s", af_fence_uncovered(f->fence));
 	}
+	if (af_fence_fdw_note(f->fence)[0] && !spec->quiet)
+		af_note("%s", af_fence_fdw_note(f->fence));
 	af_debug("fence %llu on %s via %s (watch it: agentfence tail --fence %llu --follow)",
 		 (unsigned long long)f->id, f->cgpath, af_backend_name(spec->backend),
 		 (unsigned long long)f->id);
@@ -1010,6 +1012,7 @@ unsigned int af_deny_kind(unsigned int op)
 	switch (op) {
 	case AF_OP_OPEN_WRITE: case AF_OP_OPEN_READ: case AF_OP_DIR_WRITE: case AF_OP_SETATTR:
 	case AF_OP_LINK: case AF_OP_XATTR: case AF_OP_FD_WRITE: case AF_OP_MMAP_WRITE:
+	case AF_OP_FD_RECEIVE:
 		return AF_DK_FILE;
 	case AF_OP_CONNECT: case AF_OP_SENDMSG: case AF_OP_SOCKET: case AF_OP_SOCKOPT:
 	case AF_OP_NETLINK: case AF_OP_NET_IOCTL: case AF_OP_DNS_UPSTREAM:

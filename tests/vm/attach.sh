@@ -152,6 +152,10 @@ check_results() {
 	assert_contains "$out" "denied write (descriptor opened before the fence)" "the report"
 	assert_contains "$out" "denied shared writable mapping of" "the report of the mapping"
 	assert_contains "$out" "etc/data" "the path named"
+	[ "$BACKEND" = lsm_cgroup ] &&
+		assert_contains "$out" "open for writing, outside the writable paths: writes through descriptors are judged at every write" \
+			"the scan found the descriptor outside"
+	return 0
 }
 
 test_workspace_a_volume() {
@@ -223,9 +227,143 @@ test_paths_as_the_target_sees_them() {
 		"a descriptor from outside its root"
 }
 
+# What a fence's processes hold is scanned when it is made: with no
+# writable descriptor outside the workspace among them, the lsm_cgroup
+# fence links no file_permission (its kernel shim costs every read and
+# write), and a writable descriptor of a file outside passed in later,
+# or sent before and received after, is refused at receipt.
+cat_receiver() {
+	cat >"$T/recv.py" <<-'PY'
+	import ctypes, os, socket, sys, time
+	R, WS, mode = sys.argv[1], sys.argv[2], sys.argv[3]
+	libc = ctypes.CDLL(None, use_errno=True)
+	ws = os.open(R + WS + "/pre", os.O_RDWR | os.O_CREAT)
+	if mode == "uring":
+	    params = ctypes.create_string_buffer(120)
+	    if libc.syscall(425, 4, params) < 0:	# io_uring_setup
+	        print("uring", os.strerror(ctypes.get_errno()), flush=True)
+	s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+	s.bind("\0" + sys.argv[4])
+	print("ready", flush=True)
+	while not os.path.exists(R + WS + "/go"):
+	    time.sleep(0.05)
+	def t(name, f):
+	    try:
+	        f()
+	        print(name, "ok", flush=True)
+	    except OSError as e:
+	        print(name, e.strerror, flush=True)
+	t("fd_ws", lambda: os.write(ws, b"after\n"))
+	t("new_out", lambda: open(R + "/etc/new", "w").write("x"))
+	for _ in range(4):
+	    msg, fds, flags, _a = socket.recv_fds(s, 64, 1)
+	    name = msg.decode()
+	    if not fds:
+	        print(name, "refused" if flags & socket.MSG_CTRUNC else "no descriptor", flush=True)
+	        continue
+	    t(name, lambda: os.read(fds[0], 1) if name.startswith("ro") else os.write(fds[0], b"pwned"))
+	print("done", flush=True)
+	time.sleep(600)
+	PY
+}
+
+send_fd() {	# NAME PATH FLAGS: from outside the fence
+	$PY -c '
+import os, socket, sys
+fd = os.open(sys.argv[3], getattr(os, sys.argv[4]))
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.connect("\0" + sys.argv[1])
+socket.send_fds(s, [sys.argv[2].encode()], [fd])' "$SOCKNAME" "$@"
+}
+
+start_receiver() {	# MODE
+	trap cleanup EXIT
+	mkdir -p "$T/etc" "$T/ws"
+	echo orig >"$T/etc/data"
+	cat_receiver
+	attach_policy
+	CG=$(cgroup2_mount)/aftest-recv-$BASHPID
+	SOCKNAME=aftest-recv-$BASHPID
+	mkdir "$CG" || fail "cannot make cgroup $CG"
+	CGS+=("$CG")
+	mkfifo "$T/fifo"
+	cat "$T/fifo" >"$T/res" &
+	PIDS+=($!)
+	(
+		echo "$BASHPID" >"$CG/cgroup.procs"
+		exec $PY "$T/recv.py" "$T" /ws "$1" "$SOCKNAME"
+	) >"$T/fifo" 2>&1 &
+	TARGET=$!
+	PIDS+=("$TARGET")
+	for _ in $(seq 300); do
+		grep -q ready "$T/res" && break
+		af_running "$TARGET" || fail "the target died: $(cat "$T/res")"
+		sleep 0.1
+	done
+	grep -q ready "$T/res" || fail "the target is not ready: $(cat "$T/res")"
+	assert_not_contains "$(cat "$T/res")" "uring" "io_uring_setup"
+	# Sent before the fence, received after: judged at receipt.
+	send_fd early_rw_out "$T/etc/data" O_RDWR
+	AGENTFENCE_CONTROL= "$AF" attach --pid "$TARGET" --backend "$BACKEND" --policy "$T/p.yaml" \
+		--workspace "$T/ws" --journal "$T/j.jsonl" >"$T/attach.out" 2>&1 &
+	APID=$!
+	PIDS+=("$APID")
+	for _ in $(seq 300); do
+		grep -q "supervising here" "$T/attach.out" && break
+		af_running "$APID" || fail "attach exited: $(cat "$T/attach.out")"
+		sleep 0.1
+	done
+	grep -q "supervising here" "$T/attach.out" || fail "attach does not supervise: $(cat "$T/attach.out")"
+	FENCE=$(sed -n 's/.*agentfence attach: fence \([0-9]*\) .*/\1/p' "$T/attach.out")
+	[ -n "$FENCE" ] || fail "no fence id in: $(cat "$T/attach.out")"
+}
+
+test_descriptors_scanned() {
+	start_receiver plain
+	local out
+	out=$(cat "$T/attach.out")
+	if [ "$BACKEND" = lsm_cgroup ]; then
+		assert_contains "$out" "no process holds a writable descriptor outside the writable paths" \
+			"the scan's word"
+		[ -e "/sys/fs/bpf/agentfence/$FENCE/cg_file_perm" ] &&
+			fail "file_permission linked although nothing it must judge is held"
+		# The cgroup was thawed.
+		grep -q 'frozen 0' "$CG/cgroup.events" || fail "the cgroup stays frozen: $(cat "$CG/cgroup.events")"
+	fi
+	send_fd rw_out "$T/etc/data" O_RDWR
+	send_fd ro_out "$T/etc/data" O_RDONLY
+	send_fd rw_ws "$T/ws/pre" O_RDWR
+	touch "$T/ws/go"
+	for _ in $(seq 150); do grep -q done "$T/res" && break; sleep 0.1; done
+	grep -q done "$T/res" || fail "the target did not finish: $(cat "$T/res")"
+	out=$(cat "$T/res")
+	assert_contains "$out" "fd_ws ok" "a workspace descriptor opened before"
+	assert_contains "$out" "new_out Operation not permitted" "an open outside"
+	assert_contains "$out" "early_rw_out refused" "a writable descriptor outside, sent before, received after"
+	assert_contains "$out" "rw_out refused" "a writable descriptor outside, passed in"
+	assert_contains "$out" "ro_out ok" "a read-only descriptor passed in"
+	assert_contains "$out" "rw_ws ok" "a writable descriptor of the workspace passed in"
+	assert_eq orig "$(cat "$T/etc/data")" "the file outside"
+	sleep 0.5
+	assert_contains "$(cat "$T/attach.out")" "denied receipt of a writable descriptor of" "the report"
+	assert_contains "$(grep '"type":"deny"' "$T/j.jsonl")" "receipt of a writable descriptor of $T/etc/data" \
+		"the journal's denial"
+}
+
+# An io_uring instance writes through files registered with it, which
+# are no descriptors: the fence keeps file_permission.
+test_io_uring_keeps_file_permission() {
+	[ "$BACKEND" = lsm_cgroup ] || skip "the lsm backend's file_permission is global: nothing is scanned"
+	start_receiver uring
+	assert_contains "$(cat "$T/attach.out")" "an io_uring instance" "the scan's word"
+	[ -e "/sys/fs/bpf/agentfence/$FENCE/cg_file_perm" ] || fail "file_permission not linked beside an io_uring instance"
+}
+
 af_limit test_workspace_a_volume 120
 af_limit test_workspace_a_path_in_the_overlay 120
 af_limit test_paths_as_the_target_sees_them 120
+af_limit test_descriptors_scanned 120
+af_limit test_io_uring_keeps_file_permission 120
 for BACKEND in ${AF_VM_BACKENDS:-lsm_cgroup lsm}; do
 	export BACKEND AF_TEST_TAG=" [$BACKEND]"
 	af_main "$@"
