@@ -304,16 +304,22 @@ start_receiver() {	# MODE
 	assert_not_contains "$(cat "$T/res")" "uring" "io_uring_setup"
 	# Sent before the fence, received after: judged at receipt.
 	send_fd early_rw_out "$T/etc/data" O_RDWR
-	AGENTFENCE_CONTROL= "$AF" attach --pid "$TARGET" --backend "$BACKEND" --policy "$T/p.yaml" \
-		--workspace "$T/ws" --journal "$T/j.jsonl" >"$T/attach.out" 2>&1 &
-	APID=$!
-	PIDS+=("$APID")
-	for _ in $(seq 300); do
-		grep -q "supervising here" "$T/attach.out" && break
-		af_running "$APID" || fail "attach exited: $(cat "$T/attach.out")"
-		sleep 0.1
-	done
-	grep -q "supervising here" "$T/attach.out" || fail "attach does not supervise: $(cat "$T/attach.out")"
+	if [ -n "${CONTROL:-}" ]; then	# through the daemon there
+		AGENTFENCE_CONTROL=$CONTROL "$AF" attach --pid "$TARGET" --backend "$BACKEND" \
+			--policy "$T/p.yaml" --workspace "$T/ws" --journal "$T/j.jsonl" >"$T/attach.out" 2>&1 ||
+			fail "attach through the daemon: $(cat "$T/attach.out")"
+	else
+		AGENTFENCE_CONTROL= "$AF" attach --pid "$TARGET" --backend "$BACKEND" --policy "$T/p.yaml" \
+			--workspace "$T/ws" --journal "$T/j.jsonl" >"$T/attach.out" 2>&1 &
+		APID=$!
+		PIDS+=("$APID")
+		for _ in $(seq 300); do
+			grep -q "supervising here" "$T/attach.out" && break
+			af_running "$APID" || fail "attach exited: $(cat "$T/attach.out")"
+			sleep 0.1
+		done
+		grep -q "supervising here" "$T/attach.out" || fail "attach does not supervise: $(cat "$T/attach.out")"
+	fi
 	FENCE=$(sed -n 's/.*agentfence attach: fence \([0-9]*\) .*/\1/p' "$T/attach.out")
 	[ -n "$FENCE" ] || fail "no fence id in: $(cat "$T/attach.out")"
 }
@@ -359,11 +365,72 @@ test_io_uring_keeps_file_permission() {
 	[ -e "/sys/fs/bpf/agentfence/$FENCE/cg_file_perm" ] || fail "file_permission not linked beside an io_uring instance"
 }
 
+# update scans again under the new policy: a workspace descriptor the
+# new one leaves outside its writable paths brings file_permission back,
+# and the write through it is refused.
+test_update_scans_again() {
+	[ "$BACKEND" = lsm_cgroup ] || skip "the lsm backend's file_permission is global: nothing is scanned"
+	trap cleanup EXIT
+	CONTROL=$T/c.sock
+	"$AF" daemon --foreground --control "$CONTROL" 2>"$T/daemon.log" &
+	PIDS+=($!)
+	for _ in $(seq 100); do
+		"$AF" status --control "$CONTROL" >/dev/null 2>&1 && break
+		sleep 0.1
+	done
+	start_receiver plain
+	[ -e "/sys/fs/bpf/agentfence/$FENCE/cg_file_perm" ] &&
+		fail "file_permission linked although nothing it must judge is held"
+	mkdir -p "$T/other"
+	cat >"$T/p2.yaml" <<-YAML
+	apiVersion: agentfence/v1
+	kind: Policy
+	metadata: {name: attach-vm-narrow}
+	spec:
+	  filesystem:
+	    writable: ["$T/other"]
+	YAML
+	assert_exit 0 "$AF" update --control "$CONTROL" "$FENCE" --policy "$T/p2.yaml"
+	[ -e "/sys/fs/bpf/agentfence/$FENCE/cg_file_perm" ] ||
+		fail "file_permission not linked after an update left a held descriptor outside"
+	grep -q 'frozen 0' "$CG/cgroup.events" || fail "the cgroup stays frozen: $(cat "$CG/cgroup.events")"
+	for name in rw_out ro_out rw_ws; do send_fd $name "$T/etc/data" O_RDONLY; done
+	touch "$T/ws/go"
+	for _ in $(seq 150); do grep -q done "$T/res" && break; sleep 0.1; done
+	grep -q done "$T/res" || fail "the target did not finish: $(cat "$T/res")"
+	assert_contains "$(cat "$T/res")" "fd_ws Operation not permitted" \
+		"a descriptor the new policy leaves outside"
+	"$AF" detach --control "$CONTROL" "$FENCE" >/dev/null 2>&1
+}
+
+# An attacher that dies while the cgroup is frozen for its scan leaves
+# its marker: the daemon that adopts the fence thaws the cgroup. (The
+# death is staged: the marker and the freeze as fdw_settle makes them.)
+test_frozen_by_a_dead_attacher_thawed_on_adopt() {
+	[ "$BACKEND" = lsm_cgroup ] || skip "the lsm backend scans nothing: it never freezes"
+	start_receiver plain
+	kill -9 "$APID"
+	wait "$APID" 2>/dev/null
+	mkdir -p /run/agentfence/frozen
+	touch "/run/agentfence/frozen/$FENCE"
+	echo 1 >"$CG/cgroup.freeze"
+	for _ in $(seq 50); do grep -q 'frozen 1' "$CG/cgroup.events" && break; sleep 0.1; done
+	grep -q 'frozen 1' "$CG/cgroup.events" || fail "the staged freeze did not take"
+	"$AF" daemon --foreground --control "$T/c.sock" 2>"$T/daemon.log" &
+	PIDS+=($!)
+	for _ in $(seq 100); do grep -q 'frozen 0' "$CG/cgroup.events" && break; sleep 0.1; done
+	grep -q 'frozen 0' "$CG/cgroup.events" || fail "the adopter did not thaw: $(cat "$T/daemon.log")"
+	[ -e "/run/agentfence/frozen/$FENCE" ] && fail "the marker stayed"
+	assert_contains "$(cat "$T/daemon.log")" "frozen by an agentfence that died" "the daemon said so"
+}
+
 af_limit test_workspace_a_volume 120
 af_limit test_workspace_a_path_in_the_overlay 120
 af_limit test_paths_as_the_target_sees_them 120
 af_limit test_descriptors_scanned 120
 af_limit test_io_uring_keeps_file_permission 120
+af_limit test_update_scans_again 120
+af_limit test_frozen_by_a_dead_attacher_thawed_on_adopt 120
 for BACKEND in ${AF_VM_BACKENDS:-lsm_cgroup lsm}; do
 	export BACKEND AF_TEST_TAG=" [$BACKEND]"
 	af_main "$@"
