@@ -161,17 +161,30 @@ static void container_in(const char *line, size_t len, char *out, size_t n)
 		json_get_str(v, vl, "name", out, n);
 }
 
-/* Print one record; returns true for the fence_end record. */
+/* A pod's records in a node's stream (the daemon's JSON lines) are of
+ * several fences: its early one, its own, a restarted daemon's. The end
+ * is the fence_end that leaves none of those that started open. */
+static unsigned long pod_starts, pod_ends;
+
+/* Print one record; returns true for the fence_end record that ends
+ * what was asked for. */
 static bool show(const struct tail_opts *o, const char *line, size_t len)
 {
 	char type[32] = "", when[40] = "", effect[4096] = "", comm[64] = "", label[256] = "";
 	unsigned long long pid = 0;
 	const char *col;
+	bool end;
 
 	if (json_get_str(line, len, "type", type, sizeof(type)))
 		return false;	/* not a record: a cut line of a crashed fence */
 	if (o->pod && !of_pod(line, len, o->pod))
 		return false;	/* another pod's (a node's stream of records) */
+	end = !strcmp(type, "fence_end");
+	if (o->pod) {
+		pod_starts += !strcmp(type, "fence_start");
+		pod_ends += end;
+		end = end && pod_ends >= pod_starts;
+	}
 	if (o->label)
 		json_get_str(line, len, "label", label, sizeof(label));
 	if (o->container) {
@@ -179,7 +192,7 @@ static bool show(const struct tail_opts *o, const char *line, size_t len)
 
 		container_in(line, len, cn, sizeof(cn));
 		if (strcmp(cn, o->container))
-			return !strcmp(type, "fence_end");	/* the end still ends --follow */
+			return end;	/* the end still ends --follow */
 	}
 	if (wanted(o, type) && (!o->label || strstr(label, o->label))) {
 		if (o->json) {
@@ -240,7 +253,7 @@ static bool show(const struct tail_opts *o, const char *line, size_t len)
 		}
 		fflush(stdout);
 	}
-	return !strcmp(type, "fence_end");
+	return end;
 }
 
 /* Show the complete records available; true once fence_end was shown.

@@ -827,8 +827,9 @@ static const char *status_name(const struct pod *p, const char *cid)
 
 /* The name and kind of container cid from its runtime's bundle, written
  * before the container's first instruction: containerd's and CRI-O's
- * config.json annotations, through /proc/1/root (the host's root from
- * the DaemonSet's hostPID; / on a host). Their state directories are
+ * config.json annotations, in /run (the daemon on the host) or else
+ * through /proc/1/root (the host's root from the DaemonSet: hostPID,
+ * privileged; its own /run has none). Their state directories are
  * looked for one and two levels beneath /run (/run/containerd, k3s's
  * /run/k3s/containerd, a test cluster's own): cid is 64 digits, no other
  * container's. 0: *name the container's (malloc'd) or NULL for the
@@ -851,8 +852,9 @@ static int runtime_name(const char *cid, char **name)
 	size_t i;
 	glob_t g;
 
-	for (i = 0; i < sizeof(rt) / sizeof(rt[0]); i++) {
-		snprintf(pat, sizeof(pat), rt[i].fmt, cid);
+	for (i = 0; i < 2 * sizeof(rt) / sizeof(rt[0]); i++) {
+		/* Each first as the daemon sees /run, then the host's. */
+		snprintf(pat, sizeof(pat), rt[i / 2].fmt + (i % 2 ? 0 : strlen("/proc/1/root")), cid);
 		if (glob(pat, GLOB_NOSORT, NULL, &g))
 			continue;
 		cfg = g.gl_pathc == 1 ? json_load_file(g.gl_pathv[0], JSON_DISABLE_EOF_CHECK, NULL) : NULL;
@@ -860,8 +862,8 @@ static int runtime_name(const char *cid, char **name)
 		if (!cfg)
 			continue;
 		ann = json_object_get(cfg, "annotations");
-		type = jstr(ann, rt[i].type_key);
-		nm = jstr(ann, rt[i].name_key);
+		type = jstr(ann, rt[i / 2].type_key);
+		nm = jstr(ann, rt[i / 2].name_key);
 		if (type && !strcmp(type, "sandbox")) {
 			*name = NULL;
 			json_decref(cfg);
