@@ -567,7 +567,8 @@ struct pod {
 	bool listed;		/* in the last list */
 	bool started;		/* seen before it ran (not running at the daemon's start) */
 	bool first_list;	/* seen in the daemon's first list of pods */
-	json_t *status;		/* its last status: its containers' names and ids */
+	char *cnames;		/* its last status's containers: "<cid>\0<name>\0"..., "\0" */
+	size_t cnames_len;
 	struct ctag *ctags;	/* its containers as records name them, by cgroup */
 	unsigned int nctags, ctag_next;
 	struct pod *next;
@@ -804,23 +805,17 @@ static int ctag_find(const char *pod_cg, uint32_t cg, char *out, size_t n)
 	return ret;
 }
 
-/* The name the pod's status gives container cid (every kind: init,
- * regular, ephemeral), or NULL. */
+/* The name the pod's last status gives container cid, or NULL. */
 static const char *status_name(const struct pod *p, const char *cid)
 {
-	static const char *const lists[] = { "containerStatuses", "initContainerStatuses",
-					     "ephemeralContainerStatuses" };
-	const char *id, *sep;
-	json_t *c;
-	size_t i, j;
+	const char *c = p->cnames;
 
-	for (i = 0; p->status && i < sizeof(lists) / sizeof(lists[0]); i++) {
-		json_array_foreach(json_object_get(p->status, lists[i]), j, c) {
-			id = jstr(c, "containerID");
-			sep = id ? strstr(id, "://") : NULL;
-			if (sep && !strcmp(sep + 3, cid) && jstr(c, "name"))
-				return jstr(c, "name");
-		}
+	while (c && *c) {
+		const char *name = c + strlen(c) + 1;
+
+		if (!strcmp(c, cid))
+			return name;
+		c = name + strlen(name) + 1;
 	}
 	return NULL;
 }
@@ -989,18 +984,48 @@ static const char *pod_ctag(void *ctx, struct af_journal *j, uint32_t cg, size_t
 	return t->text;
 }
 
-/* The pod's last status, for the names: the ones not known at the last
- * look are looked at again. */
+/* The containers of the pod's last status (every kind: init, regular,
+ * ephemeral), their ids and names only (not the status object: memory
+ * per pod); when they changed, the cgroups not named at the last look
+ * are looked at again. */
 static void pod_status(struct pod *p, json_t *obj)
 {
-	json_t *st = json_object_get(obj, "status");
+	static const char *const lists[] = { "containerStatuses", "initContainerStatuses",
+					     "ephemeralContainerStatuses" };
+	json_t *st = json_object_get(obj, "status"), *c;
+	struct af_obuf b = {};
+	const char *id, *sep, *name;
+	size_t i, j, l1, l2;
 
-	if (!st || st == p->status)
+	for (i = 0; st && i < sizeof(lists) / sizeof(lists[0]); i++) {
+		json_array_foreach(json_object_get(st, lists[i]), j, c) {
+			id = jstr(c, "containerID");
+			sep = id ? strstr(id, "://") : NULL;
+			name = jstr(c, "name");
+			if (!sep || !sep[3] || !name)
+				continue;
+			l1 = strlen(sep + 3) + 1;
+			l2 = strlen(name) + 1;
+			if (af_obuf_reserve(&b, l1 + l2 + 1))
+				break;
+			memcpy(b.p + b.len, sep + 3, l1);
+			memcpy(b.p + b.len + l1, name, l2);
+			b.len += l1 + l2;
+		}
+	}
+	if (b.oom || af_obuf_reserve(&b, 1)) {
+		free(b.p);
+		return;		/* the last one stays */
+	}
+	b.p[b.len++] = 0;
+	if (p->cnames && b.len == p->cnames_len && !memcmp(b.p, p->cnames, b.len)) {
+		free(b.p);
 		return;
-	json_incref(st);
-	json_decref(p->status);
-	p->status = st;
-	for (unsigned int i = 0; i < p->nctags; i++)
+	}
+	free(p->cnames);
+	p->cnames = b.p;
+	p->cnames_len = b.len;
+	for (i = 0; i < p->nctags; i++)
 		p->ctags[i].retry = !p->ctags[i].final;
 }
 
@@ -1605,7 +1630,7 @@ static void pod_gone(struct pod *p, const char *reason)
 		}
 	}
 	ctags_free(p);
-	json_decref(p->status);
+	free(p->cnames);
 	free(p);
 }
 

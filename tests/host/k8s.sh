@@ -242,7 +242,7 @@ for l in open(sys.argv[1]):
 k = [json.loads(l) for l in open(sys.argv[1]) if "\"k8s_pod\"" in l]
 assert k and len(k[0]["uid"]) == 36, k' "$j" || fail "a record of pod agent's journal does not name it"
 	assert_exit 0 "$AF" tail --pod default/agent --type deny
-	assert_contains "$OUT" "<pod default/agent on af-node>" "tail shows the pod"
+	assert_contains "$OUT" "<pod default/agent on af-node container main>" "tail shows the pod and the container"
 	# The same records on stdout, for a log collector; tail --pod picks
 	# one pod's out of them.
 	assert_exit 0 "$AF" tail --pod default/late --json --journal "$T/stdout.jsonl"
