@@ -17,7 +17,10 @@
  *   AF_BENCH_TAG=1          synth's records carry an attached container's
  *                           tag (journal.h af_journal_set_tag); 2: a
  *                           Kubernetes pod's (k8s.h af_k8s_pod_tag); 3:
- *                           the pod's without its uid.
+ *                           the pod's without its uid; 4: 3 and each
+ *                           process record its container (k8s.c
+ *                           pod_ctag: name and 12-digit id); 5: 3 and
+ *                           the container's name alone.
  *   events --json [--smoke] both measurements, one JSON object (bench/run).
  *
  * Journals go to a directory under /var/tmp (not /tmp: the built-in policy
@@ -91,6 +94,25 @@ static void hdr(struct af_hdr *h, uint16_t type, uint16_t size, uint32_t pid, ui
 	h->pid = h->tgid = pid;
 	h->ktime = (*kt += 1000);
 	h->fence_id = 1;
+	h->cgroup = 4242;
+}
+
+/* AF_BENCH_TAG=4, 5: what k8s.c's pod_ctag does for a container it
+ * rendered before: a look-up among the pod's cgroups, the members. */
+static const char *bench_ctag_text;
+static uint32_t bench_cgroups[4] = { 17, 23, 4242, 99 };
+
+static const char *bench_ctag(void *ctx, struct af_journal *j, uint32_t cg, size_t *len)
+{
+	(void)ctx;
+	(void)j;
+	for (size_t i = 0; i < 4; i++) {
+		if (bench_cgroups[i] == cg) {
+			*len = strlen(bench_ctag_text);
+			return bench_ctag_text;
+		}
+	}
+	return NULL;
 }
 
 /* Journaled events/s of a synthetic stream, on one CPU. */
@@ -139,13 +161,21 @@ static int synth(unsigned long n, double *rate, double *cpu_rate, double *bytes_
 	if (getenv("AF_BENCH_TAG") && !strcmp(getenv("AF_BENCH_TAG"), "2"))
 		ro.tag = ",\"pod\":{\"namespace\":\"agents\",\"name\":\"agent-web-1\","
 			 "\"uid\":\"0f8d2a4c-5b1e-4c7a-9d3f-2e6b8a1c4d5f\",\"node\":\"node-1\"}";
-	if (getenv("AF_BENCH_TAG") && !strcmp(getenv("AF_BENCH_TAG"), "3"))
+	if (getenv("AF_BENCH_TAG") && (!strcmp(getenv("AF_BENCH_TAG"), "3") ||
+				       !strcmp(getenv("AF_BENCH_TAG"), "4") ||
+				       !strcmp(getenv("AF_BENCH_TAG"), "5")))
 		ro.tag = ",\"pod\":{\"namespace\":\"agents\",\"name\":\"agent-web-1\",\"node\":\"node-1\"}";
+	if (getenv("AF_BENCH_TAG") && !strcmp(getenv("AF_BENCH_TAG"), "4"))
+		bench_ctag_text = ",\"container\":{\"name\":\"agent\",\"id\":\"4a5b6c7d8e9f\"}";
+	if (getenv("AF_BENCH_TAG") && !strcmp(getenv("AF_BENCH_TAG"), "5"))
+		bench_ctag_text = ",\"container\":\"agent\"";
 	if (af_recorder_open(&ro, &r, why, sizeof(why))) {
 		fprintf(stderr, "events: %s\n", why);
 		af_policy_free(p);
 		return -1;
 	}
+	if (bench_ctag_text)
+		af_recorder_set_ctag(r, bench_ctag, NULL);
 	af_recorder_root(r, root, argv);
 	t0 = now_s();
 	c0 = cpu_s();

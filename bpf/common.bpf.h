@@ -300,6 +300,7 @@ static __always_inline void af_fill_hdr(struct af_hdr *h, __u16 type, __u16 size
 	h->tgid = id >> 32;
 	h->ktime = bpf_ktime_get_ns();
 	h->fence_id = fence_id & AF_KEY_ID_MASK;
+	h->cgroup = (__u32)bpf_get_current_cgroup_id();
 }
 
 /* A self-protection decision: report it and return whether to deny. */

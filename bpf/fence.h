@@ -253,7 +253,13 @@ struct af_hdr {
 	__u64 ktime;		/* bpf_ktime_get_ns() */
 	__u64 fence_id;
 	__u32 tgid;
-	__u32 pad;
+	/* The low 32 bits of the cgroup id of the task that made the event
+	 * (bpf_get_current_cgroup_id; 0: made in userspace, the DNS stub's):
+	 * which container of a pod did it (userspace/k8s.c, "containers").
+	 * The low half is kernfs's inode number, unique among the cgroups
+	 * that exist (the high half, 0 on 64-bit kernels, counts its
+	 * wraps), so in the padding the header had: no byte more per event. */
+	__u32 cgroup;
 };
 _Static_assert(sizeof(struct af_hdr) == 32, "af_hdr layout");
 

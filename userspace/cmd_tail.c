@@ -25,17 +25,17 @@ const char af_usage_tail[] =
 	"Usage: agentfence tail (--fence ID | --journal FILE | FILE | --last) [--follow] [--json]\n"
 	"                       [--type TYPE,...] [--label L] [--utc]\n"
 	"       agentfence tail --fence list\n"
-	"       agentfence tail --pod NAMESPACE/NAME [--journal FILE] [--follow] ...\n"
+	"       agentfence tail --pod NAMESPACE/NAME [--container NAME] [--journal FILE] ...\n"
 	"\n"
 	"Print the records of a fence journal, one line each: date and local time (TZ),\n"
 	"process, effect, tool-call label, and for a fence attached to a container\n"
-	"<runtime name id> (a Kubernetes pod's: <pod NS/NAME on NODE>). What came from\n"
-	"the fenced command is printed C-escaped (\\n, \\xNN). A journal's rotated files\n"
-	"(FILE.1.gz, FILE.2.gz, ...) are read first, oldest first; a rotated file named\n"
-	"alone is read alone.\n"
+	"<runtime name id> (a Kubernetes pod's: <pod NS/NAME on NODE container NAME>).\n"
+	"What came from the fenced command is printed C-escaped (\\n, \\xNN). A journal's\n"
+	"rotated files (FILE.1.gz, FILE.2.gz, ...) are read first, oldest first; a\n"
+	"rotated file named alone is read alone.\n"
 	"Types: fence_start, exec, fork, exit, file, deny, connect, dns, lost,\n"
 	"policy_update, gap, thaw, supervisor_exit, attach, attach_end, retention,\n"
-	"fence_end.\n"
+	"k8s_pod, k8s_held, k8s_container, fence_end.\n"
 	"\n"
 	"  -F, --fence ID         a running fence (its id is its cgroup's; run -v prints it):\n"
 	"                         its records so far, then with --follow the live ones from\n"
@@ -43,6 +43,8 @@ const char af_usage_tail[] =
 	"      --pod NS/NAME      the running fence of a Kubernetes pod (daemon --kubernetes);\n"
 	"                         with --journal FILE, FILE or --last: only that pod's records\n"
 	"                         (its journal, or the daemon's JSON lines collected)\n"
+	"  -c, --container NAME   only records of processes of this container (a pod's:\n"
+	"                         its name in the pod spec; kubectl exec -c NAME's too)\n"
 	"  -j, --journal FILE     the journal to read (the live file); also as FILE alone\n"
 	"  -L, --last             the journal written last in the journal directory\n"
 	"                         (where run puts journals by default)\n"
@@ -56,7 +58,7 @@ const char af_usage_tail[] =
 static const char *const known_types[] = {
 	"fence_start", "exec", "fork", "exit", "file", "deny", "connect", "dns", "lost",
 	"policy_update", "gap", "thaw", "supervisor_exit", "attach", "attach_end", "retention",
-	"fence_end",
+	"k8s_pod", "k8s_held", "k8s_container", "fence_end",
 };
 
 struct tail_opts {
@@ -64,6 +66,7 @@ struct tail_opts {
 	const char *fence;	/* an id, or "list" */
 	const char *label;	/* only records whose label contains this */
 	const char *pod;	/* only records of this pod: "NS/NAME" */
+	const char *container;	/* only records whose "container" has this "name" */
 	bool follow, json, color, utc;
 	char types[256];	/* ",exec,deny," or "" for all */
 };
@@ -146,19 +149,51 @@ static bool of_pod(const char *line, size_t len, const char *pod)
 	return pod_in(line, len, p, sizeof(p), NULL, 0) && !strcmp(p, pod);
 }
 
-/* Print one record; returns true for the fence_end record. */
+/* The name of the container a record's process is in ("container":
+ * {"name":..}: a pod's container, or an attached one's); "" for none. */
+static void container_in(const char *line, size_t len, char *out, size_t n)
+{
+	const char *v;
+	size_t vl;
+
+	out[0] = 0;
+	if (!json_find(line, len, "container", &v, &vl) && vl && *v == '{')
+		json_get_str(v, vl, "name", out, n);
+}
+
+/* A pod's records in a node's stream (the daemon's JSON lines) are of
+ * several fences: its early one, its own, a restarted daemon's. The end
+ * is the fence_end that leaves none of those that started open. */
+static unsigned long pod_starts, pod_ends;
+
+/* Print one record; returns true for the fence_end record that ends
+ * what was asked for. */
 static bool show(const struct tail_opts *o, const char *line, size_t len)
 {
 	char type[32] = "", when[40] = "", effect[4096] = "", comm[64] = "", label[256] = "";
 	unsigned long long pid = 0;
 	const char *col;
+	bool end;
 
 	if (json_get_str(line, len, "type", type, sizeof(type)))
 		return false;	/* not a record: a cut line of a crashed fence */
 	if (o->pod && !of_pod(line, len, o->pod))
 		return false;	/* another pod's (a node's stream of records) */
+	end = !strcmp(type, "fence_end");
+	if (o->pod) {
+		pod_starts += !strcmp(type, "fence_start");
+		pod_ends += end;
+		end = end && pod_ends >= pod_starts;
+	}
 	if (o->label)
 		json_get_str(line, len, "label", label, sizeof(label));
+	if (o->container) {
+		char cn[256];
+
+		container_in(line, len, cn, sizeof(cn));
+		if (strcmp(cn, o->container))
+			return end;	/* the end still ends --follow */
+	}
 	if (wanted(o, type) && (!o->label || strstr(label, o->label))) {
 		if (o->json) {
 			fwrite(line, 1, len, stdout);
@@ -179,15 +214,26 @@ static bool show(const struct tail_opts *o, const char *line, size_t len)
 			char e_effect[sizeof(effect) * 4], e_label[sizeof(label) * 4];
 
 			/* An attached container's fence: every record names it. */
-			char ctr[400] = "", e_ctr[sizeof(ctr) * 4];
+			char ctr[560] = "", e_ctr[sizeof(ctr) * 4];
 			const char *cv;
 			size_t cl;
 
 			char pname[520], pnode[256] = "";
 
 			if (pod_in(line, len, pname, sizeof(pname), pnode, sizeof(pnode))) {
-				snprintf(ctr, sizeof(ctr), "pod %.250s%s%.100s", pname, pnode[0] ? " on " : "",
-					 pnode);
+				char cname[128] = "";
+				unsigned long long sb = 0;
+
+				/* Its process's container (k8s.c, "containers"). */
+				if (!json_find(line, len, "container", &cv, &cl) && cl && *cv == '{') {
+					json_get_str(cv, cl, "name", cname, sizeof(cname));
+					if (!cname[0] && !json_find(cv, cl, "sandbox", &cv, &cl) &&
+					    cl == 4 && !memcmp(cv, "true", 4))
+						sb = 1;
+				}
+				snprintf(ctr, sizeof(ctr), "pod %.250s%s%.100s%s%.127s%s", pname,
+					 pnode[0] ? " on " : "", pnode, cname[0] ? " container " : "",
+					 cname, sb ? " sandbox" : "");
 			} else if (!json_find(line, len, "container", &cv, &cl) && cl && *cv == '{') {
 				char rt[16] = "", cid[128] = "", cname[128] = "";
 
@@ -207,7 +253,7 @@ static bool show(const struct tail_opts *o, const char *line, size_t len)
 		}
 		fflush(stdout);
 	}
-	return !strcmp(type, "fence_end");
+	return end;
 }
 
 /* Show the complete records available; true once fence_end was shown.
@@ -599,6 +645,7 @@ int cmd_tail(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "fence", required_argument, NULL, 'F' },
 		{ "pod", required_argument, NULL, 'P' },
+		{ "container", required_argument, NULL, 'c' },
 		{ "journal", required_argument, NULL, 'j' },
 		{ "follow", no_argument, NULL, 'f' },
 		{ "json", no_argument, NULL, 'J' },
@@ -617,13 +664,16 @@ int cmd_tail(int argc, char **argv)
 	int c;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "F:j:ft:l:Luh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "F:j:ft:l:c:Luh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'F':
 			o.fence = optarg;
 			break;
 		case 'P':
 			pod = optarg;
+			break;
+		case 'c':
+			o.container = optarg;
 			break;
 		case 'j':
 			o.journal = optarg;

@@ -1076,6 +1076,17 @@ struct af_journal *af_daemon_journal(uint64_t id)
 	return df ? af_sup_fence_journal(df->f) : NULL;
 }
 
+int af_daemon_set_ctag(uint64_t id, af_ctag_fn fn, void *ctx)
+{
+	struct dfence *df = the_daemon ? find(the_daemon, id) : NULL;
+	struct af_recorder *r = df ? af_sup_fence_recorder(df->f) : NULL;
+
+	if (!r)
+		return -ENOENT;
+	af_recorder_set_ctag(r, fn, ctx);
+	return 0;
+}
+
 int af_daemon_adopt_once(void)
 {
 	struct daemon d = {};

@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "recorder.h"
+
 struct af_k8s_opts;
 struct af_ctl_req;
 struct af_journal;
@@ -47,5 +49,8 @@ int af_daemon_update(uint64_t id, const char *policy, size_t len, const char *fi
 int af_daemon_detach(uint64_t id, const char *reason);
 uint64_t af_daemon_fence_by_cgroup(const char *cgroup);	/* 0: none */
 struct af_journal *af_daemon_journal(uint64_t id);
+/* Who names the container of the fence's process records (recorder.h);
+ * -ENOENT: no such fence or no journal. */
+int af_daemon_set_ctag(uint64_t id, af_ctag_fn fn, void *ctx);
 
 #endif /* AF_DAEMON_H */

@@ -289,6 +289,17 @@ bool af_journal_tagged(const struct af_journal *j)
 	return j->tag_len > 0;
 }
 
+void af_journal_add(struct af_journal *j, const char *members, size_t len)
+{
+	struct af_obuf *b = &j->batch;
+
+	/* Out of memory: the buffer says so (b->oom), the commit drops it. */
+	if (j->in_rec && len && !af_obuf_reserve(b, len)) {
+		memcpy(b->p + b->len, members, len);
+		b->len += len;
+	}
+}
+
 /* gzip src into dst (via a temporary name, so a crash leaves no
  * half-written dst), fsync'd. */
 static int gzip_file(const char *src, const char *dst, const char *mode)

@@ -52,6 +52,11 @@ struct af_json *af_journal_begin(struct af_journal *j, const char *type,
 int af_journal_set_tag(struct af_journal *j, const char *members, size_t len);
 bool af_journal_tagged(const struct af_journal *j);
 
+/* Members of this record only, in the same form, added right after
+ * af_journal_begin (after the tag): a pod's container, rendered once per
+ * container by its owner (recorder.h af_ctag_fn), copied here. */
+void af_journal_add(struct af_journal *j, const char *members, size_t len);
+
 /* Seal the record begun last (its hash over the bytes formatted in the
  * journal's own buffer) and, unless the journal is held, write it;
  * rotate when the file is full. Returns 0 or -errno (the record is

@@ -16,6 +16,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <glob.h>
 #include <jansson.h>
 #include <limits.h>
 #include <openssl/evp.h>
@@ -566,6 +567,10 @@ struct pod {
 	bool listed;		/* in the last list */
 	bool started;		/* seen before it ran (not running at the daemon's start) */
 	bool first_list;	/* seen in the daemon's first list of pods */
+	char *cnames;		/* its last status's containers: "<cid>\0<name>\0"..., "\0" */
+	size_t cnames_len;
+	struct ctag *ctags;	/* its containers as records name them, by cgroup */
+	unsigned int nctags, ctag_next;
 	struct pod *next;
 };
 
@@ -674,6 +679,361 @@ static pid_t pod_pid(const struct pod *p, json_t *obj, enum af_k8s_driver drv)
 			return (pid_t)v;
 	}
 	return 0;
+}
+
+/* ---- containers: which one of the pod a record's process is in ----
+ *
+ * A pod's fence is its pod cgroup: every container of it, the sandbox,
+ * kubectl exec sessions (they join their container's cgroup). Each
+ * process record has the low half of its task's cgroup id (struct
+ * af_hdr.cgroup, filled in the kernel with the event); the fence's
+ * recorder asks ctag_of for the members it adds beside the pod,
+ * ',"container":{"name":"agent","id":"<12 digits>"}', rendered once per
+ * cgroup here and copied into each record (bench/RESULTS.md, Kubernetes:
+ * the bytes are the cost). The cgroup is found beneath the pod's (a
+ * container's own or one below it), its directory's name gives the
+ * container id, the pod's status or else the runtime's bundle the name:
+ * the status comes after a container starts (the kubelet reports it
+ * later), the bundle is there before its first instruction. The
+ * sandbox's (pause) is '"container":{"sandbox":true,"id":..}'; a process
+ * in the pod's own cgroup, or in a cgroup gone before its record was
+ * read, has no "container". Each container the first time a fence's
+ * records name it: a k8s_container record with its full id and cgroup. */
+
+#define CTAGS_MAX	32	/* cgroups remembered per pod; then the oldest goes */
+
+struct ctag {
+	uint32_t cgroup;	/* struct af_hdr.cgroup */
+	bool final;		/* resolved; else again when the pod's status changes */
+	bool retry;		/* the status changed since */
+	char *text;		/* the members; NULL: none */
+	size_t len;
+	struct af_journal *journaled;	/* where its k8s_container record went */
+};
+
+int af_k8s_container_tag(const char *name, const char *cid, char **out)
+{
+	struct af_obuf b = {};
+	struct af_json w;
+
+	*out = NULL;
+	af_json_resume_buf(&w, &b);
+	af_json_object(&w, "container");
+	if (name)
+		af_json_str(&w, "name", name);
+	else
+		af_json_bool(&w, "sandbox", true);
+	/* docker ps's 12 digits: the full 64 cost 5 % more per event
+	 * (bench/RESULTS.md, Attach); the k8s_container record has them. */
+	af_json_strn(&w, "id", cid, strnlen(cid, 12));
+	af_json_end(&w);
+	if (b.oom || af_obuf_reserve(&b, 1)) {
+		free(b.p);
+		return -ENOMEM;
+	}
+	b.p[b.len] = 0;
+	*out = b.p;
+	return 0;
+}
+
+/* Whether the cgroup whose id's low half is cg is dirfd's or one below
+ * it (bounded: 8 levels, as early_move). */
+static bool cgroup_under(int dirfd, uint32_t cg, int depth)
+{
+	struct dirent *de;
+	bool found = false;
+	int fd;
+	DIR *d;
+
+	if ((uint32_t)af_cgroup_id_at(dirfd, "") == cg)
+		return true;
+	if (depth >= 8)
+		return false;
+	fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return false;
+	}
+	while (!found && (de = readdir(d))) {
+		int sub;
+
+		if (de->d_type != DT_DIR || de->d_name[0] == '.')
+			continue;
+		sub = openat(dirfd, de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (sub >= 0) {
+			found = cgroup_under(sub, cg, depth + 1);
+			close(sub);
+		}
+	}
+	closedir(d);
+	return found;
+}
+
+/* The directory beneath the pod's cgroup that cg is in or below: its
+ * name into out; 1: cg is the pod's own; 0: not found; 2: found. */
+static int ctag_find(const char *pod_cg, uint32_t cg, char *out, size_t n)
+{
+	struct dirent *de;
+	int fd, sub, ret = 0;
+	DIR *d;
+
+	fd = open(pod_cg, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	if ((uint32_t)af_cgroup_id_at(fd, "") == cg) {
+		close(fd);
+		return 1;
+	}
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return 0;
+	}
+	while (!ret && (de = readdir(d))) {
+		if (de->d_type != DT_DIR || de->d_name[0] == '.')
+			continue;
+		sub = openat(fd, de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (sub < 0)
+			continue;
+		if (cgroup_under(sub, cg, 1) && !af_strlcpy(out, de->d_name, n))
+			ret = 2;
+		close(sub);
+	}
+	closedir(d);
+	return ret;
+}
+
+/* The name the pod's last status gives container cid, or NULL. */
+static const char *status_name(const struct pod *p, const char *cid)
+{
+	const char *c = p->cnames;
+
+	while (c && *c) {
+		const char *name = c + strlen(c) + 1;
+
+		if (!strcmp(c, cid))
+			return name;
+		c = name + strlen(name) + 1;
+	}
+	return NULL;
+}
+
+/* The name and kind of container cid from its runtime's bundle, written
+ * before the container's first instruction: containerd's and CRI-O's
+ * config.json annotations, in /run (the daemon on the host) or else
+ * through /proc/1/root (the host's root from the DaemonSet: hostPID,
+ * privileged; its own /run has none). Their state directories are
+ * looked for one and two levels beneath /run (/run/containerd, k3s's
+ * /run/k3s/containerd, a test cluster's own): cid is 64 digits, no other
+ * container's. 0: *name the container's (malloc'd) or NULL for the
+ * sandbox; -ENOENT: no bundle readable. */
+static int runtime_name(const char *cid, char **name)
+{
+	static const struct {
+		const char *fmt, *type_key, *name_key;
+	} rt[] = {
+		{ "/proc/1/root/run/*/io.containerd.runtime.v2.task/k8s.io/%s/config.json",
+		  "io.kubernetes.cri.container-type", "io.kubernetes.cri.container-name" },
+		{ "/proc/1/root/run/*/*/io.containerd.runtime.v2.task/k8s.io/%s/config.json",
+		  "io.kubernetes.cri.container-type", "io.kubernetes.cri.container-name" },
+		{ "/proc/1/root/run/containers/storage/overlay-containers/%s/userdata/config.json",
+		  "io.kubernetes.cri-o.ContainerType", "io.kubernetes.container.name" },
+	};
+	char pat[PATH_MAX];
+	json_t *cfg, *ann;
+	const char *type, *nm;
+	size_t i;
+	glob_t g;
+
+	for (i = 0; i < 2 * sizeof(rt) / sizeof(rt[0]); i++) {
+		/* Each first as the daemon sees /run, then the host's. */
+		snprintf(pat, sizeof(pat), rt[i / 2].fmt + (i % 2 ? 0 : strlen("/proc/1/root")), cid);
+		if (glob(pat, GLOB_NOSORT, NULL, &g))
+			continue;
+		cfg = g.gl_pathc == 1 ? json_load_file(g.gl_pathv[0], JSON_DISABLE_EOF_CHECK, NULL) : NULL;
+		globfree(&g);
+		if (!cfg)
+			continue;
+		ann = json_object_get(cfg, "annotations");
+		type = jstr(ann, rt[i / 2].type_key);
+		nm = jstr(ann, rt[i / 2].name_key);
+		if (type && !strcmp(type, "sandbox")) {
+			*name = NULL;
+			json_decref(cfg);
+			return 0;
+		}
+		*name = nm ? strdup(nm) : NULL;
+		json_decref(cfg);
+		if (*name)
+			return 0;
+	}
+	return -ENOENT;
+}
+
+static void ctag_clear(struct ctag *t)
+{
+	free(t->text);
+	memset(t, 0, sizeof(*t));
+}
+
+static void ctags_free(struct pod *p)
+{
+	for (unsigned int i = 0; i < p->nctags; i++)
+		ctag_clear(&p->ctags[i]);
+	free(p->ctags);
+	p->ctags = NULL;
+	p->nctags = p->ctag_next = 0;
+}
+
+/* Resolve cgroup cg of pod p into t (its slot). */
+static void ctag_resolve(struct pod *p, struct af_journal *j, uint32_t cg, struct ctag *t)
+{
+	char dir[NAME_MAX + 1], cid[130], pod_cg[PATH_MAX], effect[400];
+	const char *name = NULL;
+	char *rname = NULL, cgrel[PATH_MAX + NAME_MAX + 2];
+	bool sandbox = false;
+	struct af_json *w;
+	int found;
+
+	ctag_clear(t);
+	t->cgroup = cg;
+	t->final = true;
+	if (p->cgroup[0])
+		af_strlcpy(pod_cg, p->cgroup, sizeof(pod_cg));
+	else if (af_k8s_pod_cgroup_find(k.mnt, p->qos, p->uid, NULL, pod_cg, sizeof(pod_cg)))
+		return;
+	found = ctag_find(pod_cg, cg, dir, sizeof(dir));
+	/* The pod's own cgroup, or gone (nothing to name it by): none. */
+	if (found != 2 || af_k8s_cgroup_container(dir, cid, sizeof(cid)))
+		return;
+	name = status_name(p, cid);
+	if (!name && !runtime_name(cid, &rname)) {
+		name = rname;
+		sandbox = !rname;
+	}
+	/* Not known yet (no status, no bundle readable): the id alone
+	 * ('"sandbox":true' would say what is not known), looked at again
+	 * when the pod's status changes. */
+	t->final = name || sandbox;
+	if (t->final ? af_k8s_container_tag(name, cid, &t->text) :
+	    asprintf(&t->text, ",\"container\":{\"id\":\"%.12s\"}", cid) < 0) {
+		t->text = NULL;
+		free(rname);
+		return;
+	}
+	t->len = t->text ? strlen(t->text) : 0;
+	if (j && t->text && t->final) {
+		w = af_journal_begin(j, "k8s_container", NULL);
+		if (w) {
+			if (name)
+				af_json_str(w, "name", name);
+			else
+				af_json_bool(w, "sandbox", true);
+			af_json_str(w, "id", cid);
+			snprintf(cgrel, sizeof(cgrel), "%s/%s", !strncmp(pod_cg, k.mnt, strlen(k.mnt)) ?
+				 pod_cg + strlen(k.mnt) : pod_cg, dir);
+			af_json_str(w, "cgroup", cgrel);
+			af_json_str(w, "source", status_name(p, cid) ? "status" : "runtime");
+			if (name)
+				snprintf(effect, sizeof(effect), "container %.253s (%.12s): its "
+					 "processes' records name it", name, cid);
+			else
+				snprintf(effect, sizeof(effect), "the pod's sandbox (%.12s): its "
+					 "processes' records name it", cid);
+			af_json_str(w, "effect", effect);
+			af_journal_commit(j);
+		}
+		t->journaled = j;	/* once per journal, written or not */
+	}
+	free(rname);
+}
+
+/* The recorder's af_ctag_fn for a pod's fences (its own and its early
+ * one): the members for cgroup cg, valid until the next call. */
+static const char *pod_ctag(void *ctx, struct af_journal *j, uint32_t cg, size_t *len)
+{
+	struct pod *p = ctx;
+	struct ctag *t = NULL;
+	unsigned int i;
+
+	for (i = 0; i < p->nctags; i++) {
+		if (p->ctags[i].cgroup == cg) {
+			t = &p->ctags[i];
+			break;
+		}
+	}
+	if (!t) {
+		if (!p->ctags && !(p->ctags = calloc(CTAGS_MAX, sizeof(*p->ctags))))
+			return NULL;
+		if (p->nctags < CTAGS_MAX) {
+			t = &p->ctags[p->nctags++];
+		} else {
+			t = &p->ctags[p->ctag_next];
+			p->ctag_next = (p->ctag_next + 1) % CTAGS_MAX;
+		}
+		ctag_resolve(p, j, cg, t);
+	} else if (!t->final && t->retry) {
+		ctag_resolve(p, j, cg, t);
+	} else if (t->final && t->text && j && t->journaled != j) {
+		/* Named in the early fence's journal: this one names it too. */
+		ctag_resolve(p, j, cg, t);
+	}
+	*len = t->len;
+	return t->text;
+}
+
+/* The containers of the pod's last status (every kind: init, regular,
+ * ephemeral), their ids and names only (not the status object: memory
+ * per pod); when they changed, the cgroups not named at the last look
+ * are looked at again. */
+static void pod_status(struct pod *p, json_t *obj)
+{
+	static const char *const lists[] = { "containerStatuses", "initContainerStatuses",
+					     "ephemeralContainerStatuses" };
+	json_t *st = json_object_get(obj, "status"), *c;
+	struct af_obuf b = {};
+	const char *id, *sep, *name;
+	size_t i, j, l1, l2;
+
+	for (i = 0; st && i < sizeof(lists) / sizeof(lists[0]); i++) {
+		json_array_foreach(json_object_get(st, lists[i]), j, c) {
+			id = jstr(c, "containerID");
+			sep = id ? strstr(id, "://") : NULL;
+			name = jstr(c, "name");
+			if (!sep || !sep[3] || !name)
+				continue;
+			l1 = strlen(sep + 3) + 1;
+			l2 = strlen(name) + 1;
+			if (af_obuf_reserve(&b, l1 + l2 + 1))
+				break;
+			memcpy(b.p + b.len, sep + 3, l1);
+			memcpy(b.p + b.len + l1, name, l2);
+			b.len += l1 + l2;
+		}
+	}
+	if (b.oom || af_obuf_reserve(&b, 1)) {
+		free(b.p);
+		return;		/* the last one stays */
+	}
+	b.p[b.len++] = 0;
+	if (p->cnames && b.len == p->cnames_len && !memcmp(b.p, p->cnames, b.len)) {
+		free(b.p);
+		return;
+	}
+	free(p->cnames);
+	p->cnames = b.p;
+	p->cnames_len = b.len;
+	for (i = 0; i < p->nctags; i++)
+		p->ctags[i].retry = !p->ctags[i].final;
+}
+
+static void pod_ctag_on(struct pod *p, uint64_t fence)
+{
+	if (fence && af_daemon_set_ctag(fence, pod_ctag, p))
+		af_warn("pod %s/%s: fence %llu has no journal: its records name no container",
+			p->ns, p->name, (unsigned long long)fence);
 }
 
 /* The first error the daemon says while it fences (why a policy is
@@ -1125,6 +1485,7 @@ static void early_fence(struct pod *p, json_t *obj)
 		}
 	}
 	early_mark(p->uid, p->early);
+	pod_ctag_on(p, p->early);
 	{
 		char who[520];
 
@@ -1161,6 +1522,7 @@ static void early_end(struct pod *p, const char *reason)
 		return;
 	early_unmark(p->uid);
 	af_daemon_detach(p->early, reason);
+	af_daemon_set_ctag(p->early, NULL, NULL);	/* when it is still there */
 	p->early = 0;
 	if (p->early_cg[0] && rmdir(p->early_cg) && errno != ENOENT)
 		af_warn("pod %s/%s: remove cgroup %s: %s", p->ns, p->name, p->early_cg, strerror(errno));
@@ -1197,6 +1559,7 @@ static void pod_fence(struct pod *p, json_t *obj)
 			p->deny_all = true;
 		fprintf(stderr, "agentfence daemon: pod %s/%s: fence %llu adopted (the daemon restarted)\n",
 			p->ns, p->name, (unsigned long long)id);
+		pod_ctag_on(p, id);
 		journal_pod(p, obj, "adopted", p->deny_all ? "denied" : "applied");
 		early_end(p, "the pod's cgroup is fenced (adopted)");
 		return;
@@ -1241,6 +1604,7 @@ fenced:
 	fprintf(stderr, "agentfence daemon: pod %s/%s: fence %llu (%s; policy %s%s; cgroup %s)\n",
 		p->ns, p->name, (unsigned long long)p->fence, how, p->policy,
 		p->deny_all ? ": deny-all" : "", p->cgroup);
+	pod_ctag_on(p, p->fence);
 	journal_pod(p, obj, how, state);
 	/* Its own fence judges it now (its links are on the pod's cgroup). */
 	early_end(p, "the pod's containers run: its cgroup is fenced");
@@ -1257,6 +1621,7 @@ static void pod_gone(struct pod *p, const char *reason)
 		fprintf(stderr, "agentfence daemon: pod %s/%s: %s: fence %llu %s\n", p->ns, p->name,
 			reason, (unsigned long long)p->fence,
 			err == -ENOENT ? "already gone" : err ? "NOT detached" : "detached");
+		af_daemon_set_ctag(p->fence, NULL, NULL);	/* p goes: nobody names */
 	}
 	for (pp = &pods; *pp; pp = &(*pp)->next) {
 		if (*pp == p) {
@@ -1264,6 +1629,8 @@ static void pod_gone(struct pod *p, const char *reason)
 			break;
 		}
 	}
+	ctags_free(p);
+	free(p->cnames);
 	free(p);
 }
 
@@ -1315,6 +1682,7 @@ static void pod_seen(json_t *obj, int type, bool in_list)
 		pods = p;
 	}
 	p->listed = true;
+	pod_status(p, obj);
 	phase = jstr(json_object_get(obj, "status"), "phase");
 	/* Pending in the API may be stale (the kubelet reports later than
 	 * it starts containers): a pod whose cgroup is there ran before. */

@@ -45,6 +45,13 @@ int af_k8s_node_name(const struct af_k8s_opts *o, char *out, size_t n);
  * 0 or -ENOMEM. */
 int af_k8s_pod_tag(const char *ns_name, const char *node, char **out);
 
+/* What a record of a process in a pod's container carries beside the
+ * pod (recorder.h af_ctag_fn): ',"container":{"name":NAME,"id":..}', or
+ * ',"container":{"sandbox":true,"id":..}' with name NULL (the pod's
+ * sandbox, pause); id the first 12 digits of cid. Rendered once per
+ * container, malloc'd. 0 or -ENOMEM. */
+int af_k8s_container_tag(const char *name, const char *cid, char **out);
+
 /* For /metrics and /readyz (the daemon's loop): whether the first list of
  * the node's pods was handled (every pod there fenced or pending), and
  * how often a list or watch was retried after a failure. */

@@ -105,6 +105,31 @@ int af_k8s_container_cgroup(enum af_k8s_driver drv, enum af_k8s_qos qos, const c
 	       fmt(out, n, "%s/%s-%s.scope", pod, scope, cid);
 }
 
+int af_k8s_cgroup_container(const char *name, char *cid, size_t n)
+{
+	static const char *const scopes[] = { "cri-containerd-", "crio-", "docker-" };
+	size_t len = strlen(name), pre = 0, i;
+
+	for (i = 0; i < sizeof(scopes) / sizeof(scopes[0]); i++) {
+		size_t l = strlen(scopes[i]);
+
+		if (len > l + 6 && !strncmp(name, scopes[i], l) && !strcmp(name + len - 6, ".scope")) {
+			pre = l;
+			len -= l + 6;
+			break;
+		}
+	}
+	/* The ids the runtimes give are 64 hex digits; a shorter one of
+	 * at least 12 is taken, never a word ("crio-conmon-..."). */
+	if (len < 12 || len > 128 || strspn(name + pre, "0123456789abcdef") != len)
+		return -EINVAL;
+	if (len >= n)
+		return -ENAMETOOLONG;
+	memcpy(cid, name + pre, len);
+	cid[len] = '\0';
+	return 0;
+}
+
 int af_k8s_pod_cgroup_find(const char *mnt, enum af_k8s_qos qos, const char *uid,
 			   enum af_k8s_driver *drv, char *out, size_t n)
 {

@@ -36,6 +36,13 @@ int af_k8s_pod_cgroup(enum af_k8s_driver drv, enum af_k8s_qos qos, const char *u
 int af_k8s_container_cgroup(enum af_k8s_driver drv, enum af_k8s_qos qos, const char *uid,
 			    const char *container_id, char *out, size_t n);
 
+/* The container id of a cgroup directory beneath a pod's: its name
+ * "<cid>" (cgroupfs) or "cri-containerd-<cid>.scope", "crio-<cid>.scope",
+ * "docker-<cid>.scope" (systemd); cid is hex. 0, or -EINVAL for any
+ * other name (cri-o's "crio-conmon-<cid>.scope": its monitor, not a
+ * container of the pod), -ENAMETOOLONG. */
+int af_k8s_cgroup_container(const char *name, char *cid, size_t n);
+
 /* The pod's cgroup as it exists beneath mnt (the cgroup2 mount): the
  * driver is the one whose directory is there. 0 and the absolute path,
  * -ENOENT (not made yet, or gone), -EINVAL. */

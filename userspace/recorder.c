@@ -31,6 +31,8 @@ struct af_recorder {
 	pid_t supervisor;		/* its fork of the root is not the agent's */
 	af_label_fn label_of;
 	void *label_ctx;
+	af_ctag_fn ctag_of;		/* a pod's container (af_recorder_set_ctag) */
+	void *ctag_ctx;
 	uint64_t lost;			/* reported so far */
 	unsigned int events;		/* spec.events (enum af_event_kind) */
 	uint64_t caps;			/* spec.process.capabilities */
@@ -260,6 +262,12 @@ struct af_journal *af_recorder_journal(struct af_recorder *r)
 	return r->j;
 }
 
+void af_recorder_set_ctag(struct af_recorder *r, af_ctag_fn fn, void *ctx)
+{
+	r->ctag_of = fn;
+	r->ctag_ctx = ctx;
+}
+
 /* Begin a record about process pid: who it is, where it came from. */
 static struct af_json *begin_proc(struct af_recorder *r, const char *type,
 				  const struct af_hdr *h, pid_t pid, const char *comm)
@@ -268,14 +276,22 @@ static struct af_json *begin_proc(struct af_recorder *r, const char *type,
 	int64_t wall = (int64_t)h->ktime + r->wall_minus_mono;
 	const struct af_proc *p;
 	pid_t anc[AF_ANCESTRY_MAX];
+	const char *ctag = NULL;
+	size_t ctag_len = 0;
 	struct af_json *w;
 	int k, i;
 
 	ts.tv_sec = wall / 1000000000LL;
 	ts.tv_nsec = wall % 1000000000LL;
+	/* Before the record begins: the callee may journal the container
+	 * the first time it sees it. */
+	if (r->ctag_of && h->cgroup)
+		ctag = r->ctag_of(r->ctag_ctx, r->j, h->cgroup, &ctag_len);
 	w = af_journal_begin(r->j, type, &ts);
 	if (!w)
 		return NULL;
+	if (ctag)
+		af_journal_add(r->j, ctag, ctag_len);
 	af_json_i64(w, "pid", pid);
 	if (h->pid != h->tgid)
 		af_json_u64(w, "tid", h->pid);

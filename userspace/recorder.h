@@ -24,6 +24,15 @@ struct af_recorder;
 typedef bool (*af_label_fn)(void *ctx, const char *filename, const char *argv, size_t len,
 			    char *out, size_t n);
 
+/* The members a record of a process in cgroup (struct af_hdr.cgroup: its
+ * id's low 32 bits) carries beside the fence's tag: a pod's container,
+ * ',"container":{...}' (journal.h af_journal_add), or NULL for none;
+ * *len its length. The callee renders it once per cgroup and keeps it
+ * until the recorder is closed; it may write a record of its own to
+ * the journal first (the recorder calls it before it begins the
+ * process's record). */
+typedef const char *(*af_ctag_fn)(void *ctx, struct af_journal *j, uint32_t cgroup, size_t *len);
+
 struct af_recorder_opts {
 	const char *journal;		/* file to write */
 	uint64_t rotate_bytes;		/* 0: default */
@@ -67,6 +76,10 @@ void af_recorder_free(struct af_recorder *r);
 
 /* The journal, for records of the supervisor's own (policy_update, gap). */
 struct af_journal *af_recorder_journal(struct af_recorder *r);
+
+/* Who names the container of each process record (a pod's fence:
+ * k8s.c); fn NULL: nobody. */
+void af_recorder_set_ctag(struct af_recorder *r, af_ctag_fn fn, void *ctx);
 
 /* One ring buffer event: update the process tree, write its record. */
 void af_recorder_event(struct af_recorder *r, const void *data, size_t size);

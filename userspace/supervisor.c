@@ -1385,3 +1385,8 @@ struct af_journal *af_sup_fence_journal(struct af_sup_fence *f)
 {
 	return f->rec ? af_recorder_journal(f->rec) : NULL;
 }
+
+struct af_recorder *af_sup_fence_recorder(struct af_sup_fence *f)
+{
+	return f->rec;
+}

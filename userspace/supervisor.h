@@ -116,6 +116,8 @@ uint64_t af_sup_fence_id(const struct af_sup_fence *f);
 const char *af_sup_fence_cgroup(const struct af_sup_fence *f);
 /* Its journal, for records of the caller's own (attach); NULL: none. */
 struct af_journal *af_sup_fence_journal(struct af_sup_fence *f);
+/* Its recorder (recorder.h af_recorder_set_ctag); NULL: no journal. */
+struct af_recorder *af_sup_fence_recorder(struct af_sup_fence *f);
 
 /* A fence another supervisor (the daemon) holds, its cgroup at cgpath:
  * this one only starts the command in it (af_sup_fence_spawn), relays

@@ -242,7 +242,7 @@ for l in open(sys.argv[1]):
 k = [json.loads(l) for l in open(sys.argv[1]) if "\"k8s_pod\"" in l]
 assert k and len(k[0]["uid"]) == 36, k' "$j" || fail "a record of pod agent's journal does not name it"
 	assert_exit 0 "$AF" tail --pod default/agent --type deny
-	assert_contains "$OUT" "<pod default/agent on af-node>" "tail shows the pod"
+	assert_contains "$OUT" "<pod default/agent on af-node container main>" "tail shows the pod and the container"
 	# The same records on stdout, for a log collector; tail --pod picks
 	# one pod's out of them.
 	assert_exit 0 "$AF" tail --pod default/late --json --journal "$T/stdout.jsonl"
@@ -260,6 +260,110 @@ assert k and len(k[0]["uid"]) == 36, k' "$j" || fail "a record of pod agent's jo
 	[ "$(metric agentfence_journal_records_total)" -ge 4 ] || fail "journal records in /metrics"
 }
 af_limit test_egress 120
+
+# in_ctr POD CONTAINER CMD: CMD in that container of the pod (as in_pod;
+# an exec session joins its container's cgroup, as kubectl exec -c does).
+in_ctr() {
+	local cid
+	cid=$(kubectl get pod "$1" -o jsonpath="{.status.containerStatuses[?(@.name==\"$2\")].containerID}")
+	[ -n "$cid" ] || fail "pod $1 has no container $2"
+	OUT=$(timeout 20 ctr -a "$KDIR/containerd.sock" -n k8s.io task exec --exec-id "t$RANDOM$RANDOM" \
+		"${cid#containerd://}" sh -c "$3" 2>&1)
+}
+
+# Each record of a process of a pod names its container (issue 15): a
+# pod of two containers, each connecting to an address of its own (side
+# also at its start, before the kubelet reports it: named from the
+# runtime's bundle), and an exec session in each. Every record of both
+# its journals (the early fence's and its own) and of the JSON lines is
+# checked: a process record names agent or side with the id the pod's
+# status gives, each denial the container that made it; a record of no
+# process names none; a k8s_container record has each full id.
+test_containers() {
+	need_cluster
+	policy net 127.0.0.2
+	start_daemon
+	kubectl apply -f - >/dev/null <<-YAML || fail "pod duo"
+	apiVersion: v1
+	kind: Pod
+	metadata:
+	  name: duo
+	  labels: {af-test: "1"}
+	  annotations: {agentfence.io/policy: net, agentfence.io/workspace: /tmp}
+	spec:
+	  nodeName: af-node
+	  hostNetwork: true
+	  automountServiceAccountToken: false
+	  terminationGracePeriodSeconds: 1
+	  containers:
+	  - name: agent
+	    image: docker.io/library/af-busybox:test
+	    imagePullPolicy: Never
+	    command: ["/bin/sh", "-c", "exec sleep 3600"]
+	  - name: side
+	    image: docker.io/library/af-busybox:test
+	    imagePullPolicy: Never
+	    command: ["/bin/sh", "-c", "echo | nc 127.0.0.5 7000; exec sleep 3600"]
+	YAML
+	kubectl wait --for=condition=Ready pod/duo --timeout=60s >/dev/null || fail "pod duo did not run"
+	local j
+	for _ in $(seq 50); do j=$(journal_of duo); [ -n "$j" ] && break; sleep 0.2; done
+	[ -n "$j" ] || fail "no journal for pod duo: $(cat "$T/daemon.log")"
+	in_ctr duo agent 'echo | nc 127.0.0.3 7000'
+	assert_contains "$OUT" "not permitted" "agent's connect denied"
+	in_ctr duo side 'echo | nc 127.0.0.4 7000'
+	assert_contains "$OUT" "not permitted" "side's connect denied"
+	for _ in $(seq 50); do grep -q '127\.0\.0\.4' "$j" && break; sleep 0.2; done
+	kubectl get pod duo -o json >"$T/duo.json"
+	/usr/bin/python3 - "$T/duo.json" "$T/stdout.jsonl" "$T/journals"/default_duo_*.jsonl <<-'PY' ||
+	import json, sys
+	st = json.load(open(sys.argv[1]))["status"]["containerStatuses"]
+	ids = {c["name"]: c["containerID"].split("://")[1] for c in st}
+	assert set(ids) == {"agent", "side"}, ids
+	who = {"127.0.0.3": "agent", "127.0.0.4": "side", "127.0.0.5": "side"}
+	seen, named = {}, {}
+	for f in sys.argv[3:] + [sys.argv[2]]:
+	    for l in open(f):
+	        d = json.loads(l)
+	        if d.get("pod", {}).get("name") != "duo":
+	            continue
+	        c = d.get("container")
+	        if d["type"] == "k8s_container":
+	            assert c is None and ids.get(d["name"]) == d["id"], d
+	            named[d["name"]] = d["id"]
+	            continue
+	        if d["type"] not in ("exec", "fork", "exit", "file", "deny", "connect") or d.get("pid", 0) <= 0:
+	            assert c is None, ("a record of no process names a container", d)
+	            continue
+	        # A fork by a parent outside the pod (runc starting an exec
+	        # session into it): the record is the parent's, of no container.
+	        if c is None and d["type"] == "fork":
+	            continue
+	        assert c is not None, ("a process record names no container", d)
+	        assert c.get("name") in ids and c["id"] == ids[c["name"]][:12], (c, ids, d)
+	        for a, n in who.items():
+	            if d["type"] == "deny" and a in d["effect"]:
+	                assert c["name"] == n, (a, n, d)
+	                seen[(a, f == sys.argv[2])] = True
+	for a in who:
+	    assert (a, False) in seen, ("no journaled denial of", a, seen)
+	for a in ("127.0.0.3", "127.0.0.4"):
+	    assert (a, True) in seen, ("no JSON lines denial of", a, seen)
+	assert named == ids, (named, ids)
+	PY
+		fail "the records of pod duo do not name their containers right (journals: $(ls "$T/journals"))"
+	# tail: the container shown; --container picks one container's.
+	assert_exit 0 "$AF" tail --pod default/duo --type deny
+	assert_contains "$OUT" "<pod default/duo on af-node container side>" "tail shows the container"
+	assert_exit 0 "$AF" tail --pod default/duo --container side --type deny
+	assert_contains "$OUT" "127.0.0.4" "side's denial"
+	assert_not_contains "$OUT" "127.0.0.3" "not agent's"
+	assert_exit 0 "$AF" tail --pod default/duo --container agent --json --journal "$T/stdout.jsonl"
+	assert_contains "$OUT" "127.0.0.3" "agent's denial on stdout"
+	assert_not_contains "$OUT" "127.0.0.4" "not side's"
+	assert_not_contains "$OUT" '"name":"side"' "no record of side"
+}
+af_limit test_containers 120
 
 # A ConfigMap edited: the fences using it change at once (atomically,
 # the pods not restarted); an invalid edit fences deny-all, with an Event.

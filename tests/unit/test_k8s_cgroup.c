@@ -165,6 +165,38 @@ static void test_pod_name(void **state)
 	assert_int_equal(pod_name(p), 0);
 }
 
+/* A container's cgroup directory name back to its id: what names the
+ * container of a pod's records (k8s.c, "containers"). */
+static void test_cgroup_container(void **state)
+{
+	char cid[130], small[8], rel[512];
+
+	(void)state;
+	assert_int_equal(af_k8s_cgroup_container(CID, cid, sizeof(cid)), 0);
+	assert_string_equal(cid, CID);
+	assert_int_equal(af_k8s_cgroup_container("cri-containerd-" CID ".scope", cid, sizeof(cid)), 0);
+	assert_string_equal(cid, CID);
+	assert_int_equal(af_k8s_cgroup_container("crio-" CID ".scope", cid, sizeof(cid)), 0);
+	assert_string_equal(cid, CID);
+	assert_int_equal(af_k8s_cgroup_container("docker-" CID ".scope", cid, sizeof(cid)), 0);
+	assert_string_equal(cid, CID);
+	/* What af_k8s_container_cgroup makes, both drivers, comes back. */
+	assert_int_equal(af_k8s_container_cgroup(AF_K8S_SYSTEMD, AF_K8S_BURSTABLE, UID,
+						 "containerd://" CID, rel, sizeof(rel)), 0);
+	assert_int_equal(af_k8s_cgroup_container(strrchr(rel, '/') + 1, cid, sizeof(cid)), 0);
+	assert_string_equal(cid, CID);
+	/* Not containers of the pod: cri-o's monitor, a sub-cgroup's
+	 * name, words, a scope without an id. */
+	assert_int_equal(af_k8s_cgroup_container("crio-conmon-" CID ".scope", cid, sizeof(cid)), -EINVAL);
+	assert_int_equal(af_k8s_cgroup_container("init.scope", cid, sizeof(cid)), -EINVAL);
+	assert_int_equal(af_k8s_cgroup_container("cri-containerd-.scope", cid, sizeof(cid)), -EINVAL);
+	assert_int_equal(af_k8s_cgroup_container("cri-containerd-" CID, cid, sizeof(cid)), -EINVAL);
+	assert_int_equal(af_k8s_cgroup_container("4A5B6C7D8E9F0011", cid, sizeof(cid)), -EINVAL);
+	assert_int_equal(af_k8s_cgroup_container("abc", cid, sizeof(cid)), -EINVAL);
+	assert_int_equal(af_k8s_cgroup_container("", cid, sizeof(cid)), -EINVAL);
+	assert_int_equal(af_k8s_cgroup_container(CID, small, sizeof(small)), -ENAMETOOLONG);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -174,6 +206,7 @@ int main(void)
 		cmocka_unit_test(test_bad_input),
 		cmocka_unit_test(test_find),
 		cmocka_unit_test(test_pod_name),
+		cmocka_unit_test(test_cgroup_container),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -94,12 +94,31 @@ static void test_pod_tag(void **state)
 	free(t);
 }
 
+static void test_container_tag(void **state)
+{
+	char *t = NULL;
+
+	(void)state;
+	/* Beside the pod, the 12 digits docker ps shows. */
+	assert_int_equal(af_k8s_container_tag("agent", "4a5b6c7d8e9f00112233445566778899", &t), 0);
+	assert_string_equal(t, ",\"container\":{\"name\":\"agent\",\"id\":\"4a5b6c7d8e9f\"}");
+	free(t);
+	/* NULL: the pod's sandbox. */
+	assert_int_equal(af_k8s_container_tag(NULL, "0123456789abcdef", &t), 0);
+	assert_string_equal(t, ",\"container\":{\"sandbox\":true,\"id\":\"0123456789ab\"}");
+	free(t);
+	assert_int_equal(af_k8s_container_tag("a\"b", "0123", &t), 0);
+	assert_string_equal(t, ",\"container\":{\"name\":\"a\\\"b\",\"id\":\"0123\"}");
+	free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_listen),
 		cmocka_unit_test(test_text_format),
 		cmocka_unit_test(test_pod_tag),
+		cmocka_unit_test(test_container_tag),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -15,6 +15,8 @@
 #include <cmocka.h>
 
 #include "policy.h"
+#include "journal.h"
+#include "json.h"
 #include "recorder.h"
 #include "../bpf/events.h"
 #include "../bpf/syscalls.h"
@@ -130,10 +132,108 @@ static void test_coalesced_records(void **state)
 	rmdir(dir);
 }
 
+/* A pod's fence names the container of each process record (k8s.c
+ * pod_ctag): its members right after the tag, from the header's cgroup;
+ * records of no process, and events made in userspace (cgroup 0), carry
+ * none; the callee may journal a record of its own first. */
+static unsigned int ctag_calls;
+
+static const char *ctag(void *ctx, struct af_journal *j, uint32_t cg, size_t *len)
+{
+	static const char a[] = ",\"container\":{\"name\":\"agent\",\"id\":\"aaaaaaaaaaaa\"}";
+	static const char b[] = ",\"container\":{\"name\":\"side\",\"id\":\"bbbbbbbbbbbb\"}";
+	struct af_json *w;
+
+	(void)ctx;
+	if (!ctag_calls++ && (w = af_journal_begin(j, "k8s_container", NULL))) {
+		af_json_str(w, "name", "agent");
+		af_journal_commit(j);
+	}
+	if (cg == 7) {
+		*len = sizeof(a) - 1;
+		return a;
+	}
+	if (cg == 8) {
+		*len = sizeof(b) - 1;
+		return b;
+	}
+	return NULL;
+}
+
+static void test_container_members(void **state)
+{
+	char dir[] = "/tmp/af-test-recorder-XXXXXX", journal[128], why[512], err[AF_ERR_MAX];
+	char *argv[] = { "sh", NULL }, line[4096], *text;
+	const char yaml[] = "apiVersion: agentfence/v1\nkind: Policy\nmetadata: {name: t}\n"
+			    "spec:\n  filesystem:\n    writable: [/tmp]\n";
+	struct af_recorder_opts ro = {
+		.journal = journal, .backend = AF_BACKEND_LANDLOCK, .workspace = "/w",
+		.cgroup = "/sys/fs/cgroup/t", .fence_id = 1, .argv = argv, .process_events = true,
+		.tag = ",\"pod\":{\"namespace\":\"ns\",\"name\":\"p\",\"node\":\"n\"}",
+	};
+	struct af_ev_fork fk = {};
+	struct af_recorder *r = NULL;
+	struct af_policy *p = NULL;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(journal, sizeof(journal), "%s/j.jsonl", dir);
+	assert_int_equal(af_policy_load_buf(yaml, sizeof(yaml) - 1, "t", NULL, &p, err), 0);
+	ro.policy = p;
+	assert_int_equal(af_recorder_open(&ro, &r, why, sizeof(why)), 0);
+	af_recorder_set_ctag(r, ctag, NULL);
+	af_recorder_root(r, 100, argv);
+	fk.hdr.type = AF_EV_FORK;
+	fk.hdr.size = sizeof(fk);
+	fk.hdr.pid = fk.hdr.tgid = 100;
+	fk.hdr.ktime = 1000;
+	fk.hdr.fence_id = 1;
+	memcpy(fk.comm, "sh", 3);
+	fk.hdr.cgroup = 7;
+	fk.child = 201;
+	af_recorder_event(r, &fk, sizeof(fk));
+	fk.hdr.cgroup = 8;
+	fk.child = 202;
+	af_recorder_event(r, &fk, sizeof(fk));
+	fk.hdr.cgroup = 9;	/* the pod's own cgroup: none */
+	fk.child = 203;
+	af_recorder_event(r, &fk, sizeof(fk));
+	fk.hdr.cgroup = 0;	/* not the kernel's: not asked */
+	fk.child = 204;
+	af_recorder_event(r, &fk, sizeof(fk));
+	assert_int_equal(af_recorder_close(r, 0, true), 0);
+	af_policy_free(p);
+	assert_int_equal(ctag_calls, 3);
+
+	text = slurp(journal);
+	assert_non_null(line_with(text, "\"fork pid 201\"", line, sizeof(line)));
+	assert_non_null(strstr(line, "\"type\":\"fork\",\"pod\":{\"namespace\":\"ns\",\"name\":\"p\","
+				     "\"node\":\"n\"},\"container\":{\"name\":\"agent\",\"id\":\"aaaaaaaaaaaa\"},"
+				     "\"pid\":100,"));
+	assert_non_null(line_with(text, "\"fork pid 202\"", line, sizeof(line)));
+	assert_non_null(strstr(line, "\"container\":{\"name\":\"side\""));
+	assert_null(strstr(line, "agent"));
+	assert_non_null(line_with(text, "\"fork pid 203\"", line, sizeof(line)));
+	assert_null(strstr(line, "container"));
+	assert_non_null(line_with(text, "\"fork pid 204\"", line, sizeof(line)));
+	assert_null(strstr(line, "container"));
+	/* The callee's own record comes before the first it named, whole. */
+	assert_non_null(line_with(text, "\"type\":\"k8s_container\"", line, sizeof(line)));
+	assert_non_null(strstr(line, "\"seq\":1,"));
+	assert_null(line_with(text, "\"fence_start\",\"pod\":{\"namespace\":\"ns\",\"name\":\"p\","
+				    "\"node\":\"n\"},\"container\"", line, sizeof(line)));
+	assert_non_null(line_with(text, "\"fence_end\"", line, sizeof(line)));
+	assert_null(strstr(line, "\"container\""));
+	free(text);
+	unlink(journal);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_coalesced_records),
+		cmocka_unit_test(test_container_members),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
