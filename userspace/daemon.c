@@ -50,8 +50,8 @@ struct dfence {
 	struct af_box box;		/* what the journal says of run's box */
 	struct af_ctl_client *lease;	/* run's connection; NULL: the fence lasts */
 	char **argv;
-	char workspace[PATH_MAX];
-	char home[PATH_MAX];
+	char *workspace;		/* malloc'd to their length: a daemon holds */
+	char *home;			/* hundreds of fences */
 	bool adopted_run;		/* a run's fence adopted: it ends when its cgroup empties */
 	struct af_attach_meta *attach;	/* attach's: it ends when its target does */
 	struct dfence *next;
@@ -147,6 +147,8 @@ static void dfence_free(struct daemon *d, struct dfence *df)
 		}
 	}
 	af_box_free(&df->box);
+	free(df->workspace);
+	free(df->home);
 	free(df->attach);
 	af_policy_free(df->policy);
 	for (i = 0; i < df->nretired; i++)
@@ -315,10 +317,9 @@ static void do_create(struct daemon *d, struct af_ctl_client *c, const struct af
 		af_ctl_error(c, req, -ENOMEM, "out of memory");
 		return;
 	}
-	af_strlcpy(df->workspace, req->workspace, sizeof(df->workspace));
-	af_strlcpy(df->home, req->home ? req->home : getenv("HOME") ? getenv("HOME") : "/",
-		   sizeof(df->home));
-	df->argv = copy_argv(req->argv);
+	df->workspace = strdup(req->workspace ? req->workspace : "");
+	df->home = strdup(req->home ? req->home : getenv("HOME") ? getenv("HOME") : "/");
+	df->argv = df->workspace && df->home ? copy_argv(req->argv) : NULL;
 	if (!df->argv || load_policy(req->policy, req->policy_len, req->policy_file, df->workspace,
 				     df->home, &df->policy)) {
 		af_ctl_error(c, req, -EINVAL, df->argv ? "the policy is invalid (see the message)" :
@@ -576,9 +577,9 @@ static int adopt_one(struct daemon *d, const struct af_fence_info *fi)
 		free(bytes);
 		return -ENOMEM;
 	}
-	af_strlcpy(df->workspace, sm.workspace, sizeof(df->workspace));
-	af_strlcpy(df->home, sm.home[0] ? sm.home : "/", sizeof(df->home));
-	df->argv = copy_argv(NULL);
+	df->workspace = strdup(sm.workspace);
+	df->home = strdup(sm.home[0] ? sm.home : "/");
+	df->argv = df->workspace && df->home ? copy_argv(NULL) : NULL;
 	df->attach = calloc(1, sizeof(*df->attach));
 	if (df->attach && af_attach_meta_read(fi->id, df->attach)) {
 		free(df->attach);
@@ -745,9 +746,9 @@ static struct dfence *attach_fence(struct daemon *d, struct af_ctl_client *c,
 	af_strlcpy(m->runtime, req->runtime ? req->runtime : "", sizeof(m->runtime));
 	af_strlcpy(m->container, req->container ? req->container : "", sizeof(m->container));
 	af_strlcpy(m->name, req->container_name ? req->container_name : "", sizeof(m->name));
-	af_strlcpy(df->workspace, m->workspace, sizeof(df->workspace));
-	af_strlcpy(df->home, m->home, sizeof(df->home));
-	df->argv = copy_argv(NULL);
+	df->workspace = strdup(m->workspace);
+	df->home = strdup(m->home);
+	df->argv = df->workspace && df->home ? copy_argv(NULL) : NULL;
 	err = df->argv ? af_attach_policy(req->policy, req->policy_len, req->policy_file, m,
 					  &df->policy, why, sizeof(why)) : -ENOMEM;
 	if (err) {
