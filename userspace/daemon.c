@@ -42,6 +42,71 @@
 #include "util.h"
 #include "watch.h"
 
+/* What the daemon keeps of an attach while its fence lasts: the fields of
+ * its struct af_attach_meta, the paths malloc'd to their length (the
+ * meta's four PATH_MAX buffers were 16 KiB of every attached fence, and a
+ * node's daemon holds a fence per pod). meta_of() expands it for
+ * attach.h's calls. */
+struct dattach {
+	uint64_t id;
+	char runtime[16];
+	char container[AF_CONTAINER_ID_MAX];
+	char name[AF_CONTAINER_NAME_MAX];
+	pid_t pid, attacher;
+	char *cgroup, *workspace, *home;
+};
+
+static void dattach_free(struct dattach *a)
+{
+	if (!a)
+		return;
+	free(a->cgroup);
+	free(a->workspace);
+	free(a->home);
+	free(a);
+}
+
+static struct dattach *dattach_new(const struct af_attach_meta *m)
+{
+	struct dattach *a = calloc(1, sizeof(*a));
+
+	if (!a)
+		return NULL;
+	a->id = m->id;
+	af_strlcpy(a->runtime, m->runtime, sizeof(a->runtime));
+	af_strlcpy(a->container, m->container, sizeof(a->container));
+	af_strlcpy(a->name, m->name, sizeof(a->name));
+	a->pid = m->pid;
+	a->attacher = m->attacher;
+	a->cgroup = strdup(m->cgroup);
+	a->workspace = strdup(m->workspace);
+	a->home = strdup(m->home);
+	if (!a->cgroup || !a->workspace || !a->home) {
+		dattach_free(a);
+		return NULL;
+	}
+	return a;
+}
+
+/* a as an af_attach_meta, valid until the next call (the loop's thread
+ * only). */
+static const struct af_attach_meta *meta_of(const struct dattach *a)
+{
+	static struct af_attach_meta m;
+
+	m.id = a->id;
+	af_strlcpy(m.runtime, a->runtime, sizeof(m.runtime));
+	af_strlcpy(m.container, a->container, sizeof(m.container));
+	af_strlcpy(m.name, a->name, sizeof(m.name));
+	m.pid = a->pid;
+	m.attacher = a->attacher;
+	af_strlcpy(m.cgroup, a->cgroup, sizeof(m.cgroup));
+	af_strlcpy(m.workspace, a->workspace, sizeof(m.workspace));
+	af_strlcpy(m.home, a->home, sizeof(m.home));
+	m.via[0] = 0;
+	return &m;
+}
+
 struct dfence {
 	struct af_sup_fence *f;
 	struct af_policy *policy;	/* in force */
@@ -53,7 +118,7 @@ struct dfence {
 	char *workspace;		/* malloc'd to their length: a daemon holds */
 	char *home;			/* hundreds of fences */
 	bool adopted_run;		/* a run's fence adopted: it ends when its cgroup empties */
-	struct af_attach_meta *attach;	/* attach's: it ends when its target does */
+	struct dattach *attach;		/* attach's: it ends when its target does */
 	struct dfence *next;
 };
 
@@ -149,7 +214,7 @@ static void dfence_free(struct daemon *d, struct dfence *df)
 	af_box_free(&df->box);
 	free(df->workspace);
 	free(df->home);
-	free(df->attach);
+	dattach_free(df->attach);
 	af_policy_free(df->policy);
 	for (i = 0; i < df->nretired; i++)
 		af_policy_free(df->retired[i]);
@@ -484,7 +549,7 @@ static int update_fence(struct dfence *df, const char *bytes, size_t len, const 
 		char err[AF_ERR_MAX];
 
 		/* Its paths read again in its target's mount namespace. */
-		if (af_attach_policy(bytes, len, file, df->attach, &p, err, sizeof(err))) {
+		if (af_attach_policy(bytes, len, file, meta_of(df->attach), &p, err, sizeof(err))) {
 			af_err("%s", err);
 			*why = "the policy is invalid (see the message)";
 			return -EINVAL;
@@ -539,13 +604,14 @@ static void adopt_all(struct daemon *d, struct af_ctl_client *c, const struct af
 
 /* An attached orphan's policy: its paths read again in its target's
  * mount namespace (attach.h). */
-static int adopt_attach_policy(struct dfence *df, const char *bytes, size_t len, const char *file)
+static int adopt_attach_policy(struct dfence *df, const struct af_attach_meta *m,
+			       const char *bytes, size_t len, const char *file)
 {
 	char err[AF_ERR_MAX];
-	int ret = af_attach_policy(bytes, len, file, df->attach, &df->policy, err, sizeof(err));
+	int ret = af_attach_policy(bytes, len, file, m, &df->policy, err, sizeof(err));
 
 	if (ret)
-		af_err("fence %llu: %s", (unsigned long long)df->attach->id, err);
+		af_err("fence %llu: %s", (unsigned long long)m->id, err);
 	return ret;
 }
 
@@ -553,6 +619,7 @@ static int adopt_attach_policy(struct dfence *df, const char *bytes, size_t len,
  * ${WORKSPACE} and ${HOME} it had. */
 static int adopt_one(struct daemon *d, const struct af_fence_info *fi)
 {
+	struct af_attach_meta *m;
 	struct af_sup_meta sm;
 	struct dfence *df;
 	char *bytes = NULL;
@@ -580,13 +647,13 @@ static int adopt_one(struct daemon *d, const struct af_fence_info *fi)
 	df->workspace = strdup(sm.workspace);
 	df->home = strdup(sm.home[0] ? sm.home : "/");
 	df->argv = df->workspace && df->home ? copy_argv(NULL) : NULL;
-	df->attach = calloc(1, sizeof(*df->attach));
-	if (df->attach && af_attach_meta_read(fi->id, df->attach)) {
-		free(df->attach);
-		df->attach = NULL;
+	m = calloc(1, sizeof(*m));
+	if (m && af_attach_meta_read(fi->id, m)) {
+		free(m);
+		m = NULL;
 	}
-	if (df->attach && df->argv)
-		err = adopt_attach_policy(df, bytes, len, sm.policy_file[0] ? sm.policy_file : NULL);
+	if (m && df->argv)
+		err = adopt_attach_policy(df, m, bytes, len, sm.policy_file[0] ? sm.policy_file : NULL);
 	else
 		err = df->argv ? load_policy(bytes, len, sm.policy_file[0] ? sm.policy_file : NULL,
 					     df->workspace, df->home, &df->policy) : -ENOMEM;
@@ -597,6 +664,8 @@ static int adopt_one(struct daemon *d, const struct af_fence_info *fi)
 			df->policy->sha256, fi->policy_sha256);
 		err = -ESTALE;
 	}
+	if (!err && m && !(df->attach = dattach_new(m)))
+		err = -ENOMEM;
 	if (!err) {
 		struct af_adopt_spec a = {
 			.id = fi->id,
@@ -617,23 +686,25 @@ static int adopt_one(struct daemon *d, const struct af_fence_info *fi)
 		};
 		char *tag = NULL;
 
-		err = df->attach ? fence_tag(df->attach, &tag) : 0;
+		err = m ? fence_tag(m, &tag) : 0;
 		a.journal_tag = tag;
 		if (!err)
 			err = af_sup_fence_adopt(d->sup, &a, &df->f);
 		free(tag);
 	}
 	if (err) {
+		free(m);
 		dfence_free(d, df);
 		return err;
 	}
 	df->adopted_run = sm.owned && strstr(fi->cgroup, "/agentfence/run-");
-	if (df->attach) {
-		df->attach->attacher = 0;	/* ours now */
-		if (af_attach_meta_write(df->attach))
+	if (m) {
+		m->attacher = df->attach->attacher = 0;	/* ours now */
+		if (af_attach_meta_write(m))
 			af_warn("fence %llu: cannot store which container it fences",
 				(unsigned long long)fi->id);
-		af_attach_journal(af_sup_fence_journal(df->f), "attach", df->attach, NULL);
+		af_attach_journal(af_sup_fence_journal(df->f), "attach", m, NULL);
+		free(m);
 	}
 	df->next = d->fences;
 	d->fences = df;
@@ -646,7 +717,8 @@ static int adopt_one(struct daemon *d, const struct af_fence_info *fi)
 
 static void attach_note(struct dfence *df, const char *reason)
 {
-	int err = af_attach_journal(af_sup_fence_journal(df->f), "attach_end", df->attach, reason);
+	int err = af_attach_journal(af_sup_fence_journal(df->f), "attach_end", meta_of(df->attach),
+				    reason);
 
 	if (err)
 		af_warn("fence %llu: journal the end of the attach: %s",
@@ -706,7 +778,6 @@ static struct dfence *attach_fence(struct daemon *d, struct af_ctl_client *c,
 		attach_error(c, req, -ENOMEM, "out of memory", why_out, why_n);
 		return NULL;
 	}
-	df->attach = m;
 	/* The pid names the target's mount namespace: it must be in it.
 	 * pid 0, from the daemon itself only: a placeholder cgroup nothing
 	 * runs in (k8s.c: a pod's fence made before its cgroup): no mount
@@ -738,8 +809,7 @@ static struct dfence *attach_fence(struct daemon *d, struct af_ctl_client *c,
 		af_strlcpy(m->home, "/", sizeof(m->home));
 	if (err) {
 		attach_error(c, req, err, why, why_out, why_n);
-		dfence_free(d, df);
-		return NULL;
+		goto fail;
 	}
 	if (req->home)
 		af_strlcpy(m->home, req->home, sizeof(m->home));
@@ -753,8 +823,7 @@ static struct dfence *attach_fence(struct daemon *d, struct af_ctl_client *c,
 					  &df->policy, why, sizeof(why)) : -ENOMEM;
 	if (err) {
 		attach_error(c, req, err, df->argv ? why : "out of memory", why_out, why_n);
-		dfence_free(d, df);
-		return NULL;
+		goto fail;
 	}
 	if (req->audit)
 		df->policy->mode = AF_MODE_AUDIT;
@@ -765,8 +834,7 @@ static struct dfence *attach_fence(struct daemon *d, struct af_ctl_client *c,
 		err = af_sup_choose_backend(backend, df->policy, true, &backend);
 	if (err) {
 		attach_error(c, req, -ENOTSUP, "no backend can enforce this policy (see the message)", why_out, why_n);
-		dfence_free(d, df);
-		return NULL;
+		goto fail;
 	}
 	/* attach said it before it asked; the daemon's own log says it too. */
 	if (backend == AF_BACKEND_LANDLOCK) {
@@ -774,8 +842,7 @@ static struct dfence *attach_fence(struct daemon *d, struct af_ctl_client *c,
 			attach_error(c, req, -ENOTSUP, "--strict: the landlock backend cannot fence the files "
 				     "of processes that already run (Landlock restricts only a process "
 				     "that asks it to); only the network would be fenced", why_out, why_n);
-			dfence_free(d, df);
-			return NULL;
+			goto fail;
 		}
 		af_warn("files are NOT fenced: the landlock backend cannot restrict processes that "
 			"already run; the network fence is enforced and every event is recorded "
@@ -786,8 +853,12 @@ static struct dfence *attach_fence(struct daemon *d, struct af_ctl_client *c,
 	if (req_journal(c, req, df->policy, name, journal, jn)) {
 		attach_error(NULL, req, -EINVAL, "the journal cannot go there (see the message)",
 			     why_out, why_n);
-		dfence_free(d, df);
-		return NULL;
+		goto fail;
+	}
+	df->attach = dattach_new(m);
+	if (!df->attach) {
+		attach_error(c, req, -ENOMEM, "out of memory", why_out, why_n);
+		goto fail;
 	}
 	{
 		struct af_fence_spec spec = {
@@ -821,10 +892,9 @@ static struct dfence *attach_fence(struct daemon *d, struct af_ctl_client *c,
 		attach_error(c, req, err == AF_SUP_REFUSED ? -ENOTSUP : err,
 			     err == AF_SUP_REFUSED ? "refused: --strict (see the message)" :
 			     "the fence could not be set up (see the message)", why_out, why_n);
-		dfence_free(d, df);
-		return NULL;
+		goto fail;
 	}
-	m->id = af_sup_fence_id(df->f);
+	m->id = df->attach->id = af_sup_fence_id(df->f);
 	err = af_attach_meta_write(m);
 	if (err)
 		af_warn("fence %llu: cannot store which container it fences: %s",
@@ -833,14 +903,19 @@ static struct dfence *attach_fence(struct daemon *d, struct af_ctl_client *c,
 	df->next = d->fences;
 	d->fences = df;
 	*backend_out = backend;
+	free(m);
 	return df;
+fail:
+	free(m);
+	dfence_free(d, df);
+	return NULL;
 }
 
 static void do_attach(struct daemon *d, struct af_ctl_client *c, const struct af_ctl_req *req)
 {
 	char journal[PATH_MAX];
 	enum af_backend backend;
-	struct af_attach_meta *m;
+	struct dattach *m;
 	struct af_json *w;
 	struct dfence *df;
 
@@ -1328,7 +1403,7 @@ static int on_tick(void *ctx, int fd, uint32_t events)
 		next = df->next;
 		if (df->adopted_run && af_cgroup_populated(af_sup_fence_cgroup(df->f)) == 0)
 			dfence_close(d, df, -1);
-		else if (df->attach && (why = af_attach_ended(df->attach)))
+		else if (df->attach && (why = af_attach_ended(meta_of(df->attach))))
 			attach_end(d, df, why);
 	}
 	return 0;
