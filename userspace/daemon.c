@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1424,6 +1425,12 @@ int af_daemon_run(const struct af_daemon_opts *o)
 	int err, ret = AF_EXIT_SETUP, tick = -1;
 
 	the_daemon = &d;
+	/* One malloc arena: the daemon's other threads (the Kubernetes
+	 * watches, the stdout writer, the journals' compressor) allocate
+	 * now and then, never in a hot loop, and an arena of their own each
+	 * kept its own free pages (0.7 MiB of the --kubernetes daemon's RSS
+	 * with 100 pods). */
+	mallopt(M_ARENA_MAX, 1);
 	if (af_sup_open(&d.sup))
 		return AF_EXIT_SETUP;
 	af_sup_no_gc(d.sup);
