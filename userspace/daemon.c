@@ -130,6 +130,7 @@ struct daemon {
 	unsigned int seq;
 	struct af_ctl_client *talk;	/* where messages go now */
 	unsigned long ticks;
+	unsigned long made, made_trimmed;	/* fences opened; when the heap was last trimmed */
 	bool serving;			/* set up: socket, adoption, watches started */
 	bool kube, json_lines;
 };
@@ -471,6 +472,7 @@ static void do_create(struct daemon *d, struct af_ctl_client *c, const struct af
 		df->lease = c;
 	df->next = d->fences;
 	d->fences = df;
+	d->made++;
 	reply_fence(c, req, df);
 }
 
@@ -709,6 +711,7 @@ static int adopt_one(struct daemon *d, const struct af_fence_info *fi)
 	}
 	df->next = d->fences;
 	d->fences = df;
+	d->made++;
 	fprintf(stderr, "agentfence daemon: adopted fence %llu (cgroup %s)\n",
 		(unsigned long long)fi->id, fi->cgroup);
 	return 0;
@@ -903,6 +906,7 @@ static struct dfence *attach_fence(struct daemon *d, struct af_ctl_client *c,
 	af_attach_journal(af_sup_fence_journal(df->f), "attach", m, NULL);
 	df->next = d->fences;
 	d->fences = df;
+	d->made++;
 	*backend_out = backend;
 	free(m);
 	return df;
@@ -1400,6 +1404,15 @@ static int on_tick(void *ctx, int fd, uint32_t events)
 	if (!(++d->ticks % 30))
 		af_fence_gc();
 	af_sup_trim(d->sup);
+	/* A fence's making leaves free chunks amid the heap (its policy's
+	 * text and parse, the compiler's tables, the request), which glibc
+	 * gives back only from the heap's top: a second after fences were
+	 * made, the free pages go back (100 pods at once: the free pages
+	 * amid a heap their fences grew). */
+	if (d->made != d->made_trimmed) {
+		d->made_trimmed = d->made;
+		malloc_trim(0);
+	}
 	for (df = d->fences; df; df = next) {
 		next = df->next;
 		if (df->adopted_run && af_cgroup_populated(af_sup_fence_cgroup(df->f)) == 0)
