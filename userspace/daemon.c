@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +43,71 @@
 #include "util.h"
 #include "watch.h"
 
+/* What the daemon keeps of an attach while its fence lasts: the fields of
+ * its struct af_attach_meta, the paths malloc'd to their length (the
+ * meta's four PATH_MAX buffers were 16 KiB of every attached fence, and a
+ * node's daemon holds a fence per pod). meta_of() expands it for
+ * attach.h's calls. */
+struct dattach {
+	uint64_t id;
+	char runtime[16];
+	char container[AF_CONTAINER_ID_MAX];
+	char name[AF_CONTAINER_NAME_MAX];
+	pid_t pid, attacher;
+	char *cgroup, *workspace, *home;
+};
+
+static void dattach_free(struct dattach *a)
+{
+	if (!a)
+		return;
+	free(a->cgroup);
+	free(a->workspace);
+	free(a->home);
+	free(a);
+}
+
+static struct dattach *dattach_new(const struct af_attach_meta *m)
+{
+	struct dattach *a = calloc(1, sizeof(*a));
+
+	if (!a)
+		return NULL;
+	a->id = m->id;
+	af_strlcpy(a->runtime, m->runtime, sizeof(a->runtime));
+	af_strlcpy(a->container, m->container, sizeof(a->container));
+	af_strlcpy(a->name, m->name, sizeof(a->name));
+	a->pid = m->pid;
+	a->attacher = m->attacher;
+	a->cgroup = strdup(m->cgroup);
+	a->workspace = strdup(m->workspace);
+	a->home = strdup(m->home);
+	if (!a->cgroup || !a->workspace || !a->home) {
+		dattach_free(a);
+		return NULL;
+	}
+	return a;
+}
+
+/* a as an af_attach_meta, valid until the next call (the loop's thread
+ * only). */
+static const struct af_attach_meta *meta_of(const struct dattach *a)
+{
+	static struct af_attach_meta m;
+
+	m.id = a->id;
+	af_strlcpy(m.runtime, a->runtime, sizeof(m.runtime));
+	af_strlcpy(m.container, a->container, sizeof(m.container));
+	af_strlcpy(m.name, a->name, sizeof(m.name));
+	m.pid = a->pid;
+	m.attacher = a->attacher;
+	af_strlcpy(m.cgroup, a->cgroup, sizeof(m.cgroup));
+	af_strlcpy(m.workspace, a->workspace, sizeof(m.workspace));
+	af_strlcpy(m.home, a->home, sizeof(m.home));
+	m.via[0] = 0;
+	return &m;
+}
+
 struct dfence {
 	struct af_sup_fence *f;
 	struct af_policy *policy;	/* in force */
@@ -50,10 +116,10 @@ struct dfence {
 	struct af_box box;		/* what the journal says of run's box */
 	struct af_ctl_client *lease;	/* run's connection; NULL: the fence lasts */
 	char **argv;
-	char workspace[PATH_MAX];
-	char home[PATH_MAX];
+	char *workspace;		/* malloc'd to their length: a daemon holds */
+	char *home;			/* hundreds of fences */
 	bool adopted_run;		/* a run's fence adopted: it ends when its cgroup empties */
-	struct af_attach_meta *attach;	/* attach's: it ends when its target does */
+	struct dattach *attach;		/* attach's: it ends when its target does */
 	struct dfence *next;
 };
 
@@ -64,6 +130,7 @@ struct daemon {
 	unsigned int seq;
 	struct af_ctl_client *talk;	/* where messages go now */
 	unsigned long ticks;
+	unsigned long made, made_trimmed;	/* fences opened; when the heap was last trimmed */
 	bool serving;			/* set up: socket, adoption, watches started */
 	bool kube, json_lines;
 };
@@ -147,7 +214,9 @@ static void dfence_free(struct daemon *d, struct dfence *df)
 		}
 	}
 	af_box_free(&df->box);
-	free(df->attach);
+	free(df->workspace);
+	free(df->home);
+	dattach_free(df->attach);
 	af_policy_free(df->policy);
 	for (i = 0; i < df->nretired; i++)
 		af_policy_free(df->retired[i]);
@@ -315,10 +384,9 @@ static void do_create(struct daemon *d, struct af_ctl_client *c, const struct af
 		af_ctl_error(c, req, -ENOMEM, "out of memory");
 		return;
 	}
-	af_strlcpy(df->workspace, req->workspace, sizeof(df->workspace));
-	af_strlcpy(df->home, req->home ? req->home : getenv("HOME") ? getenv("HOME") : "/",
-		   sizeof(df->home));
-	df->argv = copy_argv(req->argv);
+	df->workspace = strdup(req->workspace ? req->workspace : "");
+	df->home = strdup(req->home ? req->home : getenv("HOME") ? getenv("HOME") : "/");
+	df->argv = df->workspace && df->home ? copy_argv(req->argv) : NULL;
 	if (!df->argv || load_policy(req->policy, req->policy_len, req->policy_file, df->workspace,
 				     df->home, &df->policy)) {
 		af_ctl_error(c, req, -EINVAL, df->argv ? "the policy is invalid (see the message)" :
@@ -404,6 +472,7 @@ static void do_create(struct daemon *d, struct af_ctl_client *c, const struct af
 		df->lease = c;
 	df->next = d->fences;
 	d->fences = df;
+	d->made++;
 	reply_fence(c, req, df);
 }
 
@@ -483,7 +552,7 @@ static int update_fence(struct dfence *df, const char *bytes, size_t len, const 
 		char err[AF_ERR_MAX];
 
 		/* Its paths read again in its target's mount namespace. */
-		if (af_attach_policy(bytes, len, file, df->attach, &p, err, sizeof(err))) {
+		if (af_attach_policy(bytes, len, file, meta_of(df->attach), &p, err, sizeof(err))) {
 			af_err("%s", err);
 			*why = "the policy is invalid (see the message)";
 			return -EINVAL;
@@ -538,13 +607,14 @@ static void adopt_all(struct daemon *d, struct af_ctl_client *c, const struct af
 
 /* An attached orphan's policy: its paths read again in its target's
  * mount namespace (attach.h). */
-static int adopt_attach_policy(struct dfence *df, const char *bytes, size_t len, const char *file)
+static int adopt_attach_policy(struct dfence *df, const struct af_attach_meta *m,
+			       const char *bytes, size_t len, const char *file)
 {
 	char err[AF_ERR_MAX];
-	int ret = af_attach_policy(bytes, len, file, df->attach, &df->policy, err, sizeof(err));
+	int ret = af_attach_policy(bytes, len, file, m, &df->policy, err, sizeof(err));
 
 	if (ret)
-		af_err("fence %llu: %s", (unsigned long long)df->attach->id, err);
+		af_err("fence %llu: %s", (unsigned long long)m->id, err);
 	return ret;
 }
 
@@ -552,6 +622,7 @@ static int adopt_attach_policy(struct dfence *df, const char *bytes, size_t len,
  * ${WORKSPACE} and ${HOME} it had. */
 static int adopt_one(struct daemon *d, const struct af_fence_info *fi)
 {
+	struct af_attach_meta *m;
 	struct af_sup_meta sm;
 	struct dfence *df;
 	char *bytes = NULL;
@@ -576,16 +647,16 @@ static int adopt_one(struct daemon *d, const struct af_fence_info *fi)
 		free(bytes);
 		return -ENOMEM;
 	}
-	af_strlcpy(df->workspace, sm.workspace, sizeof(df->workspace));
-	af_strlcpy(df->home, sm.home[0] ? sm.home : "/", sizeof(df->home));
-	df->argv = copy_argv(NULL);
-	df->attach = calloc(1, sizeof(*df->attach));
-	if (df->attach && af_attach_meta_read(fi->id, df->attach)) {
-		free(df->attach);
-		df->attach = NULL;
+	df->workspace = strdup(sm.workspace);
+	df->home = strdup(sm.home[0] ? sm.home : "/");
+	df->argv = df->workspace && df->home ? copy_argv(NULL) : NULL;
+	m = calloc(1, sizeof(*m));
+	if (m && af_attach_meta_read(fi->id, m)) {
+		free(m);
+		m = NULL;
 	}
-	if (df->attach && df->argv)
-		err = adopt_attach_policy(df, bytes, len, sm.policy_file[0] ? sm.policy_file : NULL);
+	if (m && df->argv)
+		err = adopt_attach_policy(df, m, bytes, len, sm.policy_file[0] ? sm.policy_file : NULL);
 	else
 		err = df->argv ? load_policy(bytes, len, sm.policy_file[0] ? sm.policy_file : NULL,
 					     df->workspace, df->home, &df->policy) : -ENOMEM;
@@ -596,6 +667,8 @@ static int adopt_one(struct daemon *d, const struct af_fence_info *fi)
 			df->policy->sha256, fi->policy_sha256);
 		err = -ESTALE;
 	}
+	if (!err && m && !(df->attach = dattach_new(m)))
+		err = -ENOMEM;
 	if (!err) {
 		struct af_adopt_spec a = {
 			.id = fi->id,
@@ -616,26 +689,29 @@ static int adopt_one(struct daemon *d, const struct af_fence_info *fi)
 		};
 		char *tag = NULL;
 
-		err = df->attach ? fence_tag(df->attach, &tag) : 0;
+		err = m ? fence_tag(m, &tag) : 0;
 		a.journal_tag = tag;
 		if (!err)
 			err = af_sup_fence_adopt(d->sup, &a, &df->f);
 		free(tag);
 	}
 	if (err) {
+		free(m);
 		dfence_free(d, df);
 		return err;
 	}
 	df->adopted_run = sm.owned && strstr(fi->cgroup, "/agentfence/run-");
-	if (df->attach) {
-		df->attach->attacher = 0;	/* ours now */
-		if (af_attach_meta_write(df->attach))
+	if (m) {
+		m->attacher = df->attach->attacher = 0;	/* ours now */
+		if (af_attach_meta_write(m))
 			af_warn("fence %llu: cannot store which container it fences",
 				(unsigned long long)fi->id);
-		af_attach_journal(af_sup_fence_journal(df->f), "attach", df->attach, NULL);
+		af_attach_journal(af_sup_fence_journal(df->f), "attach", m, NULL);
+		free(m);
 	}
 	df->next = d->fences;
 	d->fences = df;
+	d->made++;
 	fprintf(stderr, "agentfence daemon: adopted fence %llu (cgroup %s)\n",
 		(unsigned long long)fi->id, fi->cgroup);
 	return 0;
@@ -645,7 +721,8 @@ static int adopt_one(struct daemon *d, const struct af_fence_info *fi)
 
 static void attach_note(struct dfence *df, const char *reason)
 {
-	int err = af_attach_journal(af_sup_fence_journal(df->f), "attach_end", df->attach, reason);
+	int err = af_attach_journal(af_sup_fence_journal(df->f), "attach_end", meta_of(df->attach),
+				    reason);
 
 	if (err)
 		af_warn("fence %llu: journal the end of the attach: %s",
@@ -705,7 +782,6 @@ static struct dfence *attach_fence(struct daemon *d, struct af_ctl_client *c,
 		attach_error(c, req, -ENOMEM, "out of memory", why_out, why_n);
 		return NULL;
 	}
-	df->attach = m;
 	/* The pid names the target's mount namespace: it must be in it.
 	 * pid 0, from the daemon itself only: a placeholder cgroup nothing
 	 * runs in (k8s.c: a pod's fence made before its cgroup): no mount
@@ -737,23 +813,21 @@ static struct dfence *attach_fence(struct daemon *d, struct af_ctl_client *c,
 		af_strlcpy(m->home, "/", sizeof(m->home));
 	if (err) {
 		attach_error(c, req, err, why, why_out, why_n);
-		dfence_free(d, df);
-		return NULL;
+		goto fail;
 	}
 	if (req->home)
 		af_strlcpy(m->home, req->home, sizeof(m->home));
 	af_strlcpy(m->runtime, req->runtime ? req->runtime : "", sizeof(m->runtime));
 	af_strlcpy(m->container, req->container ? req->container : "", sizeof(m->container));
 	af_strlcpy(m->name, req->container_name ? req->container_name : "", sizeof(m->name));
-	af_strlcpy(df->workspace, m->workspace, sizeof(df->workspace));
-	af_strlcpy(df->home, m->home, sizeof(df->home));
-	df->argv = copy_argv(NULL);
+	df->workspace = strdup(m->workspace);
+	df->home = strdup(m->home);
+	df->argv = df->workspace && df->home ? copy_argv(NULL) : NULL;
 	err = df->argv ? af_attach_policy(req->policy, req->policy_len, req->policy_file, m,
 					  &df->policy, why, sizeof(why)) : -ENOMEM;
 	if (err) {
 		attach_error(c, req, err, df->argv ? why : "out of memory", why_out, why_n);
-		dfence_free(d, df);
-		return NULL;
+		goto fail;
 	}
 	if (req->audit)
 		df->policy->mode = AF_MODE_AUDIT;
@@ -764,8 +838,7 @@ static struct dfence *attach_fence(struct daemon *d, struct af_ctl_client *c,
 		err = af_sup_choose_backend(backend, df->policy, true, &backend);
 	if (err) {
 		attach_error(c, req, -ENOTSUP, "no backend can enforce this policy (see the message)", why_out, why_n);
-		dfence_free(d, df);
-		return NULL;
+		goto fail;
 	}
 	/* attach said it before it asked; the daemon's own log says it too. */
 	if (backend == AF_BACKEND_LANDLOCK) {
@@ -773,8 +846,7 @@ static struct dfence *attach_fence(struct daemon *d, struct af_ctl_client *c,
 			attach_error(c, req, -ENOTSUP, "--strict: the landlock backend cannot fence the files "
 				     "of processes that already run (Landlock restricts only a process "
 				     "that asks it to); only the network would be fenced", why_out, why_n);
-			dfence_free(d, df);
-			return NULL;
+			goto fail;
 		}
 		af_warn("files are NOT fenced: the landlock backend cannot restrict processes that "
 			"already run; the network fence is enforced and every event is recorded "
@@ -785,8 +857,12 @@ static struct dfence *attach_fence(struct daemon *d, struct af_ctl_client *c,
 	if (req_journal(c, req, df->policy, name, journal, jn)) {
 		attach_error(NULL, req, -EINVAL, "the journal cannot go there (see the message)",
 			     why_out, why_n);
-		dfence_free(d, df);
-		return NULL;
+		goto fail;
+	}
+	df->attach = dattach_new(m);
+	if (!df->attach) {
+		attach_error(c, req, -ENOMEM, "out of memory", why_out, why_n);
+		goto fail;
 	}
 	{
 		struct af_fence_spec spec = {
@@ -820,10 +896,9 @@ static struct dfence *attach_fence(struct daemon *d, struct af_ctl_client *c,
 		attach_error(c, req, err == AF_SUP_REFUSED ? -ENOTSUP : err,
 			     err == AF_SUP_REFUSED ? "refused: --strict (see the message)" :
 			     "the fence could not be set up (see the message)", why_out, why_n);
-		dfence_free(d, df);
-		return NULL;
+		goto fail;
 	}
-	m->id = af_sup_fence_id(df->f);
+	m->id = df->attach->id = af_sup_fence_id(df->f);
 	err = af_attach_meta_write(m);
 	if (err)
 		af_warn("fence %llu: cannot store which container it fences: %s",
@@ -831,15 +906,21 @@ static struct dfence *attach_fence(struct daemon *d, struct af_ctl_client *c,
 	af_attach_journal(af_sup_fence_journal(df->f), "attach", m, NULL);
 	df->next = d->fences;
 	d->fences = df;
+	d->made++;
 	*backend_out = backend;
+	free(m);
 	return df;
+fail:
+	free(m);
+	dfence_free(d, df);
+	return NULL;
 }
 
 static void do_attach(struct daemon *d, struct af_ctl_client *c, const struct af_ctl_req *req)
 {
 	char journal[PATH_MAX];
 	enum af_backend backend;
-	struct af_attach_meta *m;
+	struct dattach *m;
 	struct af_json *w;
 	struct dfence *df;
 
@@ -1334,11 +1415,20 @@ static int on_tick(void *ctx, int fd, uint32_t events)
 	if (!(++d->ticks % 30))
 		af_fence_gc();
 	af_sup_trim(d->sup);
+	/* A fence's making leaves free chunks amid the heap (its policy's
+	 * text and parse, the compiler's tables, the request), which glibc
+	 * gives back only from the heap's top: a second after fences were
+	 * made, the free pages go back (100 pods at once: the free pages
+	 * amid a heap their fences grew). */
+	if (d->made != d->made_trimmed) {
+		d->made_trimmed = d->made;
+		malloc_trim(0);
+	}
 	for (df = d->fences; df; df = next) {
 		next = df->next;
 		if (df->adopted_run && af_cgroup_populated(af_sup_fence_cgroup(df->f)) == 0)
 			dfence_close(d, df, -1);
-		else if (df->attach && (why = af_attach_ended(df->attach)))
+		else if (df->attach && (why = af_attach_ended(meta_of(df->attach))))
 			attach_end(d, df, why);
 	}
 	return 0;
@@ -1359,6 +1449,12 @@ int af_daemon_run(const struct af_daemon_opts *o)
 	int err, ret = AF_EXIT_SETUP, tick = -1;
 
 	the_daemon = &d;
+	/* One malloc arena: the daemon's other threads (the Kubernetes
+	 * watches, the stdout writer, the journals' compressor) allocate
+	 * now and then, never in a hot loop, and an arena of their own each
+	 * kept its own free pages (0.7 MiB of the --kubernetes daemon's RSS
+	 * with 100 pods). */
+	mallopt(M_ARENA_MAX, 1);
 	if (af_sup_open(&d.sup))
 		return AF_EXIT_SETUP;
 	af_sup_no_gc(d.sup);

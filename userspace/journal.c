@@ -30,7 +30,7 @@
 #define HASH_KEY ",\"hash\":\""
 
 struct af_journal {
-	char path[PATH_MAX];
+	char *path;		/* malloc'd, shorter than PATH_MAX: a daemon holds hundreds */
 	int fd;
 	uint64_t size;		/* bytes in the live file */
 	uint64_t rotate;
@@ -146,7 +146,7 @@ int af_journal_open(const char *path, uint64_t rotate_bytes, struct af_journal *
 	strcpy(j->head, ZERO_HASH);
 	strcpy(j->disk_head, ZERO_HASH);
 	j->date_sec = -1;
-	err = af_strlcpy(j->path, path, sizeof(j->path));
+	err = strlen(path) >= PATH_MAX ? -ENAMETOOLONG : (j->path = strdup(path)) ? 0 : -ENOMEM;
 	if (!err)
 		err = mkdir_parents(path);
 	if (!err)
@@ -156,6 +156,7 @@ int af_journal_open(const char *path, uint64_t rotate_bytes, struct af_journal *
 	if (err) {
 		snprintf(why, n, "%s: %s%s", path, strerror(-err),
 			 err == -EEXIST ? " (a journal is never appended to: choose a new file)" : "");
+		free(j->path);
 		free(j);
 		return err;
 	}
@@ -196,7 +197,8 @@ int af_journal_resume(const char *path, uint64_t rotate_bytes, struct af_journal
 		return -EBADMSG;
 	}
 	j = calloc(1, sizeof(*j));
-	if (!j) {
+	if (!j || strlen(path) >= PATH_MAX || !(j->path = strdup(path))) {
+		free(j);
 		close(fd);
 		return -ENOMEM;
 	}
@@ -208,7 +210,6 @@ int af_journal_resume(const char *path, uint64_t rotate_bytes, struct af_journal
 	j->date_sec = -1;
 	af_strlcpy(j->head, v.head, sizeof(j->head));
 	af_strlcpy(j->disk_head, v.head, sizeof(j->disk_head));
-	af_strlcpy(j->path, path, sizeof(j->path));
 	*out = j;
 	return 0;
 }
@@ -652,6 +653,7 @@ int af_journal_close(struct af_journal *j)
 		fsync_dir(j->path);
 	}
 	err = j->err;
+	free(j->path);
 	free(j);
 	return err;
 }

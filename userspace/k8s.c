@@ -556,12 +556,15 @@ struct policy {
 };
 
 struct pod {
-	char uid[64], ns[254], name[254], policy[254], workspace[PATH_MAX];
-	char cgroup[PATH_MAX];
+	char uid[64], ns[254], name[254], policy[254];
+	/* malloc'd to their length (three PATH_MAX arrays were 12 KiB of
+	 * every pod the node runs): */
+	char *workspace;	/* "" none */
+	char *cgroup;		/* NULL until found */
 	enum af_k8s_qos qos;
 	uint64_t fence;
 	uint64_t early;		/* its fence from its cgroup's creation (bpf/k8s.bpf.h), until fence */
-	char early_cg[PATH_MAX + 128];	/* that fence's placeholder cgroup */
+	char *early_cg;		/* that fence's placeholder cgroup; NULL none */
 	bool held;		/* its cgroup was made before the daemon knew it: held */
 	bool deny_all;		/* fenced fail-closed: its policy is missing or invalid */
 	bool listed;		/* in the last list */
@@ -577,6 +580,26 @@ struct pod {
 static struct policy *policies;
 static struct pod *pods;
 static bool pods_listed_once;
+
+static void pod_free(struct pod *p)
+{
+	free(p->workspace);
+	free(p->cgroup);
+	free(p->early_cg);
+	free(p);
+}
+
+/* *dst replaced by a copy of src: 0, or -ENOMEM (*dst as it was). */
+static int pod_str(char **dst, const char *src)
+{
+	char *c = strdup(src);
+
+	if (!c)
+		return -ENOMEM;
+	free(*dst);
+	*dst = c;
+	return 0;
+}
 
 static struct policy *policy_find(const char *name)
 {
@@ -1286,7 +1309,8 @@ static void early_setup(void)
 	if (e.linked)
 		return;
 	if (!e.hold) {
-		struct pod hp = { .uid = AF_K8S_HOLD_UID, .ns = "agentfence", .name = "hold" };
+		struct pod hp = { .uid = AF_K8S_HOLD_UID, .ns = "agentfence", .name = "hold",
+				  .workspace = (char *)"" };
 
 		snprintf(e.dir, sizeof(e.dir), "%.4000s/agentfence", k.mnt);
 		if ((err = cgroup_dir(e.dir)) || (snprintf(e.dir, sizeof(e.dir), "%.4000s/" EARLY_DIR, k.mnt),
@@ -1301,7 +1325,7 @@ static void early_setup(void)
 			af_err("kubernetes: cgroup %s: %s", path, strerror(-err));
 			return;
 		}
-		af_strlcpy(hp.cgroup, path, sizeof(hp.cgroup));
+		hp.cgroup = path;
 		e.hold = af_daemon_fence_by_cgroup(path);
 		if (!e.hold && attach_to(&hp, path, 0, af_k8s_deny_all, "agentfence:hold", "", &e.hold,
 					 why, sizeof(why))) {
@@ -1463,7 +1487,13 @@ static void early_fence(struct pod *p, json_t *obj)
 		    (bpf_map_lookup_elem(e.kmember, &id, &v) || v != e.hold))
 			return;
 	}
-	snprintf(p->early_cg, sizeof(p->early_cg), "%.4000s/pod%s", e.dir, p->uid);
+	{
+		char cg[PATH_MAX + 128];
+
+		snprintf(cg, sizeof(cg), "%.4000s/pod%s", e.dir, p->uid);
+		if (pod_str(&p->early_cg, cg))
+			return;		/* out of memory: fenced once it runs */
+	}
 	p->early = af_daemon_fence_by_cgroup(p->early_cg);	/* adopted: the daemon restarted */
 	if (!p->early) {
 		if ((err = cgroup_dir(p->early_cg))) {
@@ -1524,9 +1554,10 @@ static void early_end(struct pod *p, const char *reason)
 	af_daemon_detach(p->early, reason);
 	af_daemon_set_ctag(p->early, NULL, NULL);	/* when it is still there */
 	p->early = 0;
-	if (p->early_cg[0] && rmdir(p->early_cg) && errno != ENOENT)
+	if (p->early_cg && rmdir(p->early_cg) && errno != ENOENT)
 		af_warn("pod %s/%s: remove cgroup %s: %s", p->ns, p->name, p->early_cg, strerror(errno));
-	p->early_cg[0] = 0;
+	free(p->early_cg);
+	p->early_cg = NULL;
 }
 
 
@@ -1542,8 +1573,14 @@ static void pod_fence(struct pod *p, json_t *obj)
 	uint64_t id;
 	int err;
 
-	if (af_k8s_pod_cgroup_find(k.mnt, p->qos, p->uid, &drv, p->cgroup, sizeof(p->cgroup)))
-		return;		/* not made yet: the next event or tick */
+	{
+		char cg[PATH_MAX];
+
+		if (af_k8s_pod_cgroup_find(k.mnt, p->qos, p->uid, &drv, cg, sizeof(cg)))
+			return;		/* not made yet: the next event or tick */
+		if ((!p->cgroup || strcmp(p->cgroup, cg)) && pod_str(&p->cgroup, cg))
+			return;		/* out of memory: the next event or tick */
+	}
 	how = p->early && p->held ? "from its cgroup's creation (held until the daemon learned the pod)" :
 	      p->early ? "from its cgroup's creation" :
 	      p->first_list && !p->started ? "running before the daemon started" : "started";
@@ -1587,12 +1624,11 @@ static void pod_fence(struct pod *p, json_t *obj)
 	 * may name it), else without: a missing one must not stop deny-all. */
 	err = attach_with(p, pid, af_k8s_deny_all, "agentfence:deny-all", why, sizeof(why));
 	if (err && p->workspace[0]) {
-		char ws[PATH_MAX];
+		char *ws = p->workspace;
 
-		af_strlcpy(ws, p->workspace, sizeof(ws));
-		p->workspace[0] = 0;
+		p->workspace = (char *)"";
 		err = attach_with(p, pid, af_k8s_deny_all, "agentfence:deny-all", why, sizeof(why));
-		af_strlcpy(p->workspace, ws, sizeof(p->workspace));
+		p->workspace = ws;
 	}
 	if (err) {
 		af_err("pod %s/%s: cannot fence it: %s (retrying)", p->ns, p->name, why);
@@ -1631,7 +1667,7 @@ static void pod_gone(struct pod *p, const char *reason)
 	}
 	ctags_free(p);
 	free(p->cnames);
-	free(p);
+	pod_free(p);
 }
 
 static struct pod *pod_find(const char *uid)
@@ -1670,13 +1706,14 @@ static void pod_seen(json_t *obj, int type, bool in_list)
 	}
 	if (!p) {
 		p = calloc(1, sizeof(*p));
-		if (!p)
+		if (!p || !(p->workspace = strdup(ws ? ws : ""))) {
+			free(p);
 			return;
+		}
 		af_strlcpy(p->uid, uid, sizeof(p->uid));
 		af_strlcpy(p->ns, jstr(md, "namespace") ?: "", sizeof(p->ns));
 		af_strlcpy(p->name, jstr(md, "name") ?: "", sizeof(p->name));
 		af_strlcpy(p->policy, pol, sizeof(p->policy));
-		af_strlcpy(p->workspace, ws ? ws : "", sizeof(p->workspace));
 		p->first_list = in_list && !pods_listed_once;
 		p->next = pods;
 		pods = p;

@@ -5,17 +5,33 @@
 
 #include "provenance.h"
 
-#define BUCKETS 4096
+/* The table grows with the tree: a daemon holds hundreds of fences, most
+ * with a handful of processes (a pod's sleep, an idle agent), so a fixed
+ * table big enough for a busy one (4096 buckets: 32 KiB) was most of a
+ * fence's memory. Doubled when the chains average more than two nodes. */
+#define BUCKETS_MIN 16
 
 struct af_prov {
-	struct af_proc *b[BUCKETS];
+	struct af_proc **b;
+	size_t nb;			/* a power of two */
+	size_t nodes;			/* in the table now */
 	pid_t root;
 	unsigned long count;
 };
 
 struct af_prov *af_prov_new(void)
 {
-	return calloc(1, sizeof(struct af_prov));
+	struct af_prov *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		return NULL;
+	p->b = calloc(BUCKETS_MIN, sizeof(*p->b));
+	if (!p->b) {
+		free(p);
+		return NULL;
+	}
+	p->nb = BUCKETS_MIN;
+	return p;
 }
 
 static void proc_free(struct af_proc *n)
@@ -31,7 +47,7 @@ void af_prov_free(struct af_prov *p)
 
 	if (!p)
 		return;
-	for (i = 0; i < BUCKETS; i++) {
+	for (i = 0; i < p->nb; i++) {
 		while (p->b[i]) {
 			struct af_proc *n = p->b[i];
 
@@ -39,12 +55,42 @@ void af_prov_free(struct af_prov *p)
 			proc_free(n);
 		}
 	}
+	free(p->b);
 	free(p);
+}
+
+static size_t bucket(const struct af_prov *p, pid_t pid)
+{
+	return (unsigned int)pid & (p->nb - 1);
+}
+
+/* Twice the buckets; on failure the table stays as it is (longer chains,
+ * still correct). */
+static void grow(struct af_prov *p)
+{
+	size_t nb = p->nb * 2, i;
+	struct af_proc **b = calloc(nb, sizeof(*b));
+
+	if (!b)
+		return;
+	for (i = 0; i < p->nb; i++) {
+		while (p->b[i]) {
+			struct af_proc *n = p->b[i];
+			size_t k = (unsigned int)n->pid & (nb - 1);
+
+			p->b[i] = n->next;
+			n->next = b[k];
+			b[k] = n;
+		}
+	}
+	free(p->b);
+	p->b = b;
+	p->nb = nb;
 }
 
 static struct af_proc **slot(const struct af_prov *p, pid_t pid)
 {
-	struct af_proc **s = (struct af_proc **)&p->b[(unsigned int)pid % BUCKETS];
+	struct af_proc **s = &p->b[bucket(p, pid)];
 
 	while (*s && (*s)->pid != pid)
 		s = &(*s)->next;
@@ -78,14 +124,18 @@ static struct af_proc *add(struct af_prov *p, pid_t pid, pid_t ppid)
 	if (n) {
 		*s = n->next;
 		proc_free(n);
+		p->nodes--;
 	}
 	n = calloc(1, sizeof(*n));
 	if (!n)
 		return NULL;
+	if (p->nodes >= 2 * p->nb)
+		grow(p);
 	n->pid = pid;
 	n->ppid = ppid;
-	n->next = p->b[(unsigned int)pid % BUCKETS];
-	p->b[(unsigned int)pid % BUCKETS] = n;
+	n->next = p->b[bucket(p, pid)];
+	p->b[bucket(p, pid)] = n;
+	p->nodes++;
 	p->count++;
 	return n;
 }

@@ -26,7 +26,7 @@
 struct af_recorder {
 	struct af_journal *j;
 	struct af_prov *prov;
-	char path[PATH_MAX];
+	char *path;			/* malloc'd: a daemon holds hundreds */
 	int64_t wall_minus_mono;	/* ns: turns bpf_ktime_get_ns() into wall time */
 	pid_t supervisor;		/* its fork of the root is not the agent's */
 	af_label_fn label_of;
@@ -146,11 +146,19 @@ int af_recorder_open(const struct af_recorder_opts *o, struct af_recorder **out,
 		free(r);
 		return err;
 	}
-	af_strlcpy(r->path, o->journal, sizeof(r->path));
+	r->path = strdup(o->journal);
+	if (!r->path) {
+		snprintf(why, n, "out of memory");
+		af_journal_close(r->j);
+		af_prov_free(r->prov);
+		free(r);
+		return -ENOMEM;
+	}
 	if (o->tag && af_journal_set_tag(r->j, o->tag, strlen(o->tag))) {
 		snprintf(why, n, "out of memory");
 		af_journal_close(r->j);
 		af_prov_free(r->prov);
+		free(r->path);
 		free(r);
 		return -ENOMEM;
 	}
@@ -254,6 +262,7 @@ void af_recorder_lost_base(struct af_recorder *r, uint64_t total)
 void af_recorder_free(struct af_recorder *r)
 {
 	af_prov_free(r->prov);
+	free(r->path);
 	free(r);
 }
 
@@ -824,6 +833,7 @@ int af_recorder_close(struct af_recorder *r, int exit_code, bool quiet)
 		free(r->fxco[i].path);
 	free(r->fxco);
 	af_prov_free(r->prov);
+	free(r->path);
 	free(r);
 	return err;
 }

@@ -48,14 +48,16 @@ struct af_sup_fence {
 	bool remote;			/* another supervisor holds it */
 	bool owned;			/* we made its cgroup */
 	pid_t client;
-	char workspace[PATH_MAX];
-	char home[PATH_MAX];
-	char policy_file[PATH_MAX];
+	/* Strings malloc'd to their length, "" for none: a daemon holds
+	 * hundreds of fences, and five PATH_MAX arrays were 20 KiB of each. */
+	char *workspace;
+	char *home;
+	char *policy_file;
 	char *const *argv;
 	enum af_backend backend;
 	bool quiet;
-	char cgpath[PATH_MAX];
-	char journal[PATH_MAX];
+	char *cgpath;
+	char *journal;
 	int cgfd;
 	uint64_t id;
 	struct af_entries *entries;	/* the policy, compiled */
@@ -83,6 +85,28 @@ struct af_sup {
 	size_t nfences, cap;
 	bool no_gc;		/* the caller collects (the daemon, now and then) */
 };
+
+/* *dst replaced by a copy of src (NULL: ""); 0 or -ENOMEM (*dst kept). */
+static int set_str(char **dst, const char *src)
+{
+	char *c = strdup(src ? src : "");
+
+	if (!c)
+		return -ENOMEM;
+	free(*dst);
+	*dst = c;
+	return 0;
+}
+
+static void sup_fence_free(struct af_sup_fence *f)
+{
+	free(f->workspace);
+	free(f->home);
+	free(f->policy_file);
+	free(f->cgpath);
+	free(f->journal);
+	free(f);
+}
 
 static int sup_add(struct af_sup *s, struct af_sup_fence *f)
 {
@@ -498,7 +522,11 @@ static int open_cgroup(struct af_sup_fence *f, const char *path)
 		af_err("cgroup %s: %s", real, strerror(errno));
 		return -errno;
 	}
-	af_strlcpy(f->cgpath, real, sizeof(f->cgpath));
+	if (set_str(&f->cgpath, real)) {
+		close(f->cgfd);
+		f->cgfd = -1;
+		return -ENOMEM;
+	}
 	return 0;
 }
 
@@ -538,8 +566,14 @@ static int sup_fence_new(struct af_sup *s, const struct sup_head *h, struct af_s
 	*out = NULL;
 	if (!f)
 		return -ENOMEM;
+	if (set_str(&f->workspace, h->workspace) || set_str(&f->home, h->home) ||
+	    set_str(&f->policy_file, h->policy_file) || set_str(&f->cgpath, NULL) ||
+	    set_str(&f->journal, NULL)) {
+		sup_fence_free(f);
+		return -ENOMEM;
+	}
 	if (sup_add(s, f)) {
-		free(f);
+		sup_fence_free(f);
 		return -ENOSPC;
 	}
 	f->sup = s;
@@ -549,9 +583,6 @@ static int sup_fence_new(struct af_sup *s, const struct sup_head *h, struct af_s
 	f->quiet = h->quiet;
 	f->on_denial = h->on_denial;
 	f->denial_ctx = h->denial_ctx;
-	af_strlcpy(f->workspace, h->workspace ? h->workspace : "", sizeof(f->workspace));
-	af_strlcpy(f->home, h->home ? h->home : "", sizeof(f->home));
-	af_strlcpy(f->policy_file, h->policy_file ? h->policy_file : "", sizeof(f->policy_file));
 	f->cgfd = -1;
 	f->watch = (struct af_watch){ .pid = -1, .fd = -1 };
 	*out = f;
@@ -579,8 +610,10 @@ int af_sup_fence_open(struct af_sup *s, const struct af_fence_spec *spec,
 		err = -ENOMEM;
 		goto fail;
 	}
-	if (spec->journal)
-		af_strlcpy(f->journal, spec->journal, sizeof(f->journal));
+	if (spec->journal && set_str(&f->journal, spec->journal)) {
+		err = -ENOMEM;
+		goto fail;
+	}
 	err = compile_policy(f, spec);
 	if (err)
 		goto fail;
@@ -594,14 +627,22 @@ int af_sup_fence_open(struct af_sup *s, const struct af_fence_spec *spec,
 		if (err)
 			goto fail;
 	} else {
-		err = af_cgroup_create(spec->name, f->cgpath, sizeof(f->cgpath), &f->cgfd);
+		char cg[PATH_MAX];
+
+		err = af_cgroup_create(spec->name, cg, sizeof(cg), &f->cgfd);
 		if (err) {
 			af_err("cannot create cgroup agentfence/%s: %s%s", spec->name, strerror(-err),
 			       err == -EACCES || err == -EPERM || err == -EROFS ? " (run as root)" : "");
-			f->cgpath[0] = 0;
 			goto fail;
 		}
 		f->owned = true;
+		if (set_str(&f->cgpath, cg)) {
+			close(f->cgfd);
+			f->cgfd = -1;
+			af_cgroup_destroy(cg);
+			err = -ENOMEM;
+			goto fail;
+		}
 	}
 	f->id = af_cgroup_id(f->cgpath);
 	if (!f->id) {
@@ -871,7 +912,7 @@ static int fence_close(struct af_sup_fence *f, int exit_code, bool keep)
 		af_sup_meta_remove(f->id);
 	af_entries_free(f->entries);
 	sup_del(f->sup, f);
-	free(f);
+	sup_fence_free(f);
 	return err;
 }
 
@@ -904,18 +945,23 @@ int af_sup_fence_remote(struct af_sup *s, const char *cgpath, uint64_t id, struc
 	f->box = box;
 	f->argv = argv;
 	f->watch = (struct af_watch){ .pid = -1, .fd = -1 };
-	af_strlcpy(f->cgpath, cgpath, sizeof(f->cgpath));
+	if (set_str(&f->workspace, NULL) || set_str(&f->home, NULL) ||
+	    set_str(&f->policy_file, NULL) || set_str(&f->cgpath, cgpath) ||
+	    set_str(&f->journal, NULL)) {
+		sup_fence_free(f);
+		return -ENOMEM;
+	}
 	f->cgfd = open(cgpath, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (f->cgfd < 0) {
 		err = -errno;
 		af_err("cannot open the fence's cgroup %s: %s", cgpath, strerror(errno));
-		free(f);
+		sup_fence_free(f);
 		return err;
 	}
 	err = sup_add(s, f);
 	if (err) {
 		close(f->cgfd);
-		free(f);
+		sup_fence_free(f);
 		return err;
 	}
 	*out = f;
@@ -1187,8 +1233,10 @@ int af_sup_fence_adopt(struct af_sup *s, const struct af_adopt_spec *a, struct a
 		return err;
 	f->owned = a->owned;
 	f->id = a->id;
-	af_strlcpy(f->cgpath, a->cgroup, sizeof(f->cgpath));
-	af_strlcpy(f->journal, a->journal ? a->journal : "", sizeof(f->journal));
+	if (set_str(&f->cgpath, a->cgroup) || set_str(&f->journal, a->journal)) {
+		err = -ENOMEM;
+		goto fail;
+	}
 	f->cgfd = open(f->cgpath, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (f->cgfd < 0) {
 		err = -errno;
@@ -1345,7 +1393,7 @@ fail:
 		close(f->cgfd);
 	af_entries_free(f->entries);
 	sup_del(s, f);
-	free(f);
+	sup_fence_free(f);
 	return err ? err : -EIO;
 }
 
@@ -1368,7 +1416,7 @@ void af_sup_fence_release(struct af_sup_fence *f)
 		close(f->cgfd);
 	af_entries_free(f->entries);
 	sup_del(f->sup, f);
-	free(f);
+	sup_fence_free(f);
 }
 
 uint64_t af_sup_fence_id(const struct af_sup_fence *f)

@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -93,11 +94,65 @@ static void test_buckets_and_cycles(void **state)
 	af_prov_free(p);
 }
 
+/* The table starts small and grows with the tree: every process of a
+ * big tree (forks, execs, pids reused) is found after the growth, with
+ * its parent, command line and label. */
+static pid_t parent_of(pid_t pid)
+{
+	return pid > 1001 && pid % 7 == 0 ? pid - 2 : pid - 1;
+}
+
+static void test_growth(void **state)
+{
+	char *const argv[] = { "init", NULL };
+	struct af_prov *p = af_prov_new();
+	pid_t anc[AF_ANCESTRY_MAX];
+	char a[16];
+	int i;
+
+	(void)state;
+	assert_int_equal(af_prov_root(p, 1000, 1, argv), 0);
+	assert_int_equal(af_prov_label(p, 1000, "tool=Bash"), 0);
+	for (i = 1001; i < 21000; i++) {
+		assert_int_equal(af_prov_fork(p, parent_of(i), i), 0);
+		if (i % 3 == 0)
+			assert_int_equal(af_prov_exec(p, i, parent_of(i), a,
+						      (size_t)snprintf(a, sizeof(a), "p%d", i) + 1), 0);
+	}
+	/* pids reused: a fresh node each, the old one gone. */
+	for (i = 5000; i < 5100; i++)
+		assert_int_equal(af_prov_fork(p, 1000, i), 0);
+	assert_int_equal(af_prov_count(p), 20000 + 100);
+	for (i = 1001; i < 21000; i++) {
+		const struct af_proc *n = af_prov_get(p, i);
+
+		assert_non_null(n);
+		assert_int_equal(n->pid, i);
+		if (i >= 5000 && i < 5100) {
+			assert_int_equal(n->ppid, 1000);
+			assert_memory_equal(n->argv, "init", 5);
+		} else {
+			assert_int_equal(n->ppid, parent_of(i));
+			if (i % 3 == 0) {
+				snprintf(a, sizeof(a), "p%d", i);
+				assert_string_equal(n->argv, a);
+			}
+		}
+		assert_string_equal(n->label, "tool=Bash");
+	}
+	assert_null(af_prov_get(p, 21000));
+	assert_null(af_prov_get(p, 999));
+	assert_int_equal(af_prov_ancestry(p, 20999, anc, AF_ANCESTRY_MAX), AF_ANCESTRY_MAX);
+	assert_int_equal(anc[0], 20999);
+	af_prov_free(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_tree),
 		cmocka_unit_test(test_buckets_and_cycles),
+		cmocka_unit_test(test_growth),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
