@@ -923,7 +923,7 @@ static void ctag_resolve(struct pod *p, struct af_journal *j, uint32_t cg, struc
 	ctag_clear(t);
 	t->cgroup = cg;
 	t->final = true;
-	if (p->cgroup[0])
+	if (p->cgroup)
 		af_strlcpy(pod_cg, p->cgroup, sizeof(pod_cg));
 	else if (af_k8s_pod_cgroup_find(k.mnt, p->qos, p->uid, NULL, pod_cg, sizeof(pod_cg)))
 		return;
