@@ -854,6 +854,23 @@ static bool node_pinned(const struct af_node *nd)
 }
 
 /* The node of backend b, with the node lock held by the caller. */
+/* The BPF object is embedded in the binary (1.5 MB): read through for
+ * the build's hash and by libbpf's open and load, its pages stay mapped
+ * and counted in the process's RSS for the life of a daemon, which
+ * needs them no more. They are clean pages of the binary's file: drop
+ * them from this process (a later read faults them in again, from the
+ * page cache or the file). */
+static void elf_pages_drop(void)
+{
+	size_t sz = 0;
+	uintptr_t start = (uintptr_t)fence_bpf__elf_bytes(&sz), end = start + sz;
+
+	start = (start + 4095) & ~(uintptr_t)4095;
+	end &= ~(uintptr_t)4095;
+	if (end > start && madvise((void *)start, end - start, MADV_DONTNEED))
+		af_debug("drop the BPF object's pages: %s", strerror(errno));
+}
+
 static struct af_node *node_get_locked(enum af_backend b, int *errp, char *why, size_t n)
 {
 	struct af_node *nd;
@@ -899,6 +916,7 @@ static struct af_node *node_get_locked(enum af_backend b, int *errp, char *why, 
 	}
 	node_uncovered(nd);
 	af_heap_trim();
+	elf_pages_drop();
 	nodes[b] = nd;
 	return nd;
 }
