@@ -541,13 +541,7 @@ int af_attach_tag(const struct af_attach_meta *m, char **out)
 	af_json_strn(&w, "id", m->container, strnlen(m->container, 12));
 	af_json_str(&w, "name", m->name);
 	af_json_end(&w);
-	if (b.oom || af_obuf_reserve(&b, 1)) {
-		free(b.p);
-		return -ENOMEM;
-	}
-	b.p[b.len] = 0;
-	*out = b.p;
-	return 0;
+	return af_obuf_cstr(&b, out);
 }
 
 int af_attach_journal(struct af_journal *j, const char *type, const struct af_attach_meta *m,

@@ -217,34 +217,6 @@ int af_cgroup_destroy(const char *path)
 	return rmdir_tree(path);
 }
 
-/* A small cgroup file of cgfd's, NUL-terminated. */
-static int read_at(int cgfd, const char *name, char *buf, size_t n)
-{
-	int fd = openat(cgfd, name, O_RDONLY | O_CLOEXEC);
-	ssize_t len;
-
-	if (fd < 0)
-		return -errno;
-	len = read(fd, buf, n - 1);
-	close(fd);
-	if (len < 0)
-		return -errno;
-	buf[len] = 0;
-	return 0;
-}
-
-static int write_at(int cgfd, const char *name, const char *val)
-{
-	int fd = openat(cgfd, name, O_WRONLY | O_CLOEXEC), err = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (write(fd, val, strlen(val)) < 0)
-		err = -errno;
-	close(fd);
-	return err;
-}
-
 int af_cgroup_freeze(int cgfd, int timeout_ms, const char *marker, bool *mine)
 {
 	struct timespec ts = { 0, 200 * 1000 };
@@ -252,7 +224,7 @@ int af_cgroup_freeze(int cgfd, int timeout_ms, const char *marker, bool *mine)
 	int err, fd, i;
 
 	*mine = false;
-	err = read_at(cgfd, "cgroup.freeze", buf, sizeof(buf));
+	err = af_read_small_at(cgfd, "cgroup.freeze", buf, sizeof(buf));
 	if (err)
 		return err;
 	if (buf[0] != '1') {
@@ -260,7 +232,7 @@ int af_cgroup_freeze(int cgfd, int timeout_ms, const char *marker, bool *mine)
 		if (fd < 0)
 			return -errno;
 		close(fd);
-		err = write_at(cgfd, "cgroup.freeze", "1");
+		err = af_write_small_at(cgfd, "cgroup.freeze", "1");
 		if (err) {
 			unlink(marker);
 			return err;
@@ -269,7 +241,7 @@ int af_cgroup_freeze(int cgfd, int timeout_ms, const char *marker, bool *mine)
 	}
 	/* cgroup.events says "frozen 1" once every task is. */
 	for (i = 0; i < timeout_ms * 5; i++) {
-		err = read_at(cgfd, "cgroup.events", buf, sizeof(buf));
+		err = af_read_small_at(cgfd, "cgroup.events", buf, sizeof(buf));
 		if (err)
 			return err;
 		if (strstr(buf, "frozen 1"))
@@ -281,7 +253,7 @@ int af_cgroup_freeze(int cgfd, int timeout_ms, const char *marker, bool *mine)
 
 int af_cgroup_thaw(int cgfd, const char *marker)
 {
-	int err = write_at(cgfd, "cgroup.freeze", "0");
+	int err = af_write_small_at(cgfd, "cgroup.freeze", "0");
 
 	if (!err && marker)
 		unlink(marker);

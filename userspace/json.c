@@ -103,6 +103,22 @@ int af_obuf_reserve(struct af_obuf *b, size_t more)
 	return 0;
 }
 
+int af_obuf_cstr(struct af_obuf *b, char **out)
+{
+	char *p;
+
+	if (b->oom || af_obuf_reserve(b, 1)) {
+		free(b->p);
+		*b = (struct af_obuf){ 0 };
+		return -ENOMEM;
+	}
+	b->p[b->len] = 0;
+	p = realloc(b->p, b->len + 1);
+	*out = p ? p : b->p;
+	*b = (struct af_obuf){ 0 };
+	return 0;
+}
+
 #define ONES	0x0101010101010101ULL
 #define HIGHS	0x8080808080808080ULL
 

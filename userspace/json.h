@@ -43,6 +43,12 @@ struct af_obuf {
 /* Room for more bytes: 0, or -ENOMEM (and oom set). */
 int af_obuf_reserve(struct af_obuf *b, size_t more);
 
+/* Its bytes as a C string in memory of their size, into *out (the
+ * buffer is given up: *b empty); -ENOMEM, the bytes freed, when any did
+ * not fit. For strings kept long (a fence's tags): the buffer grows
+ * from 4 KiB. */
+int af_obuf_cstr(struct af_obuf *b, char **out);
+
 /* v in decimal, NUL-terminated; returns its length. */
 size_t af_utoa(uint64_t v, char out[21]);
 

@@ -750,13 +750,7 @@ int af_k8s_container_tag(const char *name, const char *cid, char **out)
 	 * (bench/RESULTS.md, Attach); the k8s_container record has them. */
 	af_json_strn(&w, "id", cid, strnlen(cid, 12));
 	af_json_end(&w);
-	if (b.oom || af_obuf_reserve(&b, 1)) {
-		free(b.p);
-		return -ENOMEM;
-	}
-	b.p[b.len] = 0;
-	*out = b.p;
-	return 0;
+	return af_obuf_cstr(&b, out);
 }
 
 /* Whether the cgroup whose id's low half is cg is dirfd's or one below
@@ -1046,7 +1040,9 @@ static void pod_status(struct pod *p, json_t *obj)
 		return;
 	}
 	free(p->cnames);
-	p->cnames = b.p;
+	/* Kept for the pod's life: in memory of its size, not the 4 KiB
+	 * the buffer grew from. */
+	p->cnames = realloc(b.p, b.len) ?: b.p;
 	p->cnames_len = b.len;
 	for (i = 0; i < p->nctags; i++)
 		p->ctags[i].retry = !p->ctags[i].final;
@@ -2002,13 +1998,7 @@ int af_k8s_pod_tag(const char *ns_name, const char *node, char **out)
 	}
 	af_json_str(&w, "node", node);
 	af_json_end(&w);
-	if (b.oom || af_obuf_reserve(&b, 1)) {
-		free(b.p);
-		return -ENOMEM;
-	}
-	b.p[b.len] = 0;
-	*out = b.p;
-	return 0;
+	return af_obuf_cstr(&b, out);
 }
 
 int af_k8s_start(const struct af_k8s_opts *o, struct af_loop *loop)

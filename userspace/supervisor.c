@@ -1170,16 +1170,9 @@ int af_sup_fence_update(struct af_sup_fence *f, const struct af_policy *p, const
 static int write_ctl(const char *cgroup, const char *file, const char *val)
 {
 	char path[PATH_MAX + 32];
-	int fd, err = 0;
 
 	snprintf(path, sizeof(path), "%s/%s", cgroup, file);
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (write(fd, val, strlen(val)) < 0)
-		err = -errno;
-	close(fd);
-	return err;
+	return af_write_small_at(AT_FDCWD, path, val);
 }
 
 /* The watcher's record (watch.c): the supervisor_exit of the dead

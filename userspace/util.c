@@ -124,8 +124,25 @@ int af_parse_ulong(const char *s, unsigned long max, unsigned long *out)
 
 int af_read_small(const char *path, char *buf, size_t size)
 {
+	return af_read_small_at(AT_FDCWD, path, buf, size);
+}
+
+int af_write_small_at(int dirfd, const char *path, const char *val)
+{
+	int fd = openat(dirfd, path, O_WRONLY | O_CLOEXEC), err = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, val, strlen(val)) < 0)
+		err = -errno;
+	close(fd);
+	return err;
+}
+
+int af_read_small_at(int dirfd, const char *path, char *buf, size_t size)
+{
 	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC);
 
 	if (fd < 0)
 		return -errno;

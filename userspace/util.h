@@ -46,6 +46,10 @@ int af_parse_ulong(const char *s, unsigned long max, unsigned long *out);
 /* Read a small file (sysfs, procfs, cgroupfs) into buf, NUL-terminated;
  * one read(2), so at most size - 1 bytes. */
 int af_read_small(const char *path, char *buf, size_t size);
+/* The same of path beneath dirfd (AT_FDCWD: as af_read_small). */
+int af_read_small_at(int dirfd, const char *path, char *buf, size_t size);
+/* Write val to a small file beneath dirfd with one write(2): 0 or -errno. */
+int af_write_small_at(int dirfd, const char *path, const char *val);
 
 /* Whether process pid runs: it exists and is not a zombie (exited, not
  * yet reaped: a parent or init that reaps late, like this machine's,

@@ -117,9 +117,12 @@ start_target() {
 	attach_policy
 }
 
-attach_and_go() {	# WS
+# attach_fg WS: attach --pid $TARGET in the foreground (no daemon), in
+# the background here, its output in $T/attach.out; returns once it
+# supervises.
+attach_fg() {
 	AGENTFENCE_CONTROL= "$AF" attach --pid "$TARGET" --backend "$BACKEND" --policy "$T/p.yaml" \
-		--workspace "$T/root$1" --journal "$T/j.jsonl" >"$T/attach.out" 2>&1 &
+		--workspace "$1" --journal "$T/j.jsonl" >"$T/attach.out" 2>&1 &
 	APID=$!
 	PIDS+=("$APID")
 	for _ in $(seq 300); do
@@ -128,6 +131,10 @@ attach_and_go() {	# WS
 		sleep 0.1
 	done
 	grep -q "supervising here" "$T/attach.out" || fail "attach does not supervise: $(cat "$T/attach.out")"
+}
+
+attach_and_go() {	# WS
+	attach_fg "$T/root$1"
 	assert_not_contains "$(cat "$T/attach.out")" "NOT fenced" "a BPF LSM backend fences files"
 	touch "$T/vol/go"
 	for _ in $(seq 150); do
@@ -197,15 +204,8 @@ test_paths_as_the_target_sees_them() {
 	PIDS+=("$TPID")
 	sleep 0.5
 	af_running "$TPID" || fail "the target died"
-	AGENTFENCE_CONTROL= "$AF" attach --pid "$TPID" --backend "$BACKEND" --policy "$T/p.yaml" \
-		--workspace /work --journal "$T/j.jsonl" >"$T/attach.out" 2>&1 &
-	APID=$!
-	PIDS+=("$APID")
-	for _ in $(seq 300); do
-		grep -q "supervising here" "$T/attach.out" && break
-		af_running "$APID" || fail "attach exited: $(cat "$T/attach.out")"
-		sleep 0.1
-	done
+	TARGET=$TPID
+	attach_fg /work
 	assert_contains "$(cat "$T/attach.out")" "workspace /work," "the workspace as it sees it"
 	touch "$R/work/go"
 	for _ in $(seq 150); do [ -e "$R/work/res" ] && break; sleep 0.1; done
@@ -309,16 +309,7 @@ start_receiver() {	# MODE
 			--policy "$T/p.yaml" --workspace "$T/ws" --journal "$T/j.jsonl" >"$T/attach.out" 2>&1 ||
 			fail "attach through the daemon: $(cat "$T/attach.out")"
 	else
-		AGENTFENCE_CONTROL= "$AF" attach --pid "$TARGET" --backend "$BACKEND" --policy "$T/p.yaml" \
-			--workspace "$T/ws" --journal "$T/j.jsonl" >"$T/attach.out" 2>&1 &
-		APID=$!
-		PIDS+=("$APID")
-		for _ in $(seq 300); do
-			grep -q "supervising here" "$T/attach.out" && break
-			af_running "$APID" || fail "attach exited: $(cat "$T/attach.out")"
-			sleep 0.1
-		done
-		grep -q "supervising here" "$T/attach.out" || fail "attach does not supervise: $(cat "$T/attach.out")"
+		attach_fg "$T/ws"
 	fi
 	FENCE=$(sed -n 's/.*agentfence attach: fence \([0-9]*\) .*/\1/p' "$T/attach.out")
 	[ -n "$FENCE" ] || fail "no fence id in: $(cat "$T/attach.out")"
