@@ -143,7 +143,8 @@ test_tail_types_and_file_argument() {
 	assert_exit 0 "${FENCE[@]}" -- /bin/echo tailme
 	assert_exit 2 "$AF" tail --journal "$J" --type exec,bogus
 	assert_contains "$ERR" "agentfence tail: --type bogus: unknown record type (fence_start, exec, fork" "unknown type"
-	assert_contains "$ERR" "attach, attach_end, retention, fence_end)" "the attach types listed"
+	assert_contains "$ERR" "attach, attach_end, retention, k8s_pod, k8s_held, k8s_container, fence_end)" \
+		"the attach and Kubernetes types listed"
 	assert_eq "" "$OUT" "nothing printed"
 	# An attach's records (tests/host/attach.sh tails a real one): known
 	# types, and a journal without them prints nothing for them.
