@@ -94,8 +94,8 @@ static __always_inline bool fdw_report(__u64 fence_id, struct af_fence_cfg *cfg,
 	return !audit;
 }
 
-/* Whether a write to file by the current task must be refused (and was
- * reported). cg: an lsm_cgroup program, which runs only in fences. */
+/* Whether a write to dentry d (of mode mode) is outside the fence's
+ * writable paths (key: its policy's); *kind: the nearest root's. */
 static __always_inline bool fdw_refused(__u64 key, struct dentry *d, umode_t mode, int *kind)
 {
 	__u32 depth;
@@ -105,6 +105,8 @@ static __always_inline bool fdw_refused(__u64 key, struct dentry *d, umode_t mod
 	return !(*kind == AF_ROOT_WRITABLE && ((mode & S_IFMT) != S_IFBLK || depth == 0));
 }
 
+/* Whether a write to file by the current task must be refused (and was
+ * reported). cg: an lsm_cgroup program, which runs only in fences. */
 static __always_inline bool fdw_decide(struct file *file, __u32 op, bool cg)
 {
 	/* Read directly (a BTF pointer): the inode storage helper takes it. */

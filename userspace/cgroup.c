@@ -217,6 +217,14 @@ int af_cgroup_destroy(const char *path)
 	return rmdir_tree(path);
 }
 
+int af_cgroup_write(const char *cgroup, const char *name, const char *val)
+{
+	char path[PATH_MAX + 32];
+
+	snprintf(path, sizeof(path), "%s/%s", cgroup, name);
+	return af_write_small_at(AT_FDCWD, path, val);
+}
+
 int af_cgroup_freeze(int cgfd, int timeout_ms, const char *marker, bool *mine)
 {
 	struct timespec ts = { 0, 200 * 1000 };

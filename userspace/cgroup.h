@@ -27,6 +27,10 @@ int af_cgroup_destroy(const char *path);
 /* Whether any task is left in the cgroup or beneath it: 1, 0, -errno. */
 int af_cgroup_populated(const char *path);
 
+/* Write val to the control file name of the cgroup at path
+ * (cgroup.freeze, cgroup.kill): 0 or -errno. */
+int af_cgroup_write(const char *cgroup, const char *name, const char *val);
+
 /* Freeze the cgroup of cgfd and its descendants and wait (at most
  * timeout_ms) until every task in it is frozen: out of its system calls.
  * *mine: whether this call froze it (false: it was frozen already, a

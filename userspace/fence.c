@@ -853,7 +853,6 @@ static bool node_pinned(const struct af_node *nd)
 	return same;
 }
 
-/* The node of backend b, with the node lock held by the caller. */
 /* The BPF object is embedded in the binary (1.5 MB): read through for
  * the build's hash and by libbpf's open and load, its pages stay mapped
  * and counted in the process's RSS for the life of a daemon, which
@@ -871,6 +870,7 @@ static void elf_pages_drop(void)
 		af_debug("drop the BPF object's pages: %s", strerror(errno));
 }
 
+/* The node of backend b, with the node lock held by the caller. */
 static struct af_node *node_get_locked(enum af_backend b, int *errp, char *why, size_t n)
 {
 	struct af_node *nd;
@@ -1313,11 +1313,11 @@ static int fdw_run_scan(struct af_node *nd, size_t i, uint64_t id, size_t *found
 			continue;
 		line[strcspn(line, "\n")] = 0;
 		if (!(*found)++)
-			snprintf(first, n, "process %d, %s %s%s", pid,
+			snprintf(first, n, "process %d, %s %s", pid,
 				 why == 'U' ? "an io_uring instance" : line + off,
 				 why == 'D' ? "open for writing, outside the writable paths" :
 				 why == 'B' ? "open for writing, deeper than the walk's bound" :
-				 "(its registered files are no descriptors)", "");
+				 "(its registered files are no descriptors)");
 	}
 	if (ferror(in))
 		err = errno ? -errno : -EIO;
@@ -1357,11 +1357,14 @@ static void fdw_settle(struct af_fence *f, int cgfd)
 			err = fdw_run_scan(nd, i, f->id, &found, first, sizeof(first));
 	if (mine)
 		af_cgroup_thaw(cgfd, marker);
-	if (err)
+	if (err == -ETIMEDOUT)
 		snprintf(f->fdw_note, sizeof(f->fdw_note), "the processes' descriptors were not "
-			 "scanned (%s%s): writes through descriptors are judged at every write",
-			 err == -ETIMEDOUT ? "the cgroup did not freeze in 250 ms" : "",
-			 err == -ETIMEDOUT ? "" : strerror(-err));
+			 "scanned (the cgroup did not freeze in %d ms): writes through descriptors "
+			 "are judged at every write", FREEZE_MS);
+	else if (err)
+		snprintf(f->fdw_note, sizeof(f->fdw_note), "the processes' descriptors were not "
+			 "scanned (%s): writes through descriptors are judged at every write",
+			 strerror(-err));
 	else if (found)
 		snprintf(f->fdw_note, sizeof(f->fdw_note), "%s%s: writes through descriptors are "
 			 "judged at every write", first, found > 1 ? ", and more" : "");

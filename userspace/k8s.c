@@ -589,18 +589,6 @@ static void pod_free(struct pod *p)
 	free(p);
 }
 
-/* *dst replaced by a copy of src: 0, or -ENOMEM (*dst as it was). */
-static int pod_str(char **dst, const char *src)
-{
-	char *c = strdup(src);
-
-	if (!c)
-		return -ENOMEM;
-	free(*dst);
-	*dst = c;
-	return 0;
-}
-
 static struct policy *policy_find(const char *name)
 {
 	for (struct policy *p = policies; p; p = p->next)
@@ -1487,7 +1475,7 @@ static void early_fence(struct pod *p, json_t *obj)
 		char cg[PATH_MAX + 128];
 
 		snprintf(cg, sizeof(cg), "%.4000s/pod%s", e.dir, p->uid);
-		if (pod_str(&p->early_cg, cg))
+		if (af_str_set(&p->early_cg, cg))
 			return;		/* out of memory: fenced once it runs */
 	}
 	p->early = af_daemon_fence_by_cgroup(p->early_cg);	/* adopted: the daemon restarted */
@@ -1574,7 +1562,7 @@ static void pod_fence(struct pod *p, json_t *obj)
 
 		if (af_k8s_pod_cgroup_find(k.mnt, p->qos, p->uid, &drv, cg, sizeof(cg)))
 			return;		/* not made yet: the next event or tick */
-		if ((!p->cgroup || strcmp(p->cgroup, cg)) && pod_str(&p->cgroup, cg))
+		if ((!p->cgroup || strcmp(p->cgroup, cg)) && af_str_set(&p->cgroup, cg))
 			return;		/* out of memory: the next event or tick */
 	}
 	how = p->early && p->held ? "from its cgroup's creation (held until the daemon learned the pod)" :

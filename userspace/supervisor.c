@@ -86,18 +86,6 @@ struct af_sup {
 	bool no_gc;		/* the caller collects (the daemon, now and then) */
 };
 
-/* *dst replaced by a copy of src (NULL: ""); 0 or -ENOMEM (*dst kept). */
-static int set_str(char **dst, const char *src)
-{
-	char *c = strdup(src ? src : "");
-
-	if (!c)
-		return -ENOMEM;
-	free(*dst);
-	*dst = c;
-	return 0;
-}
-
 static void sup_fence_free(struct af_sup_fence *f)
 {
 	free(f->workspace);
@@ -522,7 +510,7 @@ static int open_cgroup(struct af_sup_fence *f, const char *path)
 		af_err("cgroup %s: %s", real, strerror(errno));
 		return -errno;
 	}
-	if (set_str(&f->cgpath, real)) {
+	if (af_str_set(&f->cgpath, real)) {
 		close(f->cgfd);
 		f->cgfd = -1;
 		return -ENOMEM;
@@ -566,9 +554,9 @@ static int sup_fence_new(struct af_sup *s, const struct sup_head *h, struct af_s
 	*out = NULL;
 	if (!f)
 		return -ENOMEM;
-	if (set_str(&f->workspace, h->workspace) || set_str(&f->home, h->home) ||
-	    set_str(&f->policy_file, h->policy_file) || set_str(&f->cgpath, NULL) ||
-	    set_str(&f->journal, NULL)) {
+	if (af_str_set(&f->workspace, h->workspace) || af_str_set(&f->home, h->home) ||
+	    af_str_set(&f->policy_file, h->policy_file) || af_str_set(&f->cgpath, NULL) ||
+	    af_str_set(&f->journal, NULL)) {
 		sup_fence_free(f);
 		return -ENOMEM;
 	}
@@ -610,7 +598,7 @@ int af_sup_fence_open(struct af_sup *s, const struct af_fence_spec *spec,
 		err = -ENOMEM;
 		goto fail;
 	}
-	if (spec->journal && set_str(&f->journal, spec->journal)) {
+	if (spec->journal && af_str_set(&f->journal, spec->journal)) {
 		err = -ENOMEM;
 		goto fail;
 	}
@@ -636,7 +624,7 @@ int af_sup_fence_open(struct af_sup *s, const struct af_fence_spec *spec,
 			goto fail;
 		}
 		f->owned = true;
-		if (set_str(&f->cgpath, cg)) {
+		if (af_str_set(&f->cgpath, cg)) {
 			close(f->cgfd);
 			f->cgfd = -1;
 			af_cgroup_destroy(cg);
@@ -945,9 +933,9 @@ int af_sup_fence_remote(struct af_sup *s, const char *cgpath, uint64_t id, struc
 	f->box = box;
 	f->argv = argv;
 	f->watch = (struct af_watch){ .pid = -1, .fd = -1 };
-	if (set_str(&f->workspace, NULL) || set_str(&f->home, NULL) ||
-	    set_str(&f->policy_file, NULL) || set_str(&f->cgpath, cgpath) ||
-	    set_str(&f->journal, NULL)) {
+	if (af_str_set(&f->workspace, NULL) || af_str_set(&f->home, NULL) ||
+	    af_str_set(&f->policy_file, NULL) || af_str_set(&f->cgpath, cgpath) ||
+	    af_str_set(&f->journal, NULL)) {
 		sup_fence_free(f);
 		return -ENOMEM;
 	}
@@ -1167,14 +1155,6 @@ int af_sup_fence_update(struct af_sup_fence *f, const struct af_policy *p, const
 	return 0;
 }
 
-static int write_ctl(const char *cgroup, const char *file, const char *val)
-{
-	char path[PATH_MAX + 32];
-
-	snprintf(path, sizeof(path), "%s/%s", cgroup, file);
-	return af_write_small_at(AT_FDCWD, path, val);
-}
-
 /* The watcher's record (watch.c): the supervisor_exit of the dead
  * supervisor, beside the journal. Its members go into the gap record. */
 static void gap_exit_record(struct af_json *w, const char *journal, pid_t old)
@@ -1226,7 +1206,7 @@ int af_sup_fence_adopt(struct af_sup *s, const struct af_adopt_spec *a, struct a
 		return err;
 	f->owned = a->owned;
 	f->id = a->id;
-	if (set_str(&f->cgpath, a->cgroup) || set_str(&f->journal, a->journal)) {
+	if (af_str_set(&f->cgpath, a->cgroup) || af_str_set(&f->journal, a->journal)) {
 		err = -ENOMEM;
 		goto fail;
 	}
@@ -1352,7 +1332,7 @@ int af_sup_fence_adopt(struct af_sup *s, const struct af_adopt_spec *a, struct a
 	}
 	write_meta(f);
 	/* Someone reads it again: what the watcher froze runs on. */
-	err = write_ctl(f->cgpath, "cgroup.freeze", "0");
+	err = af_cgroup_write(f->cgpath, "cgroup.freeze", "0");
 	if (err && err != -ENOENT)
 		af_warn("adopt fence %llu: cannot thaw %s: %s", (unsigned long long)a->id, f->cgpath,
 			strerror(-err));

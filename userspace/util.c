@@ -92,6 +92,17 @@ void af_debug(const char *fmt, ...)
 	va_end(ap);
 }
 
+int af_str_set(char **dst, const char *src)
+{
+	char *c = strdup(src ? src : "");
+
+	if (!c)
+		return -ENOMEM;
+	free(*dst);
+	*dst = c;
+	return 0;
+}
+
 int af_strlcpy(char *dst, const char *src, size_t size)
 {
 	size_t n = strlen(src);

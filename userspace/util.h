@@ -40,6 +40,10 @@ void af_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Copy with truncation and NUL; returns -ENAMETOOLONG when cut. */
 int af_strlcpy(char *dst, const char *src, size_t size);
 
+/* *dst replaced by a copy of src (NULL: ""): 0, or -ENOMEM (*dst as it
+ * was). */
+int af_str_set(char **dst, const char *src);
+
 /* Parse a whole decimal number; -EINVAL unless all of s is one. */
 int af_parse_ulong(const char *s, unsigned long max, unsigned long *out);
 

@@ -28,21 +28,6 @@
 #include "journal.h"
 #include "watch.h"
 
-static int write_file(const char *dir, const char *name, const char *val)
-{
-	char path[4096];
-	int fd, ret = 0;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (write(fd, val, strlen(val)) < 0)
-		ret = -errno;
-	close(fd);
-	return ret;
-}
-
 /* The supervisor is gone: freeze (and kill) the fence and say so. */
 static int on_death(const char *cgroup, uint64_t fence_id, enum af_on_exit action,
 		    const char *record, pid_t supervisor, const char *who)
@@ -55,9 +40,9 @@ static int on_death(const char *cgroup, uint64_t fence_id, enum af_on_exit actio
 
 	/* Freeze first in both cases: nothing runs while we decide, and a
 	 * fork bomb cannot outpace the kill. */
-	err = write_file(cgroup, "cgroup.freeze", "1");
+	err = af_cgroup_write(cgroup, "cgroup.freeze", "1");
 	if (action == AF_ON_EXIT_KILL) {
-		err = write_file(cgroup, "cgroup.kill", "1");
+		err = af_cgroup_write(cgroup, "cgroup.kill", "1");
 		if (err == -ENOENT)
 			err = af_cgroup_destroy(cgroup);
 		done = "killed";

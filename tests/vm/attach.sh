@@ -90,31 +90,39 @@ start_target() {
 	mkdir -p "$T/lower/etc" "$T/lower/work" "$T/lower/vol" "$T/upper" "$T/wk" "$T/root" "$T/vol"
 	echo orig >"$T/lower/etc/data"
 	cat_target
-	CG=$(cgroup2_mount)/aftest-attach-$BASHPID
+	# Its python, not the shell that started it (exec: the same pid).
+	in_cgroup attach unshare -m --propagation private sh -c "
+		mount -t overlay overlay -o lowerdir=$T/lower,upperdir=$T/upper,workdir=$T/wk $T/root &&
+		mount --bind $T/vol $T/root/vol && exec $PY $T/target.py $T/root $1"
+	attach_policy
+}
+
+# in_cgroup NAME CMD...: CMD, exec'd, in a new cgroup $CG
+# (aftest-NAME-<pid>), its output in $T/res; returns once it printed
+# "ready", TARGET its pid. The output goes through a fifo: a regular file
+# opened before the fence is a descriptor the fence judges (and refuses,
+# outside the workspace).
+in_cgroup() {
+	local name=$1
+	shift
+	CG=$(cgroup2_mount)/aftest-$name-$BASHPID
 	mkdir "$CG" || fail "cannot make cgroup $CG"
 	CGS+=("$CG")
-	# Its output through a fifo: a regular file opened before the fence
-	# is a descriptor the fence judges (and refuses, outside the workspace).
 	mkfifo "$T/fifo"
 	cat "$T/fifo" >"$T/res" &
 	PIDS+=($!)
 	(
 		echo "$BASHPID" >"$CG/cgroup.procs"
-		exec unshare -m --propagation private sh -c "
-			mount -t overlay overlay -o lowerdir=$T/lower,upperdir=$T/upper,workdir=$T/wk $T/root &&
-			mount --bind $T/vol $T/root/vol && exec $PY $T/target.py $T/root $1"
+		exec "$@"
 	) >"$T/fifo" 2>&1 &
-	TPID=$!
-	PIDS+=("$TPID")
+	TARGET=$!
+	PIDS+=("$TARGET")
 	for _ in $(seq 300); do
 		grep -q ready "$T/res" && break
-		af_running "$TPID" || fail "the target died: $(cat "$T/res")"
+		af_running "$TARGET" || fail "the target died: $(cat "$T/res")"
 		sleep 0.1
 	done
 	grep -q ready "$T/res" || fail "the target is not ready: $(cat "$T/res")"
-	# Its python, not the shell that started it (exec: the same pid).
-	TARGET=$TPID
-	attach_policy
 }
 
 # attach_fg WS: attach --pid $TARGET in the foreground (no daemon), in
@@ -282,25 +290,8 @@ start_receiver() {	# MODE
 	echo orig >"$T/etc/data"
 	cat_receiver
 	attach_policy
-	CG=$(cgroup2_mount)/aftest-recv-$BASHPID
 	SOCKNAME=aftest-recv-$BASHPID
-	mkdir "$CG" || fail "cannot make cgroup $CG"
-	CGS+=("$CG")
-	mkfifo "$T/fifo"
-	cat "$T/fifo" >"$T/res" &
-	PIDS+=($!)
-	(
-		echo "$BASHPID" >"$CG/cgroup.procs"
-		exec $PY "$T/recv.py" "$T" /ws "$1" "$SOCKNAME"
-	) >"$T/fifo" 2>&1 &
-	TARGET=$!
-	PIDS+=("$TARGET")
-	for _ in $(seq 300); do
-		grep -q ready "$T/res" && break
-		af_running "$TARGET" || fail "the target died: $(cat "$T/res")"
-		sleep 0.1
-	done
-	grep -q ready "$T/res" || fail "the target is not ready: $(cat "$T/res")"
+	in_cgroup recv $PY "$T/recv.py" "$T" /ws "$1" "$SOCKNAME"
 	assert_not_contains "$(cat "$T/res")" "uring" "io_uring_setup"
 	# Sent before the fence, received after: judged at receipt.
 	send_fd early_rw_out "$T/etc/data" O_RDWR
