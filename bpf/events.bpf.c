@@ -7,6 +7,7 @@
 #include "common.bpf.h"
 #include "events.h"
 #include "fxco.bpf.h"
+#include "k8s.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -57,6 +58,8 @@ int BPF_PROG(af_proc_exec, struct task_struct *p, pid_t old_pid, struct linux_bi
 	struct mm_struct *mm;
 	__u32 len;
 
+	/* A pod not fenced whole yet: stopped here (bpf/k8s.bpf.h). */
+	af_k8s_exec_hold();
 	ev = proc_event(bpf_get_current_cgroup_id(), AF_EV_EXEC, sizeof(*ev), AF_FENCE_EV_EXEC);
 	if (!ev)
 		return 0;

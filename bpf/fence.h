@@ -174,6 +174,12 @@ struct af_kpend_key {
 };
 _Static_assert(sizeof(struct af_kpend_key) == AF_KPEND_NAME, "af_kpend_key layout");
 
+/* A process stopped at its first instruction (bpf/k8s.bpf.h af_kheld). */
+struct af_kheld_val {
+	__u64 cgroup;		/* its cgroup's id at the exec */
+	__u64 start;		/* its start, ns since boot (task_struct.start_boottime) */
+};
+
 /* Counters, one per-CPU array slot each. */
 enum af_counter {
 	AF_CNT_RB_DROP = 0,	/* ring buffer reserve failed */
@@ -185,6 +191,8 @@ enum af_counter {
 	AF_CNT_BOX_FULL,	/* af_boxent full: a refusal may be misreported as seccomp's */
 	AF_CNT_FX_NOMNT,	/* an allowed change with no mount for its record (not journaled) */
 	AF_CNT_K8S_HOLD,	/* pod cgroups made before the daemon decided on their pod: held */
+	AF_CNT_K8S_EXEC_HELD,	/* execs in a pod not fenced whole yet: stopped (bpf/k8s.bpf.h) */
+	AF_CNT_K8S_HELD_FULL,	/* af_kheld full: the exec's process killed instead */
 	AF_CNT_MAX,
 };
 

@@ -44,6 +44,7 @@
 #include "json.h"
 #include "k8s.h"
 #include "k8s_cgroup.h"
+#include "k8s_held.h"
 #include "loop.h"
 #include "policy.h"
 #include "util.h"
@@ -670,6 +671,8 @@ static void journal_pod(const struct pod *p, json_t *obj, const char *how, const
 
 /* A process of a running container of the pod (not the sandbox's pause:
  * the workspace is a path as the containers see it). 0: none yet. */
+static bool app_container(const char *dir);
+
 static pid_t pod_pid(const struct pod *p, json_t *obj, enum af_k8s_driver drv)
 {
 	json_t *cs = json_object_get(json_object_get(obj, "status"), "containerStatuses"), *c;
@@ -689,7 +692,9 @@ static pid_t pod_pid(const struct pod *p, json_t *obj, enum af_k8s_driver drv)
 		if (!af_parse_ulong(buf, 1UL << 30, &v))
 			return (pid_t)v;
 	}
-	return 0;
+	/* The status comes later than the container (the kubelet's relist):
+	 * a container's process held at its first instruction is one. */
+	return p->cgroup ? af_kheld_find(p->cgroup, app_container) : 0;
 }
 
 /* ---- containers: which one of the pod a record's process is in ----
@@ -875,6 +880,18 @@ static int runtime_name(const char *cid, char **name)
 			return 0;
 	}
 	return -ENOENT;
+}
+
+/* Whether the cgroup directory dir beneath a pod's is a container's
+ * (not the sandbox's, not unknown), by its runtime's bundle. */
+static bool app_container(const char *dir)
+{
+	char cid[130], *name = NULL;
+
+	if (af_k8s_cgroup_container(dir, cid, sizeof(cid)) || runtime_name(cid, &name) || !name)
+		return false;
+	free(name);
+	return true;
 }
 
 static void ctag_clear(struct ctag *t)
@@ -1157,6 +1174,7 @@ static struct {
 	uint64_t hold;		/* the hold fence: deny-all, on EARLY_DIR/hold */
 	int kpend, kparent, kmember;
 	bool linked;		/* the kubepods programs are linked, af_kparent filled */
+	bool held;		/* af_kheld is watched (k8s_held.c) */
 	char dir[PATH_MAX + 32];	/* <cgroup2>/EARLY_DIR */
 } e = { .kpend = -1, .kparent = -1, .kmember = -1 };
 
@@ -1264,6 +1282,8 @@ static bool early_release(const char *uid, json_t *obj, uint64_t to, const char 
 		return false;
 	moved = early_move(fd, e.hold, to, 0);
 	close(fd);
+	if (!to)
+		af_kheld_decide(path, true, "its pod is not fenced");
 	if (moved)
 		fprintf(stderr, "agentfence daemon: pod %s: its cgroup was made before the daemon knew "
 			"the pod: held (network denied) until now: %s (%d cgroups)\n", who,
@@ -1275,6 +1295,8 @@ static int cgroup_dir(const char *path)
 {
 	return mkdir(path, 0755) && errno != EEXIST ? -errno : 0;
 }
+
+static void held_wake(void);
 
 /* The hold fence, the maps, the kubepods programs: at start, and every
  * tick until the kubelet's kubepods cgroups are all there. */
@@ -1324,6 +1346,14 @@ static void early_setup(void)
 			af_err("kubernetes: %s", why);
 			return;
 		}
+	}
+	/* Before any pod cgroup is a member: no one else continues them. */
+	if (!e.held) {
+		if (af_kheld_open(e.hold, k.mnt, k.loop, held_wake, why, sizeof(why))) {
+			af_err("kubernetes: %s", why);
+			return;
+		}
+		e.held = true;
 	}
 	/* A hybrid host (cgroup v1 controllers, the unified hierarchy
 	 * beside them): the kubelet makes kubepods in the v1 hierarchies
@@ -1583,6 +1613,7 @@ static void pod_fence(struct pod *p, json_t *obj)
 		pod_ctag_on(p, id);
 		journal_pod(p, obj, "adopted", p->deny_all ? "denied" : "applied");
 		early_end(p, "the pod's cgroup is fenced (adopted)");
+		af_kheld_sweep();
 		return;
 	}
 	pid = pod_pid(p, obj, drv);
@@ -1628,12 +1659,23 @@ fenced:
 	journal_pod(p, obj, how, state);
 	/* Its own fence judges it now (its links are on the pod's cgroup). */
 	early_end(p, "the pod's containers run: its cgroup is fenced");
+	/* Its processes held at their first instruction run now. */
+	af_kheld_sweep();
 }
 
 static void pod_gone(struct pod *p, const char *reason)
 {
 	struct pod **pp;
 
+	if (!p->fence) {
+		/* Its processes held at their first instruction never ran. */
+		char cg[PATH_MAX];
+
+		if (p->cgroup)
+			af_kheld_decide(p->cgroup, false, reason);
+		else if (!af_k8s_pod_cgroup_find(k.mnt, p->qos, p->uid, NULL, cg, sizeof(cg)))
+			af_kheld_decide(cg, false, reason);
+	}
 	early_end(p, reason);
 	if (p->fence) {
 		int err = af_daemon_detach(p->fence, reason);
@@ -1904,17 +1946,11 @@ static int on_wake(void *ctx, int fd, uint32_t events)
 	return 0;
 }
 
-static int on_tick(void *ctx, int fd, uint32_t events)
+/* The pods not fenced yet, with their last object, looked at again. */
+static void pendings_retry(void)
 {
-	struct pending *q, *next, *list;
-	uint64_t n;
+	struct pending *q, *next, *list = pendings;
 
-	(void)ctx;
-	(void)events;
-	if (read(fd, &n, sizeof(n)) != sizeof(n))
-		return 0;
-	early_setup();
-	list = pendings;
 	pendings = NULL;
 	for (q = list; q; q = next) {
 		next = q->next;
@@ -1925,6 +1961,28 @@ static int on_tick(void *ctx, int fd, uint32_t events)
 		json_decref(q->obj);
 		free(q);
 	}
+}
+
+/* A process of a pod was held at its first instruction (k8s_held.c):
+ * its container runs, the pod can be attached now rather than once the
+ * kubelet reports it. */
+static void held_wake(void)
+{
+	pendings_retry();
+	af_kheld_sweep();
+}
+
+static int on_tick(void *ctx, int fd, uint32_t events)
+{
+	uint64_t n;
+
+	(void)ctx;
+	(void)events;
+	if (read(fd, &n, sizeof(n)) != sizeof(n))
+		return 0;
+	early_setup();
+	pendings_retry();
+	af_kheld_sweep();
 	return 0;
 }
 
@@ -2071,5 +2129,6 @@ void af_k8s_stop(void)
 	if (k.loop) {
 		af_loop_del(k.loop, k.efd);
 		af_loop_del(k.loop, k.tick);
+		af_kheld_close(k.loop);
 	}
 }
