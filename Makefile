@@ -37,7 +37,7 @@ BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 	-I/usr/include/$(shell uname -m)-linux-gnu -Ibpf -I$(OUTPUT)
 
 FENCE_BPF := bpf/fs.bpf.c bpf/proc.bpf.c bpf/net.bpf.c bpf/events.bpf.c bpf/effects.bpf.c bpf/fdwrite.bpf.c
-BPF_HDRS := bpf/vmlinux.h bpf/fence.h bpf/common.bpf.h bpf/fs.bpf.h bpf/events.h bpf/syscalls.h bpf/dpath.bpf.h bpf/fxco.bpf.h
+BPF_HDRS := $(wildcard bpf/*.h)
 
 LIB_SRCS := $(filter-out userspace/main.c,$(wildcard userspace/*.c))
 LIB_OBJS := $(patsubst userspace/%.c,$(OUTPUT)/userspace/%.o,$(LIB_SRCS))

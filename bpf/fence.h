@@ -178,6 +178,7 @@ _Static_assert(sizeof(struct af_kpend_key) == AF_KPEND_NAME, "af_kpend_key layou
 struct af_kheld_val {
 	__u64 cgroup;		/* its cgroup's id at the exec */
 	__u64 start;		/* its start, ns since boot (task_struct.start_boottime) */
+	__u64 held;		/* when it was stopped, ns since boot */
 };
 
 /* Counters, one per-CPU array slot each. */

@@ -21,10 +21,11 @@
  * the daemon, which attaches the pod's fence (the process's root is the
  * container's by then: runc sets it up in the cgroup and execs last),
  * and continues the process once its cgroup is in af_member
- * (userspace/k8s.c held_sweep). The container runtime's own setup runs
- * no exec in the cgroup (runc init is exec'd before it joins it), so
- * only the container's commands are held, each from its first
- * instruction. */
+ * (userspace/k8s_held.c). Only execs in a mount namespace other than
+ * the host's are held: the container runtime's own (runc init is
+ * exec'd, and runc 1.1 execs it again from a memfd copy, while it may
+ * already be in the cgroup) run in the host's, before runc unshares
+ * and pivots; a container's commands run in the container's. */
 #ifndef AF_K8S_BPF_H
 #define AF_K8S_BPF_H
 
@@ -71,6 +72,15 @@ struct {
 	__uint(max_entries, 4096);
 } af_kheld_rb SEC(".maps") __weak;
 
+/* [0]: the host's mount namespace (its inode number), set by the daemon;
+ * 0: not known, every exec of a pod not fenced whole is held. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} af_khost SEC(".maps") __weak;
+
 #define AF_SIGKILL	9
 #define AF_SIGSTOP	19
 
@@ -82,21 +92,27 @@ static __always_inline void af_k8s_exec_hold(void)
 	__u64 cgid = bpf_get_current_cgroup_id();
 	struct task_struct *t;
 	struct af_kheld_val v;
-	__u32 tgid, *w;
+	__u32 tgid, *w, zero = 0, *host;
 
 	if (!bpf_map_lookup_elem(&af_kmember, &cgid))
 		return;
 	t = (struct task_struct *)bpf_get_current_task();
+	host = bpf_map_lookup_elem(&af_khost, &zero);
+	if (host && *host && BPF_CORE_READ(t, nsproxy, mnt_ns, ns.inum) == *host)
+		return;
 	tgid = bpf_get_current_pid_tgid() >> 32;
 	v.cgroup = cgid;
 	v.start = BPF_CORE_READ(t, start_boottime);
+	v.held = bpf_ktime_get_boot_ns();
+	/* Stopped before it is named: the daemon's SIGCONT, once it sees
+	 * the entry, always comes after the SIGSTOP. */
+	bpf_send_signal(AF_SIGSTOP);
 	if (bpf_map_update_elem(&af_kheld, &tgid, &v, BPF_ANY)) {
 		af_count(AF_CNT_K8S_HELD_FULL);
 		bpf_send_signal(AF_SIGKILL);
 		return;
 	}
 	af_count(AF_CNT_K8S_EXEC_HELD);
-	bpf_send_signal(AF_SIGSTOP);
 	w = bpf_ringbuf_reserve(&af_kheld_rb, sizeof(*w), 0);
 	if (w) {
 		*w = tgid;

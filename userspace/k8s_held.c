@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -55,8 +57,29 @@ int af_kheld_open(uint64_t id, const char *mnt, struct af_loop *loop, void (*wak
 {
 	int rb;
 
+	struct stat st;
+	__u32 zero = 0, ino;
+	int host;
+
 	af_strlcpy(h.mnt, mnt, sizeof(h.mnt));
 	h.wake = wake;
+	/* The host's mount namespace: the runtime's execs there are not
+	 * held (bpf/k8s.bpf.h). In a DaemonSet: hostPID, /proc/1 is the
+	 * host's init. */
+	if (stat("/proc/1/ns/mnt", &st)) {
+		snprintf(why, n, "the host's mount namespace (/proc/1/ns/mnt): %s", strerror(errno));
+		return -errno;
+	}
+	ino = (__u32)st.st_ino;
+	host = af_fence_k8s_map(id, "af_khost", why, n);
+	if (host < 0)
+		return host;
+	if (bpf_map_update_elem(host, &zero, &ino, BPF_ANY)) {
+		snprintf(why, n, "af_khost: %s", strerror(errno));
+		close(host);
+		return -EIO;
+	}
+	close(host);
 	h.held = af_fence_k8s_map(id, "af_kheld", why, n);
 	h.member = h.held >= 0 ? af_fence_k8s_map(id, "af_member", why, n) : -1;
 	rb = h.member >= 0 ? af_fence_k8s_map(id, "af_kheld_rb", why, n) : -1;
@@ -71,44 +94,51 @@ int af_kheld_open(uint64_t id, const char *mnt, struct af_loop *loop, void (*wak
 	return 0;
 }
 
-/* Whether process tgid is the one held (its start), and then its cgroup
- * (absolute) in path. */
-static bool held_proc(__u32 tgid, const struct af_kheld_val *v, char *path, size_t n)
+/* Whether process tgid is the one held (its start): 0 and its cgroup
+ * (absolute) in path; -ESRCH: gone (or its pid is another's now); -EIO:
+ * not read (kept: looked at again). */
+static int held_proc(__u32 tgid, const struct af_kheld_val *v, char *path, size_t n)
 {
-	char file[64], buf[1024], *s;
+	char file[64], buf[16384], *s;
 	unsigned long long start;
 	long tck = sysconf(_SC_CLK_TCK);
 	int i;
 
 	snprintf(file, sizeof(file), "/proc/%u/stat", tgid);
-	if (tck <= 0 || af_read_small(file, buf, sizeof(buf)) || !(s = strrchr(buf, ')')))
-		return false;
-	/* After the command: state (3) ... starttime (22). */
-	for (i = 0, s++; i < 19 && s; i++)
+	if (af_read_small(file, buf, sizeof(buf)))
+		return -ESRCH;
+	/* After the command's ')': state (field 3) ... starttime (22). */
+	s = strrchr(buf, ')');
+	for (i = 0; i < 20 && s; i++)
 		s = strchr(s + 1, ' ');
-	if (!s || sscanf(s, " %llu", &start) != 1 || start != v->start / (1000000000ULL / tck))
-		return false;
+	if (tck <= 0 || !s || sscanf(s, " %llu", &start) != 1)
+		return -EIO;
+	if (start != v->start / (1000000000ULL / tck))
+		return -ESRCH;
+	/* Every hierarchy's line (a hybrid host has a dozen), the unified
+	 * one's "0::/path". */
 	snprintf(file, sizeof(file), "/proc/%u/cgroup", tgid);
 	if (af_read_small(file, buf, sizeof(buf)))
-		return false;
-	/* The unified hierarchy's line: "0::/path". */
+		return -ESRCH;
 	s = !strncmp(buf, "0::", 3) ? buf : strstr(buf, "\n0::");
 	if (!s)
-		return false;
+		return -EIO;
 	s += s == buf ? 3 : 4;
 	s[strcspn(s, "\n")] = 0;
-	return snprintf(path, n, "%s%s", h.mnt, s) < (int)n;
+	return snprintf(path, n, "%s%s", h.mnt, s) < (int)n ? 0 : -EIO;
 }
 
 /* Each held process: fn(tgid, its cgroup's path) says whether it is
  * done with (the entry goes). Keys first: deleting while walking may
  * restart the walk. */
-static void held_each(bool (*fn)(__u32 tgid, const char *cg, void *ctx), void *ctx)
+static void held_each(bool (*fn)(__u32 tgid, const char *cg, const struct af_kheld_val *v, void *ctx),
+		      void *ctx)
 {
 	__u32 *keys, key, next;
 	struct af_kheld_val v;
 	char cg[4096];
 	size_t n = 0;
+	int err;
 
 	if (h.held < 0 || !(keys = malloc(HELD_MAX * sizeof(*keys))))
 		return;
@@ -118,13 +148,23 @@ static void held_each(bool (*fn)(__u32 tgid, const char *cg, void *ctx), void *c
 	for (size_t i = 0; i < n; i++) {
 		if (bpf_map_lookup_elem(h.held, &keys[i], &v))
 			continue;
-		if (!held_proc(keys[i], &v, cg, sizeof(cg)) || fn(keys[i], cg, ctx))
+		err = held_proc(keys[i], &v, cg, sizeof(cg));
+		if (err == -ESRCH || (!err && fn(keys[i], cg, &v, ctx)))
 			bpf_map_delete_elem(h.held, &keys[i]);
 	}
 	free(keys);
 }
 
-static bool sweep_one(__u32 tgid, const char *cg, void *ctx)
+/* How long ago v's process was stopped, in ms. */
+static double held_ms(const struct af_kheld_val *v)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_BOOTTIME, &now);
+	return ((double)now.tv_sec * 1e9 + now.tv_nsec - (double)v->held) / 1e6;
+}
+
+static bool sweep_one(__u32 tgid, const char *cg, const struct af_kheld_val *v, void *ctx)
 {
 	uint64_t id = af_cgroup_id(cg), fence;
 
@@ -136,7 +176,8 @@ static bool sweep_one(__u32 tgid, const char *cg, void *ctx)
 		return errno == ESRCH;
 	}
 	fprintf(stderr, "agentfence daemon: process %u continued: held at its first instruction "
-		"until its pod's fence %llu was whole (cgroup %s)\n", tgid, (unsigned long long)fence, cg);
+		"until its pod's fence %llu was whole (%.1f ms; cgroup %s)\n", tgid,
+		(unsigned long long)fence, held_ms(v), cg);
 	return true;
 }
 
@@ -164,11 +205,12 @@ struct find {
 	pid_t pid;
 };
 
-static bool find_one(__u32 tgid, const char *cg, void *ctx)
+static bool find_one(__u32 tgid, const char *cg, const struct af_kheld_val *v, void *ctx)
 {
 	struct find *f = ctx;
 	char name[256];
 
+	(void)v;
 	if (!f->pid && beneath(cg, f->path, name, sizeof(name)) && f->want(name))
 		f->pid = (pid_t)tgid;
 	return false;
@@ -187,7 +229,7 @@ struct decide {
 	bool cont;
 };
 
-static bool decide_one(__u32 tgid, const char *cg, void *ctx)
+static bool decide_one(__u32 tgid, const char *cg, const struct af_kheld_val *v, void *ctx)
 {
 	struct decide *d = ctx;
 	char name[256];
@@ -200,7 +242,7 @@ static bool decide_one(__u32 tgid, const char *cg, void *ctx)
 		return false;
 	}
 	fprintf(stderr, "agentfence daemon: process %u %s: held at its first instruction; %s "
-		"(cgroup %s)\n", tgid, d->cont ? "continued" : "killed", d->why, cg);
+		"(%.1f ms; cgroup %s)\n", tgid, d->cont ? "continued" : "killed", d->why, held_ms(v), cg);
 	return true;
 }
 

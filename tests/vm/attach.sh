@@ -406,6 +406,191 @@ test_frozen_by_a_dead_attacher_thawed_on_adopt() {
 	assert_contains "$(cat "$T/daemon.log")" "frozen by an agentfence that died" "the daemon said so"
 }
 
+# ---- a pod fenced from its first instruction (userspace/k8s_held.c) ----
+# No cluster runs under TCG (a kube-apiserver takes minutes to start
+# there; tests/host/k8s.sh has the real one): the API is
+# tests/helpers/kubeapi.py, serving the pod and the policy's ConfigMap
+# from files; the kubelet's part is the test's (the kubepods cgroups, the
+# pod's cgroup); the container is real runc, with a bundle where
+# containerd's CRI puts it and its annotations. runc sets the container
+# up in its cgroup and execs the pod's command last: the kernel stops
+# that exec, the daemon attaches the pod (the process's root is the
+# container's) and continues it. So the command's very first write is
+# judged by the pod's policy. Without the hold it would run before the
+# daemon even learned that the container runs (the API says so later).
+
+# kube_up: kubepods, the API server, the policy "agent" (only the
+# workspace writable), the daemon.
+kube_up() {
+	trap kube_down EXIT
+	command -v runc >/dev/null || skip "no runc"
+	KCG=$(cgroup2_mount)
+	local d
+	for d in kubepods kubepods/besteffort kubepods/burstable; do
+		mkdir -p "$KCG/$d" || fail "cannot make cgroup $KCG/$d"
+	done
+	mkdir -p "$T/api/pods" "$T/api/configmaps" "$T/journals"
+	attach_policy
+	$PY -c '
+import json, sys
+json.dump({"apiVersion": "v1", "kind": "ConfigMap",
+	   "metadata": {"name": "agent", "namespace": "agentfence", "labels": {"agentfence.io/policy": "true"}},
+	   "data": {"policy.yaml": open(sys.argv[1]).read()}}, open(sys.argv[2], "w"))' "$T/p.yaml" "$T/api/configmaps/agent.json"
+	$PY "$TOP/tests/helpers/kubeapi.py" "$T/api" "$T/api/port" 2>"$T/api.log" &
+	KAPI=$!
+	for _ in $(seq 100); do [ -s "$T/api/port" ] && break; sleep 0.1; done
+	[ -s "$T/api/port" ] || fail "the API server did not start: $(cat "$T/api.log")"
+	cat >"$T/kubeconfig" <<-YAML
+	apiVersion: v1
+	kind: Config
+	clusters: [{name: c, cluster: {server: "http://127.0.0.1:$(cat "$T/api/port")"}}]
+	users: [{name: u, user: {token: test}}]
+	contexts: [{name: x, context: {cluster: c, user: u}}]
+	current-context: x
+	YAML
+	"$AF" daemon --foreground --kubernetes --kubeconfig "$T/kubeconfig" --node vmnode \
+		--journal-dir "$T/journals" --control "$T/c.sock" >/dev/null 2>"$T/daemon.log" &
+	KDAEMON=$!
+	for _ in $(seq 300); do
+		grep -q "pods listed" "$T/daemon.log" && grep -q "fenced from their cgroup's creation" "$T/daemon.log" && break
+		af_running "$KDAEMON" || fail "the daemon exited: $(cat "$T/daemon.log")"
+		sleep 0.1
+	done
+	grep -q "fenced from their cgroup's creation" "$T/daemon.log" || fail "the daemon is not ready: $(cat "$T/daemon.log")"
+	RUNC_ROOT=/run/aftest-runc-$BASHPID
+	BUNDLES=/run/aftest-k8s-$BASHPID/io.containerd.runtime.v2.task/k8s.io
+	mkdir -p "$BUNDLES" "$RUNC_ROOT"
+	CIDS=()
+}
+
+# Its fences detached (the daemon's, then what a daemon leaves pinned:
+# the hold fence and early ones), the containers, the cgroups.
+kube_down() {
+	local c ids
+	for c in "${CIDS[@]}"; do runc --root "$RUNC_ROOT" delete -f "$c" >/dev/null 2>&1; done
+	ids() {
+		"$AF" status --json "$@" 2>/dev/null | $PY -c '
+import json, sys
+for f in json.load(sys.stdin).get("fences", []):
+    if "/kubepods/" in f["cgroup"] or "/agentfence/k8s/" in f["cgroup"]:
+        print(f["id"])'
+	}
+	if [ -n "${KDAEMON:-}" ] && af_running "$KDAEMON"; then
+		for c in $(ids --control "$T/c.sock"); do "$AF" detach --control "$T/c.sock" "$c" >/dev/null 2>&1; done
+		kill -TERM "$KDAEMON" 2>/dev/null
+		for _ in $(seq 100); do af_running "$KDAEMON" || break; sleep 0.1; done
+	fi
+	[ -n "${KAPI:-}" ] && kill "$KAPI" 2>/dev/null
+	wait 2>/dev/null
+	for c in $(AGENTFENCE_CONTROL= ids); do AGENTFENCE_CONTROL= "$AF" detach "$c" >/dev/null 2>&1; done
+	# The kubelet's levels stay (as on a node: the daemon links them once).
+	find "$KCG/kubepods" -mindepth 2 -depth -type d -exec rmdir {} + 2>/dev/null
+	find "$KCG/agentfence/k8s" -mindepth 1 -depth -type d -exec rmdir {} + 2>/dev/null
+	rm -rf "/run/aftest-k8s-$BASHPID" "$RUNC_ROOT"
+}
+
+# kube_pod NAME UID: the annotated pod, bound to the node, not running
+# yet (as the API has it before the kubelet's first report).
+kube_pod() {
+	$PY -c '
+import json, sys
+json.dump({"apiVersion": "v1", "kind": "Pod",
+	   "metadata": {"name": sys.argv[1], "namespace": "default", "uid": sys.argv[2],
+			"annotations": {"agentfence.io/policy": "agent", "agentfence.io/workspace": "/workspace"}},
+	   "spec": {"nodeName": "vmnode", "containers": [{"name": "agent"}]},
+	   "status": {"phase": "Pending", "qosClass": "BestEffort"}}, open(sys.argv[3], "w"))' \
+		"$1" "$2" "$T/api/pods/.$1" && mv "$T/api/pods/.$1" "$T/api/pods/$1.json"
+	for _ in $(seq 300); do
+		grep -q "pod default/$1: fence [0-9]* ready before its containers" "$T/daemon.log" && return 0
+		sleep 0.1
+	done
+	fail "no early fence for pod $1: $(cat "$T/daemon.log")"
+}
+
+# kube_container UID CID BUNDLE CMD: the container in the pod's cgroup
+# (the kubelet made the pod's), started by runc, detached.
+kube_container() {
+	local uid=$1 cid=$2 b=$3 cmd=$4 d
+	mkdir -p "$KCG/kubepods/besteffort/pod$uid" "$b" "$T/rootfs/bin" "$T/rootfs/etc" \
+		"$T/rootfs/proc" "$T/rootfs/dev" "$T/rootfs/workspace" "$T/ws"
+	cp /bin/busybox "$T/rootfs/bin/busybox"
+	for d in sh mv sleep cat; do ln -sf busybox "$T/rootfs/bin/$d"; done
+	$PY -c '
+import json, sys
+uid, cid, root, ws, cmd = sys.argv[1:6]
+json.dump({
+    "ociVersion": "1.0.2",
+    "process": {"terminal": False, "user": {"uid": 0, "gid": 0}, "cwd": "/",
+		"args": ["/bin/sh", "-c", cmd], "env": ["PATH=/bin"], "noNewPrivileges": True},
+    "root": {"path": root},
+    "hostname": "agent",
+    "mounts": [{"destination": "/proc", "type": "proc", "source": "proc"},
+	       {"destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "mode=755"]},
+	       {"destination": "/workspace", "type": "bind", "source": ws, "options": ["rbind", "rw"]}],
+    "linux": {"namespaces": [{"type": "pid"}, {"type": "mount"}, {"type": "uts"}, {"type": "ipc"}],
+	      "cgroupsPath": "/kubepods/besteffort/pod%s/%s" % (uid, cid)},
+    "annotations": {"io.kubernetes.cri.container-type": "container",
+		    "io.kubernetes.cri.container-name": "agent"}}, open(sys.argv[6], "w"))' \
+		"$uid" "$cid" "$T/rootfs" "$T/ws" "$cmd" "$b/config.json"
+	CIDS+=("$cid")
+	runc --root "$RUNC_ROOT" run --detach --bundle "$b" "$cid" </dev/null >"$T/runc.out" 2>&1 ||
+		fail "runc run: $(cat "$T/runc.out") $(cat "$T/daemon.log"; "$AF" status --control "$T/c.sock"; bpftool map dump name af_member; bpftool map dump name af_kmember; ls -l /sys/fs/bpf/agentfence/ ; for d in $(find "$KCG/kubepods" "$KCG/agentfence" -type d); do echo "$d $(stat -c %i "$d")"; done)"
+}
+
+# The command's first write, outside the workspace, is refused; its
+# write into the workspace lands; the kernel held it at its exec until
+# the pod's own fence was attached.
+test_pod_first_instruction_fenced() {
+	[ "$BACKEND" = lsm_cgroup ] || skip "the daemon's pods take the auto backend: lsm_cgroup here"
+	kube_up
+	local uid cid j
+	uid=$(printf '0a1b2c3d-0000-4000-8000-%012x' "$BASHPID")
+	cid=$(echo "first-$BASHPID" | sha256sum | cut -c1-64)
+	kube_pod first "$uid"
+	kube_container "$uid" "$cid" "$BUNDLES/$cid" \
+		'echo x >/etc/outside; echo "out=$?" >/workspace/.res; echo y >/workspace/in; echo "in=$?" >>/workspace/.res; mv /workspace/.res /workspace/res; exec sleep 600'
+	for _ in $(seq 600); do [ -s "$T/ws/res" ] && break; sleep 0.1; done
+	[ -s "$T/ws/res" ] || fail "the container wrote no result: $(cat "$T/daemon.log"; cat "$T/runc.out"; ps -eo pid,stat,cgroup,cmd | grep kubepods)"
+	grep -E "pod default/first|held|continued" "$T/daemon.log" | sed 's/^/# daemon: /'
+	assert_contains "$(cat "$T/ws/res")" "out=1" "the first command's write outside the workspace refused"
+	assert_contains "$(cat "$T/ws/res")" "in=0" "its write into the workspace"
+	[ -e "$T/rootfs/etc/outside" ] && fail "the write outside landed in the container's root"
+	assert_contains "$(cat "$T/daemon.log")" "continued: held at its first instruction until its pod's fence" \
+		"the exec was held until the pod's fence was whole"
+	assert_contains "$(grep "pod default/first: fence" "$T/daemon.log")" "from its cgroup's creation" "attached"
+	j=$(ls "$T/journals/default_first_"*.jsonl | grep -v -- '-early\.jsonl$' | head -1)
+	assert_contains "$(grep '"verdict":"denied"' "$j")" "/etc/outside" "the denial journaled, as the container sees it"
+	# Intact; incomplete while the fence runs (no fence_end yet).
+	assert_exit 4 "$AF" log verify "$j"
+}
+
+# A pod deleted while its container's process is held (the daemon cannot
+# attach it: no bundle of the runtime's says it is a container, the API
+# never says it runs): the process is killed; it never ran an instruction.
+test_pod_deleted_while_held() {
+	[ "$BACKEND" = lsm_cgroup ] || skip "the daemon's pods take the auto backend: lsm_cgroup here"
+	kube_up
+	local uid cid pid
+	uid=$(printf '0a1b2c3d-0000-4000-8001-%012x' "$BASHPID")
+	cid=$(echo "held-$BASHPID" | sha256sum | cut -c1-64)
+	kube_pod held "$uid"
+	kube_container "$uid" "$cid" "$T/bundle-held" 'echo ran >/workspace/ran; exec sleep 600'
+	pid=$(runc --root "$RUNC_ROOT" state "$cid" | $PY -c 'import json, sys; print(json.load(sys.stdin)["pid"])')
+	for _ in $(seq 100); do
+		[ "$(awk '{ print $3 }' "/proc/$pid/stat" 2>/dev/null)" = T ] && break
+		sleep 0.1
+	done
+	assert_eq T "$(awk '{ print $3 }' "/proc/$pid/stat")" "the container's process stopped at its exec"
+	sleep 1
+	[ -e "$T/ws/ran" ] && fail "the held process ran"
+	rm "$T/api/pods/held.json"
+	for _ in $(seq 300); do af_running "$pid" || break; sleep 0.1; done
+	af_running "$pid" && fail "the held process of the deleted pod still runs"
+	[ -e "$T/ws/ran" ] && fail "the held process ran before it was killed"
+	assert_contains "$(cat "$T/daemon.log")" "process $pid killed: held at its first instruction; pod deleted" \
+		"the daemon said so"
+}
+
 af_limit test_workspace_a_volume 120
 af_limit test_workspace_a_path_in_the_overlay 120
 af_limit test_paths_as_the_target_sees_them 120
@@ -413,6 +598,8 @@ af_limit test_descriptors_scanned 120
 af_limit test_io_uring_keeps_file_permission 120
 af_limit test_update_scans_again 120
 af_limit test_frozen_by_a_dead_attacher_thawed_on_adopt 120
+af_limit test_pod_first_instruction_fenced 180
+af_limit test_pod_deleted_while_held 180
 for BACKEND in ${AF_VM_BACKENDS:-lsm_cgroup lsm}; do
 	export BACKEND AF_TEST_TAG=" [$BACKEND]"
 	af_main "$@"
