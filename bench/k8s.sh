@@ -11,7 +11,8 @@
 # fence_start record), split at the
 # moment a watch of this script saw the pod's container running (the
 # daemon fences a pod once a container of it runs: that part is the
-# daemon's own). Pods: busybox sleeping, hostNetwork, annotated with a
+# daemon's own), and how long each container's command was held at its
+# exec until that fence was attached. Pods: busybox sleeping, hostNetwork, annotated with a
 # policy that allows TCP to 127.0.0.2:7000 only.
 #
 #   flock /run/lock/agentfence-tests.lock bench/k8s.sh 100
@@ -199,13 +200,20 @@ own = sorted((fence[p] - float(running[p])) * 1000 for p in fence if p in runnin
 bound = sorted((early[p] - sent[p]) * 1000 for p in early if p in sent)
 def q(v, f):
     return v[min(len(v) - 1, int(f * len(v)))] if v else float("nan")
+# A container's command stopped at its exec until the pod's own fence is
+# attached (bpf/k8s.bpf.h): the daemon says how long each was held.
+import re
+held = sorted(float(m.group(1)) for m in re.finditer(
+    r"continued: held at its first instruction until its pod's fence \d+ was whole \(([0-9.]+) ms",
+    open(d + "/daemon.log").read()))
 per = (rss - rings - rss0) / max(fenced, 1)
 res = {"pods": n, "fenced": fenced, "rss_kib_0": rss0, "rss_kib": rss, "rings_kib": rings,
        "rss_without_rings_kib": rss - rings, "hwm_kib": hwm, "per_fence_kib": per,
        "create_sent_to_early_fence_ms": {"median": q(bound, .5), "p90": q(bound, .9), "max": q(bound, 1),
                                          "min": q(bound, 0), "pods": len(bound)},
        "created_to_fence_ms": {"median": q(total, .5), "p90": q(total, .9), "max": q(total, 1)},
-       "running_seen_to_fence_ms": {"median": q(own, .5), "p90": q(own, .9), "max": q(own, 1)}}
+       "running_seen_to_fence_ms": {"median": q(own, .5), "p90": q(own, .9), "max": q(own, 1)},
+       "held_at_exec_ms": {"median": q(held, .5), "p90": q(held, .9), "max": q(held, 1), "processes": len(held)}}
 json.dump(res, open(d + "/result.json", "w"), indent=1)
 print("pods fenced: %d of %d" % (fenced, n))
 print("daemon RSS: %.1f MiB with %d fenced pods (%.1f MiB of it their ring buffers, mapped; %.1f MiB without); %.1f MiB with none; peak %.1f MiB"
@@ -215,4 +223,5 @@ print("per fence: %.0f KiB beyond the idle daemon (ring buffers excluded); at 10
 print("create sent -> early fence_start (the bound pod fenced, before its cgroup exists): median %.0f ms, p90 %.0f ms, min %.0f ms, max %.0f ms (%d pods)" % (q(bound, .5), q(bound, .9), q(bound, 0), q(bound, 1), len(bound)))
 print("created -> its own fence_start: median %.0f ms, p90 %.0f ms, max %.0f ms (%d pods)" % (q(total, .5), q(total, .9), q(total, 1), len(total)))
 print("container running seen by a watch -> fence_start: median %.0f ms, p90 %.0f ms, max %.0f ms (%d pods)" % (q(own, .5), q(own, .9), q(own, 1), len(own)))
+print("a container's command held at its exec until its pod's own fence: median %.1f ms, p90 %.1f ms, max %.1f ms (%d processes: sandboxes' and containers')" % (q(held, .5), q(held, .9), q(held, 1), len(held)))
 PYEOF

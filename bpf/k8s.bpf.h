@@ -21,11 +21,14 @@
  * the daemon, which attaches the pod's fence (the process's root is the
  * container's by then: runc sets it up in the cgroup and execs last),
  * and continues the process once its cgroup is in af_member
- * (userspace/k8s_held.c). Only execs in a mount namespace other than
- * the host's are held: the container runtime's own (runc init is
- * exec'd, and runc 1.1 execs it again from a memfd copy, while it may
- * already be in the cgroup) run in the host's, before runc unshares
- * and pivots; a container's commands run in the container's. */
+ * (userspace/k8s_held.c). Only an exec in a mount namespace other than
+ * its parent's is held: the container runtime's own execs (runc init,
+ * which runc 1.1 execs again from a memfd copy, while it may already be
+ * in the cgroup) run in their parent's (runc's, the host's), before runc
+ * unshares and pivots; a container's command runs in the container's,
+ * its parent the runtime's shim (or runc) on the host. Before the pod's
+ * fence is whole no process of the container has run an instruction,
+ * so none can be the parent of another exec there. */
 #ifndef AF_K8S_BPF_H
 #define AF_K8S_BPF_H
 
@@ -72,15 +75,6 @@ struct {
 	__uint(max_entries, 4096);
 } af_kheld_rb SEC(".maps") __weak;
 
-/* [0]: the host's mount namespace (its inode number), set by the daemon;
- * 0: not known, every exec of a pod not fenced whole is held. */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u32);
-} af_khost SEC(".maps") __weak;
-
 #define AF_SIGKILL	9
 #define AF_SIGSTOP	19
 
@@ -92,13 +86,13 @@ static __always_inline void af_k8s_exec_hold(void)
 	__u64 cgid = bpf_get_current_cgroup_id();
 	struct task_struct *t;
 	struct af_kheld_val v;
-	__u32 tgid, *w, zero = 0, *host;
+	__u32 tgid, *w;
 
 	if (!bpf_map_lookup_elem(&af_kmember, &cgid))
 		return;
 	t = (struct task_struct *)bpf_get_current_task();
-	host = bpf_map_lookup_elem(&af_khost, &zero);
-	if (host && *host && BPF_CORE_READ(t, nsproxy, mnt_ns, ns.inum) == *host)
+	if (BPF_CORE_READ(t, nsproxy, mnt_ns, ns.inum) ==
+	    BPF_CORE_READ(t, real_parent, nsproxy, mnt_ns, ns.inum))
 		return;
 	tgid = bpf_get_current_pid_tgid() >> 32;
 	v.cgroup = cgid;

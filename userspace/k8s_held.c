@@ -12,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -57,29 +56,8 @@ int af_kheld_open(uint64_t id, const char *mnt, struct af_loop *loop, void (*wak
 {
 	int rb;
 
-	struct stat st;
-	__u32 zero = 0, ino;
-	int host;
-
 	af_strlcpy(h.mnt, mnt, sizeof(h.mnt));
 	h.wake = wake;
-	/* The host's mount namespace: the runtime's execs there are not
-	 * held (bpf/k8s.bpf.h). In a DaemonSet: hostPID, /proc/1 is the
-	 * host's init. */
-	if (stat("/proc/1/ns/mnt", &st)) {
-		snprintf(why, n, "the host's mount namespace (/proc/1/ns/mnt): %s", strerror(errno));
-		return -errno;
-	}
-	ino = (__u32)st.st_ino;
-	host = af_fence_k8s_map(id, "af_khost", why, n);
-	if (host < 0)
-		return host;
-	if (bpf_map_update_elem(host, &zero, &ino, BPF_ANY)) {
-		snprintf(why, n, "af_khost: %s", strerror(errno));
-		close(host);
-		return -EIO;
-	}
-	close(host);
 	h.held = af_fence_k8s_map(id, "af_kheld", why, n);
 	h.member = h.held >= 0 ? af_fence_k8s_map(id, "af_member", why, n) : -1;
 	rb = h.member >= 0 ? af_fence_k8s_map(id, "af_kheld_rb", why, n) : -1;
@@ -140,10 +118,11 @@ static void held_each(bool (*fn)(__u32 tgid, const char *cg, const struct af_khe
 	size_t n = 0;
 	int err;
 
-	if (h.held < 0 || !(keys = malloc(HELD_MAX * sizeof(*keys))))
+	/* Usually none: one call. */
+	if (h.held < 0 || bpf_map_get_next_key(h.held, NULL, &next) ||
+	    !(keys = malloc(HELD_MAX * sizeof(*keys))))
 		return;
-	for (int r = bpf_map_get_next_key(h.held, NULL, &next); !r && n < HELD_MAX;
-	     key = next, r = bpf_map_get_next_key(h.held, &key, &next))
+	for (int r = 0; !r && n < HELD_MAX; key = next, r = bpf_map_get_next_key(h.held, &key, &next))
 		keys[n++] = next;
 	for (size_t i = 0; i < n; i++) {
 		if (bpf_map_lookup_elem(h.held, &keys[i], &v))
