@@ -1399,7 +1399,8 @@ static void early_setup(void)
 	if ((found & 7) == 7 || (found & 0x38) == 0x38) {
 		e.linked = true;
 		fprintf(stderr, "agentfence daemon: kubernetes: pods fenced from their cgroup's creation "
-			"(network; hold fence %llu for pods not yet decided)\n", (unsigned long long)e.hold);
+			"(network at once, the rest from each command's exec; hold fence %llu for pods not yet "
+			"decided)\n", (unsigned long long)e.hold);
 	}
 }
 
