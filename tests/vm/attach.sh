@@ -419,9 +419,11 @@ test_frozen_by_a_dead_attacher_thawed_on_adopt() {
 # judged by the pod's policy. Without the hold it would run before the
 # daemon even learned that the container runs (the API says so later).
 
-# kube_up: kubepods, the API server, the policy "agent" (only the
-# workspace writable), the daemon.
+# kube_up NAME: kubepods, the API server, the policy "agent" (only the
+# workspace writable), the daemon, and the pod NAME (kube_pod; its uid
+# UID_, its container's id CID).
 kube_up() {
+	[ "$BACKEND" = lsm_cgroup ] || skip "the daemon's pods take the auto backend: lsm_cgroup here"
 	trap kube_down EXIT
 	command -v runc >/dev/null || skip "no runc"
 	KCG=$(cgroup2_mount)
@@ -461,6 +463,9 @@ json.dump({"apiVersion": "v1", "kind": "ConfigMap",
 	BUNDLES=/run/aftest-k8s-$BASHPID/io.containerd.runtime.v2.task/k8s.io
 	mkdir -p "$BUNDLES" "$RUNC_ROOT"
 	CIDS=()
+	UID_=$(printf '0a1b2c3d-0000-4000-8000-%012x' "$BASHPID")
+	CID=$(echo "$1-$BASHPID" | sha256sum | cut -c1-64)
+	kube_pod "$1" "$UID_"
 }
 
 # Its fences detached (the daemon's, then what a daemon leaves pinned:
@@ -534,23 +539,19 @@ json.dump({
 		"$uid" "$cid" "$T/rootfs" "$T/ws" "$cmd" "$b/config.json"
 	CIDS+=("$cid")
 	runc --root "$RUNC_ROOT" run --detach --bundle "$b" "$cid" </dev/null >"$T/runc.out" 2>&1 ||
-		fail "runc run: $(cat "$T/runc.out") $(cat "$T/daemon.log"; "$AF" status --control "$T/c.sock"; bpftool map dump name af_member; bpftool map dump name af_kmember; ls -l /sys/fs/bpf/agentfence/ ; for d in $(find "$KCG/kubepods" "$KCG/agentfence" -type d); do echo "$d $(stat -c %i "$d")"; done)"
+		fail "runc run: $(cat "$T/runc.out") (the daemon: $(cat "$T/daemon.log"))"
 }
 
 # The command's first write, outside the workspace, is refused; its
 # write into the workspace lands; the kernel held it at its exec until
 # the pod's own fence was attached.
 test_pod_first_instruction_fenced() {
-	[ "$BACKEND" = lsm_cgroup ] || skip "the daemon's pods take the auto backend: lsm_cgroup here"
-	kube_up
-	local uid cid j
-	uid=$(printf '0a1b2c3d-0000-4000-8000-%012x' "$BASHPID")
-	cid=$(echo "first-$BASHPID" | sha256sum | cut -c1-64)
-	kube_pod first "$uid"
-	kube_container "$uid" "$cid" "$BUNDLES/$cid" \
+	kube_up first
+	local j
+	kube_container "$UID_" "$CID" "$BUNDLES/$CID" \
 		'echo x >/etc/outside; echo "out=$?" >/workspace/.res; echo y >/workspace/in; echo "in=$?" >>/workspace/.res; mv /workspace/.res /workspace/res; exec sleep 600'
 	for _ in $(seq 600); do [ -s "$T/ws/res" ] && break; sleep 0.1; done
-	[ -s "$T/ws/res" ] || fail "the container wrote no result: $(cat "$T/daemon.log"; cat "$T/runc.out"; ps -eo pid,stat,cgroup,cmd | grep kubepods)"
+	[ -s "$T/ws/res" ] || fail "the container wrote no result: $(cat "$T/daemon.log")"
 	grep -E "pod default/first|held|continued" "$T/daemon.log" | sed 's/^/# daemon: /'
 	assert_contains "$(cat "$T/ws/res")" "out=1" "the first command's write outside the workspace refused"
 	assert_contains "$(cat "$T/ws/res")" "in=0" "its write into the workspace"
@@ -568,14 +569,10 @@ test_pod_first_instruction_fenced() {
 # attach it: no bundle of the runtime's says it is a container, the API
 # never says it runs): the process is killed; it never ran an instruction.
 test_pod_deleted_while_held() {
-	[ "$BACKEND" = lsm_cgroup ] || skip "the daemon's pods take the auto backend: lsm_cgroup here"
-	kube_up
-	local uid cid pid
-	uid=$(printf '0a1b2c3d-0000-4000-8001-%012x' "$BASHPID")
-	cid=$(echo "held-$BASHPID" | sha256sum | cut -c1-64)
-	kube_pod held "$uid"
-	kube_container "$uid" "$cid" "$T/bundle-held" 'echo ran >/workspace/ran; exec sleep 600'
-	pid=$(runc --root "$RUNC_ROOT" state "$cid" | $PY -c 'import json, sys; print(json.load(sys.stdin)["pid"])')
+	kube_up held
+	local pid
+	kube_container "$UID_" "$CID" "$T/bundle-held" 'echo ran >/workspace/ran; exec sleep 600'
+	pid=$(runc --root "$RUNC_ROOT" state "$CID" | $PY -c 'import json, sys; print(json.load(sys.stdin)["pid"])')
 	for _ in $(seq 100); do
 		[ "$(awk '{ print $3 }' "/proc/$pid/stat" 2>/dev/null)" = T ] && break
 		sleep 0.1
