@@ -207,91 +207,6 @@ static __always_inline bool is_open(__s32 nr)
 	return nr == AF_NR_open || nr == AF_NR_creat || nr == AF_NR_openat || nr == AF_NR_openat2;
 }
 
-/* A successful open for writing (bpf/fxco.bpf.h): a repeat of one the
- * thread made of the same file, by the same call and flags, is counted
- * in its slot (true: no record now); a new one takes a slot (*slotp: its
- * record carries the slot's key, count 0), the slot's old object's
- * repeats recorded first. */
-static __always_inline bool fxco_repeat(struct af_pending *p, __s64 ret, __u64 fence_id,
-					struct af_fxslot **slotp)
-{
-	struct file *f = fd_file(ret);
-	struct af_fxslot *s;
-	struct af_fxset *set;
-	struct af_fxco *c;
-	struct inode *in;
-	struct dentry *d;
-	__u64 now, ino, name;
-	__u32 dev, h;
-
-	*slotp = NULL;
-	if (!f)
-		return false;
-	in = BPF_CORE_READ(f, f_inode);
-	ino = BPF_CORE_READ(in, i_ino);
-	dev = BPF_CORE_READ(in, i_sb, s_dev);
-	/* The name it was opened by: a file deleted and its ino reused by
-	 * another, or renamed, or linked elsewhere, is another object (the
-	 * first record names one path). A rename of a directory above it
-	 * is not seen: its repeats keep the first record's path. */
-	d = BPF_CORE_READ(f, f_path.dentry);
-	name = (__u64)(unsigned long)d * 0x9E3779B97F4A7C15ULL ^
-	       (__u64)(unsigned long)BPF_CORE_READ(d, d_parent) * 0xC2B2AE3D27D4EB4FULL ^
-	       BPF_CORE_READ(d, d_name.hash_len) * 0x165667B19E3779F9ULL ^
-	       BPF_CORE_READ(in, i_generation);
-	c = bpf_task_storage_get(&af_fxco, bpf_get_current_task_btf(), 0,
-				 BPF_LOCAL_STORAGE_GET_F_CREATE);
-	if (!c)
-		return false;	/* no room: an ordinary record */
-	h = (__u32)((ino ^ ((__u64)dev << 32) ^ p->flags) * 0x9E3779B97F4A7C15ULL >> 32);
-	set = &c->s[h & (AF_FXCO_SETS - 1)];
-	now = bpf_ktime_get_ns();
-	fence_id &= AF_KEY_ID_MASK;
-	for (int i = 0; i < AF_FXCO_WAYS; i++) {
-		s = &set->w[i];
-		if (s->fence_id != fence_id || s->ino != ino || s->name != name || s->dev != dev ||
-		    s->sysno != p->sysno || s->flags != p->flags)
-			continue;
-		if (!s->count)
-			s->first = now;
-		s->count++;
-		s->last = now;
-		/* Recorded within AF_FXCO_NS of the first repeat counted. */
-		if (now - s->first >= AF_FXCO_NS || s->count == 0xffffffffu)
-			af_fxco_flush(s, now);
-		return true;
-	}
-	/* A new object: a free way, or the one used longest ago if that
-	 * was AF_FXCO_IDLE_NS ago (its repeats recorded first). A set
-	 * whose ways are all busy keeps them: the new object's opens are
-	 * ordinary records (more busy objects than ways must not make
-	 * every one of them miss). */
-	s = NULL;
-	for (int i = 0; i < AF_FXCO_WAYS; i++) {
-		struct af_fxslot *w = &set->w[i];
-
-		if (!w->fence_id) {
-			s = w;
-			break;
-		}
-		if (!s || w->last < s->last)
-			s = w;
-	}
-	if (!s || (s->fence_id && now - s->last < AF_FXCO_IDLE_NS))
-		return false;
-	af_fxco_flush(s, now);
-	s->fence_id = fence_id;
-	s->ino = ino;
-	s->name = name;
-	s->dev = dev;
-	s->sysno = p->sysno;
-	s->flags = p->flags;
-	s->count = 0;
-	s->last = now;
-	*slotp = s;
-	return false;
-}
-
 static __always_inline int leave(__s64 ret)
 {
 	__u64 id = bpf_get_current_pid_tgid(), cgid, *fid;
@@ -330,23 +245,15 @@ static __always_inline int leave(__s64 ret)
 		struct af_fxslot *slot = NULL;
 
 		/* Only what worked: a refusal or a failure is never coalesced. */
-		if (ret >= 0 && is_open(p->sysno) && fxco_repeat(p, ret, *fid, &slot))
+		if (ret >= 0 && is_open(p->sysno) &&
+		    af_fxco_repeat(fd_file(ret), p->sysno, p->flags, *fid, &slot))
 			goto out;
-		if (slot) {
-			ev = af_reserve(*fid, AF_FILEOP_CO_SIZE);
-			if (!ev) {
-				slot->fence_id = 0;	/* no first record: no repeats of it */
-				goto out;
-			}
-			fill_fileop(ev, p, ret, *fid, AF_FILEOP_CO_SIZE);
-			af_fxco_fill(ev, slot, 0);
-		} else {
-			ev = af_reserve(*fid, AF_FILEOP_SHORT);
-			if (!ev)
-				goto out;
-			fill_fileop(ev, p, ret, *fid, AF_FILEOP_SHORT);
-		}
+		ev = af_fxco_reserve(*fid, slot);
+		if (!ev)
+			goto out;
+		fill_fileop(ev, p, ret, *fid, slot ? AF_FILEOP_CO_SIZE : AF_FILEOP_SHORT);
 		ev->dir2_len = 0;
+		af_fxco_key(ev, slot);
 	}
 	bpf_ringbuf_submit(ev, 0);
 out:

@@ -103,7 +103,9 @@ _Static_assert(__builtin_offsetof(struct af_ev_fileop, path2) == AF_FILEOP_SHORT
 
 /* Repeats of one file effect, coalesced in the kernel (bpf/fxco.bpf.h):
  * a thread's successful opens for writing of one file (dev, ino, and the
- * name it was opened by), by the same call and flags. The first is a record at once, with
+ * name it was opened by), by the same call and flags (on the BPF-LSM
+ * backends: the opens file_open allowed, their ret 0 like every record
+ * of the hooks). The first is a record at once, with
  * AF_FOF_COALESCED and count 0 in its struct af_fileop_co (after its
  * AF_FILEOP_SHORT bytes): the object's key, for the recorder to name
  * the repeats by. The repeats only count; a record of them (count > 0,

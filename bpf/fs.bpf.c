@@ -15,6 +15,7 @@
 #include "fs.bpf.h"
 #include "syscalls.h"
 #include "dpath.bpf.h"
+#include "fxco.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -246,10 +247,12 @@ static __always_inline void fx_fill(struct af_ev_fileop *ev, const struct fx_arg
 
 /* Emit the record of the call in progress: its object d (on mount m;
  * NULL for a symlink's target, which is text) and, for a call with two
- * names, the new name d2 on m2. */
+ * names, the new name d2 on m2; an open that took a coalescing slot
+ * (bpf/fxco.bpf.h) carries its key. */
 static __always_inline void fx_emit(__u64 fence_id, struct af_fence_cfg *cfg, const struct fx_args *x,
 				    struct dentry *d, struct vfsmount *m,
-				    struct dentry *d2, struct vfsmount *m2, __s32 ret)
+				    struct dentry *d2, struct vfsmount *m2, __s32 ret,
+				    struct af_fxslot *slot)
 {
 	struct af_ev_fileop *ev;
 	__u32 fl = 0;
@@ -266,11 +269,12 @@ static __always_inline void fx_emit(__u64 fence_id, struct af_fence_cfg *cfg, co
 		if (bpf_probe_read_user_str(ev->path2, sizeof(ev->path2), (void *)x->path2) < 0)
 			ev->path2[0] = 0;
 	} else {
-		ev = af_reserve(fence_id, AF_FILEOP_SHORT);
+		ev = af_fxco_reserve(fence_id, slot);
 		if (!ev)
 			return;
-		fx_fill(ev, x, fence_id, AF_FILEOP_SHORT, d, m, ret);
+		fx_fill(ev, x, fence_id, slot ? AF_FILEOP_CO_SIZE : AF_FILEOP_SHORT, d, m, ret);
 		ev->dir2_len = 0;
+		af_fxco_key(ev, slot);
 	}
 	bpf_ringbuf_submit(ev, 0);
 }
@@ -301,24 +305,30 @@ static __always_inline void fx_change(__u64 fence_id, struct af_fence_cfg *cfg, 
 		return;
 	}
 	if (x.nr == AF_NR_symlink || x.nr == AF_NR_symlinkat)
-		fx_emit(fence_id, cfg, &x, NULL, NULL, d, m, 0);
+		fx_emit(fence_id, cfg, &x, NULL, NULL, d, m, 0, NULL);
 	else
-		fx_emit(fence_id, cfg, &x, d, m, NULL, NULL, 0);
+		fx_emit(fence_id, cfg, &x, d, m, NULL, NULL, 0, NULL);
 }
 
 static __always_inline void fx_two(struct dentry *old, struct dentry *new);
 
-/* An allowed open for writing: the record names the file opened. */
+/* An allowed open for writing: the record names the file opened. A
+ * repeat by the thread of one it made of the same file (by the same
+ * call and flags) is only counted (bpf/fxco.bpf.h): no walk for its
+ * path, no record now. The decision was made before, for every open. */
 static __always_inline void fx_open(__u64 fence_id, struct af_fence_cfg *cfg, struct file *file)
 {
+	struct af_fxslot *slot = NULL;
 	struct fx_args x;
 
 	if (!(cfg->flags & AF_FENCE_EV_FILE) || !fx_args(&x))
 		return;
 	switch (x.nr) {
 	case AF_NR_open: case AF_NR_creat: case AF_NR_openat: case AF_NR_openat2:
+		if (af_fxco_repeat(file, x.nr, x.flags, fence_id, &slot))
+			return;
 		fx_emit(fence_id, cfg, &x, BPF_CORE_READ(file, f_path.dentry),
-			BPF_CORE_READ(file, f_path.mnt), NULL, NULL, 0);
+			BPF_CORE_READ(file, f_path.mnt), NULL, NULL, 0, slot);
 	}
 }
 
@@ -932,7 +942,7 @@ static __always_inline void fx_two(struct dentry *old, struct dentry *new)
 		return;
 	m = fx_mnt(x.nr == AF_NR_link || x.nr == AF_NR_linkat ? new : old);
 	if (m)
-		fx_emit(fence_id, cfg, &x, old, m, new, m, 0);
+		fx_emit(fence_id, cfg, &x, old, m, new, m, 0, NULL);
 }
 
 SEC("lsm/path_mkdir")
@@ -1031,6 +1041,6 @@ int BPF_PROG(fx_fallocate, struct file *file, int mode, loff_t offset, loff_t le
 	if (!cfg || !(cfg->flags & AF_FENCE_EV_FILE) || !fx_args(&x) || x.nr != AF_NR_fallocate)
 		return 0;
 	fx_emit(fence_id, cfg, &x, BPF_CORE_READ(file, f_path.dentry), BPF_CORE_READ(file, f_path.mnt),
-		NULL, NULL, ret);
+		NULL, NULL, ret, NULL);
 	return 0;
 }

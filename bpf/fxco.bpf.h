@@ -4,8 +4,9 @@
  * opened for writing, each with the record of its first open and the
  * repeats counted since. Per thread, so one writer: a thread's programs
  * never run at once (no atomics, no lock), and its exit (bpf/events.bpf.c
- * af_proc_exit) flushes what it counted. Included by effects.bpf.c and
- * events.bpf.c. */
+ * af_proc_exit) flushes what it counted. Included by effects.bpf.c (the
+ * Landlock backend's records), fs.bpf.c (the BPF-LSM backends': the
+ * file_open hook) and events.bpf.c. */
 #ifndef AF_FXCO_BPF_H
 #define AF_FXCO_BPF_H
 
@@ -91,6 +92,115 @@ static __always_inline void af_fxco_flush(struct af_fxslot *s, __u64 now)
 		bpf_ringbuf_submit(ev, 0);
 	}
 	s->count = 0;
+}
+
+/* One more repeat in slot s (struct af_fxslot or af_nslot), recorded
+ * by flush (af_fxco_flush, af_nco_flush) within AF_FXCO_NS of the first
+ * repeat counted, or before the count would wrap. */
+#define af_co_count(s, now, flush) do {						\
+	if (!(s)->count)							\
+		(s)->first = (now);						\
+	(s)->count++;								\
+	(s)->last = (now);							\
+	if ((now) - (s)->first >= AF_FXCO_NS || (s)->count == 0xffffffffu)	\
+		flush((s), (now));						\
+} while (0)
+
+/* An open for writing of file f that worked (effects.bpf.c: the
+ * descriptor it returned) or was allowed (fs.bpf.c: file_open), by call
+ * sysno with flags: a repeat of one the thread made of the same file, by
+ * the same call and flags, is counted in its slot (true: no record now,
+ * and no walk for its path); a new one takes a slot (*slotp: its record
+ * carries the slot's key, count 0), the slot's old object's repeats
+ * recorded first. */
+static __always_inline bool af_fxco_repeat(struct file *f, __s32 sysno, __u32 flags,
+					   __u64 fence_id, struct af_fxslot **slotp)
+{
+	struct af_fxslot *s;
+	struct af_fxset *set;
+	struct af_fxco *c;
+	struct inode *in;
+	struct dentry *d;
+	__u64 now, ino, name;
+	__u32 dev, h;
+
+	*slotp = NULL;
+	if (!f)
+		return false;
+	in = BPF_CORE_READ(f, f_inode);
+	ino = BPF_CORE_READ(in, i_ino);
+	dev = BPF_CORE_READ(in, i_sb, s_dev);
+	/* The name it was opened by: a file deleted and its ino reused by
+	 * another, or renamed, or linked elsewhere, is another object (the
+	 * first record names one path). A rename of a directory above it
+	 * is not seen: its repeats keep the first record's path. */
+	d = BPF_CORE_READ(f, f_path.dentry);
+	name = (__u64)(unsigned long)d * 0x9E3779B97F4A7C15ULL ^
+	       (__u64)(unsigned long)BPF_CORE_READ(d, d_parent) * 0xC2B2AE3D27D4EB4FULL ^
+	       BPF_CORE_READ(d, d_name.hash_len) * 0x165667B19E3779F9ULL ^
+	       BPF_CORE_READ(in, i_generation);
+	c = bpf_task_storage_get(&af_fxco, bpf_get_current_task_btf(), 0,
+				 BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!c)
+		return false;	/* no room: an ordinary record */
+	h = (__u32)((ino ^ ((__u64)dev << 32) ^ flags) * 0x9E3779B97F4A7C15ULL >> 32);
+	set = &c->s[h & (AF_FXCO_SETS - 1)];
+	now = bpf_ktime_get_ns();
+	fence_id &= AF_KEY_ID_MASK;
+	for (int i = 0; i < AF_FXCO_WAYS; i++) {
+		s = &set->w[i];
+		if (s->fence_id != fence_id || s->ino != ino || s->name != name || s->dev != dev ||
+		    s->sysno != sysno || s->flags != flags)
+			continue;
+		af_co_count(s, now, af_fxco_flush);
+		return true;
+	}
+	/* A new object: a free way, or the one used longest ago if that
+	 * was AF_FXCO_IDLE_NS ago (its repeats recorded first). A set
+	 * whose ways are all busy keeps them: the new object's opens are
+	 * ordinary records (more busy objects than ways must not make
+	 * every one of them miss). */
+	s = NULL;
+	for (int i = 0; i < AF_FXCO_WAYS; i++) {
+		struct af_fxslot *w = &set->w[i];
+
+		if (!w->fence_id) {
+			s = w;
+			break;
+		}
+		if (!s || w->last < s->last)
+			s = w;
+	}
+	if (!s || (s->fence_id && now - s->last < AF_FXCO_IDLE_NS))
+		return false;
+	af_fxco_flush(s, now);
+	*s = (struct af_fxslot){ .fence_id = fence_id, .ino = ino, .name = name, .dev = dev,
+				 .sysno = sysno, .flags = flags, .last = now };
+	*slotp = s;
+	return false;
+}
+
+/* The ring buffer room for the record of an open that took slot (NULL:
+ * none, or no open): with room for the slot's key, or an ordinary
+ * record. Full: NULL, and the slot freed (no first record: no repeats
+ * of it). */
+static __always_inline struct af_ev_fileop *af_fxco_reserve(__u64 fence_id, struct af_fxslot *slot)
+{
+	struct af_ev_fileop *ev;
+
+	if (!slot)
+		return af_reserve(fence_id, AF_FILEOP_SHORT);
+	ev = af_reserve(fence_id, AF_FILEOP_CO_SIZE);
+	if (!ev)
+		slot->fence_id = 0;
+	return ev;
+}
+
+/* After the record's fields are filled: the slot's key, when it took one. */
+static __always_inline void af_fxco_key(struct af_ev_fileop *ev, struct af_fxslot *slot)
+{
+	if (slot)
+		af_fxco_fill(ev, slot, 0);
 }
 
 static int fxco_exit_cb(__u32 i, void *ctx)

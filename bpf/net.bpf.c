@@ -213,12 +213,7 @@ static __always_inline bool nco_repeat(__u64 fid, const __u32 *a, __u16 family, 
 		    ((__u32 *)s->addr)[0] != a[0] || ((__u32 *)s->addr)[1] != a[1] ||
 		    ((__u32 *)s->addr)[2] != a[2] || ((__u32 *)s->addr)[3] != a[3])
 			continue;
-		if (!s->count)
-			s->first = now;
-		s->count++;
-		s->last = now;
-		if (now - s->first >= AF_FXCO_NS || s->count == 0xffffffffu)
-			af_nco_flush(s, now);
+		af_co_count(s, now, af_nco_flush);
 		return true;
 	}
 	s = &c->s[c->next & (AF_NCO_SLOTS - 1)];

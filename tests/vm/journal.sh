@@ -99,6 +99,87 @@ test_tail_fence_journal_live_denial() {
 	wait $run || fail "run failed"
 }
 
+# Repeated opens for writing of one file by one thread are coalesced in
+# the file_open hook as on the Landlock backend (bpf/fxco.bpf.h): one
+# record at once, then records of the repeats' count (none lost, none
+# counted twice, each naming the first); another process's opens have
+# their own; a loop longer than the 500 ms window has its counts
+# recorded while it runs; a denied open between the repeats is denied
+# and has its own record, never coalesced.
+test_repeated_opens_coalesced() {
+	mkdir -p ws out state
+	echo orig >out/f
+	cat >p.yaml <<-YAML
+	apiVersion: agentfence/v1
+	kind: Policy
+	metadata: {name: vmcoalesce}
+	spec:
+	  filesystem:
+	    writable: ["\${WORKSPACE}", /dev/null]
+	YAML
+	local j=$T/state/j.jsonl
+	assert_exit 0 "$AF" run --backend "$BACKEND" --policy p.yaml --workspace ws --journal "$j" -- \
+		$PY -c '
+import os, sys, time
+ws, out = sys.argv[1], sys.argv[2]
+W = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
+for i in range(1000):
+    if i == 500:
+        try:
+            os.open(out, os.O_WRONLY)
+            sys.exit("opened " + out)
+        except PermissionError:
+            pass
+    os.close(os.open(ws + "/a", W))
+if os.fork() == 0:
+    for i in range(100):
+        os.close(os.open(ws + "/a", W))
+    os._exit(0)
+os.wait()
+t = time.monotonic()
+n = 0
+while time.monotonic() - t < 1.3:
+    os.close(os.open(ws + "/b", os.O_WRONLY | os.O_CREAT | os.O_APPEND))
+    n += 1
+    time.sleep(0.002)
+open(ws + "/nb", "w").write(str(n))
+' "$T/ws" "$T/out/f"
+	assert_file_eq out/f orig "outside file unchanged"
+	assert_exit 0 "$AF" log verify "$j"
+	$PY - "$j" "$T" <<-'PYEOF' || fail "records: $(grep -c '"coalesced"' "$j") coalesced; $(tail -1 "$j")"
+	import json, sys
+	recs = [json.loads(l) for l in open(sys.argv[1])]
+	t = sys.argv[2]
+	ws = t + "/ws"
+	files = [r for r in recs if r["type"] == "file"]
+	nb = int(open(ws + "/nb").read())
+	def opens(path, pid):
+	    rs = [r for r in files if r["path"] == path and r["pid"] == pid and "open" in r["op"]]
+	    firsts = [r for r in rs if "coalesced" not in r]
+	    co = [r["coalesced"] for r in rs if "coalesced" in r]
+	    assert len(firsts) == 1, (path, pid, firsts)
+	    assert all(c["of"] == firsts[0]["seq"] and c["count"] > 0 for c in co), (co, firsts)
+	    return 1 + sum(c["count"] for c in co), co
+	py = [r for r in recs if r["type"] == "exec" and r["argv"][:2] == ["/usr/bin/python3", "-c"]][0]["pid"]
+	child = [r for r in recs if r["type"] == "fork" and r["pid"] == py][0]["child"]
+	n, co = opens(ws + "/a", py)
+	assert n == 1000 and len(co) >= 1, (n, co)
+	n, co = opens(ws + "/a", child)
+	assert n == 100, n
+	n, co = opens(ws + "/b", py)
+	assert n == nb, (n, nb)
+	assert len(co) >= 2, co	# recorded while the loop ran
+	deny = [r for r in recs if r["type"] == "deny" and r["effect"] == "denied write %s/out/f" % t]
+	assert len(deny) == 1 and "coalesced" not in deny[0] and deny[0]["pid"] == py, deny
+	end = recs[-1]
+	total = sum(r["coalesced"]["count"] if "coalesced" in r else 1 for r in files)
+	assert end["type"] == "fence_end" and end["file_effects"] == total, (end, total)
+	assert end["denials"] == 1 and end["lost"] == 0, end
+	assert end["coalesced"] == sum(1 for r in files if "coalesced" in r), end
+	assert len(files) < 100, len(files)
+	PYEOF
+}
+
 for BACKEND in ${AF_VM_BACKENDS:-lsm_cgroup lsm}; do
 	export BACKEND AF_TEST_TAG=" [$BACKEND]"
 	af_main "$@"
