@@ -70,8 +70,11 @@ print("ok")'
 test_dirfd_swapped_by_a_thread() {
 	jpolicy
 	mkdir -p ws/a ws/b
+	# Thread switches every 0.1 ms (not the GIL's 5): the swap must race
+	# the opens, which take tens of microseconds each.
 	jfence $PY -S -c '
-import os, threading
+import os, sys, threading
+sys.setswitchinterval(0.0001)
 a0 = os.open("a", os.O_RDONLY | os.O_DIRECTORY)
 b0 = os.open("b", os.O_RDONLY | os.O_DIRECTORY)
 fd = os.dup(a0)
