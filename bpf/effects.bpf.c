@@ -177,7 +177,6 @@ static __always_inline void fill_fileop(struct af_ev_fileop *ev, struct af_pendi
 	ev->flags = p->flags;
 	ev->dfd = p->dfd;
 	ev->dfd2 = p->dfd2;
-	ev->pad = 0;
 	ev->dflags = p->dflags;
 	ev->dir_len = p->dir_len;
 	__builtin_memcpy(ev->dir, p->dir, AF_PATH_MAX);
@@ -197,9 +196,7 @@ static __always_inline void fill_fileop(struct af_ev_fileop *ev, struct af_pendi
 	}
 	bpf_get_current_comm(ev->comm, sizeof(ev->comm));
 	/* The strings are still in the caller's memory at exit. */
-	ev->path[0] = 0;
-	if (p->path && bpf_probe_read_user_str(ev->path, sizeof(ev->path), (void *)p->path) < 0)
-		ev->path[0] = 0;
+	ev->lens = af_fileop_name(ev->path, p->path);
 }
 
 static __always_inline bool is_open(__s32 nr)
@@ -233,14 +230,14 @@ static __always_inline int leave(__s64 ret)
 	/* Two sizes, each a constant for the verifier: the second path's
 	 * half only for a call that has one. */
 	if (p->path2) {
-		ev = af_reserve(*fid, sizeof(*ev));
+		ev = af_fileop_begin(*fid);
 		if (!ev)
 			goto out;
 		fill_fileop(ev, p, ret, *fid, sizeof(*ev));
 		ev->dir2_len = p->dir2_len;
 		__builtin_memcpy(ev->dir2, p->dir2, AF_PATH_MAX);
-		if (bpf_probe_read_user_str(ev->path2, sizeof(ev->path2), (void *)p->path2) < 0)
-			ev->path2[0] = 0;
+		ev->lens |= af_fileop_name(ev->path2, p->path2) << AF_PK_LEN2_SHIFT;
+		af_fileop_submit(*fid, ev);
 	} else {
 		struct af_fxslot *slot = NULL;
 
@@ -248,14 +245,13 @@ static __always_inline int leave(__s64 ret)
 		if (ret >= 0 && is_open(p->sysno) &&
 		    af_fxco_repeat(fd_file(ret), p->sysno, p->flags, *fid, &slot))
 			goto out;
-		ev = af_fxco_reserve(*fid, slot);
+		ev = af_fxco_begin(*fid, slot);
 		if (!ev)
 			goto out;
 		fill_fileop(ev, p, ret, *fid, slot ? AF_FILEOP_CO_SIZE : AF_FILEOP_SHORT);
 		ev->dir2_len = 0;
-		af_fxco_key(ev, slot);
+		af_fxco_submit(*fid, ev, slot);
 	}
-	bpf_ringbuf_submit(ev, 0);
 out:
 	bpf_map_delete_elem(&af_pending, &id);
 	return 0;

@@ -15,6 +15,7 @@ enum af_proc_event_type {
 	AF_EV_FORK = 17,
 	AF_EV_EXIT = 18,
 	AF_EV_FILEOP = 19,
+	AF_EV_FILEOP_PK = 20,	/* struct af_ev_fileop packed: only in the ring buffer */
 };
 
 enum af_exec_flags {
@@ -86,7 +87,7 @@ struct af_ev_fileop {
 	__s32 dfd, dfd2;
 	__u16 dir_len, dir2_len;	/* bytes of dir, dir2 used */
 	__u32 dflags;		/* enum af_fileop_dflags */
-	__u32 pad;
+	__u32 lens;		/* packing (AF_EV_FILEOP_PK): bytes of path and path2 */
 	char comm[AF_COMM_LEN];
 	char path[AF_PATH_MAX];
 	char dir[AF_PATH_MAX];
@@ -99,6 +100,8 @@ struct af_ev_fileop {
 };
 _Static_assert(sizeof(struct af_ev_fileop) == 32 + 32 + 16 + 4 * AF_PATH_MAX, "af_ev_fileop layout");
 #define AF_FILEOP_SHORT	(32 + 32 + 16 + 2 * AF_PATH_MAX)
+#define AF_FILEOP_HEAD	(32 + 32 + 16)	/* hdr to comm: the fixed fields */
+_Static_assert(__builtin_offsetof(struct af_ev_fileop, path) == AF_FILEOP_HEAD, "af_ev_fileop head");
 _Static_assert(__builtin_offsetof(struct af_ev_fileop, path2) == AF_FILEOP_SHORT, "af_ev_fileop short");
 
 /* Repeats of one file effect, coalesced in the kernel (bpf/fxco.bpf.h):
@@ -129,5 +132,22 @@ struct af_fileop_co {
 };
 _Static_assert(sizeof(struct af_fileop_co) == 48, "af_fileop_co layout");
 #define AF_FILEOP_CO_SIZE	(AF_FILEOP_SHORT + 48)
+
+/* A file effect record as the ring buffer carries it (AF_EV_FILEOP_PK):
+ * its names take their bytes, not AF_PATH_MAX each. Most names are a
+ * few dozen bytes, so a burst of records fits the ring buffer four to
+ * five times over what the struct would (bench/events e2e). Packed:
+ * the AF_FILEOP_HEAD bytes of struct af_ev_fileop (hdr.size the packed
+ * size, lens the bytes of path and path2 without their NULs, and
+ * AF_PK_TWO for a call with two names), struct af_fileop_co if dflags
+ * has AF_FOF_COALESCED, then path, dir (dir_len bytes), and with two
+ * names path2 and dir2, back to back. The BPF side builds the struct
+ * and packs it (bpf/fileop.bpf.h); the supervisor unpacks it before
+ * anything reads it (userspace/events.c af_fileop_unpack), so the rest
+ * sees struct af_ev_fileop only. */
+#define AF_PK_LEN_MASK		0x3ffu
+#define AF_PK_LEN2_SHIFT	10
+#define AF_PK_TWO		(1u << 31)
+#define AF_FILEOP_PK_MAX	(AF_FILEOP_HEAD + 48 + 4 * AF_PATH_MAX)
 
 #endif /* AF_EVENTS_H_BPF */

@@ -16,6 +16,7 @@
 #include "syscalls.h"
 #include "dpath.bpf.h"
 #include "fxco.bpf.h"
+#include "cgfs.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -232,7 +233,6 @@ static __always_inline void fx_fill(struct af_ev_fileop *ev, const struct fx_arg
 	ev->flags = x->flags;
 	ev->dfd = x->dfd;
 	ev->dfd2 = x->dfd2;
-	ev->pad = 0;
 	ev->dir_len = 0;
 	ev->dflags = 0;
 	if (d) {
@@ -240,9 +240,7 @@ static __always_inline void fx_fill(struct af_ev_fileop *ev, const struct fx_arg
 		ev->dflags = fl | (fl & AF_FOF_UNRESOLVED ? 0 : AF_FOF_FULL);
 	}
 	bpf_get_current_comm(ev->comm, sizeof(ev->comm));
-	ev->path[0] = 0;
-	if (x->path && bpf_probe_read_user_str(ev->path, sizeof(ev->path), (void *)x->path) < 0)
-		ev->path[0] = 0;
+	ev->lens = af_fileop_name(ev->path, x->path);
 }
 
 /* Emit the record of the call in progress: its object d (on mount m;
@@ -259,24 +257,20 @@ static __always_inline void fx_emit(__u64 fence_id, struct af_fence_cfg *cfg, co
 
 	if (!(cfg->flags & AF_FENCE_EV_FILE))
 		return;
+	ev = af_fxco_begin(fence_id, slot);
+	if (!ev)
+		return;
 	if (x->path2) {
-		ev = af_reserve(fence_id, sizeof(*ev));
-		if (!ev)
-			return;
 		fx_fill(ev, x, fence_id, sizeof(*ev), d, m, ret);
 		ev->dir2_len = dpath(d2, m2, ev->dir2, &fl);
 		ev->dflags |= (fl | (fl & AF_FOF_UNRESOLVED ? 0 : AF_FOF_FULL)) << AF_FOF_DIR2_SHIFT;
-		if (bpf_probe_read_user_str(ev->path2, sizeof(ev->path2), (void *)x->path2) < 0)
-			ev->path2[0] = 0;
+		ev->lens |= af_fileop_name(ev->path2, x->path2) << AF_PK_LEN2_SHIFT;
+		af_fileop_submit(fence_id, ev);
 	} else {
-		ev = af_fxco_reserve(fence_id, slot);
-		if (!ev)
-			return;
 		fx_fill(ev, x, fence_id, slot ? AF_FILEOP_CO_SIZE : AF_FILEOP_SHORT, d, m, ret);
 		ev->dir2_len = 0;
-		af_fxco_key(ev, slot);
+		af_fxco_submit(fence_id, ev, slot);
 	}
-	bpf_ringbuf_submit(ev, 0);
 }
 
 /* An allowed change of d by the call in progress: its record, with the
@@ -483,6 +477,23 @@ static __always_inline bool decide_inode_permission(struct inode *inode, int mas
 	return check_write(fence_id, cfg, AF_OP_DIR_WRITE, d);
 }
 
+/* inode_permission, the hook every path lookup of the machine meets
+ * (seven times an openw iteration): one program for both of its checks,
+ * so a task pays one trampoline hop, not two. A write to cgroupfs that
+ * leaves the fence (bpf/cgfs.bpf.h) is refused as a self-protection
+ * decision; then a write into a directory must be in a writable root. */
+static __always_inline bool decide_inode_perm(struct inode *inode, int mask, bool cg)
+{
+	struct af_fence_cfg *cfg;
+	__u64 fence_id;
+
+	if (!(mask & MAY_WRITE))
+		return false;
+	if (cgfs_write_leaves(inode, mask, &fence_id, &cfg))
+		return af_sys_decide(fence_id, cfg, AF_OP_CGROUP, BPF_CORE_READ(inode, i_ino));
+	return decide_inode_permission(inode, mask, cg);
+}
+
 #define ATTR_FILE	(1 << 13)
 #define ATTR_OPEN	(1 << 15)	/* the truncate of open(O_TRUNC) */
 
@@ -554,7 +565,7 @@ int BPF_PROG(cg_file_open, struct file *file)
 SEC("lsm_cgroup/inode_permission")
 int BPF_PROG(cg_inode_perm, struct inode *inode, int mask)
 {
-	return decide_inode_permission(inode, mask, true) ? 0 : 1;
+	return decide_inode_perm(inode, mask, true) ? 0 : 1;
 }
 
 /* inode_setattr gained an idmap first argument in 6.8. */
@@ -585,7 +596,7 @@ int BPF_PROG(lsm_inode_perm, struct inode *inode, int mask, int ret)
 {
 	if (ret)
 		return ret;
-	return af_lsm_ret(decide_inode_permission(inode, mask, false));
+	return af_lsm_ret(decide_inode_perm(inode, mask, false));
 }
 
 SEC("lsm/inode_setattr")

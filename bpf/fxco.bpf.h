@@ -11,6 +11,7 @@
 #define AF_FXCO_BPF_H
 
 #include "events.h"
+#include "fileop.bpf.h"
 
 /* A thread's slots: AF_FXCO_SETS sets of AF_FXCO_WAYS, the set chosen
  * by a hash of the object (a loop over 64 files, bench/micro openw,
@@ -74,7 +75,7 @@ static __always_inline void af_fxco_flush(struct af_fxslot *s, __u64 now)
 
 	if (!s->fence_id || !s->count)
 		return;
-	ev = af_reserve(s->fence_id, AF_FILEOP_CO_SIZE);
+	ev = af_fileop_begin(s->fence_id);
 	if (ev) {
 		af_fill_hdr(&ev->hdr, AF_EV_FILEOP, AF_FILEOP_CO_SIZE, s->fence_id);
 		ev->hdr.ktime = now;
@@ -84,12 +85,12 @@ static __always_inline void af_fxco_flush(struct af_fxslot *s, __u64 now)
 		ev->dfd = ev->dfd2 = 0;
 		ev->dir_len = ev->dir2_len = 0;
 		ev->dflags = 0;
-		ev->pad = 0;
+		ev->lens = 0;
 		bpf_get_current_comm(ev->comm, sizeof(ev->comm));
 		ev->path[0] = 0;
 		ev->dir[0] = 0;
 		af_fxco_fill(ev, s, s->count);
-		bpf_ringbuf_submit(ev, 0);
+		af_fileop_submit(s->fence_id, ev);
 	}
 	s->count = 0;
 }
@@ -180,27 +181,28 @@ static __always_inline bool af_fxco_repeat(struct file *f, __s32 sysno, __u32 fl
 	return false;
 }
 
-/* The ring buffer room for the record of an open that took slot (NULL:
- * none, or no open): with room for the slot's key, or an ordinary
- * record. Full: NULL, and the slot freed (no first record: no repeats
- * of it). */
-static __always_inline struct af_ev_fileop *af_fxco_reserve(__u64 fence_id, struct af_fxslot *slot)
+/* The record of an open that took slot (NULL: none, or no open) to
+ * fill, or NULL, and the slot freed (no first record: no repeats of
+ * it). */
+static __always_inline struct af_ev_fileop *af_fxco_begin(__u64 fence_id, struct af_fxslot *slot)
 {
-	struct af_ev_fileop *ev;
+	struct af_ev_fileop *ev = af_fileop_begin(fence_id);
 
-	if (!slot)
-		return af_reserve(fence_id, AF_FILEOP_SHORT);
-	ev = af_reserve(fence_id, AF_FILEOP_CO_SIZE);
-	if (!ev)
+	if (!ev && slot)
 		slot->fence_id = 0;
 	return ev;
 }
 
-/* After the record's fields are filled: the slot's key, when it took one. */
-static __always_inline void af_fxco_key(struct af_ev_fileop *ev, struct af_fxslot *slot)
+/* After the record's fields are filled: the slot's key, when it took
+ * one, and the record into the ring buffer; one that does not fit
+ * frees the slot, as above. */
+static __always_inline void af_fxco_submit(__u64 fence_id, struct af_ev_fileop *ev,
+					   struct af_fxslot *slot)
 {
 	if (slot)
 		af_fxco_fill(ev, slot, 0);
+	if (af_fileop_submit(fence_id, ev) && slot)
+		slot->fence_id = 0;
 }
 
 static int fxco_exit_cb(__u32 i, void *ctx)

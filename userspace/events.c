@@ -14,8 +14,55 @@
 #include "events.h"
 #include "sysfilter.h"
 #include "util.h"
+#include "../bpf/events.h"
 #include "../bpf/fence.h"
 #include "../bpf/syscalls.h"
+
+long af_fileop_unpack(const void *data, size_t size, void *out)
+{
+	const struct af_ev_fileop *pk = data;
+	struct af_ev_fileop *e = out;
+	const char *p = data;
+	size_t off = AF_FILEOP_HEAD, n[4];
+	bool two, co;
+	long full;
+
+	if (size < AF_FILEOP_HEAD || pk->hdr.type != AF_EV_FILEOP_PK || pk->hdr.size != size)
+		return -EINVAL;
+	two = pk->lens & AF_PK_TWO;
+	co = pk->dflags & AF_FOF_COALESCED;
+	n[0] = pk->lens & AF_PK_LEN_MASK;
+	n[1] = pk->dir_len;
+	n[2] = two ? (pk->lens >> AF_PK_LEN2_SHIFT) & AF_PK_LEN_MASK : 0;
+	n[3] = two ? pk->dir2_len : 0;
+	/* A name takes at most AF_PATH_MAX - 1 bytes and its NUL; a dir
+	 * AF_PATH_MAX; two names and the coalescing part never together. */
+	if (n[0] >= AF_PATH_MAX || n[1] > AF_PATH_MAX || n[2] >= AF_PATH_MAX || n[3] > AF_PATH_MAX ||
+	    (two && co) || (!two && (pk->lens >> AF_PK_LEN2_SHIFT)) ||
+	    size != AF_FILEOP_HEAD + (co ? sizeof(struct af_fileop_co) : 0) + n[0] + n[1] + n[2] + n[3])
+		return -EINVAL;
+	memcpy(e, pk, AF_FILEOP_HEAD);
+	e->hdr.type = AF_EV_FILEOP;
+	e->lens = 0;
+	full = two ? (long)sizeof(*e) : co ? AF_FILEOP_CO_SIZE : AF_FILEOP_SHORT;
+	e->hdr.size = full;
+	if (co) {
+		memcpy((char *)e + AF_FILEOP_SHORT, p + off, sizeof(struct af_fileop_co));
+		off += sizeof(struct af_fileop_co);
+	}
+	memcpy(e->path, p + off, n[0]);
+	e->path[n[0]] = 0;
+	off += n[0];
+	memcpy(e->dir, p + off, n[1]);
+	off += n[1];
+	if (two) {
+		memcpy(e->path2, p + off, n[2]);
+		e->path2[n[2]] = 0;
+		off += n[2];
+		memcpy(e->dir2, p + off, n[3]);
+	}
+	return full;
+}
 
 /* What a denied call tried, named from its number. */
 static const char *sys_verb(long nr, const char *fallback)

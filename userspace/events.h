@@ -23,6 +23,12 @@ int af_dns_event_format(const void *data, size_t size, char *buf, size_t n);
  * NULL for any other event or a short one. */
 const struct af_decision *af_event_decision(const void *data, size_t size);
 
+/* A packed file effect record (AF_EV_FILEOP_PK, bpf/events.h) of size
+ * bytes as struct af_ev_fileop into out (sizeof(struct af_ev_fileop)
+ * bytes): the unpacked size (AF_FILEOP_SHORT, AF_FILEOP_CO_SIZE or the
+ * whole struct), or -EINVAL for a record whose lengths do not add up. */
+long af_fileop_unpack(const void *data, size_t size, void *out);
+
 /* What a traced system call (af_ev_fileop) does: "unlink", "mkdir",
  * "create/open for write"...; whether it is symlink(2) (path is the
  * link's target, path2 the new name). */
