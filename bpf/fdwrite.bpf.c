@@ -23,16 +23,17 @@
  * (SCM_RIGHTS, pidfd_getfd, seccomp's addfd) is judged as it arrives
  * (file_receive). Opens are judged at open (fs.bpf.c).
  *
- * Each write, when it is judged, is decided once per file and fence
- * generation: the verdict is kept in the
- * inode's BPF storage (gone with the inode), with the fence's key (a
- * policy update changes it) and the rename epoch (any rename may move a
- * file in or out of a root: each bumps it, and cached verdicts are
- * decided again). Only regular files and block devices are judged:
+ * Each write, when it is judged, is decided as an open is: the file
+ * itself a root, or its directory's nearest root, kept in the
+ * directory's inode storage while no dentry moved and the fence's roots
+ * stayed (bpf/rootcache.bpf.h). (A verdict kept per file, as before,
+ * was the same for every link of a file, and outlived two policy
+ * updates that brought the key back.) Only regular files and block devices are judged:
  * pipes, sockets, terminals and other character devices hold no file
  * data to protect (a process's own stdout keeps working). */
 #include "common.bpf.h"
 #include "fs.bpf.h"
+#include "rootcache.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -43,28 +44,6 @@ char LICENSE[] SEC("license") = "GPL";
 #define MAP_TYPE	0x0f
 #define VM_SHARED	0x00000008
 #define S_IFREG		0100000
-
-struct fdw_verdict {
-	__u64 key;		/* the fence's key when decided (AF_KEY_GEN) */
-	__u64 epoch;		/* af_fdw_epoch then */
-	__u32 deny;
-	__u32 pad;
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_INODE_STORAGE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, int);
-	__type(value, struct fdw_verdict);
-} af_fdw_cache SEC(".maps");
-
-/* Bumped by every rename: a cached verdict older than it is decided again. */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u64);
-} af_fdw_epoch SEC(".maps");
 
 static __always_inline bool fdw_report(__u64 fence_id, struct af_fence_cfg *cfg, __u32 op,
 				       struct file *file, __u32 flags)
@@ -94,31 +73,37 @@ static __always_inline bool fdw_report(__u64 fence_id, struct af_fence_cfg *cfg,
 	return !audit;
 }
 
-/* Whether a write to dentry d (of mode mode) is outside the fence's
- * writable paths (key: its policy's); *kind: the nearest root's. */
+/* Whether a write to a file of mode mode is outside the fence's writable
+ * paths, its nearest root being kind at depth (0: the file itself). A
+ * block device only when listed itself, as at open. */
+static __always_inline bool fdw_deny(int kind, umode_t mode, __u32 depth)
+{
+	return !(kind == AF_ROOT_WRITABLE && ((mode & S_IFMT) != S_IFBLK || depth == 0));
+}
+
+/* The same for dentry d, walked (the scan's iterator: no inode storage
+ * there). key: the fence's; *kind: the nearest root's. */
 static __always_inline bool fdw_refused(__u64 key, struct dentry *d, umode_t mode, int *kind)
 {
 	__u32 depth;
 
 	*kind = nearest_root(key, d, &depth);
-	/* A block device only when listed itself, as at open. */
-	return !(*kind == AF_ROOT_WRITABLE && ((mode & S_IFMT) != S_IFBLK || depth == 0));
+	return fdw_deny(*kind, mode, depth);
 }
 
 /* Whether a write to file by the current task must be refused (and was
- * reported). cg: an lsm_cgroup program, which runs only in fences. */
+ * reported). cg: an lsm_cgroup program, which runs only in fences. The
+ * file's directory's nearest root is kept (bpf/rootcache.bpf.h): a
+ * write loop through one descriptor walks once. */
 static __always_inline bool fdw_decide(struct file *file, __u32 op, bool cg)
 {
-	/* Read directly (a BTF pointer): the inode storage helper takes it. */
+	/* Read directly (BTF pointers): the inode storage helper takes them. */
 	struct inode *inode = file->f_inode;
 	umode_t mode = BPF_CORE_READ(inode, i_mode);
-	struct fdw_verdict *v;
 	struct af_fence_cfg *cfg;
-	struct dentry *d;
-	__u64 fence_id, epoch = 0, *e;
-	__u32 zero = 0;
+	__u64 fence_id;
+	__u32 depth;
 	int kind;
-	bool deny;
 
 	if ((mode & S_IFMT) != S_IFREG && (mode & S_IFMT) != S_IFBLK)
 		return false;
@@ -130,24 +115,8 @@ static __always_inline bool fdw_decide(struct file *file, __u32 op, bool cg)
 		return false;
 	if (af_kernel_override())
 		return false;
-	e = bpf_map_lookup_elem(&af_fdw_epoch, &zero);
-	if (e)
-		epoch = *e;
-	d = BPF_CORE_READ(file, f_path.dentry);
-	v = bpf_inode_storage_get(&af_fdw_cache, inode, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
-	if (v && v->key == fence_id && v->epoch == epoch && v->key) {
-		if (!v->deny)
-			return false;
-		return fdw_report(fence_id, cfg, op, file, 0);
-	}
-	deny = fdw_refused(fence_id, d, mode, &kind);
-	/* A walk that hit its bound is not kept: decided again next time. */
-	if (v && kind >= 0) {
-		v->key = fence_id;
-		v->epoch = epoch;
-		v->deny = deny;
-	}
-	if (!deny)
+	kind = nearest_root_kept(fence_id, cfg, file->f_path.dentry, inode, &depth);
+	if (!fdw_deny(kind, mode, depth))
 		return false;
 	return fdw_report(fence_id, cfg, op, file, kind < 0 ? AF_EVF_WALK_BOUND : 0);
 }
@@ -313,22 +282,5 @@ int fdw_scan_tasks(struct bpf_iter__task *ctx)
 	if (!cfg)
 		return 0;
 	BPF_SEQ_PRINTF(seq, "%llu %d -1 U [io_uring]\n", cfg->key & AF_KEY_ID_MASK, task->tgid);
-	return 0;
-}
-
-/* Any rename may move a file across a root's edge (a directory's moves
- * every file beneath it): cached verdicts are decided again. */
-SEC("lsm/inode_rename")
-int BPF_PROG(lsm_fdw_rename, struct inode *old_dir, struct dentry *old, struct inode *new_dir,
-	     struct dentry *new, int ret)
-{
-	__u32 zero = 0;
-	__u64 *e;
-
-	if (ret)
-		return ret;
-	e = bpf_map_lookup_elem(&af_fdw_epoch, &zero);
-	if (e)
-		__sync_fetch_and_add(e, 1);
 	return 0;
 }

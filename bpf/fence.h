@@ -128,8 +128,13 @@ struct af_fence_cfg {
 	/* spec.network.families: a bit per address family allowed beyond
 	 * the default set (AF_NETLINK's: every netlink protocol and message). */
 	__u64 net_families;
+	/* The version of the fence's roots: set anew with every write of
+	 * its entries (a key comes back after two updates), bumped when a
+	 * protected path becomes a root later (lsm_d_instantiate). The
+	 * directories' kept nearest roots (bpf/rootcache.bpf.h) name it. */
+	__u64 rver;
 };
-_Static_assert(sizeof(struct af_fence_cfg) == 56, "af_fence_cfg layout");
+_Static_assert(sizeof(struct af_fence_cfg) == 64, "af_fence_cfg layout");
 
 /* Per-fence counters (af_fcounts, per CPU, keyed by fence id): what the
  * fence's ring buffer took and what it refused. A reader that comes
@@ -194,6 +199,7 @@ enum af_counter {
 	AF_CNT_K8S_HOLD,	/* pod cgroups made before the daemon decided on their pod: held */
 	AF_CNT_K8S_EXEC_HELD,	/* execs in a pod not fenced whole yet: stopped (bpf/k8s.bpf.h) */
 	AF_CNT_K8S_HELD_FULL,	/* af_kheld full: the exec's process killed instead */
+	AF_CNT_ROOT_CACHED,	/* a directory's nearest root from its storage, no walk (bpf/rootcache.bpf.h) */
 	AF_CNT_MAX,
 };
 

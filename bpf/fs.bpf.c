@@ -17,8 +17,12 @@
 #include "dpath.bpf.h"
 #include "fxco.bpf.h"
 #include "cgfs.bpf.h"
+#include "rootcache.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
+
+/* seqlock_t rename_lock's address: its sequence is its first word. */
+const volatile __u64 af_rename_lock = 0;
 
 /* The path argument of the system call in progress, for the message. */
 static __always_inline __s64 read_syscall_name(char *buf, __u32 size)
@@ -430,7 +434,7 @@ static __always_inline bool decide_file_open(struct file *file, bool cg)
 		return false;
 	if (af_kernel_override())
 		return false;
-	kind = nearest_root(fence_id, d, &depth);
+	kind = nearest_root_kept(fence_id, cfg, file->f_path.dentry, file->f_inode, &depth);
 	if (fmode & FMODE_WRITE) {
 		mode = BPF_CORE_READ(d, d_inode, i_mode);
 		/* A block device is writable only when listed itself: a
@@ -474,7 +478,9 @@ static __always_inline bool decide_inode_permission(struct inode *inode, int mas
 		return true;
 	}
 	d = (struct dentry *)((void *)alias - bpf_core_field_offset(struct dentry, d_u.d_alias));
-	return check_write(fence_id, cfg, AF_OP_DIR_WRITE, d);
+	if (nearest_root_dir(fence_id, cfg, d, inode) == AF_ROOT_WRITABLE)
+		return false;
+	return check_write(fence_id, cfg, AF_OP_DIR_WRITE, d);	/* walked again for its record */
 }
 
 /* inode_permission, the hook every path lookup of the machine meets
@@ -760,12 +766,14 @@ static long chain_step(__u32 i, void *data)
 SEC("lsm/d_instantiate")
 int BPF_PROG(lsm_d_instantiate, struct dentry *d, struct inode *inode)
 {
+	struct af_fence_cfg *cfg;
 	struct chain_ctx c = {};
 	struct af_pname_val *v;
 	struct dentry *parent;
 	__u64 fence_id;
 
-	if (!inode || !af_current_fence(&fence_id))
+	cfg = inode ? af_current_fence(&fence_id) : NULL;
+	if (!cfg)
 		return 0;
 	parent = BPF_CORE_READ(d, d_parent);
 	if (!parent || parent == d)
@@ -780,7 +788,9 @@ int BPF_PROG(lsm_d_instantiate, struct dentry *d, struct inode *inode)
 		struct af_root_key rk = { .fence_id = fence_id, .ino = c.ino, .dev = c.dev };
 		struct af_root_val rv = { .kind = AF_ROOT_PROTECTED };
 
-		bpf_map_update_elem(&af_roots, &rk, &rv, BPF_NOEXIST);
+		/* Kept nearest roots beneath it are stale now. */
+		if (!bpf_map_update_elem(&af_roots, &rk, &rv, BPF_NOEXIST))
+			__sync_fetch_and_add(&cfg->rver, 1);
 		return 0;
 	}
 	c.node = v->node;

@@ -123,6 +123,26 @@ af_group_running() {
 	return 1
 }
 
+# af_node_counter N: counter N (bpf/fence.h enum af_counter) of this
+# machine's nodes, summed over their CPUs and the nodes (0 before any is
+# loaded: a node's counters start at 0).
+af_node_counter() {
+	local pin sum=0 v
+	for pin in /sys/fs/bpf/agentfence-nodes/*/maps/af_counters; do
+		[ -e "$pin" ] || continue
+		v=$(bpftool -j map lookup pinned "$pin" key "$1" 0 0 0 | /usr/bin/python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+d = d[0] if isinstance(d, list) else d
+def val(v):
+    v = v.get("value", v)
+    return v if isinstance(v, int) else int.from_bytes(bytes(int(b, 16) for b in v), "little")
+print(sum(val(c) for c in d.get("values", d.get("formatted", {}).get("values", []))))') || return 1
+		sum=$((sum + v))
+	done
+	echo "$sum"
+}
+
 # Whether process PID still runs (a zombie does not).
 af_running() {
 	[ -r "/proc/$1/stat" ] && ! awk '{ sub(/.*\) /, ""); exit $1 != "Z" }' "/proc/$1/stat" 2>/dev/null

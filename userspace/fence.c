@@ -13,6 +13,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -99,7 +100,6 @@ static const struct prog_desc progs[] = {
 	{ "lsm_file_perm", "file_permission", 0, ROLE_GLOBAL, "writes through descriptors opened before the fence" },
 	{ "lsm_fdw_mmap", "mmap_file", 0, ROLE_COLD, "shared writable mappings" },
 	{ "lsm_fdw_mprotect", "file_mprotect", 0, ROLE_COLD, "shared writable mappings made writable later" },
-	{ "lsm_fdw_rename", "inode_rename", 0, ROLE_COLD, "writes through descriptors opened before the fence" },
 	{ "lsm_fdw_receive", "file_receive", 0, ROLE_COLD, "writable descriptors passed into the fence" },
 	{ "fdw_scan_files", NULL, 0, ROLE_ITER, NULL },
 	{ "fdw_scan_tasks", NULL, 0, ROLE_ITER, NULL },
@@ -625,6 +625,31 @@ static int node_pin(struct af_node *nd, const char *dir, char *why, size_t n)
 	return 0;
 }
 
+/* A kernel data symbol's address from /proc/kallsyms, 0 when it is not
+ * there (no CONFIG_KALLSYMS_ALL, or addresses hidden: kptr_restrict). */
+static uint64_t kallsyms_addr(const char *name)
+{
+	size_t nl = strlen(name), ll;
+	uint64_t found = 0;
+	char line[256];
+	FILE *f = fopen("/proc/kallsyms", "re");
+
+	if (!f)
+		return 0;
+	/* "ADDRESS TYPE NAME\n"; a module's symbols end in "\t[MODULE]"
+	 * and do not match. */
+	while (fgets(line, sizeof(line), f)) {
+		ll = strlen(line);
+		if (ll > nl + 1 && line[ll - 1] == '\n' && line[ll - nl - 2] == ' ' &&
+		    !memcmp(line + ll - nl - 1, name, nl)) {
+			found = strtoull(line, NULL, 16);
+			break;
+		}
+	}
+	fclose(f);
+	return found;
+}
+
 static int node_load(struct af_node *nd, char *why, size_t n)
 {
 	char tmp[256];
@@ -643,6 +668,11 @@ static int node_load(struct af_node *nd, char *why, size_t n)
 		return err;
 	/* Which system calls the box refuses, for its refusal records. */
 	af_sysclass_fill((uint8_t *)nd->skel->rodata->af_sysclass, AF_SYSCLASS_MAX);
+	/* Where the kernel counts dentry moves: without it the BPF-LSM
+	 * hooks keep no nearest roots (bpf/rootcache.bpf.h). */
+	nd->skel->rodata->af_rename_lock = kallsyms_addr("rename_lock");
+	if (!nd->skel->rodata->af_rename_lock)
+		af_debug("no rename_lock in /proc/kallsyms: nearest roots are walked each time");
 	/* The SIGIO owner map's capacity: tests shrink it to fill it (on a
 	 * node of their own: node_name). */
 	if (sigio_entries())
@@ -1173,6 +1203,18 @@ static void delete_entries(struct af_node *nd, uint64_t match, uint64_t mask)
 	delete_keyed(NODE_FD(nd, af_unix_names), offsetof(struct af_pname_key, fence_id), match, mask);
 }
 
+/* A new version for a fence's roots (af_fence_cfg.rver): the nearest
+ * roots the kernel kept for the old ones (bpf/rootcache.bpf.h) are
+ * stale. The machine's monotonic clock: no two writes of one fence's
+ * entries, from whichever process, get the same one. */
+static uint64_t roots_version(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
 /* Write the entry set under key; *cfg receives the config that makes
  * them the fence's (the caller writes it last, in one update). */
 static int write_entries(struct af_node *nd, uint64_t key, const struct af_policy *p,
@@ -1184,6 +1226,7 @@ static int write_entries(struct af_node *nd, uint64_t key, const struct af_polic
 
 	*cfg = e->cfg;
 	cfg->key = key;
+	cfg->rver = roots_version();
 	for (i = 0; i < e->n_roots && !err; i++) {
 		struct af_root_key k = e->roots[i].key;
 

@@ -360,6 +360,79 @@ assert "counters" in f and f["journal"], f' "$id" "$DPID" || fail "status --json
 	assert_exit 2 "$AF" status extra
 }
 
+# Two updates bring a fence's key back (AF_KEY_GEN flips): what the
+# kernel kept of the first policy's roots (bpf/rootcache.bpf.h) must not
+# apply to the third. The first policy makes $T/a writable, the later
+# two do not; a process in the fence opens $T/a/d/f for writing 20 times
+# at each step.
+test_update_twice_kept_roots() {
+	[ -n "${VMTEST:-}" ] || skip "kept nearest roots are the BPF-LSM backends' (Landlock's rules of a running process do not change)"
+	mkdir -p "$T/ws" "$T/a/d"
+	local i
+	for i in 1 2 3; do
+		cat >"p$i.yaml" <<-YAML
+		apiVersion: agentfence/v1
+		kind: Policy
+		metadata: {name: p$i}
+		spec:
+		  filesystem:
+		    writable: ["\${WORKSPACE}"$([ "$i" = 1 ] && echo ", \"$T/a\"")]
+		  events: [deny]
+		YAML
+	done
+	local cg id before after
+	cg=$(cgroup2_mount)/afdtest-$BASHPID
+	mkdir "$cg" || fail "mkdir"
+	CGS+=("$cg")
+	start_daemon
+	ask "$(create_req p1.yaml "{\"cgroup\":\"$cg\"}")"
+	id=$(field fence)
+	before=$(af_node_counter 11) || fail "the node's counters"
+	in_cgroup "$cg" $PY -c '
+import os, sys, time
+ws, a = sys.argv[1], sys.argv[2]
+log = open(ws + "/log", "w", buffering=1)
+done = set()
+for _ in range(1200):
+    try:
+        step = open(ws + "/step").read().strip()
+    except OSError:
+        step = ""
+    if step == "stop":
+        break
+    if step and step not in done:
+        done.add(step)
+        ok = refused = 0
+        for _ in range(20):
+            try:
+                with open(a + "/d/f", "w") as f:
+                    f.write(step)
+                ok += 1
+            except PermissionError:
+                refused += 1
+        log.write("%s %d %d\n" % (step, ok, refused))
+    time.sleep(0.02)
+' "$T/ws" "$T/a"
+	step() {	# N: wait for the loop's line of step N
+		echo "$1" >"$T/ws/step"
+		for _ in $(seq 300); do grep -q "^$1 " "$T/ws/log" 2>/dev/null && return 0; sleep 0.05; done
+		fail "the loop did not do step $1: $(cat "$T/ws/log" 2>/dev/null)"
+	}
+	step 1
+	after=$(af_node_counter 11)
+	[ $((after - before)) -ge 10 ] || fail "nearest roots kept only $((after - before)) times in step 1"
+	assert_exit 0 "$AF" update --control "$T/c.sock" "$id" --policy p2.yaml
+	step 2
+	assert_exit 0 "$AF" update --control "$T/c.sock" "$id" --policy p3.yaml
+	step 3
+	echo stop >"$T/ws/step"
+	wait "$PID"
+	assert_eq "1 20 0" "$(grep '^1 ' "$T/ws/log")" "step 1 (\$T/a writable)"
+	assert_eq "2 0 20" "$(grep '^2 ' "$T/ws/log")" "step 2 (after the first update)"
+	assert_eq "3 0 20" "$(grep '^3 ' "$T/ws/log")" "step 3 (after the second: the first key again)"
+	assert_file_eq a/d/f 1 "the file the later policies refused"
+}
+
 # update under a connect loop: P3 is allowed before and after, P4 never;
 # P1 only before, P2 only after. No connect may see neither or both.
 test_update_no_window() {

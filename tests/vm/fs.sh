@@ -159,6 +159,52 @@ test_rename_in_out() {
 	assert_file_eq ws/g orig "rename inside"
 }
 
+# Kept nearest roots (bpf/rootcache.bpf.h): a directory whose nearest
+# root the fence kept (opens and creates beneath it decided without a
+# walk) is moved out of the workspace by a process outside the fence;
+# the fenced process's next open for writing and create there are
+# refused, as if nothing had been kept.
+test_kept_root_moved_out() {
+	setup
+	mkdir -p ws/d
+	echo orig >ws/d/f
+	local before after pid
+	before=$(af_node_counter 11) || fail "the node's counters"
+	"${FENCE[@]}" -- $PY -c '
+import os, sys, time
+t = sys.argv[1]
+for i in range(50):
+    with open(t + "/ws/d/f", "w") as f:
+        f.write("in")
+    open(t + "/ws/d/n%d" % (i % 5), "w").close()
+print("ready", flush=True)
+for _ in range(600):
+    if os.path.exists(t + "/go"):
+        break
+    time.sleep(0.05)
+for what, path in (("open", "/out/d/f"), ("create", "/out/d/new")):
+    try:
+        with open(t + path, "w") as f:
+            f.write("pwned")
+        print(what, "ALLOWED", flush=True)
+    except PermissionError:
+        print(what, "REFUSED", flush=True)
+' "$T" >kept.out 2>kept.err &
+	pid=$!
+	for _ in $(seq 600); do grep -q ready kept.out && break; sleep 0.05; done
+	grep -q ready kept.out || fail "the fenced loop never got ready: $(cat kept.err)"
+	after=$(af_node_counter 11)
+	[ $((after - before)) -ge 50 ] || fail "nearest roots kept only $((after - before)) times in 100 decisions"
+	mv ws/d out/d
+	touch go
+	wait "$pid"
+	assert_contains "$(cat kept.out)" "open REFUSED" "an open for writing in the moved directory"
+	assert_contains "$(cat kept.out)" "create REFUSED" "a create in the moved directory"
+	assert_file_eq out/d/f in "the moved file"
+	assert_missing out/d/new "the create"
+	assert_contains "$(cat kept.err)" "denied write $T/out/d/f" "agentfence's report"
+}
+
 test_truncate_chmod_chown_utimes() {
 	setup enforce "[chown, fowner]"	# utimes of a file chown gave away
 	denied "denied write $T/out/f" "truncate -s 0 $T/out/f"
