@@ -123,14 +123,23 @@ af_group_running() {
 	return 1
 }
 
-# af_node_counter N: counter N (bpf/fence.h enum af_counter) of this
-# machine's nodes, summed over their CPUs and the nodes (0 before any is
-# loaded: a node's counters start at 0).
+# af_node_counter NAME: counter NAME (bpf/fence.h enum af_counter, e.g.
+# AF_CNT_ROOT_CACHED) of this machine's nodes, summed over their CPUs
+# and the nodes (0 before any is loaded: a node's counters start at 0).
+# The index is read from the enum, so that a counter added before it
+# does not make a test read another.
 af_node_counter() {
-	local pin sum=0 v
+	local pin sum=0 v idx
+	idx=$(awk -v name="$1" '/^enum af_counter \{/ { on = 1; next }
+		on && /^\}/ { exit }
+		on && match($0, /^[ \t]*AF_CNT_[A-Z0-9_]+/) {
+			n = substr($0, RSTART, RLENGTH); gsub(/[ \t]/, "", n)
+			if (n == name) { print i + 0; exit }
+			i++ }' "$TOP/bpf/fence.h")
+	[ -n "$idx" ] || { echo "af_node_counter: no counter $1 in bpf/fence.h" >&2; return 1; }
 	for pin in /sys/fs/bpf/agentfence-nodes/*/maps/af_counters; do
 		[ -e "$pin" ] || continue
-		v=$(bpftool -j map lookup pinned "$pin" key "$1" 0 0 0 | /usr/bin/python3 -c '
+		v=$(bpftool -j map lookup pinned "$pin" key "$idx" 0 0 0 | /usr/bin/python3 -c '
 import json, sys
 d = json.load(sys.stdin)
 d = d[0] if isinstance(d, list) else d

@@ -387,7 +387,7 @@ test_update_twice_kept_roots() {
 	start_daemon
 	ask "$(create_req p1.yaml "{\"cgroup\":\"$cg\"}")"
 	id=$(field fence)
-	before=$(af_node_counter 11) || fail "the node's counters"
+	before=$(af_node_counter AF_CNT_ROOT_CACHED) || fail "the node's counters"
 	in_cgroup "$cg" $PY -c '
 import os, sys, time
 ws, a = sys.argv[1], sys.argv[2]
@@ -419,7 +419,7 @@ for _ in range(1200):
 		fail "the loop did not do step $1: $(cat "$T/ws/log" 2>/dev/null)"
 	}
 	step 1
-	after=$(af_node_counter 11)
+	after=$(af_node_counter AF_CNT_ROOT_CACHED)
 	[ $((after - before)) -ge 10 ] || fail "nearest roots kept only $((after - before)) times in step 1"
 	assert_exit 0 "$AF" update --control "$T/c.sock" "$id" --policy p2.yaml
 	step 2

@@ -169,7 +169,7 @@ test_kept_root_moved_out() {
 	mkdir -p ws/d
 	echo orig >ws/d/f
 	local before after pid
-	before=$(af_node_counter 11) || fail "the node's counters"
+	before=$(af_node_counter AF_CNT_ROOT_CACHED) || fail "the node's counters"
 	"${FENCE[@]}" -- $PY -c '
 import os, sys, time
 t = sys.argv[1]
@@ -193,7 +193,7 @@ for what, path in (("open", "/out/d/f"), ("create", "/out/d/new")):
 	pid=$!
 	for _ in $(seq 600); do grep -q ready kept.out && break; sleep 0.05; done
 	grep -q ready kept.out || fail "the fenced loop never got ready: $(cat kept.err)"
-	after=$(af_node_counter 11)
+	after=$(af_node_counter AF_CNT_ROOT_CACHED)
 	[ $((after - before)) -ge 50 ] || fail "nearest roots kept only $((after - before)) times in 100 decisions"
 	mv ws/d out/d
 	touch go
