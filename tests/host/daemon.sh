@@ -133,6 +133,17 @@ while time.time() < end and not os.path.exists(sys.argv[1] + ".stop"):
     time.sleep(0.002)
 '
 
+# rounds_at_least FILE N: wait until the loop has written N rounds to
+# FILE (or has ended).
+rounds_at_least() {
+	local _
+	for _ in $(seq 1200); do
+		[ "$(wc -l <"$1" 2>/dev/null || echo 0)" -ge "$2" ] && return 0
+		kill -0 "$PID" 2>/dev/null || return 0
+		sleep 0.05
+	done
+}
+
 # in_cgroup CG CMD...: CMD inside cgroup CG, in the background; PID is its pid.
 in_cgroup() {
 	local cg=$1
@@ -448,12 +459,17 @@ test_update_no_window() {
 	ask "$(create_req old.yaml "{\"cgroup\":\"$cg\"}")"
 	local id
 	id=$(field fence)
-	in_cgroup "$cg" $PY -c "$LOOP" "$T/ws/loop" 3 "$P1" "$P2" "$P3" "$P4"
+	# The loop runs until told to stop (bounded by a minute): counted
+	# rounds, not seconds, so a loaded machine runs the same test.
+	in_cgroup "$cg" $PY -c "$LOOP" "$T/ws/loop" 60 "$P1" "$P2" "$P3" "$P4"
 	# Some rounds under the old policy first (python starts slowly in a guest).
-	for _ in $(seq 300); do [ "$(wc -l <"$T/ws/loop" 2>/dev/null || echo 0)" -ge 20 ] && break; sleep 0.05; done
+	rounds_at_least "$T/ws/loop" 20
 	assert_exit 0 "$AF" update --control "$T/c.sock" "$id" --policy new.yaml
-	wait "$PID"
 	local rounds
+	rounds=$(wc -l <"$T/ws/loop")
+	rounds_at_least "$T/ws/loop" $((rounds + 30))
+	touch "$T/ws/loop.stop"
+	wait "$PID"
 	rounds=$(wc -l <"$T/ws/loop")
 	[ "$rounds" -gt 50 ] || fail "only $rounds rounds"
 	grep -q "$P3:refused\|$P3:other" "$T/ws/loop" && fail "the port both allow was refused: $(grep "$P3:refused" "$T/ws/loop" | head -3)"
@@ -543,7 +559,7 @@ test_sigkill_daemon_adopt_gap() {
 	assert_eq 1 "$(pgrep -P "$DPID" | wc -l)" "the daemon's children with two fences (one watcher: $(pgrep -a -P "$DPID"))"
 	in_cgroup "$cg2" sleep 30
 	in_cgroup "$cg" $PY -c "$LOOP" "$T/ws/loop" 4 "$P1" "$P2"
-	for _ in $(seq 300); do [ "$(wc -l <"$T/ws/loop" 2>/dev/null || echo 0)" -ge 20 ] && break; sleep 0.05; done
+	rounds_at_least "$T/ws/loop" 20
 	# Nobody reads from here: the ring fills, then drops; then the daemon dies.
 	kill -STOP "$DPID"
 	sleep 1
@@ -598,7 +614,7 @@ test_sigterm_releases_fences() {
 	# Until the test says stop (bounded): it must outlast the daemon's
 	# stop and the next daemon's start, however slow the guest.
 	in_cgroup "$cg" $PY -c "$LOOP" "$T/ws/loop" 120 "$P1" "$P2"
-	for _ in $(seq 300); do [ "$(wc -l <"$T/ws/loop" 2>/dev/null || echo 0)" -ge 20 ] && break; sleep 0.05; done
+	rounds_at_least "$T/ws/loop" 20
 	kill -TERM "$DPID"
 	wait "$DPID"
 	assert_eq 0 "$?" "the daemon's exit status after SIGTERM"
