@@ -51,16 +51,18 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 8192);
+	__uint(max_entries, AF_PNAMES_MAX);
 	__type(key, struct af_pname_key);
 	__type(value, struct af_pname_val);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 } af_pnames SEC(".maps") __weak;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 1024);
+	__uint(max_entries, AF_PNEXT_ENTRIES);
 	__type(key, struct af_pnext_key);
 	__type(value, struct af_pnext_val);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 } af_pnext SEC(".maps") __weak;
 
 /* The node's pool of ring buffers (kernel selftests'

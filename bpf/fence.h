@@ -94,6 +94,13 @@ enum af_mode_bits {
 #define AF_ROOTS_MAX		65536	/* af_roots */
 #define AF_NET_ALLOW_MAX	4096	/* af_net_allow */
 #define AF_UNIX_ALLOW_MAX	1024	/* af_unix_allow */
+/* Protected names (userspace/protect.c): the built-in policy takes 181
+ * names and 27 waiting nodes in a fence with a git workspace; these
+ * leave room for every fence of a node to have that many (an update
+ * holds both generations' for a moment). Not preallocated: the kernel
+ * keeps only the buckets (16 bytes each) until entries come. */
+#define AF_PNAMES_MAX		(AF_FENCES_MAX * 256)	/* af_pnames */
+#define AF_PNEXT_ENTRIES	(AF_FENCES_MAX * 32)	/* af_pnext */
 
 struct af_root_key {
 	__u64 fence_id;		/* cgroup id of the fence's cgroup */

@@ -89,6 +89,21 @@ static int add_kid(struct fill *f, uint32_t parent, const char *name, struct af_
 	return 0;
 }
 
+/* After a failed update of a protected names map: -errno, and why. A
+ * full map (E2BIG) is the node's limit for all its fences together. */
+static int full_or(char *why, size_t n, const char *what, unsigned int max)
+{
+	int err = errno;
+
+	if (err == E2BIG)
+		snprintf(why, n, "the node's map of protected %s is full (%u entries for all its "
+			 "fences): fewer protected paths or writable paths per fence, or fewer fences",
+			 what, max);
+	else
+		snprintf(why, n, "fill the protected %s map: %s", what, strerror(err));
+	return -err;
+}
+
 static int put_name(struct fill *f, const struct stat *dir, const char *name,
 		    struct af_pname_val v)
 {
@@ -102,10 +117,8 @@ static int put_name(struct fill *f, const struct stat *dir, const char *name,
 	if (v.kind == AF_PN_WAY && !bpf_map_lookup_elem(f->pnames_fd, &key, &old) &&
 	    old.kind == AF_PN_FINAL)
 		return 0;
-	if (bpf_map_update_elem(f->pnames_fd, &key, &v, BPF_ANY)) {
-		snprintf(f->why, f->n, "fill the protected names map: %s", strerror(errno));
-		return -errno;
-	}
+	if (bpf_map_update_elem(f->pnames_fd, &key, &v, BPF_ANY))
+		return full_or(f->why, f->n, "names", AF_PNAMES_MAX);
 	return 0;
 }
 
@@ -180,10 +193,8 @@ int af_protect_fill(const struct af_policy *p, uint64_t fence_id, int roots_fd,
 	for (i = 0; !err && i < f.n_nodes; i++) {
 		struct af_pnext_key key = { .fence_id = fence_id, .node = i + 1 };
 
-		if (f.nodes[i].next.n && bpf_map_update_elem(pnext_fd, &key, &f.nodes[i].next, BPF_ANY)) {
-			err = -errno;
-			snprintf(why, n, "fill the protected names map: %s", strerror(errno));
-		}
+		if (f.nodes[i].next.n && bpf_map_update_elem(pnext_fd, &key, &f.nodes[i].next, BPF_ANY))
+			err = full_or(why, n, "names waiting for their directories", AF_PNEXT_ENTRIES);
 	}
 	for (i = 0; i < f.n_nodes; i++)
 		free(f.nodes[i].path);

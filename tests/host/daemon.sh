@@ -889,4 +889,32 @@ test_hundred_fences() {
 	[ $((rss - rings)) -le $((20 * 1024)) ] || fail "daemon RSS without its ring buffers $((rss - rings)) KiB > 20 MiB with $n fences"
 }
 
+# 100 fences of the built-in policy, a git workspace each: their
+# protected names (181 and 27 waiting nodes a fence) fit the node's
+# maps, and their stops take them all away. make bench's 100 runs
+# failed at the fourteenth when the maps held 8192 and 1024.
+af_limit test_hundred_fences_builtin_policy 90
+test_hundred_fences_builtin_policy() {
+	host_only
+	command -v curl >/dev/null || skip "no curl"
+	mkdir -p "$T/ws/.git/hooks"
+	MPORT=$(free_port)
+	start_daemon --listen "127.0.0.1:$MPORT"
+	local i n=100 ids before used
+	before=$(metric agentfence_map_entries map=af_pnames)
+	[ "$before" = none ] && before=0
+	for i in $(seq "$n"); do
+		create_req "$TOP/policies/coding-agent.yaml" "{\"name\":\"b$i\",\"no_journal\":true}"
+	done >"$T/creates"
+	$CTL "$T/c.sock" "@$T/creates" >"$T/created" || fail "create: $(grep '"ok":false' "$T/created" | head -3)"
+	ids=$(grep -o '"fence":[0-9]*' "$T/created" | cut -d: -f2)
+	assert_eq "$n" "$(echo "$ids" | wc -l)" "fences made"
+	used=$(metric agentfence_map_entries map=af_pnames)
+	[ $((used - before)) -gt 8192 ] || fail "$n fences hold $((used - before)) protected names: not past the old limit the test is for"
+	[ "$(metric agentfence_map_entries map=af_pnext)" -gt 1024 ] || fail "waiting nodes not past the old limit: $(metric agentfence_map_entries map=af_pnext)"
+	for i in $ids; do echo "{\"op\":\"stop\",\"fence\":$i}"; done >"$T/stops"
+	$CTL "$T/c.sock" "@$T/stops" >"$T/stopped" || fail "stop: $(grep '"ok":false' "$T/stopped" | head -3)"
+	assert_eq "$before" "$(metric agentfence_map_entries map=af_pnames)" "protected names after the stops"
+}
+
 af_main "$@"
