@@ -1182,6 +1182,7 @@ struct unit {
 	uint64_t bytes;
 	time_t mtime;
 	unsigned long own;		/* our rotated file's N; 0: another journal */
+	off_t live_size;		/* another journal's live file: its size */
 };
 
 static int cmp_unit(const void *a, const void *b)
@@ -1193,10 +1194,11 @@ static int cmp_unit(const void *a, const void *b)
 	return x->own < y->own ? -1 : x->own > y->own;
 }
 
-/* Whether the plain file at dfd/name is a finished journal: its first
- * record a fence_start, its last a fence_end. What is not is never
- * touched (a running fence's, a crashed one's, anything else). */
-static bool finished_journal(int dfd, const char *name, const struct stat *st)
+/* Whether the plain file of size bytes at dfd/name is a finished
+ * journal: its first record a fence_start, its last a fence_end. What
+ * is not is never touched (a running fence's, a crashed one's,
+ * anything else). */
+static bool finished_journal(int dfd, const char *name, off_t size)
 {
 	static const char start[] = "{\"seq\":0,";
 	char buf[4096], *nl;
@@ -1204,7 +1206,7 @@ static bool finished_journal(int dfd, const char *name, const struct stat *st)
 	int fd;
 	bool ok = false;
 
-	if (st->st_size < 128)
+	if (size < 128)
 		return false;
 	fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
@@ -1216,7 +1218,7 @@ static bool finished_journal(int dfd, const char *name, const struct stat *st)
 		if (nl)
 			*nl = 0;
 		if (strstr(buf, ",\"type\":\"fence_start\",")) {
-			off_t at = st->st_size > (off_t)sizeof(buf) - 1 ? st->st_size - (off_t)sizeof(buf) + 1 : 0;
+			off_t at = size > (off_t)sizeof(buf) - 1 ? size - (off_t)sizeof(buf) + 1 : 0;
 
 			r = pread(fd, buf, sizeof(buf) - 1, at);
 			if (r > 1 && buf[r - 1] == '\n') {
@@ -1230,40 +1232,124 @@ static bool finished_journal(int dfd, const char *name, const struct stat *st)
 	return ok;
 }
 
-/* The bytes of a journal's family beside its live file: FILE.N,
- * FILE.N.gz, FILE.supervisor-exit. Removes them too when told. */
-static uint64_t family(int dfd, const char *live, bool remove)
+/* The directory's regular files, read once and sorted by name: a
+ * journal's family (below) is then a run of names after its own, not
+ * another read of the directory for each journal (a directory of N
+ * journals cost N reads of N names at every start). */
+struct dent {
+	char *name;
+	off_t size;
+	time_t mtime;
+};
+
+static int cmp_dent(const void *a, const void *b)
 {
-	size_t ll = strlen(live);
-	uint64_t bytes = 0;
+	return strcmp(((const struct dent *)a)->name, ((const struct dent *)b)->name);
+}
+
+static void free_dents(struct dent *e, size_t n)
+{
+	while (n)
+		free(e[--n].name);
+	free(e);
+}
+
+static int read_dents(int dfd, struct dent **out, size_t *nout)
+{
+	struct dent *e = NULL, *ne;
+	size_t n = 0, cap = 0;
 	struct dirent *de;
 	struct stat st;
+	int fd = dup(dfd), err = 0;
 	DIR *d;
-	int fd = dup(dfd);
 
 	if (fd < 0 || !(d = fdopendir(fd))) {
+		err = -errno;
 		if (fd >= 0)
 			close(fd);
-		return 0;
+		return err;
 	}
-	rewinddir(d);
 	while ((de = readdir(d))) {
-		const char *rest = de->d_name + ll;
-
-		if (strncmp(de->d_name, live, ll) || rest[0] != '.')
+		if (de->d_name[0] == '.' ||
+		    fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) || !S_ISREG(st.st_mode))
 			continue;
-		if (strcmp(rest, ".supervisor-exit") &&
-		    (rest[1] < '0' || rest[1] > '9' ||
-		     (rest[1 + strspn(rest + 1, "0123456789")] &&
-		      strcmp(rest + 1 + strspn(rest + 1, "0123456789"), ".gz"))))
-			continue;
-		if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) || !S_ISREG(st.st_mode))
-			continue;
-		bytes += st.st_size;
-		if (remove)
-			unlinkat(dfd, de->d_name, 0);
+		if (n == cap) {
+			ne = realloc(e, (cap = cap ? 2 * cap : 64) * sizeof(*e));
+			if (!ne) {
+				err = -ENOMEM;
+				break;
+			}
+			e = ne;
+		}
+		e[n].name = strdup(de->d_name);
+		if (!e[n].name) {
+			err = -ENOMEM;
+			break;
+		}
+		e[n].size = st.st_size;
+		e[n].mtime = st.st_mtime;
+		n++;
 	}
 	closedir(d);
+	if (err) {
+		free_dents(e, n);
+		return err;
+	}
+	if (n)
+		qsort(e, n, sizeof(*e), cmp_dent);
+	*out = e;
+	*nout = n;
+	return 0;
+}
+
+/* Whether name (of the sorted listing) is of live's family: LIVE.N,
+ * LIVE.N.gz, LIVE.supervisor-exit. */
+static bool of_family(const char *name, const char *live, size_t ll)
+{
+	const char *rest = name + ll;
+	size_t digits;
+
+	if (strncmp(name, live, ll) || rest[0] != '.')
+		return false;
+	if (!strcmp(rest, ".supervisor-exit"))
+		return true;
+	digits = strspn(rest + 1, "0123456789");
+	return digits && (!rest[1 + digits] || !strcmp(rest + 1 + digits, ".gz"));
+}
+
+/* The first entry of the sorted listing whose name is not below key. */
+static size_t lower_bound(const struct dent *e, size_t n, const char *key)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (strcmp(e[mid].name, key) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* The bytes of a journal's family beside its live file, from the
+ * listing; removes them too when told. Its names all begin with
+ * "LIVE.": one run of the sorted listing. */
+static uint64_t family(int dfd, const struct dent *e, size_t n, const char *live, bool remove)
+{
+	size_t ll = strlen(live), i;
+	char key[NAME_MAX + 2];
+	uint64_t bytes = 0;
+
+	snprintf(key, sizeof(key), "%s.", live);
+	for (i = lower_bound(e, n, key); i < n && !strncmp(e[i].name, key, ll + 1); i++) {
+		if (!of_family(e[i].name, live, ll))
+			continue;
+		bytes += e[i].size;
+		if (remove)
+			unlinkat(dfd, e[i].name, 0);
+	}
 	return bytes;
 }
 
@@ -1272,16 +1358,14 @@ int af_journal_retain(struct af_journal *j)
 	char dir[PATH_MAX], *slash, effect[256];
 	const char *self;
 	struct unit *u = NULL;
-	size_t nu = 0, cap = 0, i, removed = 0;
+	struct dent *e = NULL;
+	size_t nu = 0, ne = 0, k, i, removed = 0, sl;
 	uint64_t total = 0, freed = 0, kept_from = UINT64_MAX;
 	unsigned long own_to = 0;
 	time_t now = time(NULL);
 	bool by_size = false, by_age = false;
-	struct dirent *de;
 	struct af_json *w;
-	struct stat st;
 	int dfd, err = 0;
-	DIR *d;
 
 	j->retain_due = false;
 	if (j->retaining || (!j->keep_bytes && !j->keep_age))
@@ -1290,31 +1374,32 @@ int af_journal_retain(struct af_journal *j)
 	af_strlcpy(dir, j->path, sizeof(dir));
 	slash = strrchr(dir, '/');
 	self = slash ? j->path + (slash - dir) + 1 : j->path;
+	sl = strlen(self);
 	if (slash)
 		*slash = 0;
 	dfd = open(slash ? (dir[0] ? dir : "/") : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	d = dfd >= 0 ? fdopendir(dup(dfd)) : NULL;
-	if (!d) {
-		err = -errno;
+	err = dfd < 0 ? -errno : read_dents(dfd, &e, &ne);
+	if (err)
+		goto out;
+	u = calloc(ne ? ne : 1, sizeof(*u));
+	if (!u) {
+		err = -ENOMEM;
 		goto out;
 	}
-	while ((de = readdir(d))) {
-		size_t sl = strlen(self);
+	for (k = 0; k < ne; k++) {
+		const char *name = e[k].name, *rest, *dot = strrchr(name, '.');
 		unsigned long own = 0;
-		const char *rest;
+		off_t bytes = e[k].size, live_size = 0;
 
-		if (de->d_name[0] == '.' ||
-		    fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) || !S_ISREG(st.st_mode))
-			continue;
-		if (!strcmp(de->d_name, self)) {
-			total += st.st_size;	/* the live file: counted, never removed */
+		if (!strcmp(name, self)) {
+			total += bytes;	/* the live file: counted, never removed */
 			continue;
 		}
-		if (!strncmp(de->d_name, self, sl) && de->d_name[sl] == '.') {
-			rest = de->d_name + sl + 1;
+		if (!strncmp(name, self, sl) && name[sl] == '.') {
+			rest = name + sl + 1;
 			own = strtoul(rest, NULL, 10);
 			rest += strspn(rest, "0123456789");
-			total += st.st_size;
+			total += bytes;
 			/* Ours to remove: a compressed rotated file whose
 			 * successor's first record we know (a plain one is
 			 * being compressed, or waits for it; compression goes
@@ -1322,42 +1407,35 @@ int af_journal_retain(struct af_journal *j)
 			if (!own || (rest[0] && strcmp(rest, ".gz")) || own + 1 >= j->nstarts ||
 			    j->starts[own + 1].seq == UINT64_MAX || !rest[0])
 				continue;
-		} else if (strchr(de->d_name, '.') && strrchr(de->d_name, '.')[1] >= '0' &&
-			   strrchr(de->d_name, '.')[1] <= '9') {
+		} else if (dot && dot[1] >= '0' && dot[1] <= '9') {
 			continue;	/* counted with its journal's live file */
-		} else if (!strcmp(strrchr(de->d_name, '.') ? strrchr(de->d_name, '.') : "", ".gz") ||
-			   strstr(de->d_name, ".supervisor-exit")) {
+		} else if ((dot && !strcmp(dot, ".gz")) || strstr(name, ".supervisor-exit")) {
 			continue;
 		} else {
-			uint64_t fam = family(dfd, de->d_name, false);
-
-			if (!finished_journal(dfd, de->d_name, &st)) {
-				total += st.st_size + fam;	/* running or not a journal of ours */
-				continue;
-			}
-			st.st_size += fam;
-			total += st.st_size;
+			/* Another journal, with its family. Whether it is
+			 * finished (its first and last records read) is asked
+			 * only of one about to be removed: a start with the
+			 * directory under its bounds reads no journal. */
+			live_size = bytes;
+			bytes += family(dfd, e, ne, name, false);
+			total += bytes;
 		}
-		if (nu == cap) {
-			struct unit *nn = realloc(u, (cap = cap ? 2 * cap : 32) * sizeof(*u));
-
-			if (!nn)
-				break;
-			u = nn;
-		}
-		af_strlcpy(u[nu].name, de->d_name, sizeof(u[nu].name));
-		u[nu].bytes = st.st_size;
-		u[nu].mtime = st.st_mtime;
+		af_strlcpy(u[nu].name, name, sizeof(u[nu].name));
+		u[nu].bytes = bytes;
+		u[nu].mtime = e[k].mtime;
 		u[nu].own = own;
+		u[nu].live_size = live_size;
 		nu++;
 	}
-	closedir(d);
 	qsort(u, nu, sizeof(*u), cmp_unit);
 	for (i = 0; i < nu; i++) {
 		bool old = j->keep_age && now - u[i].mtime > (time_t)j->keep_age;
 		bool big = j->keep_bytes && total > j->keep_bytes;
 
 		if (!old && !big)
+			continue;
+		/* Running, crashed, or not a journal of ours: kept. */
+		if (!u[i].own && !finished_journal(dfd, u[i].name, u[i].live_size))
 			continue;
 		by_age |= old;
 		by_size |= big && !old;
@@ -1366,7 +1444,7 @@ int af_journal_retain(struct af_journal *j)
 				own_to = u[i].own;
 			unlinkat(dfd, u[i].name, 0);
 		} else {
-			family(dfd, u[i].name, true);
+			family(dfd, e, ne, u[i].name, true);
 			unlinkat(dfd, u[i].name, 0);
 		}
 		total -= u[i].bytes;
@@ -1419,6 +1497,7 @@ int af_journal_retain(struct af_journal *j)
 	err = af_journal_commit(j);
 out:
 	free(u);
+	free_dents(e, ne);
 	if (dfd >= 0)
 		close(dfd);
 	j->retaining = false;
