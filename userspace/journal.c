@@ -1302,19 +1302,15 @@ static int read_dents(int dfd, struct dent **out, size_t *nout)
 	return 0;
 }
 
-/* Whether name (of the sorted listing) is of live's family: LIVE.N,
- * LIVE.N.gz, LIVE.supervisor-exit. */
-static bool of_family(const char *name, const char *live, size_t ll)
+/* Whether what follows "LIVE." in a name makes it of LIVE's family:
+ * N, N.gz, supervisor-exit. */
+static bool family_suffix(const char *rest)
 {
-	const char *rest = name + ll;
-	size_t digits;
+	size_t digits = strspn(rest, "0123456789");
 
-	if (strncmp(name, live, ll) || rest[0] != '.')
-		return false;
-	if (!strcmp(rest, ".supervisor-exit"))
+	if (!strcmp(rest, "supervisor-exit"))
 		return true;
-	digits = strspn(rest + 1, "0123456789");
-	return digits && (!rest[1 + digits] || !strcmp(rest + 1 + digits, ".gz"));
+	return digits && (!rest[digits] || !strcmp(rest + digits, ".gz"));
 }
 
 /* The first entry of the sorted listing whose name is not below key. */
@@ -1344,7 +1340,7 @@ static uint64_t family(int dfd, const struct dent *e, size_t n, const char *live
 
 	snprintf(key, sizeof(key), "%s.", live);
 	for (i = lower_bound(e, n, key); i < n && !strncmp(e[i].name, key, ll + 1); i++) {
-		if (!of_family(e[i].name, live, ll))
+		if (!family_suffix(e[i].name + ll + 1))
 			continue;
 		bytes += e[i].size;
 		if (remove)

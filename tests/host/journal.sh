@@ -336,12 +336,19 @@ test_retention_reads_no_journal_under_bounds() {
 	read=$(find state -name 'f*.jsonl' -amin -60 | wc -l)
 	assert_eq 0 "$read" "journals read by the start's retention"
 	assert_eq 400 "$(ls state/f*.jsonl | wc -l)" "journals kept under the bounds"
-	# Over them, the oldest go: each is read then (finished or not).
-	touch -d '100 days ago' state/f1.jsonl state/f2.jsonl
+	# Over them, the oldest go: each is read then (finished or not),
+	# and goes with its family; a name that only begins like it stays.
+	echo a >state/f1.jsonl.1.gz
+	echo b >state/f1.jsonl.supervisor-exit
+	echo c >state/f1.jsonl.bak
+	touch -d '100 days ago' state/f1.jsonl* state/f2.jsonl
 	"$AF" run --policy p.yaml --workspace ws --journal "$T/state/k.jsonl" --journal-keep 1G,90 -- true 2>run.err ||
 		fail "run: $(tail -3 run.err)"
 	[ ! -e state/f1.jsonl ] && [ ! -e state/f2.jsonl ] || fail "the aged journals are still there"
 	assert_eq 398 "$(ls state/f*.jsonl | wc -l)" "the others kept"
+	[ ! -e state/f1.jsonl.1.gz ] && [ ! -e state/f1.jsonl.supervisor-exit ] ||
+		fail "the aged journal's family is still there: $(ls state/f1.jsonl*)"
+	[ -e state/f1.jsonl.bak ] || fail "removed a file that is not of the journal's family"
 }
 
 # What the watcher leaves of a SIGKILLed run: its fence, frozen.
